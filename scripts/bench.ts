@@ -1,0 +1,30 @@
+/**
+ * `deno task bench`: runs every benchmark and prints one table.
+ * Each part is also runnable alone (`deno run -A scripts/bench_<part>.ts`).
+ * @module
+ */
+import { benchHash } from "./bench_hash.ts";
+import { benchScan } from "./bench_scan.ts";
+import { benchCrypto } from "./bench_crypto.ts";
+import { benchNet } from "./bench_net.ts";
+import { benchProtocol } from "./bench_protocol.ts";
+import { printTable, type Row } from "./bench_table.ts";
+
+const PARTS: [string, () => Promise<Row[]>][] = [
+  ["hash", benchHash],
+  ["scan", benchScan],
+  ["crypto", benchCrypto],
+  ["net", benchNet],
+  ["protocol", benchProtocol],
+];
+
+if (import.meta.main) {
+  const only = Deno.args;
+  const rows: Row[] = [];
+  for (const [name, run] of PARTS) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    console.error(`bench: ${name}…`);
+    for (const row of await run()) rows.push({ ...row, name: `${name}: ${row.name}` });
+  }
+  printTable(rows);
+}

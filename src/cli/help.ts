@@ -1,0 +1,28 @@
+import denoJson from "../../deno.json" with { type: "json" };
+
+/** dsync's version, stamped from deno.json. */
+export const VERSION: string = denoJson.version;
+
+/** The text of `dsync --help`. */
+export function helpText(defaultConfig: string | null): string {
+  return `dsync ${VERSION} — zero-config peer-to-peer folder sync for local networks
+
+Usage: dsync -d DIR [options]
+
+Options:
+  -d, --path DIR        folder to keep in sync (required)
+  -p, --port PORT       TCP port to listen on (default 9000)
+  -n, --name NAME       name shown to peers (default: this host's name)
+  -a, --peer HOST:PORT  also connect to this peer (repeatable)
+  -e, --exclude PATTERN ignore paths matching this .gitignore-style pattern (repeatable)
+      --no-discovery    do not announce or browse on mDNS
+  -v, --verbose         log every file event
+      --config FILE     read defaults from FILE
+                        (default: ${defaultConfig ?? "none"})
+  -h, --help            show this help
+  -V, --version         show the version
+
+Config file keys: path, port, name, peer, exclude, no_discovery, verbose,
+max_concurrent_transfers. Flags override the file; -a and -e add to its lists.
+`;
+}

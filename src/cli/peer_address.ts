@@ -1,0 +1,78 @@
+import { UsageError } from "./usage_error.ts";
+
+/** A peer named on the command line or in the config file. */
+export interface PeerAddress {
+  hostname: string;
+  port: number;
+}
+
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+
+/**
+ * Parses a TCP port: a decimal integer in 1–65535.
+ * @throws {UsageError} naming the value when it is not one.
+ */
+export function parsePort(text: string | number, what = "port"): number {
+  const raw = String(text).trim();
+  if (!/^[0-9]{1,5}$/.test(raw)) {
+    throw new UsageError(
+      `Invalid ${what} "${raw}": expected a number from 1 to 65535`,
+    );
+  }
+  const port = Number(raw);
+  if (port < 1 || port > 65535) {
+    throw new UsageError(
+      `Invalid ${what} "${raw}": expected a number from 1 to 65535`,
+    );
+  }
+  return port;
+}
+
+/**
+ * Parses `HOST:PORT`, `[IPv6]:PORT`. The host is a DNS name, an IPv4 address
+ * or a bracketed IPv6 address.
+ * @throws {UsageError} naming the value when it is malformed.
+ */
+export function parsePeerAddress(text: string): PeerAddress {
+  const raw = text.trim();
+  const bad = (why: string) =>
+    new UsageError(`Invalid peer address "${raw}": ${why}`);
+  let hostname: string;
+  let portText: string;
+  if (raw.startsWith("[")) {
+    const close = raw.indexOf("]");
+    if (close < 0 || raw[close + 1] !== ":") {
+      throw bad("expected [IPv6]:PORT");
+    }
+    hostname = raw.slice(1, close);
+    portText = raw.slice(close + 2);
+    if (!IPV6.test(hostname) || !hostname.includes(":")) {
+      throw bad("not an IPv6 address inside the brackets");
+    }
+  } else {
+    const colon = raw.lastIndexOf(":");
+    if (colon <= 0) throw bad("expected HOST:PORT");
+    hostname = raw.slice(0, colon);
+    portText = raw.slice(colon + 1);
+    if (hostname.includes(":")) {
+      throw bad("write IPv6 addresses as [ADDRESS]:PORT");
+    }
+    if (!HOSTNAME.test(hostname)) throw bad(`"${hostname}" is not a host name`);
+  }
+  if (portText === "") throw bad("missing port");
+  let port: number;
+  try {
+    port = parsePort(portText);
+  } catch {
+    throw bad(`port "${portText}" is not a number from 1 to 65535`);
+  }
+  return { hostname, port };
+}
+
+/** Formats an address the way the user writes it. */
+export function formatPeerAddress(address: PeerAddress): string {
+  return address.hostname.includes(":")
+    ? `[${address.hostname}]:${address.port}`
+    : `${address.hostname}:${address.port}`;
+}

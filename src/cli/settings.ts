@@ -1,0 +1,105 @@
+import { resolve } from "node:path";
+import type { FileConfig } from "./config_file.ts";
+import type { Flags } from "./flags.ts";
+import {
+  parsePeerAddress,
+  parsePort,
+  type PeerAddress,
+} from "./peer_address.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Everything a dsync node needs to start, after flags, config and defaults. */
+export interface Settings {
+  /** Absolute path of the synced folder. */
+  folder: string;
+  port: number;
+  name: string;
+  peers: PeerAddress[];
+  excludes: string[];
+  discovery: boolean;
+  verbose: boolean;
+  maxConcurrentTransfers: number;
+}
+
+export const DEFAULT_PORT = 9000;
+export const DEFAULT_NAME = "dsync-instance";
+export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
+/** An mDNS instance name is one DNS label: at most 63 bytes. */
+const MAX_NAME_BYTES = 63;
+
+/**
+ * Merges command-line flags over the config file over defaults. Scalar flags
+ * replace the file's value; `-a` and `-e` add to the file's lists.
+ * @throws {UsageError} for a missing folder, bad port, name or peer address.
+ */
+export function mergeSettings(
+  flags: Flags,
+  config: FileConfig,
+  defaults: { hostname: string | null; cwd: string },
+): Settings {
+  const path = flags.path ?? config.path;
+  if (path === undefined || path.trim() === "") {
+    throw new UsageError(
+      "Missing folder: give it with -d DIR (or `path` in dsync.toml)",
+    );
+  }
+  const port = flags.port !== undefined
+    ? parsePort(flags.port)
+    : config.port ?? DEFAULT_PORT;
+  const name = validateName(
+    flags.name ?? config.name ?? defaults.hostname ?? DEFAULT_NAME,
+  );
+  const peers = [...(config.peer ?? []), ...flags.peers].map(
+    parsePeerAddress,
+  );
+  const excludes = [...(config.exclude ?? []), ...flags.excludes];
+  for (const pattern of excludes) {
+    if (pattern.trim() === "" || pattern.includes("\0")) {
+      throw new UsageError(`Invalid exclude pattern "${pattern}"`);
+    }
+  }
+  return {
+    folder: resolve(defaults.cwd, path),
+    port,
+    name,
+    peers,
+    excludes,
+    discovery: !(flags.noDiscovery || (config.no_discovery ?? false)),
+    verbose: flags.verbose || (config.verbose ?? false),
+    maxConcurrentTransfers: config.max_concurrent_transfers ??
+      DEFAULT_MAX_CONCURRENT_TRANSFERS,
+  };
+}
+
+function validateName(name: string): string {
+  const bytes = new TextEncoder().encode(name).length;
+  // deno-lint-ignore no-control-regex
+  if (name.trim() === "" || /[\x00-\x1f\x7f]/.test(name)) {
+    throw new UsageError(`Invalid name "${name}": empty or control characters`);
+  }
+  if (bytes > MAX_NAME_BYTES) {
+    throw new UsageError(
+      `Invalid name "${name}": longer than ${MAX_NAME_BYTES} bytes`,
+    );
+  }
+  return name;
+}
+
+/**
+ * Checks that the folder exists and is a directory.
+ * @throws {UsageError} otherwise.
+ */
+export async function checkFolder(folder: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(folder);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`Folder ${folder} does not exist`);
+    }
+    throw error;
+  }
+  if (!info.isDirectory) {
+    throw new UsageError(`${folder} is not a folder`);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * Composition root: wires the index, the network and the user interface into
+ * a running dsync node, and shuts it down cleanly.
+ * @module
+ */
+export { describeScan, runNode } from "./node.ts";
+export type { NodeConfig, StaticPeer } from "./node_config.ts";
+export { DEFAULT_RESCAN_INTERVAL_MS } from "./node_config.ts";

@@ -1,0 +1,51 @@
+import {
+  configure,
+  getTextFormatter,
+  type LogRecord,
+  reset,
+  type Sink,
+} from "@logtape/logtape";
+
+const encoder = new TextEncoder();
+
+/** A sink that writes one formatted line per record to standard error. */
+function stderrSink(): Sink {
+  const format = getTextFormatter({
+    timestamp: "time",
+    level: "ABBR",
+    category: (category) => category.slice(1).join(".") || "dsync",
+  });
+  return (record: LogRecord) => {
+    Deno.stderr.writeSync(encoder.encode(format(record)));
+  };
+}
+
+/**
+ * Sends dsync's log records to standard error: info and above, or debug and
+ * above with `verbose`.
+ */
+export async function setupLogging(
+  options: { verbose: boolean },
+): Promise<void> {
+  await configure({
+    reset: true,
+    sinks: { stderr: stderrSink() },
+    loggers: [
+      {
+        category: ["dsync"],
+        lowestLevel: options.verbose ? "debug" : "info",
+        sinks: ["stderr"],
+      },
+      {
+        category: ["logtape", "meta"],
+        lowestLevel: "warning",
+        sinks: ["stderr"],
+      },
+    ],
+  });
+}
+
+/** Flushes and removes the logging configuration. */
+export async function teardownLogging(): Promise<void> {
+  await reset();
+}

@@ -1,0 +1,77 @@
+import { assertEquals, assertThrows } from "../assert.ts";
+import { parseFlags, UsageError } from "../../src/cli/mod.ts";
+
+Deno.test("parseFlags() reads short and long forms", () => {
+  const short = parseFlags([
+    "-d",
+    "dir",
+    "-p",
+    "9001",
+    "-n",
+    "laptop",
+    "-a",
+    "a:1",
+    "-a",
+    "b:2",
+    "-e",
+    "*.log",
+    "--no-discovery",
+    "-v",
+  ]);
+  const long = parseFlags([
+    "--path",
+    "dir",
+    "--port=9001",
+    "--name",
+    "laptop",
+    "--peer",
+    "a:1",
+    "--peer",
+    "b:2",
+    "--exclude",
+    "*.log",
+    "--no-discovery",
+    "--verbose",
+  ]);
+  const expected = {
+    path: "dir",
+    port: "9001",
+    name: "laptop",
+    peers: ["a:1", "b:2"],
+    excludes: ["*.log"],
+    noDiscovery: true,
+    verbose: true,
+    help: false,
+    version: false,
+  };
+  assertEquals(short, expected);
+  assertEquals(long, expected);
+});
+
+Deno.test("parseFlags() leaves unset options absent", () => {
+  assertEquals(parseFlags([]), {
+    peers: [],
+    excludes: [],
+    noDiscovery: false,
+    verbose: false,
+    help: false,
+    version: false,
+  });
+  assertEquals(parseFlags(["--config", "x.toml"]).config, "x.toml");
+  assertEquals(parseFlags(["--help"]).help, true);
+  assertEquals(parseFlags(["-V"]).version, true);
+});
+
+Deno.test("parseFlags() refuses unknown options, missing values and stray arguments", () => {
+  const table: [string[], string][] = [
+    [["-x"], 'Unknown option "-x"'],
+    [["--frobnicate"], 'Unknown option "--frobnicate"'],
+    [["-d"], "needs a value"],
+    [["--port"], "needs a value"],
+    [["-d", "a", "b"], 'Unexpected argument "b"'],
+    [["--verbose=yes"], "does not take an argument"],
+  ];
+  for (const [argv, message] of table) {
+    assertThrows(() => parseFlags(argv), UsageError, message, argv.join(" "));
+  }
+});

@@ -1,0 +1,69 @@
+import { assertEquals, assertThrows } from "../assert.ts";
+import {
+  formatPeerAddress,
+  parsePeerAddress,
+  parsePort,
+  UsageError,
+} from "../../src/cli/mod.ts";
+
+Deno.test("parsePort() accepts 1 to 65535 and refuses the rest", () => {
+  const table: [string, number | null][] = [
+    ["1", 1],
+    ["9000", 9000],
+    ["65535", 65535],
+    [" 80 ", 80],
+    ["0", null],
+    ["65536", null],
+    ["-1", null],
+    ["90x0", null],
+    ["", null],
+    ["1e3", null],
+    ["123456", null],
+  ];
+  for (const [input, expected] of table) {
+    if (expected === null) {
+      assertThrows(() => parsePort(input), UsageError, `"${input.trim()}"`);
+    } else {
+      assertEquals(parsePort(input), expected, input);
+    }
+  }
+});
+
+Deno.test("parsePeerAddress() parses host:port, IPv4 and [IPv6]:port", () => {
+  const table: [string, { hostname: string; port: number }][] = [
+    ["alpha:9000", { hostname: "alpha", port: 9000 }],
+    ["alpha.local:1", { hostname: "alpha.local", port: 1 }],
+    ["192.168.1.20:9000", { hostname: "192.168.1.20", port: 9000 }],
+    ["[::1]:9001", { hostname: "::1", port: 9001 }],
+    ["[fe80::1%eth0]:9001", { hostname: "fe80::1%eth0", port: 9001 }],
+  ];
+  for (const [input, expected] of table) {
+    const parsed = parsePeerAddress(input);
+    assertEquals(parsed, expected, input);
+    assertEquals(formatPeerAddress(parsed), input);
+  }
+});
+
+Deno.test("parsePeerAddress() refuses malformed addresses with the value in the message", () => {
+  for (
+    const input of [
+      "alpha",
+      ":9000",
+      "alpha:",
+      "alpha:0",
+      "alpha:99999",
+      "alpha:port",
+      "::1:9000",
+      "[::1]9000",
+      "[nothex]:9000",
+      "bad host:9000",
+      "-alpha:9000",
+    ]
+  ) {
+    assertThrows(
+      () => parsePeerAddress(input),
+      UsageError,
+      `Invalid peer address "${input}"`,
+    );
+  }
+});

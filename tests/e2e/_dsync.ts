@@ -1,0 +1,155 @@
+/**
+ * Runs real dsync processes for end-to-end tests and watches their output.
+ * @module
+ */
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** The permissions of `deno task start`, for processes started by tests. */
+export const RUN_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE",
+  "--allow-sys=hostname,networkInterfaces",
+];
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Deno's module cache of this process, so children find the same packages. */
+function denoDir(): string {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const cacheHome = Deno.env.get("XDG_CACHE_HOME") ??
+    `${Deno.env.get("HOME")}/.cache`;
+  return Deno.build.os === "darwin"
+    ? `${Deno.env.get("HOME")}/Library/Caches/deno`
+    : `${cacheHome}/deno`;
+}
+
+/**
+ * Env for test processes: a private HOME so that no user config file is
+ * picked up by accident, with the module cache of this process.
+ */
+export function isolatedEnv(configHome: string): Record<string, string> {
+  return {
+    XDG_CONFIG_HOME: configHome,
+    HOME: configHome,
+    DENO_DIR: denoDir(),
+    NO_COLOR: "1",
+  };
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Runs dsync to completion (for commands that exit by themselves). */
+export async function runDsync(
+  args: string[],
+  options: { permissions?: string[]; env?: Record<string, string> } = {},
+): Promise<RunResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...(options.permissions ?? RUN_PERMISSIONS), MAIN, ...args],
+    env: options.env ?? {},
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A dsync process running in the background. */
+export class DsyncProcess {
+  #child: Deno.ChildProcess;
+  #output = "";
+  #done: Promise<Deno.CommandStatus>;
+  #pumps: Promise<void>[];
+
+  constructor(
+    args: string[],
+    options: { permissions?: string[]; env?: Record<string, string> } = {},
+  ) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...(options.permissions ?? RUN_PERMISSIONS), MAIN, ...args],
+      env: options.env ?? {},
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#pumps = [
+      this.#pump(this.#child.stdout),
+      this.#pump(this.#child.stderr),
+    ];
+    this.#done = this.#child.status;
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      this.#output += decoder.decode(chunk, { stream: true });
+    }
+  }
+
+  /** Everything printed so far on stdout and stderr, interleaved. */
+  get output(): string {
+    return this.#output;
+  }
+
+  /** Waits until the output matches `pattern`; throws with the output on timeout. */
+  async waitForOutput(
+    pattern: RegExp,
+    timeoutMs = 20_000,
+  ): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    this.#done.then(() => exited = true);
+    while (Date.now() < deadline) {
+      const match = this.#output.match(pattern);
+      if (match) return match;
+      if (exited) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const match = this.#output.match(pattern);
+    if (match) return match;
+    throw new Error(
+      `Timed out waiting for ${pattern} (process ${
+        exited ? "exited" : "running"
+      }); output:\n${this.#output}`,
+    );
+  }
+
+  /** Sends a signal and waits for the exit status. */
+  async stop(
+    signal: Deno.Signal = "SIGTERM",
+    timeoutMs = 15_000,
+  ): Promise<number> {
+    try {
+      this.#child.kill(signal);
+    } catch { /* already gone */ }
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, timeoutMs);
+    try {
+      const status = await this.#done;
+      await Promise.all(this.#pumps);
+      return status.code;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
