@@ -8,15 +8,22 @@ import {
 
 const encoder = new TextEncoder();
 
+/** Where log lines go: standard error, or above a terminal status block. */
+export interface LogOutput {
+  interrupt(text: string): void;
+}
+
 /** A sink that writes one formatted line per record to standard error. */
-function stderrSink(): Sink {
+function stderrSink(output: LogOutput | undefined): Sink {
   const format = getTextFormatter({
     timestamp: "time",
     level: "ABBR",
     category: (category) => category.slice(1).join(".") || "dsync",
   });
   return (record: LogRecord) => {
-    Deno.stderr.writeSync(encoder.encode(format(record)));
+    const line = format(record);
+    if (output) output.interrupt(line);
+    else Deno.stderr.writeSync(encoder.encode(line));
   };
 }
 
@@ -25,11 +32,11 @@ function stderrSink(): Sink {
  * above with `verbose`.
  */
 export async function setupLogging(
-  options: { verbose: boolean },
+  options: { verbose: boolean; output?: LogOutput },
 ): Promise<void> {
   await configure({
     reset: true,
-    sinks: { stderr: stderrSink() },
+    sinks: { stderr: stderrSink(options.output) },
     loggers: [
       {
         category: ["dsync"],

@@ -1,0 +1,27 @@
+/** A peer as the status display shows it. */
+export interface PeerView {
+  name: string;
+  fingerprint: string;
+  /** The initial index exchange with this peer is complete. */
+  synced: boolean;
+}
+
+/** A file being received. */
+export interface TransferView {
+  path: string;
+  doneBytes: number;
+  totalBytes: number;
+  /** Epoch ms when the transfer started. */
+  startedAt: number;
+}
+
+/** A snapshot of the node for the status display. */
+export interface StatusView {
+  peers: PeerView[];
+  transfers: TransferView[];
+  /** Files and bytes in the local index. */
+  files: number;
+  bytes: number;
+  /** Nothing left to pull and every peer's index exchanged. */
+  inSync: boolean;
+}
