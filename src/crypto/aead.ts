@@ -1,0 +1,132 @@
+/**
+ * ChaCha20-Poly1305 (RFC 8439) over `node:crypto`, with the Noise nonce
+ * layout: 4 zero bytes followed by the 64-bit counter, little-endian.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+} from "node:crypto";
+import { DecryptError } from "./errors.ts";
+
+/** Key length in bytes. */
+export const KEY_LENGTH = 32;
+/** Authentication tag length in bytes. */
+export const TAG_LENGTH = 16;
+/** Nonce length in bytes (Noise: 4 zero bytes ‖ u64 little-endian counter). */
+export const NONCE_LENGTH = 12;
+
+const ALGORITHM = "chacha20-poly1305";
+const OPTIONS = { authTagLength: TAG_LENGTH } as const;
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** A ChaCha20-Poly1305 key prepared once for many messages. */
+export type AeadKey = KeyObject;
+
+/** Imports a 32-byte key. */
+export function importAeadKey(key: Uint8Array): AeadKey {
+  if (key.length !== KEY_LENGTH) {
+    throw new RangeError(
+      `ChaCha20-Poly1305 key must be ${KEY_LENGTH} bytes, got ${key.length}`,
+    );
+  }
+  return createSecretKey(key);
+}
+
+/** Writes the Noise nonce for counter `n` into `out[0..12]`. */
+export function writeNoiseNonce(out: Uint8Array, n: bigint): Uint8Array {
+  if (n < 0n || n > MAX_U64) {
+    throw new RangeError(`Nonce counter out of range: ${n}`);
+  }
+  out.fill(0, 0, 4);
+  new DataView(out.buffer, out.byteOffset, NONCE_LENGTH).setBigUint64(
+    4,
+    n,
+    true,
+  );
+  return out;
+}
+
+/** Returns a fresh 12-byte Noise nonce for counter `n`. */
+export function noiseNonce(n: bigint): Uint8Array {
+  return writeNoiseNonce(new Uint8Array(NONCE_LENGTH), n);
+}
+
+/** Encrypts `plaintext`; returns ciphertext ‖ 16-byte tag. */
+export function aeadSeal(
+  key: AeadKey,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(plaintext.length + TAG_LENGTH);
+  aeadSealInto(key, nonce, ad, plaintext, out, 0);
+  return out;
+}
+
+/**
+ * Encrypts `plaintext` into `out` at `offset` as ciphertext ‖ 16-byte tag,
+ * saving a copy when the caller assembles frames in its own buffer.
+ * @returns the number of bytes written, `plaintext.length + 16`.
+ */
+export function aeadSealInto(
+  key: AeadKey,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const length = plaintext.length + TAG_LENGTH;
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > out.length) {
+    throw new RangeError(
+      `Sealed message of ${length} bytes does not fit at offset ${offset} of ${out.length}`,
+    );
+  }
+  const cipher = createCipheriv(ALGORITHM, key, nonce, OPTIONS);
+  if (ad.length > 0) {
+    cipher.setAAD(ad, { plaintextLength: plaintext.length });
+  }
+  const body = cipher.update(plaintext);
+  cipher.final();
+  out.set(body, offset);
+  out.set(cipher.getAuthTag(), offset + body.length);
+  return length;
+}
+
+/**
+ * Decrypts and authenticates ciphertext ‖ tag.
+ * @throws {DecryptError} if the input is shorter than a tag or does not authenticate.
+ */
+export function aeadOpen(
+  key: AeadKey,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Uint8Array {
+  if (ciphertext.length < TAG_LENGTH) {
+    throw new DecryptError(
+      `Ciphertext of ${ciphertext.length} bytes is shorter than the ${TAG_LENGTH}-byte tag`,
+    );
+  }
+  const bodyLength = ciphertext.length - TAG_LENGTH;
+  try {
+    const decipher = createDecipheriv(ALGORITHM, key, nonce, OPTIONS);
+    decipher.setAuthTag(ciphertext.subarray(bodyLength));
+    if (ad.length > 0) {
+      decipher.setAAD(ad, { plaintextLength: bodyLength });
+    }
+    const body = decipher.update(ciphertext.subarray(0, bodyLength));
+    decipher.final();
+    // A small result may live in a shared pool; hand out an exact copy then.
+    return body.byteLength === body.buffer.byteLength
+      ? new Uint8Array(body.buffer, body.byteOffset, body.length)
+      : Uint8Array.prototype.slice.call(body);
+  } catch (cause) {
+    throw new DecryptError(
+      `Message of ${ciphertext.length} bytes failed authentication`,
+      { cause },
+    );
+  }
+}

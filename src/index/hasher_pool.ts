@@ -1,0 +1,207 @@
+/**
+ * A pool of workers that digest files (chunk, hash chunks, hash the file).
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { digestBytes, type FileDigest, unpackDigest } from "./file_digest.ts";
+import type { HashJob, HashResult } from "./hasher_worker.ts";
+
+const log = getLogger(["dsync", "index", "hasher"]);
+
+/** Jobs a worker holds at once: while one waits for a read, the other hashes. */
+const JOBS_PER_WORKER = 2;
+
+/** Options of `HasherPool`. */
+export interface HasherPoolOptions {
+  /** Number of workers; default `navigator.hardwareConcurrency` (at least 1). */
+  size?: number;
+  /**
+   * Files smaller than this many bytes are read and hashed on the calling
+   * thread, which is cheaper than a round trip to a worker; 0 turns it off.
+   * Default 64 KiB.
+   */
+  inlineBelow?: number;
+}
+
+interface Job {
+  id: number;
+  path: string;
+  resolve: (d: FileDigest) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/** Thrown by `hashFile` after `close()`. */
+export class HasherPoolClosedError extends Error {
+  constructor(path: string) {
+    super(`Cannot hash "${path}": the hasher pool is closed`);
+    this.name = "HasherPoolClosedError";
+  }
+}
+
+/** Rebuilds a worker's error, as the matching `Deno.errors` class when there is one. */
+function rebuildError(name: string, message: string): Error {
+  const cls = (Deno.errors as Record<string, unknown>)[name];
+  const err = typeof cls === "function"
+    ? new (cls as ErrorConstructor)(message)
+    : new Error(message);
+  err.name = name;
+  return err;
+}
+
+/**
+ * Digests files on a pool of workers. Jobs queue when every worker is busy;
+ * a failing file rejects only its own job.
+ */
+export class HasherPool {
+  readonly size: number;
+  readonly #inlineBelow: number;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  constructor(opts: HasherPoolOptions = {}) {
+    const size = opts.size ?? Math.max(1, navigator.hardwareConcurrency || 1);
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`Cannot create a hasher pool of ${size} workers`);
+    }
+    this.size = size;
+    const inline = opts.inlineBelow ?? 64 * 1024;
+    if (!Number.isInteger(inline) || inline < 0) {
+      throw new RangeError(`Invalid inlineBelow: ${inline}`);
+    }
+    this.#inlineBelow = inline;
+  }
+
+  /** Digest of the file at `absPath`; rejects with the read error (`Deno.errors.NotFound`, …). */
+  async hashFile(absPath: string): Promise<FileDigest> {
+    if (this.#closed) throw new HasherPoolClosedError(absPath);
+    if (this.#inlineBelow > 0) {
+      const small = await this.#readIfSmall(absPath);
+      if (small !== undefined) return digestBytes(small);
+    }
+    return new Promise<FileDigest>((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, path: absPath, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Terminates the workers; queued and running jobs reject. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    for (const slot of this.#slots) {
+      slot.worker.terminate();
+      for (const job of slot.jobs.values()) {
+        job.reject(new HasherPoolClosedError(job.path));
+      }
+    }
+    this.#slots.length = 0;
+    for (const job of this.#queue.splice(0)) {
+      job.reject(new HasherPoolClosedError(job.path));
+    }
+    return Promise.resolve();
+  }
+
+  /** The whole file if it is a regular file under the inline limit. */
+  async #readIfSmall(path: string): Promise<Uint8Array | undefined> {
+    using file = await Deno.open(path, { read: true });
+    const info = await file.stat();
+    if (!info.isFile || info.size >= this.#inlineBelow) return undefined;
+    // Read up to the limit: the file may have grown since the stat.
+    const buf = new Uint8Array(this.#inlineBelow);
+    let len = 0;
+    while (len < buf.length) {
+      const n = await file.read(buf.subarray(len));
+      if (n === null) return buf.subarray(0, len);
+      len += n;
+    }
+    return undefined; // grew past the limit: let a worker stream it
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#freeSlot();
+      if (slot === undefined) return;
+      const job = this.#queue.shift()!;
+      slot.jobs.set(job.id, job);
+      slot.worker.postMessage({ id: job.id, path: job.path } satisfies HashJob);
+    }
+  }
+
+  /** The least-loaded worker with room, starting a new one while under `size`. */
+  #freeSlot(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.#slots) {
+      if (
+        s.jobs.size < JOBS_PER_WORKER &&
+        (best === undefined || s.jobs.size < best.jobs.size)
+      ) best = s;
+    }
+    if (best !== undefined && best.jobs.size === 0) return best;
+    if (this.#slots.length < this.size) return this.#spawn();
+    return best;
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(
+      new URL("./hasher_worker.ts", import.meta.url).href,
+      { type: "module" },
+    );
+    const slot: Slot = { worker, jobs: new Map() };
+    worker.onmessage = (ev: MessageEvent<HashResult>) =>
+      this.#onResult(slot, ev.data);
+    worker.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      this.#onCrash(slot, ev.message);
+    };
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  #onResult(slot: Slot, r: HashResult): void {
+    const job = slot.jobs.get(r.id);
+    if (job === undefined) return;
+    slot.jobs.delete(r.id);
+    if (r.ok) {
+      try {
+        job.resolve(
+          unpackDigest({
+            size: r.size,
+            hash: r.hash,
+            lengths: r.lengths,
+            hashes: r.hashes,
+          }),
+        );
+      } catch (err) {
+        job.reject(err as Error);
+      }
+    } else {
+      job.reject(rebuildError(r.name, r.message));
+    }
+    this.#dispatch();
+  }
+
+  /** A worker died outside a job's own error handling: fail its jobs, replace it on demand. */
+  #onCrash(slot: Slot, message: string): void {
+    log.error("Hasher worker failed: {message}", { message });
+    slot.worker.terminate();
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots.splice(i, 1);
+    for (const job of slot.jobs.values()) {
+      job.reject(
+        new Error(
+          `Cannot hash "${job.path}": hasher worker failed: ${message}`,
+        ),
+      );
+    }
+    slot.jobs.clear();
+    this.#dispatch();
+  }
+}

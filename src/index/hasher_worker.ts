@@ -1,0 +1,61 @@
+/**
+ * Worker side of `HasherPool`: digests the files it is sent and answers with
+ * flat, transferred buffers (no per-chunk objects cross the thread boundary).
+ * @module
+ */
+
+import { digestFilePacked } from "./file_digest.ts";
+
+/** Message to the worker: digest the file at `path`. */
+export interface HashJob {
+  id: number;
+  path: string;
+}
+
+/** Message from the worker: a packed digest, or the error that stopped it. */
+export type HashResult =
+  | {
+    id: number;
+    ok: true;
+    size: number;
+    hash: Uint8Array<ArrayBuffer>;
+    lengths: Uint32Array<ArrayBuffer>;
+    hashes: Uint8Array<ArrayBuffer>;
+  }
+  | { id: number; ok: false; name: string; message: string };
+
+interface WorkerScope {
+  onmessage: ((ev: MessageEvent<HashJob>) => void) | null;
+  postMessage(message: HashResult, transfer?: Transferable[]): void;
+}
+
+async function run(scope: WorkerScope, job: HashJob): Promise<void> {
+  try {
+    const d = await digestFilePacked(job.path);
+    scope.postMessage(
+      {
+        id: job.id,
+        ok: true,
+        size: d.size,
+        hash: d.hash,
+        lengths: d.lengths,
+        hashes: d.hashes,
+      },
+      [d.hash.buffer, d.lengths.buffer, d.hashes.buffer],
+    );
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    scope.postMessage({
+      id: job.id,
+      ok: false,
+      name: e.name,
+      message: e.message,
+    });
+  }
+}
+
+// Only act as a worker when loaded as one (importing the types is harmless).
+if ("WorkerGlobalScope" in globalThis) {
+  const scope = globalThis as unknown as WorkerScope;
+  scope.onmessage = (ev) => void run(scope, ev.data);
+}

@@ -1,0 +1,81 @@
+/**
+ * The local index of a folder: scanning, hashing, chunking, ignore rules and
+ * the SQLite store of file records.
+ * @module
+ */
+
+export {
+  ALWAYS_IGNORED,
+  DEFAULT_DSYNCIGNORE,
+  ensureIgnoreFile,
+  IGNORE_FILE,
+  IgnoreRules,
+  isAlwaysIgnoredName,
+} from "./ignore_rules.ts";
+export {
+  FILE_KINDS,
+  type FileKind,
+  type FileRecord,
+  sameContent,
+} from "./file_record.ts";
+export {
+  bump,
+  compare,
+  counterOf,
+  decodeVersion,
+  EMPTY_VERSION,
+  encodeVersion,
+  merge,
+  type VersionCounter,
+  versionOf,
+  type VersionOrder,
+  type VersionVector,
+} from "./version_vector.ts";
+export {
+  baseName,
+  isWithin,
+  joinRel,
+  OS_SEP,
+  parentRel,
+  toOsPath,
+  toRelPath,
+} from "./rel_path.ts";
+export {
+  INDEX_FILE,
+  IndexCorruptError,
+  IndexStore,
+  type IndexStoreOptions,
+  type LocalStatUpdate,
+  STATE_DIR,
+  type StoredStat,
+  TOMBSTONE_RETENTION_MS,
+} from "./store.ts";
+export {
+  type FileHasher,
+  FolderUnavailableError,
+  Scanner,
+  type ScannerOptions,
+  type ScanSummary,
+} from "./scanner.ts";
+export { blake3, BLAKE3_LEN, Blake3Hasher, fromHex, toHex } from "./hash.ts";
+export {
+  AVG_CHUNK,
+  Chunker,
+  GEAR,
+  MASK_L,
+  MASK_S,
+  MAX_CHUNK,
+  MIN_CHUNK,
+  nextCut,
+} from "./chunker.ts";
+export {
+  type ChunkInfo,
+  digestBytes,
+  digestFile,
+  type FileDigest,
+} from "./file_digest.ts";
+export {
+  HasherPool,
+  HasherPoolClosedError,
+  type HasherPoolOptions,
+} from "./hasher_pool.ts";

@@ -1,0 +1,625 @@
+/**
+ * The persistent index of one folder: `<folder>/.dsync/index.db`, SQLite in
+ * WAL mode through `node:sqlite`. Holds the replica id, the local sequence
+ * counter and one row per path (file, dir, symlink or tombstone).
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { ChunkInfo } from "./file_digest.ts";
+import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
+import { toOsPath } from "./rel_path.ts";
+import { decodeVersion, encodeVersion } from "./version_vector.ts";
+
+/** Folder (relative to the synced folder) that holds dsync's own state. */
+export const STATE_DIR = ".dsync";
+/** File name of the index database inside {@linkcode STATE_DIR}. */
+export const INDEX_FILE = "index.db";
+/** How long tombstones are kept before {@linkcode IndexStore.purgeTombstones} may drop them. */
+export const TOMBSTONE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+const SCHEMA_VERSION = 1;
+const HASH_BYTES = 32;
+const CHUNK_ENTRY_BYTES = 4 + HASH_BYTES;
+
+/** The index database cannot be read: corrupt, not a database, or of an unknown schema. */
+export class IndexCorruptError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "IndexCorruptError";
+  }
+}
+
+/** The fields of a stored record that change detection needs; no chunk list. */
+export interface StoredStat {
+  readonly path: string;
+  readonly kind: FileKind;
+  readonly size: number;
+  /** Stored mtime truncated to milliseconds (what the OS reports here). */
+  readonly mtimeMs: number;
+  readonly exec: boolean;
+  readonly deleted: boolean;
+  readonly inode?: number;
+  readonly dev?: number;
+}
+
+/** Local-only update of what was last seen on disk; no new version nor sequence. */
+export interface LocalStatUpdate {
+  readonly path: string;
+  readonly mtimeNs: bigint;
+  readonly inode?: number;
+  readonly dev?: number;
+}
+
+/** One row of {@linkcode IndexStore.chunkListsSince}. */
+export interface ChunkListRow {
+  readonly path: string;
+  readonly sequence: number;
+  /** True for a live file (only those have chunks). */
+  readonly liveFile: boolean;
+  /** Chunks as encoded by {@linkcode encodeChunks}: (u32 BE length, 32-byte hash) each. */
+  readonly chunks: Uint8Array;
+}
+
+/** Options of {@linkcode IndexStore.open}. */
+export interface IndexStoreOptions {
+  /** Clock for tombstone timestamps (epoch ms); defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+type Row = Record<string, unknown>;
+
+const STAT_PAGE = 10_000;
+const STAT_ROWID = 8; // index of rowid after STAT_COLUMNS
+const STAT_COLUMNS =
+  "path, kind, size, mtime_ns / 1000000 AS mtime_ms, exec, deleted, inode, dev";
+const RECORD_COLUMNS = "path, kind, size, mtime_ns / 1000000 AS mtime_ms, " +
+  "mtime_ns % 1000000 AS mtime_rem, exec, deleted, sequence, inode, dev, " +
+  "symlink_target, hash, version, chunks";
+
+/** Packs chunks as (u32 BE length, 32-byte hash) each; offsets are implied. */
+export function encodeChunks(chunks: readonly ChunkInfo[]): Uint8Array {
+  const out = new Uint8Array(chunks.length * CHUNK_ENTRY_BYTES);
+  const view = new DataView(out.buffer);
+  let expectedOffset = 0;
+  chunks.forEach((chunk, k) => {
+    if (chunk.hash.length !== HASH_BYTES) {
+      throw new RangeError(
+        `Chunk hash of ${chunk.hash.length} bytes is not ${HASH_BYTES}`,
+      );
+    }
+    if (
+      chunk.offset !== expectedOffset || chunk.length < 0 ||
+      chunk.length > 0xffffffff
+    ) {
+      throw new RangeError(
+        `Chunk at offset ${chunk.offset} of length ${chunk.length} is not contiguous`,
+      );
+    }
+    expectedOffset += chunk.length;
+    view.setUint32(k * CHUNK_ENTRY_BYTES, chunk.length);
+    out.set(chunk.hash, k * CHUNK_ENTRY_BYTES + 4);
+  });
+  return out;
+}
+
+/** Unpacks {@linkcode encodeChunks}; throws `RangeError` on a bad length. */
+export function decodeChunks(bytes: Uint8Array): ChunkInfo[] {
+  if (bytes.length % CHUNK_ENTRY_BYTES !== 0) {
+    throw new RangeError(
+      `Chunk list of ${bytes.length} bytes is not a multiple of ${CHUNK_ENTRY_BYTES}`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const chunks: ChunkInfo[] = [];
+  let offset = 0;
+  for (let at = 0; at < bytes.length; at += CHUNK_ENTRY_BYTES) {
+    const length = view.getUint32(at);
+    chunks.push({
+      offset,
+      length,
+      hash: bytes.subarray(at + 4, at + CHUNK_ENTRY_BYTES),
+    });
+    offset += length;
+  }
+  return chunks;
+}
+
+function isCorruption(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (err as { code?: unknown }).code === "ERR_SQLITE_ERROR" &&
+    /not a database|malformed|corrupt|unable to open/i.test(err.message);
+}
+
+function kindCode(kind: FileKind): number {
+  return FILE_KINDS.indexOf(kind);
+}
+
+function kindOf(code: unknown): FileKind {
+  const kind = FILE_KINDS[Number(code)];
+  if (kind === undefined) {
+    throw new RangeError(`Unknown file kind code ${String(code)}`);
+  }
+  return kind;
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}
+
+/** Reads a row of STAT_COLUMNS returned as an array (the fast path). */
+function statFromArray(row: unknown[]): StoredStat {
+  const [path, kind, size, mtimeMs, exec, deleted, inode, dev] = row;
+  const stat: {
+    path: string;
+    kind: FileKind;
+    size: number;
+    mtimeMs: number;
+    exec: boolean;
+    deleted: boolean;
+    inode?: number;
+    dev?: number;
+  } = {
+    path: String(path),
+    kind: kindOf(kind),
+    size: Number(size),
+    mtimeMs: Number(mtimeMs),
+    exec: exec === 1,
+    deleted: deleted === 1,
+  };
+  if (inode !== null && inode !== undefined) stat.inode = Number(inode);
+  if (dev !== null && dev !== undefined) stat.dev = Number(dev);
+  return stat;
+}
+
+function recordFromRow(row: Row): FileRecord {
+  const inode = optionalNumber(row.inode);
+  const dev = optionalNumber(row.dev);
+  const target = row.symlink_target;
+  return {
+    path: String(row.path),
+    kind: kindOf(row.kind),
+    size: Number(row.size),
+    mtimeNs: BigInt(Number(row.mtime_ms)) * 1_000_000n +
+      BigInt(Number(row.mtime_rem)),
+    exec: row.exec === 1,
+    hash: row.hash as Uint8Array,
+    chunks: decodeChunks(row.chunks as Uint8Array),
+    version: decodeVersion(row.version as Uint8Array),
+    deleted: row.deleted === 1,
+    sequence: Number(row.sequence),
+    ...(typeof target === "string" ? { symlinkTarget: target } : {}),
+    ...(inode === undefined ? {} : { inode }),
+    ...(dev === undefined ? {} : { dev }),
+  };
+}
+
+/** Rows as arrays: cheaper than objects. In node:sqlite, not yet in Deno's types. */
+function returnArrays(stmt: StatementSync): void {
+  (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(
+    true,
+  );
+}
+
+/** Runs a row decoder, turning a malformed value into IndexCorruptError. */
+function decodeRow<T>(dbPath: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw new IndexCorruptError(
+      `Index ${dbPath} holds a malformed row: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+function randomReplicaId(): bigint {
+  const bytes = new Uint8Array(8);
+  let id = 0n;
+  while (id === 0n) {
+    crypto.getRandomValues(bytes);
+    id = new DataView(bytes.buffer).getBigUint64(0);
+  }
+  return id;
+}
+
+/** The index of one folder. Synchronous calls; one instance per folder. */
+export class IndexStore {
+  readonly #db: DatabaseSync;
+  readonly #now: () => number;
+  readonly #path: string;
+  readonly #replicaId: bigint;
+  #sequence: number;
+  #inTransaction = false;
+  #closed = false;
+  readonly #stmt: {
+    get: StatementSync;
+    getStat: StatementSync;
+    upsert: StatementSync;
+    touch: StatementSync;
+    setSequence: StatementSync;
+    since: StatementSync;
+    allStats: StatementSync;
+    statsUnder: StatementSync;
+    purge: StatementSync;
+    count: StatementSync;
+    chunkLists: StatementSync;
+  };
+
+  private constructor(db: DatabaseSync, path: string, now: () => number) {
+    this.#db = db;
+    this.#path = path;
+    this.#now = now;
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY) STRICT`,
+    );
+    const meta = (key: string): unknown =>
+      (db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+        | Row
+        | undefined)?.value;
+    const version = meta("schema_version");
+    if (version !== undefined && Number(version) !== SCHEMA_VERSION) {
+      throw new IndexCorruptError(
+        `Index ${path} has schema version ${
+          String(version)
+        }, expected ${SCHEMA_VERSION}`,
+      );
+    }
+    // Stat columns come first and the chunk list last, so scans that only
+    // read the stat columns never touch the chunk list's overflow pages.
+    db.exec(`CREATE TABLE IF NOT EXISTS files (
+      path TEXT NOT NULL UNIQUE,
+      kind INTEGER NOT NULL,
+      size INTEGER NOT NULL,
+      mtime_ns INTEGER NOT NULL,
+      exec INTEGER NOT NULL,
+      deleted INTEGER NOT NULL,
+      sequence INTEGER NOT NULL,
+      inode INTEGER,
+      dev INTEGER,
+      deleted_at INTEGER,
+      symlink_target TEXT,
+      hash BLOB NOT NULL,
+      version BLOB NOT NULL,
+      chunks BLOB NOT NULL
+    )`);
+    db.exec("CREATE INDEX IF NOT EXISTS files_sequence ON files (sequence)");
+    db.exec(
+      "CREATE INDEX IF NOT EXISTS files_deleted_at ON files (deleted_at) WHERE deleted_at IS NOT NULL",
+    );
+    if (version === undefined) {
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)")
+        .run(SCHEMA_VERSION);
+    }
+    let replica = meta("replica_id");
+    if (replica === undefined) {
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigUint64(0, randomReplicaId());
+      db.prepare("INSERT INTO meta (key, value) VALUES ('replica_id', ?)").run(
+        bytes,
+      );
+      replica = bytes;
+    }
+    if (!(replica instanceof Uint8Array) || replica.length !== 8) {
+      throw new IndexCorruptError(`Index ${path} has a malformed replica id`);
+    }
+    this.#replicaId = new DataView(replica.buffer, replica.byteOffset, 8)
+      .getBigUint64(0);
+    const storedSequence = Number(meta("sequence") ?? 0);
+    const maxRow = db.prepare("SELECT max(sequence) AS m FROM files").get() as
+      | Row
+      | undefined;
+    this.#sequence = Math.max(storedSequence, Number(maxRow?.m ?? 0));
+
+    this.#stmt = {
+      get: db.prepare(`SELECT ${RECORD_COLUMNS} FROM files WHERE path = ?`),
+      getStat: db.prepare(`SELECT ${STAT_COLUMNS} FROM files WHERE path = ?`),
+      upsert: db.prepare(
+        `INSERT INTO files (path, kind, size, mtime_ns, exec, deleted,
+          sequence, inode, dev, deleted_at, symlink_target, hash, version, chunks)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, size = excluded.size,
+          mtime_ns = excluded.mtime_ns, exec = excluded.exec, deleted = excluded.deleted,
+          sequence = excluded.sequence, inode = excluded.inode, dev = excluded.dev,
+          deleted_at = CASE WHEN excluded.deleted = 0 THEN NULL
+            ELSE coalesce(files.deleted_at, excluded.deleted_at) END,
+          symlink_target = excluded.symlink_target, hash = excluded.hash,
+          version = excluded.version, chunks = excluded.chunks`,
+      ),
+      touch: db.prepare(
+        "UPDATE files SET mtime_ns = ?, inode = ?, dev = ? WHERE path = ?",
+      ),
+      setSequence: db.prepare(
+        "INSERT INTO meta (key, value) VALUES ('sequence', ?) " +
+          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ),
+      since: db.prepare(
+        `SELECT ${RECORD_COLUMNS} FROM files WHERE sequence > ? ORDER BY sequence LIMIT ?`,
+      ),
+      allStats: db.prepare(
+        `SELECT ${STAT_COLUMNS}, rowid FROM files WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
+      statsUnder: db.prepare(
+        `SELECT ${STAT_COLUMNS} FROM files WHERE path > ? AND path < ? ORDER BY path LIMIT ?`,
+      ),
+      purge: db.prepare(
+        "DELETE FROM files WHERE deleted = 1 AND deleted_at < ?",
+      ),
+      count: db.prepare("SELECT count(*) AS n FROM files"),
+      chunkLists: db.prepare(
+        `SELECT path, sequence, kind = 0 AND deleted = 0, chunks FROM files
+        WHERE sequence > ? ORDER BY sequence LIMIT ?`,
+      ),
+    };
+    for (
+      const stmt of [
+        this.#stmt.getStat,
+        this.#stmt.allStats,
+        this.#stmt.statsUnder,
+        this.#stmt.chunkLists,
+      ]
+    ) {
+      returnArrays(stmt);
+    }
+  }
+
+  /**
+   * Opens (creating if needed) `<folder>/.dsync/index.db`; the folder must
+   * exist (else `Deno.errors.NotFound`). Throws {@linkcode IndexCorruptError}
+   * when the file is not a usable index.
+   */
+  static open(folder: string, options: IndexStoreOptions = {}): IndexStore {
+    // The folder must exist: creating it here would hide a wrong path or an
+    // unmounted drive.
+    if (!Deno.statSync(folder).isDirectory) {
+      throw new Deno.errors.NotADirectory(
+        `Cannot open the index of ${folder}: not a directory`,
+      );
+    }
+    const dir = toOsPath(folder, STATE_DIR);
+    try {
+      Deno.mkdirSync(dir);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+    const path = toOsPath(dir, INDEX_FILE);
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(path);
+      return new IndexStore(db, path, options.now ?? Date.now);
+    } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // Already unusable; the original error is what matters.
+      }
+      if (err instanceof IndexCorruptError) throw err;
+      if (
+        isCorruption(err) ||
+        (err as { code?: unknown }).code === "ERR_SQLITE_ERROR"
+      ) {
+        throw new IndexCorruptError(
+          `Cannot open index ${path}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** This folder copy's replica id (random, unsigned 64-bit, never 0). */
+  get replicaId(): bigint {
+    return this.#replicaId;
+  }
+
+  /** The highest local sequence number assigned so far (0 when none). */
+  get maxSequence(): number {
+    return this.#sequence;
+  }
+
+  /** Path of the database file. */
+  get dbPath(): string {
+    return this.#path;
+  }
+
+  /** The record of `path`, or undefined. */
+  get(path: string): FileRecord | undefined {
+    return this.#guard(() => {
+      const row = this.#stmt.get.get(path) as Row | undefined;
+      return row === undefined
+        ? undefined
+        : decodeRow(this.#path, () => recordFromRow(row));
+    });
+  }
+
+  /** Change-detection fields of `path`, or undefined. */
+  getStat(path: string): StoredStat | undefined {
+    return this.#guard(() => {
+      const row = this.#stmt.getStat.get(path) as unknown as
+        | unknown[]
+        | undefined;
+      return row === undefined
+        ? undefined
+        : decodeRow(this.#path, () => statFromArray(row));
+    });
+  }
+
+  /** Stores `record` under the next local sequence; returns it as stored. */
+  put(record: FileRecord): FileRecord {
+    return { ...record, sequence: this.putMany([record]) };
+  }
+
+  /**
+   * Stores records in one transaction, each under the next local sequence
+   * (consecutive, in order); returns the last sequence assigned.
+   */
+  putMany(records: readonly FileRecord[]): number {
+    if (records.length === 0) return this.#sequence;
+    const startSequence = this.#sequence;
+    try {
+      return this.#putAll(records);
+    } catch (err) {
+      this.#sequence = startSequence;
+      throw err;
+    }
+  }
+
+  #putAll(records: readonly FileRecord[]): number {
+    return this.transaction(() => {
+      const now = this.#now();
+      for (const record of records) {
+        const sequence = this.#sequence + 1;
+        this.#stmt.upsert.run(
+          record.path,
+          kindCode(record.kind),
+          record.size,
+          record.mtimeNs,
+          record.exec ? 1 : 0,
+          record.deleted ? 1 : 0,
+          sequence,
+          record.inode ?? null,
+          record.dev ?? null,
+          record.deleted ? now : null,
+          record.symlinkTarget ?? null,
+          record.hash,
+          encodeVersion(record.version),
+          encodeChunks(record.chunks),
+        );
+        this.#sequence = sequence;
+      }
+      this.#stmt.setSequence.run(this.#sequence);
+      return this.#sequence;
+    });
+  }
+
+  /** Updates mtime/inode/dev of existing records without a new sequence. */
+  touchMany(updates: readonly LocalStatUpdate[]): void {
+    if (updates.length === 0) return;
+    this.transaction(() => {
+      for (const u of updates) {
+        this.#stmt.touch.run(u.mtimeNs, u.inode ?? null, u.dev ?? null, u.path);
+      }
+    });
+  }
+
+  /**
+   * Change-detection fields of every record strictly below directory `dir`
+   * (of every record when `dir` is `""`), tombstones included, by path.
+   */
+  statMap(dir = ""): Map<string, StoredStat> {
+    return this.#guard(() => {
+      const map = new Map<string, StoredStat>();
+      // Pages of arrays: all() costs much less per row than iterate(), and
+      // paging keeps the transient arrays small.
+      if (dir === "") {
+        let after = 0;
+        for (;;) {
+          const rows = this.#stmt.allStats.all(
+            after,
+            STAT_PAGE,
+          ) as unknown as unknown[][];
+          for (const row of rows) this.#addStat(map, row);
+          if (rows.length < STAT_PAGE) return map;
+          after = Number(rows[rows.length - 1]![STAT_ROWID]);
+        }
+      }
+      let after = `${dir}/`;
+      for (;;) {
+        const rows = this.#stmt.statsUnder.all(
+          after,
+          `${dir}0`,
+          STAT_PAGE,
+        ) as unknown as unknown[][];
+        for (const row of rows) this.#addStat(map, row);
+        if (rows.length < STAT_PAGE) return map;
+        after = String(rows[rows.length - 1]![0]);
+      }
+    });
+  }
+
+  #addStat(map: Map<string, StoredStat>, row: unknown[]): void {
+    const stat = decodeRow(this.#path, () => statFromArray(row));
+    map.set(stat.path, stat);
+  }
+
+  /** Records with a sequence above `sequence`, in sequence order, at most `limit`. */
+  since(sequence: number, limit: number): FileRecord[] {
+    return this.#guard(() =>
+      (this.#stmt.since.all(sequence, limit) as Row[]).map((row) =>
+        decodeRow(this.#path, () => recordFromRow(row))
+      )
+    );
+  }
+
+  /**
+   * The chunk lists of records with a sequence above `sequence`, in sequence
+   * order, at most `limit`, without decoding whole records (for an index of
+   * where chunks lie). `chunks` is the stored encoding of
+   * {@linkcode encodeChunks}; `liveFile` is false for tombstones, dirs and
+   * symlinks.
+   */
+  chunkListsSince(sequence: number, limit: number): ChunkListRow[] {
+    return this.#guard(() =>
+      (this.#stmt.chunkLists.all(sequence, limit) as unknown as unknown[][])
+        .map(([path, seq, liveFile, chunks]) => ({
+          path: String(path),
+          sequence: Number(seq),
+          liveFile: liveFile === 1,
+          chunks: chunks as Uint8Array,
+        }))
+    );
+  }
+
+  /** Number of records, tombstones included. */
+  count(): number {
+    return this.#guard(() => Number((this.#stmt.count.get() as Row).n));
+  }
+
+  /** Deletes tombstones recorded before `beforeMs` (epoch ms); returns how many. */
+  purgeTombstones(beforeMs: number): number {
+    return this.#guard(() => Number(this.#stmt.purge.run(beforeMs).changes));
+  }
+
+  /** Runs `fn` in one write transaction (joins an enclosing one). */
+  transaction<T>(fn: () => T): T {
+    if (this.#inTransaction) return fn();
+    return this.#guard(() => {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#inTransaction = true;
+      try {
+        const result = fn();
+        this.#db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        this.#db.exec("ROLLBACK");
+        throw err;
+      } finally {
+        this.#inTransaction = false;
+      }
+    });
+  }
+
+  /** Closes the database; further calls throw. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof IndexCorruptError) throw err;
+      if (isCorruption(err)) {
+        throw new IndexCorruptError(
+          `Index ${this.#path} is corrupt: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+}

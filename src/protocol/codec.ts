@@ -1,0 +1,481 @@
+/**
+ * Binary encoding of application messages: one type byte, then the fields in
+ * a fixed order. Integers are unsigned LEB128 varints in their shortest form
+ * (signed mtimes zigzag-mapped first), byte strings and UTF-8 strings carry a
+ * varint length. The layout is documented in docs/PROTOCOL.md
+ * ("Application messages"). Both directions check every field, so a message
+ * that encodes also decodes, and `encode(decode(b))` gives back `b`.
+ */
+import { Reader } from "./_reader.ts";
+import {
+  checkBatch,
+  checkChunkRequest,
+  checkChunkResponse,
+  checkHello,
+  checkRecord,
+  utf8Length,
+} from "./_checks.ts";
+import { varBigUintSize, varUintSize, zigzag } from "./_varint.ts";
+import { Writer } from "./_writer.ts";
+import {
+  LimitExceededError,
+  MalformedMessageError,
+  ProtocolError,
+  UnsupportedVersionError,
+} from "./errors.ts";
+import {
+  HASH_SIZE,
+  MAX_CHUNK_SIZE,
+  MAX_CHUNKS_PER_RECORD,
+  MAX_FILE_SIZE,
+  MAX_MESSAGE_SIZE,
+  MAX_PATH_BYTES,
+  MAX_PEER_NAME_BYTES,
+  MAX_RECORDS_PER_BATCH,
+  MAX_REQUEST_ID,
+  MAX_SEQUENCE,
+  MAX_SYMLINK_TARGET_BYTES,
+  MAX_VERSION_COUNTER,
+  MAX_VERSION_ENTRIES,
+  PROTOCOL_VERSION,
+  U64_MAX,
+} from "./limits.ts";
+import type {
+  ChunkCompression,
+  ChunkRequest,
+  ChunkResponse,
+  ChunkStatus,
+  Hello,
+  IndexAck,
+  IndexBatch,
+  InSync,
+  Message,
+  MessageType,
+  WireChunk,
+  WireFileRecord,
+  WireKind,
+  WireVersionEntry,
+} from "./messages.ts";
+
+/** The type byte of each message. */
+export const MESSAGE_TYPE_CODES: Readonly<Record<MessageType, number>> = Object
+  .freeze({
+    hello: 1,
+    index_batch: 2,
+    index_ack: 3,
+    chunk_request: 4,
+    chunk_response: 5,
+    in_sync: 6,
+  });
+
+/** Bytes an `IndexBatch` adds around its records (type, last, count). */
+export const INDEX_BATCH_HEADER_BYTES = 4;
+
+const KINDS: readonly WireKind[] = ["file", "dir", "symlink"];
+const KIND_CODES: Readonly<Record<WireKind, number>> = {
+  file: 0,
+  dir: 1,
+  symlink: 2,
+};
+const STATUSES: readonly ChunkStatus[] = [
+  "ok",
+  "changed",
+  "not_found",
+  "refused",
+];
+const STATUS_CODES: Readonly<Record<ChunkStatus, number>> = {
+  ok: 0,
+  changed: 1,
+  not_found: 2,
+  refused: 3,
+};
+const COMPRESSIONS: readonly ChunkCompression[] = ["none", "lz4"];
+const FLAG_EXEC = 1;
+const FLAG_DELETED = 2;
+const HELLO_CASE_INSENSITIVE = 1;
+const EMPTY = new Uint8Array(0);
+
+// ---------------------------------------------------------------- encode
+
+function writeRecord(w: Writer, r: WireFileRecord): void {
+  w.string(r.path);
+  w.u8(KIND_CODES[r.kind]);
+  w.u8((r.exec ? FLAG_EXEC : 0) | (r.deleted ? FLAG_DELETED : 0));
+  w.varUint(r.size);
+  w.varZigzag64(r.mtimeNs);
+  w.varBigUint(r.sequence);
+  w.varUint(r.version.length);
+  for (const entry of r.version) {
+    w.varBigUint(entry.replica);
+    w.varBigUint(entry.counter);
+  }
+  if (r.deleted || r.kind === "dir") return;
+  w.raw(r.hash);
+  if (r.kind === "file") {
+    const chunks = r.chunks;
+    w.varUint(chunks.length);
+    for (const chunk of chunks) w.varUint(chunk.length);
+    for (const chunk of chunks) w.raw(chunk.hash);
+  } else {
+    w.string(r.symlinkTarget as string);
+  }
+}
+
+function encodeChecked(msg: Message): Writer {
+  switch (msg.type) {
+    case "hello": {
+      checkHello(msg);
+      const w = new Writer(96);
+      w.u8(MESSAGE_TYPE_CODES.hello);
+      w.varUint(PROTOCOL_VERSION);
+      w.varBigUint(msg.replicaId);
+      w.string(msg.name);
+      w.u8(msg.caseInsensitive ? HELLO_CASE_INSENSITIVE : 0);
+      return w;
+    }
+    case "index_batch": {
+      checkBatch(msg);
+      const w = new Writer(64 + msg.records.length * 192);
+      w.u8(MESSAGE_TYPE_CODES.index_batch);
+      w.u8(msg.last ? 1 : 0);
+      w.varUint(msg.records.length);
+      for (const record of msg.records) writeRecord(w, record);
+      return w;
+    }
+    case "index_ack":
+    case "in_sync": {
+      checkSequence(msg);
+      const w = new Writer(16);
+      w.u8(MESSAGE_TYPE_CODES[msg.type]);
+      w.varBigUint(msg.sequence);
+      return w;
+    }
+    case "chunk_request": {
+      checkChunkRequest(msg);
+      const w = new Writer(64 + msg.path.length * 3);
+      w.u8(MESSAGE_TYPE_CODES.chunk_request);
+      w.varUint(msg.id);
+      w.string(msg.path);
+      w.raw(msg.hash);
+      w.varUint(msg.offset);
+      w.varUint(msg.length);
+      return w;
+    }
+    case "chunk_response": {
+      checkChunkResponse(msg);
+      const w = new Writer(16 + msg.data.length);
+      w.u8(MESSAGE_TYPE_CODES.chunk_response);
+      w.varUint(msg.id);
+      w.u8(STATUS_CODES[msg.status]);
+      w.u8(msg.compression === "lz4" ? 1 : 0);
+      w.varUint(msg.rawLength);
+      w.bytes(msg.data);
+      return w;
+    }
+    default:
+      throw new MalformedMessageError(
+        `Unknown message type ${
+          JSON.stringify((msg as { type?: unknown } | null)?.type)
+        }`,
+      );
+  }
+}
+
+function checkSequence(msg: IndexAck | InSync): void {
+  const v = msg.sequence;
+  const what = msg.type === "index_ack" ? "IndexAck" : "InSync";
+  if (typeof v !== "bigint" || v < 0n) {
+    throw new MalformedMessageError(
+      `Invalid ${what} sequence: ${String(v)} is not a bigint >= 0`,
+    );
+  }
+  if (v > MAX_SEQUENCE) {
+    throw new LimitExceededError(
+      `Invalid ${what} sequence: ${v} exceeds ${MAX_SEQUENCE}`,
+    );
+  }
+}
+
+/**
+ * Encodes a message after checking every field against the rules the
+ * decoder enforces. Throws a `ProtocolError` subclass for an invalid message
+ * (`LimitExceededError` also when the encoding exceeds `MAX_MESSAGE_SIZE`).
+ */
+export function encodeMessage(msg: Message): Uint8Array {
+  let w: Writer;
+  try {
+    w = encodeChecked(msg);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new MalformedMessageError(`Cannot encode message: ${error}`, {
+      cause: error,
+    });
+  }
+  if (w.length > MAX_MESSAGE_SIZE) {
+    throw new LimitExceededError(
+      `Encoded ${msg.type} of ${w.length} bytes exceeds ${MAX_MESSAGE_SIZE}`,
+    );
+  }
+  return w.finish();
+}
+
+/**
+ * Exact encoded size of a record inside an `IndexBatch` (for packing
+ * batches under `MAX_MESSAGE_SIZE`; add `INDEX_BATCH_HEADER_BYTES` once).
+ * Assumes a valid record.
+ */
+export function encodedRecordSize(r: WireFileRecord): number {
+  const pathBytes = utf8Length(r.path);
+  let size = varUintSize(pathBytes) + pathBytes + 2 + varUintSize(r.size) +
+    varBigUintSize(zigzag(r.mtimeNs)) + varBigUintSize(r.sequence) +
+    varUintSize(r.version.length);
+  for (const entry of r.version) {
+    size += varBigUintSize(entry.replica) + varBigUintSize(entry.counter);
+  }
+  if (r.deleted || r.kind === "dir") return size;
+  size += HASH_SIZE;
+  if (r.kind === "file") {
+    size += varUintSize(r.chunks.length) + r.chunks.length * HASH_SIZE;
+    for (const chunk of r.chunks) size += varUintSize(chunk.length);
+  } else {
+    const target = utf8Length(r.symlinkTarget ?? "");
+    size += varUintSize(target) + target;
+  }
+  return size;
+}
+
+// ---------------------------------------------------------------- decode
+
+function readRecord(rd: Reader, index: number): WireFileRecord {
+  const path = rd.string("record path", MAX_PATH_BYTES);
+  const kindCode = rd.u8("record kind");
+  const kind = KINDS[kindCode];
+  if (kind === undefined) {
+    throw new MalformedMessageError(
+      `Invalid IndexBatch record ${index}: kind byte ${kindCode}`,
+    );
+  }
+  const flags = rd.u8("record flags");
+  if ((flags & ~(FLAG_EXEC | FLAG_DELETED)) !== 0) {
+    throw new MalformedMessageError(
+      `Invalid IndexBatch record ${index}: flags byte ${flags}`,
+    );
+  }
+  const exec = (flags & FLAG_EXEC) !== 0;
+  const deleted = (flags & FLAG_DELETED) !== 0;
+  const size = rd.varUint("record size", MAX_FILE_SIZE);
+  const mtimeNs = rd.varZigzag64("record mtime");
+  const sequence = rd.varBigUint("record sequence", MAX_SEQUENCE);
+  const versionCount = rd.varUint(
+    "record version count",
+    MAX_VERSION_ENTRIES,
+  );
+  const version: WireVersionEntry[] = [];
+  for (let i = 0; i < versionCount; i++) {
+    const replica = rd.varBigUint("record version replica", U64_MAX);
+    const counter = rd.varBigUint(
+      "record version counter",
+      MAX_VERSION_COUNTER,
+    );
+    version.push({ replica, counter });
+  }
+  let hash: Uint8Array = EMPTY;
+  const chunks: WireChunk[] = [];
+  let symlinkTarget: string | undefined;
+  if (!deleted && kind !== "dir") {
+    hash = rd.raw("record hash", HASH_SIZE);
+    if (kind === "file") {
+      const count = rd.varUint("record chunk count", MAX_CHUNKS_PER_RECORD);
+      // Each chunk needs at least 33 more bytes: fail before allocating.
+      if (count * (1 + HASH_SIZE) > rd.remaining) {
+        throw new MalformedMessageError(
+          `Message truncated in IndexBatch record ${index}: ${count} chunks need at least ${
+            count * (1 + HASH_SIZE)
+          } bytes, ${rd.remaining} left`,
+        );
+      }
+      const lengths: number[] = [];
+      for (let i = 0; i < count; i++) {
+        lengths.push(rd.varUint("record chunk length", MAX_CHUNK_SIZE));
+      }
+      for (let i = 0; i < count; i++) {
+        chunks.push({
+          length: lengths[i] as number,
+          hash: rd.raw("record chunk hash", HASH_SIZE),
+        });
+      }
+    } else {
+      symlinkTarget = rd.string(
+        "record symlink target",
+        MAX_SYMLINK_TARGET_BYTES,
+      );
+    }
+  }
+  const record: WireFileRecord = symlinkTarget === undefined
+    ? {
+      path,
+      kind,
+      size,
+      mtimeNs,
+      exec,
+      hash,
+      chunks,
+      version,
+      deleted,
+      sequence,
+    }
+    : {
+      path,
+      kind,
+      size,
+      mtimeNs,
+      exec,
+      hash,
+      chunks,
+      version,
+      deleted,
+      sequence,
+      symlinkTarget,
+    };
+  checkRecord(record, `IndexBatch record ${index}`);
+  return record;
+}
+
+function decodeFrom(bytes: Uint8Array): Message {
+  const rd = new Reader(bytes);
+  const code = rd.u8("message type");
+  let msg: Message;
+  switch (code) {
+    case MESSAGE_TYPE_CODES.hello: {
+      const version = rd.varUint("Hello protocol version", MAX_REQUEST_ID);
+      if (version !== PROTOCOL_VERSION) {
+        throw new UnsupportedVersionError(version);
+      }
+      const replicaId = rd.varBigUint("Hello replica id", U64_MAX);
+      const name = rd.string("Hello name", MAX_PEER_NAME_BYTES);
+      const flags = rd.u8("Hello flags");
+      if ((flags & ~HELLO_CASE_INSENSITIVE) !== 0) {
+        throw new MalformedMessageError(`Invalid Hello flags byte ${flags}`);
+      }
+      const hello: Hello = {
+        type: "hello",
+        protocolVersion: PROTOCOL_VERSION,
+        replicaId,
+        name,
+        caseInsensitive: flags === HELLO_CASE_INSENSITIVE,
+      };
+      checkHello(hello);
+      msg = hello;
+      break;
+    }
+    case MESSAGE_TYPE_CODES.index_batch: {
+      const last = rd.bool("IndexBatch last");
+      const count = rd.varUint(
+        "IndexBatch record count",
+        MAX_RECORDS_PER_BATCH,
+      );
+      const records: WireFileRecord[] = [];
+      let previous = 0n;
+      for (let i = 0; i < count; i++) {
+        const record = readRecord(rd, i);
+        if (record.sequence <= previous) {
+          throw new MalformedMessageError(
+            `Invalid IndexBatch record ${i}: sequence ${record.sequence} not above ${previous}`,
+          );
+        }
+        previous = record.sequence;
+        records.push(record);
+      }
+      msg = { type: "index_batch", records, last } satisfies IndexBatch;
+      break;
+    }
+    case MESSAGE_TYPE_CODES.index_ack:
+      msg = {
+        type: "index_ack",
+        sequence: rd.varBigUint("IndexAck sequence", MAX_SEQUENCE),
+      };
+      break;
+    case MESSAGE_TYPE_CODES.in_sync:
+      msg = {
+        type: "in_sync",
+        sequence: rd.varBigUint("InSync sequence", MAX_SEQUENCE),
+      };
+      break;
+    case MESSAGE_TYPE_CODES.chunk_request: {
+      const request: ChunkRequest = {
+        type: "chunk_request",
+        id: rd.varUint("ChunkRequest id", MAX_REQUEST_ID),
+        path: rd.string("ChunkRequest path", MAX_PATH_BYTES),
+        hash: rd.raw("ChunkRequest hash", HASH_SIZE),
+        offset: rd.varUint("ChunkRequest offset", MAX_FILE_SIZE),
+        length: rd.varUint("ChunkRequest length", MAX_CHUNK_SIZE),
+      };
+      checkChunkRequest(request);
+      msg = request;
+      break;
+    }
+    case MESSAGE_TYPE_CODES.chunk_response: {
+      const id = rd.varUint("ChunkResponse id", MAX_REQUEST_ID);
+      const statusCode = rd.u8("ChunkResponse status");
+      const status = STATUSES[statusCode];
+      if (status === undefined) {
+        throw new MalformedMessageError(
+          `Invalid ChunkResponse status byte ${statusCode}`,
+        );
+      }
+      const compressionCode = rd.u8("ChunkResponse compression");
+      const compression = COMPRESSIONS[compressionCode];
+      if (compression === undefined) {
+        throw new MalformedMessageError(
+          `Invalid ChunkResponse compression byte ${compressionCode}`,
+        );
+      }
+      const rawLength = rd.varUint("ChunkResponse raw length", MAX_CHUNK_SIZE);
+      const data = rd.bytes("ChunkResponse data", MAX_CHUNK_SIZE);
+      const response: ChunkResponse = {
+        type: "chunk_response",
+        id,
+        status,
+        compression,
+        data,
+        rawLength,
+      };
+      checkChunkResponse(response);
+      msg = response;
+      break;
+    }
+    default:
+      throw new MalformedMessageError(`Unknown message type byte ${code}`);
+  }
+  rd.end(msg.type);
+  return msg;
+}
+
+/**
+ * Decodes and validates one message. Throws only `ProtocolError` subclasses:
+ * `MalformedMessageError`, `LimitExceededError`, `InvalidPathError` or
+ * `UnsupportedVersionError`.
+ *
+ * The result never aliases `bytes` (the caller may reuse its buffer), but its
+ * byte fields (hashes, chunk data) are views into one private copy of the
+ * message: `slice()` a hash kept long after the message, so one 32-byte
+ * value does not pin a whole batch in memory.
+ */
+export function decodeMessage(bytes: Uint8Array): Message {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new MalformedMessageError(`Message is not bytes: ${typeof bytes}`);
+  }
+  if (bytes.length > MAX_MESSAGE_SIZE) {
+    throw new LimitExceededError(
+      `Message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_SIZE}`,
+    );
+  }
+  try {
+    return decodeFrom(bytes.slice());
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new MalformedMessageError(`Cannot decode message: ${error}`, {
+      cause: error,
+    });
+  }
+}

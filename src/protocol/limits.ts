@@ -1,0 +1,51 @@
+/**
+ * Every bound the application protocol enforces, in one place. Decoders
+ * check these before allocating, encoders before sending, so both ends agree
+ * on what a well-formed message is.
+ */
+
+/** The only protocol version this build speaks (sent in `Hello`). */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest application message in bytes; must equal the transport's cap. */
+export const MAX_MESSAGE_SIZE: number = 16 * 1024 * 1024;
+
+/** Largest wire path in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 4096;
+/** Largest path component (file or directory name) in UTF-8 bytes. */
+export const MAX_NAME_COMPONENT_BYTES = 255;
+/** Largest symlink target in UTF-8 bytes. */
+export const MAX_SYMLINK_TARGET_BYTES = 4096;
+/** Largest peer display name (`Hello.name`) in UTF-8 bytes. */
+export const MAX_PEER_NAME_BYTES = 63;
+
+/** Most records in one `IndexBatch`. */
+export const MAX_RECORDS_PER_BATCH = 4096;
+/** Largest chunk in bytes (the FastCDC maximum). */
+export const MAX_CHUNK_SIZE: number = 256 * 1024;
+/**
+ * Most chunks in one record: the largest count whose worst-case record
+ * (longest path, full version vector, 35 bytes per chunk) still fits in one
+ * message. That is 7 GiB of 16 KiB chunks, about 28 GiB at the 64 KiB average.
+ */
+export const MAX_CHUNKS_PER_RECORD: number = 448 * 1024;
+/** Most entries in a record's version vector. */
+export const MAX_VERSION_ENTRIES = 256;
+
+/** Size of a BLAKE3 hash (file and chunk hashes) in bytes. */
+export const HASH_SIZE = 32;
+/** Largest file size and chunk offset: sizes travel as JS numbers. */
+export const MAX_FILE_SIZE: number = Number.MAX_SAFE_INTEGER;
+
+/** Largest unsigned 64-bit value (replica ids). */
+export const U64_MAX: bigint = (1n << 64n) - 1n;
+/** Largest sequence number and version counter (SQLite's signed 64-bit range). */
+export const MAX_SEQUENCE: bigint = (1n << 63n) - 1n;
+/** Largest version counter. */
+export const MAX_VERSION_COUNTER: bigint = MAX_SEQUENCE;
+/** Smallest mtime in nanoseconds (signed 64-bit). */
+export const MIN_MTIME_NS: bigint = -(1n << 63n);
+/** Largest mtime in nanoseconds (signed 64-bit). */
+export const MAX_MTIME_NS: bigint = (1n << 63n) - 1n;
+/** Largest chunk request id (unsigned 32-bit). */
+export const MAX_REQUEST_ID = 0xffff_ffff;

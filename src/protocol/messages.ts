@@ -1,0 +1,140 @@
+/**
+ * The application messages peers exchange once the transport is up. These
+ * are wire shapes: the sync engine converts them to and from its domain
+ * records at its edge.
+ */
+
+/** What a record names. */
+export type WireKind = "file" | "dir" | "symlink";
+
+/** One content-defined chunk of a file. */
+export interface WireChunk {
+  /** Length in bytes, 1 to `MAX_CHUNK_SIZE`. */
+  readonly length: number;
+  /** BLAKE3 of the chunk, 32 bytes. */
+  readonly hash: Uint8Array;
+}
+
+/** One replica's counter in a version vector. */
+export interface WireVersionEntry {
+  /** Replica id (unsigned 64-bit). */
+  readonly replica: bigint;
+  /** Changes made by that replica, 1 to 2^63 - 1. */
+  readonly counter: bigint;
+}
+
+/**
+ * A file, directory or symlink as announced to a peer.
+ *
+ * Shape rules (checked by the codec): a live file has a 32-byte hash and
+ * chunks whose lengths sum to `size`; a live symlink has a 32-byte hash, a
+ * `symlinkTarget`, size 0 and no chunks; a directory or deleted record has
+ * size 0, an empty hash and no chunks; only live symlinks carry a target;
+ * only files may be `exec`; `version` is sorted by strictly increasing
+ * replica id and has 1 to 256 entries.
+ */
+export interface WireFileRecord {
+  /** Relative, `/`-separated NFC path (see `validateWirePath`). */
+  readonly path: string;
+  readonly kind: WireKind;
+  /** Size in bytes, 0 to 2^53 - 1. */
+  readonly size: number;
+  /** Modification time in nanoseconds since the epoch (signed 64-bit). */
+  readonly mtimeNs: bigint;
+  /** Executable bit (files only). */
+  readonly exec: boolean;
+  /** BLAKE3 of the content (file) or target (symlink); empty for dirs and deleted records. */
+  readonly hash: Uint8Array;
+  readonly chunks: readonly WireChunk[];
+  readonly version: readonly WireVersionEntry[];
+  /** Tombstone: the entry was deleted. */
+  readonly deleted: boolean;
+  /** The sender's local sequence number of this change, 1 to 2^63 - 1. */
+  readonly sequence: bigint;
+  /** Link target, only on live symlinks; 1 to 4096 UTF-8 bytes. */
+  readonly symlinkTarget?: string;
+}
+
+/** First message in each direction after the handshake. */
+export interface Hello {
+  readonly type: "hello";
+  readonly protocolVersion: 1;
+  /** The sender's replica id for this folder (unsigned 64-bit). */
+  readonly replicaId: bigint;
+  /** Display name, at most 63 UTF-8 bytes, no control characters. */
+  readonly name: string;
+  /** Whether the sender's file system folds case (case-only renames collide there). */
+  readonly caseInsensitive: boolean;
+}
+
+/**
+ * Records in strictly increasing sequence order. `last` marks the end of the
+ * initial delta; later live updates are batches too (with `last` set).
+ */
+export interface IndexBatch {
+  readonly type: "index_batch";
+  readonly records: readonly WireFileRecord[];
+  readonly last: boolean;
+}
+
+/** The receiver stored the sender's records up to `sequence` (0: none yet). */
+export interface IndexAck {
+  readonly type: "index_ack";
+  readonly sequence: bigint;
+}
+
+/** Asks for `length` bytes at `offset` of `path`, expected to hash to `hash`. */
+export interface ChunkRequest {
+  readonly type: "chunk_request";
+  /** Request id (unsigned 32-bit), echoed in the response. */
+  readonly id: number;
+  readonly path: string;
+  /** BLAKE3 of the chunk, 32 bytes. */
+  readonly hash: Uint8Array;
+  /** Byte offset in the file; `offset + length` is at most 2^53 - 1. */
+  readonly offset: number;
+  /** 1 to `MAX_CHUNK_SIZE` bytes. */
+  readonly length: number;
+}
+
+/** Outcome of a chunk request. */
+export type ChunkStatus = "ok" | "changed" | "not_found" | "refused";
+/** How `ChunkResponse.data` is encoded. */
+export type ChunkCompression = "none" | "lz4";
+
+/**
+ * Answer to the `ChunkRequest` with the same `id`. Only `ok` carries data:
+ * `rawLength` bytes, raw or as an LZ4 block strictly shorter than
+ * `rawLength`. Other statuses have empty data, `rawLength` 0 and no
+ * compression.
+ */
+export interface ChunkResponse {
+  readonly type: "chunk_response";
+  readonly id: number;
+  readonly status: ChunkStatus;
+  readonly compression: ChunkCompression;
+  readonly data: Uint8Array;
+  /** Uncompressed length, 1 to `MAX_CHUNK_SIZE` when ok, else 0. */
+  readonly rawLength: number;
+}
+
+/**
+ * Status beacon: the sender has everything the receiver announced up to
+ * `sequence` and nothing left to pull from it.
+ */
+export interface InSync {
+  readonly type: "in_sync";
+  readonly sequence: bigint;
+}
+
+/** Any application message. */
+export type Message =
+  | Hello
+  | IndexBatch
+  | IndexAck
+  | ChunkRequest
+  | ChunkResponse
+  | InSync;
+
+/** The `type` tag of a message. */
+export type MessageType = Message["type"];

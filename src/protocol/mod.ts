@@ -1,0 +1,59 @@
+/**
+ * The application-level wire protocol: message types, their binary codec,
+ * the limits every field is held to, and validation of wire paths. A leaf
+ * module: it knows bytes and messages, not sockets, crypto or the index.
+ * @module
+ */
+export type {
+  ChunkCompression,
+  ChunkRequest,
+  ChunkResponse,
+  ChunkStatus,
+  Hello,
+  IndexAck,
+  IndexBatch,
+  InSync,
+  Message,
+  MessageType,
+  WireChunk,
+  WireFileRecord,
+  WireKind,
+  WireVersionEntry,
+} from "./messages.ts";
+export {
+  decodeMessage,
+  encodedRecordSize,
+  encodeMessage,
+  INDEX_BATCH_HEADER_BYTES,
+  MESSAGE_TYPE_CODES,
+} from "./codec.ts";
+export { checkResponseMatchesRequest } from "./response_match.ts";
+export { caseFoldKey, validateWirePath, wirePathProblem } from "./wire_path.ts";
+export {
+  InvalidPathError,
+  type InvalidPathReason,
+  LimitExceededError,
+  MalformedMessageError,
+  ProtocolError,
+  UnsupportedVersionError,
+} from "./errors.ts";
+export {
+  HASH_SIZE,
+  MAX_CHUNK_SIZE,
+  MAX_CHUNKS_PER_RECORD,
+  MAX_FILE_SIZE,
+  MAX_MESSAGE_SIZE,
+  MAX_MTIME_NS,
+  MAX_NAME_COMPONENT_BYTES,
+  MAX_PATH_BYTES,
+  MAX_PEER_NAME_BYTES,
+  MAX_RECORDS_PER_BATCH,
+  MAX_REQUEST_ID,
+  MAX_SEQUENCE,
+  MAX_SYMLINK_TARGET_BYTES,
+  MAX_VERSION_COUNTER,
+  MAX_VERSION_ENTRIES,
+  MIN_MTIME_NS,
+  PROTOCOL_VERSION,
+  U64_MAX,
+} from "./limits.ts";

@@ -1,0 +1,61 @@
+/**
+ * From the absolute paths of file-system events to canonical paths relative
+ * to the watched folder, and which of them the watcher never reports.
+ */
+
+import { IGNORE_FILE, OS_SEP, toRelPath } from "../index/mod.ts";
+
+/** Names of directories dsync keeps its own state in. */
+const STATE_DIR = ".dsync";
+/** Suffix of the temporary files dsync writes before renaming them. */
+const PART_SUFFIX = ".part";
+
+/** Removes trailing separators, keeping a lone root such as `/` or `C:\`. */
+function trimSeparators(path: string, sep: string): string {
+  let end = path.length;
+  while (end > 1 && (path[end - 1] === sep || path[end - 1] === "/")) end--;
+  if (sep === "\\" && end === 2 && path[1] === ":") end = 3;
+  return path.slice(0, end);
+}
+
+/**
+ * Turns `absPath` into a canonical relative path (`/`-separated, NFC) when
+ * it lies in one of `roots` (the folder as given and its real path, which
+ * differ under symlinks such as macOS `/var`), else undefined. The folder
+ * itself is `""`. `caseInsensitive` compares the root part ignoring case.
+ */
+export function eventRelPath(
+  absPath: string,
+  roots: readonly string[],
+  sep: string = OS_SEP,
+  caseInsensitive: boolean = sep === "\\",
+): string | undefined {
+  const fold = (s: string) => caseInsensitive ? s.toLowerCase() : s;
+  for (const rawRoot of roots) {
+    const root = trimSeparators(rawRoot, sep);
+    if (fold(absPath.slice(0, root.length)) !== fold(root)) continue;
+    if (absPath.length === root.length) return "";
+    const next = absPath[root.length];
+    const atBoundary = root.endsWith(sep) || root.endsWith("/") ||
+      next === sep || (sep === "\\" && next === "/");
+    if (atBoundary) return toRelPath(absPath.slice(root.length), sep);
+  }
+  return undefined;
+}
+
+/**
+ * True for paths dsync writes itself and never syncs: anything in a
+ * `.dsync` directory and anything named `*.part` (or below such a
+ * directory), as the always-ignored rules say.
+ */
+export function isInternalPath(relPath: string): boolean {
+  for (const segment of relPath.split("/")) {
+    if (segment === STATE_DIR || segment.endsWith(PART_SUFFIX)) return true;
+  }
+  return false;
+}
+
+/** True for the folder's own ignore file, reported even though it is ignored. */
+export function isIgnoreFile(relPath: string): boolean {
+  return relPath === IGNORE_FILE;
+}

@@ -1,0 +1,283 @@
+/**
+ * Watches a folder with `Deno.watchFs` and hands coalesced batches of
+ * changed paths to its owner, one batch at a time. Start it before the
+ * initial full scan, so nothing changed between that scan and the watch is
+ * missed. A batch naming `.dsyncignore` means the ignore rules may have
+ * changed: refresh them and rescan the whole folder.
+ *
+ * Decisions:
+ * - Every path of an event is rescanned, whatever its kind: a rename is
+ *   reported as both paths on Linux, coalesced on macOS and as a pair of
+ *   events on Windows, and rescanning each side is correct in all three.
+ *   `access` events are kept too: on Linux they mean "closed after writing"
+ *   (plain reads raise none).
+ * - `any` and `other` events, the `rescan` flag (queue overflow), an event
+ *   without paths and an event on the folder itself ask for "full".
+ * - Never reported: anything in a `.dsync` directory, `*.part`, and what
+ *   the `ignore` predicate rejects, except the folder's `.dsyncignore`,
+ *   which is always reported so the owner can reload its rules.
+ * - If the watcher cannot start or fails later (e.g. the inotify watch
+ *   limit), one warning is logged and "full" is emitted at once and then
+ *   every `fallbackIntervalMs`; the OS watcher is not retried.
+ * - A batch whose `onBatch` rejects is logged and dropped; the owner's
+ *   periodic full rescan catches what it missed. Events pending at
+ *   `close()` are dropped too: the next start scans the whole folder.
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { resolve } from "node:path";
+import {
+  EventCoalescer,
+  type EventCoalescerOptions,
+  type RescanBatch,
+} from "./coalescer.ts";
+import { eventRelPath, isIgnoreFile, isInternalPath } from "./event_path.ts";
+
+const log = getLogger(["dsync", "watch"]);
+
+/** Default period of full rescans when the OS watcher is unavailable, in ms. */
+export const DEFAULT_FALLBACK_INTERVAL_MS = 10_000;
+
+/** A stream of file-system events: what `Deno.watchFs` returns. */
+export interface EventSource extends AsyncIterable<Deno.FsEvent> {
+  close(): void;
+}
+
+/** Starts watching `folder` recursively; throws when it cannot. */
+export type WatchFs = (folder: string) => EventSource;
+
+const denoWatchFs: WatchFs = (folder) =>
+  Deno.watchFs(folder, { recursive: true });
+
+/** Options of {@linkcode FolderWatcher}. */
+export interface FolderWatcherOptions extends EventCoalescerOptions {
+  /** The synced folder. */
+  readonly folder: string;
+  /**
+   * Called with each batch: canonical relative paths to rescan (sorted, none
+   * below another), or "full". Never called again before it settles.
+   */
+  readonly onBatch: (relPaths: RescanBatch) => Promise<void>;
+  /** True for canonical relative paths not to report (e.g. ignore rules). */
+  readonly ignore?: (relPath: string) => boolean;
+  /** Period of full rescans if the OS watcher fails (default 10 s). */
+  readonly fallbackIntervalMs?: number;
+  /** Source of events; defaults to `Deno.watchFs(folder, { recursive: true })`. */
+  readonly watchFs?: WatchFs;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Turns file-system events under a folder into rescan batches. */
+export class FolderWatcher {
+  readonly #folder: string;
+  readonly #onBatch: (relPaths: RescanBatch) => Promise<void>;
+  readonly #ignore: ((relPath: string) => boolean) | undefined;
+  readonly #fallbackIntervalMs: number;
+  readonly #watchFs: WatchFs;
+  readonly #coalescer: EventCoalescer;
+  #state: "new" | "running" | "closed" = "new";
+  #roots: string[] = [];
+  #source: EventSource | undefined;
+  #pump: Promise<void> = Promise.resolve();
+  #delivering: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #fallback: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: FolderWatcherOptions) {
+    this.#folder = opts.folder;
+    this.#onBatch = opts.onBatch;
+    this.#ignore = opts.ignore;
+    this.#watchFs = opts.watchFs ?? denoWatchFs;
+    const interval = opts.fallbackIntervalMs ?? DEFAULT_FALLBACK_INTERVAL_MS;
+    if (!Number.isFinite(interval) || interval <= 0) {
+      throw new RangeError(
+        `Cannot use fallbackIntervalMs ${interval}: not a positive number of ms`,
+      );
+    }
+    this.#fallbackIntervalMs = interval;
+    this.#coalescer = new EventCoalescer(opts);
+  }
+
+  /** True while the watcher emits "full" periodically instead of watching. */
+  get degraded(): boolean {
+    return this.#fallback !== undefined;
+  }
+
+  /** Starts watching. Throws if called twice or after `close()`. */
+  start(): void {
+    if (this.#state !== "new") {
+      throw new Error(`Cannot start a watcher that is ${this.#state}`);
+    }
+    this.#state = "running";
+    this.#roots = [resolve(this.#folder)];
+    try {
+      const real = Deno.realPathSync(this.#folder);
+      if (!this.#roots.includes(real)) this.#roots.push(real);
+    } catch {
+      // Watching fails below with the same cause, and says so.
+    }
+    let source: EventSource;
+    try {
+      source = this.#watchFs(this.#folder);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    this.#source = source;
+    this.#pump = this.#consume(source);
+  }
+
+  /**
+   * Stops watching: no `onBatch` starts afterwards, and the returned promise
+   * settles once the one in flight (if any) has. Safe to call repeatedly.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#state = "closed";
+    clearTimeout(this.#timer);
+    clearInterval(this.#fallback);
+    this.#timer = undefined;
+    this.#closeSource();
+    await this.#pump;
+    await this.#delivering;
+  }
+
+  #closeSource(): void {
+    const source = this.#source;
+    this.#source = undefined;
+    try {
+      source?.close();
+    } catch {
+      // Already closed, e.g. by the iterator ending.
+    }
+  }
+
+  async #consume(source: EventSource): Promise<void> {
+    try {
+      for await (const event of source) {
+        if (this.#state === "closed") return;
+        this.#onEvent(event);
+      }
+      if (this.#state !== "closed") {
+        this.#fail(new Error("the event stream ended"));
+      }
+    } catch (err) {
+      if (this.#state !== "closed") this.#fail(err);
+    }
+  }
+
+  #onEvent(event: Deno.FsEvent): void {
+    const now = performance.now();
+    if (
+      event.flag === "rescan" || event.kind === "any" ||
+      event.kind === "other" || event.paths.length === 0
+    ) {
+      log.debug("Full rescan for a {kind} event on {paths}", {
+        kind: event.flag ?? event.kind,
+        paths: event.paths,
+      });
+      this.#coalescer.addFull(now);
+      this.#schedule();
+      return;
+    }
+    const kept: string[] = [];
+    for (const absPath of event.paths) {
+      const rel = eventRelPath(absPath, this.#roots);
+      if (rel === undefined) {
+        log.debug("Dropping event outside {folder}: {path}", {
+          folder: this.#folder,
+          path: absPath,
+        });
+      } else if (this.#reports(rel)) {
+        kept.push(rel);
+      }
+    }
+    if (kept.length === 0) return;
+    this.#coalescer.add(kept, now);
+    this.#schedule();
+  }
+
+  #reports(rel: string): boolean {
+    if (rel === "" || isIgnoreFile(rel)) return true;
+    if (isInternalPath(rel)) return false;
+    if (this.#ignore === undefined) return true;
+    try {
+      return !this.#ignore(rel);
+    } catch (err) {
+      log.debug("Ignore check failed for {path}, reporting it: {error}", {
+        path: rel,
+        error: errorText(err),
+      });
+      return true;
+    }
+  }
+
+  /** Arms the timer for the pending batch unless one is armed or running. */
+  #schedule(): void {
+    if (
+      this.#state === "closed" || this.#delivering || this.#timer !== undefined
+    ) {
+      return;
+    }
+    const due = this.#coalescer.dueAt();
+    if (due === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#tick();
+    }, Math.max(0, due - performance.now()));
+  }
+
+  #tick(): void {
+    if (this.#state === "closed" || this.#delivering) return;
+    // Events after the timer was armed may have pushed the due time back.
+    const batch = this.#coalescer.take(performance.now());
+    if (batch === undefined) {
+      this.#schedule();
+      return;
+    }
+    this.#delivering = this.#deliver(batch).finally(() => {
+      this.#delivering = undefined;
+      this.#schedule();
+    });
+  }
+
+  async #deliver(batch: RescanBatch): Promise<void> {
+    log.debug("Rescan batch: {size}", {
+      size: batch === "full" ? "full" : batch.length,
+    });
+    try {
+      await this.#onBatch(batch);
+    } catch (err) {
+      log.error("Rescan after file changes failed: {error}", {
+        error: errorText(err),
+      });
+    }
+  }
+
+  #fail(err: unknown): void {
+    if (this.#state === "closed" || this.#fallback !== undefined) return;
+    log.warn(
+      "Cannot watch {folder} for changes ({error}); rescanning it every {seconds} s instead",
+      {
+        folder: this.#folder,
+        error: errorText(err),
+        seconds: this.#fallbackIntervalMs / 1000,
+      },
+    );
+    this.#closeSource();
+    const rescan = () => {
+      this.#coalescer.addFull(performance.now());
+      this.#schedule();
+    };
+    this.#fallback = setInterval(rescan, this.#fallbackIntervalMs);
+    rescan();
+  }
+}

@@ -1,0 +1,551 @@
+import assert from "node:assert/strict";
+import {
+  generateKeyPair,
+  type KeyPair,
+  keyPairFromPrivate,
+} from "../../src/crypto/dh.ts";
+import {
+  BadSignatureError,
+  DecryptError,
+  HandshakeError,
+  IdentityMismatchError,
+  LowOrderPointError,
+} from "../../src/crypto/errors.ts";
+import {
+  decodeIdentityPayload,
+  encodeIdentityPayload,
+  MESSAGE_LENGTHS,
+  PAYLOAD_LENGTH,
+  PROLOGUE,
+  secureHandshake,
+  type SecureSession,
+  signatureInput,
+} from "../../src/crypto/handshake.ts";
+import { HandshakeState } from "../../src/crypto/noise.ts";
+import { Identity } from "../../src/identity/identity.ts";
+import { fromHex, toHex } from "./_hex.ts";
+import { duplexPipe, type PipeEnd } from "./_pipe.ts";
+
+function frame(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + message.length);
+  out[0] = message.length >> 8;
+  out[1] = message.length & 0xff;
+  out.set(message, 2);
+  return out;
+}
+
+async function readFrame(end: PipeEnd): Promise<Uint8Array> {
+  const prefix = await end.readExact(2);
+  return await end.readExact((prefix[0]! << 8) | prefix[1]!);
+}
+
+/** Runs `promise`, expects rejection, returns the error. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail("Expected a rejection");
+}
+
+function assertSessionsMatch(a: SecureSession, b: SecureSession): void {
+  assert.deepEqual(a.handshakeHash, b.handshakeHash);
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    for (const text of ["one", "", "three"]) {
+      const bytes = new TextEncoder().encode(text);
+      assert.deepEqual(to.receiver.open(from.sender.seal(bytes)), bytes);
+    }
+  }
+}
+
+Deno.test("secureHandshake() lets both sides learn each other's peer id", async () => {
+  const alice = Identity.generate();
+  const bob = Identity.generate();
+  const [a, b] = duplexPipe();
+  const [sa, sb] = await Promise.all([
+    secureHandshake(a, {
+      role: "initiator",
+      identity: alice,
+      expectedPeerId: bob.publicKey,
+    }),
+    secureHandshake(b, { role: "responder", identity: bob }),
+  ]);
+  assert.deepEqual(sa.peerId, bob.publicKey);
+  assert.deepEqual(sb.peerId, alice.publicKey);
+  assert.equal(sa.handshakeHash.length, 32);
+  assertSessionsMatch(sa, sb);
+});
+
+Deno.test("secureHandshake() sends messages of the documented lengths", async () => {
+  const [a, b] = duplexPipe();
+  const written: number[] = [];
+  const spy: PipeEnd = {
+    ...a,
+    write: (bytes) => {
+      written.push(bytes.length);
+      return a.write(bytes);
+    },
+  };
+  const spyB: PipeEnd = {
+    ...b,
+    write: (bytes) => {
+      written.push(bytes.length);
+      return b.write(bytes);
+    },
+  };
+  await Promise.all([
+    secureHandshake(spy, { role: "initiator", identity: Identity.generate() }),
+    secureHandshake(spyB, { role: "responder", identity: Identity.generate() }),
+  ]);
+  assert.deepEqual(MESSAGE_LENGTHS, [32, 193, 161]);
+  assert.deepEqual(written, MESSAGE_LENGTHS.map((n) => n + 2));
+});
+
+Deno.test("secureHandshake() rejects a responder other than expectedPeerId with IdentityMismatchError", async () => {
+  const [a, b] = duplexPipe();
+  const initiator = secureHandshake(a, {
+    role: "initiator",
+    identity: Identity.generate(),
+    expectedPeerId: Identity.generate().publicKey,
+  });
+  const responder = secureHandshake(b, {
+    role: "responder",
+    identity: Identity.generate(),
+  });
+  const error = await rejection(initiator);
+  assert.ok(error instanceof IdentityMismatchError);
+  assert.ok(error instanceof HandshakeError);
+  assert.equal(error.name, "IdentityMismatchError");
+  a.close();
+  assert.ok((await rejection(responder)) instanceof HandshakeError);
+});
+
+/**
+ * Mallory sits between Alice (initiator) and Bob (responder), runs one Noise
+ * handshake with each using her own keys, and relays identity payloads.
+ */
+Deno.test("secureHandshake() defeats a relaying man in the middle with BadSignatureError", async () => {
+  const alice = Identity.generate();
+  const bob = Identity.generate();
+  const [aliceEnd, malloryToAlice] = duplexPipe();
+  const [malloryToBob, bobEnd] = duplexPipe();
+  const aliceSide = secureHandshake(aliceEnd, {
+    role: "initiator",
+    identity: alice,
+  });
+  const bobSide = secureHandshake(bobEnd, { role: "responder", identity: bob });
+
+  const mallory = Identity.generate();
+  const withAlice = new HandshakeState({
+    initiator: false,
+    prologue: PROLOGUE,
+    staticKeyPair: mallory.noiseStatic,
+  });
+  const withBob = new HandshakeState({
+    initiator: true,
+    prologue: PROLOGUE,
+    staticKeyPair: mallory.noiseStatic,
+  });
+  withAlice.readMessage(await readFrame(malloryToAlice));
+  await malloryToBob.write(frame(withBob.writeMessage(new Uint8Array(0))));
+  const bobPayload = withBob.readMessage(await readFrame(malloryToBob));
+  assert.deepEqual(decodeIdentityPayload(bobPayload).publicKey, bob.publicKey);
+  // Bob's genuine, signed payload, relayed inside Mallory's own session.
+  await malloryToAlice.write(frame(withAlice.writeMessage(bobPayload)));
+
+  const error = await rejection(aliceSide);
+  assert.ok(error instanceof BadSignatureError, String(error));
+  malloryToAlice.close();
+  malloryToBob.close();
+  assert.ok((await rejection(bobSide)) instanceof HandshakeError);
+});
+
+Deno.test("secureHandshake() responder rejects an initiator payload relayed from another session", async () => {
+  const alice = Identity.generate();
+  const bob = Identity.generate();
+  const mallory = Identity.generate();
+  const [aliceEnd, malloryToAlice] = duplexPipe();
+  const [malloryToBob, bobEnd] = duplexPipe();
+  // Alice accepts any responder (open LAN): she completes with Mallory.
+  const aliceSide = secureHandshake(aliceEnd, {
+    role: "initiator",
+    identity: alice,
+  });
+  const bobSide = secureHandshake(bobEnd, { role: "responder", identity: bob });
+
+  const withAlice = new HandshakeState({
+    initiator: false,
+    prologue: PROLOGUE,
+    staticKeyPair: mallory.noiseStatic,
+  });
+  const withBob = new HandshakeState({
+    initiator: true,
+    prologue: PROLOGUE,
+    staticKeyPair: mallory.noiseStatic,
+  });
+  withAlice.readMessage(await readFrame(malloryToAlice));
+  await malloryToAlice.write(
+    frame(withAlice.writeMessage((h) => encodeIdentityPayload(mallory, h))),
+  );
+  const alicePayload = withAlice.readMessage(await readFrame(malloryToAlice));
+  const aliceSession = await aliceSide;
+  assert.deepEqual(aliceSession.peerId, mallory.publicKey); // not Bob
+
+  await malloryToBob.write(frame(withBob.writeMessage(new Uint8Array(0))));
+  withBob.readMessage(await readFrame(malloryToBob));
+  await malloryToBob.write(frame(withBob.writeMessage(alicePayload)));
+  const error = await rejection(bobSide);
+  assert.ok(error instanceof BadSignatureError, String(error));
+  malloryToAlice.close();
+  malloryToBob.close();
+});
+
+Deno.test("secureHandshake() rejects a signature without the dsync/1 identity context", async () => {
+  const bob = Identity.generate();
+  const [a, b] = duplexPipe();
+  const initiator = secureHandshake(a, {
+    role: "initiator",
+    identity: Identity.generate(),
+  });
+  const state = new HandshakeState({
+    initiator: false,
+    prologue: PROLOGUE,
+    staticKeyPair: bob.noiseStatic,
+  });
+  state.readMessage(await readFrame(b));
+  await b.write(frame(state.writeMessage((h) => {
+    const payload = new Uint8Array(PAYLOAD_LENGTH);
+    payload[0] = 1;
+    payload.set(bob.publicKey, 1);
+    payload.set(bob.sign(h), 33); // h alone, no context prefix
+    return payload;
+  })));
+  assert.ok((await rejection(initiator)) instanceof BadSignatureError);
+  b.close();
+});
+
+Deno.test("secureHandshake() rejects an identity payload with an unknown version", async () => {
+  const bob = Identity.generate();
+  const [a, b] = duplexPipe();
+  const initiator = secureHandshake(a, {
+    role: "initiator",
+    identity: Identity.generate(),
+  });
+  const state = new HandshakeState({
+    initiator: false,
+    prologue: PROLOGUE,
+    staticKeyPair: bob.noiseStatic,
+  });
+  state.readMessage(await readFrame(b));
+  await b.write(frame(state.writeMessage((h) => {
+    const payload = encodeIdentityPayload(bob, h);
+    payload[0] = 2;
+    return payload;
+  })));
+  const error = await rejection(initiator);
+  assert.ok(error instanceof HandshakeError);
+  assert.equal((error as Error).name, "HandshakeError");
+  b.close();
+});
+
+const LOW_ORDER_POINTS = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+  "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p - 1
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p (≡ 0)
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p + 1 (≡ 1)
+  "0000000000000000000000000000000000000000000000000000000000000080", // 0 with bit 255 set
+];
+
+Deno.test("secureHandshake() responder rejects a low-order ephemeral key with LowOrderPointError", async () => {
+  for (const point of LOW_ORDER_POINTS) {
+    const [a, b] = duplexPipe();
+    const responder = secureHandshake(b, {
+      role: "responder",
+      identity: Identity.generate(),
+    });
+    await a.write(frame(fromHex(point)));
+    const error = await rejection(responder);
+    assert.ok(error instanceof LowOrderPointError, `${point}: ${error}`);
+    a.close();
+  }
+});
+
+Deno.test("secureHandshake() initiator rejects a low-order responder ephemeral key with LowOrderPointError", async () => {
+  for (const point of LOW_ORDER_POINTS.slice(0, 3)) {
+    const [a, b] = duplexPipe();
+    const initiator = secureHandshake(a, {
+      role: "initiator",
+      identity: Identity.generate(),
+    });
+    await readFrame(b);
+    const message = new Uint8Array(MESSAGE_LENGTHS[1]);
+    message.set(fromHex(point), 0);
+    await b.write(frame(message));
+    const error = await rejection(initiator);
+    assert.ok(error instanceof LowOrderPointError, `${point}: ${error}`);
+    b.close();
+  }
+});
+
+Deno.test("secureHandshake() rejects a low-order static key with LowOrderPointError", async () => {
+  const lowOrderStatic: KeyPair = {
+    publicKey: new Uint8Array(32),
+    privateKey: generateKeyPair().privateKey,
+  };
+  const [a, b] = duplexPipe();
+  const initiator = secureHandshake(a, {
+    role: "initiator",
+    identity: Identity.generate(),
+  });
+  const state = new HandshakeState({
+    initiator: false,
+    prologue: PROLOGUE,
+    staticKeyPair: lowOrderStatic,
+  });
+  state.readMessage(await readFrame(b));
+  const bob = Identity.generate();
+  // Mallory announces an all-zero static key; the initiator's "es" must refuse it.
+  await b.write(
+    frame(state.writeMessage((h) => encodeIdentityPayload(bob, h))),
+  );
+  const error = await rejection(initiator);
+  assert.ok(error instanceof LowOrderPointError, String(error));
+  b.close();
+});
+
+Deno.test("secureHandshake() rejects wrong lengths, truncation and garbage with HandshakeError", async () => {
+  const cases: {
+    name: string;
+    role: "initiator" | "responder";
+    feed: (end: PipeEnd) => Promise<void>;
+  }[] = [
+    {
+      name: "short message 1",
+      role: "responder",
+      feed: (end) => end.write(frame(new Uint8Array(31))),
+    },
+    {
+      name: "oversize message 1",
+      role: "responder",
+      feed: (end) => end.write(Uint8Array.of(0xff, 0xff)),
+    },
+    {
+      name: "message 1 with a payload",
+      role: "responder",
+      feed: (end) => end.write(frame(new Uint8Array(40).fill(9))),
+    },
+    {
+      name: "zero-length message 1",
+      role: "responder",
+      feed: (end) => end.write(Uint8Array.of(0, 0)),
+    },
+    {
+      name: "stream ends inside the length prefix",
+      role: "responder",
+      feed: async (end) => {
+        await end.write(Uint8Array.of(0));
+        end.close();
+      },
+    },
+    {
+      name: "stream ends inside message 1",
+      role: "responder",
+      feed: async (end) => {
+        await end.write(frame(new Uint8Array(32)).subarray(0, 12));
+        end.close();
+      },
+    },
+    {
+      name: "garbage message 2",
+      role: "initiator",
+      feed: async (end) => {
+        await readFrame(end);
+        const garbage = new Uint8Array(MESSAGE_LENGTHS[1]);
+        crypto.getRandomValues(garbage);
+        garbage.set(generateKeyPair().publicKey, 0);
+        await end.write(frame(garbage));
+      },
+    },
+    {
+      name: "message 2 of message 3's length",
+      role: "initiator",
+      feed: async (end) => {
+        await readFrame(end);
+        await end.write(frame(new Uint8Array(MESSAGE_LENGTHS[2])));
+      },
+    },
+    {
+      name: "oversize message 2",
+      role: "initiator",
+      feed: async (end) => {
+        await readFrame(end);
+        await end.write(Uint8Array.of(0xff, 0xff));
+      },
+    },
+  ];
+  for (const { name, role, feed } of cases) {
+    const [a, b] = duplexPipe();
+    const side = secureHandshake(a, { role, identity: Identity.generate() });
+    await feed(b);
+    const error = await rejection(side);
+    assert.ok(error instanceof HandshakeError, `${name}: ${error}`);
+    a.close();
+  }
+});
+
+Deno.test("secureHandshake() reports a tampered message 2 as HandshakeError caused by DecryptError", async () => {
+  const [a, b] = duplexPipe();
+  const [c, d] = duplexPipe();
+  const initiator = secureHandshake(a, {
+    role: "initiator",
+    identity: Identity.generate(),
+  });
+  const responder = secureHandshake(d, {
+    role: "responder",
+    identity: Identity.generate(),
+  });
+  await c.write(frame(await readFrame(b)));
+  const second = await readFrame(c);
+  second[100]! ^= 1;
+  await b.write(frame(second));
+  const error = await rejection(initiator);
+  assert.ok(error instanceof HandshakeError);
+  assert.ok((error as Error).cause instanceof DecryptError);
+  c.close();
+  assert.ok((await rejection(responder)) instanceof HandshakeError);
+});
+
+Deno.test("secureHandshake() fails when the peer uses another prologue", async () => {
+  const [a, b] = duplexPipe();
+  const initiator = secureHandshake(a, {
+    role: "initiator",
+    identity: Identity.generate(),
+  });
+  const bob = Identity.generate();
+  const state = new HandshakeState({
+    initiator: false,
+    prologue: new TextEncoder().encode("dsync/2"),
+    staticKeyPair: bob.noiseStatic,
+  });
+  state.readMessage(await readFrame(b));
+  await b.write(
+    frame(state.writeMessage((h) => encodeIdentityPayload(bob, h))),
+  );
+  assert.ok((await rejection(initiator)) instanceof HandshakeError);
+  b.close();
+});
+
+Deno.test("secureHandshake() rejects with the abort reason when the signal fires", async () => {
+  const [a, b] = duplexPipe();
+  const controller = new AbortController();
+  const responder = secureHandshake(b, {
+    role: "responder",
+    identity: Identity.generate(),
+    signal: controller.signal,
+  });
+  const reason = new Error("deadline");
+  controller.abort(reason);
+  assert.equal(await rejection(responder), reason);
+  a.close();
+
+  const already = AbortSignal.abort(reason);
+  assert.equal(
+    await rejection(
+      secureHandshake(a, {
+        role: "initiator",
+        identity: Identity.generate(),
+        signal: already,
+      }),
+    ),
+    reason,
+  );
+});
+
+Deno.test("decodeIdentityPayload() accepts exactly version 1 and 97 bytes", () => {
+  const identity = Identity.generate();
+  const h = new Uint8Array(32).fill(3);
+  const payload = encodeIdentityPayload(identity, h);
+  assert.equal(payload.length, 97);
+  const decoded = decodeIdentityPayload(payload);
+  assert.deepEqual(decoded.publicKey, identity.publicKey);
+  assert.deepEqual(decoded.signature, identity.sign(signatureInput(h)));
+  assert.throws(
+    () => decodeIdentityPayload(payload.subarray(0, 96)),
+    HandshakeError,
+  );
+  assert.throws(
+    () => decodeIdentityPayload(new Uint8Array([...payload, 0])),
+    HandshakeError,
+  );
+  assert.throws(() => decodeIdentityPayload(new Uint8Array(0)), HandshakeError);
+  const v0 = payload.slice();
+  v0[0] = 0;
+  assert.throws(() => decodeIdentityPayload(v0), HandshakeError);
+});
+
+Deno.test("signatureInput() is the ASCII context followed by h", () => {
+  const h = new Uint8Array(32).fill(0xab);
+  const input = signatureInput(h);
+  assert.equal(
+    new TextDecoder().decode(input.subarray(0, 16)),
+    "dsync/1 identity",
+  );
+  assert.deepEqual(input.subarray(16), h);
+  assert.equal(input.length, 48);
+});
+
+Deno.test("secureHandshake() reproduces the documented dsync/1 handshake transcript", async () => {
+  const v = JSON.parse(
+    await Deno.readTextFile(
+      new URL("../testdata/dsync_handshake_vector.json", import.meta.url),
+    ),
+  ) as Record<string, string> & {
+    wire_messages: string[];
+    transport: { from: string; plaintext: string; message: string }[];
+  };
+  const initiator = Identity.fromKeys(
+    fromHex(v.initiator_ed25519_seed!),
+    keyPairFromPrivate(fromHex(v.initiator_static!)),
+  );
+  const responder = Identity.fromKeys(
+    fromHex(v.responder_ed25519_seed!),
+    keyPairFromPrivate(fromHex(v.responder_static!)),
+  );
+  assert.equal(toHex(initiator.publicKey), v.initiator_peer_id);
+  assert.equal(toHex(responder.publicKey), v.responder_peer_id);
+  const [a, b] = duplexPipe();
+  const wire: string[] = [];
+  const spy = (end: PipeEnd): PipeEnd => ({
+    ...end,
+    write: (bytes) => {
+      wire.push(toHex(bytes));
+      return end.write(bytes);
+    },
+  });
+  const [si, sr] = await Promise.all([
+    secureHandshake(spy(a), {
+      role: "initiator",
+      identity: initiator,
+      expectedPeerId: responder.publicKey,
+      ephemeralKeyPair: keyPairFromPrivate(fromHex(v.initiator_ephemeral!)),
+    }),
+    secureHandshake(spy(b), {
+      role: "responder",
+      identity: responder,
+      ephemeralKeyPair: keyPairFromPrivate(fromHex(v.responder_ephemeral!)),
+    }),
+  ]);
+  assert.deepEqual(wire, v.wire_messages);
+  assert.equal(toHex(si.handshakeHash), v.handshake_hash);
+  assert.equal(toHex(sr.handshakeHash), v.handshake_hash);
+  for (const { from, plaintext, message } of v.transport) {
+    const [sender, receiver] = from === "initiator" ? [si, sr] : [sr, si];
+    const sealed = sender.sender.seal(fromHex(plaintext));
+    assert.equal(toHex(sealed), message);
+    assert.equal(toHex(receiver.receiver.open(sealed)), plaintext);
+  }
+});

@@ -1,0 +1,123 @@
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import assert from "node:assert/strict";
+import { generateKeyPair } from "../../src/crypto/dh.ts";
+import {
+  DecryptError,
+  HandshakeError,
+  NonceExhaustedError,
+} from "../../src/crypto/errors.ts";
+import {
+  CipherState,
+  HandshakeState,
+  rekeyKey,
+} from "../../src/crypto/noise.ts";
+import { SeededRandom } from "./_random.ts";
+
+const PROLOGUE = new TextEncoder().encode("test");
+const EMPTY = new Uint8Array(0);
+
+function states() {
+  return {
+    initiator: new HandshakeState({
+      initiator: true,
+      prologue: PROLOGUE,
+      staticKeyPair: generateKeyPair(),
+    }),
+    responder: new HandshakeState({
+      initiator: false,
+      prologue: PROLOGUE,
+      staticKeyPair: generateKeyPair(),
+    }),
+  };
+}
+
+Deno.test("HandshakeState refuses to write or read out of turn", () => {
+  const { initiator, responder } = states();
+  assert.throws(() => responder.writeMessage(EMPTY), /Cannot write/);
+  assert.throws(() => initiator.readMessage(new Uint8Array(32)), /Cannot read/);
+  assert.throws(() => initiator.split(), /before the handshake is complete/);
+});
+
+Deno.test("HandshakeState.readMessage() throws HandshakeError for short or oversize messages", () => {
+  assert.throws(
+    () => states().responder.readMessage(new Uint8Array(31)),
+    HandshakeError,
+  );
+  assert.throws(
+    () => states().responder.readMessage(new Uint8Array(65536)),
+    HandshakeError,
+  );
+  // Message 2 is e (32) ‖ enc(s) (48) ‖ enc(payload) (>= 16).
+  for (const length of [0, 31, 32, 79, 80, 95]) {
+    const { initiator, responder } = states();
+    responder.readMessage(initiator.writeMessage(EMPTY));
+    const second = responder.writeMessage(EMPTY);
+    assert.equal(second.length, 96);
+    assert.throws(
+      () => initiator.readMessage(second.subarray(0, length)),
+      HandshakeError,
+      `length ${length}`,
+    );
+  }
+});
+
+Deno.test("HandshakeState is unusable after a failed read", () => {
+  const { initiator, responder } = states();
+  responder.readMessage(initiator.writeMessage(EMPTY));
+  const second = responder.writeMessage(EMPTY);
+  const tampered = second.slice();
+  tampered[40]! ^= 1;
+  assert.throws(() => initiator.readMessage(tampered), DecryptError);
+  assert.throws(() => initiator.readMessage(second), /unusable/);
+  assert.throws(() => initiator.writeMessage(EMPTY), /unusable/);
+});
+
+Deno.test("HandshakeState exposes the payload hash used as associated data", () => {
+  const { initiator, responder } = states();
+  responder.readMessage(initiator.writeMessage(EMPTY));
+  let seen: Uint8Array | undefined;
+  const second = responder.writeMessage((h) => {
+    seen = h;
+    return new Uint8Array([1, 2, 3]);
+  });
+  assert.deepEqual(responder.payloadHash, seen);
+  assert.deepEqual(initiator.readMessage(second), new Uint8Array([1, 2, 3]));
+  assert.deepEqual(initiator.payloadHash, seen);
+  assert.notDeepEqual(initiator.handshakeHash, seen);
+});
+
+Deno.test("rekeyKey() is ENCRYPT(k, 2^64-1, empty, 32 zeros)[:32]", () => {
+  const key = new SeededRandom(3).bytes(32);
+  const nonce = new Uint8Array(12);
+  nonce.fill(0xff, 4);
+  const expected = chacha20poly1305(key, nonce, EMPTY)
+    .encrypt(new Uint8Array(32))
+    .subarray(0, 32);
+  assert.deepEqual(rekeyKey(key), expected);
+});
+
+Deno.test("CipherState passes data through without a key and refuses nonce 2^64-1", () => {
+  const cipher = new CipherState();
+  assert.deepEqual(
+    cipher.encryptWithAd(EMPTY, new Uint8Array([5])),
+    new Uint8Array([5]),
+  );
+  cipher.initializeKey(new Uint8Array(32));
+  cipher.setNonce((1n << 64n) - 2n);
+  cipher.encryptWithAd(EMPTY, EMPTY);
+  assert.throws(() => cipher.encryptWithAd(EMPTY, EMPTY), NonceExhaustedError);
+  assert.throws(
+    () => cipher.decryptWithAd(EMPTY, new Uint8Array(16)),
+    NonceExhaustedError,
+  );
+});
+
+Deno.test("CipherState.rekey() keeps the nonce and changes the key", () => {
+  const key = new SeededRandom(4).bytes(32);
+  const a = new CipherState();
+  a.initializeKey(key);
+  a.setNonce(9n);
+  a.rekey();
+  assert.equal(a.nonce, 9n);
+  assert.deepEqual(a.key, rekeyKey(key));
+});

@@ -1,0 +1,200 @@
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import assert from "node:assert/strict";
+import { DecryptError, NonceExhaustedError } from "../../src/crypto/errors.ts";
+import {
+  MAX_PLAINTEXT,
+  REKEY_INTERVAL,
+  TransportCipher,
+} from "../../src/crypto/transport_cipher.ts";
+import { SeededRandom } from "./_random.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/** Independent reference: ChaCha20-Poly1305 from @noble/ciphers with the Noise nonce. */
+function referenceNonce(n: bigint): Uint8Array {
+  const nonce = new Uint8Array(12);
+  new DataView(nonce.buffer).setBigUint64(4, n, true);
+  return nonce;
+}
+
+function referenceSeal(
+  key: Uint8Array,
+  n: bigint,
+  plaintext: Uint8Array,
+): Uint8Array {
+  return chacha20poly1305(key, referenceNonce(n), EMPTY).encrypt(plaintext);
+}
+
+/** Noise §11.3: REKEY(k) = ENCRYPT(k, 2^64-1, zerolen, zeros)[:32]. */
+function referenceRekey(key: Uint8Array): Uint8Array {
+  return referenceSeal(key, (1n << 64n) - 1n, new Uint8Array(32)).slice(0, 32);
+}
+
+function pair(key: Uint8Array, initialNonce = 0n) {
+  return {
+    sender: new TransportCipher(key, { initialNonce }),
+    receiver: new TransportCipher(key, { initialNonce }),
+  };
+}
+
+Deno.test("TransportCipher round-trips messages and matches the reference AEAD", () => {
+  const random = new SeededRandom(11);
+  const key = random.bytes(32);
+  const { sender, receiver } = pair(key);
+  const lengths = [0, 1, 16, 1000, MAX_PLAINTEXT, 0, 65536 - 16 - 1];
+  for (const [n, length] of lengths.entries()) {
+    const plaintext = random.bytes(length);
+    const sealed = sender.seal(plaintext);
+    assert.deepEqual(sealed, referenceSeal(key, BigInt(n), plaintext));
+    assert.deepEqual(receiver.open(sealed), plaintext);
+  }
+  assert.equal(sender.nonce, BigInt(lengths.length));
+  assert.equal(receiver.nonce, BigInt(lengths.length));
+});
+
+Deno.test("TransportCipher rekeys every 2^20 messages as Noise §11.3 REKEY", () => {
+  assert.equal(REKEY_INTERVAL, 2 ** 20);
+  const random = new SeededRandom(12);
+  const k0 = random.bytes(32);
+  const k1 = referenceRekey(k0);
+  const k2 = referenceRekey(k1);
+  const interval = BigInt(REKEY_INTERVAL);
+  // Each cipher starts with k0 as the key in use at its first nonce.
+  const { sender, receiver } = pair(k0, interval - 2n);
+  const expected: [bigint, Uint8Array][] = [
+    [interval - 2n, k0],
+    [interval - 1n, k0],
+    [interval, k1],
+    [interval + 1n, k1],
+  ];
+  for (const [n, key] of expected) {
+    const plaintext = random.bytes(40);
+    const sealed = sender.seal(plaintext);
+    assert.deepEqual(sealed, referenceSeal(key, n, plaintext), `nonce ${n}`);
+    assert.deepEqual(receiver.open(sealed), plaintext);
+  }
+
+  const second = pair(k1, 2n * interval - 1n);
+  const last = random.bytes(10);
+  assert.deepEqual(
+    second.sender.seal(last),
+    referenceSeal(k1, 2n * interval - 1n, last),
+  );
+  const next = random.bytes(10);
+  assert.deepEqual(
+    second.sender.seal(next),
+    referenceSeal(k2, 2n * interval, next),
+  );
+});
+
+Deno.test("TransportCipher carries the counter past 2^32 (and rekeys there)", () => {
+  const key = new SeededRandom(13).bytes(32);
+  const start = (1n << 32n) - 1n;
+  const { sender, receiver } = pair(key, start);
+  const a = new Uint8Array([1, 2, 3]);
+  const b = new Uint8Array([4, 5, 6]);
+  const sealedA = sender.seal(a);
+  const sealedB = sender.seal(b);
+  assert.deepEqual(sealedA, referenceSeal(key, start, a));
+  assert.deepEqual(sealedB, referenceSeal(referenceRekey(key), start + 1n, b));
+  assert.equal(sender.nonce, 1n << 32n | 1n);
+  assert.deepEqual(receiver.open(sealedA), a);
+  assert.deepEqual(receiver.open(sealedB), b);
+});
+
+Deno.test("TransportCipher refuses nonce 2^64-1", () => {
+  const key = new SeededRandom(14).bytes(32);
+  const { sender, receiver } = pair(key, (1n << 64n) - 2n);
+  const sealed = sender.seal(new Uint8Array([7]));
+  assert.deepEqual(receiver.open(sealed), new Uint8Array([7]));
+  assert.throws(() => sender.seal(new Uint8Array([8])), NonceExhaustedError);
+  assert.throws(() => receiver.open(sealed), DecryptError);
+});
+
+Deno.test("TransportCipher.open() throws DecryptError on a flipped bit and stays closed", () => {
+  const key = new SeededRandom(15).bytes(32);
+  const { sender, receiver } = pair(key);
+  const first = sender.seal(new Uint8Array(100).fill(1));
+  const second = sender.seal(new Uint8Array(100).fill(2));
+  const tampered = first.slice();
+  tampered[50]! ^= 0x04;
+  assert.throws(() => receiver.open(tampered), DecryptError);
+  // Any failure closes the direction, even for the genuine message.
+  assert.throws(() => receiver.open(first), DecryptError);
+  assert.throws(() => receiver.open(second), DecryptError);
+});
+
+Deno.test("TransportCipher.open() throws DecryptError on a replayed message", () => {
+  const key = new SeededRandom(16).bytes(32);
+  const { sender, receiver } = pair(key);
+  const first = sender.seal(new Uint8Array([1]));
+  assert.deepEqual(receiver.open(first), new Uint8Array([1]));
+  assert.throws(() => receiver.open(first), DecryptError);
+});
+
+Deno.test("TransportCipher.open() throws DecryptError on reordered messages", () => {
+  const key = new SeededRandom(17).bytes(32);
+  const { sender, receiver } = pair(key);
+  sender.seal(new Uint8Array([1]));
+  const second = sender.seal(new Uint8Array([2]));
+  assert.throws(() => receiver.open(second), DecryptError);
+});
+
+Deno.test("TransportCipher.open() throws DecryptError for a tampered tag, a truncated or oversized message", () => {
+  const key = new SeededRandom(18).bytes(32);
+  for (
+    const mangle of [
+      (m: Uint8Array) => m.subarray(0, m.length - 1),
+      (m: Uint8Array) => m.subarray(0, 15),
+      () => new Uint8Array(0),
+      () => new Uint8Array(65536),
+      (m: Uint8Array) => {
+        const c = m.slice();
+        c[c.length - 1]! ^= 1;
+        return c;
+      },
+    ]
+  ) {
+    const { sender, receiver } = pair(key);
+    const sealed = sender.seal(new Uint8Array(64));
+    assert.throws(() => receiver.open(mangle(sealed)), DecryptError);
+  }
+});
+
+Deno.test("TransportCipher.seal() rejects plaintext over 65519 bytes", () => {
+  const sender = new TransportCipher(new Uint8Array(32));
+  assert.equal(MAX_PLAINTEXT, 65519);
+  assert.throws(() => sender.seal(new Uint8Array(65520)), RangeError);
+  assert.equal(sender.nonce, 0n);
+  assert.equal(sender.seal(new Uint8Array(65519)).length, 65535);
+});
+
+Deno.test("TransportCipher rejects bad keys and initial nonces", () => {
+  assert.throws(() => new TransportCipher(new Uint8Array(16)), RangeError);
+  assert.throws(
+    () => new TransportCipher(new Uint8Array(32), { initialNonce: -1n }),
+    RangeError,
+  );
+  assert.throws(
+    () => new TransportCipher(new Uint8Array(32), { initialNonce: 1n << 64n }),
+    RangeError,
+  );
+});
+
+Deno.test("TransportCipher.sealInto() writes what seal() returns, at an offset", () => {
+  const key = new SeededRandom(19).bytes(32);
+  const a = new TransportCipher(key);
+  const b = new TransportCipher(key);
+  const receiver = new TransportCipher(key);
+  const plaintext = new SeededRandom(20).bytes(1000);
+  const out = new Uint8Array(2 + 1016 + 5).fill(0xee);
+  assert.equal(a.sealInto(plaintext, out, 2), 1016);
+  const sealed = b.seal(plaintext);
+  assert.deepEqual(out.subarray(2, 1018), sealed);
+  assert.deepEqual(out.subarray(0, 2), new Uint8Array([0xee, 0xee]));
+  assert.deepEqual(out.subarray(1018), new Uint8Array(5).fill(0xee));
+  assert.deepEqual(receiver.open(out.subarray(2, 1018)), plaintext);
+  // No room: nothing is consumed.
+  assert.throws(() => a.sealInto(plaintext, out, 10), RangeError);
+  assert.equal(a.nonce, 1n);
+});

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { hash as referenceHash } from "blake3-jit";
+import { MAX_CHUNK, MIN_CHUNK, nextCut } from "../../src/index/chunker.ts";
+import {
+  digestBytes,
+  digestFile,
+  type FileDigest,
+  unpackDigest,
+} from "../../src/index/file_digest.ts";
+import { toHex } from "../../src/index/hash.ts";
+
+function noise(len: number, seed: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < len; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** The digest computed the slow, obvious way with an independent BLAKE3. */
+function reference(data: Uint8Array): FileDigest {
+  const chunks = [];
+  for (let offset = 0; offset < data.length;) {
+    const length = nextCut(data, offset);
+    chunks.push({
+      offset,
+      length,
+      hash: referenceHash(data.subarray(offset, offset + length)),
+    });
+    offset += length;
+  }
+  return { size: data.length, hash: referenceHash(data), chunks };
+}
+
+function show(d: FileDigest) {
+  return {
+    size: d.size,
+    hash: toHex(d.hash),
+    chunks: d.chunks.map((c) => [c.offset, c.length, toHex(c.hash)]),
+  };
+}
+
+const SIZES = [
+  0,
+  1,
+  1023,
+  1024,
+  1025,
+  MIN_CHUNK - 1,
+  MIN_CHUNK,
+  MIN_CHUNK + 1,
+  65536,
+  MAX_CHUNK,
+  MAX_CHUNK + 1,
+  (2 << 20) - 1, // around the 2 MiB read block
+  2 << 20,
+  (2 << 20) + MAX_CHUNK + 7,
+  (5 << 20) + 123,
+];
+
+Deno.test("digestBytes() equals chunk-by-chunk hashing with an independent BLAKE3", () => {
+  for (const size of SIZES) {
+    const data = noise(size, size + 1);
+    assert.deepStrictEqual(
+      show(digestBytes(data)),
+      show(reference(data)),
+      `size ${size}`,
+    );
+  }
+});
+
+Deno.test("digestBytes() of empty input has no chunks and the empty hash", () => {
+  const d = digestBytes(new Uint8Array(0));
+  assert.equal(d.size, 0);
+  assert.deepStrictEqual(d.chunks, []);
+  assert.equal(
+    toHex(d.hash),
+    "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
+  );
+});
+
+Deno.test("digestBytes() of a one-chunk input uses the chunk hash as file hash", () => {
+  const data = noise(MIN_CHUNK, 1);
+  const d = digestBytes(data);
+  assert.equal(d.chunks.length, 1);
+  assert.deepStrictEqual(d.hash, d.chunks[0]!.hash);
+  assert.notEqual(d.hash.buffer, d.chunks[0]!.hash.buffer); // a copy, not a shared view
+});
+
+Deno.test("digestBytes() handles low-entropy data", () => {
+  const zeros = new Uint8Array(3 * MAX_CHUNK + 5);
+  assert.deepStrictEqual(show(digestBytes(zeros)), show(reference(zeros)));
+});
+
+Deno.test("digestFile() streams a file to the same digest as digestBytes()", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const size of [0, 5, MAX_CHUNK + 1, (4 << 20) + 999]) {
+      const data = noise(size, 3 * size + 2);
+      const path = `${dir}/f${size}`;
+      await Deno.writeFile(path, data);
+      assert.deepStrictEqual(
+        show(await digestFile(path)),
+        show(digestBytes(data)),
+        `size ${size}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("digestFile() rejects with NotFound for a missing file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(digestFile(`${dir}/missing`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("digestFile() stops when its signal aborts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/f`;
+    await Deno.writeFile(path, noise(1000, 1));
+    const ctrl = new AbortController();
+    ctrl.abort(new Error("stop"));
+    await assert.rejects(digestFile(path, ctrl.signal), /stop/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unpackDigest() rejects inconsistent buffers", () => {
+  const hash = new Uint8Array(32);
+  assert.throws(
+    () =>
+      unpackDigest({
+        size: 10,
+        hash,
+        lengths: new Uint32Array([5]),
+        hashes: new Uint8Array(32),
+      }),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      unpackDigest({
+        size: 5,
+        hash,
+        lengths: new Uint32Array([5]),
+        hashes: new Uint8Array(31),
+      }),
+    TypeError,
+  );
+});

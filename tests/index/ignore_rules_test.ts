@@ -1,0 +1,200 @@
+import ignore from "ignore";
+import assert from "node:assert/strict";
+import {
+  ALWAYS_IGNORED,
+  DEFAULT_DSYNCIGNORE,
+  ensureIgnoreFile,
+  IGNORE_FILE,
+  IgnoreRules,
+  isAlwaysIgnoredName,
+} from "../../src/index/ignore_rules.ts";
+
+async function withFolder(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "dsync-ignore-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("ensureIgnoreFile() creates the defaults once and never overwrites", async () => {
+  await withFolder(async (dir) => {
+    assert.equal(await ensureIgnoreFile(dir), true);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/${IGNORE_FILE}`),
+      DEFAULT_DSYNCIGNORE,
+    );
+    await Deno.writeTextFile(`${dir}/${IGNORE_FILE}`, "mine\n");
+    assert.equal(await ensureIgnoreFile(dir), false);
+    assert.equal(await Deno.readTextFile(`${dir}/${IGNORE_FILE}`), "mine\n");
+  });
+});
+
+Deno.test("DEFAULT_DSYNCIGNORE lists the original defaults with comments", () => {
+  const patterns = DEFAULT_DSYNCIGNORE.split("\n").filter((l) =>
+    l !== "" && !l.startsWith("#")
+  );
+  assert.deepEqual(patterns, [
+    ".git",
+    "node_modules",
+    ".DS_Store",
+    "*.tmp",
+    "*.part",
+  ]);
+  assert.ok(DEFAULT_DSYNCIGNORE.startsWith("#"));
+});
+
+Deno.test("IgnoreRules.ignores() applies the defaults with gitignore semantics", async () => {
+  await withFolder(async (dir) => {
+    await ensureIgnoreFile(dir);
+    const rules = await IgnoreRules.load(dir);
+    const cases: [string, boolean, boolean][] = [
+      // [path, isDir, ignored]
+      [".git", true, true],
+      [".git/config", false, true],
+      ["sub/node_modules", true, true],
+      ["sub/node_modules/x/y.js", false, true],
+      ["a/.DS_Store", false, true],
+      ["notes.tmp", false, true],
+      ["deep/dir/notes.tmp", false, true],
+      ["notes.txt", false, false],
+      ["src", true, false],
+      ["src/main.ts", false, false],
+      ["tmp", true, false],
+      ["", true, false],
+    ];
+    for (const [path, isDir, expected] of cases) {
+      assert.equal(rules.ignores(path, isDir), expected, path);
+    }
+  });
+});
+
+Deno.test("IgnoreRules.ignores() always ignores dsync's own paths", async () => {
+  await withFolder(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/${IGNORE_FILE}`,
+      "!*.part\n!.dsync\n!.dsyncignore\n",
+    );
+    const rules = await IgnoreRules.load(dir, ["!*.part"]);
+    const cases: [string, boolean][] = [
+      [".dsync", true],
+      [".dsync/index.db", false],
+      ["x.part", false],
+      ["a/b/y.part", false],
+      [".dsyncignore", false],
+      ["sub/.dsync", true],
+    ];
+    for (const [path, isDir] of cases) {
+      assert.equal(rules.ignores(path, isDir), true, path);
+    }
+    assert.equal(rules.ignores("x.partial", false), false);
+  });
+});
+
+Deno.test("IgnoreRules.load() adds -e patterns after the file's", async () => {
+  await withFolder(async (dir) => {
+    await Deno.writeTextFile(`${dir}/${IGNORE_FILE}`, "*.log\n");
+    const rules = await IgnoreRules.load(dir, [
+      "build/",
+      "!keep.log",
+      "/top.txt",
+    ]);
+    const cases: [string, boolean, boolean][] = [
+      ["a.log", false, true],
+      ["keep.log", false, false],
+      ["build", true, true],
+      ["build", false, false], // "build/" matches directories only
+      ["x/build/out.o", false, true],
+      ["top.txt", false, true],
+      ["sub/top.txt", false, false],
+    ];
+    for (const [path, isDir, expected] of cases) {
+      assert.equal(
+        rules.ignores(path, isDir),
+        expected,
+        `${path} (dir: ${isDir})`,
+      );
+    }
+    assert.deepEqual(rules.patterns, [
+      "*.log",
+      "build/",
+      "!keep.log",
+      "/top.txt",
+    ]);
+  });
+});
+
+Deno.test("IgnoreRules matches case-sensitively and in NFC", async () => {
+  await withFolder(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/${IGNORE_FILE}`,
+      "Secret.txt\ncafe\u0301\n",
+    );
+    const rules = await IgnoreRules.load(dir);
+    assert.equal(rules.ignores("Secret.txt", false), true);
+    assert.equal(rules.ignores("secret.txt", false), false);
+    assert.equal(rules.ignores("caf\u00e9", false), true);
+  });
+});
+
+Deno.test("IgnoreRules.refresh() picks up edits and deletion of .dsyncignore", async () => {
+  await withFolder(async (dir) => {
+    const file = `${dir}/${IGNORE_FILE}`;
+    await Deno.writeTextFile(file, "*.a\n");
+    const rules = await IgnoreRules.load(dir);
+    assert.equal(rules.ignores("x.a", false), true);
+    assert.equal(await rules.refresh(), false);
+    // Same size, same second: only the text tells the change.
+    await Deno.writeTextFile(file, "*.b\n");
+    assert.equal(await rules.refresh(), true);
+    assert.equal(rules.ignores("x.a", false), false);
+    assert.equal(rules.ignores("x.b", false), true);
+    await Deno.remove(file);
+    assert.equal(await rules.refresh(), true);
+    assert.equal(rules.ignores("x.b", false), false);
+    assert.equal(rules.ignores("x.part", false), true);
+  });
+});
+
+Deno.test("IgnoreRules skips invalid patterns without failing", async () => {
+  await withFolder(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/${IGNORE_FILE}`,
+      "[\na[\n\\\n[z-a]\nbad\u0001name\n# comment\n\n*.log\n",
+    );
+    const rules = await IgnoreRules.load(dir, ["also\u0000bad", "*.bak"]);
+    assert.equal(rules.ignores("x.log", false), true);
+    assert.equal(rules.ignores("x.bak", false), true);
+    assert.equal(rules.ignores("plain.txt", false), false);
+    assert.ok(!rules.patterns.includes("bad\u0001name"));
+    assert.ok(!rules.patterns.includes("also\u0000bad"));
+  });
+});
+
+Deno.test("IgnoreRules.load() without a .dsyncignore only ignores dsync's own paths", async () => {
+  await withFolder(async (dir) => {
+    const rules = await IgnoreRules.load(dir);
+    assert.equal(rules.ignores("node_modules", true), false);
+    assert.equal(rules.ignores(".dsync", true), true);
+    assert.deepEqual(rules.patterns, []);
+  });
+});
+
+Deno.test("isAlwaysIgnoredName() agrees with the ALWAYS_IGNORED patterns", () => {
+  const matcher = ignore({ ignorecase: false }).add([...ALWAYS_IGNORED]);
+  const names = [
+    ".dsync",
+    ".dsyncignore",
+    "a.part",
+    ".part",
+    "x.part.txt",
+    "part",
+    ".dsync2",
+    "dsync",
+    "a.PART",
+  ];
+  for (const name of names) {
+    assert.equal(isAlwaysIgnoredName(name), matcher.ignores(name), name);
+  }
+});

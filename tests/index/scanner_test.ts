@@ -1,0 +1,658 @@
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import assert from "node:assert/strict";
+import type { FileDigest } from "../../src/index/file_digest.ts";
+import type { FileRecord } from "../../src/index/file_record.ts";
+import { blake3 } from "../../src/index/hash.ts";
+import { ensureIgnoreFile, IgnoreRules } from "../../src/index/ignore_rules.ts";
+import {
+  type FileHasher,
+  FolderUnavailableError,
+  Scanner,
+} from "../../src/index/scanner.ts";
+import { IndexStore } from "../../src/index/store.ts";
+import { counterOf } from "../../src/index/version_vector.ts";
+
+/** Hashes whole files (one chunk per 64 KiB) and remembers what it hashed. */
+class FakeHasher implements FileHasher {
+  readonly hashed: string[] = [];
+  /** Paths (suffix match) that fail as if unreadable. */
+  readonly denied = new Set<string>();
+  /** Runs once before reading a path (suffix match), e.g. to modify it. */
+  readonly before = new Map<string, () => void>();
+
+  hashFile(absPath: string): Promise<FileDigest> {
+    for (const [suffix, fn] of this.before) {
+      if (absPath.endsWith(suffix)) {
+        this.before.delete(suffix);
+        fn();
+      }
+    }
+    for (const suffix of this.denied) {
+      if (absPath.endsWith(suffix)) {
+        return Promise.reject(
+          new Deno.errors.PermissionDenied(`Permission denied: ${absPath}`),
+        );
+      }
+    }
+    this.hashed.push(absPath);
+    const data = Deno.readFileSync(absPath);
+    const chunks = [];
+    for (let offset = 0; offset < data.length; offset += 65_536) {
+      const piece = data.subarray(offset, offset + 65_536);
+      chunks.push({ offset, length: piece.length, hash: blake3(piece) });
+    }
+    return Promise.resolve({ size: data.length, hash: blake3(data), chunks });
+  }
+}
+
+interface Fixture {
+  readonly dir: string;
+  readonly store: IndexStore;
+  readonly hasher: FakeHasher;
+  readonly scanner: Scanner;
+  get(path: string): FileRecord | undefined;
+  hashedNames(): string[];
+}
+
+const LATER = () => Date.now() + 3_600_000;
+
+async function withScanner(
+  fn: (f: Fixture) => Promise<void>,
+  options: { extra?: string[]; now?: () => number; defaults?: boolean } = {},
+): Promise<void> {
+  const dir = await Deno.realPath(
+    await Deno.makeTempDir({ prefix: "dsync-scan-" }),
+  );
+  const store = IndexStore.open(dir);
+  try {
+    if (options.defaults !== false) await ensureIgnoreFile(dir);
+    const hasher = new FakeHasher();
+    const ignore = await IgnoreRules.load(dir, options.extra ?? []);
+    // Files made by a test are seconds old at most; a clock an hour ahead
+    // keeps the racy-mtime rehash out of tests that are not about it.
+    const scanner = new Scanner({
+      folder: dir,
+      store,
+      hasher,
+      ignore,
+      now: options.now ?? LATER,
+    });
+    await fn({
+      dir,
+      store,
+      hasher,
+      scanner,
+      get: (path) => store.get(path),
+      hashedNames: () =>
+        hasher.hashed.splice(0).map((p) => p.slice(dir.length + 1)).sort(),
+    });
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function captureWarnings(
+  fn: (records: LogRecord[]) => Promise<void>,
+): Promise<void> {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record: LogRecord) => records.push(record) },
+    loggers: [
+      { category: ["dsync"], lowestLevel: "warning", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+    reset: true,
+  });
+  try {
+    await fn(records);
+  } finally {
+    await reset();
+  }
+}
+
+function write(dir: string, rel: string, text: string): void {
+  const path = `${dir}/${rel}`;
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  Deno.writeTextFileSync(path, text);
+}
+
+function paths(
+  store: IndexStore,
+  filter: (r: FileRecord) => boolean = (r) => !r.deleted,
+): string[] {
+  return store.since(0, 1_000_000).filter(filter).map((r) => r.path).sort();
+}
+
+Deno.test("Scanner.scan() indexes files, dirs and symlinks without following links", async () => {
+  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+    write(dir, "a.txt", "hello");
+    write(dir, "sub/b.bin", "x".repeat(200_000));
+    write(dir, "sub/deep/c.txt", "c");
+    Deno.chmodSync(`${dir}/sub/deep/c.txt`, 0o755);
+    Deno.symlinkSync("sub", `${dir}/link-to-dir`);
+    Deno.symlinkSync("/etc", `${dir}/link-outside`);
+    Deno.symlinkSync("nowhere", `${dir}/dangling`);
+
+    const summary = await scanner.scan();
+
+    assert.deepEqual(paths(store), [
+      "a.txt",
+      "dangling",
+      "link-outside",
+      "link-to-dir",
+      "sub",
+      "sub/b.bin",
+      "sub/deep",
+      "sub/deep/c.txt",
+    ]);
+    assert.deepEqual(hashedNames(), ["a.txt", "sub/b.bin", "sub/deep/c.txt"]);
+    assert.equal(summary.files, 3);
+    assert.equal(summary.dirs, 2);
+    assert.equal(summary.symlinks, 3);
+    assert.equal(summary.bytes, 200_006);
+    assert.equal(summary.hashedFiles, 3);
+    assert.equal(summary.hashedBytes, 200_006);
+    assert.equal(summary.errors, 0);
+    assert.equal(summary.deleted, 0);
+
+    const a = get("a.txt")!;
+    assert.equal(a.kind, "file");
+    assert.equal(a.size, 5);
+    assert.deepEqual(a.hash, blake3(new TextEncoder().encode("hello")));
+    assert.equal(a.exec, false);
+    assert.equal(counterOf(a.version, store.replicaId), 1);
+    assert.equal(
+      a.mtimeNs,
+      BigInt(Deno.statSync(`${dir}/a.txt`).mtime!.getTime()) * 1_000_000n,
+    );
+    assert.equal(a.inode, Deno.statSync(`${dir}/a.txt`).ino);
+    assert.equal(get("sub/b.bin")!.chunks.length, 4);
+    assert.equal(get("sub/deep/c.txt")!.exec, true);
+    assert.equal(get("sub")!.kind, "dir");
+    const link = get("link-to-dir")!;
+    assert.equal(link.kind, "symlink");
+    assert.equal(link.symlinkTarget, "sub");
+    assert.deepEqual(link.hash, blake3(new TextEncoder().encode("sub")));
+    assert.equal(get("link-outside")!.symlinkTarget, "/etc");
+    assert.equal(get("link-to-dir/b.bin"), undefined);
+    assert.equal(get(".dsyncignore"), undefined);
+  });
+});
+
+Deno.test("Scanner.scan() with nothing changed hashes nothing and writes nothing", async () => {
+  await withScanner(async ({ dir, store, scanner, hashedNames }) => {
+    for (let i = 0; i < 30; i++) write(dir, `d${i % 3}/f${i}.txt`, `file ${i}`);
+    Deno.symlinkSync("d0", `${dir}/l`);
+    await scanner.scan();
+    hashedNames();
+    const sequence = store.maxSequence;
+    const summary = await scanner.scan();
+    assert.deepEqual(hashedNames(), []);
+    assert.equal(summary.hashedFiles, 0);
+    assert.equal(summary.files, 30);
+    assert.equal(summary.dirs, 3);
+    assert.equal(summary.symlinks, 1);
+    assert.equal(store.maxSequence, sequence);
+  });
+});
+
+Deno.test("Scanner.scan() rehashes a modified file and bumps its version", async () => {
+  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+    write(dir, "a.txt", "one");
+    write(dir, "b.txt", "other");
+    await scanner.scan();
+    hashedNames();
+    const before = get("a.txt")!;
+    const untouched = get("b.txt")!;
+    write(dir, "a.txt", "two, longer");
+    const summary = await scanner.scan();
+    assert.deepEqual(hashedNames(), ["a.txt"]);
+    assert.equal(summary.hashedFiles, 1);
+    const after = get("a.txt")!;
+    assert.equal(after.size, 11);
+    assert.deepEqual(
+      after.hash,
+      blake3(new TextEncoder().encode("two, longer")),
+    );
+    assert.equal(counterOf(after.version, store.replicaId), 2);
+    assert.ok(after.sequence > before.sequence);
+    assert.equal(get("b.txt")!.sequence, untouched.sequence);
+  });
+});
+
+Deno.test("Scanner.scan() notices a same-size edit through mtime", async () => {
+  await withScanner(async ({ dir, scanner, get, hashedNames }) => {
+    write(dir, "a.txt", "aaaa");
+    Deno.utimeSync(`${dir}/a.txt`, 1_000, 1_000);
+    await scanner.scan();
+    write(dir, "a.txt", "bbbb");
+    Deno.utimeSync(`${dir}/a.txt`, 2_000, 2_000);
+    hashedNames();
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), ["a.txt"]);
+    assert.deepEqual(
+      get("a.txt")!.hash,
+      blake3(new TextEncoder().encode("bbbb")),
+    );
+  });
+});
+
+Deno.test("Scanner.scan() updates only local stat when a touch keeps the content", async () => {
+  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+    write(dir, "a.txt", "same");
+    await scanner.scan();
+    const before = get("a.txt")!;
+    Deno.utimeSync(`${dir}/a.txt`, 1_234_567, 1_234_567);
+    hashedNames();
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), ["a.txt"]);
+    const after = get("a.txt")!;
+    assert.equal(after.mtimeNs, 1_234_567_000_000_000n);
+    assert.equal(after.sequence, before.sequence);
+    assert.deepEqual(after.version, before.version);
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), []);
+    assert.equal(store.maxSequence, before.sequence);
+  });
+});
+
+Deno.test("Scanner.scan() records an exec bit change without rehashing", async () => {
+  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+    write(dir, "run.sh", "#!/bin/sh\n");
+    await scanner.scan();
+    hashedNames();
+    const before = get("run.sh")!;
+    Deno.chmodSync(`${dir}/run.sh`, 0o755);
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), []);
+    const after = get("run.sh")!;
+    assert.equal(after.exec, true);
+    assert.deepEqual(after.hash, before.hash);
+    assert.equal(counterOf(after.version, store.replicaId), 2);
+    assert.ok(after.sequence > before.sequence);
+  });
+});
+
+Deno.test("Scanner.scan() turns deleted files and directories into tombstones", async () => {
+  await withScanner(async ({ dir, store, scanner, get }) => {
+    write(dir, "keep.txt", "k");
+    write(dir, "gone.txt", "g");
+    write(dir, "tree/x/y.txt", "y");
+    write(dir, "tree/z.txt", "z");
+    Deno.symlinkSync("keep.txt", `${dir}/ln`);
+    await scanner.scan();
+    const before = get("gone.txt")!;
+    Deno.removeSync(`${dir}/gone.txt`);
+    Deno.removeSync(`${dir}/tree`, { recursive: true });
+    Deno.removeSync(`${dir}/ln`);
+    const summary = await scanner.scan();
+    assert.equal(summary.deleted, 6);
+    assert.deepEqual(paths(store, (r) => r.deleted), [
+      "gone.txt",
+      "ln",
+      "tree",
+      "tree/x",
+      "tree/x/y.txt",
+      "tree/z.txt",
+    ]);
+    const tomb = get("gone.txt")!;
+    assert.equal(tomb.deleted, true);
+    assert.equal(tomb.size, 0);
+    assert.equal(tomb.chunks.length, 0);
+    assert.equal(counterOf(tomb.version, store.replicaId), 2);
+    assert.ok(tomb.sequence > before.sequence);
+    assert.equal(get("keep.txt")!.deleted, false);
+    // A tombstone is written once.
+    const sequence = store.maxSequence;
+    assert.equal((await scanner.scan()).deleted, 0);
+    assert.equal(store.maxSequence, sequence);
+    // A file coming back is a new version that dominates the tombstone.
+    write(dir, "gone.txt", "back");
+    await scanner.scan();
+    const back = get("gone.txt")!;
+    assert.equal(back.deleted, false);
+    assert.equal(counterOf(back.version, store.replicaId), 3);
+  });
+});
+
+Deno.test("Scanner.scan() records a kind change as a new version", async () => {
+  await withScanner(async ({ dir, store, scanner, get }) => {
+    write(dir, "x", "file");
+    await scanner.scan();
+    Deno.removeSync(`${dir}/x`);
+    write(dir, "x/inner.txt", "now a dir");
+    await scanner.scan();
+    const x = get("x")!;
+    assert.equal(x.kind, "dir");
+    assert.equal(x.deleted, false);
+    assert.equal(counterOf(x.version, store.replicaId), 2);
+    assert.equal(get("x/inner.txt")!.kind, "file");
+  });
+});
+
+Deno.test("Scanner.scan() skips default-ignored, -e and always-ignored paths", async () => {
+  await withScanner(async ({ dir, store, scanner }) => {
+    await Deno.writeTextFile(
+      `${dir}/.dsyncignore`,
+      (await Deno.readTextFile(`${dir}/.dsyncignore`)) + "!*.part\n!.dsync\n",
+    );
+    write(dir, ".git/config", "g");
+    write(dir, "web/node_modules/pkg/index.js", "m");
+    write(dir, "web/app.js", "a");
+    write(dir, "x.tmp", "t");
+    write(dir, "download.iso.part", "p");
+    write(dir, "sub/other.part", "p");
+    write(dir, "sub/.dsync/index.db", "nested instance");
+    write(dir, "build/out.o", "o");
+    write(dir, "notes.md", "n");
+    await withScannerExtra(dir, store, ["build/", "*.md"], async (scanner2) => {
+      await scanner2.scan();
+    });
+    assert.deepEqual(paths(store), ["sub", "web", "web/app.js"]);
+    // The fixture's scanner has no -e patterns: build/ and notes.md appear.
+    assert.equal((await scanner.scan()).deleted, 0);
+    assert.deepEqual(paths(store), [
+      "build",
+      "build/out.o",
+      "notes.md",
+      "sub",
+      "web",
+      "web/app.js",
+    ]);
+  });
+});
+
+async function withScannerExtra(
+  dir: string,
+  store: IndexStore,
+  extra: string[],
+  fn: (scanner: Scanner) => Promise<void>,
+): Promise<void> {
+  const ignore = await IgnoreRules.load(dir, extra);
+  await fn(
+    new Scanner({
+      folder: dir,
+      store,
+      hasher: new FakeHasher(),
+      ignore,
+      now: LATER,
+    }),
+  );
+}
+
+Deno.test("Scanner.scan() applies an edited .dsyncignore without restart", async () => {
+  await withScanner(async ({ dir, store, scanner, get }) => {
+    write(dir, "a.log", "1");
+    write(dir, "b.txt", "2");
+    write(dir, "logs/c.txt", "3");
+    await scanner.scan();
+    assert.deepEqual(paths(store), ["a.log", "b.txt", "logs", "logs/c.txt"]);
+    const logBefore = get("a.log")!;
+    await Deno.writeTextFile(`${dir}/.dsyncignore`, "*.log\nlogs/\n");
+    write(dir, "new.log", "4");
+    write(dir, "logs/d.txt", "5");
+    write(dir, "a.log", "changed while ignored");
+    const summary = await scanner.scan();
+    // Newly ignored paths are neither indexed nor deleted on peers.
+    assert.equal(summary.deleted, 0);
+    assert.equal(get("new.log"), undefined);
+    assert.equal(get("logs/d.txt"), undefined);
+    assert.deepEqual(get("a.log"), logBefore);
+    assert.equal(get("logs/c.txt")!.deleted, false);
+    // Un-ignoring brings them back.
+    await Deno.writeTextFile(`${dir}/.dsyncignore`, "");
+    await scanner.scan();
+    assert.deepEqual(paths(store), [
+      "a.log",
+      "b.txt",
+      "logs",
+      "logs/c.txt",
+      "logs/d.txt",
+      "new.log",
+    ]);
+    assert.equal(get("a.log")!.size, "changed while ignored".length);
+  });
+});
+
+Deno.test("Scanner.scan() logs and skips an unreadable file and indexes the rest", async () => {
+  await captureWarnings(async (warnings) => {
+    await withScanner(async ({ dir, store, hasher, scanner, get }) => {
+      write(dir, "ok1.txt", "1");
+      write(dir, "secret.txt", "s");
+      write(dir, "sub/ok2.txt", "2");
+      hasher.denied.add("/secret.txt");
+      const first = await scanner.scan();
+      assert.equal(first.errors, 1);
+      assert.deepEqual(paths(store), ["ok1.txt", "sub", "sub/ok2.txt"]);
+      assert.ok(warnings.some((w) => w.properties.path === "secret.txt"));
+
+      // Once indexed, a file that turns unreadable keeps its record: no tombstone.
+      hasher.denied.clear();
+      await scanner.scan();
+      const indexed = get("secret.txt")!;
+      write(dir, "secret.txt", "changed");
+      hasher.denied.add("/secret.txt");
+      const again = await scanner.scan();
+      assert.equal(again.errors, 1);
+      assert.equal(again.deleted, 0);
+      assert.deepEqual(get("secret.txt"), indexed);
+    });
+  });
+});
+
+Deno.test("Scanner.scan() skips FIFOs without opening them", async () => {
+  await withScanner(async ({ dir, store, scanner }) => {
+    write(dir, "a.txt", "a");
+    const mkfifo = new Deno.Command("mkfifo", { args: [`${dir}/pipe`] });
+    assert.equal((await mkfifo.output()).code, 0);
+    const summary = await scanner.scan();
+    assert.equal(summary.errors, 0);
+    assert.deepEqual(paths(store), ["a.txt"]);
+  });
+});
+
+Deno.test("Scanner.scan() stores an NFD name as NFC and keeps it across rescans", async () => {
+  await withScanner(async ({ dir, store, scanner, get }) => {
+    const nfd = "cafe\u0301";
+    const nfc = "caf\u00e9";
+    write(dir, `${nfd}/r${nfd}sum${nfd}.txt`, "x");
+    await scanner.scan();
+    assert.deepEqual(paths(store), [nfc, `${nfc}/r${nfc}sum${nfc}.txt`]);
+    const summary = await scanner.scan();
+    assert.equal(summary.deleted, 0);
+    // A targeted rescan by the canonical name finds the NFD file on disk.
+    const sequence = store.maxSequence;
+    const targeted = await scanner.scanPaths([
+      `${nfc}/r${nfc}sum${nfc}.txt`,
+      nfc,
+    ]);
+    assert.equal(targeted.deleted, 0);
+    assert.equal(store.maxSequence, sequence);
+    assert.equal(get(`${nfc}/r${nfc}sum${nfc}.txt`)!.deleted, false);
+  });
+});
+
+Deno.test("Scanner.scan() hashes a file again when it changes during hashing", async () => {
+  await withScanner(async ({ dir, scanner, hasher, get, hashedNames }) => {
+    write(dir, "busy.txt", "first");
+    Deno.utimeSync(`${dir}/busy.txt`, 1_000, 1_000);
+    hasher.before.set(
+      "/busy.txt",
+      () => write(dir, "busy.txt", "second version"),
+    );
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), ["busy.txt", "busy.txt"]);
+    assert.deepEqual(
+      get("busy.txt")!.hash,
+      blake3(new TextEncoder().encode("second version")),
+    );
+    assert.equal(get("busy.txt")!.size, 14);
+  });
+});
+
+Deno.test("Scanner.scan() rehashes a file modified right before it was hashed", async () => {
+  let clock = Date.now();
+  await withScanner(async ({ dir, scanner, hashedNames }) => {
+    write(dir, "fresh.txt", "f");
+    write(dir, "old.txt", "o");
+    Deno.utimeSync(`${dir}/old.txt`, 1_000, 1_000);
+    clock = Date.now();
+    Deno.utimeSync(`${dir}/fresh.txt`, new Date(clock), new Date(clock));
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), ["fresh.txt", "old.txt"]);
+    // Its mtime was within the racy window of the hash: checked once more.
+    clock += 60_000;
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), ["fresh.txt"]);
+    await scanner.scan();
+    assert.deepEqual(hashedNames(), []);
+  }, { now: () => clock });
+});
+
+Deno.test("Scanner.scanPaths() rescans only the given paths", async () => {
+  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+    write(dir, "a.txt", "a");
+    write(dir, "b.txt", "b");
+    write(dir, "d/x.txt", "x");
+    write(dir, "d/e/y.txt", "y");
+    await scanner.scan();
+    hashedNames();
+    write(dir, "a.txt", "a changed");
+    write(dir, "b.txt", "b changed"); // not reported: left for the next full scan
+    write(dir, "d/e/z.txt", "new");
+    Deno.removeSync(`${dir}/d/x.txt`);
+    const summary = await scanner.scanPaths([
+      "a.txt",
+      "d",
+      "d/e/z.txt",
+      "missing/never.txt",
+    ]);
+    assert.deepEqual(hashedNames(), ["a.txt", "d/e/z.txt"]);
+    assert.equal(summary.deleted, 1);
+    assert.equal(get("d/x.txt")!.deleted, true);
+    assert.equal(get("d/e/z.txt")!.size, 3);
+    assert.equal(get("b.txt")!.size, 1);
+    assert.equal(get("missing/never.txt"), undefined);
+    // A removed directory takes its records with it.
+    Deno.removeSync(`${dir}/d`, { recursive: true });
+    const removed = await scanner.scanPaths(["d"]);
+    assert.equal(removed.deleted, 4);
+    assert.deepEqual(paths(store), ["a.txt", "b.txt"]);
+  });
+});
+
+Deno.test("Scanner.scanPaths() handles a directory replaced by a file and paths through symlinks", async () => {
+  await withScanner(async ({ dir, store, scanner, get }) => {
+    write(dir, "d/x.txt", "x");
+    write(dir, "real/r.txt", "r");
+    await scanner.scan();
+    Deno.removeSync(`${dir}/d`, { recursive: true });
+    write(dir, "d", "now a file");
+    Deno.symlinkSync("real", `${dir}/via`);
+    const summary = await scanner.scanPaths(["d", "via/r.txt", "d\\x.txt"]);
+    assert.equal(get("d")!.kind, "file");
+    assert.equal(get("d/x.txt")!.deleted, true);
+    assert.equal(summary.deleted, 1);
+    assert.equal(get("via/r.txt"), undefined);
+    assert.deepEqual(paths(store), ["d", "real", "real/r.txt"]);
+  });
+});
+
+Deno.test("Scanner.scanPaths() ignores ignored paths and never tombstones them", async () => {
+  await withScanner(async ({ dir, store, scanner, get }) => {
+    write(dir, "keep.txt", "k");
+    await scanner.scan();
+    write(dir, "junk.tmp", "t");
+    write(dir, "node_modules/m.js", "m");
+    await scanner.scanPaths([
+      "junk.tmp",
+      "node_modules/m.js",
+      "node_modules",
+      ".dsync/index.db",
+    ]);
+    assert.deepEqual(paths(store), ["keep.txt"]);
+    await Deno.writeTextFile(`${dir}/.dsyncignore`, "keep.txt\n");
+    Deno.removeSync(`${dir}/keep.txt`);
+    const summary = await scanner.scanPaths(["keep.txt"]);
+    assert.equal(summary.deleted, 0);
+    assert.equal(get("keep.txt")!.deleted, false);
+  });
+});
+
+Deno.test("Scanner runs overlapping scans one after the other", async () => {
+  await withScanner(async ({ dir, store, scanner }) => {
+    for (let i = 0; i < 20; i++) write(dir, `f${i}`, `${i}`);
+    const [a, b, c] = await Promise.all([
+      scanner.scan(),
+      scanner.scanPaths(["f1"]),
+      scanner.scan(),
+    ]);
+    assert.equal(a.hashedFiles, 20);
+    assert.equal(b.hashedFiles, 0);
+    assert.equal(c.hashedFiles, 0);
+    assert.equal(store.maxSequence, 20);
+  });
+});
+
+Deno.test("Scanner.scan() finds changes made while stopped after reopening the index", async () => {
+  await withScanner(async ({ dir, store, scanner }) => {
+    write(dir, "a.txt", "a");
+    write(dir, "b.txt", "b");
+    await scanner.scan();
+    const replica = store.replicaId;
+    // "Stopped": another store and scanner over the same folder later on.
+    Deno.removeSync(`${dir}/a.txt`);
+    write(dir, "c.txt", "created while stopped");
+    const reopened = IndexStore.open(dir);
+    try {
+      assert.equal(reopened.replicaId, replica);
+      const ignore = await IgnoreRules.load(dir);
+      const hasher = new FakeHasher();
+      const again = new Scanner({
+        folder: dir,
+        store: reopened,
+        hasher,
+        ignore,
+        now: LATER,
+      });
+      const summary = await again.scan();
+      assert.equal(summary.deleted, 1);
+      assert.equal(summary.hashedFiles, 1);
+      assert.equal(reopened.get("a.txt")!.deleted, true);
+      assert.equal(reopened.get("c.txt")!.deleted, false);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("Scanner.scan() refuses a folder without .dsync and deletes nothing", async () => {
+  await withScanner(async ({ dir, store, scanner }) => {
+    write(dir, "a.txt", "a");
+    await scanner.scan();
+    const sequence = store.maxSequence;
+    // As if the folder were unmounted: everything, .dsync included, is gone.
+    Deno.renameSync(`${dir}/.dsync`, `${dir}/.dsync-away`);
+    Deno.removeSync(`${dir}/a.txt`);
+    await assert.rejects(() => scanner.scan(), FolderUnavailableError);
+    await assert.rejects(
+      () => scanner.scanPaths(["a.txt"]),
+      FolderUnavailableError,
+    );
+    Deno.renameSync(`${dir}/.dsync-away`, `${dir}/.dsync`);
+    assert.equal(store.maxSequence, sequence);
+    assert.equal(store.get("a.txt")!.deleted, false);
+  });
+});
+
+Deno.test("Scanner keeps working after a failed scan", async () => {
+  await withScanner(async ({ dir, scanner, get }) => {
+    write(dir, "a.txt", "a");
+    Deno.renameSync(`${dir}/.dsync`, `${dir}/.dsync-away`);
+    await assert.rejects(() => scanner.scan(), FolderUnavailableError);
+    Deno.renameSync(`${dir}/.dsync-away`, `${dir}/.dsync`);
+    await scanner.scan();
+    assert.equal(get("a.txt")!.size, 1);
+  });
+});

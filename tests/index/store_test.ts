@@ -1,0 +1,349 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import type { FileRecord } from "../../src/index/file_record.ts";
+import {
+  decodeChunks,
+  encodeChunks,
+  IndexCorruptError,
+  IndexStore,
+} from "../../src/index/store.ts";
+import {
+  bump,
+  EMPTY_VERSION,
+  versionOf,
+} from "../../src/index/version_vector.ts";
+
+async function withFolder(
+  fn: (dir: string) => Promise<void> | void,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "dsync-store-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function hashOf(seed: number): Uint8Array {
+  return new Uint8Array(32).map((_, i) => (seed * 31 + i) & 0xff);
+}
+
+function fileRecord(
+  path: string,
+  overrides: Partial<FileRecord> = {},
+): FileRecord {
+  return {
+    path,
+    kind: "file",
+    size: 70_000,
+    mtimeNs: 1_700_000_000_123_456_789n,
+    exec: false,
+    hash: hashOf(1),
+    chunks: [
+      { offset: 0, length: 65_536, hash: hashOf(2) },
+      { offset: 65_536, length: 4_464, hash: hashOf(3) },
+    ],
+    version: versionOf([[7n, 3], [0xffff_ffff_ffff_fffen, 1]]),
+    deleted: false,
+    sequence: 0,
+    ...overrides,
+  };
+}
+
+Deno.test("IndexStore.open() creates .dsync/index.db in WAL mode with a stable replica id", async () => {
+  await withFolder((dir) => {
+    const first = IndexStore.open(dir);
+    const id = first.replicaId;
+    assert.ok(id > 0n && id < 1n << 64n);
+    first.close();
+    assert.ok(Deno.statSync(`${dir}/.dsync/index.db`).isFile);
+    const again = IndexStore.open(dir);
+    assert.equal(again.replicaId, id);
+    again.close();
+    const raw = new DatabaseSync(`${dir}/.dsync/index.db`);
+    try {
+      const row = raw.prepare("PRAGMA journal_mode").get() as {
+        journal_mode: string;
+      };
+      assert.equal(row.journal_mode, "wal");
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.open() gives different folders different replica ids", async () => {
+  await withFolder(async (a) => {
+    await withFolder((b) => {
+      const sa = IndexStore.open(a);
+      const sb = IndexStore.open(b);
+      try {
+        assert.notEqual(sa.replicaId, sb.replicaId);
+      } finally {
+        sa.close();
+        sb.close();
+      }
+    });
+  });
+});
+
+Deno.test("IndexStore.put() and get() round-trip every field", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    try {
+      const records: FileRecord[] = [
+        fileRecord("dir/caf\u00e9.bin", {
+          exec: true,
+          inode: 2 ** 40 + 3,
+          dev: 65024,
+        }),
+        fileRecord("dir", {
+          kind: "dir",
+          size: 0,
+          hash: new Uint8Array(0),
+          chunks: [],
+          mtimeNs: -5_000_001n,
+        }),
+        fileRecord("link", {
+          kind: "symlink",
+          size: 6,
+          hash: hashOf(9),
+          chunks: [],
+          symlinkTarget: "../out",
+        }),
+        fileRecord("gone.txt", {
+          deleted: true,
+          size: 0,
+          hash: new Uint8Array(0),
+          chunks: [],
+          version: EMPTY_VERSION,
+        }),
+        fileRecord("empty", {
+          size: 0,
+          chunks: [],
+          mtimeNs: 9_223_372_036_854_775_807n,
+        }),
+      ];
+      for (const record of records) {
+        const stored = store.put(record);
+        assert.ok(stored.sequence > 0);
+        const back = store.get(record.path);
+        assert.deepEqual(back, { ...record, sequence: stored.sequence });
+      }
+      assert.equal(store.get("missing"), undefined);
+      assert.equal(store.count(), records.length);
+      const stat = store.getStat("dir/caf\u00e9.bin");
+      assert.deepEqual(stat, {
+        path: "dir/caf\u00e9.bin",
+        kind: "file",
+        size: 70_000,
+        mtimeMs: 1_700_000_000_123,
+        exec: true,
+        deleted: false,
+        inode: 2 ** 40 + 3,
+        dev: 65024,
+      });
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.put() assigns increasing sequences that survive reopen and purge", async () => {
+  await withFolder((dir) => {
+    let now = 1_000_000;
+    let store = IndexStore.open(dir, { now: () => now });
+    const a1 = store.put(fileRecord("a"));
+    const last = store.putMany([
+      fileRecord("b"),
+      fileRecord("c", { deleted: true }),
+    ]);
+    const a2 = store.put(
+      fileRecord("a", { version: bump(a1.version, store.replicaId) }),
+    );
+    const sequences = [
+      a1.sequence,
+      store.get("b")!.sequence,
+      last,
+      a2.sequence,
+    ];
+    assert.deepEqual(sequences, [1, 2, 3, 4]);
+    assert.equal(store.maxSequence, 4);
+    assert.equal(store.get("a")!.sequence, 4);
+    // The tombstone holding the highest sequence is purged: numbers must not be reused.
+    const d = store.put(fileRecord("d", { deleted: true }));
+    now += 10;
+    assert.equal(store.purgeTombstones(now), 2);
+    store.close();
+    store = IndexStore.open(dir, { now: () => now });
+    try {
+      assert.equal(store.maxSequence, d.sequence);
+      assert.equal(store.put(fileRecord("e")).sequence, d.sequence + 1);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.since() pages through changes in sequence order", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    try {
+      store.putMany(["a", "b", "c", "d"].map((p) => fileRecord(p)));
+      store.put(fileRecord("b", { exec: true }));
+      const all = store.since(0, 100).map((r) => [r.path, r.sequence]);
+      assert.deepEqual(all, [["a", 1], ["c", 3], ["d", 4], ["b", 5]]);
+      assert.deepEqual(store.since(1, 2).map((r) => r.path), ["c", "d"]);
+      assert.deepEqual(store.since(5, 10), []);
+      assert.deepEqual(store.since(0, 1)[0]!.chunks.length, 2);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.purgeTombstones() drops only tombstones recorded before the cut-off", async () => {
+  await withFolder((dir) => {
+    let now = 5_000;
+    const store = IndexStore.open(dir, { now: () => now });
+    try {
+      store.put(fileRecord("old", { deleted: true }));
+      now = 6_000;
+      store.put(fileRecord("new", { deleted: true }));
+      // Re-putting a tombstone keeps its original deletion time.
+      store.put(fileRecord("old", { deleted: true }));
+      store.put(fileRecord("live"));
+      assert.equal(store.purgeTombstones(5_500), 1);
+      assert.equal(store.get("old"), undefined);
+      assert.ok(store.get("new")?.deleted);
+      assert.ok(store.get("live"));
+      // A path revived and deleted again counts from the new deletion.
+      store.put(fileRecord("new"));
+      now = 9_000;
+      store.put(fileRecord("new", { deleted: true }));
+      assert.equal(store.purgeTombstones(8_000), 0);
+      assert.equal(store.purgeTombstones(9_001), 1);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.statMap() lists change-detection fields below a directory", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    try {
+      store.putMany(
+        ["a", "a/x", "a/y/z", "a b", "a0", "ab/c", "b"].map((p) =>
+          fileRecord(p)
+        ),
+      );
+      assert.deepEqual([...store.statMap("a").keys()].sort(), ["a/x", "a/y/z"]);
+      assert.equal(store.statMap("").size, 7);
+      assert.deepEqual([...store.statMap("nothing").keys()], []);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.touchMany() updates local stat without a new sequence", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    try {
+      const before = store.put(fileRecord("a", { inode: 1, dev: 2 }));
+      store.touchMany([{ path: "a", mtimeNs: 42_000_000n, inode: 9, dev: 2 }]);
+      const after = store.get("a")!;
+      assert.equal(after.sequence, before.sequence);
+      assert.equal(after.mtimeNs, 42_000_000n);
+      assert.equal(after.inode, 9);
+      assert.equal(store.maxSequence, before.sequence);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.putMany() rolls back on a bad record", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    try {
+      const bad = fileRecord("bad", {
+        chunks: [{ offset: 0, length: 1, hash: new Uint8Array(3) }],
+      });
+      assert.throws(() => store.putMany([fileRecord("ok"), bad]), RangeError);
+      assert.equal(store.get("ok"), undefined);
+      assert.equal(store.maxSequence, 0);
+      assert.equal(store.put(fileRecord("ok")).sequence, 1);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.open() reports a corrupt database as IndexCorruptError", async () => {
+  await withFolder(async (dir) => {
+    await Deno.mkdir(`${dir}/.dsync`);
+    await Deno.writeTextFile(
+      `${dir}/.dsync/index.db`,
+      "not a database ".repeat(500),
+    );
+    assert.throws(() => IndexStore.open(dir), IndexCorruptError);
+  });
+});
+
+Deno.test("IndexStore reports malformed rows as IndexCorruptError", async () => {
+  await withFolder((dir) => {
+    IndexStore.open(dir).close();
+    const raw = new DatabaseSync(`${dir}/.dsync/index.db`);
+    raw.prepare(
+      `INSERT INTO files (path, kind, size, mtime_ns, exec, deleted, sequence, hash, version, chunks)
+       VALUES ('x', 7, 0, 0, 0, 0, 1, x'', x'', x'')`,
+    ).run();
+    raw.close();
+    const store = IndexStore.open(dir);
+    try {
+      assert.throws(() => store.get("x"), IndexCorruptError);
+      assert.throws(() => store.statMap(""), IndexCorruptError);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("IndexStore.open() refuses an index of another schema version", async () => {
+  await withFolder((dir) => {
+    IndexStore.open(dir).close();
+    const raw = new DatabaseSync(`${dir}/.dsync/index.db`);
+    raw.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'")
+      .run();
+    raw.close();
+    assert.throws(() => IndexStore.open(dir), IndexCorruptError);
+  });
+});
+
+Deno.test("encodeChunks() and decodeChunks() round-trip and validate", () => {
+  const chunks = [
+    { offset: 0, length: 16_384, hash: hashOf(4) },
+    { offset: 16_384, length: 262_144, hash: hashOf(5) },
+  ];
+  const bytes = encodeChunks(chunks);
+  assert.equal(bytes.length, 72);
+  assert.deepEqual(decodeChunks(bytes), chunks);
+  assert.deepEqual(decodeChunks(new Uint8Array(0)), []);
+  assert.throws(() => decodeChunks(bytes.subarray(1)), RangeError);
+  assert.throws(
+    () => encodeChunks([{ offset: 5, length: 1, hash: hashOf(1) }]),
+    RangeError,
+  );
+});
+
+Deno.test("IndexStore.open() refuses a folder that does not exist", async () => {
+  await withFolder((dir) => {
+    assert.throws(
+      () => IndexStore.open(`${dir}/missing`),
+      Deno.errors.NotFound,
+    );
+    assert.throws(() => Deno.statSync(`${dir}/missing`), Deno.errors.NotFound);
+  });
+});

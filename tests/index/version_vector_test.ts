@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import {
+  bump,
+  compare,
+  counterOf,
+  decodeVersion,
+  EMPTY_VERSION,
+  encodeVersion,
+  merge,
+  versionOf,
+  type VersionOrder,
+  type VersionVector,
+} from "../../src/index/version_vector.ts";
+
+const A = 1n;
+const B = 2n;
+const C = 0xffff_ffff_ffff_ffffn;
+
+function v(...pairs: [bigint, number][]): VersionVector {
+  return versionOf(pairs);
+}
+
+Deno.test("compare() orders vectors", () => {
+  const cases: [VersionVector, VersionVector, VersionOrder][] = [
+    [EMPTY_VERSION, EMPTY_VERSION, "equal"],
+    [v([A, 1]), v([A, 1]), "equal"],
+    [v([A, 1], [B, 2]), v([B, 2], [A, 1]), "equal"],
+    [v([A, 2]), v([A, 1]), "greater"],
+    [v([A, 1]), v([A, 2]), "lesser"],
+    [v([A, 1]), EMPTY_VERSION, "greater"],
+    [EMPTY_VERSION, v([A, 1]), "lesser"],
+    [v([A, 1], [B, 1]), v([A, 1]), "greater"],
+    [v([A, 1]), v([A, 1], [B, 1]), "lesser"],
+    [v([A, 1]), v([B, 1]), "concurrent"],
+    [v([A, 2], [B, 1]), v([A, 1], [B, 2]), "concurrent"],
+    [v([A, 1], [C, 5]), v([A, 2], [C, 5]), "lesser"],
+    [v([A, 3], [C, 1]), v([B, 1], [C, 1]), "concurrent"],
+    [v([A, 0]), EMPTY_VERSION, "equal"],
+  ];
+  for (const [a, b, expected] of cases) {
+    assert.equal(
+      compare(a, b),
+      expected,
+      `${JSON.stringify(a, big)} vs ${JSON.stringify(b, big)}`,
+    );
+  }
+});
+
+function big(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+Deno.test("bump() increments one counter and leaves the input alone", () => {
+  const start = v([A, 1]);
+  const next = bump(start, B);
+  assert.equal(counterOf(next, B), 1);
+  assert.equal(counterOf(next, A), 1);
+  assert.equal(counterOf(start, B), 0);
+  assert.equal(compare(next, start), "greater");
+  assert.equal(counterOf(bump(bump(next, A), A), A), 3);
+  assert.ok(Object.isFrozen(next));
+  assert.throws(() => bump(start, -1n), RangeError);
+  assert.throws(() => bump(start, 1n << 64n), RangeError);
+});
+
+Deno.test("merge() takes the element-wise maximum", () => {
+  const cases: [VersionVector, VersionVector, VersionVector][] = [
+    [EMPTY_VERSION, EMPTY_VERSION, EMPTY_VERSION],
+    [v([A, 1]), EMPTY_VERSION, v([A, 1])],
+    [v([A, 2], [B, 1]), v([A, 1], [B, 3]), v([A, 2], [B, 3])],
+    [v([A, 1]), v([C, 4]), v([A, 1], [C, 4])],
+  ];
+  for (const [a, b, expected] of cases) {
+    const merged = merge(a, b);
+    assert.equal(compare(merged, expected), "equal");
+    assert.deepEqual(merged, expected);
+    assert.notEqual(compare(merged, a), "lesser");
+    assert.notEqual(compare(merged, b), "lesser");
+  }
+});
+
+Deno.test("versionOf() sorts, drops zeros and keeps the largest duplicate", () => {
+  const vec = versionOf([[C, 1], [A, 0], [B, 2], [B, 5]]);
+  assert.deepEqual(vec.map((e) => [e.replica, e.counter]), [[B, 5], [C, 1]]);
+  assert.throws(() => versionOf([[A, 1.5]]), RangeError);
+  assert.throws(() => versionOf([[A, -1]]), RangeError);
+});
+
+Deno.test("encodeVersion() and decodeVersion() round-trip", () => {
+  const cases = [
+    EMPTY_VERSION,
+    v([A, 1]),
+    v([A, 7], [B, 2 ** 40], [C, Number.MAX_SAFE_INTEGER]),
+  ];
+  for (const vec of cases) {
+    const bytes = encodeVersion(vec);
+    assert.equal(bytes.length, vec.length * 16);
+    assert.deepEqual(decodeVersion(bytes), vec);
+  }
+  assert.deepEqual(
+    [...encodeVersion(v([0x0102030405060708n, 9]))],
+    [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9],
+  );
+});
+
+Deno.test("decodeVersion() rejects malformed bytes", () => {
+  const good = encodeVersion(v([A, 1], [B, 1]));
+  const swapped = new Uint8Array([
+    ...good.subarray(16),
+    ...good.subarray(0, 16),
+  ]);
+  const zero = encodeVersion(v([A, 1]));
+  zero[15] = 0;
+  const huge = encodeVersion(v([A, 1]));
+  huge.fill(0xff, 8, 16);
+  for (
+    const bad of [
+      good.subarray(0, 15),
+      swapped,
+      zero,
+      huge,
+      new Uint8Array([...good, ...good]),
+    ]
+  ) {
+    assert.throws(() => decodeVersion(bad), RangeError);
+  }
+});
