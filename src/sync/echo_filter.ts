@@ -1,0 +1,115 @@
+/**
+ * Echo suppression: dsync's own writes cause watcher events like a user's
+ * edit would. Right after applying a change, the engine calls
+ * {@linkcode EchoFilter.remember} with what it left on disk; the scanner or
+ * watcher asks {@linkcode EchoFilter.isEcho} with what it sees, and skips the
+ * path when it matches. An entry matches while the disk still shows exactly
+ * that state (size, mtime, and inode/hash when both sides know them), and
+ * only until its TTL runs out, so a user edit after our write is never
+ * hidden for long and never hidden at all once it changes size or mtime.
+ * Entries are not consumed by a match: one write often causes several
+ * events.
+ * @module
+ */
+
+/** What dsync left at a path; `"absent"` after it removed the entry. */
+export type EchoState =
+  | {
+    readonly size: number;
+    /** Modification time in ms, as `lstat` reports it. */
+    readonly mtimeMs: number;
+    readonly inode?: number;
+    /** BLAKE3 of the content, when the caller knows it. */
+    readonly hash?: Uint8Array;
+  }
+  | "absent";
+
+/** The echo state of an entry from its `lstat` (e.g. `Committed.info`). */
+export function echoStateOf(info: Deno.FileInfo): EchoState {
+  return {
+    size: info.size,
+    mtimeMs: info.mtime?.getTime() ?? 0,
+    ...(info.ino === null ? {} : { inode: info.ino }),
+  };
+}
+
+/** Options of {@linkcode EchoFilter}. */
+export interface EchoFilterOptions {
+  /** How long an entry counts, in ms (default 30 s). */
+  readonly ttlMs?: number;
+  /** Most entries kept; the oldest go first (default 100,000). */
+  readonly maxEntries?: number;
+  /** Clock in ms; defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+interface Entry {
+  readonly state: EchoState;
+  readonly expires: number;
+}
+
+/** Remembers dsync's own recent writes, by canonical relative path. */
+export class EchoFilter {
+  readonly #ttl: number;
+  readonly #max: number;
+  readonly #now: () => number;
+  /** In insertion order, which is expiry order (the TTL is fixed). */
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(options: EchoFilterOptions = {}) {
+    this.#ttl = options.ttlMs ?? 30_000;
+    this.#max = Math.max(1, options.maxEntries ?? 100_000);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Number of entries kept (expired ones may linger until the next call). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Records that dsync just left `state` at `path`. */
+  remember(path: string, state: EchoState): void {
+    const now = this.#now();
+    this.#prune(now);
+    this.#entries.delete(path); // re-insert at the end: expiry order
+    this.#entries.set(path, { state, expires: now + this.#ttl });
+    if (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+  }
+
+  /** True when `observed` at `path` is what dsync itself left there recently. */
+  isEcho(path: string, observed: EchoState): boolean {
+    this.#prune(this.#now());
+    const entry = this.#entries.get(path);
+    return entry !== undefined && sameState(entry.state, observed);
+  }
+
+  /** Drops what is remembered about `path`. */
+  forget(path: string): void {
+    this.#entries.delete(path);
+  }
+
+  #prune(now: number): void {
+    for (const [path, entry] of this.#entries) {
+      if (entry.expires > now) return;
+      this.#entries.delete(path);
+    }
+  }
+}
+
+function sameState(a: EchoState, b: EchoState): boolean {
+  if (a === "absent" || b === "absent") return a === b;
+  if (a.size !== b.size || a.mtimeMs !== b.mtimeMs) return false;
+  if (a.inode !== undefined && b.inode !== undefined && a.inode !== b.inode) {
+    return false;
+  }
+  if (a.hash !== undefined && b.hash !== undefined) {
+    if (a.hash.length !== b.hash.length) return false;
+    for (let i = 0; i < a.hash.length; i++) {
+      if (a.hash[i] !== b.hash[i]) return false;
+    }
+  }
+  return true;
+}
