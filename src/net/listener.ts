@@ -1,0 +1,268 @@
+/**
+ * The TCP listener. Admission control runs before any cryptography: a per-IP
+ * token bucket, then caps on handshakes in flight, on open sessions and on
+ * sessions per IP; refused connections are closed at once and only counted.
+ * Admitted ones get a handshake deadline.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { HandshakeIdentity } from "../crypto/handshake.ts";
+import { fingerprint } from "../identity/identity.ts";
+import { formatHostPort } from "./dialer.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, establishChannel } from "./establish.ts";
+import type { SecureChannel } from "./secure_channel.ts";
+import { RateLimiter } from "./token_bucket.ts";
+
+const log = getLogger(["dsync", "net"]);
+
+/** Admission limits of a listener. */
+export interface ListenerLimits {
+  /** Handshake deadline. */
+  handshakeTimeoutMs: number;
+  /** Handshakes running at once; more connections are closed at once. */
+  maxHandshakes: number;
+  /** Open sessions (after the handshake) at once; more are refused at accept. */
+  maxSessions: number;
+  /** Open sessions plus handshakes from one IP at once. */
+  maxSessionsPerIp: number;
+  /** Connections one IP may open in a burst. */
+  perIpBurst: number;
+  /** Sustained connections per second per IP. */
+  perIpPerSecond: number;
+  /** IPs remembered by the rate limiter. */
+  maxTrackedIps: number;
+  /** At most one summary log of refused connections per interval. */
+  logIntervalMs: number;
+  /** Cap on one application message on accepted channels. */
+  maxMessageSize?: number;
+}
+
+/** Defaults: generous for a LAN, tight enough to shrug off a flood. */
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
+  handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  maxHandshakes: 64,
+  maxSessions: 128,
+  maxSessionsPerIp: 32,
+  perIpBurst: 16,
+  perIpPerSecond: 4,
+  maxTrackedIps: 4096,
+  logIntervalMs: 10_000,
+};
+
+/** Counters since the listener started. */
+export interface ListenerStats {
+  accepted: number;
+  rateLimited: number;
+  /** Refused: too many handshakes, sessions, or sessions from that IP. */
+  overCapacity: number;
+  handshakesInFlight: number;
+  /** Sessions handed to `onSession` so far. */
+  sessions: number;
+  /** Sessions currently open. */
+  openSessions: number;
+  /** Failed handshakes by error name (e.g. `HandshakeTimeoutError`). */
+  failures: Record<string, number>;
+}
+
+/** Options of `listen()`. */
+export interface ListenOptions {
+  hostname?: string;
+  port: number;
+  identity: HandshakeIdentity;
+  /** Called with each authenticated channel; the callee owns it. */
+  onSession(
+    channel: SecureChannel,
+    peerId: Uint8Array,
+    remoteAddr: Deno.NetAddr,
+  ): void;
+  limits?: Partial<ListenerLimits>;
+  /** Clock for the rate limiter and log throttling. */
+  now?: () => number;
+}
+
+/** A running listener. */
+export interface Listener {
+  readonly addr: Deno.NetAddr;
+  readonly stats: Readonly<ListenerStats>;
+  /** Stops accepting, aborts handshakes in flight, waits for the loop to end. */
+  close(): Promise<void>;
+}
+
+/** Starts listening; resolves once the socket is bound. */
+export function listen(options: ListenOptions): Listener {
+  const limits = { ...DEFAULT_LISTENER_LIMITS, ...options.limits };
+  const now = options.now ?? Date.now;
+  const socket = Deno.listen({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+    transport: "tcp",
+  });
+  const addr = socket.addr as Deno.NetAddr;
+  const limiter = new RateLimiter({
+    capacity: limits.perIpBurst,
+    refillPerSecond: limits.perIpPerSecond,
+    maxKeys: limits.maxTrackedIps,
+    now,
+  });
+  const stats: ListenerStats = {
+    accepted: 0,
+    rateLimited: 0,
+    overCapacity: 0,
+    handshakesInFlight: 0,
+    sessions: 0,
+    openSessions: 0,
+    failures: {},
+  };
+  const inFlight = new Set<Deno.Conn>();
+  // Handshakes plus open sessions per IP; entries vanish at zero.
+  const perIp = new Map<string, number>();
+  const release = (ip: string) => {
+    const n = (perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) perIp.delete(ip);
+    else perIp.set(ip, n);
+  };
+  const tasks = new Set<Promise<void>>();
+  const shutdown = new AbortController();
+  let closed = false;
+
+  // Refusals and failures are summed and logged at most once per interval.
+  let unreported = { rateLimited: 0, overCapacity: 0, failed: 0 };
+  let lastReport = -Infinity;
+  const report = (force = false) => {
+    const t = now();
+    if (!force && t - lastReport < limits.logIntervalMs) return;
+    const { rateLimited, overCapacity, failed } = unreported;
+    if (rateLimited + overCapacity + failed === 0) return;
+    lastReport = t;
+    unreported = { rateLimited: 0, overCapacity: 0, failed: 0 };
+    log.warn(
+      "Refused {rateLimited} connections over the per-IP rate and {overCapacity} over the handshake or session caps; {failed} handshakes failed",
+      { rateLimited, overCapacity, failed },
+    );
+  };
+
+  const handshake = async (conn: Deno.Conn, remote: Deno.NetAddr) => {
+    const remoteAddr = formatHostPort(remote.hostname, remote.port);
+    let channel: SecureChannel;
+    try {
+      (conn as Deno.TcpConn).setNoDelay(true);
+      channel = await establishChannel(conn, {
+        role: "responder",
+        identity: options.identity,
+        timeoutMs: limits.handshakeTimeoutMs,
+        maxMessageSize: limits.maxMessageSize,
+        remoteAddr,
+        signal: shutdown.signal,
+      });
+    } catch (error) {
+      release(remote.hostname);
+      const name = error instanceof Error ? error.name : "Error";
+      stats.failures[name] = (stats.failures[name] ?? 0) + 1;
+      unreported.failed++;
+      log.debug("Handshake with {addr} failed: {name}: {message}", {
+        addr: remoteAddr,
+        name,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      report();
+      return;
+    } finally {
+      inFlight.delete(conn);
+      stats.handshakesInFlight = inFlight.size;
+    }
+    if (closed) {
+      release(remote.hostname);
+      channel.abort(new Error("Listener closed"));
+      return;
+    }
+    stats.sessions++;
+    stats.openSessions++;
+    channel.closed.then(() => {
+      stats.openSessions--;
+      release(remote.hostname);
+    });
+    log.debug("Accepted peer {peer} from {addr}", {
+      peer: fingerprint(channel.peerId),
+      addr: remoteAddr,
+    });
+    try {
+      options.onSession(channel, channel.peerId, remote);
+    } catch (error) {
+      log.error("Session handler failed for {addr}: {error}", {
+        addr: remoteAddr,
+        error,
+      });
+      channel.abort(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+
+  const acceptLoop = async () => {
+    while (!closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = await socket.accept();
+      } catch (error) {
+        if (closed || error instanceof Deno.errors.BadResource) break;
+        // E.g. out of file descriptors: pause instead of spinning.
+        log.error("Accept failed: {error}", { error });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      stats.accepted++;
+      const remote = conn.remoteAddr as Deno.NetAddr;
+      if (!limiter.allow(remote.hostname)) {
+        stats.rateLimited++;
+        unreported.rateLimited++;
+        closeQuietly(conn);
+        report();
+        continue;
+      }
+      if (
+        inFlight.size >= limits.maxHandshakes ||
+        inFlight.size + stats.openSessions >= limits.maxSessions ||
+        (perIp.get(remote.hostname) ?? 0) >= limits.maxSessionsPerIp
+      ) {
+        stats.overCapacity++;
+        unreported.overCapacity++;
+        closeQuietly(conn);
+        report();
+        continue;
+      }
+      inFlight.add(conn);
+      perIp.set(remote.hostname, (perIp.get(remote.hostname) ?? 0) + 1);
+      stats.handshakesInFlight = inFlight.size;
+      const task = handshake(conn, remote);
+      tasks.add(task);
+      task.finally(() => tasks.delete(task));
+    }
+  };
+  const loop = acceptLoop().catch((error) => {
+    log.error("Accept loop ended: {error}", { error });
+  });
+
+  return {
+    addr,
+    stats,
+    async close() {
+      if (closed) return loop;
+      closed = true;
+      shutdown.abort(new Error("Listener closed"));
+      try {
+        socket.close();
+      } catch {
+        // Already closed.
+      }
+      for (const conn of inFlight) closeQuietly(conn);
+      await loop;
+      await Promise.allSettled([...tasks]);
+      report(true);
+    },
+  };
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
