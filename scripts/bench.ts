@@ -8,6 +8,7 @@ import { benchScan } from "./bench_scan.ts";
 import { benchCrypto } from "./bench_crypto.ts";
 import { benchNet } from "./bench_net.ts";
 import { benchProtocol } from "./bench_protocol.ts";
+import { benchSync } from "./bench_sync.ts";
 import { printTable, type Row } from "./bench_table.ts";
 
 const PARTS: [string, () => Promise<Row[]>][] = [
@@ -16,6 +17,7 @@ const PARTS: [string, () => Promise<Row[]>][] = [
   ["crypto", benchCrypto],
   ["net", benchNet],
   ["protocol", benchProtocol],
+  ["sync", () => benchSync()],
 ];
 
 if (import.meta.main) {
