@@ -26,7 +26,9 @@ if (import.meta.main) {
   for (const [name, run] of PARTS) {
     if (only.length > 0 && !only.includes(name)) continue;
     console.error(`bench: ${name}…`);
-    for (const row of await run()) rows.push({ ...row, name: `${name}: ${row.name}` });
+    for (const row of await run()) {
+      rows.push({ ...row, name: `${name}: ${row.name}` });
+    }
   }
   printTable(rows);
 }
