@@ -19,6 +19,13 @@ function stderrSink(output: LogOutput | undefined): Sink {
     timestamp: "time",
     level: "ABBR",
     category: (category) => category.slice(1).join(".") || "dsync",
+    // Paths and names read better bare than quoted; errors as their message.
+    value: (value, inspect) =>
+      typeof value === "string"
+        ? value
+        : value instanceof Error
+        ? `${value.name}: ${value.message}`
+        : inspect(value),
   });
   return (record: LogRecord) => {
     const line = format(record);
