@@ -11,21 +11,7 @@ import {
 } from "../../src/index/chunker.ts";
 import { digestBytes } from "../../src/index/file_digest.ts";
 import { blake3, toHex } from "../../src/index/hash.ts";
-
-/** Deterministic noise (xorshift32, top byte of each step). */
-function noise(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+import { noise } from "../_noise.ts";
 
 /** All cut lengths of `data` by repeated `nextCut`. */
 function cutsOf(data: Uint8Array): number[] {

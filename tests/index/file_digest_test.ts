@@ -8,20 +8,7 @@ import {
   unpackDigest,
 } from "../../src/index/file_digest.ts";
 import { toHex } from "../../src/index/hash.ts";
-
-function noise(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+import { noise } from "../_noise.ts";
 
 /** The digest computed the slow, obvious way with an independent BLAKE3. */
 function reference(data: Uint8Array): FileDigest {

@@ -7,6 +7,7 @@ import {
   fromHex,
   toHex,
 } from "../../src/index/hash.ts";
+import { noise } from "../_noise.ts";
 
 // Official BLAKE3 test vectors (BLAKE3-team/BLAKE3, test_vectors/test_vectors.json):
 // input byte i is i % 251; "hash" mode, first 32 bytes of the output.
@@ -62,21 +63,6 @@ const XOF_VECTORS: [number, string][] = [
 function testInput(len: number): Uint8Array {
   const out = new Uint8Array(len);
   for (let i = 0; i < len; i++) out[i] = i % 251;
-  return out;
-}
-
-/** Deterministic noise (xorshift32), for inputs larger than the vectors. */
-function noise(len: number, seed: number): Uint8Array {
-  const out = new Uint8Array(len);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x >>> 24;
-  }
   return out;
 }
 

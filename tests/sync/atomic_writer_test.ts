@@ -14,6 +14,7 @@ import {
   UnsafePathError,
 } from "../../src/sync/errors.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { noise } from "../_noise.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
 const enc = new TextEncoder();
@@ -70,18 +71,6 @@ async function names(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) out.push(e.name);
   return out.sort();
-}
-
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 Deno.test("PartFile.commit() writes the file with its mtime and exec bit, leaving no .part", async () => {

@@ -7,6 +7,7 @@ import {
   LZ4_AVAILABLE,
 } from "../../src/sync/chunk_compression.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { noise } from "../_noise.ts";
 
 const DECODERS = [
   ["wasm", decompressChunk],
@@ -37,18 +38,6 @@ function sourceText(n: number): Uint8Array {
     s += words[x % words.length] + (x % 3 === 0 ? " " : "");
   }
   return new TextEncoder().encode(s.slice(0, n));
-}
-
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 Deno.test("compressIfWorthwhile() compresses text into a bare block both decoders expand", () => {

@@ -9,6 +9,7 @@ import {
   readChunkVerified,
 } from "../../src/sync/chunk_source.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { noise } from "../_noise.ts";
 
 async function withStore(
   fn: (folder: string, store: IndexStore) => Promise<void>,
@@ -21,18 +22,6 @@ async function withStore(
     store.close();
     await Deno.remove(folder, { recursive: true });
   }
-}
-
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 /** Writes `data` to `path` and indexes it as the scanner would. */
