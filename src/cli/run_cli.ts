@@ -4,7 +4,7 @@ import { helpText, VERSION } from "./help.ts";
 import { describePermissionError } from "./permission_error.ts";
 import { checkFolder, mergeSettings, type Settings } from "./settings.ts";
 import { UsageError } from "./usage_error.ts";
-import { setupLogging, teardownLogging } from "../ui/mod.ts";
+import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
 import { runNode } from "../node/mod.ts";
 
 /** Exit codes: 0 clean exit, 1 runtime failure, 2 usage or permission error. */
@@ -71,7 +71,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return EXIT_OK;
   }
 
-  await setupLogging({ verbose: settings.verbose });
+  // On a terminal, log lines go above a live status block.
+  const tty = Deno.stderr.isTerminal() ? new TtyStatus() : undefined;
+  await setupLogging({
+    verbose: settings.verbose,
+    ...(tty && { output: tty }),
+  });
   const stop = new AbortController();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
@@ -85,7 +90,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   };
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
-    await runNode(settings, stop.signal);
+    await runNode(settings, stop.signal, tty ? { tty } : {});
     return EXIT_OK;
   } catch (error) {
     return reportError(error, settings.verbose);

@@ -7,9 +7,16 @@ import {
   Scanner,
   type ScanSummary,
 } from "../index/mod.ts";
+import { fingerprint, Identity } from "../identity/mod.ts";
+import { ConnectionPool } from "../net/mod.ts";
+import { removeLeftoverParts, SyncEngine } from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
+import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
 import { DEFAULT_RESCAN_INTERVAL_MS, type NodeConfig } from "./node_config.ts";
+import { rescanBatch } from "./watch_batch.ts";
+import { StatusReporter } from "./status_reporter.ts";
+import type { TtyStatus } from "../ui/mod.ts";
 
 const log = getLogger(["dsync", "node"]);
 
@@ -41,34 +48,85 @@ export function describeScan(summary: ScanSummary): string {
 
 /**
  * Runs a dsync node on `config.folder` until `signal` aborts: indexes the
- * folder, then keeps it indexed. Resolves after a clean shutdown with the
+ * folder, watches it, and syncs it with every peer that connects or that
+ * `config.peers` names. Resolves after a clean shutdown: transfers
+ * abandoned without a half-written file in place, peers told goodbye, the
  * index closed and consistent.
  */
 export async function runNode(
   config: NodeConfig,
   signal: AbortSignal,
+  ui: { tty?: TtyStatus } = {},
 ): Promise<void> {
   await ensureIgnoreFile(config.folder);
   const ignore = await IgnoreRules.load(config.folder, config.excludes);
   const store = IndexStore.open(config.folder);
   const hasher = new HasherPool();
+  const identity = Identity.generate();
+  let engine: SyncEngine | undefined;
+  let watcher: FolderWatcher | undefined;
+  let pool: ConnectionPool | undefined;
+  let reporter: StatusReporter | undefined;
   try {
+    // No pull is running yet, so every .part found is a leftover.
+    await removeLeftoverParts(config.folder, {
+      skipDir: (rel) => ignore.ignores(rel, true),
+    });
     const scanner = new Scanner({
       folder: config.folder,
       store,
       hasher,
       ignore,
     });
-    log.info(describeScan(await scanner.scan()));
+    const sync = new SyncEngine({
+      folder: config.folder,
+      store,
+      scanner,
+      ignore,
+      maxConcurrentTransfers: config.maxConcurrentTransfers,
+      name: config.name,
+    });
+    engine = sync;
+    // Watching starts before the initial scan, so no change falls between.
+    watcher = new FolderWatcher({
+      folder: config.folder,
+      ignore: (rel) => ignore.ignores(rel, false),
+      onBatch: (batch) => rescanBatch(sync, ignore, batch),
+    });
+    watcher.start();
+    log.info(describeScan(await sync.scan("full")));
+    if (signal.aborted) return;
+
+    pool = new ConnectionPool({
+      identity,
+      listen: { hostname: "0.0.0.0", port: config.port },
+    });
+    sync.attach(pool);
+    log.info(
+      "Listening on port {port} as {fingerprint} ({name}). Authorization is open: any peer that completes the handshake on this network may sync this folder",
+      {
+        port: pool.addr?.port ?? config.port,
+        fingerprint: fingerprint(identity.publicKey),
+        name: config.name,
+      },
+    );
+    for (const peer of config.peers) {
+      pool.addStaticPeer(peer.hostname, peer.port);
+    }
+    reporter = new StatusReporter(() => sync.status(), ui);
+
     const interval = config.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     while (!signal.aborted) {
       await abortableSleep(interval, signal);
       if (signal.aborted) break;
-      const summary = await scanner.scan();
-      log.debug(describeScan(summary));
+      log.debug(describeScan(await sync.scan("full")));
     }
     log.info("Stopping");
   } finally {
+    reporter?.stop();
+    await engine?.close();
+    await watcher?.close();
+    await pool?.close();
     await hasher.close();
     store.close();
   }

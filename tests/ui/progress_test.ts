@@ -120,5 +120,6 @@ Deno.test("TtyStatus redraws its block in place and puts log lines above it", ()
   assert(written.endsWith("log line\n"));
   written = "";
   status.draw(view, 0);
+  // deno-lint-ignore no-control-regex
   assert(!/\x1b\[\d+A/.test(written), "nothing to erase after interrupt");
 });

@@ -1,0 +1,491 @@
+/**
+ * The sync engine of one folder: a {@linkcode PeerSession} per connected
+ * peer (index exchange), a {@linkcode ChunkResponder} per peer (serving our
+ * chunks), one {@linkcode Puller} (bringing theirs here), the remote index
+ * they share, and the gate that keeps the scanner from mistaking our own
+ * writes for edits. The node feeds it local changes (`scan`,
+ * `onLocalChanges`) and a connection pool (`attach`).
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { IgnoreRules } from "../index/ignore_rules.ts";
+import { toOsPath } from "../index/rel_path.ts";
+import type { Scanner, ScanSummary } from "../index/scanner.ts";
+import type { IndexStore } from "../index/store.ts";
+import { fingerprint } from "../identity/identity.ts";
+import { ApplyGate } from "./apply_gate.ts";
+import { CaseFoldIndex } from "./case_fold.ts";
+import { LocalChunkIndex } from "./chunk_source.ts";
+import { EchoFilter } from "./echo_filter.ts";
+import { echoStateOf } from "./local_ops.ts";
+import { PeerSession } from "./peer_session.ts";
+import type { ChunkSource } from "./chunk_fetcher.ts";
+import { Puller, type Transfer } from "./puller.ts";
+import { RemoteIndex } from "./remote_index.ts";
+import { ChunkResponder } from "./responder.ts";
+import { detectCaseInsensitive, fromWireRecord } from "./wire_record.ts";
+
+const log = getLogger(["dsync", "sync"]);
+
+/** The connection as the engine uses it (a `SecureChannel` fits). */
+export interface PeerChannel {
+  send(message: Uint8Array): Promise<void>;
+  abort(error: Error): void;
+}
+
+/** Events the engine subscribes to (a `ConnectionPool`'s). */
+export interface PeerPoolEvents {
+  "peer-connected": { peerId: Uint8Array; channel: PeerChannel };
+  "peer-disconnected": {
+    peerId: Uint8Array;
+    reason: { kind: string; reason?: string; error?: Error };
+  };
+  "message": { peerId: Uint8Array; message: Uint8Array };
+}
+
+/** The connection pool as the engine uses it (`ConnectionPool` fits). */
+export interface PeerPool {
+  on<K extends keyof PeerPoolEvents>(
+    type: K,
+    handler: (event: PeerPoolEvents[K]) => void | Promise<void>,
+  ): () => void;
+}
+
+/** Options of {@linkcode SyncEngine}. */
+export interface SyncEngineOptions {
+  /** Absolute path of the synced folder. */
+  readonly folder: string;
+  readonly store: IndexStore;
+  readonly scanner: Scanner;
+  readonly ignore: IgnoreRules;
+  /** Big files (or groups of small ones) pulled at once. */
+  readonly maxConcurrentTransfers: number;
+  /** Our display name, sent to peers. */
+  readonly name: string;
+  /** Clock in epoch ms. */
+  readonly now?: () => number;
+  /** Overrides the probe of the disk's case sensitivity (tests). */
+  readonly caseInsensitive?: boolean;
+}
+
+/** One peer as the UI shows it. */
+export interface PeerStatus {
+  /** Peer id, 64 hex characters. */
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly name: string | undefined;
+  readonly connected: boolean;
+  /** Both initial deltas exchanged and acknowledged. */
+  readonly initialSyncDone: boolean;
+}
+
+/** A snapshot of the engine for the UI. */
+export interface SyncStatus {
+  readonly peers: PeerStatus[];
+  readonly transfers: Transfer[];
+  /** Live files in the local index and their bytes. */
+  readonly totals: { readonly files: number; readonly bytes: number };
+  /** Paths queued, in progress or waiting for a peer. */
+  readonly pending: number;
+  /** Nothing to pull, and every connected peer's index exchanged both ways. */
+  readonly inSync: boolean;
+  /** Chunk bytes received from peers (as on the wire). */
+  readonly bytesReceived: number;
+  /** Chunk bytes sent to peers (as on the wire). */
+  readonly bytesSent: number;
+  /** Chunk bytes copied from local files instead of fetched. */
+  readonly bytesReused: number;
+}
+
+interface Peer {
+  readonly id: string;
+  readonly fingerprint: string;
+  name: string | undefined;
+  session: PeerSession | undefined;
+  responder: ChunkResponder | undefined;
+}
+
+function emptySummary(): ScanSummary {
+  return {
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    bytes: 0,
+    hashedFiles: 0,
+    hashedBytes: 0,
+    deleted: 0,
+    errors: 0,
+    durationMs: 0,
+  };
+}
+
+/** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
+const hexCache = new WeakMap<Uint8Array, string>();
+
+function hex(bytes: Uint8Array): string {
+  const cached = hexCache.get(bytes);
+  if (cached !== undefined) return cached;
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  hexCache.set(bytes, out);
+  return out;
+}
+
+function describeReason(
+  reason: PeerPoolEvents["peer-disconnected"]["reason"],
+): string {
+  if (reason.error !== undefined) {
+    return `${reason.error.name}: ${reason.error.message}`;
+  }
+  return reason.reason === undefined
+    ? reason.kind
+    : `${reason.kind} (${reason.reason})`;
+}
+
+/** Keeps one folder in sync with the peers of a pool. */
+export class SyncEngine {
+  readonly #o: SyncEngineOptions;
+  readonly #remote: RemoteIndex;
+  readonly #gate = new ApplyGate();
+  readonly #echo = new EchoFilter();
+  readonly #chunkIndex: LocalChunkIndex;
+  readonly #caseFold: CaseFoldIndex | undefined;
+  readonly #caseInsensitive: boolean;
+  readonly #puller: Puller;
+  readonly #peers = new Map<string, Peer>();
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #rescans = new Set<string>();
+  #rescanTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #quietScan: Promise<ScanSummary> | undefined;
+  #bytesReceived = 0;
+  #bytesSent = 0;
+  #startup: Promise<unknown> = Promise.resolve();
+
+  constructor(options: SyncEngineOptions) {
+    this.#o = options;
+    this.#remote = RemoteIndex.open(options.folder);
+    this.#caseInsensitive = options.caseInsensitive ??
+      detectCaseInsensitive(options.folder);
+    this.#caseFold = this.#caseInsensitive
+      ? new CaseFoldIndex(this.#remote)
+      : undefined;
+    this.#chunkIndex = new LocalChunkIndex(options.store);
+    const caseTwin = this.#caseFold === undefined
+      ? undefined
+      : (path: string) => this.#caseFold!.twin(path);
+    this.#puller = new Puller({
+      folder: options.folder,
+      store: options.store,
+      remote: this.#remote,
+      chunkIndex: this.#chunkIndex,
+      gate: this.#gate,
+      echo: this.#echo,
+      maxConcurrentTransfers: options.maxConcurrentTransfers,
+      sourcesFor: (path, hash) => this.#sourcesFor(path, hash),
+      rescan: async (paths) => {
+        await this.scan(paths);
+      },
+      onStored: () => this.onLocalChanges(),
+      onIdle: () => {
+        for (const peer of this.#peers.values()) peer.session?.sendInSync();
+      },
+      ...(caseTwin === undefined ? {} : { caseTwin }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+  }
+
+  /** Whether the folder's disk ignores case (probed at start). */
+  get caseInsensitive(): boolean {
+    return this.#caseInsensitive;
+  }
+
+  /**
+   * Subscribes to the pool's peers and messages, and queues the pulls a
+   * restart interrupted (the remote index remembers what peers have). Call
+   * it once the initial scan is done.
+   */
+  attach(pool: PeerPool): void {
+    if (this.#closed) throw new Error("Cannot attach a closed sync engine");
+    this.#startup = this.#puller.queuePendingFromIndex().catch((err) =>
+      log.error("Cannot resume pending pulls: {error}", { error: String(err) })
+    );
+    this.#unsubscribe.push(
+      pool.on("peer-connected", (e) => this.#connected(e.peerId, e.channel)),
+      pool.on(
+        "peer-disconnected",
+        (e) => this.#disconnected(e.peerId, e.reason),
+      ),
+      pool.on("message", (e) => {
+        // Synchronous on purpose: long work is queued, never awaited here,
+        // or request/response on this connection would deadlock.
+        this.#peers.get(hex(e.peerId))?.session?.receive(e.message);
+      }),
+    );
+  }
+
+  /** The local index got new sequences: push them to every peer. */
+  onLocalChanges(): void {
+    if (this.#closed) return;
+    for (const peer of this.#peers.values()) {
+      peer.session?.notifyLocalChanges();
+    }
+  }
+
+  /**
+   * Scans the whole folder or the given paths under the gate (never while
+   * the puller puts a file in place), then pushes what changed.
+   */
+  async scan(paths: readonly string[] | "full"): Promise<ScanSummary> {
+    const summary = await this.#gate.run(() => {
+      // Closing: what changed is found by the next start's full scan.
+      if (this.#closed) return Promise.resolve(emptySummary());
+      return paths === "full"
+        ? this.#o.scanner.scan()
+        : this.#o.scanner.scanPaths(paths);
+    });
+    this.onLocalChanges();
+    return summary;
+  }
+
+  /**
+   * A full scan once the puller has nothing in progress, or after
+   * `maxDelayMs` at the latest. For watcher overflows: our own writes
+   * during a big pull overflow the OS event queue, and a full scan per
+   * overflow would rescan the folder over and over while it fills. A user
+   * edit meanwhile is not lost: the puller never replaces an entry that
+   * differs from the index, and this scan finds it.
+   */
+  async scanWhenQuiet(maxDelayMs = 30_000): Promise<ScanSummary> {
+    this.#quietScan ??= (async () => {
+      const deadline = Date.now() + maxDelayMs;
+      while (!this.#closed && !this.#puller.idle && Date.now() < deadline) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.#puller.whenIdle(),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      this.#quietScan = undefined;
+      return await this.scan("full");
+    })();
+    return await this.#quietScan;
+  }
+
+  /** True when `path` on disk is exactly what the engine itself just left there. */
+  isEcho(path: string): boolean {
+    let state;
+    try {
+      state = echoStateOf(Deno.lstatSync(toOsPath(this.#o.folder, path)));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) return false;
+      state = "absent" as const;
+    }
+    return this.#echo.isEcho(path, state);
+  }
+
+  /** A snapshot for the UI. */
+  status(): SyncStatus {
+    const peers: PeerStatus[] = [];
+    let allExchanged = true;
+    for (const peer of this.#peers.values()) {
+      const state = peer.session?.state();
+      const done = state !== undefined && state.initialReceived &&
+        state.allAcked;
+      if (peer.session !== undefined && !done) allExchanged = false;
+      peers.push({
+        id: peer.id,
+        fingerprint: peer.fingerprint,
+        name: peer.name,
+        connected: peer.session !== undefined,
+        initialSyncDone: done,
+      });
+    }
+    let received = this.#bytesReceived;
+    let sent = this.#bytesSent;
+    for (const peer of this.#peers.values()) {
+      received += peer.session?.requester.wireBytes ?? 0;
+      sent += peer.responder?.bytesSent ?? 0;
+    }
+    const pending = this.#puller.pending;
+    return {
+      peers,
+      transfers: this.#puller.transfers(),
+      totals: this.#remote.localTotals(),
+      pending,
+      inSync: pending === 0 && this.#puller.idle && allExchanged,
+      bytesReceived: received,
+      bytesSent: sent,
+      bytesReused: this.#puller.counters.reusedBytes,
+    };
+  }
+
+  /** Stops: no new work, downloads abandoned cleanly, tasks awaited. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    clearTimeout(this.#rescanTimer);
+    await this.#startup;
+    this.#puller.stop();
+    // Ends the chunk requests in flight, so abandoned downloads finish now.
+    const responders: Promise<void>[] = [];
+    for (const peer of this.#peers.values()) {
+      if (peer.responder !== undefined) responders.push(peer.responder.close());
+      this.#retire(peer, "shutting down");
+    }
+    await this.#puller.close();
+    await Promise.allSettled(responders);
+    await this.#gate.run(() => {}); // scans in progress end first
+    const status = this.status();
+    log.info(
+      "Received {received} bytes of file data from peers, sent {sent}, reused {reused} from local files",
+      {
+        received: status.bytesReceived,
+        sent: status.bytesSent,
+        reused: status.bytesReused,
+      },
+    );
+    this.#remote.close();
+  }
+
+  #connected(peerId: Uint8Array, channel: PeerChannel): void {
+    if (this.#closed) return;
+    const id = hex(peerId);
+    let peer = this.#peers.get(id);
+    if (peer === undefined) {
+      peer = {
+        id,
+        fingerprint: fingerprint(peerId),
+        name: undefined,
+        session: undefined,
+        responder: undefined,
+      };
+      this.#peers.set(id, peer);
+    }
+    this.#retire(peer, "replaced");
+    const current = peer;
+    const session = new PeerSession({
+      peerId,
+      link: {
+        send: (bytes) => channel.send(bytes),
+        close: (error) => channel.abort(error),
+      },
+      local: this.#o.store,
+      remote: this.#remote,
+      name: this.#o.name,
+      caseInsensitive: this.#caseInsensitive,
+      convert: (wire) =>
+        fromWireRecord(wire, {
+          ignore: this.#o.ignore,
+          ...(this.#caseFold === undefined
+            ? {}
+            : { caseTwin: (p: string) => this.#caseFold!.twin(p) }),
+        }),
+      onHello: (s) => {
+        current.name = s.name;
+        log.info("Peer {name} ({fingerprint}) connected", {
+          name: s.name,
+          fingerprint: s.fingerprint,
+        });
+        this.#puller.retryWaiting();
+      },
+      onRecords: (_s, records) => this.#puller.offer(records),
+      onInitialDelta: (s) =>
+        log.debug("Received the index of {name} ({fingerprint})", {
+          name: s.name,
+          fingerprint: s.fingerprint,
+        }),
+      onChunkRequest: (_s, request) => responder.handle(request),
+    });
+    const responder = new ChunkResponder({
+      folder: this.#o.folder,
+      ignore: this.#o.ignore,
+      send: (response) => session.send(response),
+      onChanged: (path) => this.#rescanSoon(path),
+    });
+    peer.session = session;
+    peer.responder = responder;
+    session.start();
+  }
+
+  #disconnected(
+    peerId: Uint8Array,
+    reason: PeerPoolEvents["peer-disconnected"]["reason"],
+  ): void {
+    const peer = this.#peers.get(hex(peerId));
+    if (peer === undefined || peer.session === undefined) return;
+    if (reason.kind !== "replaced") {
+      log.info("Peer {name} ({fingerprint}) disconnected: {reason}", {
+        name: peer.name ?? "(no hello)",
+        fingerprint: peer.fingerprint,
+        reason: describeReason(reason),
+      });
+    }
+    this.#retire(peer, describeReason(reason));
+  }
+
+  /** Ends the peer's current session, keeping its byte counts. */
+  #retire(peer: Peer, reason: string): void {
+    const { session, responder } = peer;
+    if (session === undefined) return;
+    peer.session = undefined;
+    peer.responder = undefined;
+    session.closed(reason);
+    this.#bytesReceived += session.requester.wireBytes;
+    if (responder !== undefined) {
+      this.#bytesSent += responder.bytesSent;
+      responder.close().catch(() => {});
+    }
+  }
+
+  #sourcesFor(path: string, hash: Uint8Array): ChunkSource[] {
+    const replicas = this.#remote.replicasWithContent(path, hash);
+    if (replicas.length === 0) return [];
+    const out: ChunkSource[] = [];
+    for (const peer of this.#peers.values()) {
+      const session = peer.session;
+      if (session === undefined || !session.open) continue;
+      const replica = session.replica;
+      if (replica === undefined || !replicas.includes(replica)) continue;
+      out.push({
+        key: peer.id,
+        get open() {
+          return session.open;
+        },
+        get load() {
+          return session.requester.inFlightBytes;
+        },
+        request: (p, h, offset, length, signal) =>
+          session.requestChunk(p, h, offset, length, signal),
+      });
+    }
+    return out;
+  }
+
+  #rescanSoon(path: string): void {
+    if (this.#closed) return;
+    this.#rescans.add(path);
+    if (this.#rescanTimer !== undefined) return;
+    this.#rescanTimer = setTimeout(() => {
+      this.#rescanTimer = undefined;
+      const paths = [...this.#rescans];
+      this.#rescans.clear();
+      if (this.#closed) return;
+      this.scan(paths).catch((err) =>
+        log.warn("Rescan of changed files failed: {error}", {
+          error: String(err),
+        })
+      );
+    }, 100);
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The planner's quick actions carried out on disk and in the index: making
+ * directories and links, setting metadata, deleting, storing merged
+ * versions and moving a conflict's losing copy aside. Each checks the disk
+ * against the index first (an edit the index has not seen yet fails with
+ * `LocalChangeError`; the caller rescans and plans again) and runs its
+ * disk change and the record it stores under the {@linkcode ApplyGate}, so
+ * the scanner never sees one without the other. Stored records keep the
+ * peer's version merged with ours and the stat left on disk, which is what
+ * keeps our own writes from coming back as local edits.
+ * @module
+ */
+
+import type { FileRecord } from "../index/file_record.ts";
+import { toOsPath } from "../index/rel_path.ts";
+import type { IndexStore, StoredStat } from "../index/store.ts";
+import type { ApplyGate } from "./apply_gate.ts";
+import type { EchoFilter, EchoState } from "./echo_filter.ts";
+import { LocalChangeError } from "./errors.ts";
+import { type Action, mergedRecord, mergedVersion } from "./planner.ts";
+import {
+  assertUnchanged,
+  checkParentDirs,
+  makeDir,
+  removePath,
+} from "./safe_paths.ts";
+import { writeSymlink } from "./atomic_writer.ts";
+
+const IS_WINDOWS = Deno.build.os === "windows";
+
+/** What the puller decided for one path. */
+export interface Decision {
+  readonly path: string;
+  /** The local record when decided. */
+  readonly local: FileRecord | undefined;
+  /** The peer record to apply. */
+  readonly remote: FileRecord;
+  readonly action: Action;
+  /** Other peers' records of the path also want work (plan again after this one). */
+  readonly more: boolean;
+}
+
+/** What the local operations work on. */
+export interface LocalOpsContext {
+  readonly folder: string;
+  readonly store: IndexStore;
+  readonly gate: ApplyGate;
+  readonly echo: EchoFilter;
+}
+
+/** A directory that must be removed is not empty (entries the peer did not know of). */
+export class DirectoryNotEmptyError extends Error {
+  readonly path: string;
+  constructor(path: string) {
+    super(`Directory "${path}" is not empty`);
+    this.name = "DirectoryNotEmptyError";
+    this.path = path;
+  }
+}
+
+/** The echo-filter state of an `lstat`. */
+export function echoStateOf(info: Deno.FileInfo, hash?: Uint8Array): EchoState {
+  return {
+    size: info.size,
+    mtimeMs: info.mtime?.getTime() ?? 0,
+    ...(info.ino === null ? {} : { inode: info.ino }),
+    ...(hash === undefined ? {} : { hash }),
+  };
+}
+
+/**
+ * The record to store once `d.remote` is on disk: the peer's record with
+ * the merged version and the local fields of `info`.
+ */
+export function appliedRecord(d: Decision, info?: Deno.FileInfo): FileRecord {
+  const { inode: _i, dev: _d, ...rest } = d.remote;
+  return {
+    ...rest,
+    version: mergedVersion(d.local, d.remote),
+    sequence: 0,
+    ...(info?.ino == null ? {} : { inode: info.ino }),
+    ...(info?.dev == null ? {} : { dev: info.dev }),
+  };
+}
+
+/** The mtime argument for `utime`: exact for whole milliseconds. */
+export function mtimeValue(ns: bigint): Date | number {
+  if (ns % 1_000_000n === 0n) return new Date(Number(ns / 1_000_000n));
+  return Number(ns) / 1e9;
+}
+
+function liveStat(stat: StoredStat | undefined): StoredStat | undefined {
+  return stat === undefined || stat.deleted ? undefined : stat;
+}
+
+/** Stores the merged versions of `merge-version` decisions in one transaction. */
+export async function storeMerges(
+  ctx: LocalOpsContext,
+  ds: readonly Decision[],
+): Promise<void> {
+  if (ds.length === 0) return;
+  await ctx.gate.run(() => {
+    // Plan against the record as it is now, in case it changed meanwhile.
+    ctx.store.putMany(ds.map((d) => {
+      const local = ctx.store.get(d.path);
+      const merged = mergedRecord(local, d.remote);
+      return local === undefined ? { ...merged, sequence: 0 } : merged;
+    }));
+  });
+}
+
+/** Creates the directory of `d.remote` (removing an indexed file in its way). */
+export async function applyMkdir(
+  ctx: LocalOpsContext,
+  d: Decision,
+): Promise<void> {
+  await ctx.gate.run(async () => {
+    const expected = liveStat(ctx.store.getStat(d.path));
+    if (expected !== undefined && expected.kind !== "dir") {
+      const outcome = await removePath(ctx.folder, d.path, { expected });
+      if (outcome === "not-empty") throw new DirectoryNotEmptyError(d.path);
+    }
+    try {
+      await makeDir(ctx.folder, d.path);
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists) {
+        throw new LocalChangeError(
+          d.path,
+          `Cannot create directory "${d.path}": an entry the index has not seen is there`,
+        );
+      }
+      throw err;
+    }
+    const info = await Deno.lstat(toOsPath(ctx.folder, d.path));
+    ctx.store.put(appliedRecord(d, info));
+  });
+}
+
+/** Places the symlink of `d.remote` (removing an empty indexed directory in its way). */
+export async function applySymlink(
+  ctx: LocalOpsContext,
+  d: Decision,
+): Promise<void> {
+  await ctx.gate.run(async () => {
+    let expected = liveStat(ctx.store.getStat(d.path));
+    if (expected?.kind === "dir") {
+      const outcome = await removePath(ctx.folder, d.path, { expected });
+      if (outcome === "not-empty") throw new DirectoryNotEmptyError(d.path);
+      expected = undefined;
+    }
+    const info = await writeSymlink(
+      ctx.folder,
+      d.path,
+      d.remote.symlinkTarget ?? "",
+      expected,
+    );
+    ctx.store.put(appliedRecord(d, info));
+    ctx.echo.remember(d.path, echoStateOf(info));
+  });
+}
+
+/** Sets the mtime and exec bit of `d.remote` on the existing, unchanged file. */
+export async function applyMetadata(
+  ctx: LocalOpsContext,
+  d: Decision,
+): Promise<void> {
+  await ctx.gate.run(async () => {
+    const os = await checkParentDirs(ctx.folder, d.path);
+    if (os === undefined) {
+      throw new LocalChangeError(d.path, `"${d.path}" disappeared`);
+    }
+    await assertUnchanged(d.path, os, ctx.store.getStat(d.path));
+    if (!IS_WINDOWS) {
+      const mode = ((await Deno.lstat(os)).mode ?? 0o644) & 0o7777;
+      const wanted = d.remote.exec
+        ? mode | ((mode & 0o444) >> 2)
+        : mode & ~0o111;
+      if (wanted !== mode) await Deno.chmod(os, wanted);
+    }
+    await Deno.utime(os, new Date(), mtimeValue(d.remote.mtimeNs));
+    const info = await Deno.lstat(os);
+    ctx.store.put(appliedRecord(d, info));
+    ctx.echo.remember(d.path, echoStateOf(info, d.remote.hash));
+  });
+}
+
+/** Outcome of {@linkcode applyDeletes}. */
+export interface DeleteOutcome {
+  /** Paths removed (or already absent) and stored as tombstones. */
+  readonly done: string[];
+  /** Directories left because they still hold entries. */
+  readonly notEmpty: string[];
+  readonly failed: { path: string; error: Error }[];
+}
+
+/**
+ * Removes the entries of delete decisions, deepest first, each only if it
+ * is what the index holds, and stores their tombstones; then removes parent
+ * directories that the index holds as deleted and that are now empty.
+ */
+export async function applyDeletes(
+  ctx: LocalOpsContext,
+  ds: readonly Decision[],
+): Promise<DeleteOutcome> {
+  const depth = (p: string) => p.split("/").length;
+  const sorted = [...ds].sort((a, b) =>
+    depth(b.path) - depth(a.path) || (a.path < b.path ? 1 : -1)
+  );
+  const outcome: DeleteOutcome = { done: [], notEmpty: [], failed: [] };
+  await ctx.gate.run(async () => {
+    const tombstones: FileRecord[] = [];
+    for (const d of sorted) {
+      try {
+        const expected = liveStat(ctx.store.getStat(d.path));
+        const removed = await removePath(
+          ctx.folder,
+          d.path,
+          expected === undefined ? {} : { expected },
+        );
+        if (removed === "not-empty") {
+          outcome.notEmpty.push(d.path);
+          continue;
+        }
+        tombstones.push(appliedRecord({ ...d, local: ctx.store.get(d.path) }));
+        ctx.echo.remember(d.path, "absent");
+        outcome.done.push(d.path);
+      } catch (err) {
+        outcome.failed.push({
+          path: d.path,
+          error: err instanceof Error ? err : new Error(String(err)),
+        });
+      }
+    }
+    ctx.store.putMany(tombstones);
+    for (const path of outcome.done) await removeDeletedParents(ctx, path);
+  });
+  return outcome;
+}
+
+/** Removes the empty parents of `path` that the index holds as deleted. */
+async function removeDeletedParents(
+  ctx: LocalOpsContext,
+  path: string,
+): Promise<void> {
+  for (let cut = path.lastIndexOf("/"); cut > 0; cut = path.lastIndexOf("/")) {
+    path = path.slice(0, cut);
+    const stat = ctx.store.getStat(path);
+    if (stat === undefined || !stat.deleted) return;
+    try {
+      const removed = await removePath(ctx.folder, path);
+      if (removed === "not-empty") return;
+      if (removed === "removed") ctx.echo.remember(path, "absent");
+    } catch {
+      return; // a parent that became a link or file is left alone
+    }
+  }
+}
+
+/**
+ * Moves the local entry of `d.path` (the losing side of a conflict) to
+ * `conflictPath`, if it is still what the index holds. The caller rescans
+ * both paths and plans `d.path` again.
+ */
+export async function renameConflictLoser(
+  ctx: LocalOpsContext,
+  d: Decision,
+  conflictPath: string,
+): Promise<void> {
+  await ctx.gate.run(async () => {
+    const os = await checkParentDirs(ctx.folder, d.path);
+    if (os === undefined) {
+      throw new LocalChangeError(d.path, `"${d.path}" disappeared`);
+    }
+    await assertUnchanged(d.path, os, ctx.store.getStat(d.path));
+    const target = toOsPath(ctx.folder, conflictPath);
+    try {
+      await Deno.lstat(target);
+      throw new LocalChangeError(
+        d.path,
+        `Conflict copy name "${conflictPath}" is taken`,
+      );
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    await Deno.rename(os, target);
+  });
+}

@@ -1,0 +1,298 @@
+/**
+ * Answers a peer's chunk requests from the folder. The path must be valid,
+ * not ignored, and name a regular file reached through real directories
+ * only (`lstat` at every step; a symlink is never followed). The bytes read
+ * must still hash to the requested BLAKE3, else the answer is `changed`
+ * (and the owner is told, so it rescans the path: the peer was working from
+ * an outdated record). Data is LZ4-compressed when that pays. Reading
+ * pauses while the connection is behind; a peer that queues more requests
+ * than allowed is cut off.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { blake3 } from "../index/hash.ts";
+import { OS_SEP } from "../index/rel_path.ts";
+import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
+import { wirePathProblem } from "../protocol/wire_path.ts";
+import { compressIfWorthwhile } from "./chunk_compression.ts";
+
+const log = getLogger(["dsync", "sync", "responder"]);
+
+/** A peer queued more chunk requests than a responder holds. */
+export class TooManyRequestsError extends Error {
+  constructor(limit: number) {
+    super(`Peer has more than ${limit} chunk requests queued`);
+    this.name = "TooManyRequestsError";
+  }
+}
+
+/** What a responder needs to know of the ignore rules. */
+export interface IgnoreCheck {
+  ignores(relPath: string, isDir: boolean): boolean;
+}
+
+/** The answer to one request, and whether the file changed under the peer. */
+export interface ChunkAnswer {
+  readonly response: ChunkResponse;
+  /** True when the path holds other bytes than the peer thinks: rescan it. */
+  readonly changed: boolean;
+}
+
+function osJoin(dir: string, name: string): string {
+  return dir.endsWith(OS_SEP) || dir.endsWith("/")
+    ? dir + name
+    : dir + OS_SEP + name;
+}
+
+function lstatOrUndefined(os: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(os);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The OS path and stat of canonical `relPath` under `folder`, walking one
+ * component at a time without following links; a component stored NFC may
+ * be NFD on disk. Undefined when missing or when a parent is not a real
+ * directory. Synchronous: see {@linkcode answerChunkRequest}.
+ */
+export function locateEntry(
+  folder: string,
+  relPath: string,
+): { os: string; info: Deno.FileInfo } | undefined {
+  let dir = folder;
+  const parts = relPath.split("/");
+  for (let i = 0; i < parts.length; i++) {
+    const name = parts[i]!;
+    let os = osJoin(dir, name);
+    let info = lstatOrUndefined(os);
+    if (info === undefined && name.normalize("NFD") !== name) {
+      for (const entry of Deno.readDirSync(dir)) {
+        if (entry.name !== name && entry.name.normalize("NFC") === name) {
+          os = osJoin(dir, entry.name);
+          info = lstatOrUndefined(os);
+          break;
+        }
+      }
+    }
+    if (info === undefined) return undefined;
+    if (i === parts.length - 1) return { os, info };
+    if (!info.isDirectory || info.isSymlink) return undefined;
+    dir = os;
+  }
+  return undefined;
+}
+
+function statusOnly(
+  id: number,
+  status: ChunkResponse["status"],
+): ChunkResponse {
+  return {
+    type: "chunk_response",
+    id,
+    status,
+    compression: "none",
+    data: new Uint8Array(0),
+    rawLength: 0,
+  };
+}
+
+function readAt(
+  os: string,
+  offset: number,
+  length: number,
+): Uint8Array | undefined {
+  using file = Deno.openSync(os, { read: true });
+  file.seekSync(offset, Deno.SeekMode.Start);
+  const buf = new Uint8Array(length);
+  let got = 0;
+  while (got < length) {
+    const n = file.readSync(buf.subarray(got));
+    if (n === null) return undefined;
+    got += n;
+  }
+  return buf;
+}
+
+/**
+ * Reads and checks the chunk `request` asks for; never throws. The file
+ * system calls are synchronous: a chunk is at most 256 KiB, mostly in the
+ * page cache, and half a dozen asynchronous calls per chunk each wait for
+ * a turn of a busy event loop, which measured several times slower.
+ */
+export function answerChunkRequest(
+  folder: string,
+  ignore: IgnoreCheck,
+  request: ChunkRequest,
+): ChunkAnswer {
+  const { id, path, offset, length } = request;
+  const first = path.split("/", 1)[0]!.toLowerCase();
+  if (
+    wirePathProblem(path) !== null || first === ".dsync" ||
+    ignore.ignores(path, false)
+  ) {
+    return { response: statusOnly(id, "refused"), changed: false };
+  }
+  try {
+    const found = locateEntry(folder, path);
+    if (found === undefined || !found.info.isFile) {
+      return { response: statusOnly(id, "not_found"), changed: false };
+    }
+    if (found.info.size < offset + length) {
+      return { response: statusOnly(id, "changed"), changed: true };
+    }
+    const data = readAt(found.os, offset, length);
+    if (data === undefined || !sameBytes(blake3(data), request.hash)) {
+      return { response: statusOnly(id, "changed"), changed: true };
+    }
+    const encoded = compressIfWorthwhile(data);
+    return {
+      response: {
+        type: "chunk_response",
+        id,
+        status: "ok",
+        compression: encoded.compression,
+        data: encoded.bytes,
+        rawLength: length,
+      },
+      changed: false,
+    };
+  } catch (err) {
+    log.debug("Cannot serve {path}@{offset}: {error}", {
+      path,
+      offset,
+      error: String(err),
+    });
+    return { response: statusOnly(id, "not_found"), changed: false };
+  }
+}
+
+/** Options of {@linkcode ChunkResponder}. */
+export interface ChunkResponderOptions {
+  readonly folder: string;
+  readonly ignore: IgnoreCheck;
+  /** Sends one answer (resolves once written). */
+  readonly send: (response: ChunkResponse) => Promise<void>;
+  /** Told about a path whose content no longer matches what the peer asked for. */
+  readonly onChanged?: (path: string) => void;
+  /**
+   * Answer bytes handed to `send` and not yet written, at most (default
+   * 8 MiB): reading stops while the connection is that far behind.
+   */
+  readonly maxSendingBytes?: number;
+  /** Requests queued at most before the peer is cut off (default 8192). */
+  readonly maxQueued?: number;
+}
+
+/** Answers read between two yields to the event loop. */
+const ANSWERS_PER_TURN = 16;
+
+/**
+ * Serves one peer's chunk requests in arrival order. Answers are not
+ * awaited one by one (that would make throughput the number of answers in
+ * flight divided by the write latency of a busy event loop); instead
+ * reading pauses while too many answer bytes wait to be written.
+ */
+export class ChunkResponder {
+  readonly #opts: ChunkResponderOptions;
+  readonly #maxSending: number;
+  readonly #maxQueued: number;
+  readonly #queue: ChunkRequest[] = [];
+  #head = 0;
+  #sending = 0;
+  #sendingCount = 0;
+  #wakeSent: (() => void) | undefined;
+  #running: Promise<void> | undefined;
+  #closed = false;
+  /** Bytes of chunk data sent (as on the wire). */
+  bytesSent = 0;
+
+  constructor(options: ChunkResponderOptions) {
+    this.#opts = options;
+    this.#maxSending = Math.max(1, options.maxSendingBytes ?? 8 << 20);
+    this.#maxQueued = Math.max(1, options.maxQueued ?? 8192);
+  }
+
+  /** Queues a request. Throws {@linkcode TooManyRequestsError} when the queue is full. */
+  handle(request: ChunkRequest): void {
+    if (this.#closed) return;
+    if (this.#queue.length - this.#head >= this.#maxQueued) {
+      throw new TooManyRequestsError(this.#maxQueued);
+    }
+    this.#queue.push(request);
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#running !== undefined) return;
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined;
+      // A request may have come after the loop's last look at the queue.
+      if (!this.#closed && this.#head < this.#queue.length) this.#kick();
+    });
+  }
+
+  /** Drops queued requests and waits for the answers being written. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#wakeSent?.();
+    await this.#running;
+    while (this.#sendingCount > 0) {
+      await new Promise<void>((resolve) => (this.#wakeSent = resolve));
+    }
+  }
+
+  async #drain(): Promise<void> {
+    let turn = 0;
+    while (!this.#closed && this.#head < this.#queue.length) {
+      if (this.#sending >= this.#maxSending) {
+        await new Promise<void>((resolve) => (this.#wakeSent = resolve));
+        continue;
+      }
+      const request = this.#queue[this.#head++]!;
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+      const answer = answerChunkRequest(
+        this.#opts.folder,
+        this.#opts.ignore,
+        request,
+      );
+      if (answer.changed) this.#opts.onChanged?.(request.path);
+      this.#send(answer.response);
+      if (++turn % ANSWERS_PER_TURN === 0) {
+        // Let the connection read and write between batches of reads.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    }
+  }
+
+  #send(response: ChunkResponse): void {
+    const size = response.data.length + 16;
+    this.#sending += size;
+    this.#sendingCount++;
+    this.bytesSent += response.data.length;
+    this.#opts.send(response).catch(() => {
+      // The connection is gone; the pool reports it.
+    }).finally(() => {
+      this.#sending -= size;
+      this.#sendingCount--;
+      const wake = this.#wakeSent;
+      this.#wakeSent = undefined;
+      wake?.();
+    });
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
