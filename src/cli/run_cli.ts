@@ -12,6 +12,9 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** A repeated stop signal this long after the first forces the exit. */
+const FORCE_EXIT_AFTER_MS = 1000;
+
 const encoder = new TextEncoder();
 function printErr(line: string): void {
   Deno.stderr.writeSync(encoder.encode(`dsync: ${line}\n`));
@@ -81,12 +84,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM"];
+  // Under `deno task` or npx, one Ctrl-C reaches dsync twice (from the
+  // terminal and forwarded by the parent), so only a second signal that
+  // comes a while after the first forces an immediate exit.
+  let firstSignalAt = 0;
   const onSignal = () => {
-    if (stop.signal.aborted) {
+    if (!stop.signal.aborted) {
+      firstSignalAt = Date.now();
+      stop.abort();
+    } else if (Date.now() - firstSignalAt >= FORCE_EXIT_AFTER_MS) {
       printErr("stopping now");
       Deno.exit(130);
     }
-    stop.abort();
   };
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {

@@ -132,6 +132,11 @@ export class DsyncProcess {
     );
   }
 
+  /** Sends a signal without waiting. */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
   /** Sends a signal and waits for the exit status. */
   async stop(
     signal: Deno.Signal = "SIGTERM",

@@ -40,6 +40,17 @@ Deno.test("dsync -d DIR indexes the folder, keeps running and exits 0 on SIGTERM
       assert(!node.output.includes("    at "), node.output);
     }
 
+    // One Ctrl-C under `deno task` arrives twice (terminal and parent): still
+    // a clean stop, not a forced one.
+    const twice = new DsyncProcess(
+      ["-d", folder, "--no-discovery", "-p", String(freePort())],
+      { env: isolatedEnv(root) },
+    );
+    await twice.waitForOutput(/Indexed .*\n/);
+    twice.kill("SIGINT");
+    assertEquals(await twice.stop("SIGINT"), 0, twice.output);
+    assert(twice.output.includes("Stopping"), twice.output);
+
     // The first run created the ignore file and never overwrites it.
     const ignoreText = await Deno.readTextFile(`${folder}/.dsyncignore`);
     for (
