@@ -43,7 +43,7 @@ Deno.test("dsync -d DIR indexes the folder, keeps running and exits 0 on SIGTERM
     // One Ctrl-C under `deno task` arrives twice (terminal and parent): still
     // a clean stop, not a forced one.
     const twice = new DsyncProcess(
-      ["-d", folder, "--no-discovery", "-p", String(freePort())],
+      ["-d", folder, "--no-discovery", "-p", String(freePort()), "-e", "*.log"],
       { env: isolatedEnv(root) },
     );
     await twice.waitForOutput(/Indexed .*\n/);
