@@ -9,6 +9,8 @@ import {
 } from "../index/mod.ts";
 import { fingerprint, Identity } from "../identity/mod.ts";
 import { ConnectionPool } from "../net/mod.ts";
+import { Discovery } from "../discovery/mod.ts";
+import { followDiscoveredPeers } from "./discovered_peers.ts";
 import { removeLeftoverParts, SyncEngine } from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
@@ -67,6 +69,7 @@ export async function runNode(
   let watcher: FolderWatcher | undefined;
   let pool: ConnectionPool | undefined;
   let reporter: StatusReporter | undefined;
+  let discovery: Discovery | undefined;
   try {
     // No pull is running yet, so every .part found is a leftover.
     await removeLeftoverParts(config.folder, {
@@ -113,6 +116,15 @@ export async function runNode(
     for (const peer of config.peers) {
       pool.addStaticPeer(peer.hostname, peer.port);
     }
+    if (config.discovery) {
+      discovery = new Discovery({
+        name: config.name,
+        port: pool.addr?.port ?? config.port,
+        peerId: identity.publicKey,
+      });
+      followDiscoveredPeers(discovery, pool);
+      discovery.start();
+    }
     reporter = new StatusReporter(() => sync.status(), ui);
 
     const interval = config.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
@@ -124,6 +136,7 @@ export async function runNode(
     log.info("Stopping");
   } finally {
     reporter?.stop();
+    await discovery?.close();
     await engine?.close();
     await watcher?.close();
     await pool?.close();

@@ -81,10 +81,23 @@ export class DsyncProcess {
 
   constructor(
     args: string[],
-    options: { permissions?: string[]; env?: Record<string, string> } = {},
+    options: {
+      permissions?: string[];
+      env?: Record<string, string>;
+      /** A command that runs deno, e.g. `["ip", "netns", "exec", NS]`. */
+      wrapper?: string[];
+    } = {},
   ) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...(options.permissions ?? RUN_PERMISSIONS), MAIN, ...args],
+    const deno = [
+      Deno.execPath(),
+      "run",
+      ...(options.permissions ?? RUN_PERMISSIONS),
+      MAIN,
+      ...args,
+    ];
+    const command = [...(options.wrapper ?? []), ...deno];
+    this.#child = new Deno.Command(command[0]!, {
+      args: command.slice(1),
       env: options.env ?? {},
       stdin: "null",
       stdout: "piped",

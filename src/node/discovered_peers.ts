@@ -1,0 +1,46 @@
+import { getLogger } from "@logtape/logtape";
+import type { DiscoveredPeer, Discovery } from "../discovery/mod.ts";
+import { fingerprint, peerIdHex } from "../identity/mod.ts";
+import type { ConnectionPool } from "../net/mod.ts";
+
+const log = getLogger(["dsync", "node"]);
+
+/** The address to dial: IPv4 first, since the pool listens on 0.0.0.0. */
+export function dialAddress(peer: DiscoveredPeer): string | undefined {
+  return peer.addresses.find((a) => !a.includes(":")) ?? peer.addresses[0];
+}
+
+/**
+ * Keeps one dialed connection per peer that mDNS reports, requiring the
+ * handshake to prove the announced id; follows address changes and stops
+ * dialing a peer that says goodbye or expires.
+ */
+export function followDiscoveredPeers(
+  discovery: Discovery,
+  pool: ConnectionPool,
+): void {
+  const dialing = new Map<string, { address: string; stop: () => void }>();
+  discovery.on("peer", (peer) => {
+    const key = peerIdHex(peer.id);
+    const address = dialAddress(peer);
+    if (address === undefined) return;
+    const target = `${address}:${peer.port}`;
+    const current = dialing.get(key);
+    if (current?.address === target) return;
+    current?.stop();
+    log.info("Discovered {name} ({fingerprint}) at {target}", {
+      name: peer.name,
+      fingerprint: fingerprint(peer.id),
+      target,
+    });
+    dialing.set(key, {
+      address: target,
+      stop: pool.addStaticPeer(address, peer.port, peer.id),
+    });
+  });
+  discovery.on("lost", (peer) => {
+    const key = peerIdHex(peer.id);
+    dialing.get(key)?.stop();
+    dialing.delete(key);
+  });
+}
