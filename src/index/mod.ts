@@ -51,6 +51,7 @@ export {
   TOMBSTONE_RETENTION_MS,
 } from "./store.ts";
 export {
+  emptyScanSummary,
   type FileHasher,
   FolderUnavailableError,
   Scanner,

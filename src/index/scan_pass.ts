@@ -104,9 +104,9 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** State of one scan or targeted rescan. */
-export class ScanPass {
-  readonly summary: ScanSummary = {
+/** A summary of a scan that found nothing. */
+export function emptyScanSummary(): ScanSummary {
+  return {
     files: 0,
     dirs: 0,
     symlinks: 0,
@@ -117,6 +117,11 @@ export class ScanPass {
     errors: 0,
     durationMs: 0,
   };
+}
+
+/** State of one scan or targeted rescan. */
+export class ScanPass {
+  readonly summary: ScanSummary = emptyScanSummary();
   readonly #ctx: PassContext;
   readonly #inflight = new Set<Promise<void>>();
   #puts: FileRecord[] = [];

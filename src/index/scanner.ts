@@ -24,6 +24,7 @@ import {
 import { type IndexStore, STATE_DIR } from "./store.ts";
 
 export type { FileHasher, ScanSummary } from "./scan_pass.ts";
+export { emptyScanSummary } from "./scan_pass.ts";
 
 const log = getLogger(["dsync", "index", "scanner"]);
 

@@ -12,6 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import type { IgnoreRules } from "../index/ignore_rules.ts";
 import { toOsPath } from "../index/rel_path.ts";
 import type { Scanner, ScanSummary } from "../index/scanner.ts";
+import { emptyScanSummary } from "../index/scan_pass.ts";
 import type { IndexStore } from "../index/store.ts";
 import { fingerprint } from "../identity/identity.ts";
 import { ApplyGate } from "./apply_gate.ts";
@@ -104,20 +105,6 @@ interface Peer {
   name: string | undefined;
   session: PeerSession | undefined;
   responder: ChunkResponder | undefined;
-}
-
-function emptySummary(): ScanSummary {
-  return {
-    files: 0,
-    dirs: 0,
-    symlinks: 0,
-    bytes: 0,
-    hashedFiles: 0,
-    hashedBytes: 0,
-    deleted: 0,
-    errors: 0,
-    durationMs: 0,
-  };
 }
 
 /** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
@@ -241,7 +228,7 @@ export class SyncEngine {
   async scan(paths: readonly string[] | "full"): Promise<ScanSummary> {
     const summary = await this.#gate.run(() => {
       // Closing: what changed is found by the next start's full scan.
-      if (this.#closed) return Promise.resolve(emptySummary());
+      if (this.#closed) return Promise.resolve(emptyScanSummary());
       return paths === "full"
         ? this.#o.scanner.scan()
         : this.#o.scanner.scanPaths(paths);
