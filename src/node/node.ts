@@ -18,6 +18,7 @@ import { abortableSleep } from "./abortable_sleep.ts";
 import { DEFAULT_RESCAN_INTERVAL_MS, type NodeConfig } from "./node_config.ts";
 import { rescanBatch } from "./watch_batch.ts";
 import { StatusReporter } from "./status_reporter.ts";
+import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
 
 const log = getLogger(["dsync", "node"]);
@@ -98,6 +99,7 @@ export async function runNode(
     });
     watcher.start();
     log.info(describeScan(await sync.scan("full")));
+    purgeExpiredTombstones(store, Date.now());
     if (signal.aborted) return;
 
     pool = new ConnectionPool({
@@ -132,6 +134,7 @@ export async function runNode(
       await abortableSleep(interval, signal);
       if (signal.aborted) break;
       log.debug(describeScan(await sync.scan("full")));
+      purgeExpiredTombstones(store, Date.now());
     }
     log.info("Stopping");
   } finally {
