@@ -47,12 +47,21 @@ export interface ChunkFetcherOptions {
   readonly chunkIndex: LocalChunkIndex;
   /** Connected peers that announced `path` with content `hash`. */
   readonly sourcesFor: (path: string, hash: Uint8Array) => ChunkSource[];
+  /** Clock for refreshing the source list (ms); defaults to `Date.now`. */
+  readonly now?: () => number;
 }
 
-/** The sources of one file, looked up once. */
+/** The sources of one file, and when they were looked up. */
 interface SourceCache {
   list?: ChunkSource[] | undefined;
+  at?: number;
 }
+
+/**
+ * A file's source list is looked up again after this long, so a peer that
+ * announces the file after its pull started takes its share of the chunks.
+ */
+export const SOURCE_REFRESH_MS = 1000;
 
 /** Bytes written to a sink at once. */
 const WRITE_BLOCK = 4 << 20;
@@ -189,14 +198,25 @@ export class ChunkFetcher {
     }
   }
 
-  /** The least loaded source not tried yet (the list is looked up once per file). */
+  /**
+   * The least loaded source not tried yet. The list is looked up when the
+   * file starts, again every second, and again when every source in it
+   * has failed.
+   */
   #pickSource(
     record: FileRecord,
     cache: SourceCache,
     tried: ReadonlySet<string>,
   ): ChunkSource | undefined {
+    const now = (this.#o.now ?? Date.now)();
+    if (cache.at !== undefined && now - cache.at >= SOURCE_REFRESH_MS) {
+      cache.list = undefined;
+    }
     for (let fresh = cache.list === undefined;; fresh = true) {
-      cache.list ??= this.#o.sourcesFor(record.path, record.hash);
+      if (cache.list === undefined) {
+        cache.list = this.#o.sourcesFor(record.path, record.hash);
+        cache.at = now;
+      }
       let best: ChunkSource | undefined;
       for (const s of cache.list) {
         if (!s.open || tried.has(s.key)) continue;

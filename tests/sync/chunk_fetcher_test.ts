@@ -1,0 +1,74 @@
+import { assert, assertEquals } from "../assert.ts";
+import { noise } from "../_noise.ts";
+import { digestBytes } from "../../src/index/file_digest.ts";
+import {
+  EMPTY_VERSION,
+  type FileRecord,
+  IndexStore,
+} from "../../src/index/mod.ts";
+import {
+  ChunkFetcher,
+  type ChunkSource,
+  SOURCE_REFRESH_MS,
+} from "../../src/sync/chunk_fetcher.ts";
+import { LocalChunkIndex } from "../../src/sync/chunk_source.ts";
+
+Deno.test("ChunkFetcher takes in a peer that announces the file after the pull started", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-fetch-" });
+  const store = IndexStore.open(folder);
+  try {
+    const data = noise(2 << 20, 7);
+    const digest = digestBytes(data);
+    assert(digest.chunks.length >= 8, `${digest.chunks.length} chunks`);
+    const record: FileRecord = {
+      path: "big.bin",
+      kind: "file",
+      size: data.length,
+      mtimeNs: 0n,
+      exec: false,
+      hash: digest.hash,
+      chunks: digest.chunks,
+      version: EMPTY_VERSION,
+      deleted: false,
+      sequence: 0,
+    };
+    let clock = 0;
+    const served = { a: 0, b: 0 };
+    const source = (key: "a" | "b"): ChunkSource => ({
+      key,
+      open: true,
+      load: 0,
+      request(_path, _hash, offset, length) {
+        served[key]++;
+        clock += SOURCE_REFRESH_MS / 2; // time passes while chunks arrive
+        return Promise.resolve(data.slice(offset, offset + length));
+      },
+    });
+    const a = source("a");
+    const b = source("b");
+    let lookups = 0;
+    const fetcher = new ChunkFetcher({
+      folder,
+      chunkIndex: new LocalChunkIndex(store),
+      // beta announces the file only after the first lookup.
+      sourcesFor: () => lookups++ === 0 ? [a] : [b, a],
+      now: () => clock,
+    });
+    const out = new Uint8Array(data.length);
+    await fetcher.fill(
+      record,
+      {
+        write: (offset, bytes) => Promise.resolve(void out.set(bytes, offset)),
+      },
+      1,
+      new AbortController().signal,
+      () => {},
+    );
+    assertEquals(out, data);
+    assert(lookups >= 2, `looked up ${lookups} times`);
+    assert(served.a > 0 && served.b > 0, `served ${JSON.stringify(served)}`);
+  } finally {
+    store.close();
+    await Deno.remove(folder, { recursive: true });
+  }
+});
