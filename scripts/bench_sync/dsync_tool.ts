@@ -6,7 +6,12 @@
  * @module
  */
 import { ManagedProcess } from "./managed_process.ts";
-import { freePorts, type SyncRun, type SyncTool } from "./sync_tool.ts";
+import {
+  freePorts,
+  pairRun,
+  type SyncRun,
+  type SyncTool,
+} from "./sync_tool.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -36,44 +41,24 @@ export const dsync: SyncTool = {
     };
     const ports = freePorts(2);
     const folders = [src, dst];
-    const procs: ManagedProcess[] = [];
-    return {
-      start() {
-        for (let i = 0; i < 2; i++) {
-          procs.push(
-            ManagedProcess.spawn(
-              `dsync ${i === 0 ? "src" : "dst"}`,
-              Deno.execPath(),
-              [
-                "run",
-                "-A",
-                "main.ts",
-                "-d",
-                folders[i]!,
-                "-p",
-                String(ports[i]),
-                "--no-discovery",
-                "-a",
-                `127.0.0.1:${ports[1 - i]}`,
-              ],
-              { log: `${work}/dsync-${i}`, cwd: REPO_ROOT, env },
-            ),
-          );
-        }
-        return Promise.resolve();
-      },
-      pids: () => ({
-        src: procs[0] ? [procs[0].pid] : [],
-        dst: procs[1] ? [procs[1].pid] : [],
-      }),
-      lastLines: () => procs.map((p) => `${p.name}: ${p.lastLine()}`),
-      failure() {
-        const dead = procs.find((p) => p.status !== null);
-        return dead ? dead.describeExit() : null;
-      },
-      async close() {
-        await Promise.all(procs.map((p) => p.stop()));
-      },
-    };
+    return pairRun((i) =>
+      ManagedProcess.spawn(
+        `dsync ${i === 0 ? "src" : "dst"}`,
+        Deno.execPath(),
+        [
+          "run",
+          "-A",
+          "main.ts",
+          "-d",
+          folders[i]!,
+          "-p",
+          String(ports[i]),
+          "--no-discovery",
+          "-a",
+          `127.0.0.1:${ports[1 - i]}`,
+        ],
+        { log: `${work}/dsync-${i}`, cwd: REPO_ROOT, env },
+      )
+    );
   },
 };

@@ -3,6 +3,7 @@
  * and a run that copies one folder to another, started at a known moment.
  * @module
  */
+import type { ManagedProcess } from "./managed_process.ts";
 
 /** One sync from `src` to `dst`, set up and ready to start. */
 export interface SyncRun {
@@ -27,6 +28,34 @@ export interface SyncTool {
   unavailable(): Promise<string | null>;
   /** Sets up a run; `work` is an empty scratch folder for its config and logs. */
   prepare(src: string, dst: string, work: string): Promise<SyncRun>;
+}
+
+/**
+ * A run of two long-lived processes, a source side (`side` 0) and a
+ * destination side (1), each spawned by `spawn` when the run starts.
+ */
+export function pairRun(
+  spawn: (side: 0 | 1) => ManagedProcess,
+): SyncRun {
+  const procs: ManagedProcess[] = [];
+  return {
+    start() {
+      procs.push(spawn(0), spawn(1));
+      return Promise.resolve();
+    },
+    pids: () => ({
+      src: procs[0] ? [procs[0].pid] : [],
+      dst: procs[1] ? [procs[1].pid] : [],
+    }),
+    lastLines: () => procs.map((p) => `${p.name}: ${p.lastLine()}`),
+    failure() {
+      const dead = procs.find((p) => p.status !== null);
+      return dead ? dead.describeExit() : null;
+    },
+    async close() {
+      await Promise.all(procs.map((p) => p.stop()));
+    },
+  };
 }
 
 /** Null if `command --version` runs, else "not installed". */

@@ -12,6 +12,7 @@ import { deviceIdOf, syncthingConfig } from "./syncthing_config.ts";
 import {
   commandMissing,
   freePorts,
+  pairRun,
   type SyncRun,
   type SyncTool,
 } from "./sync_tool.ts";
@@ -81,41 +82,21 @@ export const syncthing: SyncTool = {
       );
       await Deno.mkdir(`${folders[i]}/${MARKER}`, { recursive: true });
     }
-    const procs: ManagedProcess[] = [];
-    return {
-      start() {
-        for (let i = 0; i < 2; i++) {
-          procs.push(
-            ManagedProcess.spawn(
-              `syncthing ${i === 0 ? "src" : "dst"}`,
-              "syncthing",
-              [
-                "serve",
-                `--home=${homes[i]}`,
-                "--no-browser",
-                "--no-restart",
-                "--no-upgrade",
-                "--no-default-folder",
-                "--logflags=3",
-              ],
-              { log: `${work}/syncthing-${i}`, env },
-            ),
-          );
-        }
-        return Promise.resolve();
-      },
-      pids: () => ({
-        src: procs[0] ? [procs[0].pid] : [],
-        dst: procs[1] ? [procs[1].pid] : [],
-      }),
-      lastLines: () => procs.map((p) => `${p.name}: ${p.lastLine()}`),
-      failure() {
-        const dead = procs.find((p) => p.status !== null);
-        return dead ? dead.describeExit() : null;
-      },
-      async close() {
-        await Promise.all(procs.map((p) => p.stop()));
-      },
-    };
+    return pairRun((i) =>
+      ManagedProcess.spawn(
+        `syncthing ${i === 0 ? "src" : "dst"}`,
+        "syncthing",
+        [
+          "serve",
+          `--home=${homes[i]}`,
+          "--no-browser",
+          "--no-restart",
+          "--no-upgrade",
+          "--no-default-folder",
+          "--logflags=3",
+        ],
+        { log: `${work}/syncthing-${i}`, env },
+      )
+    );
   },
 };

@@ -39,6 +39,7 @@ import { baseName, parentRel, toOsPath } from "../index/rel_path.ts";
 import type { StoredStat } from "../index/store.ts";
 import { truncateUtf8 } from "./_utf8.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
+import { execMode, mtimeValue } from "./file_mode.ts";
 import {
   assertUnchanged,
   checkParentDirs,
@@ -253,8 +254,7 @@ export class PartFile implements AsyncDisposable {
     }
     if (!IS_WINDOWS) {
       const mode = (stat.mode ?? 0o644) & 0o7777;
-      const read = mode & 0o444;
-      const wanted = this.target.exec ? mode | (read >> 2) : mode & ~0o111;
+      const wanted = execMode(mode, this.target.exec);
       if (wanted !== mode) await Deno.chmod(this.partPath, wanted);
     }
     await file.utime(new Date(), mtimeValue(this.target.mtimeNs));
@@ -362,16 +362,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/**
- * The mtime argument for `utime`: a `Date` when `ns` is whole milliseconds
- * (exact, and what the scanner records), else seconds as a number (about
- * 0.25 µs of rounding; the scanner then sees the ms it reads back).
- */
-function mtimeValue(ns: bigint): Date | number {
-  if (ns % 1_000_000n === 0n) return new Date(Number(ns / 1_000_000n));
-  return Number(ns) / 1e9;
 }
 
 function parentOsPath(folder: string, relPath: string): string {

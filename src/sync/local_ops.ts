@@ -17,6 +17,7 @@ import type { IndexStore, StoredStat } from "../index/store.ts";
 import type { ApplyGate } from "./apply_gate.ts";
 import type { EchoFilter, EchoState } from "./echo_filter.ts";
 import { LocalChangeError } from "./errors.ts";
+import { execMode, mtimeValue } from "./file_mode.ts";
 import { type Action, mergedRecord, mergedVersion } from "./planner.ts";
 import {
   assertUnchanged,
@@ -81,12 +82,6 @@ export function appliedRecord(d: Decision, info?: Deno.FileInfo): FileRecord {
     ...(info?.ino == null ? {} : { inode: info.ino }),
     ...(info?.dev == null ? {} : { dev: info.dev }),
   };
-}
-
-/** The mtime argument for `utime`: exact for whole milliseconds. */
-export function mtimeValue(ns: bigint): Date | number {
-  if (ns % 1_000_000n === 0n) return new Date(Number(ns / 1_000_000n));
-  return Number(ns) / 1e9;
 }
 
 function liveStat(stat: StoredStat | undefined): StoredStat | undefined {
@@ -159,22 +154,32 @@ export async function applySymlink(
   });
 }
 
+/**
+ * The OS path of the local entry at `path`, after checking it is still what
+ * the index holds; throws {@linkcode LocalChangeError} otherwise.
+ */
+async function unchangedEntry(
+  ctx: LocalOpsContext,
+  path: string,
+): Promise<string> {
+  const os = await checkParentDirs(ctx.folder, path);
+  if (os === undefined) {
+    throw new LocalChangeError(path, `"${path}" disappeared`);
+  }
+  await assertUnchanged(path, os, ctx.store.getStat(path));
+  return os;
+}
+
 /** Sets the mtime and exec bit of `d.remote` on the existing, unchanged file. */
 export async function applyMetadata(
   ctx: LocalOpsContext,
   d: Decision,
 ): Promise<void> {
   await ctx.gate.run(async () => {
-    const os = await checkParentDirs(ctx.folder, d.path);
-    if (os === undefined) {
-      throw new LocalChangeError(d.path, `"${d.path}" disappeared`);
-    }
-    await assertUnchanged(d.path, os, ctx.store.getStat(d.path));
+    const os = await unchangedEntry(ctx, d.path);
     if (!IS_WINDOWS) {
       const mode = ((await Deno.lstat(os)).mode ?? 0o644) & 0o7777;
-      const wanted = d.remote.exec
-        ? mode | ((mode & 0o444) >> 2)
-        : mode & ~0o111;
+      const wanted = execMode(mode, d.remote.exec);
       if (wanted !== mode) await Deno.chmod(os, wanted);
     }
     await Deno.utime(os, new Date(), mtimeValue(d.remote.mtimeNs));
@@ -267,11 +272,7 @@ export async function renameConflictLoser(
   conflictPath: string,
 ): Promise<void> {
   await ctx.gate.run(async () => {
-    const os = await checkParentDirs(ctx.folder, d.path);
-    if (os === undefined) {
-      throw new LocalChangeError(d.path, `"${d.path}" disappeared`);
-    }
-    await assertUnchanged(d.path, os, ctx.store.getStat(d.path));
+    const os = await unchangedEntry(ctx, d.path);
     const target = toOsPath(ctx.folder, conflictPath);
     try {
       await Deno.lstat(target);

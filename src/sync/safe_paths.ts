@@ -49,7 +49,8 @@ async function lstatOrUndefined(
   }
 }
 
-function refuseParent(
+/** Throws {@linkcode UnsafePathError} unless `info` is a real directory. */
+export function refuseParent(
   relPath: string,
   parent: string,
   info: Deno.FileInfo,

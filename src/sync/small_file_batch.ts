@@ -26,8 +26,8 @@ import {
   LocalChangeError,
   UnsafePathError,
 } from "./errors.ts";
-import { checkRelPath, localChangeOf } from "./safe_paths.ts";
-import { mtimeValue } from "./local_ops.ts";
+import { checkRelPath, localChangeOf, refuseParent } from "./safe_paths.ts";
+import { execMode, mtimeValue } from "./file_mode.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
 /**
@@ -83,17 +83,6 @@ function lstatOrUndefined(os: string): Deno.FileInfo | undefined {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
-  }
-}
-
-function refuseParent(path: string, parent: string, info: Deno.FileInfo) {
-  if (info.isSymlink || !info.isDirectory) {
-    throw new UnsafePathError(
-      path,
-      `Refusing path "${path}": parent "${parent}" is ${
-        info.isSymlink ? "a symlink" : "not a directory"
-      }`,
-    );
   }
 }
 
@@ -177,11 +166,8 @@ function writePart(
       done += handle.writeSync(file.data.subarray(done));
     }
     if (!IS_WINDOWS) {
-      const mode = handle.statSync().mode ?? 0o644;
-      const perms = mode & 0o7777;
-      const wanted = file.exec
-        ? perms | ((perms & 0o444) >> 2)
-        : perms & ~0o111;
+      const perms = (handle.statSync().mode ?? 0o644) & 0o7777;
+      const wanted = execMode(perms, file.exec);
       if (wanted !== perms) Deno.chmodSync(partPath, wanted);
     }
     handle.utimeSync(new Date(), mtimeValue(file.mtimeNs));
