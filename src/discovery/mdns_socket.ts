@@ -41,12 +41,18 @@ export interface MdnsSocket {
   on(event: "response", fn: (msg: unknown, rinfo: RemoteInfo) => void): void;
   on(event: "ready", fn: () => void): void;
   on(event: "error" | "warning", fn: (err: unknown) => void): void;
+  respond(res: DnsMessage, cb?: (err?: unknown) => void): void;
+  /** Unicast to `rinfo` instead of the multicast group. */
   respond(
-    res: { answers: DnsAnswer[]; additionals?: DnsAnswer[] },
+    res: DnsMessage,
+    rinfo: RemoteInfo,
     cb?: (err?: unknown) => void,
   ): void;
   query(
-    q: { questions: { name: string; type: string }[] },
+    q: {
+      questions: { name: string; type: string }[];
+      authorities?: DnsAnswer[];
+    },
     cb?: (err?: unknown) => void,
   ): void;
   destroy(cb?: () => void): void;
@@ -56,6 +62,8 @@ export interface MdnsSocket {
 export interface MdnsSocketOptions {
   /** IPv4 address of the interface to join the group on (default: all). */
   interface?: string;
+  /** Address to bind (default: the interface, or all). */
+  bind?: string;
   port?: number;
   loopback?: boolean;
 }

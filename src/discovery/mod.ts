@@ -3,7 +3,12 @@
  * `_dsync._tcp.local` with TXT `v=1` and `id=<peer id hex>`.
  * @module
  */
-export { Discovery, type DiscoveryOptions } from "./discovery.ts";
+export {
+  Discovery,
+  type DiscoveryOptions,
+  type LostReason,
+} from "./discovery.ts";
+export { type Claim, claimOf, renamedLabel, winsTie } from "./name_conflict.ts";
 export {
   DEFAULT_MAX_PEERS,
   type DiscoveredPeer,

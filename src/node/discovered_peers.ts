@@ -38,9 +38,14 @@ export function followDiscoveredPeers(
       stop: pool.addStaticPeer(address, peer.port, peer.id),
     });
   });
-  discovery.on("lost", (peer) => {
+  discovery.on("lost", (peer, reason) => {
     const key = peerIdHex(peer.id);
     dialing.get(key)?.stop();
     dialing.delete(key);
+    log.info("Peer {name} ({fingerprint}) left the network ({why})", {
+      name: peer.name,
+      fingerprint: fingerprint(peer.id),
+      why: reason === "goodbye" ? "mDNS goodbye" : "mDNS records expired",
+    });
   });
 }
