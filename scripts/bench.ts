@@ -4,6 +4,7 @@
  * @module
  */
 import { benchHash } from "./bench_hash.ts";
+import { benchLz4 } from "./bench_lz4.ts";
 import { benchScan } from "./bench_scan.ts";
 import { benchCrypto } from "./bench_crypto.ts";
 import { benchNet } from "./bench_net.ts";
@@ -13,6 +14,7 @@ import { printTable, type Row } from "./bench_table.ts";
 
 const PARTS: [string, () => Promise<Row[]>][] = [
   ["hash", benchHash],
+  ["lz4", benchLz4],
   ["scan", benchScan],
   ["crypto", benchCrypto],
   ["net", benchNet],

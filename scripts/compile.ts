@@ -6,10 +6,21 @@
  *   deno task compile --dry-run    print the commands only
  *   deno task compile --target x86_64-unknown-linux-gnu
  *
+ * The binary built for this machine's own target is then smoke-tested
+ * (`scripts/smoke_binary.ts`: `--version`, then two instances syncing over
+ * loopback) unless `--skip-smoke` is given. `deno compile` downloads the
+ * runtime of each target (`denort`) from dl.deno.land, or takes it from
+ * `DENORT_BIN` for a single target.
+ *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
+import { smokeTest } from "./smoke_binary.ts";
+
+/** The repository root: the paths below are relative to it. */
+const ROOT = new URL("../", import.meta.url);
 
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -42,9 +53,14 @@ export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
 /** Modules loaded at run time by URL (workers), which compile must embed. */
 export const INCLUDES = ["src/index/hasher_worker.ts"];
 
+/** Where the binary of `target` is written. */
+export function outputPath(target: Target, version: string): string {
+  const exe = target.includes("windows") ? ".exe" : "";
+  return `dist/dsync-${version}-${target}${exe}`;
+}
+
 /** The `deno compile` argument list for one target. */
 export function compileArgs(target: Target, version: string): string[] {
-  const exe = target.includes("windows") ? ".exe" : "";
   return [
     "compile",
     V8_FLAGS,
@@ -53,7 +69,7 @@ export function compileArgs(target: Target, version: string): string[] {
     "--target",
     target,
     "--output",
-    `dist/dsync-${version}-${target}${exe}`,
+    outputPath(target, version),
     "main.ts",
   ];
 }
@@ -69,6 +85,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       "dry-run": { type: "boolean" },
+      "skip-smoke": { type: "boolean" },
       target: { type: "string", multiple: true },
     },
   });
@@ -85,13 +102,29 @@ if (import.meta.main) {
     const args = compileArgs(target, denoJson.version);
     console.log(["deno", ...args].map(quote).join(" "));
     if (values["dry-run"]) continue;
-    const { code } = await new Deno.Command(Deno.execPath(), { args }).spawn()
-      .status;
+    const { code } = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+    }).spawn().status;
     if (code !== 0) {
       console.error(
         `compile: deno compile failed for ${target} (exit ${code})`,
       );
       Deno.exit(1);
+    }
+    if (target === Deno.build.target && !values["skip-smoke"]) {
+      try {
+        await smokeTest(
+          fileURLToPath(new URL(outputPath(target, denoJson.version), ROOT)),
+        );
+      } catch (err) {
+        console.error(
+          `compile: smoke test of ${target} failed: ${
+            err instanceof Error ? err.message : err
+          }`,
+        );
+        Deno.exit(1);
+      }
     }
   }
 }

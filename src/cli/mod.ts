@@ -17,4 +17,9 @@ export {
 export type { PeerAddress } from "./peer_address.ts";
 export { UsageError } from "./usage_error.ts";
 export { helpText, VERSION } from "./help.ts";
-export { describePermissionError } from "./permission_error.ts";
+export {
+  describePermissionError,
+  missingPermission,
+  requiredPermissions,
+} from "./permission_error.ts";
+export type { PermissionNeeds } from "./permission_error.ts";

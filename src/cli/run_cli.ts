@@ -1,7 +1,10 @@
 import { defaultConfigPath, loadConfig } from "./config_file.ts";
 import { parseFlags } from "./flags.ts";
 import { helpText, VERSION } from "./help.ts";
-import { describePermissionError } from "./permission_error.ts";
+import {
+  describePermissionError,
+  missingPermission,
+} from "./permission_error.ts";
 import { checkFolder, mergeSettings, type Settings } from "./settings.ts";
 import { UsageError } from "./usage_error.ts";
 import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
@@ -37,6 +40,8 @@ async function resolveSettings(argv: readonly string[]): Promise<
     cwd: Deno.cwd(),
   });
   await checkFolder(settings.folder);
+  const missing = missingPermission(settings);
+  if (missing !== null) throw new UsageError(missing);
   return settings;
 }
 

@@ -35,10 +35,14 @@ export {
   baseName,
   isWithin,
   joinRel,
+  nativeToWirePath,
   OS_SEP,
   parentRel,
+  type PathPlatform,
+  separatorOf,
   toOsPath,
   toRelPath,
+  wireToNativePath,
 } from "./rel_path.ts";
 export {
   INDEX_FILE,

@@ -4,8 +4,16 @@
  * and how it turns back into an OS path.
  */
 
+/** An operating system as `Deno.build.os` names it. */
+export type PathPlatform = typeof Deno.build.os;
+
+/** The path separator of `platform`: `\` on Windows, `/` elsewhere. */
+export function separatorOf(platform: PathPlatform): "/" | "\\" {
+  return platform === "windows" ? "\\" : "/";
+}
+
 /** The platform path separator (`\` on Windows, `/` elsewhere). */
-export const OS_SEP: string = Deno.build.os === "windows" ? "\\" : "/";
+export const OS_SEP: string = separatorOf(Deno.build.os);
 
 /**
  * Turns a path relative to the folder, as the OS gives it, into the canonical
@@ -57,4 +65,31 @@ export function isWithin(relPath: string, ancestor: string): boolean {
   return relPath === ancestor ||
     (relPath.length > ancestor.length &&
       relPath.startsWith(ancestor) && relPath[ancestor.length] === "/");
+}
+
+/**
+ * A path relative to the folder as `platform` names it (Windows: `\` or `/`
+ * separators; macOS: names often in NFD) to its wire form: `/`-separated,
+ * NFC, without empty or `.` segments. Whether the result is acceptable on
+ * the wire is for `validateWirePath` to say (a POSIX name holding `\` or
+ * `:` is not).
+ */
+export function nativeToWirePath(
+  nativeRelPath: string,
+  platform: PathPlatform,
+): string {
+  return toRelPath(nativeRelPath, separatorOf(platform));
+}
+
+/**
+ * A wire path (validated: relative, `/`-separated, NFC) to the native path
+ * under `folder` on `platform`, e.g. `C:\Sync` + `a/b.txt` →
+ * `C:\Sync\a\b.txt` on Windows.
+ */
+export function wireToNativePath(
+  folder: string,
+  wirePath: string,
+  platform: PathPlatform,
+): string {
+  return toOsPath(folder, wirePath, separatorOf(platform));
 }

@@ -24,6 +24,11 @@ export function decodeLz4Block(
 ): Lz4BlockProblem | undefined {
   const srcEnd = src.length;
   const outEnd = out.length;
+  // Short copies go 4 bytes at a time where 3 bytes of slack remain; bytes
+  // written past a copy's end are overwritten by the next one, or the block
+  // fails the final length check.
+  const sv = new DataView(src.buffer, src.byteOffset, srcEnd);
+  const ov = new DataView(out.buffer, out.byteOffset, outEnd);
   let ip = 0;
   let op = 0;
   while (true) {
@@ -43,7 +48,13 @@ export function decodeLz4Block(
     if (litLen > srcEnd - ip) return "truncated input";
     if (litLen > outEnd - op) return "output overflow";
     if (litLen < SHORT_COPY) {
-      for (let k = 0; k < litLen; k++) out[op + k] = src[ip + k]!;
+      if (ip + litLen + 3 < srcEnd && op + litLen + 3 < outEnd) {
+        for (let k = 0; k < litLen; k += 4) {
+          ov.setInt32(op + k, sv.getInt32(ip + k, true), true);
+        }
+      } else {
+        for (let k = 0; k < litLen; k++) out[op + k] = src[ip + k]!;
+      }
     } else {
       out.set(src.subarray(ip, ip + litLen), op);
     }
@@ -80,6 +91,14 @@ export function decodeLz4Block(
         op += n;
         from += n;
       }
+    } else if (offset >= 4 && op + matchLen + 3 < outEnd) {
+      const end = op + matchLen;
+      while (op < end) {
+        ov.setInt32(op, ov.getInt32(from, true), true);
+        op += 4;
+        from += 4;
+      }
+      op = end;
     } else {
       const end = op + matchLen;
       while (op < end) out[op++] = out[from++]!;

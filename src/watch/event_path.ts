@@ -19,10 +19,22 @@ function trimSeparators(path: string, sep: string): string {
 }
 
 /**
+ * Drops the Win32 extended-length prefix: `\\?\C:\x` is `C:\x` and
+ * `\\?\UNC\host\share` is `\\host\share`; Windows APIs return either.
+ */
+function withoutVerbatimPrefix(path: string, sep: string): string {
+  if (sep !== "\\" || !path.startsWith("\\\\?\\")) return path;
+  const rest = path.slice(4);
+  return /^UNC\\/i.test(rest) ? `\\${rest.slice(3)}` : rest;
+}
+
+/**
  * Turns `absPath` into a canonical relative path (`/`-separated, NFC) when
  * it lies in one of `roots` (the folder as given and its real path, which
  * differ under symlinks such as macOS `/var`), else undefined. The folder
  * itself is `""`. `caseInsensitive` compares the root part ignoring case.
+ * Both sides are compared in NFC, since macOS may report a folder typed in
+ * NFC with its name in NFD, and without the Windows `\\?\` prefix.
  */
 export function eventRelPath(
   absPath: string,
@@ -31,14 +43,18 @@ export function eventRelPath(
   caseInsensitive: boolean = sep === "\\",
 ): string | undefined {
   const fold = (s: string) => caseInsensitive ? s.toLowerCase() : s;
+  const abs = withoutVerbatimPrefix(absPath, sep).normalize("NFC");
   for (const rawRoot of roots) {
-    const root = trimSeparators(rawRoot, sep);
-    if (fold(absPath.slice(0, root.length)) !== fold(root)) continue;
-    if (absPath.length === root.length) return "";
-    const next = absPath[root.length];
+    const root = trimSeparators(
+      withoutVerbatimPrefix(rawRoot, sep).normalize("NFC"),
+      sep,
+    );
+    if (fold(abs.slice(0, root.length)) !== fold(root)) continue;
+    if (abs.length === root.length) return "";
+    const next = abs[root.length];
     const atBoundary = root.endsWith(sep) || root.endsWith("/") ||
       next === sep || (sep === "\\" && next === "/");
-    if (atBoundary) return toRelPath(absPath.slice(root.length), sep);
+    if (atBoundary) return toRelPath(abs.slice(root.length), sep);
   }
   return undefined;
 }

@@ -43,6 +43,33 @@ Deno.test("eventRelPath() handles Windows separators and case", () => {
   assertEquals(eventRelPath("/a/b", ["/"], "/"), "a/b");
 });
 
+Deno.test("eventRelPath() ignores the Windows \\\\?\\ prefix on either side", () => {
+  const table: [string, string[], string | undefined][] = [
+    ["\\\\?\\C:\\Sync\\a.txt", ["C:\\Sync"], "a.txt"],
+    ["C:\\Sync\\d\\b.txt", ["\\\\?\\C:\\Sync"], "d/b.txt"],
+    ["\\\\?\\UNC\\nas\\share\\x", ["\\\\nas\\share"], "x"],
+    ["\\\\nas\\share\\y\\z", ["\\\\?\\unc\\nas\\share"], "y/z"],
+    ["\\\\?\\D:\\Sync\\a", ["C:\\Sync"], undefined],
+  ];
+  for (const [abs, roots, rel] of table) {
+    assertEquals(eventRelPath(abs, roots, "\\"), rel, abs);
+  }
+  // On POSIX the prefix means nothing special.
+  assertEquals(eventRelPath("\\\\?\\x", ["/sync"], "/"), undefined);
+});
+
+Deno.test("eventRelPath() matches a macOS folder whose name comes back in NFD", () => {
+  const nfc = "/Users/u/Caf\u00e9 Sync";
+  const nfd = "/Users/u/Cafe\u0301 Sync";
+  assertEquals(
+    eventRelPath(`${nfd}/Re\u0301sume\u0301.txt`, [nfc], "/"),
+    "R\u00e9sum\u00e9.txt",
+  );
+  assertEquals(eventRelPath(`${nfc}/a`, [nfd], "/"), "a");
+  assertEquals(eventRelPath(nfd, [nfc], "/"), "");
+  assertEquals(eventRelPath("/Users/u/Cafe Sync/a", [nfc], "/"), undefined);
+});
+
 Deno.test("isInternalPath() marks .dsync contents and *.part files", () => {
   const table: [string, boolean][] = [
     [".dsync", true],

@@ -286,6 +286,56 @@ Deno.test("FolderWatcher turns overflow and unknown events into full rescans", a
   }
 });
 
+/** Every path the batches named (none were "full"). */
+function named(batches: RescanBatch[]): string[] {
+  const out = new Set<string>();
+  for (const batch of batches) {
+    assert(batch !== "full", "no full rescan");
+    for (const path of batch) out.add(path);
+  }
+  return [...out].sort();
+}
+
+Deno.test("FolderWatcher rescans both sides of a rename, however the OS reports it", async () => {
+  const table: [string, Deno.FsEvent[], string[]][] = [
+    // Linux (inotify): one event with both paths.
+    ["one event, both paths", [
+      { kind: "rename", paths: ["/sync/old.txt", "/sync/new.txt"] },
+    ], ["new.txt", "old.txt"]],
+    // Windows: a pair of events, "from" then "to".
+    ["a pair of events", [
+      { kind: "rename", paths: ["/sync/d/old.txt"] },
+      { kind: "rename", paths: ["/sync/d/new.txt"] },
+    ], ["d/new.txt", "d/old.txt"]],
+    // macOS (FSEvents): flags of one path coalesced into several events,
+    // names in NFD, the destination reported as created.
+    ["coalesced, NFD", [
+      { kind: "rename", paths: ["/sync/cafe\u0301.txt"] },
+      { kind: "create", paths: ["/sync/cafe\u0301.txt"] },
+      { kind: "rename", paths: ["/sync/caf\u00e9 2.txt"] },
+      { kind: "remove", paths: ["/sync/caf\u00e9 2.txt"] },
+    ], ["caf\u00e9 2.txt", "caf\u00e9.txt"]],
+    // A directory moved: its old and new names cover everything below.
+    ["a directory", [
+      { kind: "rename", paths: ["/sync/a"] },
+      { kind: "modify", paths: ["/sync/a/x.txt"] },
+      { kind: "rename", paths: ["/sync/b"] },
+    ], ["a", "b"]],
+  ];
+  for (const [what, events, paths] of table) {
+    await withFake(async ({ source, rec }) => {
+      for (const event of events) source.push(event);
+      await eventually(
+        () =>
+          rec.batches.flatMap((b) => b === "full" ? ["full"] : b)
+            .length >= paths.length,
+        what,
+      );
+      assertEquals(named(rec.batches), paths, what);
+    });
+  }
+});
+
 Deno.test("FolderWatcher drops event paths outside the folder", async () => {
   await withFake(async ({ source, rec }) => {
     source.push({ kind: "create", paths: ["/elsewhere/x", "/sync2/y"] });
