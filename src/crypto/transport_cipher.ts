@@ -6,6 +6,7 @@ import {
   type AeadKey,
   aeadOpen,
   aeadSealInto,
+  AeadSealStream,
   importAeadKey,
   KEY_LENGTH,
   NONCE_LENGTH,
@@ -106,6 +107,20 @@ export class TransportCipher {
   }
 
   /**
+   * Starts sealing the next message from pieces (see {@link TransportSeal}):
+   * its nonce is used up now, whether or not the message is finished.
+   * @throws {NonceExhaustedError} once 2^64-1 messages were sealed.
+   */
+  startSeal(): TransportSeal {
+    if (this.#isExhausted()) {
+      throw new NonceExhaustedError("Transport nonce counter reached 2^64-1");
+    }
+    const stream = new AeadSealStream(this.#key, this.#currentNonce());
+    this.#advance();
+    return new TransportSeal(stream);
+  }
+
+  /**
    * Decrypts the next message. After any failure the cipher refuses all
    * further messages: the connection must be closed.
    * @throws {DecryptError} on a bad length, a failed tag, or an earlier failure.
@@ -156,5 +171,53 @@ export class TransportCipher {
       this.#rawKey = rekeyKey(this.#rawKey);
       this.#key = importAeadKey(this.#rawKey);
     }
+  }
+}
+
+/**
+ * One transport message sealed piece by piece, straight into the caller's
+ * buffer: `update()` each piece (at most {@link MAX_PLAINTEXT} bytes in
+ * all), then `finish()` writes the tag. The result equals
+ * `TransportCipher.seal()` of the concatenated pieces.
+ */
+export class TransportSeal {
+  readonly #stream: AeadSealStream;
+  #length = 0;
+
+  /** Use `TransportCipher.startSeal()`. */
+  constructor(stream: AeadSealStream) {
+    this.#stream = stream;
+  }
+
+  /** Plaintext bytes sealed so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /**
+   * Encrypts `piece` into `out` at `offset`.
+   * @returns the number of bytes written, `piece.length`.
+   * @throws {RangeError} past {@link MAX_PLAINTEXT} bytes in all, or if
+   *   `out` has no room.
+   */
+  update(piece: Uint8Array, out: Uint8Array, offset: number): number {
+    if (this.#length + piece.length > MAX_PLAINTEXT) {
+      throw new RangeError(
+        `Plaintext of ${
+          this.#length + piece.length
+        } bytes exceeds ${MAX_PLAINTEXT}`,
+      );
+    }
+    const n = this.#stream.update(piece, out, offset);
+    this.#length += n;
+    return n;
+  }
+
+  /**
+   * Writes the 16-byte tag into `out` at `offset`; the message is complete.
+   * @returns 16.
+   */
+  finish(out: Uint8Array, offset: number): number {
+    return this.#stream.finish(out, offset);
   }
 }

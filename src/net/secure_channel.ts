@@ -49,6 +49,13 @@ export const FRAME_PING = 0x02;
 export const FRAME_PONG = 0x03;
 export const FRAME_GOODBYE = 0x04;
 const PING_LENGTH = 1 + 8;
+/**
+ * Message parts at least this long are sealed straight from the sender's
+ * buffer; shorter ones are copied together first. Each piece costs one more
+ * cipher call (~1 µs), about what copying 16 KiB costs; a 64 KiB message
+ * saves ~3 µs of ~90.
+ */
+const DIRECT_PIECE = 32 * 1024;
 
 /** The peer broke the message envelope (unknown type, bad lengths, order). */
 export class FrameProtocolError extends Error {
@@ -99,9 +106,9 @@ export interface SecureChannelOptions {
 /** A queued application message or control frame. */
 interface Outgoing {
   /** Application message bytes (packed into DATA frames)... */
-  message?: Uint8Array;
+  message: Uint8Array | undefined;
   /** ...or a whole control frame plaintext. */
-  control?: Uint8Array;
+  control: Uint8Array | undefined;
   resolve(): void;
   reject(error: Error): void;
   /** `FrameWriter.appended` once the frame holding its last byte is sealed. */
@@ -183,6 +190,8 @@ export class SecureChannel {
   /**
    * Queues one application message and resolves once it has been written to
    * the socket (backpressure). Messages are never interleaved on the wire.
+   * `message` is not copied up front (large parts are encrypted straight
+   * from it): do not change it until the promise settles.
    * @throws {MessageTooLargeError} above the cap (the channel stays open).
    * @throws {ChannelClosedError} once the channel is closed.
    */
@@ -345,13 +354,22 @@ export class SecureChannel {
   }
 
   #enqueue(
-    item: { message?: Uint8Array; control?: Uint8Array },
+    item: { message: Uint8Array; control?: never } | {
+      message?: never;
+      control: Uint8Array;
+    },
   ): Promise<void> {
     if (this.#reason !== undefined) {
       return Promise.reject(this.#closedError());
     }
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#queue.push({ ...item, resolve, reject, end: Infinity });
+    this.#queue.push({
+      message: item.message,
+      control: item.control,
+      resolve,
+      reject,
+      end: Infinity,
+    });
     if (!this.#pumping) {
       this.#pumping = true;
       // Start after the current task so that sends issued together share
@@ -370,7 +388,16 @@ export class SecureChannel {
     const writer = this.#writer;
     const sealer = this.#session.sender;
     const scratch = this.#scratch;
-    let fill = 1; // scratch[0] is the DATA type byte
+    scratch[0] = FRAME_DATA;
+    /**
+     * Plaintext of the DATA frame being filled, in order: runs of `scratch`
+     * (small pieces, copied) and views of large message parts, which are
+     * sealed straight from the caller's buffer.
+     */
+    const pieces: Uint8Array[] = [];
+    let planned = 1; // plaintext bytes in the frame, type byte included
+    let fill = 1; // end of the bytes copied into scratch
+    let runStart = 0; // scratch bytes from here on are not in `pieces` yet
     /** Items whose last byte sits in the DATA frame being filled. */
     const unsealed: Outgoing[] = [];
     /** Items sealed but not yet fully written. */
@@ -389,23 +416,44 @@ export class SecureChannel {
       );
       if (writer.written !== before) settleWritten();
     };
+    const closeRun = () => {
+      if (fill > runStart) pieces.push(scratch.subarray(runStart, fill));
+      runStart = fill;
+    };
+    const sealPieces = (buf: Uint8Array, offset: number) => {
+      const frame = sealer.startSeal();
+      for (const piece of pieces) offset += frame.update(piece, buf, offset);
+      frame.finish(buf, offset);
+    };
     const sealData = async () => {
-      if (fill === 1) return;
-      scratch[0] = FRAME_DATA;
-      const n = fill;
-      fill = 1;
-      await seal(scratch.subarray(0, n));
-      for (const item of unsealed.splice(0)) {
+      if (planned === 1) return;
+      closeRun();
+      const before = writer.written;
+      // Nothing touches `pieces` or `scratch` while this waits: the pump is
+      // the only writer.
+      await writer.writeFrameWith(planned + TAG_LENGTH, sealPieces);
+      pieces.length = 0;
+      planned = fill = 1;
+      runStart = 0;
+      if (writer.written !== before) settleWritten();
+      for (const item of unsealed) {
         item.end = writer.appended;
         pending.push(item);
       }
+      unsealed.length = 0;
     };
     const append = async (bytes: Uint8Array) => {
       for (let off = 0; off < bytes.length;) {
-        if (fill === MAX_PLAINTEXT) await sealData();
-        const n = Math.min(bytes.length - off, MAX_PLAINTEXT - fill);
-        scratch.set(bytes.subarray(off, off + n), fill);
-        fill += n;
+        if (planned === MAX_PLAINTEXT) await sealData();
+        const n = Math.min(bytes.length - off, MAX_PLAINTEXT - planned);
+        if (n >= DIRECT_PIECE) {
+          closeRun();
+          pieces.push(bytes.subarray(off, off + n));
+        } else {
+          scratch.set(bytes.subarray(off, off + n), fill);
+          fill += n;
+        }
+        planned += n;
         off += n;
       }
     };

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   aeadOpen,
   aeadSeal,
+  AeadSealStream,
   importAeadKey,
   noiseNonce,
   TAG_LENGTH,
@@ -63,6 +64,49 @@ Deno.test("aeadSeal() and aeadOpen() agree with @noble/ciphers on random inputs"
     assert.deepEqual(sealed, reference, `length ${length}, case ${i}`);
     assert.deepEqual(aeadOpen(key, nonce, ad, reference), plaintext);
   }
+});
+
+Deno.test("AeadSealStream seals pieces like @noble/ciphers seals their concatenation", () => {
+  const random = new SeededRandom(0xc4a);
+  for (let i = 0; i < 40; i++) {
+    const rawKey = random.bytes(32);
+    const nonce = noiseNonce(BigInt(random.nextU32()));
+    const length = i < 4 ? [0, 1, 64, MAX_PLAINTEXT][i]! : random.below(
+      MAX_PLAINTEXT + 1,
+    );
+    const plaintext = random.bytes(length);
+    const reference = chacha20poly1305(rawKey, nonce).encrypt(plaintext);
+    // Pieces of odd sizes, not aligned to ChaCha20 or Poly1305 blocks.
+    const out = new Uint8Array(3 + length + TAG_LENGTH + 2).fill(0xaa);
+    const stream = new AeadSealStream(importAeadKey(rawKey), nonce);
+    let at = 3;
+    for (let off = 0; off < length;) {
+      const n = Math.min(length - off, 1 + random.below(i % 2 ? 70 : 20_000));
+      assert.equal(stream.update(plaintext.subarray(off, off + n), out, at), n);
+      at += n;
+      off += n;
+    }
+    assert.equal(stream.finish(out, at), TAG_LENGTH);
+    assert.deepEqual(out.subarray(3, 3 + length + TAG_LENGTH), reference);
+    assert.deepEqual(out.subarray(0, 3), new Uint8Array(3).fill(0xaa));
+    assert.deepEqual(
+      out.subarray(out.length - 2),
+      new Uint8Array(2).fill(0xaa),
+    );
+  }
+});
+
+Deno.test("AeadSealStream refuses pieces without room and use after finish()", () => {
+  const stream = new AeadSealStream(
+    importAeadKey(new Uint8Array(32)),
+    noiseNonce(0n),
+  );
+  const out = new Uint8Array(20);
+  assert.throws(() => stream.update(new Uint8Array(8), out, 13), RangeError);
+  assert.throws(() => stream.finish(out, 5), RangeError);
+  assert.equal(stream.finish(out, 4), TAG_LENGTH);
+  assert.throws(() => stream.update(new Uint8Array(1), out, 0), Error);
+  assert.throws(() => stream.finish(out, 0), Error);
 });
 
 Deno.test("noiseNonce() is 4 zero bytes then the counter little-endian", () => {
@@ -138,6 +182,24 @@ Deno.test("aeadOpen() returns a plain, exactly sized Uint8Array", () => {
     assert.equal(opened.length, length);
     assert.equal(opened.buffer.byteLength, length);
   }
+});
+
+Deno.test("importAeadKey() keeps its own copy of the key", () => {
+  const raw = new Uint8Array(32).fill(3);
+  const key = importAeadKey(raw);
+  const nonce = noiseNonce(1n);
+  const sealed = aeadSeal(key, nonce, new Uint8Array(0), new Uint8Array(10));
+  raw.fill(4);
+  assert.deepEqual(
+    sealed,
+    chacha20poly1305(new Uint8Array(32).fill(3), nonce).encrypt(
+      new Uint8Array(10),
+    ),
+  );
+  assert.deepEqual(
+    aeadSeal(key, nonce, new Uint8Array(0), new Uint8Array(10)),
+    sealed,
+  );
 });
 
 Deno.test("importAeadKey() rejects keys that are not 32 bytes", () => {

@@ -198,3 +198,47 @@ Deno.test("TransportCipher.sealInto() writes what seal() returns, at an offset",
   assert.throws(() => a.sealInto(plaintext, out, 10), RangeError);
   assert.equal(a.nonce, 1n);
 });
+
+Deno.test("TransportCipher.startSeal() seals pieces like seal(), rekeying alike", () => {
+  const random = new SeededRandom(21);
+  const key = random.bytes(32);
+  const start = BigInt(REKEY_INTERVAL) - 2n;
+  const streamed = new TransportCipher(key, { initialNonce: start });
+  const whole = new TransportCipher(key, { initialNonce: start });
+  const receiver = new TransportCipher(key, { initialNonce: start });
+  // Across the rekey at 2^20: nonces 2^20-2 .. 2^20+1.
+  for (const length of [MAX_PLAINTEXT, 0, 5000, 1]) {
+    const plaintext = random.bytes(length);
+    const out = new Uint8Array(length + 16);
+    const seal = streamed.startSeal();
+    let at = 0;
+    for (const cut of [0, 1, 4, 8192, length]) {
+      const end = Math.min(Math.max(cut, at), length);
+      at += seal.update(plaintext.subarray(at, end), out, at);
+    }
+    assert.equal(seal.length, length);
+    seal.finish(out, at);
+    assert.deepEqual(out, whole.seal(plaintext), `length ${length}`);
+    assert.deepEqual(receiver.open(out), plaintext);
+  }
+  assert.equal(streamed.nonce, start + 4n);
+});
+
+Deno.test("TransportSeal refuses more than MAX_PLAINTEXT bytes in all", () => {
+  const cipher = new TransportCipher(new Uint8Array(32));
+  const seal = cipher.startSeal();
+  const out = new Uint8Array(MAX_PLAINTEXT + 32);
+  seal.update(new Uint8Array(MAX_PLAINTEXT - 1), out, 0);
+  assert.throws(() => seal.update(new Uint8Array(2), out, 0), RangeError);
+  seal.update(new Uint8Array(1), out, MAX_PLAINTEXT - 1);
+  assert.equal(seal.finish(out, MAX_PLAINTEXT), 16);
+  // The nonce was used when the seal started.
+  assert.equal(cipher.nonce, 1n);
+});
+
+Deno.test("TransportCipher.startSeal() refuses nonce 2^64-1", () => {
+  const cipher = new TransportCipher(new Uint8Array(32), {
+    initialNonce: (1n << 64n) - 1n,
+  });
+  assert.throws(() => cipher.startSeal(), NonceExhaustedError);
+});

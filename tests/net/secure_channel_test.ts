@@ -60,6 +60,26 @@ Deno.test("SecureChannel never interleaves concurrent sends", async () => {
   }
 });
 
+Deno.test("SecureChannel mixes copied and directly sealed message parts byte-exactly", async () => {
+  const pair = await channelPair();
+  try {
+    // Parts of 32 KiB and more are sealed from the caller's buffer, shorter
+    // ones copied: queue both kinds so that they share frames.
+    const sizes = [32767, 32768, 32769, 3, 65514, 20_000, 0, 32764, 98_310, 1];
+    const messages = Array.from(
+      { length: 50 },
+      (_, i) => pattern(sizes[i % sizes.length]!, i + 7),
+    );
+    const sending = Promise.all(messages.map((m) => pair.client.send(m)));
+    for (const [i, want] of messages.entries()) {
+      assertEquals(await pair.serverSide.receive(), want, `message ${i}`);
+    }
+    await sending;
+  } finally {
+    await pair.close();
+  }
+});
+
 Deno.test("SecureChannel.send() refuses a message over its own cap and stays open", async () => {
   const pair = await channelPair({ clientMaxMessageSize: 1000 });
   try {
