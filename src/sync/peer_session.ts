@@ -37,6 +37,7 @@ import type {
 } from "../protocol/messages.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
 import {
+  checkOwnCounter,
   toWireRecord,
   WireRecordError,
   wireRecordProblem,
@@ -78,6 +79,8 @@ export interface LocalIndexView {
   /** Highest sequence assigned so far. */
   readonly maxSequence: number;
   since(sequence: number, limit: number): FileRecord[];
+  /** The local record of `path` (to tell our own counters from inflated ones). */
+  get?(path: string): FileRecord | undefined;
 }
 
 /** The remote index as a session writes it. */
@@ -138,6 +141,8 @@ export interface SessionState {
 }
 
 const PAGE = 1000;
+/** Refused records of one session logged one by one; later ones are counted. */
+const SKIPPED_LOGGED = 20;
 
 /** The protocol with one peer, over one connection. */
 export class PeerSession {
@@ -161,6 +166,8 @@ export class PeerSession {
   #lastInSyncSent: bigint | undefined;
   #pumping: Promise<void> | undefined;
   #dirty = false;
+  /** Records of the peer refused so far (their log lines are bounded). */
+  #skipped = 0;
 
   constructor(options: PeerSessionOptions) {
     this.#o = options;
@@ -340,14 +347,14 @@ export class PeerSession {
       if (wire.sequence > max) max = wire.sequence;
       let record: FileRecord | undefined;
       try {
+        const ours = this.#o.local.replicaId;
+        if (wire.version.some((entry) => entry.replica === ours)) {
+          checkOwnCounter(wire, ours, this.#o.local.get?.(wire.path));
+        }
         record = this.#o.convert(wire);
       } catch (err) {
         if (!(err instanceof WireRecordError)) throw err;
-        log.warn("Skipping a record from {peer}: {name}: {message}", {
-          peer: this.#label(),
-          name: err.name,
-          message: err.message,
-        });
+        this.#logSkipped(err);
         continue;
       }
       if (record !== undefined) records.push(record);
@@ -449,6 +456,34 @@ export class PeerSession {
     return name === undefined
       ? this.fingerprint
       : `${name} (${this.fingerprint})`;
+  }
+
+  /**
+   * Logs a refused record: the first few each, then only a running count
+   * at powers of two, so a peer cannot flood the log (4096 bad records fit
+   * in one batch).
+   */
+  #logSkipped(err: WireRecordError): void {
+    const n = ++this.#skipped;
+    if (n <= SKIPPED_LOGGED) {
+      log.warn("Skipping a record from {peer}: {name}: {message}", {
+        peer: this.#label(),
+        name: err.name,
+        message: err.message,
+      });
+      return;
+    }
+    log.debug("Skipping a record from {peer}: {name}: {message}", {
+      peer: this.#label(),
+      name: err.name,
+      message: err.message,
+    });
+    if ((n & (n - 1)) === 0) {
+      log.warn(
+        "Skipped {count} records from {peer} so far (only the first {logged} are logged one by one)",
+        { count: n, peer: this.#label(), logged: SKIPPED_LOGGED },
+      );
+    }
   }
 
   #violation(err: Error): void {

@@ -37,6 +37,8 @@ export interface ChunkAnswer {
   readonly response: ChunkResponse;
   /** True when the path holds other bytes than the peer thinks: rescan it. */
   readonly changed: boolean;
+  /** Why the request was refused (status `refused` only), for the log. */
+  readonly refusal?: string;
 }
 
 function osJoin(dir: string, name: string): string {
@@ -87,6 +89,17 @@ export function locateEntry(
   return undefined;
 }
 
+/** Why a peer may not read `path`, or undefined when it may. */
+function refusalOf(ignore: IgnoreCheck, path: string): string | undefined {
+  const problem = wirePathProblem(path);
+  if (problem !== null) return `invalid path (${problem})`;
+  if (path.split("/", 1)[0]!.toLowerCase() === ".dsync") {
+    return "inside .dsync/";
+  }
+  if (ignore.ignores(path, false)) return "ignored here";
+  return undefined;
+}
+
 function statusOnly(
   id: number,
   status: ChunkResponse["status"],
@@ -130,12 +143,9 @@ export function answerChunkRequest(
   request: ChunkRequest,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
-  const first = path.split("/", 1)[0]!.toLowerCase();
-  if (
-    wirePathProblem(path) !== null || first === ".dsync" ||
-    ignore.ignores(path, false)
-  ) {
-    return { response: statusOnly(id, "refused"), changed: false };
+  const refusal = refusalOf(ignore, path);
+  if (refusal !== undefined) {
+    return { response: statusOnly(id, "refused"), changed: false, refusal };
   }
   try {
     const found = locateEntry(folder, path);
@@ -190,6 +200,8 @@ export interface ChunkResponderOptions {
 
 /** Answers read between two yields to the event loop. */
 const ANSWERS_PER_TURN = 16;
+/** Refused requests logged as warnings per peer; later ones at debug. */
+const REFUSALS_LOGGED = 20;
 
 /**
  * Serves one peer's chunk requests in arrival order. Answers are not
@@ -208,6 +220,7 @@ export class ChunkResponder {
   #wakeSent: (() => void) | undefined;
   #running: Promise<void> | undefined;
   #closed = false;
+  #refusals = 0;
   /** Bytes of chunk data sent (as on the wire). */
   bytesSent = 0;
 
@@ -266,11 +279,35 @@ export class ChunkResponder {
         request,
       );
       if (answer.changed) this.#opts.onChanged?.(request.path);
+      if (answer.refusal !== undefined) this.#logRefusal(request, answer);
       this.#send(answer.response);
       if (++turn % ANSWERS_PER_TURN === 0) {
         // Let the connection read and write between batches of reads.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
+    }
+  }
+
+  #logRefusal(request: ChunkRequest, answer: ChunkAnswer): void {
+    const n = ++this.#refusals;
+    const fields = {
+      path: request.path,
+      offset: request.offset,
+      reason: answer.refusal,
+    };
+    if (n <= REFUSALS_LOGGED) {
+      log.warn(
+        "Refused a peer's chunk request for {path}@{offset}: {reason}",
+        fields,
+      );
+      if (n === REFUSALS_LOGGED) {
+        log.warn("Further refused chunk requests of this peer are not logged");
+      }
+    } else {
+      log.debug(
+        "Refused a peer's chunk request for {path}@{offset}: {reason}",
+        fields,
+      );
     }
   }
 

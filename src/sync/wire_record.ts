@@ -21,7 +21,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ChunkInfo } from "../index/file_digest.ts";
 import type { FileRecord } from "../index/file_record.ts";
 import { toOsPath } from "../index/rel_path.ts";
-import { versionOf } from "../index/version_vector.ts";
+import { counterOf, versionOf } from "../index/version_vector.ts";
 import {
   HASH_SIZE,
   MAX_CHUNK_SIZE,
@@ -77,6 +77,44 @@ export interface FromWireContext {
    * case-sensitive disk.
    */
   readonly caseTwin?: (path: string) => string | undefined;
+}
+
+/**
+ * Largest counter a peer may announce for *our own* replica beyond what
+ * our local record of the path holds: 2^52. The index keeps counters as
+ * safe integers (below 2^53) and a local edit adds one to our own entry,
+ * so a peer that set our entry to 2^53 - 1 would leave a path that can
+ * never be edited here again (the bump leaves the safe range and the
+ * rescan fails). Only we raise our own counter, so an honest peer never
+ * announces more than our record holds; the cap keeps 2^52 edits of
+ * headroom. Entries of other replicas may go up to 2^53 - 1: a local edit
+ * never adds to them.
+ */
+export const MAX_OWN_COUNTER: number = 2 ** 52;
+
+/**
+ * Throws {@linkcode WireRecordError} when `wire` gives our replica
+ * (`localReplica`) a counter above both {@linkcode MAX_OWN_COUNTER} and
+ * the one in our record of the path (`local`, if any).
+ */
+export function checkOwnCounter(
+  wire: WireFileRecord,
+  localReplica: bigint,
+  local?: FileRecord,
+): void {
+  for (const entry of wire.version) {
+    if (entry.replica !== localReplica) continue;
+    const ours = local === undefined
+      ? 0
+      : counterOf(local.version, localReplica);
+    const limit = BigInt(Math.max(MAX_OWN_COUNTER, ours));
+    if (entry.counter > limit) {
+      throw new WireRecordError(
+        wire.path,
+        `Refusing "${wire.path}": version counter ${entry.counter} of our own replica is above ${limit}, which we never issued`,
+      );
+    }
+  }
 }
 
 /** Why `record` cannot be sent to a peer, or undefined when it can. */
@@ -165,7 +203,8 @@ function inStateDir(path: string): boolean {
  * ignored here (logged at debug). The result's `sequence` is 0 (the peer's
  * sequence means nothing locally); hashes are copied so the record does not
  * pin the message buffer. Throws {@linkcode WireRecordError} (or
- * {@linkcode CaseCollisionError}) for a record that must be refused.
+ * {@linkcode CaseCollisionError}) for a record that must be refused. The
+ * caller also applies {@linkcode checkOwnCounter}.
  */
 export function fromWireRecord(
   wire: WireFileRecord,

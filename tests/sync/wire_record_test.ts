@@ -2,13 +2,15 @@ import { assert, assertEquals, assertThrows } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import { blake3 } from "../../src/index/hash.ts";
 import { IgnoreRules } from "../../src/index/ignore_rules.ts";
-import { versionOf } from "../../src/index/version_vector.ts";
+import { bump, versionOf } from "../../src/index/version_vector.ts";
 import { decodeMessage, encodeMessage } from "../../src/protocol/codec.ts";
 import type { WireFileRecord } from "../../src/protocol/messages.ts";
 import {
   CaseCollisionError,
+  checkOwnCounter,
   detectCaseInsensitive,
   fromWireRecord,
+  MAX_OWN_COUNTER,
   toWireRecord,
   WireRecordError,
   wireRecordProblem,
@@ -123,6 +125,28 @@ Deno.test("fromWireRecord() refuses counters above 2^53 - 1", () => {
     fromWireRecord(max, { ignore: noIgnore })!.version[0]!.counter,
     Number.MAX_SAFE_INTEGER,
   );
+});
+
+Deno.test("checkOwnCounter() refuses our own counter above 2^52, leaving room for local edits", () => {
+  const wire = toWireRecord(fileRecord("a", "abc"));
+  const ours = 7n;
+  for (const counter of [(1n << 53n) - 1n, (1n << 52n) + 1n]) {
+    const big = { ...wire, version: [{ replica: ours, counter }] };
+    assertThrows(() => checkOwnCounter(big, ours), WireRecordError, "own");
+    checkOwnCounter(big, 8n); // another replica's entry may be that high
+  }
+  const top = { ...wire, version: [{ replica: ours, counter: 1n << 52n }] };
+  checkOwnCounter(top, ours);
+  const taken = fromWireRecord(top, { ignore: noIgnore })!;
+  assertEquals(taken.version[0]!.counter, MAX_OWN_COUNTER);
+  const edited = bump(taken.version, ours);
+  assertEquals(edited[0]!.counter, 2 ** 52 + 1);
+  // Our own edit echoed back by a peer is not refused.
+  const echo = {
+    ...wire,
+    version: [{ replica: ours, counter: (1n << 52n) + 1n }],
+  };
+  checkOwnCounter(echo, ours, { ...taken, version: edited });
 });
 
 Deno.test("fromWireRecord() drops ignored and internal paths", async () => {
