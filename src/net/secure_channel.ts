@@ -457,9 +457,11 @@ export class SecureChannel {
         off += n;
       }
     };
+    /** The item being packed: in neither list yet, so a failure must reject it too. */
+    let current: Outgoing | undefined;
     try {
       while (this.#queue.length > 0) {
-        const item = this.#queue.shift()!;
+        const item = current = this.#queue.shift()!;
         if (item.message !== undefined) {
           await append(writeMessageHeader(this.#header, item.message.length));
           await append(item.message);
@@ -470,6 +472,7 @@ export class SecureChannel {
           item.end = writer.appended;
           pending.push(item);
         }
+        current = undefined;
         if (this.#queue.length === 0) {
           await sealData();
           await writer.flush();
@@ -479,6 +482,7 @@ export class SecureChannel {
     } catch (error) {
       const failure = asError(error);
       for (const item of [...pending, ...unsealed]) item.reject(failure);
+      current?.reject(failure);
       this.#fail(failure);
     } finally {
       this.#pumping = false;
