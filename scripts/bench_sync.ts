@@ -27,6 +27,7 @@ import {
   type SidePeaks,
   type TransferResult,
 } from "./bench_sync/measure.ts";
+import type { CpuTime } from "./bench_sync/proc.ts";
 import { rsync } from "./bench_sync/rsync_tool.ts";
 import type { SyncTool } from "./bench_sync/sync_tool.ts";
 import { syncthing } from "./bench_sync/syncthing_tool.ts";
@@ -129,6 +130,17 @@ function describePeaks(p: SidePeaks): string {
     : `${mb(p.src)}/${mb(p.dst)} MB`;
 }
 
+/** CPU seconds of each side, user + system, with the system share. */
+function describeCpu(p: SidePeaks): string {
+  const s = (v: CpuTime | null | undefined) =>
+    v === null || v === undefined
+      ? "–"
+      : `${(v.user + v.sys).toFixed(1)} (sys ${v.sys.toFixed(1)})`;
+  return p.srcCpu == null && p.dstCpu == null
+    ? "–"
+    : `${s(p.srcCpu)} / ${s(p.dstCpu)} s`;
+}
+
 function describeLatency(r: LatencyResult, saves: number): string {
   switch (r.kind) {
     case "done": {
@@ -214,6 +226,7 @@ export async function benchSync(opts: BenchSyncOptions = {}): Promise<Row[]> {
       );
       const times: [string, string][] = [];
       const peaks: [string, string][] = [];
+      const cpus: [string, string][] = [];
       for (const tool of tools) {
         if (opts.signal?.aborted) break;
         t = performance.now();
@@ -235,6 +248,12 @@ export async function benchSync(opts: BenchSyncOptions = {}): Promise<Row[]> {
         }
         times.push([tool.name, cell]);
         peaks.push([tool.name, describePeaks(result.peaks)]);
+        cpus.push([tool.name, describeCpu(result.peaks)]);
+        log(
+          `sync: ${dataset.label}: ${tool.name} CPU src/dst ${
+            describeCpu(result.peaks)
+          }, peak RSS ${describePeaks(result.peaks)}`,
+        );
       }
       await Deno.remove(src, { recursive: true });
       rows.push({
@@ -245,6 +264,10 @@ export async function benchSync(opts: BenchSyncOptions = {}): Promise<Row[]> {
         name:
           `${dataset.label}: peak RSS src/dst (target ≤ ${RSS_TARGET_MB} MB)`,
         value: joinCells(peaks),
+      });
+      rows.push({
+        name: `${dataset.label}: CPU user+sys src/dst`,
+        value: joinCells(cpus),
       });
     }
     if (only.includes("latency") && !opts.signal?.aborted) {

@@ -8,13 +8,16 @@
 import { waitForIdentical, type WaitOutcome } from "./completion.ts";
 import { buildManifest, type Manifest } from "./manifest.ts";
 import { Prng } from "./prng.ts";
-import { PeakMemory } from "./proc.ts";
+import { type CpuTime, PeakMemory } from "./proc.ts";
 import type { SyncRun, SyncTool } from "./sync_tool.ts";
 
 /** Peak bytes of each side (null: no process was seen). */
 export interface SidePeaks {
   src: number | null;
   dst: number | null;
+  /** CPU seconds (user + system) of each side until the end of the run. */
+  srcCpu?: CpuTime | null;
+  dstCpu?: CpuTime | null;
 }
 
 /** How a transfer went: a wait outcome, or why it never started. */
@@ -90,7 +93,12 @@ async function withRun<T>(
     sample();
     return {
       value,
-      peaks: { src: memory.peak("src"), dst: memory.peak("dst") },
+      peaks: {
+        src: memory.peak("src"),
+        dst: memory.peak("dst"),
+        srcCpu: memory.cpuSeconds("src"),
+        dstCpu: memory.cpuSeconds("dst"),
+      },
     };
   } finally {
     clearInterval(timer);

@@ -72,6 +72,32 @@ export function readMemory(pid: number): Memory | null {
   return { rss: kib("VmRSS") * 1024, hwm: kib("VmHWM") * 1024 };
 }
 
+/** CPU seconds a process used so far, in user and in kernel mode. */
+export interface CpuTime {
+  user: number;
+  sys: number;
+}
+
+/** The CPU seconds `pid` used so far; null when it is gone. */
+export function readCpuSeconds(pid: number): CpuTime | null {
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return null;
+  }
+  // After "pid (comm) ": state ppid … utime (11th) stime (12th), in ticks.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const user = Number(fields[11]);
+  const sys = Number(fields[12]);
+  return Number.isFinite(user) && Number.isFinite(sys)
+    ? { user: user / CLOCK_TICKS, sys: sys / CLOCK_TICKS }
+    : null;
+}
+
+/** `sysconf(_SC_CLK_TCK)`: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
 /**
  * Tracks the peak memory of named groups of processes ("src", "dst"): the
  * largest sum of current RSS over the group's trees seen in any sample, or
@@ -79,6 +105,8 @@ export function readMemory(pid: number): Memory | null {
  */
 export class PeakMemory {
   #peaks = new Map<string, number>();
+  /** Group → pid → CPU seconds at its last sample. */
+  #cpu = new Map<string, Map<number, CpuTime>>();
 
   /** Takes one sample of each group's process trees. */
   sample(groups: Record<string, readonly number[]>): void {
@@ -86,7 +114,11 @@ export class PeakMemory {
     for (const [name, roots] of Object.entries(groups)) {
       let sum = 0;
       let hwm = 0;
+      let cpu = this.#cpu.get(name);
+      if (cpu === undefined) this.#cpu.set(name, cpu = new Map());
       for (const pid of processTree(roots, parents)) {
+        const seconds = readCpuSeconds(pid);
+        if (seconds !== null) cpu.set(pid, seconds);
         const memory = readMemory(pid);
         if (memory === null) continue;
         sum += memory.rss;
@@ -97,6 +129,18 @@ export class PeakMemory {
         this.#peaks.set(name, Math.max(this.#peaks.get(name) ?? 0, peak));
       }
     }
+  }
+
+  /** CPU seconds group `name` used until its last sample, or null. */
+  cpuSeconds(name: string): CpuTime | null {
+    const cpu = this.#cpu.get(name);
+    if (cpu === undefined || cpu.size === 0) return null;
+    const sum = { user: 0, sys: 0 };
+    for (const t of cpu.values()) {
+      sum.user += t.user;
+      sum.sys += t.sys;
+    }
+    return sum;
   }
 
   /** Peak bytes of group `name`, or null if it never had a live process. */

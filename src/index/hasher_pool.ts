@@ -5,7 +5,12 @@
 
 import { getLogger } from "@logtape/logtape";
 import { digestBytes, type FileDigest, unpackDigest } from "./file_digest.ts";
-import type { HashJob, HashResult } from "./hasher_worker.ts";
+import type {
+  HashJob,
+  HashResult,
+  StreamJob,
+  StreamResult,
+} from "./hasher_worker.ts";
 
 const log = getLogger(["dsync", "index", "hasher"]);
 
@@ -34,6 +39,39 @@ interface Job {
 interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
+  streams: Map<number, StreamState>;
+}
+
+interface StreamState {
+  /** Bytes posted and not yet hashed. */
+  pending: number;
+  /** Waiters for room (backpressure). */
+  room: (() => void)[];
+  done?: { resolve: (hash: Uint8Array) => void; reject: (e: Error) => void };
+  failed?: Error;
+}
+
+/**
+ * Bytes of the ring a stream's data passes through to its worker (shared
+ * memory: no per-block buffers to allocate and collect); `update` waits
+ * when it is full.
+ */
+const STREAM_RING = 4 << 20;
+
+/**
+ * BLAKE3 of a byte stream, computed on a pool worker while the caller
+ * goes on (the pool's workers use the other cores).
+ */
+export interface StreamDigest {
+  /**
+   * Adds `data` (next in order; copied, the caller keeps it). Resolves once
+   * all of it is queued for the worker.
+   */
+  update(data: Uint8Array): Promise<void>;
+  /** The digest of everything added; the stream cannot be used afterwards. */
+  digest(): Promise<Uint8Array>;
+  /** Drops the stream. Idempotent. */
+  cancel(): void;
 }
 
 /** Thrown by `hashFile` after `close()`. */
@@ -92,6 +130,71 @@ export class HasherPool {
     });
   }
 
+  /**
+   * A new {@linkcode StreamDigest}, on the pool's first worker: one keeps up
+   * with a connection (hashing outruns decryption), and each worker is a
+   * whole isolate's worth of memory.
+   */
+  stream(): StreamDigest {
+    if (this.#closed) throw new HasherPoolClosedError("a stream");
+    const s = this.#slots[0] ?? this.#spawn();
+    const id = this.#nextId++;
+    const state: StreamState = { pending: 0, room: [] };
+    s.streams.set(id, state);
+    const post = (job: StreamJob) => s.worker.postMessage(job);
+    let ended = false;
+    let ring: Uint8Array | undefined;
+    let head = 0;
+    return {
+      update: async (data) => {
+        if (ended) throw new TypeError("Cannot update an ended stream digest");
+        if (ring === undefined) {
+          const shared = new SharedArrayBuffer(STREAM_RING);
+          ring = new Uint8Array(shared);
+          post({ stream: id, op: "open", ring: shared });
+        }
+        for (let done = 0; done < data.length;) {
+          while (state.pending >= STREAM_RING && !state.failed) {
+            await new Promise<void>((resolve) => state.room.push(resolve));
+          }
+          if (state.failed) throw state.failed;
+          const at = head % STREAM_RING;
+          const n = Math.min(
+            data.length - done,
+            STREAM_RING - state.pending,
+            STREAM_RING - at,
+          );
+          ring.set(data.subarray(done, done + n), at);
+          post({ stream: id, op: "data", at, length: n });
+          state.pending += n;
+          head += n;
+          done += n;
+        }
+      },
+      digest: () => {
+        if (ended) {
+          return Promise.reject(
+            new TypeError("Cannot end a stream digest twice"),
+          );
+        }
+        ended = true;
+        if (state.failed) return Promise.reject(state.failed);
+        return new Promise<Uint8Array>((resolve, reject) => {
+          state.done = { resolve, reject };
+          post({ stream: id, op: "end" });
+        });
+      },
+      cancel: () => {
+        if (ended) return;
+        ended = true;
+        if (s.streams.delete(id) && !this.#closed) {
+          post({ stream: id, op: "cancel" });
+        }
+        for (const wake of state.room.splice(0)) wake();
+      },
+    };
+  }
+
   /** Terminates the workers; queued and running jobs reject. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -101,6 +204,7 @@ export class HasherPool {
       for (const job of slot.jobs.values()) {
         job.reject(new HasherPoolClosedError(job.path));
       }
+      this.#failStreams(slot, new HasherPoolClosedError("a stream"));
     }
     this.#slots.length = 0;
     for (const job of this.#queue.splice(0)) {
@@ -109,20 +213,26 @@ export class HasherPool {
     return Promise.resolve();
   }
 
-  /** The whole file if it is a regular file under the inline limit. */
+  /**
+   * The whole file if it is a regular file under the inline limit. Only
+   * the open is asynchronous (a FIFO swapped in would block it); once the
+   * handle is known to be a regular file, stat and reads are synchronous:
+   * for a few KiB, mostly in the page cache, each asynchronous call's round
+   * trip through the runtime's thread pool costs more than the call itself.
+   */
   async #readIfSmall(path: string): Promise<Uint8Array | undefined> {
     using file = await Deno.open(path, { read: true });
-    const info = await file.stat();
+    const info = file.statSync();
     if (!info.isFile || info.size >= this.#inlineBelow) return undefined;
     // Read up to the limit: the file may have grown since the stat.
-    const buf = new Uint8Array(this.#inlineBelow);
+    const buf = new Uint8Array(Math.min(this.#inlineBelow, info.size + 1));
     let len = 0;
     while (len < buf.length) {
-      const n = await file.read(buf.subarray(len));
+      const n = file.readSync(buf.subarray(len));
       if (n === null) return buf.subarray(0, len);
       len += n;
     }
-    return undefined; // grew past the limit: let a worker stream it
+    return undefined; // grew past its stat: let a worker stream it
   }
 
   #dispatch(): void {
@@ -154,15 +264,39 @@ export class HasherPool {
       new URL("./hasher_worker.ts", import.meta.url).href,
       { type: "module" },
     );
-    const slot: Slot = { worker, jobs: new Map() };
-    worker.onmessage = (ev: MessageEvent<HashResult>) =>
-      this.#onResult(slot, ev.data);
+    const slot: Slot = { worker, jobs: new Map(), streams: new Map() };
+    worker.onmessage = (ev: MessageEvent<HashResult | StreamResult>) => {
+      const data = ev.data;
+      if ("stream" in data) this.#onStream(slot, data);
+      else this.#onResult(slot, data);
+    };
     worker.onerror = (ev: ErrorEvent) => {
       ev.preventDefault();
       this.#onCrash(slot, ev.message);
     };
     this.#slots.push(slot);
     return slot;
+  }
+
+  #onStream(slot: Slot, r: StreamResult): void {
+    const state = slot.streams.get(r.stream);
+    if (state === undefined) return;
+    if (r.op === "ack") {
+      state.pending -= r.bytes;
+      for (const wake of state.room.splice(0)) wake();
+      return;
+    }
+    slot.streams.delete(r.stream);
+    state.done?.resolve(r.hash);
+  }
+
+  #failStreams(slot: Slot, error: Error): void {
+    for (const state of slot.streams.values()) {
+      state.failed = error;
+      state.done?.reject(error);
+      for (const wake of state.room.splice(0)) wake();
+    }
+    slot.streams.clear();
   }
 
   #onResult(slot: Slot, r: HashResult): void {
@@ -202,6 +336,10 @@ export class HasherPool {
       );
     }
     slot.jobs.clear();
+    this.#failStreams(
+      slot,
+      new Error(`Cannot hash a stream: hasher worker failed: ${message}`),
+    );
     this.#dispatch();
   }
 }

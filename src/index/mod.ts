@@ -47,6 +47,7 @@ export {
 export {
   INDEX_FILE,
   IndexCorruptError,
+  IndexSchemaError,
   IndexStore,
   type IndexStoreOptions,
   type LocalStatUpdate,

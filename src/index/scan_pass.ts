@@ -49,6 +49,12 @@ export interface PassContext {
   readonly racyWindowMs: number;
   /** Paths whose last hash may have raced with a write: rehash them next time. */
   readonly racy: Set<string>;
+  /**
+   * Paths that could not be read, already warned about: later passes say
+   * so at debug level only (a rescan every 10 s must not repeat it), until
+   * the path is read again.
+   */
+  readonly unreadable: Set<string>;
 }
 
 const BATCH = 1000;
@@ -164,6 +170,7 @@ export class ScanPass {
         unreadable.push(dirRel);
         continue;
       }
+      this.#readable(dirRel);
       const names = new Set<string>();
       for (const entry of entries) {
         const rel = joinRel(dirRel, entry.name);
@@ -389,9 +396,13 @@ export class ScanPass {
       digest = await this.#ctx.hasher.hashFile(os);
     } catch (err) {
       if (!this.#exists(os)) return this.#markVanished(rel);
+      // Counted when seen; it is not indexed, so it is not in the totals.
+      this.summary.files--;
+      this.summary.bytes -= before.size;
       this.#fail(rel, "Cannot read file", err);
       return;
     }
+    this.#readable(rel);
     let after: Deno.FileInfo;
     try {
       after = Deno.lstatSync(os);
@@ -496,11 +507,24 @@ export class ScanPass {
 
   #fail(rel: string, what: string, err: unknown): void {
     this.summary.errors++;
-    log.warn("{what} {path}: {error}", {
-      what,
-      path: rel,
-      error: message(err),
-    });
+    const props = { what, path: rel, error: message(err) };
+    if (this.#ctx.unreadable.has(rel)) {
+      log.debug("{what} {path}: {error}", props);
+      return;
+    }
+    this.#ctx.unreadable.add(rel);
+    log.warn(
+      "{what} {path}: {error}. Skipping it (nothing is deleted on peers) until it can be read",
+      props,
+    );
+  }
+
+  /** `rel` was read: a path warned about before says it is back. */
+  #readable(rel: string): void {
+    if (this.#ctx.unreadable.size === 0 || !this.#ctx.unreadable.delete(rel)) {
+      return;
+    }
+    log.info("{path} can be read again; indexing it", { path: rel });
   }
 
   async #whenSlotFree(): Promise<void> {

@@ -104,6 +104,7 @@ export class Scanner {
       concurrency: Math.max(1, opts.concurrency ?? 8),
       racyWindowMs: opts.racyWindowMs ?? 50,
       racy: new Set<string>(),
+      unreadable: new Set<string>(),
     };
   }
 

@@ -4,6 +4,7 @@
  * counter and one row per path (file, dir, symlink or tombstone).
  */
 
+import { getLogger } from "@logtape/logtape";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ChunkInfo } from "./file_digest.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
@@ -17,6 +18,8 @@ export const INDEX_FILE = "index.db";
 /** How long tombstones are kept before {@linkcode IndexStore.purgeTombstones} may drop them. */
 export const TOMBSTONE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
+const log = getLogger(["dsync", "index"]);
+
 const SCHEMA_VERSION = 1;
 const HASH_BYTES = 32;
 const CHUNK_ENTRY_BYTES = 4 + HASH_BYTES;
@@ -26,6 +29,18 @@ export class IndexCorruptError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "IndexCorruptError";
+  }
+}
+
+/**
+ * The index was written by a dsync with another schema version. Not a
+ * corruption: {@linkcode IndexStore.openOrRebuild} refuses it rather than
+ * set aside an index a newer dsync can still read.
+ */
+export class IndexSchemaError extends IndexCorruptError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "IndexSchemaError";
   }
 }
 
@@ -128,6 +143,21 @@ function isCorruption(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (err as { code?: unknown }).code === "ERR_SQLITE_ERROR" &&
     /not a database|malformed|corrupt|unable to open/i.test(err.message);
+}
+
+/**
+ * True for an index that is damaged (so rebuilding loses nothing readable),
+ * false for one that is busy, unreadable for permissions, or of another
+ * schema.
+ */
+function isRebuildable(err: unknown): boolean {
+  if (!(err instanceof IndexCorruptError) || err instanceof IndexSchemaError) {
+    return false;
+  }
+  const cause = err.cause;
+  if (!(cause instanceof Error)) return true; // our own validation of a row
+  return /not a database|malformed|corrupt/i.test(cause.message) ||
+    cause instanceof RangeError;
 }
 
 function kindCode(kind: FileKind): number {
@@ -261,7 +291,7 @@ export class IndexStore {
         | undefined)?.value;
     const version = meta("schema_version");
     if (version !== undefined && Number(version) !== SCHEMA_VERSION) {
-      throw new IndexCorruptError(
+      throw new IndexSchemaError(
         `Index ${path} has schema version ${
           String(version)
         }, expected ${SCHEMA_VERSION}`,
@@ -407,6 +437,68 @@ export class IndexStore {
       }
       throw err;
     }
+  }
+
+  /**
+   * Opens the index like {@linkcode IndexStore.open}, first checking the
+   * whole database (`PRAGMA quick_check`, ~1 µs per row). A corrupt index
+   * (not a database, truncated, malformed pages or rows) is renamed aside
+   * to `index.db.corrupt-<UTC time>` with its `-wal`/`-shm` files, and a
+   * fresh one is created: a new replica id and no records, which the next
+   * scan fills like a lost index (every file new, nothing deleted). An
+   * index of another schema version is not touched: that throws
+   * {@linkcode IndexSchemaError}.
+   */
+  static openOrRebuild(
+    folder: string,
+    options: IndexStoreOptions = {},
+  ): IndexStore {
+    let problem: IndexCorruptError;
+    try {
+      const store = IndexStore.open(folder, options);
+      let issues: string[];
+      try {
+        issues = store.#integrityIssues();
+      } catch (err) {
+        store.close();
+        throw err;
+      }
+      if (issues.length === 0) return store;
+      store.close();
+      problem = new IndexCorruptError(
+        `Index ${store.dbPath} failed its integrity check: ${
+          issues.slice(0, 3).join("; ")
+        }`,
+      );
+    } catch (err) {
+      if (!isRebuildable(err)) throw err;
+      problem = err as IndexCorruptError;
+    }
+    const path = toOsPath(toOsPath(folder, STATE_DIR), INDEX_FILE);
+    const stamp = new Date(options.now?.() ?? Date.now()).toISOString()
+      .replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const aside = `${path}.corrupt-${stamp}`;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      try {
+        Deno.renameSync(path + suffix, aside + suffix);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+    }
+    log.warn(
+      "The index was unreadable ({message}); kept it as {aside} and rebuilt it from the folder. Nothing is deleted: files are indexed as new and merged with the peers",
+      { message: problem.message, aside },
+    );
+    return IndexStore.open(folder, options);
+  }
+
+  /** What `PRAGMA quick_check` finds wrong (empty when the database is sound). */
+  #integrityIssues(): string[] {
+    return this.#guard(() =>
+      (this.#db.prepare("PRAGMA quick_check(10)").all() as Row[])
+        .map((row) => String(Object.values(row)[0]))
+        .filter((line) => line !== "ok")
+    );
   }
 
   /** This folder copy's replica id (random, unsigned 64-bit, never 0). */
@@ -593,7 +685,9 @@ export class IndexStore {
         this.#db.exec("COMMIT");
         return result;
       } catch (err) {
-        this.#db.exec("ROLLBACK");
+        // SQLite rolls back by itself on some errors (a full disk at
+        // COMMIT); then ROLLBACK fails and would hide the real error.
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
         throw err;
       } finally {
         this.#inTransaction = false;

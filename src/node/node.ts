@@ -11,7 +11,7 @@ import { fingerprint, Identity } from "../identity/mod.ts";
 import { ConnectionPool } from "../net/mod.ts";
 import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
-import { removeLeftoverParts, SyncEngine } from "../sync/mod.ts";
+import { LeftoverParts, SyncEngine } from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
@@ -63,7 +63,7 @@ export async function runNode(
 ): Promise<void> {
   await ensureIgnoreFile(config.folder);
   const ignore = await IgnoreRules.load(config.folder, config.excludes);
-  const store = IndexStore.open(config.folder);
+  const store = IndexStore.openOrRebuild(config.folder);
   const hasher = new HasherPool();
   const identity = Identity.generate();
   let engine: SyncEngine | undefined;
@@ -72,8 +72,9 @@ export async function runNode(
   let reporter: StatusReporter | undefined;
   let discovery: Discovery | undefined;
   try {
-    // No pull is running yet, so every .part found is a leftover.
-    await removeLeftoverParts(config.folder, {
+    // No pull is running yet, so every .part found is a leftover: kept to
+    // resume its target's pull.
+    const leftovers = await LeftoverParts.gather(config.folder, {
       skipDir: (rel) => ignore.ignores(rel, true),
     });
     const scanner = new Scanner({
@@ -89,6 +90,7 @@ export async function runNode(
       ignore,
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
+      leftovers,
     });
     engine = sync;
     // Watching starts before the initial scan, so no change falls between.

@@ -12,8 +12,12 @@
  * ```
  *
  * `.part` files are named `.<name>.dsync-<16 hex>.part` (see
- * {@linkcode partName}); the index ignores `*.part` and `part_cleanup.ts`
- * removes leftovers at start.
+ * {@linkcode partName}); the index ignores `*.part`. A part left by a kill or
+ * an abandoned pull can be reopened ({@linkcode PartFile.resume}): its bytes
+ * are read back ({@linkcode PartFile.readBack}), checked chunk by chunk by
+ * the caller and taken as they are ({@linkcode PartFile.keep}); the whole
+ * file is still verified at commit. `part_cleanup.ts` finds leftovers at
+ * start.
  *
  * Before the rename the target is checked against `expected` (what the index
  * holds): an entry that differs is a local edit the index has not seen, and
@@ -35,6 +39,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { blake3, Blake3Hasher, toHex } from "../index/hash.ts";
+import type { StreamDigest } from "../index/hasher_pool.ts";
 import { baseName, parentRel, toOsPath } from "../index/rel_path.ts";
 import type { StoredStat } from "../index/store.ts";
 import { truncateUtf8 } from "./_utf8.ts";
@@ -58,6 +63,19 @@ const READ_BLOCK = 1 << 20;
 
 /** Matches the names of the `.part` files dsync creates. */
 export const PART_FILE_PATTERN: RegExp = /^\..*\.dsync-[0-9a-f]{16}\.part$/s;
+
+/**
+ * The target name a `.part` named `partFile` was made for, or undefined when
+ * it is no dsync `.part` or its target's name was cut to fit.
+ */
+export function partTargetName(partFile: string): string | undefined {
+  if (!PART_FILE_PATTERN.test(partFile)) return undefined;
+  const name = partFile.slice(1, -(".dsync-".length + 16 + ".part".length));
+  if (name === "" || new TextEncoder().encode(name).length >= PART_NAME_ROOM) {
+    return undefined;
+  }
+  return name;
+}
 
 /** The `.part` name for a target named `name`, with a random 16-hex tag. */
 export function partName(name: string): string {
@@ -101,6 +119,16 @@ export type BatchOutcome =
 
 type State = "open" | "prepared" | "done";
 
+/** Options of {@linkcode PartFile.create} and {@linkcode PartFile.resume}. */
+export interface PartFileOptions {
+  /**
+   * Hashes the content in order on another thread (a `HasherPool` stream)
+   * instead of on the caller's, so verifying the whole file overlaps with
+   * receiving it.
+   */
+  readonly stream?: () => StreamDigest;
+}
+
 /**
  * A `.part` file being assembled for one target. Writes may come in any
  * order; in-order writes are hashed as they come, otherwise the file is read
@@ -112,6 +140,12 @@ export class PartFile implements AsyncDisposable {
   readonly partPath: string;
   /** OS path of the target. */
   readonly targetPath: string;
+  /**
+   * Leading bytes of a resumed `.part` that may hold chunks of the target
+   * (0 for a new one). Untrusted: read them with {@linkcode readBack},
+   * verify, then {@linkcode keep} them.
+   */
+  readonly resumable: number;
   #file: Deno.FsFile | undefined;
   #state: State = "open";
   #queue: Promise<unknown> = Promise.resolve();
@@ -119,24 +153,33 @@ export class PartFile implements AsyncDisposable {
   #hashedTo = 0;
   #hasher: Blake3Hasher | undefined;
   #oneShot: Uint8Array | undefined;
+  readonly #newStream: (() => StreamDigest) | undefined;
+  #stream: StreamDigest | undefined;
 
   private constructor(
     target: PartTarget,
     partPath: string,
     targetPath: string,
     file: Deno.FsFile,
+    resumable: number,
+    options: PartFileOptions,
   ) {
     this.target = target;
     this.partPath = partPath;
     this.targetPath = targetPath;
     this.#file = file;
+    this.resumable = resumable;
+    this.#newStream = options.stream;
   }
 
   /**
    * Creates the parents of the target (refusing symlinks in the chain:
    * {@linkcode UnsafePathError}) and a new, empty `.part` beside it.
    */
-  static async create(target: PartTarget): Promise<PartFile> {
+  static async create(
+    target: PartTarget,
+    options: PartFileOptions = {},
+  ): Promise<PartFile> {
     checkTarget(target);
     const targetPath = await ensureParentDirs(target.folder, target.path);
     const dirRel = parentRel(target.path);
@@ -148,7 +191,118 @@ export class PartFile implements AsyncDisposable {
       write: true,
       createNew: true,
     });
-    return new PartFile(target, partPath, targetPath, file);
+    return new PartFile(target, partPath, targetPath, file, 0, options);
+  }
+
+  /**
+   * Reopens `partOs`, a `.part` left by an earlier pull of the same target
+   * (see `LeftoverParts`), cut to the target's size. Undefined when it is
+   * not a regular file beside the target (the caller starts a new part and
+   * removes it). Throws {@linkcode UnsafePathError} like `create`.
+   */
+  static async resume(
+    target: PartTarget,
+    partOs: string,
+    options: PartFileOptions = {},
+  ): Promise<PartFile | undefined> {
+    checkTarget(target);
+    const targetPath = await ensureParentDirs(target.folder, target.path);
+    const dirOs = parentOsPath(target.folder, target.path);
+    const cut = Math.max(partOs.lastIndexOf("/"), partOs.lastIndexOf("\\"));
+    const name = partTargetName(partOs.slice(cut + 1));
+    if (
+      partOs.slice(0, Math.max(cut, 0)) !== dirOs.replace(/[\\/]+$/, "") ||
+      name?.normalize("NFC") !== baseName(target.path)
+    ) {
+      return undefined;
+    }
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(partOs);
+    } catch {
+      return undefined;
+    }
+    if (!info.isFile) return undefined;
+    const file = await Deno.open(partOs, { read: true, write: true });
+    try {
+      const opened = await file.stat();
+      if (!opened.isFile || (info.ino !== null && opened.ino !== info.ino)) {
+        file.close();
+        return undefined;
+      }
+      if (opened.size > target.size) await file.truncate(target.size);
+      return new PartFile(
+        target,
+        partOs,
+        targetPath,
+        file,
+        Math.min(opened.size, target.size),
+        options,
+      );
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Reads `length` bytes at `offset` of the part as it is (for resuming);
+   * undefined when it holds fewer.
+   */
+  readBack(offset: number, length: number): Promise<Uint8Array | undefined> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new TypeError(`Cannot read ${this.partPath}: already ${this.#state}`),
+      );
+    }
+    let out: Uint8Array | undefined;
+    return this.#serial(async () => {
+      const file = this.#file!;
+      await file.seek(offset, Deno.SeekMode.Start);
+      const buf = new Uint8Array(length);
+      for (let got = 0; got < length;) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) return;
+        got += n;
+      }
+      out = buf;
+    }).then(() => out);
+  }
+
+  /**
+   * Takes `data` (already verified) as the content at `offset`, where the
+   * part already holds exactly these bytes: hashed, not written again.
+   */
+  keep(offset: number, data: Uint8Array): Promise<void> {
+    if (
+      this.#state !== "open" || offset + data.length > this.resumable ||
+      offset < 0
+    ) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot keep ${data.length} bytes at ${offset} of ${this.partPath}`,
+        ),
+      );
+    }
+    return this.#serial(() => this.#track(offset, data));
+  }
+
+  /**
+   * Closes the part and leaves it on disk (to resume later); returns its
+   * size. Afterwards the part is done, as after a commit.
+   */
+  async detach(): Promise<number> {
+    await this.#queue.catch(() => {});
+    let size = 0;
+    try {
+      if (this.#file !== undefined) size = (await this.#file.stat()).size;
+    } catch {
+      // Counted as empty.
+    }
+    this.#closeFile();
+    this.#releaseHasher();
+    this.#state = "done";
+    return size;
   }
 
   /** Writes `data` at `offset`; throws `RangeError` beyond the target's size. */
@@ -171,12 +325,12 @@ export class PartFile implements AsyncDisposable {
       );
     }
     return this.#serial(async () => {
-      this.#track(offset, data);
       const file = this.#file!;
       await file.seek(offset, Deno.SeekMode.Start);
       for (let done = 0; done < data.length;) {
         done += await file.write(data.subarray(done));
       }
+      await this.#track(offset, data);
     });
   }
 
@@ -285,9 +439,10 @@ export class PartFile implements AsyncDisposable {
     return await Deno.lstat(this.targetPath);
   }
 
-  #track(offset: number, data: Uint8Array): void {
+  async #track(offset: number, data: Uint8Array): Promise<void> {
     if (
-      offset === 0 && data.length === this.target.size && this.#hashedTo === 0
+      offset === 0 && data.length === this.target.size &&
+      this.#hashedTo === 0 && this.#newStream === undefined
     ) {
       this.#oneShot = blake3(data); // the common small-file case: no hasher state
       this.#hashedTo = data.length;
@@ -299,14 +454,24 @@ export class PartFile implements AsyncDisposable {
       this.#releaseHasher();
       return;
     }
+    this.#hashedTo += data.length;
+    if (this.#newStream !== undefined) {
+      this.#stream ??= this.#newStream();
+      await this.#stream.update(data);
+      return;
+    }
     this.#hasher ??= new Blake3Hasher();
     this.#hasher.update(data);
-    this.#hashedTo += data.length;
   }
 
   async #digest(file: Deno.FsFile): Promise<Uint8Array> {
     if (this.#hashedTo === this.target.size) {
       if (this.#oneShot !== undefined) return this.#oneShot;
+      if (this.#stream !== undefined) {
+        const stream = this.#stream;
+        this.#stream = undefined;
+        return await stream.digest();
+      }
       const hasher = this.#hasher ?? new Blake3Hasher();
       this.#hasher = undefined;
       return hasher.digest();
@@ -329,6 +494,8 @@ export class PartFile implements AsyncDisposable {
     // digest() returns a pooled engine; the hasher is dropped anyway.
     if (this.#hasher !== undefined) this.#hasher.digest();
     this.#hasher = undefined;
+    this.#stream?.cancel();
+    this.#stream = undefined;
   }
 
   #closeFile(): void {

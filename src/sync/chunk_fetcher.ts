@@ -10,6 +10,7 @@
 
 import type { FileRecord } from "../index/file_record.ts";
 import type { ChunkInfo } from "../index/file_digest.ts";
+import { blake3 } from "../index/hash.ts";
 import { findLocalChunk, type LocalChunkIndex } from "./chunk_source.ts";
 
 /** A connected peer that can serve chunks of a file. */
@@ -39,6 +40,19 @@ export class NoSourceError extends Error {
 /** Where a file's bytes go, at any offset (a `PartFile` fits). */
 export interface ChunkSink {
   write(offset: number, data: Uint8Array): Promise<void>;
+  /**
+   * Leading bytes the sink may already hold (a resumed `.part`): chunks in
+   * them are read back, and kept when they hash right.
+   */
+  readonly resumable?: number;
+  readBack?(offset: number, length: number): Promise<Uint8Array | undefined>;
+  keep?(offset: number, data: Uint8Array): Promise<void>;
+}
+
+/** A chunk's bytes, and whether the sink already holds them. */
+interface Got {
+  readonly data: Uint8Array;
+  readonly kept: boolean;
 }
 
 /** Options of {@linkcode ChunkFetcher}. */
@@ -64,7 +78,7 @@ interface SourceCache {
 export const SOURCE_REFRESH_MS = 1000;
 
 /** Bytes written to a sink at once. */
-const WRITE_BLOCK = 4 << 20;
+const WRITE_BLOCK = 2 << 20;
 
 /** Gets the chunks of files from local disk or peers. */
 export class ChunkFetcher {
@@ -73,6 +87,8 @@ export class ChunkFetcher {
   fetchedBytes = 0;
   /** Chunk bytes copied from local files instead. */
   reusedBytes = 0;
+  /** Chunk bytes found already in place in resumed `.part` files. */
+  resumedBytes = 0;
 
   constructor(options: ChunkFetcherOptions) {
     this.#o = options;
@@ -81,7 +97,7 @@ export class ChunkFetcher {
   /**
    * Writes every chunk of `record` into `sink`, in order, with up to
    * `windowBytes` of chunks being fetched ahead. Consecutive chunks are
-   * written in blocks of up to 4 MiB: every write is a round trip through
+   * written in blocks of up to 2 MiB: every write is a round trip through
    * the runtime's I/O threads, which a busy event loop makes slow.
    * `progress` is told of each block written.
    */
@@ -94,7 +110,7 @@ export class ChunkFetcher {
   ): Promise<void> {
     const chunks = record.chunks;
     const sources: SourceCache = {};
-    const ahead: Promise<Uint8Array>[] = [];
+    const ahead: Promise<Got>[] = [];
     let aheadBytes = 0;
     let next = 0;
     const block = new Uint8Array(Math.min(WRITE_BLOCK, record.size));
@@ -112,15 +128,28 @@ export class ChunkFetcher {
         next < chunks.length &&
         (next === i || aheadBytes + chunks[next]!.length <= windowBytes)
       ) {
-        const fetch = this.#chunk(record, chunks[next]!, signal, sources);
+        const fetch = this.#chunkFor(
+          sink,
+          record,
+          chunks[next]!,
+          signal,
+          sources,
+        );
         fetch.catch(() => {}); // awaited in order below
         ahead.push(fetch);
         aheadBytes += chunks[next]!.length;
         next++;
       }
-      const data = await ahead.shift()!;
+      const { data, kept } = await ahead.shift()!;
       aheadBytes -= chunks[i]!.length;
       signal.throwIfAborted();
+      if (kept) {
+        await flush();
+        await sink.keep!(chunks[i]!.offset, data);
+        progress(data.length);
+        blockStart += data.length;
+        continue;
+      }
       if (blockFill + data.length > block.length) await flush();
       if (data.length > block.length) {
         await sink.write(chunks[i]!.offset, data);
@@ -154,6 +183,30 @@ export class ChunkFetcher {
       progress(data.length);
     }));
     return out;
+  }
+
+  /** One chunk: from the sink if it holds it already, else as `#chunk`. */
+  async #chunkFor(
+    sink: ChunkSink,
+    record: FileRecord,
+    chunk: ChunkInfo,
+    signal: AbortSignal,
+    sources: SourceCache,
+  ): Promise<Got> {
+    if (
+      sink.readBack !== undefined && sink.keep !== undefined &&
+      chunk.offset + chunk.length <= (sink.resumable ?? 0)
+    ) {
+      const bytes = await sink.readBack(chunk.offset, chunk.length);
+      if (bytes !== undefined && sameBytes(blake3(bytes), chunk.hash)) {
+        this.resumedBytes += bytes.length;
+        return { data: bytes, kept: true };
+      }
+    }
+    return {
+      data: await this.#chunk(record, chunk, signal, sources),
+      kept: false,
+    };
   }
 
   /** One chunk: from local disk if any file holds it, else from a peer. */
@@ -226,4 +279,10 @@ export class ChunkFetcher {
       cache.list = undefined; // a peer may have come since: look again once
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import type { FileRecord } from "../index/file_record.ts";
 import { toOsPath } from "../index/rel_path.ts";
 import type { IndexStore, StoredStat } from "../index/store.ts";
@@ -26,6 +27,8 @@ import {
   removePath,
 } from "./safe_paths.ts";
 import { writeSymlink } from "./atomic_writer.ts";
+
+const log = getLogger(["dsync", "sync", "local_ops"]);
 
 const IS_WINDOWS = Deno.build.os === "windows";
 
@@ -114,6 +117,10 @@ export async function applyMkdir(
     if (expected !== undefined && expected.kind !== "dir") {
       const outcome = await removePath(ctx.folder, d.path, { expected });
       if (outcome === "not-empty") throw new DirectoryNotEmptyError(d.path);
+      log.info("{path} became a directory on a peer: replaced the {kind}", {
+        path: d.path,
+        kind: expected.kind,
+      });
     }
     try {
       await makeDir(ctx.folder, d.path);
@@ -128,6 +135,40 @@ export async function applyMkdir(
     }
     const info = await Deno.lstat(toOsPath(ctx.folder, d.path));
     ctx.store.put(appliedRecord(d, info));
+  });
+}
+
+/**
+ * Makes room for the file of `d.remote` where the index holds a live
+ * directory: removes that directory if it is empty and unchanged and
+ * stores its tombstone with the local version as it was (no local edit:
+ * the peer's file already supersedes it), so the path can be planned
+ * again as a plain pull. Returns `"not-empty"`, changing nothing, while
+ * the directory still holds entries (their deletes usually come in the
+ * same round: try again after them).
+ */
+export async function clearDirectoryForFile(
+  ctx: LocalOpsContext,
+  d: Decision,
+): Promise<"removed" | "not-empty"> {
+  return await ctx.gate.run(async () => {
+    const local = ctx.store.get(d.path);
+    if (local === undefined || local.deleted || local.kind !== "dir") {
+      return "removed"; // changed meanwhile: nothing in the way any more
+    }
+    const expected = liveStat(ctx.store.getStat(d.path));
+    const outcome = await removePath(
+      ctx.folder,
+      d.path,
+      expected === undefined ? {} : { expected },
+    );
+    if (outcome === "not-empty") return "not-empty";
+    ctx.store.put({ ...local, deleted: true, sequence: 0 });
+    ctx.echo.remember(d.path, "absent");
+    log.info("{path} became a file on a peer: removed the directory", {
+      path: d.path,
+    });
+    return "removed";
   });
 }
 

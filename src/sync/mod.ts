@@ -43,10 +43,14 @@ export {
   PartFile,
   partName,
   type PartTarget,
+  partTargetName,
   syncDir,
   writeSymlink,
 } from "./atomic_writer.ts";
 export {
+  type LeftoverPart,
+  LeftoverParts,
+  type LeftoverPartsOptions,
   type PartCleanupOptions,
   removeLeftoverParts,
 } from "./part_cleanup.ts";

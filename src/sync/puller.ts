@@ -21,7 +21,9 @@
  * Failures never lose data: an unseen local edit makes the path be
  * rescanned and planned again; a file no connected peer can serve waits
  * until a peer connects or announces it again; anything else is retried
- * later.
+ * later. A big file's `.part` outlives a failed pull, a stop or a kill
+ * (`LeftoverParts`): the next pull of the path reads its chunks back,
+ * verified, and fetches only the rest.
  * @module
  */
 
@@ -30,12 +32,21 @@ import type { FileRecord } from "../index/file_record.ts";
 import type { IndexStore, StoredStat } from "../index/store.ts";
 import { compare, type VersionVector } from "../index/version_vector.ts";
 import type { ApplyGate } from "./apply_gate.ts";
-import { PartFile, syncDir } from "./atomic_writer.ts";
+import {
+  PartFile,
+  type PartFileOptions,
+  type PartTarget,
+  syncDir,
+} from "./atomic_writer.ts";
+import type { LeftoverParts } from "./part_cleanup.ts";
+import type { StreamDigest } from "../index/hasher_pool.ts";
 import { type SmallFile, writeSmallFiles } from "./small_file_batch.ts";
 import type { LocalChunkIndex } from "./chunk_source.ts";
 import { ChunkFetcher, type ChunkSource } from "./chunk_fetcher.ts";
 import { ChunkHashMismatchError } from "./chunk_requests.ts";
 import { conflictName } from "./conflict_name.ts";
+import { DiskFullNotice, isDiskFull } from "./disk_full.ts";
+import { FailureBackoff } from "./failure_backoff.ts";
 import type { EchoFilter } from "./echo_filter.ts";
 import {
   ContentMismatchError,
@@ -48,6 +59,7 @@ import {
   applyMetadata,
   applyMkdir,
   applySymlink,
+  clearDirectoryForFile,
   type Decision,
   echoStateOf,
   type LocalOpsContext,
@@ -101,8 +113,16 @@ export interface PullerOptions {
   readonly groupFiles?: number;
   /** Most bytes in a group (default 8 MiB). */
   readonly groupBytes?: number;
-  /** Bytes of one big file in flight at once (default 16 MiB). */
+  /** Bytes of one big file in flight at once (default 8 MiB). */
   readonly fileWindowBytes?: number;
+  /**
+   * `.part` files kept to resume: a big file's pull starts from its
+   * leftover, and a pull that fails for want of a peer (or because the
+   * puller stops) leaves its `.part` here instead of removing it.
+   */
+  readonly leftovers?: LeftoverParts;
+  /** Hashes a big file in order on another thread as it is written. */
+  readonly hashStream?: () => StreamDigest;
 }
 
 /** A file being pulled, for status displays. */
@@ -120,6 +140,8 @@ export interface PullCounters {
   fetchedBytes: number;
   /** Chunk bytes copied from local files instead. */
   reusedBytes: number;
+  /** Chunk bytes found in place in resumed `.part` files. */
+  resumedBytes: number;
   /** Files put in place. */
   files: number;
 }
@@ -182,6 +204,8 @@ export class Puller {
   /** Bumped whenever peers may serve more than before (see `retryWaiting`). */
   #sourceEpoch = 0;
   readonly #fetcher: ChunkFetcher;
+  readonly #diskFull = new DiskFullNotice();
+  readonly #failures = new FailureBackoff();
   #files = 0;
 
   constructor(options: PullerOptions) {
@@ -202,6 +226,7 @@ export class Puller {
     return {
       fetchedBytes: this.#fetcher.fetchedBytes,
       reusedBytes: this.#fetcher.reusedBytes,
+      resumedBytes: this.#fetcher.resumedBytes,
       files: this.#files,
     };
   }
@@ -286,7 +311,8 @@ export class Puller {
   }
 
   /**
-   * Stops taking work and abandons downloads (their `.part` files are
+   * Stops taking work and abandons downloads (the `.part` files of big
+   * ones stay for resuming when `leftovers` is set; the others are
    * removed). Chunk requests already sent are not cancelled: close the
    * peer sessions after this, then await {@linkcode close}.
    */
@@ -328,6 +354,7 @@ export class Puller {
     if (!this.#idle) {
       this.#idle = true;
       this.#o.onIdle?.();
+      this.#o.leftovers?.expire().catch(() => {});
     }
   }
 
@@ -431,7 +458,12 @@ export class Puller {
     for (const d of get("metadata")) {
       await this.#op(d, () => applyMetadata(this.#ops, d));
     }
-    const started = await this.#startFiles(get("pull"));
+    const pulls: Decision[] = [];
+    for (const d of get("pull")) {
+      if (d.local?.kind !== "dir" || d.local.deleted) pulls.push(d);
+      else await this.#op(d, () => this.#clearDirectory(d));
+    }
+    const started = await this.#startFiles(pulls);
     const deletes = get("delete");
     if (deletes.length > 0) {
       for (const d of deletes) this.#active.add(d.path);
@@ -481,6 +513,25 @@ export class Puller {
     this.enqueue([d.path]);
   }
 
+  /** A directory that is a file on the peer: removes it once empty, then pulls. */
+  async #clearDirectory(d: Decision): Promise<void> {
+    if (await clearDirectoryForFile(this.#ops, d) === "removed") {
+      this.#dirRetries.delete(d.path);
+      this.enqueue([d.path]);
+      return;
+    }
+    const tries = (this.#dirRetries.get(d.path) ?? 0) + 1;
+    this.#dirRetries.set(d.path, tries);
+    if (tries <= MAX_DIR_RETRIES) this.#retryLater(d.path, tries);
+    else {
+      this.#dirRetries.delete(d.path);
+      log.warn(
+        "Not replacing directory {path} by the peer's file: it still holds entries",
+        { path: d.path },
+      );
+    }
+  }
+
   async #deletes(ds: Decision[]): Promise<void> {
     try {
       if (this.#closed) return;
@@ -488,8 +539,10 @@ export class Puller {
       const fresh: Decision[] = [];
       for (const d of ds) {
         const now = this.#decide(d.path);
-        if (now?.action.kind === "delete") fresh.push(now);
-        else if (now !== undefined) this.#queue.add(d.path);
+        if (now?.action.kind === "delete") {
+          await this.#o.leftovers?.discard(d.path);
+          fresh.push(now);
+        } else if (now !== undefined) this.#queue.add(d.path);
       }
       const outcome = await applyDeletes(this.#ops, fresh);
       for (const path of outcome.done) {
@@ -576,8 +629,14 @@ export class Puller {
     return undefined;
   }
 
-  async #newPart(d: Decision): Promise<PartFile> {
-    return await PartFile.create({
+  get #partOptions(): PartFileOptions {
+    const stream = this.#o.hashStream;
+    return stream === undefined ? {} : { stream };
+  }
+
+  /** A `.part` for `d`: its leftover resumed, if any, else a new one. */
+  async #openPart(d: Decision): Promise<PartFile> {
+    const target: PartTarget = {
       folder: this.#o.folder,
       path: d.path,
       size: d.remote.size,
@@ -585,7 +644,56 @@ export class Puller {
       mtimeNs: d.remote.mtimeNs,
       exec: d.remote.exec,
       expected: this.#o.store.getStat(d.path),
-    });
+    };
+    const leftover = this.#o.leftovers?.take(d.path);
+    if (leftover !== undefined) {
+      let part: PartFile | undefined;
+      try {
+        part = await PartFile.resume(target, leftover.os, this.#partOptions);
+      } catch (err) {
+        log.debug("Cannot resume {path}: {error}", {
+          path: d.path,
+          error: String(err),
+        });
+      }
+      if (part !== undefined) {
+        log.info("Resuming {path} from a .part holding {bytes} bytes", {
+          path: d.path,
+          bytes: part.resumable,
+        });
+        return part;
+      }
+      await Deno.remove(leftover.os).catch(() => {});
+    }
+    return await PartFile.create(target, this.#partOptions);
+  }
+
+  /**
+   * After a failed pull: keeps the `.part` for resuming when the pull
+   * stopped for want of a peer or because the puller is closing (every
+   * chunk in it was verified), else removes it (a full disk wants the
+   * space back; a local failure or a bad whole file, a fresh start).
+   */
+  async #parkOrAbort(
+    path: string,
+    part: PartFile,
+    err: unknown,
+  ): Promise<void> {
+    const leftovers = this.#o.leftovers;
+    const name = errorOf(err).name;
+    const resumable = this.#closed || err instanceof PullerClosedError ||
+      err instanceof ChunkHashMismatchError || name === "NoSourceError" ||
+      name === "PeerGoneError" || name === "ChunkUnavailableError";
+    if (leftovers === undefined || !resumable) {
+      await part.abort();
+      return;
+    }
+    const size = await part.detach();
+    if (size > 0) {
+      await leftovers.park(path, part.partPath, size);
+    } else {
+      await Deno.remove(part.partPath).catch(() => {});
+    }
   }
 
   async #pullOne(planned: Decision): Promise<void> {
@@ -595,11 +703,11 @@ export class Puller {
     const transfer = this.#startTransfer(d);
     let part: PartFile | undefined;
     try {
-      part = await this.#newPart(d);
+      part = await this.#openPart(d);
       await this.#fetcher.fill(
         d.remote,
         part,
-        this.#o.fileWindowBytes ?? 16 << 20,
+        this.#o.fileWindowBytes ?? 8 << 20,
         this.#abort.signal,
         (n) => transfer.bytesDone += n,
       );
@@ -618,11 +726,12 @@ export class Puller {
         ms: Math.round(this.#now() - transfer.startedAt),
       });
       this.#files++;
+      this.#diskFull.clear();
       this.#localRetries.delete(d.path);
       this.#requeueMore([d]);
       this.#o.onStored();
     } catch (err) {
-      await part?.abort();
+      if (part !== undefined) await this.#parkOrAbort(d.path, part, err);
       await this.#failed(d.path, err, epoch);
     } finally {
       this.#transfers.delete(d.path);
@@ -638,6 +747,7 @@ export class Puller {
       await Promise.all(planned.map(async (p) => {
         const d = this.#recheck(p);
         if (d === undefined || this.#closed) return;
+        await this.#o.leftovers?.discard(d.path);
         const transfer = this.#startTransfer(d);
         try {
           const data = await this.#fetcher.assemble(
@@ -677,6 +787,7 @@ export class Puller {
               }
               this.#o.store.putMany(records);
               this.#files += records.length;
+              if (records.length > 0) this.#diskFull.clear();
             }),
         );
         for (const outcome of outcomes) {
@@ -779,12 +890,30 @@ export class Puller {
       });
       return;
     }
-    log.warn("Cannot apply {path}: {name}: {message}; retrying later", {
+    if (isDiskFull(error)) {
+      this.#diskFull.report(path, error, RETRY_DELAY_MS * 10);
+      this.#retryLater(path, 10);
+      return;
+    }
+    const retry = this.#failures.failed(path, this.#now());
+    const props = {
       path,
       name: error.name,
       message: error.message,
-    });
-    this.#retryLater(path, 10);
+      seconds: Math.round(retry.delayMs / 1000),
+    };
+    if (retry.warn) {
+      log.warn(
+        "Cannot apply {path}: {name}: {message}; retrying in {seconds} s, then less often (quietly)",
+        props,
+      );
+    } else {
+      log.debug(
+        "Still cannot apply {path}: {name}: {message}; retrying in {seconds} s",
+        props,
+      );
+    }
+    this.#retryLater(path, retry.delayMs / RETRY_DELAY_MS);
   }
 
   #retryLater(path: string, factor = 1): void {

@@ -75,6 +75,11 @@ interface Staged {
   readonly file: SmallFile;
   readonly partPath: string;
   readonly targetPath: string;
+  /**
+   * The part's stat once complete: the inode, size and mtime the target has
+   * once the part is linked or renamed there (saves a stat per file).
+   */
+  readonly info: Deno.FileInfo;
 }
 
 function lstatOrUndefined(os: string): Deno.FileInfo | undefined {
@@ -161,23 +166,28 @@ function writePart(
     (dir === "" ? "" : `${dir}/`) + partName(name),
   );
   const handle = Deno.openSync(partPath, { write: true, createNew: true });
+  let info: Deno.FileInfo;
   try {
     for (let done = 0; done < file.data.length;) {
       done += handle.writeSync(file.data.subarray(done));
     }
-    if (!IS_WINDOWS) {
-      const perms = (handle.statSync().mode ?? 0o644) & 0o7777;
-      const wanted = execMode(perms, file.exec);
-      if (wanted !== perms) Deno.chmodSync(partPath, wanted);
-    }
     handle.utimeSync(new Date(), mtimeValue(file.mtimeNs));
+    info = handle.statSync();
+    if (!IS_WINDOWS && info.mode !== null) {
+      const perms = info.mode & 0o7777;
+      const wanted = execMode(perms, file.exec);
+      if (wanted !== perms) {
+        Deno.chmodSync(partPath, wanted);
+        info = { ...info, mode: (info.mode & ~0o7777) | wanted };
+      }
+    }
   } catch (err) {
     handle.close();
     removeQuietly(partPath);
     throw err;
   }
   return {
-    staged: { file, partPath, targetPath: toOsPath(folder, file.path) },
+    staged: { file, partPath, targetPath: toOsPath(folder, file.path), info },
     handle,
   };
 }
@@ -286,11 +296,7 @@ function renameInPlace(
       (expected === undefined || expected.deleted) &&
       placeIfAbsent(staged.partPath, staged.targetPath)
     ) {
-      return {
-        ok: true,
-        path: file.path,
-        info: Deno.lstatSync(staged.targetPath),
-      };
+      return { ok: true, path: file.path, info: staged.info };
     }
     const problem = localChangeOf(
       lstatOrUndefined(staged.targetPath),
@@ -303,11 +309,7 @@ function renameInPlace(
       );
     }
     Deno.renameSync(staged.partPath, staged.targetPath);
-    return {
-      ok: true,
-      path: file.path,
-      info: Deno.lstatSync(staged.targetPath),
-    };
+    return { ok: true, path: file.path, info: staged.info };
   } catch (err) {
     return { ok: false, path: file.path, error: asError(err) };
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { digestBytes, type FileDigest } from "../../src/index/file_digest.ts";
-import { toHex } from "../../src/index/hash.ts";
+import { blake3, toHex } from "../../src/index/hash.ts";
 import {
   HasherPool,
   HasherPoolClosedError,
@@ -213,4 +213,41 @@ Deno.test("HasherPool defaults to one worker per core and validates its size", a
   assert.throws(() => new HasherPool({ size: 0 }), RangeError);
   assert.throws(() => new HasherPool({ size: 1.5 }), RangeError);
   assert.throws(() => new HasherPool({ inlineBelow: -1 }), RangeError);
+});
+
+Deno.test("HasherPool.stream() digests a stream longer than its ring, in order", async () => {
+  const pool = new HasherPool({ size: 2 });
+  try {
+    const data = noise(11 << 20, 77);
+    const a = pool.stream();
+    const b = pool.stream();
+    const pieces = [1, 4095, 1 << 20, 3 << 20, 5 << 20];
+    let off = 0;
+    for (const n of pieces) {
+      await a.update(data.subarray(off, off + n));
+      off += n;
+    }
+    await a.update(data.subarray(off));
+    await b.update(data.subarray(0, 10));
+    assert.deepEqual(await a.digest(), blake3(data));
+    assert.deepEqual(await b.digest(), blake3(data.subarray(0, 10)));
+    const c = pool.stream();
+    assert.deepEqual(await c.digest(), blake3(new Uint8Array(0)));
+    const d = pool.stream();
+    await d.update(data.subarray(0, 1000));
+    d.cancel();
+    d.cancel();
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("HasherPool.close() fails the streams in progress", async () => {
+  const pool = new HasherPool({ size: 1 });
+  const s = pool.stream();
+  await s.update(noise(1000, 3));
+  const done = s.digest();
+  await pool.close();
+  await assert.rejects(done, HasherPoolClosedError);
+  assert.throws(() => pool.stream(), HasherPoolClosedError);
 });

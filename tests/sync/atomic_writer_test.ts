@@ -1,4 +1,5 @@
 import { blake3 } from "../../src/index/hash.ts";
+import { HasherPool } from "../../src/index/hasher_pool.ts";
 import type { StoredStat } from "../../src/index/store.ts";
 import {
   commitBatch,
@@ -373,4 +374,86 @@ Deno.test("writeSymlink() places a link without following it, checking the entry
     assertEquals(await names(`${folder}/l`), ["file", "link"]);
     assertEquals(await names(outside), []);
   });
+});
+
+Deno.test("PartFile.resume() reopens a leftover, keeps its verified bytes and commits", async () => {
+  await withDirs(async (folder) => {
+    const data = noise(300_000, 41);
+    const t = target(folder, "sub/big.bin", data);
+    const first = await PartFile.create(t);
+    await first.write(0, data.subarray(0, 200_000));
+    assertEquals(await first.detach(), 200_000);
+    assertEquals(await names(`${folder}/sub`), [
+      first.partPath.split("/").pop()!,
+    ]);
+    const part = await PartFile.resume(t, first.partPath);
+    assert(part !== undefined);
+    assertEquals(part.resumable, 200_000);
+    const back = await part.readBack(0, 100_000);
+    assertEquals(back, data.subarray(0, 100_000));
+    assertEquals(await part.readBack(250_000, 10), undefined);
+    await part.keep(0, back!);
+    await part.write(100_000, data.subarray(100_000));
+    await part.commit();
+    assertEquals(await Deno.readFile(`${folder}/sub/big.bin`), data);
+    assertEquals(await names(`${folder}/sub`), ["big.bin"]);
+  });
+});
+
+Deno.test("PartFile.resume() cuts a longer leftover and refuses one that is not beside its target", async () => {
+  await withDirs(async (folder) => {
+    const data = noise(10_000, 42);
+    const t = target(folder, "a.bin", data);
+    const first = await PartFile.create(
+      target(folder, "a.bin", noise(20_000, 1)),
+    );
+    await first.write(0, noise(20_000, 1));
+    await first.detach();
+    const part = await PartFile.resume(t, first.partPath);
+    assert(part !== undefined);
+    assertEquals(part.resumable, 10_000);
+    assertEquals((await Deno.stat(first.partPath)).size, 10_000);
+    await part.write(0, data);
+    await part.commit();
+    assertEquals(await Deno.readFile(`${folder}/a.bin`), data);
+    // A .part of another name, or in another directory, is not taken.
+    await Deno.mkdir(`${folder}/d`);
+    const other = `${folder}/d/${partName("a.bin")}`;
+    await Deno.writeFile(other, data);
+    assertEquals(await PartFile.resume(t, other), undefined);
+    const wrongName = `${folder}/${partName("b.bin")}`;
+    await Deno.writeFile(wrongName, data);
+    assertEquals(await PartFile.resume(t, wrongName), undefined);
+    if (!IS_WINDOWS) {
+      const link = `${folder}/${partName("a.bin")}`;
+      await Deno.symlink(other, link);
+      assertEquals(await PartFile.resume(t, link), undefined);
+    }
+  });
+});
+
+Deno.test("PartFile with a stream digest verifies on a worker", async () => {
+  const pool = new HasherPool({ size: 1 });
+  try {
+    await withDirs(async (folder) => {
+      const data = noise(3 << 20, 43);
+      const good = await PartFile.create(target(folder, "g.bin", data), {
+        stream: () => pool.stream(),
+      });
+      for (let off = 0; off < data.length; off += 1 << 20) {
+        await good.write(off, data.subarray(off, off + (1 << 20)));
+      }
+      await good.commit();
+      assertEquals(await Deno.readFile(`${folder}/g.bin`), data);
+      const bad = await PartFile.create(
+        target(folder, "b.bin", data, { hash: blake3(noise(16, 1)) }),
+        { stream: () => pool.stream() },
+      );
+      await bad.write(0, data);
+      await assertRejects(() => bad.commit(), ContentMismatchError);
+      assertEquals(await names(folder), ["g.bin"]);
+    });
+  } finally {
+    await pool.close();
+  }
 });

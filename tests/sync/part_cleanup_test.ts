@@ -1,5 +1,8 @@
-import { partName } from "../../src/sync/atomic_writer.ts";
-import { removeLeftoverParts } from "../../src/sync/part_cleanup.ts";
+import { partName, partTargetName } from "../../src/sync/atomic_writer.ts";
+import {
+  LeftoverParts,
+  removeLeftoverParts,
+} from "../../src/sync/part_cleanup.ts";
 import { assertEquals } from "../assert.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
@@ -51,5 +54,61 @@ Deno.test("removeLeftoverParts() removes only dsync's .part files, without follo
     assertEquals(await removeLeftoverParts(folder), [`skipped/${inSkipped}`]);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("partTargetName() reads back the target of partName(), unless cut", () => {
+  assertEquals(partTargetName(partName("movie.mkv")), "movie.mkv");
+  assertEquals(partTargetName(partName(".hidden")), ".hidden");
+  assertEquals(partTargetName(partName("x".repeat(300))), undefined);
+  assertEquals(partTargetName("movie.part"), undefined);
+});
+
+Deno.test("LeftoverParts.gather() keeps the biggest .part per target and removes the rest", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-leftover-" });
+  try {
+    await Deno.mkdir(`${folder}/d`);
+    const small = partName("big.bin");
+    const large = partName("big.bin");
+    const empty = partName("e.bin");
+    const cut = partName("y".repeat(300));
+    await Deno.writeFile(`${folder}/d/${small}`, new Uint8Array(10));
+    await Deno.writeFile(`${folder}/d/${large}`, new Uint8Array(20));
+    await Deno.writeFile(`${folder}/${empty}`, new Uint8Array(0));
+    await Deno.writeFile(`${folder}/${cut}`, new Uint8Array(5));
+    let now = 1000;
+    const parts = await LeftoverParts.gather(folder, {
+      now: () => now,
+      maxAgeMs: 500,
+    });
+    assertEquals(parts.size, 1);
+    assertEquals(await names(folder), ["d"]);
+    assertEquals(await names(`${folder}/d`), [large]);
+    assertEquals(parts.take("d/big.bin"), {
+      os: `${folder}/d/${large}`,
+      size: 20,
+    });
+    assertEquals(parts.take("d/big.bin"), undefined);
+    // Parked again, then expired unused: removed from disk.
+    await parts.park("d/big.bin", `${folder}/d/${large}`, 20);
+    now += 400;
+    await parts.expire();
+    assertEquals(parts.size, 1);
+    now += 200;
+    await parts.expire();
+    assertEquals(parts.size, 0);
+    assertEquals(await names(`${folder}/d`), []);
+    // Parking a second part for a target removes the first; discard removes it.
+    const p1 = `${folder}/d/${partName("x")}`;
+    const p2 = `${folder}/d/${partName("x")}`;
+    await Deno.writeFile(p1, new Uint8Array(1));
+    await Deno.writeFile(p2, new Uint8Array(1));
+    await parts.park("d/x", p1, 1);
+    await parts.park("d/x", p2, 1);
+    assertEquals(await names(`${folder}/d`), [p2.split("/").pop()!]);
+    await parts.discard("d/x");
+    assertEquals(await names(`${folder}/d`), []);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
   }
 });

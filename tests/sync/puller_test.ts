@@ -16,7 +16,8 @@ import { ChunkUnavailableError } from "../../src/sync/chunk_requests.ts";
 import { LocalChunkIndex } from "../../src/sync/chunk_source.ts";
 import { EchoFilter } from "../../src/sync/echo_filter.ts";
 import type { ChunkSource } from "../../src/sync/chunk_fetcher.ts";
-import { Puller } from "../../src/sync/puller.ts";
+import { Puller, type PullerOptions } from "../../src/sync/puller.ts";
+import { LeftoverParts } from "../../src/sync/part_cleanup.ts";
 import { RemoteIndex } from "../../src/sync/remote_index.ts";
 
 const PEER = 0xabcdefn;
@@ -77,7 +78,10 @@ interface World {
   announce(records: FileRecord[]): void;
 }
 
-async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
+async function withWorld(
+  fn: (w: World) => Promise<void>,
+  more: Partial<PullerOptions> = {},
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   const store = IndexStore.open(dir);
   const remote = RemoteIndex.open(dir);
@@ -126,6 +130,7 @@ async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
     },
     onStored: () => {},
     smallFileBytes: 64 * 1024,
+    ...more,
   });
   try {
     await fn(w);
@@ -292,3 +297,42 @@ Deno.test("Puller resumes from the remote index after a restart", () =>
     await w.puller.whenIdle();
     assertEquals(await Deno.readFile(`${w.dir}/x.bin`), data);
   }));
+
+Deno.test("Puller keeps the .part of a pull no peer can finish and resumes it later", async () => {
+  const leftovers = new LeftoverParts();
+  await withWorld(async (w) => {
+    const data = bytes(3 << 20, 8);
+    const record = remoteFile("big.bin", data);
+    // The peer has only the first 2.5 MiB for now.
+    w.peer.files.set("big.bin", data.slice(0, 5 << 19));
+    w.announce([record]);
+    await w.puller.whenIdle();
+    assertEquals(w.puller.waiting, 1);
+    assertEquals(leftovers.size, 1);
+    const parts = [...Deno.readDirSync(w.dir)].filter((e) =>
+      e.name.endsWith(".part")
+    );
+    assertEquals(parts.length, 1);
+    const kept = Deno.statSync(`${w.dir}/${parts[0]!.name}`).size;
+    assert(kept >= 1 << 20, `${kept} bytes kept`);
+    const before = w.puller.counters.fetchedBytes;
+    w.peer.files.set("big.bin", data);
+    w.puller.retryWaiting();
+    await w.puller.whenIdle();
+    assertEquals(await Deno.readFile(`${w.dir}/big.bin`), data);
+    const counters = w.puller.counters;
+    assert(
+      counters.resumedBytes >= kept - (256 << 10),
+      `${counters.resumedBytes} resumed`,
+    );
+    assertEquals(
+      counters.fetchedBytes - before + counters.resumedBytes,
+      data.length,
+    );
+    assertEquals(leftovers.size, 0);
+    assertEquals(
+      [...Deno.readDirSync(w.dir)].filter((e) => e.name.endsWith(".part")),
+      [],
+    );
+  }, { leftovers, fileWindowBytes: 256 << 10 });
+});
