@@ -4,5 +4,6 @@
  * @module
  */
 export { describeScan, runNode } from "./node.ts";
+export { FolderInUseError } from "./folder_lock.ts";
 export type { NodeConfig, StaticPeer } from "./node_config.ts";
 export { DEFAULT_RESCAN_INTERVAL_MS } from "./node_config.ts";

@@ -11,6 +11,7 @@ import { fingerprint, Identity } from "../identity/mod.ts";
 import { ConnectionPool } from "../net/mod.ts";
 import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
+import { FolderLock } from "./folder_lock.ts";
 import { LeftoverParts, SyncEngine } from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
@@ -60,6 +61,21 @@ export async function runNode(
   config: NodeConfig,
   signal: AbortSignal,
   ui: { tty?: TtyStatus } = {},
+): Promise<void> {
+  // Before anything touches the folder: a second dsync on it would share
+  // the index and hand out the same sequence numbers.
+  const lock = await FolderLock.acquire(config.folder);
+  try {
+    await runLockedNode(config, signal, ui);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLockedNode(
+  config: NodeConfig,
+  signal: AbortSignal,
+  ui: { tty?: TtyStatus },
 ): Promise<void> {
   await ensureIgnoreFile(config.folder);
   const ignore = await IgnoreRules.load(config.folder, config.excludes);

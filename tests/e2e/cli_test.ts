@@ -4,7 +4,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../assert.ts";
-import { isolatedEnv, runDsync } from "./_dsync.ts";
+import { DsyncProcess, freePort, isolatedEnv, runDsync } from "./_dsync.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "dsync-cli-" });
@@ -118,5 +118,37 @@ Deno.test("dsync names the permission Deno refused and exits 2", async () => {
       ],
     });
     assertUsageError(noEnv, "--allow-env");
+  });
+});
+
+Deno.test("a second dsync on the same folder stops with one line and exit 2", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/shared`);
+    const env = isolatedEnv(dir);
+    const first = new DsyncProcess(
+      ["-d", `${dir}/shared`, "-p", String(freePort()), "--no-discovery"],
+      { env },
+    );
+    try {
+      await first.waitForOutput(/Listening on port/);
+      const second = await runDsync(
+        ["-d", `${dir}/shared`, "-p", String(freePort()), "--no-discovery"],
+        { env },
+      );
+      assertUsageError(second, "is already syncing");
+      assertStringIncludes(second.stderr, `(pid `);
+    } finally {
+      await first.stop();
+    }
+    // Once the first has stopped, the folder is free again.
+    const again = new DsyncProcess(
+      ["-d", `${dir}/shared`, "-p", String(freePort()), "--no-discovery"],
+      { env },
+    );
+    try {
+      await again.waitForOutput(/Listening on port/);
+    } finally {
+      await again.stop();
+    }
   });
 });
