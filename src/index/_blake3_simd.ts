@@ -32,7 +32,7 @@ const IV = [
 ] as const;
 const MSG_PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
 
-import { Body, I32, section, str, uleb } from "../wasm/mod.ts";
+import { Body, I32, section, str, uleb, WASM_HEADER } from "../wasm/mod.ts";
 
 export const CHUNK_START = 1;
 export const CHUNK_END = 2;
@@ -303,14 +303,7 @@ function moduleBytes(): Uint8Array {
   const exports = [2, ...str("chunks"), 0x00, 0, ...str("parents"), 0x00, 1];
   const code = [2, ...chunksBody(), ...parentsBody()];
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     ...section(1, types),
     ...section(2, imports),
     ...section(3, funcs),

@@ -67,6 +67,32 @@ const SHR_U = 0x76;
 const MEMORY_COPY = [0xfc, 10, 0, 0];
 
 /**
+ * Emits a copy of `len` bytes from `srcP + srcAt` to `outP + outAt` (all
+ * locals): up to 16 bytes as two 8-byte moves (the slack past the input and
+ * the output lies inside the memory, and is overwritten or never read), more
+ * with `memory.copy`.
+ */
+function emitCopy(
+  f: Body,
+  outP: number,
+  outAt: number,
+  srcP: number,
+  srcAt: number,
+  len: number,
+): void {
+  f.get(len).i32(16).op(LE_S).op(...IF);
+  f.get(outP).get(outAt).op(ADD).get(srcP).get(srcAt).op(ADD)
+    .op(...LOAD64).op(...STORE64);
+  f.get(outP).get(outAt).op(ADD).i32(8).op(ADD)
+    .get(srcP).get(srcAt).op(ADD).i32(8).op(ADD)
+    .op(...LOAD64).op(...STORE64);
+  f.op(ELSE);
+  f.get(outP).get(outAt).op(ADD).get(srcP).get(srcAt).op(ADD).get(len)
+    .op(...MEMORY_COPY);
+  f.op(END);
+}
+
+/**
  * `compress(src, n, out, cap, b) -> length | -1`: positions are stored in
  * the table as `b + position`; values below `b` are from earlier calls.
  */
@@ -195,18 +221,7 @@ function compressBody(): number[] {
       f.op(ELSE);
       f.get(litLen).i32(4).op(SHL).set(token);
       f.op(END);
-      // Up to 16 literals as two 8-byte copies (the slack past the input
-      // and the output is inside the memory, and overwritten or not read).
-      f.get(litLen).i32(16).op(LE_S).op(...IF);
-      f.get(OUT_P).get(op).op(ADD).get(SRC_P).get(anchor).op(ADD)
-        .op(...LOAD64).op(...STORE64);
-      f.get(OUT_P).get(op).op(ADD).i32(8).op(ADD)
-        .get(SRC_P).get(anchor).op(ADD).i32(8).op(ADD)
-        .op(...LOAD64).op(...STORE64);
-      f.op(ELSE);
-      f.get(OUT_P).get(op).op(ADD).get(SRC_P).get(anchor).op(ADD).get(litLen)
-        .op(...MEMORY_COPY);
-      f.op(END);
+      emitCopy(f, OUT_P, op, SRC_P, anchor, litLen);
       f.get(op).get(litLen).op(ADD).set(op);
       f.get(OUT_P).get(op).op(ADD).get(ip).get(ref).op(SUB).op(...STORE16);
       addTo(op, 2);
@@ -304,16 +319,7 @@ function decodeBody(): number[] {
   fail(1);
   f.get(len).get(OUT_LEN).get(op).op(SUB).op(GT_S);
   fail(2);
-  f.get(len).i32(16).op(LE_S).op(...IF);
-  f.get(OUT_P).get(op).op(ADD).get(SRC_P).get(ip).op(ADD)
-    .op(...LOAD64).op(...STORE64);
-  f.get(OUT_P).get(op).op(ADD).i32(8).op(ADD)
-    .get(SRC_P).get(ip).op(ADD).i32(8).op(ADD)
-    .op(...LOAD64).op(...STORE64);
-  f.op(ELSE);
-  f.get(OUT_P).get(op).op(ADD).get(SRC_P).get(ip).op(ADD).get(len)
-    .op(...MEMORY_COPY);
-  f.op(END);
+  emitCopy(f, OUT_P, op, SRC_P, ip, len);
   f.get(ip).get(len).op(ADD).set(ip);
   f.get(op).get(len).op(ADD).set(op);
   f.get(ip).get(N).op(EQ).op(BR_IF, 1); // last sequence: literals only
