@@ -25,8 +25,14 @@ export function isAlwaysIgnoredName(name: string): boolean {
   return name === ".dsync" || name === IGNORE_FILE || name.endsWith(".part");
 }
 
-/** Lookups after which the matchers (and the package's path cache) are renewed. */
-const CACHE_LOOKUPS = 20_000;
+/**
+ * Characters of cached paths after which the matchers (and the package's
+ * path cache) are renewed. The package caches a lookup's path and every
+ * parent of it, so a lookup may add up to depth × length characters: a
+ * budget in characters, not lookups, keeps memory flat even for paths of
+ * thousands of characters (16 Mi chars: at most ~32 MB of keys).
+ */
+export const CACHE_CHARS = 16 * 1024 * 1024;
 
 /** Content of `.dsyncignore` written on first run. */
 export const DEFAULT_DSYNCIGNORE =
@@ -131,7 +137,7 @@ export class IgnoreRules {
   readonly #folder: string;
   readonly #extra: readonly string[];
   #user: Ignore = newMatcher();
-  #lookups = 0;
+  #cachedChars = 0;
   #fileText: string | undefined;
   #patterns: readonly string[] = [];
 
@@ -181,6 +187,11 @@ export class IgnoreRules {
     return true;
   }
 
+  /** Characters of paths the matcher may hold in its cache now (at most {@linkcode CACHE_CHARS}). */
+  get cachedChars(): number {
+    return this.#cachedChars;
+  }
+
   /**
    * True when `relPath` (canonical, see `rel_path.ts`) is ignored, either
    * itself or through an ignored parent directory. `isDir` tells whether it
@@ -188,16 +199,19 @@ export class IgnoreRules {
    */
   ignores(relPath: string, isDir: boolean): boolean {
     if (relPath === "") return false;
+    let depth = 0;
     for (let start = 0; start <= relPath.length;) {
       let end = relPath.indexOf("/", start);
       if (end < 0) end = relPath.length;
       if (isAlwaysIgnoredName(relPath.slice(start, end))) return true;
       start = end + 1;
+      depth++;
     }
     if (this.#patterns.length === 0) return false;
-    // The package caches every path it has seen, forever; starting over
-    // now and then keeps memory flat on folders with many files.
-    if (++this.#lookups > CACHE_LOOKUPS) this.#renewMatchers();
+    // The package caches every path it has seen (and its parents), forever;
+    // starting over now and then keeps memory flat.
+    this.#cachedChars += depth * (relPath.length + 1);
+    if (this.#cachedChars > CACHE_CHARS) this.#renewMatchers();
     try {
       return this.#user.ignores(isDir ? `${relPath}/` : relPath);
     } catch {
@@ -216,7 +230,7 @@ export class IgnoreRules {
   }
 
   #renewMatchers(): void {
-    this.#lookups = 0;
+    this.#cachedChars = 0;
     this.#user = newMatcher().add([...this.#patterns]);
   }
 

@@ -6,12 +6,14 @@
  *
  *   deno run -A tests/e2e/_hostile_memory_probe.ts [rounds=4] [heapMB=400] [pauseMs=4000] [prefix=cap]
  *
- * Measured 2026-11-26 (2 cores, loaded), 400 MB heap limit: with 4 s pauses
- * RSS 89 → 400 → 490 → 542 MiB after rounds 1–3; with 30 s pauses (the
- * victim idle again) 72 → 213 → 328 → 433 MiB; both end in "Fatal
- * JavaScript out of memory: Ineffective mark-compacts near heap limit" in
- * round 4. So ~110 MB (~46 KB per record) stays live per round: an open
- * leak, not only lazy GC.
+ * Found with it on 2026-11-26 (2 cores): the `ignore` package behind
+ * IgnoreRules caches every path it tests and every parent of it, forever;
+ * IgnoreRules renewed it only every 20,000 lookups, which for 3.9 KB paths
+ * of 16 components held ~100 MB of keys per round: with a 400 MB heap limit
+ * dsync died in round 4 ("Ineffective mark-compacts near heap limit"). With
+ * the cache bounded in characters, 6 rounds at 400 MB (4 s pauses): RSS
+ * 288, 268, 352, 320, 359, 304 MiB, each batch acked in ~3 s; a heap
+ * snapshot after 4 rounds holds 38 MB (205 MB after 2 rounds before).
  * @module
  */
 import {

@@ -2,6 +2,7 @@ import ignore from "ignore";
 import assert from "node:assert/strict";
 import {
   ALWAYS_IGNORED,
+  CACHE_CHARS,
   DEFAULT_DSYNCIGNORE,
   ensureIgnoreFile,
   IGNORE_FILE,
@@ -197,4 +198,22 @@ Deno.test("isAlwaysIgnoredName() agrees with the ALWAYS_IGNORED patterns", () =>
   for (const name of names) {
     assert.equal(isAlwaysIgnoredName(name), matcher.ignores(name), name);
   }
+});
+
+Deno.test("IgnoreRules keeps its path cache bounded for long, deep paths", async () => {
+  await withFolder(async (dir) => {
+    const rules = await IgnoreRules.load(dir, ["*.tmp", "build/"]);
+    // 3,000 distinct paths of 16 components and ~3,900 characters: the
+    // package would cache every path and parent (~100 MB of keys).
+    const component = "c".repeat(240);
+    for (let i = 0; i < 3_000; i++) {
+      const parts = [`top${i}`];
+      while (parts.length < 16) parts.push(component);
+      const base = parts.join("/");
+      assert.equal(rules.ignores(`${base}/f.txt`, false), false);
+      assert.equal(rules.ignores(`${base}/f.tmp`, false), true);
+      assert.equal(rules.ignores(`${base}/build/x`, false), true);
+      assert.ok(rules.cachedChars <= CACHE_CHARS, `${rules.cachedChars}`);
+    }
+  });
 });
