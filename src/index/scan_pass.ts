@@ -12,7 +12,7 @@ import type { IgnoreRules } from "./ignore_rules.ts";
 import { isWithin, joinRel, OS_SEP } from "./rel_path.ts";
 import { decideStatChange, type ObservedStat } from "./stat_change.ts";
 import type { IndexStore, LocalStatUpdate, StoredStat } from "./store.ts";
-import { bump, EMPTY_VERSION } from "./version_vector.ts";
+import { bump, EMPTY_VERSION, type VersionVector } from "./version_vector.ts";
 
 const log = getLogger(["dsync", "index", "scanner"]);
 
@@ -279,10 +279,12 @@ export class ScanPass {
     if (verdict === "exec") {
       const full = this.#ctx.store.get(rel);
       if (full !== undefined) {
+        const version = this.#bump(rel, full.version);
+        if (version === undefined) return kind;
         this.#put({
           ...full,
           exec: observed.exec,
-          version: bump(full.version, this.#ctx.store.replicaId),
+          version,
           ...localFields(info),
         });
         return kind;
@@ -317,6 +319,8 @@ export class ScanPass {
     ) return;
     const full = this.#ctx.store.get(stat.path);
     if (full === undefined || full.deleted) return;
+    const version = this.#bump(stat.path, full.version);
+    if (version === undefined) return;
     this.#ctx.racy.delete(stat.path);
     this.summary.deleted++;
     const { inode: _inode, dev: _dev, symlinkTarget: _target, ...rest } = full;
@@ -327,7 +331,7 @@ export class ScanPass {
       hash: EMPTY_HASH,
       chunks: [],
       deleted: true,
-      version: bump(full.version, this.#ctx.store.replicaId),
+      version,
     });
   }
 
@@ -472,10 +476,27 @@ export class ScanPass {
       if (this.#touches.length >= BATCH) this.flush();
       return;
     }
-    this.#put({
-      ...observed,
-      version: bump(full?.version ?? EMPTY_VERSION, this.#ctx.store.replicaId),
-    });
+    const version = this.#bump(observed.path, full?.version ?? EMPTY_VERSION);
+    if (version === undefined) return;
+    this.#put({ ...observed, version });
+  }
+
+  /**
+   * `version` with this replica's counter one higher, or undefined (logged)
+   * when the counter cannot go higher: that one path keeps its record, the
+   * rest of the scan goes on.
+   */
+  #bump(path: string, version: VersionVector): VersionVector | undefined {
+    try {
+      return bump(version, this.#ctx.store.replicaId);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      log.warn(
+        "Cannot record the change of {path}: {error}. Its record stays as it is",
+        { path, error: err.message },
+      );
+      return undefined;
+    }
   }
 
   #put(record: FileRecord): void {

@@ -656,3 +656,36 @@ Deno.test("Scanner keeps working after a failed scan", async () => {
     assert.equal(get("a.txt")!.size, 1);
   });
 });
+
+Deno.test("Scanner.scan() skips a path whose version cannot be bumped and records the rest", async () => {
+  await captureWarnings(async (warnings) => {
+    await withScanner(async ({ dir, store, scanner, get }) => {
+      write(dir, "stuck.txt", "one");
+      write(dir, "fine.txt", "one");
+      await scanner.scan();
+      // A counter at the top of the safe range (as a peer could once set).
+      const stuck = get("stuck.txt")!;
+      store.put({
+        ...stuck,
+        version: [{
+          replica: store.replicaId,
+          counter: Number.MAX_SAFE_INTEGER,
+        }],
+      });
+      const before = get("stuck.txt")!;
+      write(dir, "stuck.txt", "two, longer");
+      write(dir, "fine.txt", "two, longer");
+      write(dir, "new.txt", "new");
+      await scanner.scan();
+      assert.equal(get("stuck.txt")!.sequence, before.sequence);
+      assert.equal(counterOf(get("fine.txt")!.version, store.replicaId), 2);
+      assert.ok(get("new.txt") !== undefined);
+      assert.ok(
+        warnings.some((w) =>
+          String(w.properties.path) === "stuck.txt" &&
+          w.rawMessage.toString().includes("Cannot record the change")
+        ),
+      );
+    });
+  });
+});
