@@ -49,6 +49,19 @@ export async function writeTree(
   }
 }
 
+/** Size of the first dsync `.part` file directly in `dir` (0 when there is none). */
+export async function partSize(dir: string): Promise<number> {
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".part")) continue;
+    try {
+      return (await Deno.stat(`${dir}/${e.name}`)).size;
+    } catch {
+      return 0;
+    }
+  }
+  return 0;
+}
+
 /** `size` pseudo-random bytes from `seed` (fast, deterministic). */
 export function randomBytes(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { IndexStore } from "../../src/index/store.ts";
-import { randomBytes, waitFor, writeTree } from "./_folders.ts";
+import { partSize, randomBytes, waitFor, writeTree } from "./_folders.ts";
 import { Mesh, type MeshNode } from "./_mesh.ts";
 
 const MiB = 1024 * 1024;
@@ -235,19 +235,6 @@ Deno.test("mesh: three peers writing 100 files each end with all 300", async () 
     );
   }
 });
-
-/** Size of the first `.part` file in `dir` (0 when there is none). */
-async function partSize(dir: string): Promise<number> {
-  for await (const e of Deno.readDir(dir)) {
-    if (!e.name.endsWith(".part")) continue;
-    try {
-      return (await Deno.stat(`${dir}/${e.name}`)).size;
-    } catch {
-      return 0;
-    }
-  }
-  return 0;
-}
 
 /**
  * One try of the source-killed scenario: gamma pulls a 150 MB file from

@@ -6,7 +6,13 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import { randomBytes, SyncPair, waitFor, writeTree } from "./_folders.ts";
+import {
+  partSize,
+  randomBytes,
+  SyncPair,
+  waitFor,
+  writeTree,
+} from "./_folders.ts";
 
 const MiB = 1024 * 1024;
 
@@ -18,19 +24,6 @@ function summaryBytes(output: string, what: "received" | "resumed"): number {
   const all = [...output.matchAll(pattern)];
   assert(all.length > 0, `no ${what} byte count in output:\n${output}`);
   return Number(all[all.length - 1]![1]);
-}
-
-/** Size of the first dsync `.part` directly in `dir` (0 when there is none). */
-async function partSize(dir: string): Promise<number> {
-  for await (const e of Deno.readDir(dir)) {
-    if (!e.name.endsWith(".part")) continue;
-    try {
-      return (await Deno.stat(`${dir}/${e.name}`)).size;
-    } catch {
-      return 0;
-    }
-  }
-  return 0;
 }
 
 /** Regular files under `dir` (dsync's own state and `.part` files aside). */

@@ -133,24 +133,6 @@ Deno.test("sync: live changes propagate, without echo", async () => {
   }
 });
 
-Deno.test("sync: renaming a 20 MB file transfers almost nothing", async () => {
-  await using pair = await SyncPair.create();
-  const data = randomBytes(20 * MiB, 3);
-  await writeTree(pair.a.dir, { "big.bin": data });
-  await writeTree(pair.b.dir, { "big.bin": data });
-  pair.startBoth();
-  await pair.connected();
-  await pair.identical();
-  await Deno.rename(`${pair.a.dir}/big.bin`, `${pair.a.dir}/moved.bin`);
-  await pair.identical({
-    check: (s) => s.has("moved.bin") && !s.has("big.bin"),
-  });
-  const receiver = pair.b.proc!;
-  assertEquals(await pair.stop(pair.b), 0);
-  const received = receivedBytes(receiver.output);
-  assert(received < 1 * MiB, `received ${received} bytes for a rename`);
-});
-
 Deno.test("sync: a file modified while it is being sent ends correct", async () => {
   await using pair = await SyncPair.create();
   await writeTree(pair.a.dir, { "moving.bin": randomBytes(64 * MiB, 11) });
