@@ -8,13 +8,6 @@ import { randomBytes, SyncPair, waitFor, writeTree } from "./_folders.ts";
 
 const MiB = 1024 * 1024;
 
-/** Bytes of file data a stopped node says it received from peers. */
-function receivedBytes(output: string): number {
-  const all = [...output.matchAll(/Received (\d+) bytes of file data/g)];
-  assert(all.length > 0, `no byte count in output:\n${output}`);
-  return Number(all[all.length - 1]![1]);
-}
-
 /** A stopped node's replica id and the versions of its records, by path. */
 function versions(
   folder: string,
