@@ -5,6 +5,7 @@
 
 import type { ChunkInfo } from "./file_digest.ts";
 import type { VersionVector } from "./version_vector.ts";
+import { sameBytes } from "./hash.ts";
 
 /** What a path is. Symlinks are recorded as links and never followed. */
 export type FileKind = "file" | "dir" | "symlink";
@@ -43,14 +44,6 @@ export const FILE_KINDS: readonly FileKind[] = Object.freeze([
   "dir",
   "symlink",
 ]);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) return false;
-  }
-  return true;
-}
 
 /**
  * True when two records describe the same synced content: kind, size, exec

@@ -63,7 +63,14 @@ export {
   type ScannerOptions,
   type ScanSummary,
 } from "./scanner.ts";
-export { blake3, BLAKE3_LEN, Blake3Hasher, fromHex, toHex } from "./hash.ts";
+export {
+  blake3,
+  BLAKE3_LEN,
+  Blake3Hasher,
+  fromHex,
+  sameBytes,
+  toHex,
+} from "./hash.ts";
 export {
   AVG_CHUNK,
   Chunker,

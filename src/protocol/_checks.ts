@@ -33,6 +33,7 @@ import type {
   WireFileRecord,
 } from "./messages.ts";
 import { wirePathProblem } from "./wire_path.ts";
+import { utf8Length } from "./_utf8.ts";
 
 function malformed(message: string): never {
   throw new MalformedMessageError(message);
@@ -81,24 +82,6 @@ export function checkHash(what: string, v: Uint8Array, length: number): void {
       }`,
     );
   }
-}
-
-/** UTF-8 length of a well-formed string (lone surrogates count 3, as U+FFFD). */
-export function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /** A well-formed string of minBytes..maxBytes UTF-8 bytes without the given controls. */

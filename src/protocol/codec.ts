@@ -13,8 +13,8 @@ import {
   checkChunkResponse,
   checkHello,
   checkRecord,
-  utf8Length,
 } from "./_checks.ts";
+import { utf8Length } from "./_utf8.ts";
 import { varBigUintSize, varUintSize, zigzag } from "./_varint.ts";
 import { Writer } from "./_writer.ts";
 import {
@@ -311,32 +311,19 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
       );
     }
   }
-  const record: WireFileRecord = symlinkTarget === undefined
-    ? {
-      path,
-      kind,
-      size,
-      mtimeNs,
-      exec,
-      hash,
-      chunks,
-      version,
-      deleted,
-      sequence,
-    }
-    : {
-      path,
-      kind,
-      size,
-      mtimeNs,
-      exec,
-      hash,
-      chunks,
-      version,
-      deleted,
-      sequence,
-      symlinkTarget,
-    };
+  const record: WireFileRecord = {
+    path,
+    kind,
+    size,
+    mtimeNs,
+    exec,
+    hash,
+    chunks,
+    version,
+    deleted,
+    sequence,
+    ...(symlinkTarget === undefined ? {} : { symlinkTarget }),
+  };
   checkRecord(record, `IndexBatch record ${index}`);
   return record;
 }

@@ -38,11 +38,11 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { blake3, Blake3Hasher, toHex } from "../index/hash.ts";
+import { blake3, Blake3Hasher, sameBytes, toHex } from "../index/hash.ts";
 import type { StreamDigest } from "../index/hasher_pool.ts";
 import { baseName, parentRel, toOsPath } from "../index/rel_path.ts";
 import type { StoredStat } from "../index/store.ts";
-import { truncateUtf8 } from "./_utf8.ts";
+import { truncateUtf8 } from "../protocol/_utf8.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
 import {
@@ -523,12 +523,6 @@ function checkTarget(t: PartTarget): void {
       `Cannot write "${t.path}": hash of ${t.hash.length} bytes, expected 32`,
     );
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function parentOsPath(folder: string, relPath: string): string {

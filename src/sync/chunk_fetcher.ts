@@ -10,7 +10,7 @@
 
 import type { FileRecord } from "../index/file_record.ts";
 import type { ChunkInfo } from "../index/file_digest.ts";
-import { blake3 } from "../index/hash.ts";
+import { blake3, sameBytes } from "../index/hash.ts";
 import { findLocalChunk, type LocalChunkIndex } from "./chunk_source.ts";
 
 /** A connected peer that can serve chunks of a file. */
@@ -279,10 +279,4 @@ export class ChunkFetcher {
       cache.list = undefined; // a peer may have come since: look again once
     }
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { blake3 } from "../index/hash.ts";
+import { blake3, sameBytes } from "../index/hash.ts";
 import { MAX_CHUNK_SIZE, MAX_REQUEST_ID } from "../protocol/limits.ts";
 import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
 import { checkResponseMatchesRequest } from "../protocol/response_match.ts";
@@ -276,10 +276,4 @@ export class ChunkRequester {
       if (!this.#pending.has(id)) return id;
     }
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -19,7 +19,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { blake3 } from "../index/hash.ts";
+import { blake3, sameBytes } from "../index/hash.ts";
 import { toOsPath } from "../index/rel_path.ts";
 import type { IndexStore } from "../index/store.ts";
 
@@ -299,10 +299,4 @@ export async function findLocalChunk(
     if (bytes !== undefined) return bytes;
   }
   return undefined;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

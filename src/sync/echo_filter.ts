@@ -24,12 +24,13 @@ export type EchoState =
   }
   | "absent";
 
-/** The echo state of an entry from its `lstat` (e.g. `Committed.info`). */
-export function echoStateOf(info: Deno.FileInfo): EchoState {
+/** The echo state of an entry from its `lstat` (e.g. `Committed.info`), with its content hash when known. */
+export function echoStateOf(info: Deno.FileInfo, hash?: Uint8Array): EchoState {
   return {
     size: info.size,
     mtimeMs: info.mtime?.getTime() ?? 0,
     ...(info.ino === null ? {} : { inode: info.ino }),
+    ...(hash === undefined ? {} : { hash }),
   };
 }
 

@@ -21,13 +21,14 @@ import { CaseFoldIndex } from "./case_fold.ts";
 import { LocalChunkIndex } from "./chunk_source.ts";
 import { EchoFilter } from "./echo_filter.ts";
 import type { LeftoverParts } from "./part_cleanup.ts";
-import { echoStateOf } from "./local_ops.ts";
+import { echoStateOf } from "./echo_filter.ts";
 import { PeerSession } from "./peer_session.ts";
 import type { ChunkSource } from "./chunk_fetcher.ts";
 import { Puller, type Transfer } from "./puller.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { ChunkResponder } from "./responder.ts";
 import { detectCaseInsensitive, fromWireRecord } from "./wire_record.ts";
+import { toHex } from "../index/hash.ts";
 
 const log = getLogger(["dsync", "sync"]);
 
@@ -123,8 +124,7 @@ const hexCache = new WeakMap<Uint8Array, string>();
 function hex(bytes: Uint8Array): string {
   const cached = hexCache.get(bytes);
   if (cached !== undefined) return cached;
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  const out = toHex(bytes);
   hexCache.set(bytes, out);
   return out;
 }

@@ -16,7 +16,7 @@ import type { FileRecord } from "../index/file_record.ts";
 import { toOsPath } from "../index/rel_path.ts";
 import type { IndexStore, StoredStat } from "../index/store.ts";
 import type { ApplyGate } from "./apply_gate.ts";
-import type { EchoFilter, EchoState } from "./echo_filter.ts";
+import { type EchoFilter, echoStateOf } from "./echo_filter.ts";
 import { LocalChangeError } from "./errors.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
 import { type Action, mergedRecord, mergedVersion } from "./planner.ts";
@@ -60,16 +60,6 @@ export class DirectoryNotEmptyError extends Error {
     this.name = "DirectoryNotEmptyError";
     this.path = path;
   }
-}
-
-/** The echo-filter state of an `lstat`. */
-export function echoStateOf(info: Deno.FileInfo, hash?: Uint8Array): EchoState {
-  return {
-    size: info.size,
-    mtimeMs: info.mtime?.getTime() ?? 0,
-    ...(info.ino === null ? {} : { inode: info.ino }),
-    ...(hash === undefined ? {} : { hash }),
-  };
 }
 
 /**

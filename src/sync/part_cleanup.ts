@@ -15,14 +15,10 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { joinRel, OS_SEP } from "../index/rel_path.ts";
+import { joinRel, toOsPath } from "../index/rel_path.ts";
 import { PART_FILE_PATTERN, partTargetName } from "./atomic_writer.ts";
 
 const log = getLogger(["dsync", "sync", "part_cleanup"]);
-
-function osJoin(dir: string, name: string): string {
-  return dir.endsWith(OS_SEP) ? dir + name : dir + OS_SEP + name;
-}
 
 /** Options of {@linkcode removeLeftoverParts} and {@linkcode LeftoverParts.gather}. */
 export interface PartCleanupOptions {
@@ -67,14 +63,14 @@ async function findParts(
       const rel = joinRel(dir, entry.name);
       if (entry.isDirectory) {
         if (rel === ".dsync" || options.skipDir?.(rel)) continue;
-        pending.push({ dir: rel, os: osJoin(os, entry.name) });
+        pending.push({ dir: rel, os: toOsPath(os, entry.name) });
       } else if (
         (entry.isFile || entry.isSymlink) && PART_FILE_PATTERN.test(entry.name)
       ) {
         const name = partTargetName(entry.name);
         found.push({
           rel,
-          os: osJoin(os, entry.name),
+          os: toOsPath(os, entry.name),
           target: name === undefined ? undefined : joinRel(dir, name),
           isFile: entry.isFile,
         });

@@ -56,6 +56,7 @@ import {
   merge,
   type VersionVector,
 } from "../index/version_vector.ts";
+import { sameBytes } from "../index/hash.ts";
 
 /** What to do locally about one remote record; see the module comment. */
 export type Action =
@@ -285,10 +286,6 @@ export function mergedRecord(
 ): FileRecord {
   if (local === undefined) return remote;
   return { ...local, version: merge(local.version, remote.version) };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return compareBytes(a, b) === 0;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -61,11 +61,11 @@ import {
   applySymlink,
   clearDirectoryForFile,
   type Decision,
-  echoStateOf,
   type LocalOpsContext,
   renameConflictLoser,
   storeMerges,
 } from "./local_ops.ts";
+import { echoStateOf } from "./echo_filter.ts";
 import { lastModifier, plan } from "./planner.ts";
 import { parentRel, toOsPath } from "../index/rel_path.ts";
 

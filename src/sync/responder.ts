@@ -11,8 +11,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { blake3 } from "../index/hash.ts";
-import { OS_SEP } from "../index/rel_path.ts";
+import { blake3, sameBytes } from "../index/hash.ts";
+import { toOsPath } from "../index/rel_path.ts";
 import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
 import { wirePathProblem } from "../protocol/wire_path.ts";
 import { compressIfWorthwhile } from "./chunk_compression.ts";
@@ -41,13 +41,8 @@ export interface ChunkAnswer {
   readonly refusal?: string;
 }
 
-function osJoin(dir: string, name: string): string {
-  return dir.endsWith(OS_SEP) || dir.endsWith("/")
-    ? dir + name
-    : dir + OS_SEP + name;
-}
-
-function lstatOrUndefined(os: string): Deno.FileInfo | undefined {
+/** `Deno.lstatSync(os)`, or undefined when nothing is there. */
+export function lstatOrUndefined(os: string): Deno.FileInfo | undefined {
   try {
     return Deno.lstatSync(os);
   } catch (err) {
@@ -70,12 +65,12 @@ export function locateEntry(
   const parts = relPath.split("/");
   for (let i = 0; i < parts.length; i++) {
     const name = parts[i]!;
-    let os = osJoin(dir, name);
+    let os = toOsPath(dir, name);
     let info = lstatOrUndefined(os);
     if (info === undefined && name.normalize("NFD") !== name) {
       for (const entry of Deno.readDirSync(dir)) {
         if (entry.name !== name && entry.name.normalize("NFC") === name) {
-          os = osJoin(dir, entry.name);
+          os = toOsPath(dir, entry.name);
           info = lstatOrUndefined(os);
           break;
         }
@@ -326,10 +321,4 @@ export class ChunkResponder {
       wake?.();
     });
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

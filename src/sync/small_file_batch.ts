@@ -17,7 +17,7 @@
  * @module
  */
 
-import { blake3, toHex } from "../index/hash.ts";
+import { blake3, sameBytes, toHex } from "../index/hash.ts";
 import { parentRel, toOsPath } from "../index/rel_path.ts";
 import type { StoredStat } from "../index/store.ts";
 import { partName, syncDir } from "./atomic_writer.ts";
@@ -28,6 +28,7 @@ import {
 } from "./errors.ts";
 import { checkRelPath, localChangeOf, refuseParent } from "./safe_paths.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
+import { lstatOrUndefined } from "./responder.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
 /**
@@ -82,15 +83,6 @@ interface Staged {
   readonly info: Deno.FileInfo;
 }
 
-function lstatOrUndefined(os: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.lstatSync(os);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
-}
-
 /**
  * Creates the missing parents of `path` (refusing links and files in the
  * chain); false when one is missing and `create` is off. `verified` holds
@@ -125,12 +117,6 @@ function ensureParents(
     refuseParent(path, rel, info);
     verified.add(rel);
   }
-  return true;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

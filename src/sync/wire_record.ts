@@ -34,7 +34,7 @@ import {
 } from "../protocol/limits.ts";
 import type { WireFileRecord } from "../protocol/messages.ts";
 import { wirePathProblem } from "../protocol/wire_path.ts";
-import { utf8Length } from "./_utf8.ts";
+import { utf8Length } from "../protocol/_utf8.ts";
 
 const log = getLogger(["dsync", "sync", "wire_record"]);
 
