@@ -13,6 +13,25 @@ import {
 } from "../../src/sync/chunk_fetcher.ts";
 import { LocalChunkIndex } from "../../src/sync/chunk_source.ts";
 
+/** A file record of `path` with `digest`'s size, hash and chunks. */
+function fileRecordOf(
+  path: string,
+  digest: ReturnType<typeof digestBytes>,
+): FileRecord {
+  return {
+    path,
+    kind: "file",
+    size: digest.size,
+    mtimeNs: 0n,
+    exec: false,
+    hash: digest.hash,
+    chunks: digest.chunks,
+    version: EMPTY_VERSION,
+    deleted: false,
+    sequence: 0,
+  };
+}
+
 Deno.test("ChunkFetcher takes in a peer that announces the file after the pull started", async () => {
   const folder = await Deno.makeTempDir({ prefix: "dsync-fetch-" });
   const store = IndexStore.open(folder);
@@ -20,18 +39,7 @@ Deno.test("ChunkFetcher takes in a peer that announces the file after the pull s
     const data = noise(2 << 20, 7);
     const digest = digestBytes(data);
     assert(digest.chunks.length >= 8, `${digest.chunks.length} chunks`);
-    const record: FileRecord = {
-      path: "big.bin",
-      kind: "file",
-      size: data.length,
-      mtimeNs: 0n,
-      exec: false,
-      hash: digest.hash,
-      chunks: digest.chunks,
-      version: EMPTY_VERSION,
-      deleted: false,
-      sequence: 0,
-    };
+    const record = fileRecordOf("big.bin", digest);
     let clock = 0;
     const served = { a: 0, b: 0 };
     const source = (key: "a" | "b"): ChunkSource => ({
@@ -79,18 +87,7 @@ Deno.test("ChunkFetcher.fill() keeps the chunks a resumed sink holds and fetches
   try {
     const data = noise(2 << 20, 9);
     const digest = digestBytes(data);
-    const record: FileRecord = {
-      path: "big.bin",
-      kind: "file",
-      size: data.length,
-      mtimeNs: 0n,
-      exec: false,
-      hash: digest.hash,
-      chunks: digest.chunks,
-      version: EMPTY_VERSION,
-      deleted: false,
-      sequence: 0,
-    };
+    const record = fileRecordOf("big.bin", digest);
     // The sink holds the first 1.5 MiB, with one chunk damaged.
     const held = data.slice(0, 3 << 19);
     const bad = digest.chunks[2]!;
