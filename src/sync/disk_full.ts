@@ -1,14 +1,14 @@
 /**
  * A full disk is one condition, not one error per file: the first file that
  * fails for lack of space says so once (with the path and the OS message),
- * later failures are quiet until a write succeeds again, which says so too.
- * A write that succeeds within {@linkcode SETTLE_MS} of a failure does not
- * end the episode: on a nearly full disk small files still fit while large
- * ones fail, and that is one condition, not many.
+ * later failures are quiet. The episode ends only when writes have gone
+ * {@linkcode SETTLE_MS} without a failure after one succeeded, which is said
+ * once too: on a nearly full disk a small file (or a retry after a `.part`
+ * was freed) still fits while the next one fails, and that is one
+ * condition, not many.
  * The files themselves are retried later by the puller.
  * @module
  */
-
 import { getLogger } from "@logtape/logtape";
 
 const log = getLogger(["dsync", "sync", "disk_full"]);
@@ -21,21 +21,25 @@ export function isDiskFull(err: unknown): boolean {
     .test(err.message);
 }
 
-/** How long after the last failure a success must come to end an episode. */
-export const SETTLE_MS = 5_000;
+/**
+ * How long writes must go without a failure, after a success, to end an
+ * episode: longer than the puller's 10 s retry cycle, so that one more
+ * failed retry keeps the episode open.
+ */
+export const SETTLE_MS = 15_000;
 
 /** Logs the start and the end of a full-disk episode, once each. */
 export class DiskFullNotice {
+  readonly #settleMs: number;
   #full = false;
   #failures = 0;
-  #lastFailureAt = 0;
-  readonly #now: () => number;
+  #settling: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now;
+  constructor(options: { settleMs?: number } = {}) {
+    this.#settleMs = options.settleMs ?? SETTLE_MS;
   }
 
-  /** True between a reported failure and the next success. */
+  /** True from a reported failure until the episode has ended. */
   get full(): boolean {
     return this.#full;
   }
@@ -43,7 +47,7 @@ export class DiskFullNotice {
   /** A write of `path` failed for lack of space. */
   report(path: string, error: Error, retryInMs: number): void {
     this.#failures++;
-    this.#lastFailureAt = this.#now();
+    this.#stopSettling();
     if (this.#full) {
       log.debug("Still no space for {path}; retrying in {seconds} s", {
         path,
@@ -58,15 +62,29 @@ export class DiskFullNotice {
     );
   }
 
-  /** A write succeeded: ends the episode, if any, once failures have settled. */
+  /** A write succeeded: the episode, if any, ends unless another fails soon. */
   clear(): void {
-    if (!this.#full) return;
-    if (this.#now() - this.#lastFailureAt < SETTLE_MS) return;
-    log.info(
-      "Disk space is available again ({failures} writes failed meanwhile); resuming",
-      { failures: this.#failures },
-    );
-    this.#full = false;
-    this.#failures = 0;
+    if (!this.#full || this.#settling !== undefined) return;
+    this.#settling = setTimeout(() => {
+      this.#settling = undefined;
+      log.info(
+        "Disk space is available again ({failures} writes failed meanwhile); resuming",
+        { failures: this.#failures },
+      );
+      this.#full = false;
+      this.#failures = 0;
+    }, this.#settleMs);
+    Deno.unrefTimer(this.#settling);
+  }
+
+  /** Stops the pending end-of-episode check (at shutdown). */
+  close(): void {
+    this.#stopSettling();
+  }
+
+  #stopSettling(): void {
+    if (this.#settling === undefined) return;
+    clearTimeout(this.#settling);
+    this.#settling = undefined;
   }
 }

@@ -332,6 +332,7 @@ export class Puller {
     while (this.#jobs.size > 0 || this.#tasks.size > 0) {
       await Promise.allSettled([...this.#jobs, ...this.#tasks]);
     }
+    this.#diskFull.close();
     for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 

@@ -1,9 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import {
-  DiskFullNotice,
-  isDiskFull,
-  SETTLE_MS,
-} from "../../src/sync/disk_full.ts";
+import { DiskFullNotice, isDiskFull } from "../../src/sync/disk_full.ts";
 
 Deno.test("isDiskFull() recognizes ENOSPC and SQLITE_FULL, nothing else", () => {
   const enospc = Object.assign(
@@ -17,24 +13,27 @@ Deno.test("isDiskFull() recognizes ENOSPC and SQLITE_FULL, nothing else", () => 
   assertEquals(isDiskFull("No space left on device"), false);
 });
 
-Deno.test("DiskFullNotice reports an episode once and ends it on a success after failures settle", () => {
-  let now = 1_000_000;
-  const notice = new DiskFullNotice(() => now);
+Deno.test("DiskFullNotice reports an episode once and ends it only after writes settle", async () => {
+  const notice = new DiskFullNotice({ settleMs: 30 });
   const full = new Error("No space left on device");
-  assertEquals(notice.full, false);
-  notice.clear(); // no episode: nothing to end
-  notice.report("a", full, 10_000);
-  notice.report("b", full, 10_000);
-  assertEquals(notice.full, true);
-  // A small file that still fits right after a failure: same episode.
-  now += 100;
-  notice.clear();
-  assertEquals(notice.full, true);
-  notice.report("c", full, 10_000);
-  now += SETTLE_MS - 1;
-  notice.clear();
-  assertEquals(notice.full, true);
-  now += 1;
-  notice.clear();
-  assertEquals(notice.full, false);
+  try {
+    assertEquals(notice.full, false);
+    notice.clear(); // no episode: nothing to end
+    notice.report("a", full, 10_000);
+    notice.report("b", full, 10_000);
+    assertEquals(notice.full, true);
+    // A small file that still fits, then another failure: same episode.
+    notice.clear();
+    notice.report("c", full, 10_000);
+    assertEquals(notice.full, true);
+    // A success followed by quiet ends it.
+    notice.clear();
+    const deadline = Date.now() + 5_000;
+    while (notice.full && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals(notice.full, false);
+  } finally {
+    notice.close();
+  }
 });
