@@ -16,6 +16,7 @@ import { toOsPath } from "../index/rel_path.ts";
 import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
 import { wirePathProblem } from "../protocol/wire_path.ts";
 import { compressIfWorthwhile } from "./chunk_compression.ts";
+import { OpenFiles } from "./open_files.ts";
 
 const log = getLogger(["dsync", "sync", "responder"]);
 
@@ -109,12 +110,11 @@ function statusOnly(
   };
 }
 
-function readAt(
-  os: string,
+function readFully(
+  file: Deno.FsFile,
   offset: number,
   length: number,
 ): Uint8Array | undefined {
-  using file = Deno.openSync(os, { read: true });
   file.seekSync(offset, Deno.SeekMode.Start);
   const buf = new Uint8Array(length);
   let got = 0;
@@ -127,15 +127,50 @@ function readAt(
 }
 
 /**
+ * The requested bytes if they still hash as asked, through a kept handle
+ * when there is one, else after the safe walk (then keeping the handle).
+ * `not_found` and `changed` as in {@linkcode answerChunkRequest}.
+ */
+function readChecked(
+  folder: string,
+  request: ChunkRequest,
+  files: OpenFiles | undefined,
+): Uint8Array | "not_found" | "changed" {
+  const { path, offset, length, hash } = request;
+  const kept = files?.get(path);
+  if (kept !== undefined) {
+    const data = readFully(kept, offset, length);
+    if (data !== undefined && sameBytes(blake3(data), hash)) return data;
+    // Renamed, replaced or rewritten since it was opened: look again.
+    files!.evict(path);
+  }
+  const found = locateEntry(folder, path);
+  if (found === undefined || !found.info.isFile) return "not_found";
+  if (found.info.size < offset + length) return "changed";
+  const file = Deno.openSync(found.os, { read: true });
+  let data: Uint8Array | undefined;
+  try {
+    data = readFully(file, offset, length);
+  } finally {
+    if (files === undefined) file.close();
+    else files.put(path, file);
+  }
+  if (data === undefined || !sameBytes(blake3(data), hash)) return "changed";
+  return data;
+}
+
+/**
  * Reads and checks the chunk `request` asks for; never throws. The file
  * system calls are synchronous: a chunk is at most 256 KiB, mostly in the
  * page cache, and half a dozen asynchronous calls per chunk each wait for
  * a turn of a busy event loop, which measured several times slower.
+ * With `files`, the handle is kept for the next request of the same path.
  */
 export function answerChunkRequest(
   folder: string,
   ignore: IgnoreCheck,
   request: ChunkRequest,
+  files?: OpenFiles,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
   const refusal = refusalOf(ignore, path);
@@ -143,15 +178,11 @@ export function answerChunkRequest(
     return { response: statusOnly(id, "refused"), changed: false, refusal };
   }
   try {
-    const found = locateEntry(folder, path);
-    if (found === undefined || !found.info.isFile) {
+    const data = readChecked(folder, request, files);
+    if (data === "not_found") {
       return { response: statusOnly(id, "not_found"), changed: false };
     }
-    if (found.info.size < offset + length) {
-      return { response: statusOnly(id, "changed"), changed: true };
-    }
-    const data = readAt(found.os, offset, length);
-    if (data === undefined || !sameBytes(blake3(data), request.hash)) {
+    if (data === "changed") {
       return { response: statusOnly(id, "changed"), changed: true };
     }
     const encoded = compressIfWorthwhile(data);
@@ -216,6 +247,8 @@ export class ChunkResponder {
   #running: Promise<void> | undefined;
   #closed = false;
   #refusals = 0;
+  /** Handles kept while requests keep coming; closed when the queue empties. */
+  readonly #files = new OpenFiles();
   /** Bytes of chunk data sent (as on the wire). */
   bytesSent = 0;
 
@@ -239,6 +272,7 @@ export class ChunkResponder {
     if (this.#running !== undefined) return;
     this.#running = this.#drain().finally(() => {
       this.#running = undefined;
+      this.#files.clear();
       // A request may have come after the loop's last look at the queue.
       if (!this.#closed && this.#head < this.#queue.length) this.#kick();
     });
@@ -251,6 +285,7 @@ export class ChunkResponder {
     this.#head = 0;
     this.#wakeSent?.();
     await this.#running;
+    this.#files.clear();
     while (this.#sendingCount > 0) {
       await new Promise<void>((resolve) => (this.#wakeSent = resolve));
     }
@@ -272,6 +307,7 @@ export class ChunkResponder {
         this.#opts.folder,
         this.#opts.ignore,
         request,
+        this.#files,
       );
       if (answer.changed) this.#opts.onChanged?.(request.path);
       if (answer.refusal !== undefined) this.#logRefusal(request, answer);
