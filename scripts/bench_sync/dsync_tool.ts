@@ -1,6 +1,7 @@
 /**
  * dsync: two `deno run -A main.ts` processes from the repository root, each
- * pointed at the other with `-a 127.0.0.1:PORT` and discovery off. HOME and
+ * pointed at the other with `-a 127.0.0.1:PORT` and discovery off, with the
+ * V8 flags of the `start` task in deno.json (what users run). HOME and
  * XDG_CONFIG_HOME point into the run's scratch folder so that no user config
  * is read; DENO_DIR stays the real cache so nothing is downloaded.
  * @module
@@ -14,6 +15,15 @@ import {
 } from "./sync_tool.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The `--v8-flags=…` arguments of the `start` task. */
+export function startTaskV8Flags(denoJson: string): string[] {
+  const tasks = (JSON.parse(denoJson) as { tasks?: Record<string, string> })
+    .tasks;
+  const start = tasks?.start;
+  if (start === undefined) throw new Error("deno.json has no start task");
+  return start.split(/\s+/).filter((arg) => arg.startsWith("--v8-flags="));
+}
 
 function denoDir(): string {
   return Deno.env.get("DENO_DIR") ??
@@ -39,6 +49,9 @@ export const dsync: SyncTool = {
       XDG_CONFIG_HOME: `${home}/.config`,
       DENO_DIR: denoDir(),
     };
+    const v8Flags = startTaskV8Flags(
+      await Deno.readTextFile(`${REPO_ROOT}/deno.json`),
+    );
     const ports = freePorts(2);
     const folders = [src, dst];
     return pairRun((i) =>
@@ -47,6 +60,7 @@ export const dsync: SyncTool = {
         Deno.execPath(),
         [
           "run",
+          ...v8Flags,
           "-A",
           "main.ts",
           "-d",

@@ -4,6 +4,7 @@ import {
   smallFilePath,
   writeDataset,
 } from "../../scripts/bench_sync/datasets.ts";
+import { startTaskV8Flags } from "../../scripts/bench_sync/dsync_tool.ts";
 import { waitForIdentical } from "../../scripts/bench_sync/completion.ts";
 import { summarizeLatency } from "../../scripts/bench_sync/latency_stats.ts";
 import {
@@ -242,4 +243,25 @@ Deno.test("syncthingConfig() shares one folder on loopback only", () => {
   assert(folder.includes(`<device id="${SELF}"`));
   assert(folder.includes(`<device id="${PEER}"`));
   assertEquals(xml.match(/<device id="/g)?.length, 5);
+});
+
+Deno.test("startTaskV8Flags() gives the benchmark the start task's V8 flags", async () => {
+  const denoJson = await Deno.readTextFile(
+    new URL("../../deno.json", import.meta.url),
+  );
+  const flags = startTaskV8Flags(denoJson);
+  const start = (JSON.parse(denoJson) as { tasks: { start: string } }).tasks
+    .start;
+  for (const flag of flags) assert(start.includes(flag));
+  assertEquals(
+    flags.length,
+    start.split(" ").filter((a) => a.startsWith("--v8-flags=")).length,
+  );
+  assertEquals(
+    startTaskV8Flags(
+      '{"tasks":{"start":"deno run --v8-flags=--a,--b -A main.ts"}}',
+    ),
+    ["--v8-flags=--a,--b"],
+  );
+  assertThrows(() => startTaskV8Flags('{"tasks":{}}'));
 });
