@@ -55,6 +55,11 @@ export interface PassContext {
    * the path is read again.
    */
   readonly unreadable: Set<string>;
+  /**
+   * Throws when the folder is gone or replaced; asked before each write to
+   * the index, so a pass over a vanished folder commits nothing more.
+   */
+  readonly checkFolder: () => void;
 }
 
 const BATCH = 1000;
@@ -349,11 +354,16 @@ export class ScanPass {
     this.#touches = [];
   }
 
-  /** Writes pending changes in one transaction. */
+  /**
+   * Writes pending changes in one transaction, once the folder is checked
+   * to be still there (else throws, and the changes stay pending for
+   * {@linkcode abandon}).
+   */
   flush(): void {
     const puts = this.#puts;
     const touches = this.#touches;
     if (puts.length === 0 && touches.length === 0) return;
+    this.#ctx.checkFolder();
     this.#puts = [];
     this.#touches = [];
     this.#ctx.store.transaction(() => {

@@ -56,6 +56,14 @@ export interface ScannerOptions {
    * unnoticed (default 50).
    */
   readonly racyWindowMs?: number;
+  /**
+   * Throws (a {@linkcode FolderUnavailableError}) when the folder is no
+   * longer the one indexed: unmounted, moved away, replaced. Asked before
+   * every scan and before every write a scan makes to the index, so a
+   * vanished folder is never recorded as all deleted. The scanner itself
+   * always checks that `.dsync` is still a directory, after this.
+   */
+  readonly checkFolder?: () => void;
 }
 
 /** The paths not below another path of the list (their walks cover the rest). */
@@ -92,10 +100,12 @@ type Resolved =
 export class Scanner {
   readonly #folder: string;
   readonly #ctx: PassContext;
+  readonly #guard: (() => void) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ScannerOptions) {
     this.#folder = opts.folder;
+    this.#guard = opts.checkFolder;
     this.#ctx = {
       store: opts.store,
       hasher: opts.hasher,
@@ -105,6 +115,7 @@ export class Scanner {
       racyWindowMs: opts.racyWindowMs ?? 50,
       racy: new Set<string>(),
       unreadable: new Set<string>(),
+      checkFolder: () => this.#checkFolder(),
     };
   }
 
@@ -128,10 +139,12 @@ export class Scanner {
   }
 
   /**
-   * Refuses to scan a folder that is not there or lost its `.dsync`
-   * directory (unmounted, replaced): every file would look deleted.
+   * Refuses to scan (or commit a scan of) a folder that is not there or
+   * lost its `.dsync` directory (unmounted, replaced): every file would
+   * look deleted.
    */
   #checkFolder(): void {
+    this.#guard?.();
     const marker = toOsPath(this.#folder, STATE_DIR);
     try {
       if (Deno.lstatSync(marker).isDirectory) return;

@@ -11,6 +11,7 @@ import { fingerprint, Identity } from "../identity/mod.ts";
 import { ConnectionPool } from "../net/mod.ts";
 import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
+import { FolderGuard } from "./folder_guard.ts";
 import { FolderLock } from "./folder_lock.ts";
 import { LeftoverParts, SyncEngine } from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
@@ -56,6 +57,10 @@ export function describeScan(summary: ScanSummary): string {
  * `config.peers` names. Resolves after a clean shutdown: transfers
  * abandoned without a half-written file in place, peers told goodbye, the
  * index closed and consistent.
+ *
+ * @throws {FolderUnavailableError} after that same clean shutdown when the
+ * folder vanished (unmounted, moved away, replaced) while the node ran: no
+ * scan recorded its files as deleted, and peers keep theirs.
  */
 export async function runNode(
   config: NodeConfig,
@@ -66,7 +71,16 @@ export async function runNode(
   // the index and hand out the same sequence numbers.
   const lock = await FolderLock.acquire(config.folder);
   try {
-    await runLockedNode(config, signal, ui);
+    const guard = FolderGuard.capture(config.folder);
+    try {
+      await runLockedNode(config, signal, ui, guard);
+    } catch (error) {
+      // Once the folder is gone, other failures are its echoes.
+      if (guard.error === undefined) throw error;
+    } finally {
+      guard.close();
+    }
+    if (guard.error !== undefined) throw guard.error;
   } finally {
     lock.release();
   }
@@ -74,9 +88,13 @@ export async function runNode(
 
 async function runLockedNode(
   config: NodeConfig,
-  signal: AbortSignal,
+  stopSignal: AbortSignal,
   ui: { tty?: TtyStatus },
+  guard: FolderGuard,
 ): Promise<void> {
+  // A vanished folder stops the node the way Ctrl-C does.
+  const signal = AbortSignal.any([stopSignal, guard.signal]);
+  guard.watch();
   await ensureIgnoreFile(config.folder);
   const ignore = await IgnoreRules.load(config.folder, config.excludes);
   const store = IndexStore.openOrRebuild(config.folder);
@@ -98,6 +116,7 @@ async function runLockedNode(
       store,
       hasher,
       ignore,
+      checkFolder: () => guard.check(),
     });
     const sync = new SyncEngine({
       folder: config.folder,
@@ -113,7 +132,11 @@ async function runLockedNode(
     watcher = new FolderWatcher({
       folder: config.folder,
       ignore: (rel) => ignore.ignores(rel, false),
-      onBatch: (batch) => rescanBatch(sync, ignore, batch),
+      onBatch: (batch) =>
+        rescanBatch(sync, ignore, batch).catch((error) => {
+          // Reported once, when the node has stopped.
+          if (guard.error === undefined) throw error;
+        }),
     });
     watcher.start();
     log.info(describeScan(await sync.scan("full")));
@@ -154,7 +177,7 @@ async function runLockedNode(
       log.debug(describeScan(await sync.scan("full")));
       purgeExpiredTombstones(store, Date.now());
     }
-    log.info("Stopping");
+    if (guard.error === undefined) log.info("Stopping");
   } finally {
     reporter?.stop();
     await discovery?.close();

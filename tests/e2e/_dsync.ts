@@ -151,13 +151,18 @@ export class DsyncProcess {
   }
 
   /** Sends a signal and waits for the exit status. */
-  async stop(
+  stop(
     signal: Deno.Signal = "SIGTERM",
     timeoutMs = 15_000,
   ): Promise<number> {
     try {
       this.#child.kill(signal);
     } catch { /* already gone */ }
+    return this.exitCode(timeoutMs);
+  }
+
+  /** Waits for the process to exit by itself (SIGKILL after `timeoutMs`). */
+  async exitCode(timeoutMs = 15_000): Promise<number> {
     const timer = setTimeout(() => {
       try {
         this.#child.kill("SIGKILL");
