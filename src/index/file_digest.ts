@@ -1,6 +1,6 @@
 /**
- * Content digest of a file: FastCDC chunks with a BLAKE3 hash each, plus the
- * BLAKE3 of the whole content, computed in one streaming pass.
+ * Content digest of a file: FastCDC chunks with a BLAKE3 hash each, and the
+ * file hash over those (`fileHashOf`), computed in one streaming pass.
  * @module
  */
 
@@ -10,7 +10,7 @@ import {
   releaseEngine,
 } from "./_blake3_engine.ts";
 import { Chunker, MAX_CHUNK } from "./chunker.ts";
-import { BLAKE3_LEN } from "./hash.ts";
+import { BLAKE3_LEN, fileHashOf } from "./hash.ts";
 
 /** One content-defined chunk of a file. */
 export interface ChunkInfo {
@@ -24,7 +24,7 @@ export interface ChunkInfo {
 /** What the index knows about a file's content. */
 export interface FileDigest {
   size: number;
-  /** BLAKE3 of the whole content (32 bytes); BLAKE3 of empty input for an empty file. */
+  /** `fileHashOf` the chunk hashes (32 bytes); also defined for an empty file. */
   hash: Uint8Array;
   /** Chunks in file order; empty for an empty file. */
   chunks: ChunkInfo[];
@@ -63,9 +63,6 @@ class DigestState {
   readonly #chunker = new Chunker();
   #carry = 0; // bytes of the unfinished chunk, just before #data
   #size = 0;
-  // Until the first cut, all input so far is the carry and the file hash can
-  // wait: a one-chunk file's hash is its chunk's hash.
-  #deferred = true;
   #count = 0;
   #lengths = new Uint32Array(64);
   #hashes = new Uint8Array(64 * BLAKE3_LEN);
@@ -91,18 +88,11 @@ class DigestState {
     }
     const e = this.#e;
     const data = this.#data;
-    const base = data - this.#carry; // start of the unfinished chunk
     const end = data + n;
-    let chunkStart = base;
+    let chunkStart = data - this.#carry; // start of the unfinished chunk
     for (let s = data; s < end; s += SLICE) {
       const sliceEnd = Math.min(end, s + SLICE);
       const cuts = this.#chunker.push(e.bytes.subarray(s, sliceEnd));
-      if (!this.#deferred) {
-        e.update(s, sliceEnd - s);
-      } else if (cuts.length > 0) {
-        e.update(base, sliceEnd - base);
-        this.#deferred = false;
-      }
       for (const len of cuts) {
         this.#addChunk(chunkStart, len);
         chunkStart += len;
@@ -118,19 +108,12 @@ class DigestState {
     const last = this.#chunker.finish();
     const data = this.#data;
     if (last > 0) this.#addChunk(data - last, last);
-    const hash = new Uint8Array(BLAKE3_LEN);
-    if (!this.#deferred) {
-      this.#e.finalize(hash);
-    } else if (this.#count === 1) {
-      hash.set(this.#hashes.subarray(0, BLAKE3_LEN));
-    } else {
-      this.#e.hashRange(data, 0, hash);
-    }
+    const hashes = this.#hashes.slice(0, this.#count * BLAKE3_LEN);
     return {
       size: this.#size,
-      hash,
+      hash: fileHashOf(hashes) as Uint8Array<ArrayBuffer>,
       lengths: this.#lengths.slice(0, this.#count),
-      hashes: this.#hashes.slice(0, this.#count * BLAKE3_LEN),
+      hashes,
     };
   }
 
@@ -191,7 +174,7 @@ export function digestBytesPacked(data: Uint8Array): PackedDigest {
   }
 }
 
-/** Digest of `data`: its chunks, their hashes and the hash of the whole. */
+/** Digest of `data`: its chunks, their hashes and the file hash over them. */
 export function digestBytes(data: Uint8Array): FileDigest {
   return unpackDigest(digestBytesPacked(data));
 }

@@ -5,12 +5,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { digestBytes, type FileDigest, unpackDigest } from "./file_digest.ts";
-import type {
-  HashJob,
-  HashResult,
-  StreamJob,
-  StreamResult,
-} from "./hasher_worker.ts";
+import type { HashJob, HashResult } from "./hasher_worker.ts";
 
 const log = getLogger(["dsync", "index", "hasher"]);
 
@@ -27,6 +22,12 @@ export interface HasherPoolOptions {
    * Default 64 KiB.
    */
   inlineBelow?: number;
+  /**
+   * A worker left without jobs for this many milliseconds is terminated
+   * (each costs an isolate's memory) and started again when work comes;
+   * `Infinity` keeps workers until `close()`. Default 10 s.
+   */
+  idleMs?: number;
 }
 
 interface Job {
@@ -39,40 +40,12 @@ interface Job {
 interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
-  streams: Map<number, StreamState>;
+  /** `performance.now()` when its last job ended; undefined while busy. */
+  idleSince: number | undefined;
 }
 
-interface StreamState {
-  /** Bytes posted and not yet hashed. */
-  pending: number;
-  /** Waiters for room (backpressure). */
-  room: (() => void)[];
-  done?: { resolve: (hash: Uint8Array) => void; reject: (e: Error) => void };
-  failed?: Error;
-}
-
-/**
- * Bytes of the ring a stream's data passes through to its worker (shared
- * memory: no per-block buffers to allocate and collect); `update` waits
- * when it is full.
- */
-const STREAM_RING = 4 << 20;
-
-/**
- * BLAKE3 of a byte stream, computed on a pool worker while the caller
- * goes on (the pool's workers use the other cores).
- */
-export interface StreamDigest {
-  /**
-   * Adds `data` (next in order; copied, the caller keeps it). Resolves once
-   * all of it is queued for the worker.
-   */
-  update(data: Uint8Array): Promise<void>;
-  /** The digest of everything added; the stream cannot be used afterwards. */
-  digest(): Promise<Uint8Array>;
-  /** Drops the stream. Idempotent. */
-  cancel(): void;
-}
+/** The largest delay `setTimeout` takes (a longer one would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Thrown by `hashFile` after `close()`. */
 export class HasherPoolClosedError extends Error {
@@ -93,16 +66,20 @@ function rebuildError(name: string, message: string): Error {
 }
 
 /**
- * Digests files on a pool of workers. Jobs queue when every worker is busy;
- * a failing file rejects only its own job.
+ * Digests files on a pool of workers, started on demand and ended after
+ * `idleMs` without work. Jobs queue when every worker is busy; a failing
+ * file rejects only its own job.
  */
 export class HasherPool {
   readonly size: number;
   readonly #inlineBelow: number;
+  readonly #idleMs: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
   #closed = false;
+  /** The one timer that ends idle workers, armed while any worker is idle. */
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: HasherPoolOptions = {}) {
     const size = opts.size ?? Math.max(1, navigator.hardwareConcurrency || 1);
@@ -115,6 +92,14 @@ export class HasherPool {
       throw new RangeError(`Invalid inlineBelow: ${inline}`);
     }
     this.#inlineBelow = inline;
+    const idleMs = opts.idleMs ?? 10_000;
+    if (!(idleMs >= 0)) throw new RangeError(`Invalid idleMs: ${idleMs}`);
+    this.#idleMs = idleMs;
+  }
+
+  /** Number of running workers (started on demand, ended when idle). */
+  get workers(): number {
+    return this.#slots.length;
   }
 
   /** Digest of the file at `absPath`; rejects with the read error (`Deno.errors.NotFound`, …). */
@@ -130,81 +115,17 @@ export class HasherPool {
     });
   }
 
-  /**
-   * A new {@linkcode StreamDigest}, on the pool's first worker: one keeps up
-   * with a connection (hashing outruns decryption), and each worker is a
-   * whole isolate's worth of memory.
-   */
-  stream(): StreamDigest {
-    if (this.#closed) throw new HasherPoolClosedError("a stream");
-    const s = this.#slots[0] ?? this.#spawn();
-    const id = this.#nextId++;
-    const state: StreamState = { pending: 0, room: [] };
-    s.streams.set(id, state);
-    const post = (job: StreamJob) => s.worker.postMessage(job);
-    let ended = false;
-    let ring: Uint8Array | undefined;
-    let head = 0;
-    return {
-      update: async (data) => {
-        if (ended) throw new TypeError("Cannot update an ended stream digest");
-        if (ring === undefined) {
-          const shared = new SharedArrayBuffer(STREAM_RING);
-          ring = new Uint8Array(shared);
-          post({ stream: id, op: "open", ring: shared });
-        }
-        for (let done = 0; done < data.length;) {
-          while (state.pending >= STREAM_RING && !state.failed) {
-            await new Promise<void>((resolve) => state.room.push(resolve));
-          }
-          if (state.failed) throw state.failed;
-          const at = head % STREAM_RING;
-          const n = Math.min(
-            data.length - done,
-            STREAM_RING - state.pending,
-            STREAM_RING - at,
-          );
-          ring.set(data.subarray(done, done + n), at);
-          post({ stream: id, op: "data", at, length: n });
-          state.pending += n;
-          head += n;
-          done += n;
-        }
-      },
-      digest: () => {
-        if (ended) {
-          return Promise.reject(
-            new TypeError("Cannot end a stream digest twice"),
-          );
-        }
-        ended = true;
-        if (state.failed) return Promise.reject(state.failed);
-        return new Promise<Uint8Array>((resolve, reject) => {
-          state.done = { resolve, reject };
-          post({ stream: id, op: "end" });
-        });
-      },
-      cancel: () => {
-        if (ended) return;
-        ended = true;
-        if (s.streams.delete(id) && !this.#closed) {
-          post({ stream: id, op: "cancel" });
-        }
-        for (const wake of state.room.splice(0)) wake();
-      },
-    };
-  }
-
   /** Terminates the workers; queued and running jobs reject. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     for (const slot of this.#slots) {
       slot.worker.terminate();
       for (const job of slot.jobs.values()) {
         job.reject(new HasherPoolClosedError(job.path));
       }
-      this.#failStreams(slot, new HasherPoolClosedError("a stream"));
     }
     this.#slots.length = 0;
     for (const job of this.#queue.splice(0)) {
@@ -232,7 +153,7 @@ export class HasherPool {
       if (n === null) return buf.subarray(0, len);
       len += n;
     }
-    return undefined; // grew past its stat: let a worker stream it
+    return undefined; // grew past its stat: let a worker read it
   }
 
   #dispatch(): void {
@@ -241,6 +162,7 @@ export class HasherPool {
       if (slot === undefined) return;
       const job = this.#queue.shift()!;
       slot.jobs.set(job.id, job);
+      slot.idleSince = undefined;
       slot.worker.postMessage({ id: job.id, path: job.path } satisfies HashJob);
     }
   }
@@ -264,11 +186,9 @@ export class HasherPool {
       new URL("./hasher_worker.ts", import.meta.url).href,
       { type: "module" },
     );
-    const slot: Slot = { worker, jobs: new Map(), streams: new Map() };
-    worker.onmessage = (ev: MessageEvent<HashResult | StreamResult>) => {
-      const data = ev.data;
-      if ("stream" in data) this.#onStream(slot, data);
-      else this.#onResult(slot, data);
+    const slot: Slot = { worker, jobs: new Map(), idleSince: undefined };
+    worker.onmessage = (ev: MessageEvent<HashResult>) => {
+      this.#onResult(slot, ev.data);
     };
     worker.onerror = (ev: ErrorEvent) => {
       ev.preventDefault();
@@ -276,27 +196,6 @@ export class HasherPool {
     };
     this.#slots.push(slot);
     return slot;
-  }
-
-  #onStream(slot: Slot, r: StreamResult): void {
-    const state = slot.streams.get(r.stream);
-    if (state === undefined) return;
-    if (r.op === "ack") {
-      state.pending -= r.bytes;
-      for (const wake of state.room.splice(0)) wake();
-      return;
-    }
-    slot.streams.delete(r.stream);
-    state.done?.resolve(r.hash);
-  }
-
-  #failStreams(slot: Slot, error: Error): void {
-    for (const state of slot.streams.values()) {
-      state.failed = error;
-      state.done?.reject(error);
-      for (const wake of state.room.splice(0)) wake();
-    }
-    slot.streams.clear();
   }
 
   #onResult(slot: Slot, r: HashResult): void {
@@ -320,6 +219,10 @@ export class HasherPool {
       job.reject(rebuildError(r.name, r.message));
     }
     this.#dispatch();
+    if (slot.jobs.size === 0 && this.#slots.includes(slot)) {
+      slot.idleSince = performance.now();
+      this.#armIdleTimer();
+    }
   }
 
   /** A worker died outside a job's own error handling: fail its jobs, replace it on demand. */
@@ -336,10 +239,47 @@ export class HasherPool {
       );
     }
     slot.jobs.clear();
-    this.#failStreams(
-      slot,
-      new Error(`Cannot hash a stream: hasher worker failed: ${message}`),
-    );
     this.#dispatch();
+  }
+
+  /** Arms the idle timer, unless armed, for the worker idle the longest. */
+  #armIdleTimer(): void {
+    if (
+      this.#idleTimer !== undefined || this.#closed ||
+      this.#idleMs === Infinity
+    ) return;
+    let oldest = Infinity;
+    for (const s of this.#slots) {
+      if (s.idleSince !== undefined) oldest = Math.min(oldest, s.idleSince);
+    }
+    if (oldest === Infinity) return;
+    const delay = Math.max(0, oldest + this.#idleMs - performance.now());
+    const timer = setTimeout(
+      () => this.#endIdleWorkers(),
+      Math.min(delay, MAX_TIMER_MS),
+    );
+    // Never keep the process alive just to end a worker.
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  /** Terminates the workers idle for `idleMs` or more; re-arms for the rest. */
+  #endIdleWorkers(): void {
+    this.#idleTimer = undefined;
+    const now = performance.now();
+    const idle = this.#slots.filter((s) =>
+      s.idleSince !== undefined && now - s.idleSince >= this.#idleMs
+    );
+    for (const s of idle) {
+      s.worker.terminate();
+      this.#slots.splice(this.#slots.indexOf(s), 1);
+    }
+    if (idle.length > 0) {
+      log.debug("Ended {count} hasher workers idle for {idleMs} ms", {
+        count: idle.length,
+        idleMs: this.#idleMs,
+      });
+    }
+    this.#armIdleTimer();
   }
 }

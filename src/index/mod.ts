@@ -67,6 +67,8 @@ export {
   blake3,
   BLAKE3_LEN,
   Blake3Hasher,
+  fileHashOf,
+  fileHashOfChunks,
   fromHex,
   sameBytes,
   toHex,

@@ -7,6 +7,7 @@
 import { getLogger } from "@logtape/logtape";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ChunkInfo } from "./file_digest.ts";
+import { fileHashOfChunks } from "./hash.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
 import { toOsPath } from "./rel_path.ts";
 import { decodeVersion, encodeVersion } from "./version_vector.ts";
@@ -20,7 +21,11 @@ export const TOMBSTONE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 const log = getLogger(["dsync", "index"]);
 
-const SCHEMA_VERSION = 1;
+/**
+ * 2: a file's hash is `fileHashOf` its chunk hashes (1: BLAKE3 of the
+ * content); a version 1 index is migrated in place from its chunk lists.
+ */
+const SCHEMA_VERSION = 2;
 const HASH_BYTES = 32;
 const CHUNK_ENTRY_BYTES = 4 + HASH_BYTES;
 
@@ -160,6 +165,33 @@ function isRebuildable(err: unknown): boolean {
     cause instanceof RangeError;
 }
 
+/**
+ * Schema 1 → 2: recomputes each live file's hash from its stored chunk
+ * list (the content is unchanged, so versions stay as they are).
+ */
+function migrateFileHashes(db: DatabaseSync): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const rows = db.prepare(
+      "SELECT rowid, chunks FROM files WHERE kind = ? AND deleted = 0",
+    ).all(kindCode("file")) as Row[];
+    const update = db.prepare("UPDATE files SET hash = ? WHERE rowid = ?");
+    for (const row of rows) {
+      const chunks = decodeChunks(row.chunks as Uint8Array);
+      update.run(fileHashOfChunks(chunks), row.rowid as number);
+    }
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'")
+      .run(SCHEMA_VERSION);
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw new IndexCorruptError(
+      "Cannot migrate the index to schema version 2",
+      { cause: err },
+    );
+  }
+}
+
 function kindCode(kind: FileKind): number {
   return FILE_KINDS.indexOf(kind);
 }
@@ -289,7 +321,11 @@ export class IndexStore {
       (db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
         | Row
         | undefined)?.value;
-    const version = meta("schema_version");
+    let version = meta("schema_version");
+    if (version !== undefined && Number(version) === 1) {
+      migrateFileHashes(db);
+      version = SCHEMA_VERSION;
+    }
     if (version !== undefined && Number(version) !== SCHEMA_VERSION) {
       throw new IndexSchemaError(
         `Index ${path} has schema version ${

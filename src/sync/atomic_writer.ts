@@ -1,12 +1,12 @@
 /**
  * Applying a file without ever exposing a partial one: content goes to a
- * temporary `.part` file beside the target, which is verified (size and
- * whole-file BLAKE3), given its mtime and exec bit, fsynced, and only then
- * renamed over the target; the directory is fsynced after the rename.
+ * temporary `.part` file beside the target, which is verified (size, and
+ * every chunk's BLAKE3), given its mtime and exec bit, fsynced, and only
+ * then renamed over the target; the directory is fsynced after the rename.
  *
  * ```ts
- * await using part = await PartFile.create({ folder, path, size, hash, mtimeNs, exec, expected });
- * await part.write(0, chunk0);          // any order, any number of writes
+ * await using part = await PartFile.create({ folder, path, size, hash, chunks, mtimeNs, exec, expected });
+ * await part.write(0, chunk0);          // verified chunks, any order
  * await part.write(chunk0.length, chunk1);
  * const { info } = await part.commit(); // or commitBatch([...parts]) for many small files
  * ```
@@ -15,9 +15,15 @@
  * {@linkcode partName}); the index ignores `*.part`. A part left by a kill or
  * an abandoned pull can be reopened ({@linkcode PartFile.resume}): its bytes
  * are read back ({@linkcode PartFile.readBack}), checked chunk by chunk by
- * the caller and taken as they are ({@linkcode PartFile.keep}); the whole
- * file is still verified at commit. `part_cleanup.ts` finds leftovers at
- * start.
+ * the caller and taken as they are ({@linkcode PartFile.keep}).
+ * `part_cleanup.ts` finds leftovers at start.
+ *
+ * Verification: the file hash is `fileHashOf` the chunk hashes, so a file
+ * is what the record says when each chunk is. The caller verifies each
+ * chunk before writing it (it must, to know whether to ask elsewhere);
+ * writes that cover the file in order, chunk after chunk, are then the
+ * whole file verified, at no second hashing pass. Writes out of order or
+ * over each other make the commit read the part back and hash every chunk.
  *
  * Before the rename the target is checked against `expected` (what the index
  * holds): an entry that differs is a local edit the index has not seen, and
@@ -38,8 +44,13 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { blake3, Blake3Hasher, sameBytes, toHex } from "../index/hash.ts";
-import type { StreamDigest } from "../index/hasher_pool.ts";
+import {
+  blake3,
+  BLAKE3_LEN,
+  fileHashOf,
+  sameBytes,
+  toHex,
+} from "../index/hash.ts";
 import { baseName, parentRel, toOsPath } from "../index/rel_path.ts";
 import type { StoredStat } from "../index/store.ts";
 import { truncateUtf8 } from "../protocol/_utf8.ts";
@@ -59,7 +70,6 @@ const PART_NAME_ROOM = 255 - ".".length - ".dsync-".length - 16 -
   ".part".length;
 /** How many `.part` files `commitBatch` prepares (verify, fsync) at once. */
 const BATCH_CONCURRENCY = 64;
-const READ_BLOCK = 1 << 20;
 
 /** Matches the names of the `.part` files dsync creates. */
 export const PART_FILE_PATTERN: RegExp = /^\..*\.dsync-[0-9a-f]{16}\.part$/s;
@@ -83,6 +93,13 @@ export function partName(name: string): string {
   return `.${truncateUtf8(name, PART_NAME_ROOM)}.dsync-${tag}.part`;
 }
 
+/** One chunk of a {@linkcode PartTarget}. */
+export interface TargetChunk {
+  readonly length: number;
+  /** BLAKE3 of the chunk's bytes (32 bytes). */
+  readonly hash: Uint8Array;
+}
+
 /** What a {@linkcode PartFile} becomes once committed. */
 export interface PartTarget {
   /** The synced folder (OS path). */
@@ -91,8 +108,10 @@ export interface PartTarget {
   readonly path: string;
   /** Final size in bytes. */
   readonly size: number;
-  /** BLAKE3 of the whole content (32 bytes). */
+  /** The file hash (32 bytes): `fileHashOf` the chunks' hashes. */
   readonly hash: Uint8Array;
+  /** The content's chunks in order: lengths summing to `size`, and BLAKE3s. */
+  readonly chunks: readonly TargetChunk[];
   /** Modification time to set, ns since the epoch. */
   readonly mtimeNs: bigint;
   /** Owner-executable bit to set (ignored on Windows). */
@@ -119,20 +138,11 @@ export type BatchOutcome =
 
 type State = "open" | "prepared" | "done";
 
-/** Options of {@linkcode PartFile.create} and {@linkcode PartFile.resume}. */
-export interface PartFileOptions {
-  /**
-   * Hashes the content in order on another thread (a `HasherPool` stream)
-   * instead of on the caller's, so verifying the whole file overlaps with
-   * receiving it.
-   */
-  readonly stream?: () => StreamDigest;
-}
-
 /**
- * A `.part` file being assembled for one target. Writes may come in any
- * order; in-order writes are hashed as they come, otherwise the file is read
- * back once at commit. Not safe to commit concurrently with writes.
+ * A `.part` file being assembled for one target from verified chunks.
+ * Writes may come in any order; unless they covered the file in order, the
+ * part is read back and every chunk hashed at commit. Not safe to commit
+ * concurrently with writes.
  */
 export class PartFile implements AsyncDisposable {
   readonly target: PartTarget;
@@ -149,12 +159,8 @@ export class PartFile implements AsyncDisposable {
   #file: Deno.FsFile | undefined;
   #state: State = "open";
   #queue: Promise<unknown> = Promise.resolve();
-  /** Bytes hashed in order so far; -1 once writes went out of order. */
-  #hashedTo = 0;
-  #hasher: Blake3Hasher | undefined;
-  #oneShot: Uint8Array | undefined;
-  readonly #newStream: (() => StreamDigest) | undefined;
-  #stream: StreamDigest | undefined;
+  /** Bytes written in order so far; -1 once writes went out of order. */
+  #writtenTo = 0;
 
   private constructor(
     target: PartTarget,
@@ -162,24 +168,19 @@ export class PartFile implements AsyncDisposable {
     targetPath: string,
     file: Deno.FsFile,
     resumable: number,
-    options: PartFileOptions,
   ) {
     this.target = target;
     this.partPath = partPath;
     this.targetPath = targetPath;
     this.#file = file;
     this.resumable = resumable;
-    this.#newStream = options.stream;
   }
 
   /**
    * Creates the parents of the target (refusing symlinks in the chain:
    * {@linkcode UnsafePathError}) and a new, empty `.part` beside it.
    */
-  static async create(
-    target: PartTarget,
-    options: PartFileOptions = {},
-  ): Promise<PartFile> {
+  static async create(target: PartTarget): Promise<PartFile> {
     checkTarget(target);
     const targetPath = await ensureParentDirs(target.folder, target.path);
     const dirRel = parentRel(target.path);
@@ -191,7 +192,7 @@ export class PartFile implements AsyncDisposable {
       write: true,
       createNew: true,
     });
-    return new PartFile(target, partPath, targetPath, file, 0, options);
+    return new PartFile(target, partPath, targetPath, file, 0);
   }
 
   /**
@@ -203,7 +204,6 @@ export class PartFile implements AsyncDisposable {
   static async resume(
     target: PartTarget,
     partOs: string,
-    options: PartFileOptions = {},
   ): Promise<PartFile | undefined> {
     checkTarget(target);
     const targetPath = await ensureParentDirs(target.folder, target.path);
@@ -237,7 +237,6 @@ export class PartFile implements AsyncDisposable {
         targetPath,
         file,
         Math.min(opened.size, target.size),
-        options,
       );
     } catch (err) {
       file.close();
@@ -270,8 +269,8 @@ export class PartFile implements AsyncDisposable {
   }
 
   /**
-   * Takes `data` (already verified) as the content at `offset`, where the
-   * part already holds exactly these bytes: hashed, not written again.
+   * Takes `data` (verified chunks) as the content at `offset`, where the
+   * part already holds exactly these bytes: not written again.
    */
   keep(offset: number, data: Uint8Array): Promise<void> {
     if (
@@ -284,7 +283,10 @@ export class PartFile implements AsyncDisposable {
         ),
       );
     }
-    return this.#serial(() => this.#track(offset, data));
+    return this.#serial(() => {
+      this.#track(offset, data.length);
+      return Promise.resolve();
+    });
   }
 
   /**
@@ -300,12 +302,14 @@ export class PartFile implements AsyncDisposable {
       // Counted as empty.
     }
     this.#closeFile();
-    this.#releaseHasher();
     this.#state = "done";
     return size;
   }
 
-  /** Writes `data` at `offset`; throws `RangeError` beyond the target's size. */
+  /**
+   * Writes `data`, one or more whole chunks of the target that the caller
+   * verified, at `offset`; throws `RangeError` beyond the target's size.
+   */
   write(offset: number, data: Uint8Array): Promise<void> {
     if (this.#state !== "open") {
       return Promise.reject(
@@ -330,7 +334,7 @@ export class PartFile implements AsyncDisposable {
       for (let done = 0; done < data.length;) {
         done += await file.write(data.subarray(done));
       }
-      await this.#track(offset, data);
+      this.#track(offset, data.length);
     });
   }
 
@@ -356,7 +360,6 @@ export class PartFile implements AsyncDisposable {
   async abort(): Promise<void> {
     await this.#queue.catch(() => {});
     this.#closeFile();
-    this.#releaseHasher();
     if (this.#state === "done") return;
     this.#state = "done";
     try {
@@ -377,7 +380,7 @@ export class PartFile implements AsyncDisposable {
   }
 
   /**
-   * Step 1 of a commit: checks size and hash, sets exec bit and mtime,
+   * Step 1 of a commit: checks size and chunks, sets exec bit and mtime,
    * fsyncs and closes the `.part`. Throws {@linkcode ContentMismatchError}.
    * Used by {@linkcode commitBatch}; prefer {@linkcode commit}.
    */
@@ -397,15 +400,7 @@ export class PartFile implements AsyncDisposable {
         `Assembled "${path}" has ${stat.size} bytes, expected ${size}`,
       );
     }
-    const hash = await this.#digest(file);
-    if (!sameBytes(hash, this.target.hash)) {
-      throw new ContentMismatchError(
-        path,
-        `Assembled "${path}" has BLAKE3 ${toHex(hash)}, expected ${
-          toHex(this.target.hash)
-        }`,
-      );
-    }
+    if (this.#writtenTo !== size) await this.#verifyChunks(file);
     if (!IS_WINDOWS) {
       const mode = (stat.mode ?? 0o644) & 0o7777;
       const wanted = execMode(mode, this.target.exec);
@@ -439,63 +434,32 @@ export class PartFile implements AsyncDisposable {
     return await Deno.lstat(this.targetPath);
   }
 
-  async #track(offset: number, data: Uint8Array): Promise<void> {
-    if (
-      offset === 0 && data.length === this.target.size &&
-      this.#hashedTo === 0 && this.#newStream === undefined
-    ) {
-      this.#oneShot = blake3(data); // the common small-file case: no hasher state
-      this.#hashedTo = data.length;
-      return;
-    }
-    if (this.#hashedTo < 0 || offset !== this.#hashedTo || this.#oneShot) {
-      this.#hashedTo = -1; // out of order or rewritten: read back at commit
-      this.#oneShot = undefined;
-      this.#releaseHasher();
-      return;
-    }
-    this.#hashedTo += data.length;
-    if (this.#newStream !== undefined) {
-      this.#stream ??= this.#newStream();
-      await this.#stream.update(data);
-      return;
-    }
-    this.#hasher ??= new Blake3Hasher();
-    this.#hasher.update(data);
+  #track(offset: number, length: number): void {
+    this.#writtenTo = this.#writtenTo === offset ? offset + length : -1;
   }
 
-  async #digest(file: Deno.FsFile): Promise<Uint8Array> {
-    if (this.#hashedTo === this.target.size) {
-      if (this.#oneShot !== undefined) return this.#oneShot;
-      if (this.#stream !== undefined) {
-        const stream = this.#stream;
-        this.#stream = undefined;
-        return await stream.digest();
-      }
-      const hasher = this.#hasher ?? new Blake3Hasher();
-      this.#hasher = undefined;
-      return hasher.digest();
-    }
-    this.#releaseHasher();
-    const hasher = new Blake3Hasher();
+  /** Reads the part back and checks each chunk's BLAKE3. */
+  async #verifyChunks(file: Deno.FsFile): Promise<void> {
+    const { path, chunks } = this.target;
     await file.seek(0, Deno.SeekMode.Start);
-    const buf = new Uint8Array(
-      Math.min(READ_BLOCK, Math.max(1, this.target.size)),
-    );
-    for (;;) {
-      const n = await file.read(buf);
-      if (n === null) break;
-      hasher.update(buf.subarray(0, n));
+    let buf = new Uint8Array(0);
+    let offset = 0;
+    for (const chunk of chunks) {
+      if (buf.length < chunk.length) buf = new Uint8Array(chunk.length);
+      const data = buf.subarray(0, chunk.length);
+      for (let got = 0; got < data.length;) {
+        const n = await file.read(data.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      if (!sameBytes(blake3(data), chunk.hash)) {
+        throw new ContentMismatchError(
+          path,
+          `Assembled "${path}" has other bytes than expected at ${offset}`,
+        );
+      }
+      offset += chunk.length;
     }
-    return hasher.digest();
-  }
-
-  #releaseHasher(): void {
-    // digest() returns a pooled engine; the hasher is dropped anyway.
-    if (this.#hasher !== undefined) this.#hasher.digest();
-    this.#hasher = undefined;
-    this.#stream?.cancel();
-    this.#stream = undefined;
   }
 
   #closeFile(): void {
@@ -518,9 +482,28 @@ function checkTarget(t: PartTarget): void {
   if (!Number.isSafeInteger(t.size) || t.size < 0) {
     throw new RangeError(`Cannot write "${t.path}": size ${t.size} is invalid`);
   }
-  if (t.hash.length !== 32) {
+  if (t.hash.length !== BLAKE3_LEN) {
     throw new RangeError(
       `Cannot write "${t.path}": hash of ${t.hash.length} bytes, expected 32`,
+    );
+  }
+  const hashes = new Uint8Array(t.chunks.length * BLAKE3_LEN);
+  let covered = 0;
+  t.chunks.forEach((chunk, i) => {
+    if (chunk.hash.length !== BLAKE3_LEN) {
+      throw new RangeError(
+        `Cannot write "${t.path}": chunk ${i} has a hash of ${chunk.hash.length} bytes`,
+      );
+    }
+    covered += chunk.length;
+    hashes.set(chunk.hash, i * BLAKE3_LEN);
+  });
+  if (covered !== t.size || !sameBytes(fileHashOf(hashes), t.hash)) {
+    throw new ContentMismatchError(
+      t.path,
+      `Cannot write "${t.path}": its chunk list does not make its hash ${
+        toHex(t.hash)
+      } and size ${t.size}`,
     );
   }
 }

@@ -14,7 +14,6 @@ import { toOsPath } from "../index/rel_path.ts";
 import type { Scanner, ScanSummary } from "../index/scanner.ts";
 import { emptyScanSummary } from "../index/scan_pass.ts";
 import type { IndexStore } from "../index/store.ts";
-import type { HasherPool } from "../index/hasher_pool.ts";
 import { fingerprint } from "../identity/identity.ts";
 import { ApplyGate } from "./apply_gate.ts";
 import { CaseFoldIndex } from "./case_fold.ts";
@@ -73,12 +72,6 @@ export interface SyncEngineOptions {
   readonly caseInsensitive?: boolean;
   /** `.part` files to resume (gathered at start); pulls park theirs here. */
   readonly leftovers?: LeftoverParts;
-  /**
-   * Verifies big files as they arrive on its workers (else on this thread).
-   * `runNode` leaves it off: measured on 2 cores, it raised the receiver's
-   * peak RSS (1 GiB of text: 224 → ~390 MB) and its CPU, and was no faster.
-   */
-  readonly hasher?: HasherPool;
 }
 
 /** One peer as the UI shows it. */
@@ -194,9 +187,6 @@ export class SyncEngine {
       ...(options.leftovers === undefined
         ? {}
         : { leftovers: options.leftovers }),
-      ...(options.hasher === undefined
-        ? {}
-        : { hashStream: () => options.hasher!.stream() }),
     });
   }
 

@@ -32,14 +32,8 @@ import type { FileRecord } from "../index/file_record.ts";
 import type { IndexStore, StoredStat } from "../index/store.ts";
 import { compare, type VersionVector } from "../index/version_vector.ts";
 import type { ApplyGate } from "./apply_gate.ts";
-import {
-  PartFile,
-  type PartFileOptions,
-  type PartTarget,
-  syncDir,
-} from "./atomic_writer.ts";
+import { PartFile, type PartTarget, syncDir } from "./atomic_writer.ts";
 import type { LeftoverParts } from "./part_cleanup.ts";
-import type { StreamDigest } from "../index/hasher_pool.ts";
 import { type SmallFile, writeSmallFiles } from "./small_file_batch.ts";
 import type { LocalChunkIndex } from "./chunk_source.ts";
 import { ChunkFetcher, type ChunkSource } from "./chunk_fetcher.ts";
@@ -121,8 +115,6 @@ export interface PullerOptions {
    * puller stops) leaves its `.part` here instead of removing it.
    */
   readonly leftovers?: LeftoverParts;
-  /** Hashes a big file in order on another thread as it is written. */
-  readonly hashStream?: () => StreamDigest;
 }
 
 /** A file being pulled, for status displays. */
@@ -630,11 +622,6 @@ export class Puller {
     return undefined;
   }
 
-  get #partOptions(): PartFileOptions {
-    const stream = this.#o.hashStream;
-    return stream === undefined ? {} : { stream };
-  }
-
   /** A `.part` for `d`: its leftover resumed, if any, else a new one. */
   async #openPart(d: Decision): Promise<PartFile> {
     const target: PartTarget = {
@@ -642,6 +629,7 @@ export class Puller {
       path: d.path,
       size: d.remote.size,
       hash: d.remote.hash,
+      chunks: d.remote.chunks,
       mtimeNs: d.remote.mtimeNs,
       exec: d.remote.exec,
       expected: this.#o.store.getStat(d.path),
@@ -650,7 +638,7 @@ export class Puller {
     if (leftover !== undefined) {
       let part: PartFile | undefined;
       try {
-        part = await PartFile.resume(target, leftover.os, this.#partOptions);
+        part = await PartFile.resume(target, leftover.os);
       } catch (err) {
         log.debug("Cannot resume {path}: {error}", {
           path: d.path,
@@ -666,7 +654,7 @@ export class Puller {
       }
       await Deno.remove(leftover.os).catch(() => {});
     }
-    return await PartFile.create(target, this.#partOptions);
+    return await PartFile.create(target);
   }
 
   /**
@@ -761,6 +749,7 @@ export class Puller {
             path: d.path,
             data,
             hash: d.remote.hash,
+            chunks: d.remote.chunks,
             mtimeNs: d.remote.mtimeNs,
             exec: d.remote.exec,
             expected: this.#o.store.getStat(d.path),

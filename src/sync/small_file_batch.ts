@@ -6,8 +6,9 @@
  * runtime's blocking thread pool; `PartFile` + `commitBatch` make about a
  * dozen per file, which measured twice the CPU of this for 4 KiB files.
  *
- * The rules are those of `atomic_writer.ts` and `safe_paths.ts`: the
- * content is checked against its BLAKE3 before anything is written, parents
+ * The rules are those of `atomic_writer.ts` and `safe_paths.ts`: each
+ * chunk of the content is checked against its BLAKE3, and the chunk list
+ * against the file hash, before anything is written; parents
  * are real directories (never symlinks), and a target that is not what the
  * index holds is left alone (`LocalChangeError`). A new file is placed with
  * a hard link, which fails if anything appeared at the target meanwhile (no
@@ -17,10 +18,10 @@
  * @module
  */
 
-import { blake3, sameBytes, toHex } from "../index/hash.ts";
+import { blake3, fileHashOfChunks, sameBytes, toHex } from "../index/hash.ts";
 import { parentRel, toOsPath } from "../index/rel_path.ts";
 import type { StoredStat } from "../index/store.ts";
-import { partName, syncDir } from "./atomic_writer.ts";
+import { partName, syncDir, type TargetChunk } from "./atomic_writer.ts";
 import {
   ContentMismatchError,
   LocalChangeError,
@@ -59,8 +60,10 @@ export interface SmallFile {
   readonly path: string;
   /** The whole content. */
   readonly data: Uint8Array;
-  /** Its expected BLAKE3. */
+  /** Its file hash: `fileHashOf` the chunks' hashes. */
   readonly hash: Uint8Array;
+  /** Its chunks in order (lengths summing to the content's). */
+  readonly chunks: readonly TargetChunk[];
   readonly mtimeNs: bigint;
   readonly exec: boolean;
   /** What the index holds at the target (`IndexStore.getStat`). */
@@ -132,18 +135,38 @@ function removeQuietly(os: string): void {
   }
 }
 
+/** Throws {@linkcode ContentMismatchError} unless `file.data` is its chunks and hash. */
+function checkContent(file: SmallFile): void {
+  const mismatch = (what: string) =>
+    new ContentMismatchError(
+      file.path,
+      `Assembled "${file.path}" does not match its record: ${what}`,
+    );
+  let offset = 0;
+  for (const chunk of file.chunks) {
+    const bytes = file.data.subarray(offset, offset + chunk.length);
+    if (
+      bytes.length !== chunk.length || !sameBytes(blake3(bytes), chunk.hash)
+    ) {
+      throw mismatch(`other bytes at ${offset}`);
+    }
+    offset += chunk.length;
+  }
+  if (offset !== file.data.length) {
+    throw mismatch(`${file.data.length} bytes, chunks cover ${offset}`);
+  }
+  if (!sameBytes(fileHashOfChunks(file.chunks), file.hash)) {
+    throw mismatch(`chunks do not make hash ${toHex(file.hash)}`);
+  }
+}
+
 /** Writes one `.part` beside the target, with mode and mtime; returns it open. */
 function writePart(
   folder: string,
   file: SmallFile,
   verified: Set<string>,
 ): { staged: Staged; handle: Deno.FsFile } {
-  if (!sameBytes(blake3(file.data), file.hash)) {
-    throw new ContentMismatchError(
-      file.path,
-      `Assembled "${file.path}" does not have BLAKE3 ${toHex(file.hash)}`,
-    );
-  }
+  checkContent(file);
   ensureParents(folder, file.path, true, verified);
   const dir = parentRel(file.path);
   const name = file.path.slice(file.path.lastIndexOf("/") + 1);

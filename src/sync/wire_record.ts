@@ -20,6 +20,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ChunkInfo } from "../index/file_digest.ts";
 import type { FileRecord } from "../index/file_record.ts";
+import { fileHashOfChunks, sameBytes } from "../index/hash.ts";
 import { toOsPath } from "../index/rel_path.ts";
 import { counterOf, versionOf } from "../index/version_vector.ts";
 import {
@@ -270,6 +271,12 @@ export function fromWireRecord(
     throw new WireRecordError(
       path,
       `Refusing "${path}": chunks cover ${offset} bytes, size is ${wire.size}`,
+    );
+  }
+  if (!sameBytes(fileHashOfChunks(chunks), wire.hash)) {
+    throw new WireRecordError(
+      path,
+      `Refusing "${path}": its hash is not the hash of its chunk list`,
     );
   }
   return {

@@ -6,7 +6,7 @@
  * table of files it announced, correctly or in a chosen broken way.
  * @module
  */
-import { blake3 } from "../../src/index/hash.ts";
+import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
 import { Identity } from "../../src/identity/identity.ts";
 import { dial } from "../../src/net/dialer.ts";
 import type { CloseReason, SecureChannel } from "../../src/net/mod.ts";
@@ -53,16 +53,17 @@ export function fileRecordOf(
   replica: bigint,
   over: LooseRecord = {},
 ): LooseRecord {
+  const chunks = data.length === 0
+    ? []
+    : [{ length: data.length, hash: blake3(data) }];
   return {
     path,
     kind: "file",
     size: data.length,
     mtimeNs: 1_700_000_000_000_000_000n,
     exec: false,
-    hash: blake3(data),
-    chunks: data.length === 0
-      ? []
-      : [{ length: data.length, hash: blake3(data) }],
+    hash: fileHashOfChunks(chunks),
+    chunks,
     version: [{ replica, counter: 1n }],
     deleted: false,
     sequence,

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
-import { blake3, IndexStore, toHex } from "../../src/index/mod.ts";
+import { blake3, digestBytes, IndexStore, toHex } from "../../src/index/mod.ts";
 
 Deno.test("dsync -d DIR indexes the folder, keeps running and exits 0 on SIGTERM and SIGINT", async () => {
   const root = await Deno.makeTempDir({ prefix: "dsync-run-" });
@@ -64,7 +64,13 @@ Deno.test("dsync -d DIR indexes the folder, keeps running and exits 0 on SIGTERM
     try {
       const record = store.get("docs/deep/data.bin");
       assertEquals(record?.size, big.length);
-      assertEquals(toHex(record!.hash), toHex(blake3(big)));
+      assertEquals(toHex(record!.hash), toHex(digestBytes(big).hash));
+      for (const c of record!.chunks) {
+        assertEquals(
+          c.hash,
+          blake3(big.subarray(c.offset, c.offset + c.length)),
+        );
+      }
       assertEquals(store.get("readme.txt")?.kind, "file");
       assertEquals(store.get("docs")?.kind, "dir");
       assertEquals(store.get("skip.tmp"), undefined);

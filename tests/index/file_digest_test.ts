@@ -10,6 +10,16 @@ import {
 import { toHex } from "../../src/index/hash.ts";
 import { noise } from "../_noise.ts";
 
+const PREFIX = new TextEncoder().encode("dsync/1 file\n");
+
+/** The file hash the obvious way: the prefix, then every chunk hash. */
+function referenceFileHash(chunkHashes: Uint8Array[]): Uint8Array {
+  const input = new Uint8Array(PREFIX.length + 32 * chunkHashes.length);
+  input.set(PREFIX);
+  chunkHashes.forEach((h, i) => input.set(h, PREFIX.length + 32 * i));
+  return referenceHash(input);
+}
+
 /** The digest computed the slow, obvious way with an independent BLAKE3. */
 function reference(data: Uint8Array): FileDigest {
   const chunks = [];
@@ -22,7 +32,11 @@ function reference(data: Uint8Array): FileDigest {
     });
     offset += length;
   }
-  return { size: data.length, hash: referenceHash(data), chunks };
+  return {
+    size: data.length,
+    hash: referenceFileHash(chunks.map((c) => c.hash)),
+    chunks,
+  };
 }
 
 function show(d: FileDigest) {
@@ -62,22 +76,23 @@ Deno.test("digestBytes() equals chunk-by-chunk hashing with an independent BLAKE
   }
 });
 
-Deno.test("digestBytes() of empty input has no chunks and the empty hash", () => {
+Deno.test("digestBytes() of empty input has no chunks and the hash of the prefix alone", () => {
   const d = digestBytes(new Uint8Array(0));
   assert.equal(d.size, 0);
   assert.deepStrictEqual(d.chunks, []);
+  // printf 'dsync/1 file\n' | b3sum
   assert.equal(
     toHex(d.hash),
-    "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
+    "8e6ea3e3157770f7311ef29e69a63495d2799602e5168923cb3e6e1f8d10896a",
   );
 });
 
-Deno.test("digestBytes() of a one-chunk input uses the chunk hash as file hash", () => {
+Deno.test("digestBytes() of a one-chunk input hashes that chunk's hash", () => {
   const data = noise(MIN_CHUNK, 1);
   const d = digestBytes(data);
   assert.equal(d.chunks.length, 1);
-  assert.deepStrictEqual(d.hash, d.chunks[0]!.hash);
-  assert.notEqual(d.hash.buffer, d.chunks[0]!.hash.buffer); // a copy, not a shared view
+  assert.deepStrictEqual(d.chunks[0]!.hash, referenceHash(data));
+  assert.deepStrictEqual(d.hash, referenceFileHash([referenceHash(data)]));
 });
 
 Deno.test("digestBytes() handles low-entropy data", () => {

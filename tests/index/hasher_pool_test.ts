@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { digestBytes, type FileDigest } from "../../src/index/file_digest.ts";
-import { blake3, toHex } from "../../src/index/hash.ts";
+import { toHex } from "../../src/index/hash.ts";
 import {
   HasherPool,
   HasherPoolClosedError,
@@ -83,28 +83,39 @@ Deno.test("HasherPool.hashFile() equals digestBytes() for files of many sizes", 
   }
 });
 
+/** `b3sum` of `data`, fed on stdin. */
+async function b3sum(data: Uint8Array): Promise<string> {
+  const child = new Deno.Command("b3sum", {
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(data);
+  await writer.close();
+  const out = await child.output();
+  assert.ok(out.success);
+  return new TextDecoder().decode(out.stdout).split(/\s+/)[0]!;
+}
+
 Deno.test({
-  name: "HasherPool.hashFile() file hashes equal b3sum's",
+  name: "HasherPool.hashFile() chunk and file hashes equal b3sum's",
   ignore: !B3SUM,
   async fn() {
-    const { dir, files } = await writeFiles([
-      0,
-      1,
-      1025,
-      64 * K + 3,
-      (5 << 20) + 1,
-    ]);
+    const { dir, files } = await writeFiles([0, 1, 1025, 64 * K + 3, 1 << 20]);
     const pool = new HasherPool({ size: 2, inlineBelow: 0 });
+    const prefix = new TextEncoder().encode("dsync/1 file\n");
     try {
-      const out = await new Deno.Command("b3sum", {
-        args: files.map((f) => f.path),
-      }).output();
-      assert.ok(out.success);
-      const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-      for (const [i, { path }] of files.entries()) {
-        const [expected, name] = lines[i]!.split(/\s+/);
-        assert.equal(name, path);
-        assert.equal(toHex((await pool.hashFile(path)).hash), expected, path);
+      for (const { path } of files) {
+        const data = await Deno.readFile(path);
+        const digest = await pool.hashFile(path);
+        const list = new Uint8Array(prefix.length + 32 * digest.chunks.length);
+        list.set(prefix);
+        for (const [i, c] of digest.chunks.entries()) {
+          const bytes = data.subarray(c.offset, c.offset + c.length);
+          assert.equal(toHex(c.hash), await b3sum(bytes), `${path} chunk ${i}`);
+          list.set(c.hash, prefix.length + 32 * i);
+        }
+        assert.equal(toHex(digest.hash), await b3sum(list), path);
       }
     } finally {
       await pool.close();
@@ -215,39 +226,72 @@ Deno.test("HasherPool defaults to one worker per core and validates its size", a
   assert.throws(() => new HasherPool({ inlineBelow: -1 }), RangeError);
 });
 
-Deno.test("HasherPool.stream() digests a stream longer than its ring, in order", async () => {
-  const pool = new HasherPool({ size: 2 });
+/** Waits until `cond()` holds, polling; fails after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("HasherPool ends workers idle for idleMs and starts them again on demand", async () => {
+  const { dir, files } = await writeFiles([100 * K, 200 * K, 300 * K]);
+  const pool = new HasherPool({ size: 2, inlineBelow: 0, idleMs: 20 });
   try {
-    const data = noise(11 << 20, 77);
-    const a = pool.stream();
-    const b = pool.stream();
-    const pieces = [1, 4095, 1 << 20, 3 << 20, 5 << 20];
-    let off = 0;
-    for (const n of pieces) {
-      await a.update(data.subarray(off, off + n));
-      off += n;
-    }
-    await a.update(data.subarray(off));
-    await b.update(data.subarray(0, 10));
-    assert.deepEqual(await a.digest(), blake3(data));
-    assert.deepEqual(await b.digest(), blake3(data.subarray(0, 10)));
-    const c = pool.stream();
-    assert.deepEqual(await c.digest(), blake3(new Uint8Array(0)));
-    const d = pool.stream();
-    await d.update(data.subarray(0, 1000));
-    d.cancel();
-    d.cancel();
+    assert.equal(pool.workers, 0, "workers start lazily");
+    const [a, b] = await Promise.all(
+      files.slice(0, 2).map((f) => pool.hashFile(f.path)),
+    );
+    // The last result and this line run before any timer can fire.
+    assert.ok(pool.workers >= 1, `workers: ${pool.workers}`);
+    assert.deepStrictEqual(show(a!), show(digestBytes(files[0]!.data)));
+    assert.deepStrictEqual(show(b!), show(digestBytes(files[1]!.data)));
+    await until(() => pool.workers === 0, "idle workers to end");
+
+    const f = files[2]!;
+    assert.deepStrictEqual(
+      show(await pool.hashFile(f.path)),
+      show(digestBytes(f.data)),
+    );
+    assert.equal(pool.workers, 1, "a worker is started again for new work");
+    await until(() => pool.workers === 0, "the new worker to end");
   } finally {
     await pool.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("HasherPool.close() fails the streams in progress", async () => {
-  const pool = new HasherPool({ size: 1 });
-  const s = pool.stream();
-  await s.update(noise(1000, 3));
-  const done = s.digest();
+Deno.test("HasherPool.hashFile() with idleMs 0 ends only idle workers and loses no job", async () => {
+  const { dir, files } = await writeFiles(
+    Array.from({ length: 6 }, (_, i) => (1 << 20) + i),
+  );
+  const pool = new HasherPool({ size: 1, inlineBelow: 0, idleMs: 0 });
+  try {
+    // All at once: the worker always has a next job, so it is never idle.
+    const digests = await Promise.all(files.map((f) => pool.hashFile(f.path)));
+    for (const [i, d] of digests.entries()) {
+      assert.deepStrictEqual(show(d), show(digestBytes(files[i]!.data)));
+    }
+    // One after another: the worker may end between files.
+    for (const { path, data } of files) {
+      assert.deepStrictEqual(
+        show(await pool.hashFile(path)),
+        show(digestBytes(data)),
+      );
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await until(() => pool.workers === 0, "the idle worker to end");
+  } finally {
+    await pool.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("HasherPool validates idleMs", async () => {
+  assert.throws(() => new HasherPool({ idleMs: -1 }), RangeError);
+  assert.throws(() => new HasherPool({ idleMs: NaN }), RangeError);
+  const pool = new HasherPool({ idleMs: Infinity });
+  assert.equal(pool.workers, 0);
   await pool.close();
-  await assert.rejects(done, HasherPoolClosedError);
-  assert.throws(() => pool.stream(), HasherPoolClosedError);
 });

@@ -7,6 +7,7 @@ import {
   IndexCorruptError,
   IndexStore,
 } from "../../src/index/store.ts";
+import { fileHashOfChunks } from "../../src/index/hash.ts";
 import {
   bump,
   EMPTY_VERSION,
@@ -345,5 +346,35 @@ Deno.test("IndexStore.open() refuses a folder that does not exist", async () => 
       Deno.errors.NotFound,
     );
     assert.throws(() => Deno.statSync(`${dir}/missing`), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("IndexStore.open() migrates a schema 1 index to file hashes over chunk hashes", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    const stale = store.put(fileRecord("a")); // hash is not over its chunks
+    const gone = store.put(
+      fileRecord("b", { deleted: true, chunks: [], size: 0 }),
+    );
+    store.close();
+    const db = new DatabaseSync(`${dir}/.dsync/index.db`);
+    db.prepare("UPDATE meta SET value = 1 WHERE key = 'schema_version'").run();
+    db.close();
+    const again = IndexStore.open(dir);
+    try {
+      const a = again.get("a")!;
+      assert.deepStrictEqual(a.hash, fileHashOfChunks(stale.chunks));
+      assert.deepStrictEqual(a.version, stale.version);
+      assert.equal(a.sequence, stale.sequence);
+      assert.deepStrictEqual(again.get("b")!.hash, gone.hash);
+    } finally {
+      again.close();
+    }
+    const check = new DatabaseSync(`${dir}/.dsync/index.db`);
+    const row = check.prepare(
+      "SELECT value FROM meta WHERE key = 'schema_version'",
+    ).get() as { value: number };
+    check.close();
+    assert.equal(Number(row.value), 2);
   });
 });

@@ -1,5 +1,5 @@
 import { blake3 } from "../../src/index/hash.ts";
-import { HasherPool } from "../../src/index/hasher_pool.ts";
+import { digestBytes } from "../../src/index/file_digest.ts";
 import type { StoredStat } from "../../src/index/store.ts";
 import {
   commitBatch,
@@ -42,11 +42,13 @@ function target(
   data: Uint8Array,
   more: Partial<PartTarget> = {},
 ): PartTarget {
+  const digest = digestBytes(data);
   return {
     folder,
     path,
     size: data.length,
-    hash: blake3(data),
+    hash: digest.hash,
+    chunks: digest.chunks,
     mtimeNs: MTIME_NS,
     exec: false,
     expected: undefined,
@@ -161,20 +163,43 @@ Deno.test("PartFile.commit() refuses wrong content with ContentMismatchError", a
     await Deno.writeTextFile(`${folder}/a.txt`, "old");
     const data = enc.encode("expected bytes");
     const wrong = enc.encode("tampered bytes");
-    const p1 = await PartFile.create(target(folder, "a.txt", data));
-    await p1.write(0, wrong);
-    await assertRejects(() => p1.commit(), ContentMismatchError, "BLAKE3");
-    // Out of order (read-back path), same result.
+    // Out of order: read back and every chunk hashed at commit.
     const p2 = await PartFile.create(target(folder, "a.txt", data));
     await p2.write(7, wrong.subarray(7));
     await p2.write(0, wrong.subarray(0, 7));
-    await assertRejects(() => p2.commit(), ContentMismatchError, "BLAKE3");
+    await assertRejects(() => p2.commit(), ContentMismatchError, "other bytes");
+    // Rewritten: the same.
+    const p4 = await PartFile.create(target(folder, "a.txt", data));
+    await p4.write(0, data);
+    await p4.write(0, wrong);
+    await assertRejects(() => p4.commit(), ContentMismatchError, "other bytes");
     // A missing tail.
     const p3 = await PartFile.create(target(folder, "a.txt", data));
     await p3.write(0, data.subarray(0, 5));
     await assertRejects(() => p3.commit(), ContentMismatchError, "5 bytes");
     assertEquals(await Deno.readTextFile(`${folder}/a.txt`), "old");
     assertEquals(await names(folder), ["a.txt"]);
+  });
+});
+
+Deno.test("PartFile.create() refuses a chunk list that does not make the hash", async () => {
+  await withDirs(async (folder) => {
+    const data = noise(100_000, 5);
+    await assertRejects(
+      () =>
+        PartFile.create(
+          target(folder, "a.bin", data, { hash: blake3(data) }),
+        ),
+      ContentMismatchError,
+      "chunk list",
+    );
+    const t = target(folder, "b.bin", data);
+    await assertRejects(
+      () => PartFile.create({ ...t, chunks: t.chunks.slice(1) }),
+      ContentMismatchError,
+      "chunk list",
+    );
+    assertEquals(await names(folder), []);
   });
 });
 
@@ -343,7 +368,8 @@ Deno.test("commitBatch() reports failing parts without stopping the others", asy
     const p1 = await PartFile.create(target(folder, "ok.txt", good));
     await p1.write(0, good);
     const p2 = await PartFile.create(target(folder, "bad.txt", good));
-    await p2.write(0, enc.encode("evil"));
+    await p2.write(2, enc.encode("il"));
+    await p2.write(0, enc.encode("ev"));
     const p3 = await PartFile.create(target(folder, "edited.txt", good));
     await p3.write(0, good);
     const [o1, o2, o3] = await commitBatch([p1, p2, p3]);
@@ -430,30 +456,4 @@ Deno.test("PartFile.resume() cuts a longer leftover and refuses one that is not 
       assertEquals(await PartFile.resume(t, link), undefined);
     }
   });
-});
-
-Deno.test("PartFile with a stream digest verifies on a worker", async () => {
-  const pool = new HasherPool({ size: 1 });
-  try {
-    await withDirs(async (folder) => {
-      const data = noise(3 << 20, 43);
-      const good = await PartFile.create(target(folder, "g.bin", data), {
-        stream: () => pool.stream(),
-      });
-      for (let off = 0; off < data.length; off += 1 << 20) {
-        await good.write(off, data.subarray(off, off + (1 << 20)));
-      }
-      await good.commit();
-      assertEquals(await Deno.readFile(`${folder}/g.bin`), data);
-      const bad = await PartFile.create(
-        target(folder, "b.bin", data, { hash: blake3(noise(16, 1)) }),
-        { stream: () => pool.stream() },
-      );
-      await bad.write(0, data);
-      await assertRejects(() => bad.commit(), ContentMismatchError);
-      assertEquals(await names(folder), ["g.bin"]);
-    });
-  } finally {
-    await pool.close();
-  }
 });

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
-import { blake3 } from "../../src/index/hash.ts";
+import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
 import { versionOf } from "../../src/index/version_vector.ts";
 import { decodeMessage, encodeMessage } from "../../src/protocol/codec.ts";
 import type { Message } from "../../src/protocol/messages.ts";
@@ -28,7 +28,7 @@ function record(path: string, sequence: number, replica = 1n): FileRecord {
     size: data.length,
     mtimeNs: 1_000_000n * BigInt(sequence),
     exec: false,
-    hash: blake3(data),
+    hash: fileHashOfChunks([{ hash: blake3(data) }]),
     chunks: [{ offset: 0, length: data.length, hash: blake3(data) }],
     version: versionOf([[replica, sequence]]),
     deleted: false,

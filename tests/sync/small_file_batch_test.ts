@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../assert.ts";
-import { blake3 } from "../../src/index/hash.ts";
+import { digestBytes } from "../../src/index/file_digest.ts";
 import type { StoredStat } from "../../src/index/store.ts";
 import {
   type SmallFile,
@@ -11,10 +11,12 @@ const MTIME = 1_700_000_000_000n * 1_000_000n;
 
 function small(path: string, text: string, exec = false): SmallFile {
   const data = enc.encode(text);
+  const digest = digestBytes(data);
   return {
     path,
     data,
-    hash: blake3(data),
+    hash: digest.hash,
+    chunks: digest.chunks,
     mtimeNs: MTIME,
     exec,
     expected: undefined,

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
-import { blake3 } from "../../src/index/hash.ts";
+import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
 import { IgnoreRules } from "../../src/index/ignore_rules.ts";
 import { bump, versionOf } from "../../src/index/version_vector.ts";
 import { decodeMessage, encodeMessage } from "../../src/protocol/codec.ts";
@@ -26,7 +26,9 @@ function fileRecord(path: string, content: string): FileRecord {
     size: data.length,
     mtimeNs: 1_700_000_000_123_000_000n,
     exec: true,
-    hash: blake3(data),
+    hash: fileHashOfChunks(
+      data.length === 0 ? [] : [{ hash: blake3(data) }],
+    ),
     chunks: data.length === 0
       ? []
       : [{ offset: 0, length: data.length, hash: blake3(data) }],
@@ -228,4 +230,26 @@ Deno.test("detectCaseInsensitive() probes the folder and leaves no probe", async
   } finally {
     await Deno.remove(folder, { recursive: true });
   }
+});
+
+Deno.test("fromWireRecord() refuses a file whose hash is not over its chunk list", () => {
+  const good = toWireRecord(fileRecord("a", "abc"));
+  assertThrows(
+    () =>
+      fromWireRecord({ ...good, hash: blake3(enc.encode("abc")) }, {
+        ignore: noIgnore,
+      }),
+    WireRecordError,
+    "not the hash of its chunk list",
+  );
+  const other = blake3(enc.encode("abd"));
+  assertThrows(
+    () =>
+      fromWireRecord({
+        ...good,
+        chunks: [{ length: 3, hash: other }],
+      }, { ignore: noIgnore }),
+    WireRecordError,
+    "not the hash of its chunk list",
+  );
 });
