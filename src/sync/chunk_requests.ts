@@ -88,7 +88,7 @@ export class ChunkRequester {
 
   constructor(options: ChunkRequesterOptions) {
     this.#send = options.send;
-    this.#maxBytes = Math.max(MAX_CHUNK_SIZE, options.maxBytes ?? 32 << 20);
+    this.#maxBytes = Math.max(MAX_CHUNK_SIZE, options.maxBytes ?? 16 << 20);
     this.#maxRequests = Math.max(1, options.maxRequests ?? 1024);
   }
 

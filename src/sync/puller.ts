@@ -696,7 +696,7 @@ export class Puller {
       await this.#fetcher.fill(
         d.remote,
         part,
-        this.#o.fileWindowBytes ?? 8 << 20,
+        this.#o.fileWindowBytes ?? 4 << 20,
         this.#abort.signal,
         (n) => transfer.bytesDone += n,
       );
