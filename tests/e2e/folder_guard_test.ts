@@ -6,7 +6,6 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { IndexStore } from "../../src/index/store.ts";
-import type { DsyncProcess } from "./_dsync.ts";
 import {
   diffSnapshots,
   randomBytes,
