@@ -15,7 +15,11 @@ import { blake3, sameBytes } from "../index/hash.ts";
 import { toOsPath } from "../index/rel_path.ts";
 import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
 import { wirePathProblem } from "../protocol/wire_path.ts";
-import { compressIfWorthwhile } from "./chunk_compression.ts";
+import {
+  compressIfWorthwhile,
+  type EncodedChunk,
+} from "./chunk_compression.ts";
+import { CompressionPolicy } from "./compression_policy.ts";
 import { OpenFiles } from "./open_files.ts";
 
 const log = getLogger(["dsync", "sync", "responder"]);
@@ -164,13 +168,15 @@ function readChecked(
  * system calls are synchronous: a chunk is at most 256 KiB, mostly in the
  * page cache, and half a dozen asynchronous calls per chunk each wait for
  * a turn of a busy event loop, which measured several times slower.
- * With `files`, the handle is kept for the next request of the same path.
+ * With `files`, the handle is kept for the next request of the same path;
+ * with `policy`, chunks of a file that did not compress are sent untried.
  */
 export function answerChunkRequest(
   folder: string,
   ignore: IgnoreCheck,
   request: ChunkRequest,
   files?: OpenFiles,
+  policy?: CompressionPolicy,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
   const refusal = refusalOf(ignore, path);
@@ -185,7 +191,11 @@ export function answerChunkRequest(
     if (data === "changed") {
       return { response: statusOnly(id, "changed"), changed: true };
     }
-    const encoded = compressIfWorthwhile(data);
+    let encoded: EncodedChunk = { compression: "none", bytes: data };
+    if (policy === undefined || policy.shouldTry(path)) {
+      encoded = compressIfWorthwhile(data);
+      policy?.record(path, encoded.compression !== "none");
+    }
     return {
       response: {
         type: "chunk_response",
@@ -256,6 +266,7 @@ export class ChunkResponder {
   #refusals = 0;
   /** Handles kept while requests keep coming; closed once none came for a while. */
   readonly #files = new OpenFiles({ idleMs: FILES_IDLE_MS });
+  readonly #policy = new CompressionPolicy();
   #filesTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bytes of chunk data sent (as on the wire). */
   bytesSent = 0;
@@ -330,6 +341,7 @@ export class ChunkResponder {
         this.#opts.ignore,
         request,
         this.#files,
+        this.#policy,
       );
       if (answer.changed) this.#opts.onChanged?.(request.path);
       if (answer.refusal !== undefined) this.#logRefusal(request, answer);
