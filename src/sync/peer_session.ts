@@ -2,7 +2,9 @@
  * The index exchange with one connected peer. Both sides send `Hello` first.
  * On the peer's `Hello` we answer `IndexAck` with the highest sequence we
  * stored from its replica; on the peer's first `IndexAck` we stream our
- * records after that sequence in batches bounded by count and bytes, the
+ * records after that sequence (but none the peer is known to hold in that
+ * very version, such as what we just pulled from it) in batches bounded by
+ * count and bytes, the
  * last batch of that initial delta marked `last`, then keep pushing new
  * local sequences as they appear (each batch `last`). Each received
  * `IndexBatch` is converted at the edge, stored in the remote index, acked,
@@ -19,6 +21,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { FileRecord } from "../index/file_record.ts";
+import type { VersionVector } from "../index/version_vector.ts";
 import { fingerprint } from "../identity/identity.ts";
 import {
   decodeMessage,
@@ -86,6 +89,11 @@ export interface LocalIndexView {
 /** The remote index as a session writes it. */
 export interface RemoteIndexView {
   maxSequence(replica: bigint): bigint;
+  /**
+   * Whether `replica`'s record of `path` has exactly `version` (the peer
+   * holds that state already: it is not sent back to it).
+   */
+  holds?(replica: bigint, path: string, version: VersionVector): boolean;
   storeBatch(
     replica: bigint,
     records: readonly FileRecord[],
@@ -408,6 +416,12 @@ export class PeerSession {
       if (this.#closed) return;
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
+        if (this.#peerHolds(record)) {
+          // Mostly what we just pulled from this very peer: sending it back
+          // cost the peer a lookup and a store per record for nothing.
+          cursor = batchEnd = record.sequence;
+          continue;
+        }
         const problem = wireRecordProblem(record);
         if (problem !== undefined) {
           log.warn("Not sending {path} to {peer}: {problem}", {
@@ -443,6 +457,12 @@ export class PeerSession {
       this.#sentUpTo = batchEnd;
     }
     this.#sentEnd = highestSent;
+  }
+
+  #peerHolds(record: FileRecord): boolean {
+    const replica = this.#hello?.replicaId;
+    return replica !== undefined &&
+      this.#o.remote.holds?.(replica, record.path, record.version) === true;
   }
 
   #post(message: Message): void {

@@ -24,7 +24,11 @@ import {
   IndexCorruptError,
   STATE_DIR,
 } from "../index/store.ts";
-import { decodeVersion, encodeVersion } from "../index/version_vector.ts";
+import {
+  decodeVersion,
+  encodeVersion,
+  type VersionVector,
+} from "../index/version_vector.ts";
 
 type Row = Record<string, unknown>;
 
@@ -97,6 +101,7 @@ export class RemoteIndex {
     | "setMax"
     | "upsert"
     | "get"
+    | "hasVersion"
     | "forPath"
     | "withHash"
     | "pending"
@@ -152,6 +157,9 @@ export class RemoteIndex {
       ),
       get: db.prepare(
         `SELECT ${COLUMNS} FROM remote_files WHERE replica = ? AND path = ?`,
+      ),
+      hasVersion: db.prepare(
+        "SELECT 1 FROM remote_files WHERE replica = ? AND path = ? AND version = ?",
       ),
       forPath: db.prepare(`SELECT ${COLUMNS} FROM remote_files WHERE path = ?`),
       withHash: db.prepare(
@@ -264,6 +272,19 @@ export class RemoteIndex {
       | Row
       | undefined;
     return row === undefined ? undefined : entryOf(row).record;
+  }
+
+  /**
+   * Whether `replica`'s record of `path` has exactly `version`. Versions
+   * only ever grow and each state of a path has its own, so the replica
+   * then holds that state.
+   */
+  holds(replica: bigint, path: string, version: VersionVector): boolean {
+    return this.#stmt.hasVersion.get(
+      replicaKey(replica),
+      path,
+      encodeVersion(version),
+    ) !== undefined;
   }
 
   /** Every replica's record of `path`. */

@@ -1,7 +1,11 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
-import { versionOf } from "../../src/index/version_vector.ts";
+import {
+  compare,
+  versionOf,
+  type VersionVector,
+} from "../../src/index/version_vector.ts";
 import { decodeMessage, encodeMessage } from "../../src/protocol/codec.ts";
 import type { Message } from "../../src/protocol/messages.ts";
 import {
@@ -61,6 +65,10 @@ class FakeRemote implements RemoteIndexView {
   storeBatch(replica: bigint, records: readonly FileRecord[], max: bigint) {
     for (const r of records) this.stored.set(`${replica}:${r.path}`, r);
     if (max > this.maxSequence(replica)) this.max.set(replica, max);
+  }
+  holds(replica: bigint, path: string, version: VersionVector): boolean {
+    const r = this.stored.get(`${replica}:${path}`);
+    return r !== undefined && compare(r.version, version) === "equal";
   }
 }
 
@@ -180,6 +188,28 @@ Deno.test("PeerSession exchanges hello, acks and the initial deltas both ways", 
   assertEquals(b.session.replica, 10n);
   assertEquals(a.closedWith, undefined);
   assertEquals(b.closedWith, undefined);
+});
+
+Deno.test("PeerSession does not send a peer the records it holds in that version", async () => {
+  const { a, b } = pair();
+  const x = a.local.add("x");
+  a.local.add("y");
+  a.session.start();
+  b.session.start();
+  await until("a's records at b", () => b.received.flat().length === 2);
+  // b applies x as a had it (same version), y with a local edit, and adds z.
+  b.local.records.push({ ...x, sequence: b.local.maxSequence + 1 });
+  const yEdited = b.local.add("y");
+  b.local.add("z");
+  b.session.notifyLocalChanges();
+  await until("b's changes at a", () => a.received.flat().length === 2);
+  await until("all acked", () => b.session.state().allAcked);
+  assertEquals(a.received.flat().map((r) => r.path), ["y", "z"]);
+  assertEquals(a.received.flat()[0]!.version, yEdited.version);
+  assertEquals(
+    batches(b).flatMap((m) => m.records.map((r) => r.path)),
+    ["y", "z"],
+  );
 });
 
 Deno.test("PeerSession sends an empty last batch when it has nothing", async () => {
