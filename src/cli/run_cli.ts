@@ -9,6 +9,7 @@ import { checkFolder, mergeSettings, type Settings } from "./settings.ts";
 import { UsageError } from "./usage_error.ts";
 import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
 import { FolderInUseError, runNode } from "../node/mod.ts";
+import { PortUnavailableError } from "../net/mod.ts";
 
 /** Exit codes: 0 clean exit, 1 runtime failure, 2 usage or permission error. */
 export const EXIT_OK = 0;
@@ -115,7 +116,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 }
 
 function reportError(error: unknown, verbose: boolean): number {
-  if (error instanceof UsageError || error instanceof FolderInUseError) {
+  if (
+    error instanceof UsageError || error instanceof FolderInUseError ||
+    error instanceof PortUnavailableError
+  ) {
     printErr(error.message);
     return EXIT_USAGE;
   }

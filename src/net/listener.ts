@@ -63,10 +63,50 @@ export interface ListenerStats {
   failures: Record<string, number>;
 }
 
+/** The port cannot be listened on: taken by another program, or privileged. */
+export class PortUnavailableError extends Error {
+  constructor(readonly port: number, reason: string, options?: ErrorOptions) {
+    super(
+      `Cannot listen on port ${port}: ${reason}; choose another with -p or in dsync.toml`,
+      options,
+    );
+    this.name = "PortUnavailableError";
+  }
+}
+
+/**
+ * Binds the TCP port a listener will serve (so a taken port is found
+ * before any other work). Throws {@linkcode PortUnavailableError} when the
+ * port is in use or needs privileges.
+ */
+export function bindPort(port: number, hostname = "0.0.0.0"): Deno.TcpListener {
+  try {
+    return Deno.listen({ hostname, port, transport: "tcp" });
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new PortUnavailableError(
+        port,
+        "it is in use (another dsync, or another program)",
+        { cause: err },
+      );
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new PortUnavailableError(
+        port,
+        "permission denied (ports below 1024 need privileges)",
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
 /** Options of `listen()`. */
 export interface ListenOptions {
   hostname?: string;
   port: number;
+  /** A socket already bound (`bindPort`); else `hostname`:`port` is bound. */
+  socket?: Deno.TcpListener;
   identity: HandshakeIdentity;
   /** Called with each authenticated channel; the callee owns it. */
   onSession(
@@ -91,11 +131,8 @@ export interface Listener {
 export function listen(options: ListenOptions): Listener {
   const limits = { ...DEFAULT_LISTENER_LIMITS, ...options.limits };
   const now = options.now ?? Date.now;
-  const socket = Deno.listen({
-    hostname: options.hostname ?? "0.0.0.0",
-    port: options.port,
-    transport: "tcp",
-  });
+  const socket = options.socket ??
+    bindPort(options.port, options.hostname ?? "0.0.0.0");
   const addr = socket.addr as Deno.NetAddr;
   const limiter = new RateLimiter({
     capacity: limits.perIpBurst,

@@ -33,12 +33,14 @@ export {
   writeAll,
 } from "./frame_io.ts";
 export {
+  bindPort,
   DEFAULT_LISTENER_LIMITS,
   listen,
   type Listener,
   type ListenerLimits,
   type ListenerStats,
   type ListenOptions,
+  PortUnavailableError,
 } from "./listener.ts";
 export {
   MESSAGE_HEADER_SIZE,

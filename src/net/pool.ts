@@ -64,6 +64,8 @@ export interface PoolOptions {
   listen?: {
     hostname?: string;
     port: number;
+    /** Already bound (`bindPort`); else `hostname`:`port` is bound. */
+    socket?: Deno.TcpListener;
     limits?: Partial<ListenerLimits>;
   };
   /** Ping a channel when nothing was sent on it for this long. */
@@ -145,6 +147,8 @@ export class ConnectionPool {
         port: options.listen.port,
         ...(options.listen.hostname !== undefined &&
           { hostname: options.listen.hostname }),
+        ...(options.listen.socket !== undefined &&
+          { socket: options.listen.socket }),
         identity: options.identity,
         limits: {
           ...options.listen.limits,

@@ -8,7 +8,7 @@ import {
   type ScanSummary,
 } from "../index/mod.ts";
 import { fingerprint, Identity } from "../identity/mod.ts";
-import { ConnectionPool } from "../net/mod.ts";
+import { bindPort, ConnectionPool } from "../net/mod.ts";
 import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
 import { FolderGuard } from "./folder_guard.ts";
@@ -72,13 +72,21 @@ export async function runNode(
   const lock = await FolderLock.acquire(config.folder);
   try {
     const guard = FolderGuard.capture(config.folder);
+    // Bound before any other work, so that a taken port is said at once;
+    // peers that connect meanwhile wait in the backlog until the pool runs.
+    const socket = bindPort(config.port);
     try {
-      await runLockedNode(config, signal, ui, guard);
+      await runLockedNode(config, signal, ui, guard, socket);
     } catch (error) {
       // Once the folder is gone, other failures are its echoes.
       if (guard.error === undefined) throw error;
     } finally {
       guard.close();
+      try {
+        socket.close(); // if the pool never took it
+      } catch {
+        // Closed by the pool.
+      }
     }
     if (guard.error !== undefined) throw guard.error;
   } finally {
@@ -91,6 +99,7 @@ async function runLockedNode(
   stopSignal: AbortSignal,
   ui: { tty?: TtyStatus },
   guard: FolderGuard,
+  socket: Deno.TcpListener,
 ): Promise<void> {
   // A vanished folder stops the node the way Ctrl-C does.
   const signal = AbortSignal.any([stopSignal, guard.signal]);
@@ -145,7 +154,7 @@ async function runLockedNode(
 
     pool = new ConnectionPool({
       identity,
-      listen: { hostname: "0.0.0.0", port: config.port },
+      listen: { hostname: "0.0.0.0", port: config.port, socket },
     });
     sync.attach(pool);
     log.info(

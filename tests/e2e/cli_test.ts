@@ -152,3 +152,25 @@ Deno.test("a second dsync on the same folder stops with one line and exit 2", as
     }
   });
 });
+
+Deno.test("dsync on a port that is taken stops with one line and exit 2", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/shared`);
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: freePort() });
+    try {
+      const port = (taken.addr as Deno.NetAddr).port;
+      const result = await runDsync(
+        ["-d", `${dir}/shared`, "-p", String(port), "--no-discovery"],
+        { env: isolatedEnv(dir) },
+      );
+      assertUsageError(result, `Cannot listen on port ${port}: it is in use`);
+      // Nothing was done to the folder before the port was checked.
+      assertEquals(
+        [...Deno.readDirSync(`${dir}/shared`)].map((e) => e.name).sort(),
+        [".dsync"],
+      );
+    } finally {
+      taken.close();
+    }
+  });
+});
