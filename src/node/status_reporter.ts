@@ -20,6 +20,7 @@ export function toStatusView(status: SyncStatus): StatusView {
     })),
     files: status.totals.files,
     bytes: status.totals.bytes,
+    retrying: status.retrying,
     inSync: status.inSync,
   };
 }

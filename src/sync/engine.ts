@@ -93,7 +93,12 @@ export interface SyncStatus {
   readonly totals: { readonly files: number; readonly bytes: number };
   /** Paths queued, in progress or waiting for a peer. */
   readonly pending: number;
-  /** Nothing to pull, and every connected peer's index exchanged both ways. */
+  /** Paths that failed to apply and wait for a retry (disk full, denied…). */
+  readonly retrying: number;
+  /**
+   * Nothing to pull or retry, and every connected peer's index exchanged
+   * both ways.
+   */
   readonly inSync: boolean;
   /** Chunk bytes received from peers (as on the wire). */
   readonly bytesReceived: number;
@@ -314,7 +319,9 @@ export class SyncEngine {
       transfers: this.#puller.transfers(),
       totals: this.#remote.localTotals(),
       pending,
-      inSync: pending === 0 && this.#puller.idle && allExchanged,
+      retrying: this.#puller.retrying,
+      inSync: pending === 0 && this.#puller.idle && allExchanged &&
+        this.#puller.retrying === 0,
       bytesReceived: received,
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,

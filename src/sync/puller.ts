@@ -184,6 +184,8 @@ export class Puller {
   readonly #jobs = new Set<Promise<void>>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Retry timers pending per path. */
+  readonly #retryPaths = new Map<string, number>();
   readonly #transfers = new Map<string, Transfer>();
   readonly #abort = new AbortController();
   readonly #idleWaiters: (() => void)[] = [];
@@ -232,6 +234,11 @@ export class Puller {
   /** Paths waiting for a peer that can serve them. */
   get waiting(): number {
     return this.#waiting.size;
+  }
+
+  /** Paths that failed and wait for a retry (the folders differ there). */
+  get retrying(): number {
+    return this.#retryPaths.size;
   }
 
   /** True when nothing is queued or in progress (waiting paths aside). */
@@ -314,6 +321,7 @@ export class Puller {
     this.#abort.abort(new PullerClosedError());
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    this.#retryPaths.clear();
     this.#kick();
   }
 
@@ -908,8 +916,12 @@ export class Puller {
 
   #retryLater(path: string, factor = 1): void {
     if (this.#closed) return;
+    this.#retryPaths.set(path, (this.#retryPaths.get(path) ?? 0) + 1);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
+      const left = (this.#retryPaths.get(path) ?? 1) - 1;
+      if (left > 0) this.#retryPaths.set(path, left);
+      else this.#retryPaths.delete(path);
       this.enqueue([path]);
     }, RETRY_DELAY_MS * factor);
     this.#timers.add(timer);

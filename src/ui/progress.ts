@@ -95,6 +95,15 @@ export function renderStatus(
     lines.push(
       `syncing: ${formatCount(view.transfers.length)} files in flight`,
     );
+  } else if (view.retrying > 0) {
+    lines.push(
+      fitLeft(
+        `not in sync: ${
+          formatCount(view.retrying)
+        } files cannot be applied yet, retrying (see the log)`,
+        width,
+      ),
+    );
   }
   return lines;
 }

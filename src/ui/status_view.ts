@@ -22,6 +22,8 @@ export interface StatusView {
   /** Files and bytes in the local index. */
   files: number;
   bytes: number;
-  /** Nothing left to pull and every peer's index exchanged. */
+  /** Paths that failed to apply and wait for a retry. */
+  retrying: number;
+  /** Nothing left to pull or retry and every peer's index exchanged. */
   inSync: boolean;
 }

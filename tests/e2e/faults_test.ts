@@ -258,11 +258,14 @@ Deno.test("faults: a full disk on the receiver is reported once, loses nothing, 
     if (value === "dir" || path.endsWith(".part")) continue;
     assertEquals(value, before.get(path), `${path} on the full disk`);
   }
+  // Files wait to be retried: the folders differ, so no "in sync" claim.
+  assertEquals(countLines(b.output, /In sync with/), 0, b.output);
   await _fs.resize("160m");
   const snap = await pair.identical({ timeoutMs: 60_000 });
   assertEquals(diffSnapshots(snap, before), []);
   assertEquals(diffSnapshots(await snapshot(pair.a.dir), before), []);
   await b.waitForOutput(/Disk space is available again/);
+  await b.waitForOutput(/In sync with 1 peer/);
 });
 
 Deno.test("faults: a file replaced by a directory and a directory by a file are mirrored", async () => {

@@ -22,6 +22,7 @@ const status: SyncStatus = {
   transfers: [{ path: "x.bin", bytesDone: 5, bytesTotal: 10, startedAt: 100 }],
   totals: { files: 1234, bytes: 5_600_000_000 },
   pending: 0,
+  retrying: 0,
   inSync: true,
   bytesReceived: 0,
   bytesSent: 0,
@@ -39,6 +40,7 @@ Deno.test("toStatusView() keeps connected peers and maps transfers", () => {
     }],
     files: 1234,
     bytes: 5_600_000_000,
+    retrying: 0,
     inSync: true,
   });
 });

@@ -17,6 +17,7 @@ Deno.test("renderSummary() says how many peers, files and bytes", () => {
     transfers: [],
     files: 1234,
     bytes: 5_600_000_000,
+    retrying: 0,
     inSync: true,
   };
   assertEquals(
@@ -73,6 +74,7 @@ Deno.test("renderStatus() hides transfers under a second and sums up when in syn
     ],
     files: 3,
     bytes: 3000,
+    retrying: 0,
     inSync: false,
   };
   const lines = renderStatus(view, 10_000, 100);
@@ -86,6 +88,15 @@ Deno.test("renderStatus() hides transfers under a second and sums up when in syn
     100,
   );
   assertEquals(synced.at(-1), "in sync with 1 peer, 3 files, 3.0 KB");
+  const failing = renderStatus(
+    { ...view, transfers: [], retrying: 2 },
+    10_000,
+    100,
+  );
+  assertEquals(
+    failing.at(-1),
+    "not in sync: 2 files cannot be applied yet, retrying (see the log)",
+  );
 });
 
 Deno.test("fitLeft() and renderBar() stay within their width", () => {
@@ -110,6 +121,7 @@ Deno.test("TtyStatus redraws its block in place and puts log lines above it", ()
     transfers: [],
     files: 1,
     bytes: 1,
+    retrying: 0,
     inSync: true,
   };
   status.draw(view, 0);
