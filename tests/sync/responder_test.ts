@@ -262,3 +262,54 @@ Deno.test("answerChunkRequest() with kept handles follows a replaced file", () =
       files.clear();
     }
   }));
+
+/** Open descriptors of this process on `path` (Linux: /proc/self/fd). */
+function openDescriptors(path: string): number {
+  let n = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === path) n++;
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return n;
+}
+
+Deno.test({
+  name:
+    "ChunkResponder keeps a file open across requests, and lets it go when idle",
+  ignore: Deno.build.os !== "linux",
+  fn: () =>
+    withFolder(async (dir) => {
+      const data = crypto.getRandomValues(new Uint8Array(4000));
+      await Deno.writeFile(`${dir}/f.bin`, data);
+      const path = await Deno.realPath(`${dir}/f.bin`);
+      const sent: ChunkResponse[] = [];
+      const responder = new ChunkResponder({
+        folder: dir,
+        ignore: noIgnore,
+        send: (r) => {
+          sent.push(r);
+          return Promise.resolve();
+        },
+      });
+      try {
+        responder.handle(request("f.bin", data, 0, 1000));
+        responder.handle(request("f.bin", data, 1000, 1000));
+        const deadline = Date.now() + 5_000;
+        while (sent.length < 2 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        assertEquals(sent.map((r) => r.status), ["ok", "ok"]);
+        assertEquals(openDescriptors(path), 1);
+        // No more requests: released within a few seconds, not held open.
+        while (openDescriptors(path) > 0 && Date.now() < deadline + 5_000) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assertEquals(openDescriptors(path), 0);
+      } finally {
+        await responder.close();
+      }
+    }),
+});
