@@ -209,54 +209,36 @@ Deno.test("ChunkResponder cuts off a peer that floods it", () =>
 Deno.test("answerChunkRequest() with kept handles follows a replaced file", () =>
   withFolder(async (dir) => {
     const files = new OpenFiles();
+    const ask = (data: Uint8Array, offset = 0, length?: number) =>
+      answerChunkRequest(
+        dir,
+        noIgnore,
+        request("f.bin", data, offset, length),
+        files,
+      );
     try {
       const first = crypto.getRandomValues(new Uint8Array(8000));
       await Deno.writeFile(`${dir}/f.bin`, first);
-      const a = answerChunkRequest(
-        dir,
-        noIgnore,
-        request("f.bin", first, 0, 4000),
-        files,
-      );
+      const a = ask(first, 0, 4000);
       assertEquals(raw(a.response), first.subarray(0, 4000));
       assertEquals(files.size, 1);
-      const b = answerChunkRequest(
-        dir,
-        noIgnore,
-        request("f.bin", first, 4000),
-        files,
-      );
+      const b = ask(first, 4000);
       assertEquals(raw(b.response), first.subarray(4000));
       // Replaced by rename: the kept handle still reads the old inode.
       const second = crypto.getRandomValues(new Uint8Array(8000));
       await Deno.writeFile(`${dir}/new.bin`, second);
       await Deno.rename(`${dir}/new.bin`, `${dir}/f.bin`);
-      const c = answerChunkRequest(
-        dir,
-        noIgnore,
-        request("f.bin", second, 2000, 3000),
-        files,
-      );
+      const c = ask(second, 2000, 3000);
       assertEquals(c.response.status, "ok");
       assertEquals(raw(c.response), second.subarray(2000, 5000));
       // Old content asked again: the file really changed.
-      const d = answerChunkRequest(
-        dir,
-        noIgnore,
-        request("f.bin", first, 0, 4000),
-        files,
-      );
+      const d = ask(first, 0, 4000);
       assertEquals(d.response.status, "changed");
       assertEquals(d.changed, true);
       // Deleted: once the handles are let go, the answer is not_found.
       await Deno.remove(`${dir}/f.bin`);
       files.clear();
-      const e = answerChunkRequest(
-        dir,
-        noIgnore,
-        request("f.bin", second, 0, 100),
-        files,
-      );
+      const e = ask(second, 0, 100);
       assertEquals(e.response.status, "not_found");
     } finally {
       files.clear();
