@@ -4,12 +4,16 @@
  * stored from its replica; on the peer's first `IndexAck` we stream our
  * records after that sequence (but none the peer is known to hold in that
  * very version, such as what we just pulled from it) in batches bounded by
- * count and bytes, the
- * last batch of that initial delta marked `last`, then keep pushing new
- * local sequences as they appear (each batch `last`). Each received
- * `IndexBatch` is converted at the edge, stored in the remote index, acked,
- * and handed on. Chunk requests and answers are routed to the responder
- * and the requester.
+ * count and bytes, the last batch of that initial delta marked `last`, then
+ * keep pushing new local sequences as they appear (each batch `last`). Each
+ * received `IndexBatch` is converted at the edge, stored in the remote
+ * index, acked, and handed on. Chunk requests and answers are routed to the
+ * responder and the requester.
+ *
+ * An index restored from a backup goes back in time: a peer acks a sequence
+ * past our highest (we resend everything), or sends records at or below
+ * what we acked at hello (we resend everything, skipping nothing, since
+ * what the remote index says it holds is stale).
  *
  * A protocol violation (undecodable message, message out of order, a
  * `Hello` from our own replica, an unsolicited or corrupt chunk answer, a
@@ -176,6 +180,15 @@ export class PeerSession {
   #dirty = false;
   /** Records of the peer refused so far (their log lines are bounded). */
   #skipped = 0;
+  /** What we acked at hello: the peer's highest sequence we had stored. */
+  #helloAck = 0n;
+  /**
+   * The peer resent records we had already stored: its index went back (a
+   * restored backup). What the remote index says it holds is then stale.
+   */
+  #peerWentBack = false;
+  /** The next delta starts from our first record again. */
+  #resendAll = false;
 
   constructor(options: PeerSessionOptions) {
     this.#o = options;
@@ -330,6 +343,7 @@ export class PeerSession {
     }
     this.#hello = hello;
     this.#received = this.#o.remote.maxSequence(hello.replicaId);
+    this.#helloAck = this.#received;
     this.#o.onHello?.(this);
     this.#post({ type: "index_ack", sequence: this.#received });
   }
@@ -353,6 +367,15 @@ export class PeerSession {
     let max = this.#received;
     for (const wire of batch.records) {
       if (wire.sequence > max) max = wire.sequence;
+      if (wire.sequence <= this.#helloAck && !this.#peerWentBack) {
+        this.#peerWentBack = true;
+        log.info(
+          "The index of {peer} went back to before what we had of it (restored from a backup?); sending it our whole index again",
+          { peer: this.#label() },
+        );
+        this.#resendAll = true;
+        this.notifyLocalChanges();
+      }
       let record: FileRecord | undefined;
       try {
         const ours = this.#o.local.replicaId;
@@ -397,6 +420,10 @@ export class PeerSession {
 
   /** Sends everything after `#sentUpTo`; the last batch is marked `last`. */
   async #sendDelta(): Promise<void> {
+    if (this.#resendAll) {
+      this.#resendAll = false;
+      this.#sentUpTo = 0;
+    }
     let batch: WireFileRecord[] = [];
     let bytes = INDEX_BATCH_HEADER_BYTES;
     let cursor = this.#sentUpTo!;
@@ -461,7 +488,7 @@ export class PeerSession {
 
   #peerHolds(record: FileRecord): boolean {
     const replica = this.#hello?.replicaId;
-    return replica !== undefined &&
+    return replica !== undefined && !this.#peerWentBack &&
       this.#o.remote.holds?.(replica, record.path, record.version) === true;
   }
 

@@ -212,6 +212,29 @@ Deno.test("PeerSession does not send a peer the records it holds in that version
   );
 });
 
+Deno.test("PeerSession sends a peer whose index went back everything again", async () => {
+  // a pulled x from b (same version) in an earlier session, so a's remote
+  // index says b holds it; b's index was then restored from an older backup.
+  const localA = new FakeLocal(10n);
+  const remoteA = new FakeRemote();
+  const x = localA.add("x");
+  localA.add("y");
+  remoteA.storeBatch(20n, [{ ...x, sequence: 5 }], 5n);
+  const localB = new FakeLocal(20n);
+  localB.add("old"); // sequence 1: below the 5 a had of b
+  const remoteB = new FakeRemote();
+  remoteB.storeBatch(10n, [{ ...x, path: "seen" }], 2n); // b acks a's 2
+  const { a, b } = pair({ localA, remoteA, localB, remoteB });
+  a.session.start();
+  b.session.start();
+  await until(
+    "x reaches b",
+    () => b.received.flat().some((r) => r.path === "x"),
+  );
+  await until("all acked", () => a.session.state().allAcked);
+  assertEquals(a.closedWith, undefined);
+});
+
 Deno.test("PeerSession sends an empty last batch when it has nothing", async () => {
   const { a, b } = pair();
   a.session.start();
