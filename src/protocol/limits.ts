@@ -4,8 +4,11 @@
  * on what a well-formed message is.
  */
 
-/** The only protocol version this build speaks (sent in `Hello`). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The only protocol version this build speaks (sent in `Hello`). 2: a
+ * file's hash is BLAKE3 over its chunk hashes (1 hashed the content).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest application message in bytes; must equal the transport's cap. */
 export const MAX_MESSAGE_SIZE: number = 16 * 1024 * 1024;

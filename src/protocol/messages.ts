@@ -58,7 +58,7 @@ export interface WireFileRecord {
 /** First message in each direction after the handshake. */
 export interface Hello {
   readonly type: "hello";
-  readonly protocolVersion: 1;
+  readonly protocolVersion: 2;
   /** The sender's replica id for this folder (unsigned 64-bit). */
   readonly replicaId: bigint;
   /** Display name, at most 63 UTF-8 bytes, no control characters. */

@@ -34,7 +34,7 @@ import {
   INDEX_BATCH_HEADER_BYTES,
 } from "../protocol/codec.ts";
 import { ProtocolError } from "../protocol/errors.ts";
-import { MAX_RECORDS_PER_BATCH } from "../protocol/limits.ts";
+import { MAX_RECORDS_PER_BATCH, PROTOCOL_VERSION } from "../protocol/limits.ts";
 import type {
   ChunkRequest,
   Hello,
@@ -246,7 +246,7 @@ export class PeerSession {
   start(): void {
     this.#post({
       type: "hello",
-      protocolVersion: 1,
+      protocolVersion: PROTOCOL_VERSION,
       replicaId: this.#o.local.replicaId,
       name: this.#o.name,
       caseInsensitive: this.#o.caseInsensitive,

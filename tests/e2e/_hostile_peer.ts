@@ -151,7 +151,7 @@ export class HostilePeer {
     const peer = await HostilePeer.connect(port, options);
     await peer.send({
       type: "hello",
-      protocolVersion: 1,
+      protocolVersion: 2,
       replicaId: peer.replicaId,
       name: "hostile",
       caseInsensitive: false,

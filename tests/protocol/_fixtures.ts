@@ -84,14 +84,14 @@ export function sampleMessages(): Message[] {
   return [
     {
       type: "hello",
-      protocolVersion: 1,
+      protocolVersion: 2,
       replicaId: 0xffff_ffff_ffff_ffffn,
       name: "laptop",
       caseInsensitive: true,
     },
     {
       type: "hello",
-      protocolVersion: 1,
+      protocolVersion: 2,
       replicaId: 0n,
       name: "",
       caseInsensitive: false,

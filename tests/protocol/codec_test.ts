@@ -61,13 +61,13 @@ Deno.test("encodeMessage() matches the documented byte layout", () => {
     [
       ...encodeMessage({
         type: "hello",
-        protocolVersion: 1,
+        protocolVersion: 2,
         replicaId: 300n,
         name: "hi",
         caseInsensitive: true,
       }),
     ],
-    [1, 1, 0xac, 0x02, 2, 0x68, 0x69, 1],
+    [1, 2, 0xac, 0x02, 2, 0x68, 0x69, 1],
   );
   // IndexAck of 2^63 - 1: eight 0xff groups, then 0x7f.
   assertEquals(
@@ -131,7 +131,7 @@ Deno.test("encodeMessage() round-trips edge values", () => {
   ));
   roundTrip({
     type: "hello",
-    protocolVersion: 1,
+    protocolVersion: 2,
     replicaId: U64_MAX,
     name: "é".repeat(31) + "x", // 63 bytes
     caseInsensitive: false,
@@ -477,7 +477,7 @@ const BAD_RECORDS: readonly BadCase[] = [
 
 const hello = {
   type: "hello",
-  protocolVersion: 1,
+  protocolVersion: 2,
   replicaId: 1n,
   name: "peer",
   caseInsensitive: false,
@@ -523,8 +523,8 @@ const BAD_MESSAGES: readonly BadCase[] = [
     api: false,
   },
   {
-    name: "hello: version 2",
-    msg: { ...hello, protocolVersion: 2 },
+    name: "hello: version 1 (file hash over the content)",
+    msg: { ...hello, protocolVersion: 1 },
     error: UnsupportedVersionError,
   },
   {
@@ -707,7 +707,7 @@ Deno.test("decodeMessage() rejects malformed bytes", () => {
     ],
     [
       "invalid UTF-8 in name",
-      new Bytes().u8(1).u8(1).u8(1).u8(2).raw([0xc3, 0x28]).u8(0).done(),
+      new Bytes().u8(1).u8(2).u8(1).u8(2).raw([0xc3, 0x28]).u8(0).done(),
       MalformedMessageError,
     ],
     [

@@ -353,7 +353,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
         s.receive(
           encodeMessage({
             type: "hello",
-            protocolVersion: 1,
+            protocolVersion: 2,
             replicaId: 10n,
             name: "me",
             caseInsensitive: false,
@@ -366,7 +366,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
       (s) => {
         const hello = encodeMessage({
           type: "hello",
-          protocolVersion: 1,
+          protocolVersion: 2,
           replicaId: 77n,
           name: "x",
           caseInsensitive: false,
@@ -382,7 +382,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
         s.receive(
           encodeMessage({
             type: "hello",
-            protocolVersion: 1,
+            protocolVersion: 2,
             replicaId: 77n,
             name: "x",
             caseInsensitive: false,
