@@ -135,11 +135,11 @@ export class HasherPool {
   }
 
   /**
-   * The whole file if it is a regular file under the inline limit. Only
-   * the open is asynchronous (a FIFO swapped in would block it); once the
-   * handle is known to be a regular file, stat and reads are synchronous:
-   * for a few KiB, mostly in the page cache, each asynchronous call's round
-   * trip through the runtime's thread pool costs more than the call itself.
+   * The whole file if it is a regular file under the inline limit. The
+   * open and the reads are asynchronous (a FIFO swapped in would block the
+   * open, and a file not in the page cache makes each read wait for the
+   * disk: synchronous reads served a cold folder one file at a time); the
+   * stat of the open handle is synchronous.
    */
   async #readIfSmall(path: string): Promise<Uint8Array | undefined> {
     using file = await Deno.open(path, { read: true });
@@ -149,7 +149,7 @@ export class HasherPool {
     const buf = new Uint8Array(Math.min(this.#inlineBelow, info.size + 1));
     let len = 0;
     while (len < buf.length) {
-      const n = file.readSync(buf.subarray(len));
+      const n = await file.read(buf.subarray(len));
       if (n === null) return buf.subarray(0, len);
       len += n;
     }

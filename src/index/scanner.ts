@@ -48,7 +48,10 @@ export interface ScannerOptions {
   readonly ignore: IgnoreRules;
   /** Wall clock in epoch ms, compared with file mtimes; defaults to `Date.now`. */
   readonly now?: () => number;
-  /** Files hashed at once (default 8). */
+  /**
+   * Files hashed at once (default 32: small files are read on this thread,
+   * and a cold disk answers many reads in flight faster than one at a time).
+   */
   readonly concurrency?: number;
   /**
    * A file whose mtime lies within this many ms of its hashing is hashed
@@ -111,7 +114,7 @@ export class Scanner {
       hasher: opts.hasher,
       ignore: opts.ignore,
       now: opts.now ?? Date.now,
-      concurrency: Math.max(1, opts.concurrency ?? 8),
+      concurrency: Math.max(1, opts.concurrency ?? 32),
       racyWindowMs: opts.racyWindowMs ?? 50,
       racy: new Set<string>(),
       unreadable: new Set<string>(),
