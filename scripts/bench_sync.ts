@@ -8,7 +8,13 @@
  *
  *   deno run -A scripts/bench_sync.ts [--only big,small,text,latency]
  *     [--tools dsync,rsync,syncthing] [--timeout 120] [--stall 30]
- *     [--saves 20] [--latency-budget 60] [--seed 1]
+ *     [--saves 20] [--latency-budget 60] [--seed 1] [--scratch /tmp]
+ *
+ * `--scratch` names the folder the datasets go under. File creation speed
+ * can depend on the file system's recent past (ext4 without a journal
+ * scans recently deleted inodes on every create), so for steady
+ * small-file figures point it at a fresh file system, e.g. a loop-mounted
+ * ext4 image.
  *
  * Times are from spawning the tool's processes (for rsync: the client, with
  * the daemon already listening) to the end of the poll that first saw every
@@ -86,6 +92,8 @@ export interface BenchSyncOptions {
   /** Latency: time budget for the saves of one tool (default 60 s). */
   latencyBudgetMs?: number;
   seed?: number;
+  /** Folder the run's datasets go under (default /tmp). */
+  scratchDir?: string;
   signal?: AbortSignal;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
@@ -207,7 +215,7 @@ export async function benchSync(opts: BenchSyncOptions = {}): Promise<Row[]> {
   };
   const rows: Row[] = [];
   const scratch = await Deno.makeTempDir({
-    dir: "/tmp",
+    dir: opts.scratchDir ?? "/tmp",
     prefix: "dsync-bench-sync-",
   });
   try {
@@ -297,7 +305,8 @@ export async function benchSync(opts: BenchSyncOptions = {}): Promise<Row[]> {
   return rows;
 }
 
-function parseCli(argv: string[]): BenchSyncOptions {
+/** The options of the command line; throws `RangeError` on a bad value. */
+export function parseCli(argv: string[]): BenchSyncOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -308,6 +317,7 @@ function parseCli(argv: string[]): BenchSyncOptions {
       saves: { type: "string" },
       "latency-budget": { type: "string" },
       seed: { type: "string" },
+      scratch: { type: "string" },
     },
     strict: true,
   });
@@ -358,6 +368,20 @@ function parseCli(argv: string[]): BenchSyncOptions {
   if (budget !== undefined) opts.latencyBudgetMs = budget * 1000;
   const seed = num("seed", values.seed);
   if (seed !== undefined) opts.seed = Math.floor(seed);
+  if (values.scratch !== undefined) {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.statSync(values.scratch);
+    } catch {
+      // Reported below.
+    }
+    if (!info?.isDirectory) {
+      throw new RangeError(
+        `Cannot use --scratch "${values.scratch}": not a directory`,
+      );
+    }
+    opts.scratchDir = values.scratch;
+  }
   return opts;
 }
 

@@ -4,6 +4,7 @@ import {
   smallFilePath,
   writeDataset,
 } from "../../scripts/bench_sync/datasets.ts";
+import { parseCli } from "../../scripts/bench_sync.ts";
 import { startTaskV8Flags } from "../../scripts/bench_sync/dsync_tool.ts";
 import { waitForIdentical } from "../../scripts/bench_sync/completion.ts";
 import { summarizeLatency } from "../../scripts/bench_sync/latency_stats.ts";
@@ -264,4 +265,17 @@ Deno.test("startTaskV8Flags() gives the benchmark the start task's V8 flags", as
     ["--v8-flags=--a,--b"],
   );
   assertThrows(() => startTaskV8Flags('{"tasks":{}}'));
+});
+
+Deno.test("parseCli() takes --scratch only when it names a directory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assertEquals(parseCli(["--scratch", dir]).scratchDir, dir);
+    assertEquals(parseCli([]).scratchDir, undefined);
+    assertThrows(() => parseCli(["--scratch", `${dir}/missing`]), RangeError);
+    await Deno.writeTextFile(`${dir}/file`, "x");
+    assertThrows(() => parseCli(["--scratch", `${dir}/file`]), RangeError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
