@@ -117,8 +117,6 @@ function compressBody(): number[] {
   const token = f.i32Local();
   const rest = f.i32Local();
 
-  const addTo = (local: number, k: number) =>
-    f.get(local).i32(k).op(ADD).set(local);
   /** Pushes the table address for the 4 bytes the stack holds. */
   const hashAddr = () =>
     f.i32(PRIME).op(MUL).i32(32 - HASH_LOG).op(SHR_U).i32(2).op(SHL);
@@ -135,11 +133,11 @@ function compressBody(): number[] {
     f.op(...BLOCK, ...LOOP);
     f.get(rest).i32(255).op(LT_S).op(BR_IF, 1);
     f.get(OUT_P).get(op).op(ADD).i32(255).op(...STORE8);
-    addTo(op, 1);
-    addTo(rest, -255);
+    f.addTo(op, 1);
+    f.addTo(rest, -255);
     f.op(BR, 0, END, END);
     f.get(OUT_P).get(op).op(ADD).get(rest).op(...STORE8);
-    addTo(op, 1);
+    f.addTo(op, 1);
   };
 
   f.get(N).i32(13).op(GE_S).op(...IF);
@@ -169,7 +167,7 @@ function compressBody(): number[] {
       );
       f.op(BR, 1, END); // found; end $miss
       f.get(ip).get(misses).i32(6).op(SHR_U).op(ADD).set(ip);
-      addTo(misses, 1);
+      f.addTo(misses, 1);
       f.op(BR, 1, END); // continue $search; end $found
       f.i32(64).set(misses);
       // Extend backwards.
@@ -179,8 +177,8 @@ function compressBody(): number[] {
       f.get(SRC_P).get(ip).op(ADD).i32(1).op(SUB).op(...LOAD8);
       f.get(SRC_P).get(ref).op(ADD).i32(1).op(SUB).op(...LOAD8);
       f.op(NE).op(BR_IF, 1);
-      addTo(ip, -1);
-      addTo(ref, -1);
+      f.addTo(ip, -1);
+      f.addTo(ref, -1);
       f.op(BR, 0, END, END);
       // Extend forwards, 4 bytes at a time, then by the first differing byte.
       f.get(ip).i32(4).op(ADD).set(end);
@@ -191,8 +189,8 @@ function compressBody(): number[] {
       f.get(SRC_P).get(end).op(ADD).op(...LOAD32);
       f.get(SRC_P).get(from).op(ADD).op(...LOAD32);
       f.op(XOR).tee(diff).op(BR_IF, 1);
-      addTo(end, 4);
-      addTo(from, 4);
+      f.addTo(end, 4);
+      f.addTo(from, 4);
       f.op(BR, 0, END, END);
       f.get(diff).op(...IF);
       f.get(end).get(diff).op(CTZ).i32(3).op(SHR_U).op(ADD).set(end);
@@ -201,8 +199,8 @@ function compressBody(): number[] {
       f.get(SRC_P).get(end).op(ADD).op(...LOAD8);
       f.get(SRC_P).get(from).op(ADD).op(...LOAD8);
       f.op(NE).op(BR_IF, 1);
-      addTo(end, 1);
-      addTo(from, 1);
+      f.addTo(end, 1);
+      f.addTo(from, 1);
       f.op(BR, 0, END, END, END);
       f.get(ip).get(anchor).op(SUB).set(litLen);
       f.get(end).get(ip).op(SUB).set(matchLen);
@@ -213,7 +211,7 @@ function compressBody(): number[] {
       extra(() => f.get(matchLen).i32(4).op(SUB));
       f.op(ADD).get(CAP).op(GT_S).op(...IF).i32(-1).op(RETURN, END);
       f.get(op).set(tokenPos);
-      addTo(op, 1);
+      f.addTo(op, 1);
       f.get(litLen).i32(15).op(GE_S).op(...IF);
       f.i32(0xf0).set(token);
       f.get(litLen).i32(15).op(SUB).set(rest);
@@ -224,11 +222,11 @@ function compressBody(): number[] {
       emitCopy(f, OUT_P, op, SRC_P, anchor, litLen);
       f.get(op).get(litLen).op(ADD).set(op);
       f.get(OUT_P).get(op).op(ADD).get(ip).get(ref).op(SUB).op(...STORE16);
-      addTo(op, 2);
+      f.addTo(op, 2);
       f.get(matchLen).i32(4).op(SUB).set(rest);
       f.get(rest).i32(15).op(GE_S).op(...IF);
       f.get(token).i32(15).op(OR).set(token);
-      addTo(rest, -15);
+      f.addTo(rest, -15);
       writeLengthTail();
       f.op(ELSE);
       f.get(token).get(rest).op(OR).set(token);
@@ -253,12 +251,12 @@ function compressBody(): number[] {
   f.op(ADD).get(CAP).op(GT_S).op(...IF).i32(-1).op(RETURN, END);
   f.get(litLen).i32(15).op(GE_S).op(...IF);
   f.get(OUT_P).get(op).op(ADD).i32(0xf0).op(...STORE8);
-  addTo(op, 1);
+  f.addTo(op, 1);
   f.get(litLen).i32(15).op(SUB).set(rest);
   writeLengthTail();
   f.op(ELSE);
   f.get(OUT_P).get(op).op(ADD).get(litLen).i32(4).op(SHL).op(...STORE8);
-  addTo(op, 1);
+  f.addTo(op, 1);
   f.op(END);
   f.get(OUT_P).get(op).op(ADD).get(SRC_P).get(anchor).op(ADD).get(litLen)
     .op(...MEMORY_COPY);
@@ -291,8 +289,6 @@ function decodeBody(): number[] {
   const offset = f.i32Local();
   const from = f.i32Local();
   const stop = f.i32Local();
-  const addTo = (local: number, k: number) =>
-    f.get(local).i32(k).op(ADD).set(local);
   const fail = (code: number) => f.op(...IF).i32(code).op(RETURN, END);
   /** Reads a length extension onto `len` (1: truncated, 2: overflow). */
   const readLengthTail = () => {
@@ -300,7 +296,7 @@ function decodeBody(): number[] {
     f.get(ip).get(N).op(GE_S);
     fail(1);
     f.get(SRC_P).get(ip).op(ADD).op(...LOAD8).set(b);
-    addTo(ip, 1);
+    f.addTo(ip, 1);
     f.get(len).get(b).op(ADD).set(len);
     f.get(b).i32(255).op(NE).op(BR_IF, 1);
     f.get(len).get(OUT_LEN).op(LE_S).op(BR_IF, 0);
@@ -311,7 +307,7 @@ function decodeBody(): number[] {
   f.get(ip).get(N).op(GE_S);
   fail(1);
   f.get(SRC_P).get(ip).op(ADD).op(...LOAD8).set(token);
-  addTo(ip, 1);
+  f.addTo(ip, 1);
   f.get(token).i32(4).op(SHR_U).tee(len).i32(15).op(EQ).op(...IF);
   readLengthTail();
   f.op(END);
@@ -326,13 +322,13 @@ function decodeBody(): number[] {
   f.get(N).get(ip).op(SUB).i32(2).op(LT_S);
   fail(1);
   f.get(SRC_P).get(ip).op(ADD).op(...LOAD16).set(offset);
-  addTo(ip, 2);
+  f.addTo(ip, 2);
   f.get(offset).op(EQZ).get(offset).get(op).op(GT_S).op(OR);
   fail(3);
   f.get(token).i32(15).op(AND).tee(len).i32(15).op(EQ).op(...IF);
   readLengthTail();
   f.op(END);
-  addTo(len, 4);
+  f.addTo(len, 4);
   f.get(len).get(OUT_LEN).get(op).op(SUB).op(GT_S);
   fail(2);
   f.get(op).get(offset).op(SUB).set(from);
@@ -342,15 +338,15 @@ function decodeBody(): number[] {
   f.op(...BLOCK, ...LOOP);
   f.get(OUT_P).get(op).op(ADD).get(OUT_P).get(from).op(ADD)
     .op(...LOAD64).op(...STORE64);
-  addTo(op, 8);
-  addTo(from, 8);
+  f.addTo(op, 8);
+  f.addTo(from, 8);
   f.get(op).get(stop).op(LT_S).op(BR_IF, 0);
   f.op(END, END);
   f.op(ELSE, ...BLOCK, ...LOOP);
   f.get(OUT_P).get(op).op(ADD).get(OUT_P).get(from).op(ADD).op(...LOAD8)
     .op(...STORE8);
-  addTo(op, 1);
-  addTo(from, 1);
+  f.addTo(op, 1);
+  f.addTo(from, 1);
   f.get(op).get(stop).op(LT_S).op(BR_IF, 0);
   f.op(END, END, END);
   f.get(stop).set(op);

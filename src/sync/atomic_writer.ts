@@ -47,7 +47,7 @@ import { getLogger } from "@logtape/logtape";
 import {
   blake3,
   BLAKE3_LEN,
-  fileHashOf,
+  fileHashOfChunks,
   sameBytes,
   toHex,
 } from "../index/hash.ts";
@@ -487,18 +487,9 @@ function checkTarget(t: PartTarget): void {
       `Cannot write "${t.path}": hash of ${t.hash.length} bytes, expected 32`,
     );
   }
-  const hashes = new Uint8Array(t.chunks.length * BLAKE3_LEN);
-  let covered = 0;
-  t.chunks.forEach((chunk, i) => {
-    if (chunk.hash.length !== BLAKE3_LEN) {
-      throw new RangeError(
-        `Cannot write "${t.path}": chunk ${i} has a hash of ${chunk.hash.length} bytes`,
-      );
-    }
-    covered += chunk.length;
-    hashes.set(chunk.hash, i * BLAKE3_LEN);
-  });
-  if (covered !== t.size || !sameBytes(fileHashOf(hashes), t.hash)) {
+  const covered = t.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  // fileHashOfChunks throws RangeError on a chunk hash of the wrong length.
+  if (covered !== t.size || !sameBytes(fileHashOfChunks(t.chunks), t.hash)) {
     throw new ContentMismatchError(
       t.path,
       `Cannot write "${t.path}": its chunk list does not make its hash ${

@@ -91,6 +91,10 @@ export class Body {
   i32(n: number): this {
     return this.op(0x41, ...sleb(n));
   }
+  /** `local += k` on an i32 local. */
+  addTo(local: number, k: number): this {
+    return this.get(local).i32(k).op(0x6a).set(local); // i32.add
+  }
   simd(opcode: number, ...imm: number[]): this {
     return this.op(0xfd, ...uleb(opcode), ...imm);
   }

@@ -154,9 +154,8 @@ function checkPacket(bytes: Uint8Array, socket: FakeSocket): void {
   );
 }
 
-Deno.test("mDNS receive path survives seeded random and mutated packets", async () => {
-  const rand = rng(SEED);
-  const socket = new FakeSocket();
+/** A started Discovery on `socket`, ready, holding at most `maxPeers`. */
+function started(socket: FakeSocket, maxPeers: number): Discovery {
   const discovery = new Discovery({
     name: "laptop",
     host: "laptop-host",
@@ -164,10 +163,17 @@ Deno.test("mDNS receive path survives seeded random and mutated packets", async 
     peerId: ME,
     interfaces: () => [],
     openSocket: () => socket,
-    maxPeers: 8,
+    maxPeers,
   });
   discovery.start();
   socket.emit("ready");
+  return discovery;
+}
+
+Deno.test("mDNS receive path survives seeded random and mutated packets", async () => {
+  const rand = rng(SEED);
+  const socket = new FakeSocket();
+  const discovery = started(socket, 8);
   const base = seeds();
   try {
     for (let i = 0; i < RANDOM_PACKETS; i++) {
@@ -202,17 +208,7 @@ Deno.test("mDNS receive path survives seeded random and mutated packets", async 
 
 Deno.test("Discovery keeps its peer table bounded under a flood of announcers", async () => {
   const socket = new FakeSocket();
-  const discovery = new Discovery({
-    name: "laptop",
-    host: "laptop-host",
-    port: 22000,
-    peerId: ME,
-    interfaces: () => [],
-    openSocket: () => socket,
-    maxPeers: 16,
-  });
-  discovery.start();
-  socket.emit("ready");
+  const discovery = started(socket, 16);
   try {
     for (let i = 0; i < 300; i++) {
       socket.emit("response", {

@@ -55,7 +55,12 @@ export function freePort(): number {
 /** Runs dsync to completion (for commands that exit by themselves). */
 export async function runDsync(
   args: string[],
-  options: { permissions?: string[]; env?: Record<string, string> } = {},
+  options: {
+    permissions?: string[];
+    env?: Record<string, string>;
+    /** Kills the run after this long. */
+    timeoutMs?: number;
+  } = {},
 ): Promise<RunResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...(options.permissions ?? RUN_PERMISSIONS), MAIN, ...args],
@@ -63,6 +68,9 @@ export async function runDsync(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    ...(options.timeoutMs === undefined
+      ? {}
+      : { signal: AbortSignal.timeout(options.timeoutMs) }),
   }).output();
   const decoder = new TextDecoder();
   return {

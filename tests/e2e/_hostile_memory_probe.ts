@@ -22,7 +22,12 @@ import {
   isolatedEnv,
   RUN_PERMISSIONS,
 } from "./_dsync.ts";
-import { HostilePeer, pidOfDsync, residentBytes } from "./_hostile_peer.ts";
+import {
+  HostilePeer,
+  pidOfDsync,
+  residentBytes,
+  tombstoneRecord,
+} from "./_hostile_peer.ts";
 
 const rounds = Number(Deno.args[0] ?? 4);
 const heapMb = Number(Deno.args[1] ?? 400);
@@ -58,18 +63,7 @@ try {
     for (let i = 0; i < 2400; i++) {
       let path = `${PREFIX}/${round}/${i}`;
       while (path.length < 3900) path += "/" + "c".repeat(250);
-      records.push({
-        path,
-        kind: "file" as const,
-        size: 0,
-        mtimeNs: 0n,
-        exec: false,
-        hash: new Uint8Array(0),
-        chunks: [],
-        version,
-        deleted: true,
-        sequence: peer.nextSequence(),
-      });
+      records.push(tombstoneRecord(path, peer.nextSequence(), version));
     }
     const started = Date.now();
     await peer.send({ type: "index_batch", last: true, records });

@@ -17,6 +17,7 @@ import {
   encodeMessage,
   type Hello,
   type Message,
+  type WireFileRecord,
 } from "../../src/protocol/mod.ts";
 import { type LooseRecord, specEncode } from "../protocol/_fixtures.ts";
 
@@ -79,6 +80,26 @@ export function emptyFileRecord(
   over: LooseRecord = {},
 ): LooseRecord {
   return fileRecordOf(path, new Uint8Array(0), sequence, replica, over);
+}
+
+/** A deletion record (no content), with the version vector given. */
+export function tombstoneRecord(
+  path: string,
+  sequence: bigint,
+  version: { replica: bigint; counter: bigint }[],
+): WireFileRecord {
+  return {
+    path,
+    kind: "file",
+    size: 0,
+    mtimeNs: 0n,
+    exec: false,
+    hash: new Uint8Array(0),
+    chunks: [],
+    version,
+    deleted: true,
+    sequence,
+  };
 }
 
 /** The connected hostile peer. */
@@ -331,7 +352,8 @@ function okResponse(id: number, data: Uint8Array): ChunkResponse {
   };
 }
 
-async function withTimeout<T>(
+/** `promise`, or a rejection naming `what` after `timeoutMs`. */
+export async function withTimeout<T>(
   promise: Promise<T>,
   timeoutMs: number,
   what: string,

@@ -19,7 +19,8 @@ export interface LanHost {
   readonly wrapper: string[];
 }
 
-async function run(cmd: string, args: string[]): Promise<boolean> {
+/** Whether `cmd args` ran and exited 0 (output discarded). */
+export async function succeeds(cmd: string, args: string[]): Promise<boolean> {
   try {
     const out = await new Deno.Command(cmd, {
       args,
@@ -37,8 +38,8 @@ async function run(cmd: string, args: string[]): Promise<boolean> {
 export async function whyNoNetns(): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return "not Linux";
   if (Deno.uid() !== 0) return "needs root to create network namespaces";
-  if (!(await run("ip", ["-V"]))) return "iproute2 (`ip`) is missing";
-  if (!(await run("unshare", ["--version"]))) {
+  if (!(await succeeds("ip", ["-V"]))) return "iproute2 (`ip`) is missing";
+  if (!(await succeeds("unshare", ["--version"]))) {
     return "util-linux `unshare` is missing";
   }
   return undefined;
@@ -46,7 +47,7 @@ export async function whyNoNetns(): Promise<string | undefined> {
 
 /** True if `cmd --version`-style probing finds the program. */
 export async function hasProgram(cmd: string, args = ["--version"]) {
-  return await run(cmd, args);
+  return await succeeds(cmd, args);
 }
 
 /** A bridge in its own namespace with hosts attached. Dispose with `await using`. */
@@ -92,26 +93,9 @@ export class Lan {
   async addHost(name: string): Promise<LanHost> {
     const index = this.#nextIndex++;
     const ns = `${this.#prefix}-${name}`;
-    const ip = `${this.#subnet}.${index}`;
-    const port = `p${index}`;
     await this.#addNs(ns);
     await this.#ip(ns, ["link", "set", "lo", "up"]);
-    await this.#ip(ns, [
-      "link",
-      "add",
-      "eth0",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      port,
-      "netns",
-      this.#switchNs,
-    ]);
-    await this.#ip(this.#switchNs, ["link", "set", port, "master", "br0"]);
-    await this.#ip(this.#switchNs, ["link", "set", port, "up"]);
-    await this.#ip(ns, ["addr", "add", `${ip}/24`, "dev", "eth0"]);
-    await this.#ip(ns, ["link", "set", "eth0", "up"]);
+    const ip = await this.#plug(ns, "eth0", index);
     await this.#ip(ns, ["route", "add", "224.0.0.0/4", "dev", "eth0"]);
     const host: LanHost = {
       name,
@@ -141,10 +125,17 @@ export class Lan {
    */
   async connect(host: LanHost): Promise<string> {
     const index = this.#nextIndex++;
+    return await this.#plug(host.ns, `e-${this.#prefix.slice(6, 12)}`, index);
+  }
+
+  /**
+   * A veth from namespace `ns` (named `dev` there) into the bridge, with
+   * address `<subnet>.<index>`, up; returns the address.
+   */
+  async #plug(ns: string, dev: string, index: number): Promise<string> {
     const ip = `${this.#subnet}.${index}`;
     const port = `p${index}`;
-    const dev = `e-${this.#prefix.slice(6, 12)}`;
-    await this.#ip(host.ns, [
+    await this.#ip(ns, [
       "link",
       "add",
       dev,
@@ -158,8 +149,8 @@ export class Lan {
     ]);
     await this.#ip(this.#switchNs, ["link", "set", port, "master", "br0"]);
     await this.#ip(this.#switchNs, ["link", "set", port, "up"]);
-    await this.#ip(host.ns, ["addr", "add", `${ip}/24`, "dev", dev]);
-    await this.#ip(host.ns, ["link", "set", dev, "up"]);
+    await this.#ip(ns, ["addr", "add", `${ip}/24`, "dev", dev]);
+    await this.#ip(ns, ["link", "set", dev, "up"]);
     return ip;
   }
 
@@ -174,14 +165,14 @@ export class Lan {
   }
 
   async #addNs(ns: string): Promise<void> {
-    if (!(await run("ip", ["netns", "add", ns]))) {
+    if (!(await succeeds("ip", ["netns", "add", ns]))) {
       throw new Error(`Cannot create network namespace ${ns}`);
     }
     this.#namespaces.push(ns);
   }
 
   async #ip(ns: string, args: string[]): Promise<void> {
-    if (!(await run("ip", ["-n", ns, ...args]))) {
+    if (!(await succeeds("ip", ["-n", ns, ...args]))) {
       throw new Error(`Command failed: ip -n ${ns} ${args.join(" ")}`);
     }
   }
@@ -189,7 +180,7 @@ export class Lan {
   /** Deletes every namespace made (hosts first, then the switch). */
   async close(): Promise<void> {
     for (const ns of this.#namespaces.reverse()) {
-      await run("ip", ["netns", "del", ns]);
+      await succeeds("ip", ["netns", "del", ns]);
     }
     this.#namespaces.length = 0;
   }

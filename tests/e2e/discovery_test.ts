@@ -7,19 +7,9 @@
 import { assertEquals } from "../assert.ts";
 import { DsyncProcess, isolatedEnv } from "./_dsync.ts";
 import { waitIdentical } from "./_folders.ts";
+import { succeeds } from "./_netns.ts";
 
-async function ip(args: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("ip", {
-      args,
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
+const ip = (args: string[]) => succeeds("ip", args);
 
 async function whyNotRunnable(): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return "not Linux";

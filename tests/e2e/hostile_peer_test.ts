@@ -34,6 +34,8 @@ import {
   pidOfDsync,
   rawMessage,
   residentBytes,
+  tombstoneRecord,
+  withTimeout,
 } from "./_hostile_peer.ts";
 
 const encoder = new TextEncoder();
@@ -108,28 +110,6 @@ async function until(
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/** `promise`, or a rejection naming `what` after `timeoutMs`. */
-async function timed<T>(
-  promise: Promise<T>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`Timed out ${what}`)),
-          timeoutMs,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -682,7 +662,7 @@ Deno.test("a dsync process under attack by a hostile peer refuses every trick an
         try {
           const { bytes, last } = batchOfExactSize(peer, MAX_MESSAGE_SIZE);
           assertEquals(bytes.length, MAX_MESSAGE_SIZE);
-          await timed(peer.sendRaw(bytes), "sending 16 MiB");
+          await withTimeout(peer.sendRaw(bytes), 60_000, "sending 16 MiB");
           await peer.waitFor(
             () =>
               peer.received.some((m) =>
@@ -917,18 +897,9 @@ function batchOfExactSize(
     encodeMessage({
       type: "index_batch",
       last: true,
-      records: lengths.map((length, i) => ({
-        path: pathOf(i, length),
-        kind: "file",
-        size: 0,
-        mtimeNs: 0n,
-        exec: false,
-        hash: new Uint8Array(0),
-        chunks: [],
-        version,
-        deleted: true,
-        sequence: start + BigInt(i + 1),
-      })),
+      records: lengths.map((length, i) =>
+        tombstoneRecord(pathOf(i, length), start + BigInt(i + 1), version)
+      ),
     });
   // Start under the cap (the encoder refuses more), then grow or shrink.
   const lengths = new Array<number>(count).fill(3900);

@@ -6,10 +6,9 @@
  */
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../assert.ts";
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import { DsyncProcess, freePort, isolatedEnv, runDsync } from "./_dsync.ts";
 import { randomBytes, waitIdentical, writeTree } from "./_folders.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const README = new URL("../../README.md", import.meta.url);
 const SRC = fileURLToPath(new URL("../../src", import.meta.url));
 
@@ -158,31 +157,15 @@ Deno.test("e2e permissions: without any one flag dsync prints one line naming it
         discovery: true,
       },
     ];
-    const results = await Promise.all(cases.map(async (c) => {
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          ...c.flags,
-          MAIN,
-          "-d",
-          n.dir,
-          "-p",
-          String(freePort()),
-          ...(c.discovery ? [] : ["--no-discovery"]),
-        ],
-        env: n.env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(40_000),
-      }).output();
-      const decoder = new TextDecoder();
-      return {
-        code: output.code,
-        stdout: decoder.decode(output.stdout),
-        stderr: decoder.decode(output.stderr),
-      };
-    }));
+    const results = await Promise.all(cases.map((c) =>
+      runDsync([
+        "-d",
+        n.dir,
+        "-p",
+        String(freePort()),
+        ...(c.discovery ? [] : ["--no-discovery"]),
+      ], { permissions: c.flags, env: n.env, timeoutMs: 40_000 })
+    ));
     for (const [i, c] of cases.entries()) {
       const r = results[i]!;
       const lines = r.stderr.trimEnd().split("\n");

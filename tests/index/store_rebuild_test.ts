@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { DatabaseSync } from "node:sqlite";
 import { IndexSchemaError, IndexStore } from "../../src/index/store.ts";
+import { setSchemaVersion } from "./_schema.ts";
 
 async function withFolder(
   fn: (dir: string) => Promise<void> | void,
@@ -92,10 +92,7 @@ Deno.test("IndexStore.openOrRebuild() rebuilds a truncated index that still open
 Deno.test("IndexStore.openOrRebuild() refuses, and keeps, an index of another schema", async () => {
   await withFolder((dir) => {
     IndexStore.open(dir).close();
-    const raw = new DatabaseSync(`${dir}/.dsync/index.db`);
-    raw.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'")
-      .run();
-    raw.close();
+    setSchemaVersion(dir, 99);
     assertThrows(() => IndexStore.openOrRebuild(dir), IndexSchemaError);
     assertEquals(asideFiles(dir), []);
   });

@@ -8,6 +8,7 @@ import {
   IndexStore,
 } from "../../src/index/store.ts";
 import { fileHashOfChunks } from "../../src/index/hash.ts";
+import { setSchemaVersion } from "./_schema.ts";
 import {
   bump,
   EMPTY_VERSION,
@@ -315,10 +316,7 @@ Deno.test("IndexStore reports malformed rows as IndexCorruptError", async () => 
 Deno.test("IndexStore.open() refuses an index of another schema version", async () => {
   await withFolder((dir) => {
     IndexStore.open(dir).close();
-    const raw = new DatabaseSync(`${dir}/.dsync/index.db`);
-    raw.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'")
-      .run();
-    raw.close();
+    setSchemaVersion(dir, 99);
     assert.throws(() => IndexStore.open(dir), IndexCorruptError);
   });
 });
@@ -357,9 +355,7 @@ Deno.test("IndexStore.open() migrates a schema 1 index to file hashes over chunk
       fileRecord("b", { deleted: true, chunks: [], size: 0 }),
     );
     store.close();
-    const db = new DatabaseSync(`${dir}/.dsync/index.db`);
-    db.prepare("UPDATE meta SET value = 1 WHERE key = 'schema_version'").run();
-    db.close();
+    setSchemaVersion(dir, 1);
     const again = IndexStore.open(dir);
     try {
       const a = again.get("a")!;

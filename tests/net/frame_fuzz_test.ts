@@ -5,6 +5,7 @@
  * the named errors; nothing may throw anything else or hang (each run is an
  * in-memory stream that ends, and loops are bounded).
  */
+import { Buffer } from "node:buffer";
 import { DecryptError } from "../../src/crypto/errors.ts";
 import { TransportCipher } from "../../src/crypto/transport_cipher.ts";
 import {
@@ -63,15 +64,7 @@ class ScriptedConn {
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 function frame(body: Uint8Array): Uint8Array {
