@@ -35,8 +35,9 @@
  * Any failure of `commit` (and `abort`, and disposing of an uncommitted part)
  * removes the `.part` file; the target keeps its old content.
  *
- * Durability: the `.part` is fsynced before the rename and the directory
- * after it, so after a crash the target holds either the old or the new
+ * Durability: a large `.part` is flushed in the background while it is
+ * written (`early_writeback.ts`), the `.part` is fsynced before the rename
+ * and the directory after it, so after a crash the target holds either the old or the new
  * content, never a mix. On Windows directories cannot be opened for fsync
  * through Deno; there the directory sync is skipped (NTFS journals the
  * rename's metadata) and exec bits are not set.
@@ -54,6 +55,7 @@ import {
 import { baseName, parentRel, toOsPath } from "../index/rel_path.ts";
 import type { StoredStat } from "../index/store.ts";
 import { truncateUtf8 } from "../protocol/_utf8.ts";
+import { EarlyWriteback } from "./early_writeback.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
 import {
@@ -157,6 +159,7 @@ export class PartFile implements AsyncDisposable {
    */
   readonly resumable: number;
   #file: Deno.FsFile | undefined;
+  readonly #writeback: EarlyWriteback;
   #state: State = "open";
   #queue: Promise<unknown> = Promise.resolve();
   /** Bytes written in order so far; -1 once writes went out of order. */
@@ -173,6 +176,7 @@ export class PartFile implements AsyncDisposable {
     this.partPath = partPath;
     this.targetPath = targetPath;
     this.#file = file;
+    this.#writeback = new EarlyWriteback(file);
     this.resumable = resumable;
   }
 
@@ -295,6 +299,7 @@ export class PartFile implements AsyncDisposable {
    */
   async detach(): Promise<number> {
     await this.#queue.catch(() => {});
+    await this.#writeback.drain();
     let size = 0;
     try {
       if (this.#file !== undefined) size = (await this.#file.stat()).size;
@@ -335,6 +340,7 @@ export class PartFile implements AsyncDisposable {
         done += await file.write(data.subarray(done));
       }
       this.#track(offset, data.length);
+      this.#writeback.wrote(data.length);
     });
   }
 
@@ -359,6 +365,7 @@ export class PartFile implements AsyncDisposable {
   /** Removes the `.part` (if still there); the target is untouched. Idempotent. */
   async abort(): Promise<void> {
     await this.#queue.catch(() => {});
+    await this.#writeback.drain();
     this.#closeFile();
     if (this.#state === "done") return;
     this.#state = "done";
@@ -407,6 +414,7 @@ export class PartFile implements AsyncDisposable {
       if (wanted !== mode) await Deno.chmod(this.partPath, wanted);
     }
     await file.utime(new Date(), mtimeValue(this.target.mtimeNs));
+    await this.#writeback.settle();
     await file.sync();
     this.#closeFile();
     this.#state = "prepared";

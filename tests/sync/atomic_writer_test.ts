@@ -9,6 +9,7 @@ import {
   type PartTarget,
   writeSymlink,
 } from "../../src/sync/atomic_writer.ts";
+import { WRITEBACK_STEP } from "../../src/sync/early_writeback.ts";
 import {
   ContentMismatchError,
   LocalChangeError,
@@ -137,6 +138,24 @@ Deno.test("PartFile accepts chunks in any order and verifies by reading back", a
       expected = await statOf("big.bin", `${folder}/big.bin`);
     }
     assertEquals(await names(folder), ["big.bin"]);
+  });
+});
+
+Deno.test("PartFile writes a file several writeback steps long while flushing it", async () => {
+  await withDirs(async (folder) => {
+    const data = noise(WRITEBACK_STEP * 2 + 123_457, 11);
+    const t = target(folder, "large.bin", data);
+    await using part = await PartFile.create(t);
+    let offset = 0;
+    for (const chunk of t.chunks) {
+      // Not awaited one by one: writes queue behind each other and the
+      // background flushes, as the puller issues them.
+      void part.write(offset, data.subarray(offset, offset + chunk.length));
+      offset += chunk.length;
+    }
+    await part.commit();
+    assertEquals(await Deno.readFile(`${folder}/large.bin`), data);
+    assertEquals(await names(folder), ["large.bin"]);
   });
 });
 
