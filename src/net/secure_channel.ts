@@ -217,7 +217,8 @@ export class SecureChannel {
   /**
    * Next application message, or `null` once the channel ended cleanly
    * (goodbye, end of stream, or local close). Control frames are handled
-   * here: keep calling `receive()` or pings go unanswered.
+   * here: keep calling `receive()` or pings go unanswered. The bytes are
+   * the caller's: the channel never touches them again.
    * @throws the error that closed the channel (e.g. `DecryptError`,
    *   `TruncatedFrameError`, `MessageTooLargeError`, `FrameProtocolError`).
    */

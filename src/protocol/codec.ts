@@ -449,6 +449,19 @@ function decodeFrom(bytes: Uint8Array): Message {
  * value does not pin a whole batch in memory.
  */
 export function decodeMessage(bytes: Uint8Array): Message {
+  return decodeChecked(bytes, true);
+}
+
+/**
+ * {@linkcode decodeMessage} for a buffer handed over for good: the result's
+ * byte fields are views into `bytes`, which nobody may change afterwards.
+ * Saves copying every received message (a 64 KiB chunk response each time).
+ */
+export function decodeOwnedMessage(bytes: Uint8Array): Message {
+  return decodeChecked(bytes, false);
+}
+
+function decodeChecked(bytes: Uint8Array, copy: boolean): Message {
   if (!(bytes instanceof Uint8Array)) {
     throw new MalformedMessageError(`Message is not bytes: ${typeof bytes}`);
   }
@@ -458,7 +471,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
     );
   }
   try {
-    return decodeFrom(bytes.slice());
+    return decodeFrom(copy ? bytes.slice() : bytes);
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
     throw new MalformedMessageError(`Cannot decode message: ${error}`, {

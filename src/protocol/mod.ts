@@ -22,6 +22,7 @@ export type {
 } from "./messages.ts";
 export {
   decodeMessage,
+  decodeOwnedMessage,
   encodedRecordSize,
   encodeMessage,
   INDEX_BATCH_HEADER_BYTES,

@@ -164,6 +164,11 @@ export class PartFile implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   /** Bytes written in order so far; -1 once writes went out of order. */
   #writtenTo = 0;
+  /**
+   * The handle's file position when known: a write that continues the
+   * last one needs no seek (an asynchronous call per chunk otherwise).
+   */
+  #position: number | undefined = 0;
 
   private constructor(
     target: PartTarget,
@@ -261,6 +266,7 @@ export class PartFile implements AsyncDisposable {
     let out: Uint8Array | undefined;
     return this.#serial(async () => {
       const file = this.#file!;
+      this.#position = undefined;
       await file.seek(offset, Deno.SeekMode.Start);
       const buf = new Uint8Array(length);
       for (let got = 0; got < length;) {
@@ -335,10 +341,15 @@ export class PartFile implements AsyncDisposable {
     }
     return this.#serial(async () => {
       const file = this.#file!;
-      await file.seek(offset, Deno.SeekMode.Start);
+      if (this.#position !== offset) {
+        this.#position = undefined;
+        await file.seek(offset, Deno.SeekMode.Start);
+      }
+      this.#position = undefined;
       for (let done = 0; done < data.length;) {
         done += await file.write(data.subarray(done));
       }
+      this.#position = offset + data.length;
       this.#track(offset, data.length);
       this.#writeback.wrote(data.length);
     });
@@ -449,6 +460,7 @@ export class PartFile implements AsyncDisposable {
   /** Reads the part back and checks each chunk's BLAKE3. */
   async #verifyChunks(file: Deno.FsFile): Promise<void> {
     const { path, chunks } = this.target;
+    this.#position = undefined;
     await file.seek(0, Deno.SeekMode.Start);
     let buf = new Uint8Array(0);
     let offset = 0;

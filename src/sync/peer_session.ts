@@ -28,7 +28,7 @@ import type { FileRecord } from "../index/file_record.ts";
 import type { VersionVector } from "../index/version_vector.ts";
 import { fingerprint } from "../identity/identity.ts";
 import {
-  decodeMessage,
+  decodeOwnedMessage,
   encodedRecordSize,
   encodeMessage,
   INDEX_BATCH_HEADER_BYTES,
@@ -261,11 +261,14 @@ export class PeerSession {
     return this.#o.link.send(encodeMessage(message));
   }
 
-  /** Handles one message from the peer. Never throws. */
+  /**
+   * Handles one message from the peer, taking `bytes` over (decoded in
+   * place: nobody may change them afterwards). Never throws.
+   */
   receive(bytes: Uint8Array): void {
     if (this.#closed) return;
     try {
-      this.#dispatch(decodeMessage(bytes));
+      this.#dispatch(decodeOwnedMessage(bytes));
     } catch (err) {
       this.#violation(err instanceof Error ? err : new Error(String(err)));
     }

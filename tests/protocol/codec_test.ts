@@ -3,6 +3,7 @@ import {
   type ChunkRequest,
   type ChunkResponse,
   decodeMessage,
+  decodeOwnedMessage,
   encodedRecordSize,
   encodeMessage,
   INDEX_BATCH_HEADER_BYTES,
@@ -246,6 +247,33 @@ Deno.test("decodeMessage() results never alias the input", () => {
   const decodedBatch = decodeMessage(batchBytes) as IndexBatch;
   batchBytes.fill(0);
   assertEquals(decodedBatch.records[0], fileRecord());
+});
+
+Deno.test("decodeOwnedMessage() decodes in place, at any offset, with the same checks", () => {
+  const msg: Message = {
+    type: "chunk_response",
+    id: 9,
+    status: "ok",
+    compression: "none",
+    data: hashOf(5, 64),
+    rawLength: 64,
+  };
+  const encoded = encodeMessage(msg);
+  // As a view into a larger received frame.
+  const frame = new Uint8Array(encoded.length + 10);
+  frame.set(encoded, 7);
+  const bytes = frame.subarray(7, 7 + encoded.length);
+  const decoded = decodeOwnedMessage(bytes) as ChunkResponse;
+  assertEquals(decoded, msg);
+  assert(decoded.data.buffer === frame.buffer, "chunk data is a view");
+  assertEquals(
+    decodeOwnedMessage(encodeMessage(batch(fileRecord()))),
+    batch(fileRecord()),
+  );
+  assertThrows(
+    () => decodeOwnedMessage(bytes.subarray(0, bytes.length - 1)),
+    MalformedMessageError,
+  );
 });
 
 Deno.test("encodeMessage() and decodeMessage() handle a 4096-record batch", () => {
