@@ -47,6 +47,14 @@ function shapes(): [string, Uint8Array][] {
     for (let i = 0; i < n; i++) if ((i >> 9) % 2 === 0) mixed[i] = i & 3;
     out.push([`mixed ${n}`, mixed]);
   }
+  // Matches that end at every distance from each other and from the end
+  // (the match search compares 8, then 4 bytes, then single bytes).
+  for (let k = 0; k < 24; k++) {
+    const stop = new Uint8Array(80);
+    stop[79 - k] = 1;
+    stop[40 - (k >> 1)] = 2;
+    out.push([`match ending ${k} before the end`, stop]);
+  }
   // Matches longer than 255 + 19 and literal runs longer than 255 + 15.
   const long = new Uint8Array(5000);
   long.set(noise(600, 9));
