@@ -105,8 +105,10 @@ export interface SecureChannelOptions {
 
 /** A queued application message or control frame. */
 interface Outgoing {
-  /** Application message bytes (packed into DATA frames)... */
-  message: Uint8Array | undefined;
+  /** Application message bytes, in pieces (packed into DATA frames)... */
+  message: readonly Uint8Array[] | undefined;
+  /** ...of this many bytes in all... */
+  length: number;
   /** ...or a whole control frame plaintext. */
   control: Uint8Array | undefined;
   resolve(): void;
@@ -190,20 +192,24 @@ export class SecureChannel {
   /**
    * Queues one application message and resolves once it has been written to
    * the socket (backpressure). Messages are never interleaved on the wire.
-   * `message` is not copied up front (large parts are encrypted straight
-   * from it): do not change it until the promise settles.
+   * `message` may come in pieces, sent as their concatenation. It is not
+   * copied up front (large pieces are encrypted straight from it): do not
+   * change it until the promise settles.
    * @throws {MessageTooLargeError} above the cap (the channel stays open).
    * @throws {ChannelClosedError} once the channel is closed.
    */
-  send(message: Uint8Array): Promise<void> {
-    if (message.length > this.#maxMessageSize) {
+  send(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    const parts = message instanceof Uint8Array ? [message] : message;
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (length > this.#maxMessageSize) {
       return Promise.reject(
         new MessageTooLargeError(
-          `Message of ${message.length} bytes exceeds the cap of ${this.#maxMessageSize}`,
+          `Message of ${length} bytes exceeds the cap of ${this.#maxMessageSize}`,
         ),
       );
     }
-    return this.#enqueue({ message });
+    return this.#enqueue({ message: parts, length });
   }
 
   /** Sends a keepalive ping; the peer answers with a pong. */
@@ -355,8 +361,13 @@ export class SecureChannel {
   }
 
   #enqueue(
-    item: { message: Uint8Array; control?: never } | {
+    item: {
+      message: readonly Uint8Array[];
+      length: number;
+      control?: never;
+    } | {
       message?: never;
+      length?: never;
       control: Uint8Array;
     },
   ): Promise<void> {
@@ -366,6 +377,7 @@ export class SecureChannel {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#queue.push({
       message: item.message,
+      length: item.length ?? 0,
       control: item.control,
       resolve,
       reject,
@@ -464,8 +476,8 @@ export class SecureChannel {
       while (this.#queue.length > 0) {
         const item = current = this.#queue.shift()!;
         if (item.message !== undefined) {
-          await append(writeMessageHeader(this.#header, item.message.length));
-          await append(item.message);
+          await append(writeMessageHeader(this.#header, item.length));
+          for (const part of item.message) await append(part);
           unsealed.push(item);
         } else {
           await sealData();

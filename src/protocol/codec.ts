@@ -162,14 +162,9 @@ function encodeChecked(msg: Message): Writer {
       return w;
     }
     case "chunk_response": {
-      checkChunkResponse(msg);
       const w = new Writer(16 + msg.data.length);
-      w.u8(MESSAGE_TYPE_CODES.chunk_response);
-      w.varUint(msg.id);
-      w.u8(STATUS_CODES[msg.status]);
-      w.u8(msg.compression === "lz4" ? 1 : 0);
-      w.varUint(msg.rawLength);
-      w.bytes(msg.data);
+      writeChunkResponseHead(w, msg);
+      w.raw(msg.data);
       return w;
     }
     default:
@@ -217,6 +212,46 @@ export function encodeMessage(msg: Message): Uint8Array {
     );
   }
   return w.finish();
+}
+
+/** Chunk data from this size on is sent as its own part, not copied. */
+const SEPARATE_DATA = 1024;
+
+/**
+ * {@linkcode encodeMessage} as pieces whose concatenation is the encoding:
+ * a chunk response's data (from {@linkcode SEPARATE_DATA} bytes) is a piece
+ * of its own, the caller's buffer itself, so that a channel can encrypt it
+ * in place of copying it into the message first. Do not change that buffer
+ * until the message is sent.
+ */
+export function encodeMessageParts(msg: Message): Uint8Array[] {
+  if (msg.type !== "chunk_response" || msg.data.length < SEPARATE_DATA) {
+    return [encodeMessage(msg)];
+  }
+  const w = new Writer(24);
+  writeChunkResponseHead(w, msg);
+  if (w.length + msg.data.length > MAX_MESSAGE_SIZE) {
+    throw new LimitExceededError(
+      `Encoded ${msg.type} of ${
+        w.length + msg.data.length
+      } bytes exceeds ${MAX_MESSAGE_SIZE}`,
+    );
+  }
+  return [w.finish(), msg.data];
+}
+
+/**
+ * Checks a chunk response and writes all of it but the data: the fields,
+ * then the data's varint length.
+ */
+function writeChunkResponseHead(w: Writer, msg: ChunkResponse): void {
+  checkChunkResponse(msg);
+  w.u8(MESSAGE_TYPE_CODES.chunk_response);
+  w.varUint(msg.id);
+  w.u8(STATUS_CODES[msg.status]);
+  w.u8(msg.compression === "lz4" ? 1 : 0);
+  w.varUint(msg.rawLength);
+  w.varUint(msg.data.length);
 }
 
 /**

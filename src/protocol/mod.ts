@@ -25,6 +25,7 @@ export {
   decodeOwnedMessage,
   encodedRecordSize,
   encodeMessage,
+  encodeMessageParts,
   INDEX_BATCH_HEADER_BYTES,
   MESSAGE_TYPE_CODES,
 } from "./codec.ts";

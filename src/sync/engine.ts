@@ -33,7 +33,8 @@ const log = getLogger(["dsync", "sync"]);
 
 /** The connection as the engine uses it (a `SecureChannel` fits). */
 export interface PeerChannel {
-  send(message: Uint8Array): Promise<void>;
+  /** One message, maybe in pieces (sent as their concatenation). */
+  send(message: Uint8Array | readonly Uint8Array[]): Promise<void>;
   abort(error: Error): void;
 }
 

@@ -30,7 +30,7 @@ import { fingerprint } from "../identity/identity.ts";
 import {
   decodeOwnedMessage,
   encodedRecordSize,
-  encodeMessage,
+  encodeMessageParts,
   INDEX_BATCH_HEADER_BYTES,
 } from "../protocol/codec.ts";
 import { ProtocolError } from "../protocol/errors.ts";
@@ -74,8 +74,8 @@ export class SameReplicaError extends SessionProtocolError {
 
 /** How a session talks to its peer: the pool's channel, or a fake in tests. */
 export interface PeerLink {
-  /** Sends one encoded message; resolves once written. */
-  send(bytes: Uint8Array): Promise<void>;
+  /** Sends one encoded message, maybe in pieces; resolves once written. */
+  send(bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Ends the connection at once, reporting `error`. */
   close(error: Error): void;
 }
@@ -258,7 +258,7 @@ export class PeerSession {
     if (this.#closed) {
       return Promise.reject(new PeerGoneError("Peer connection is closed"));
     }
-    return this.#o.link.send(encodeMessage(message));
+    return this.#o.link.send(encodeMessageParts(message));
   }
 
   /**

@@ -80,6 +80,37 @@ Deno.test("SecureChannel mixes copied and directly sealed message parts byte-exa
   }
 });
 
+Deno.test("SecureChannel.send() sends a message given in pieces as their concatenation", async () => {
+  const pair = await channelPair({ clientMaxMessageSize: 200_000 });
+  try {
+    const pieceSets = [
+      [],
+      [pattern(0, 1)],
+      [pattern(17, 2), pattern(65_536, 3)],
+      [pattern(65_500, 4), pattern(40_000, 5), pattern(3, 6), pattern(0, 7)],
+    ];
+    const sending = Promise.all(pieceSets.map((p) => pair.client.send(p)));
+    for (const [i, pieces] of pieceSets.entries()) {
+      const want = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const piece of pieces) {
+        want.set(piece, at);
+        at += piece.length;
+      }
+      assertEquals(await pair.serverSide.receive(), want, `message ${i}`);
+    }
+    await sending;
+    // The cap counts all pieces together.
+    await assertRejects(
+      () => pair.client.send([pattern(100_000, 8), pattern(100_001, 9)]),
+      MessageTooLargeError,
+    );
+    assert(pair.client.isOpen);
+  } finally {
+    await pair.close();
+  }
+});
+
 Deno.test("SecureChannel.send() refuses a message over its own cap and stays open", async () => {
   const pair = await channelPair({ clientMaxMessageSize: 1000 });
   try {

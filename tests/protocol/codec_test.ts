@@ -6,6 +6,7 @@ import {
   decodeOwnedMessage,
   encodedRecordSize,
   encodeMessage,
+  encodeMessageParts,
   INDEX_BATCH_HEADER_BYTES,
   type IndexBatch,
   InvalidPathError,
@@ -247,6 +248,62 @@ Deno.test("decodeMessage() results never alias the input", () => {
   const decodedBatch = decodeMessage(batchBytes) as IndexBatch;
   batchBytes.fill(0);
   assertEquals(decodedBatch.records[0], fileRecord());
+});
+
+Deno.test("encodeMessageParts() sends chunk data as its own piece, encoding as encodeMessage()", () => {
+  const data = hashOf(6, 5000);
+  const cases: [Message, number][] = [
+    [{
+      type: "chunk_response",
+      id: 300,
+      status: "ok",
+      compression: "none",
+      data,
+      rawLength: 5000,
+    }, 2],
+    [{
+      type: "chunk_response",
+      id: 1,
+      status: "ok",
+      compression: "none",
+      data: hashOf(7, 1023),
+      rawLength: 1023,
+    }, 1],
+    [{
+      type: "chunk_response",
+      id: 2,
+      status: "not_found",
+      compression: "none",
+      data: new Uint8Array(0),
+      rawLength: 0,
+    }, 1],
+    [batch(fileRecord()), 1],
+  ];
+  for (const [msg, pieces] of cases) {
+    const parts = encodeMessageParts(msg);
+    assertEquals(parts.length, pieces, msg.type);
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    assertEquals(joined, encodeMessage(msg));
+  }
+  const [, piece] = encodeMessageParts(cases[0]![0]);
+  assert(piece === data, "the caller's data, not a copy");
+  assertThrows(
+    () =>
+      encodeMessageParts({
+        type: "chunk_response",
+        id: 3,
+        status: "ok",
+        compression: "none",
+        data,
+        rawLength: 4999,
+      }),
+    MalformedMessageError,
+  );
 });
 
 Deno.test("decodeOwnedMessage() decodes in place, at any offset, with the same checks", () => {

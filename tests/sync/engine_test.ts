@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { assert, assertEquals } from "../assert.ts";
 import { digestBytes } from "../../src/index/file_digest.ts";
 import { IgnoreRules } from "../../src/index/ignore_rules.ts";
@@ -49,7 +50,9 @@ class FakePool implements PeerPool {
     const channel = (from: FakePool, to: FakePool): PeerChannel => ({
       send(message) {
         if (!open) return Promise.reject(new Error("closed"));
-        const copy = message.slice();
+        const copy = new Uint8Array(
+          Buffer.concat(message instanceof Uint8Array ? [message] : message),
+        );
         setTimeout(() => {
           if (open) to.emit("message", { peerId: from.id, message: copy });
         }, 0);

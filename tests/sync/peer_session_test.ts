@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
@@ -112,10 +113,12 @@ function pair(
       deliver: (_: Uint8Array) => {},
     } as Side;
     const link: PeerLink = {
-      send(bytes) {
+      send(parts) {
         if (side.closedWith) return Promise.reject(new Error("closed"));
-        side.sent.push(decodeMessage(bytes));
-        const copy = bytes.slice();
+        const copy = new Uint8Array(
+          Buffer.concat(parts instanceof Uint8Array ? [parts] : parts),
+        );
+        side.sent.push(decodeMessage(copy));
         setTimeout(() => side.deliver(copy), 0);
         return Promise.resolve();
       },
