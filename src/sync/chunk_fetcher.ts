@@ -78,7 +78,7 @@ interface SourceCache {
 export const SOURCE_REFRESH_MS = 1000;
 
 /** Bytes written to a sink at once. */
-const WRITE_BLOCK = 2 << 20;
+const WRITE_BLOCK = 1 << 20;
 
 /** Gets the chunks of files from local disk or peers. */
 export class ChunkFetcher {

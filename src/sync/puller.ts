@@ -107,7 +107,7 @@ export interface PullerOptions {
   readonly groupFiles?: number;
   /** Most bytes in a group (default 8 MiB). */
   readonly groupBytes?: number;
-  /** Bytes of one big file in flight at once (default 8 MiB). */
+  /** Bytes of one big file in flight at once (default 1 MiB). */
   readonly fileWindowBytes?: number;
   /**
    * `.part` files kept to resume: a big file's pull starts from its
@@ -704,7 +704,7 @@ export class Puller {
       await this.#fetcher.fill(
         d.remote,
         part,
-        this.#o.fileWindowBytes ?? 4 << 20,
+        this.#o.fileWindowBytes ?? 1 << 20,
         this.#abort.signal,
         (n) => transfer.bytesDone += n,
       );
