@@ -19,6 +19,10 @@ import {
   compressIfWorthwhile,
   type EncodedChunk,
 } from "./chunk_compression.ts";
+import {
+  CompressionGovernor,
+  type GovernorOptions,
+} from "./compression_governor.ts";
 import { CompressionPolicy } from "./compression_policy.ts";
 import { OpenFiles } from "./open_files.ts";
 
@@ -169,7 +173,8 @@ function readChecked(
  * page cache, and half a dozen asynchronous calls per chunk each wait for
  * a turn of a busy event loop, which measured several times slower.
  * With `files`, the handle is kept for the next request of the same path;
- * with `policy`, chunks of a file that did not compress are sent untried.
+ * with `policy`, chunks of a file that did not compress are sent untried;
+ * with `compress` false, none is tried.
  */
 export function answerChunkRequest(
   folder: string,
@@ -177,6 +182,7 @@ export function answerChunkRequest(
   request: ChunkRequest,
   files?: OpenFiles,
   policy?: CompressionPolicy,
+  compress = true,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
   const refusal = refusalOf(ignore, path);
@@ -192,7 +198,7 @@ export function answerChunkRequest(
       return { response: statusOnly(id, "changed"), changed: true };
     }
     let encoded: EncodedChunk = { compression: "none", bytes: data };
-    if (policy === undefined || policy.shouldTry(path)) {
+    if (compress && (policy === undefined || policy.shouldTry(path))) {
       encoded = compressIfWorthwhile(data);
       policy?.record(path, encoded.compression !== "none");
     }
@@ -232,6 +238,8 @@ export interface ChunkResponderOptions {
   readonly maxSendingBytes?: number;
   /** Requests queued at most before the peer is cut off (default 8192). */
   readonly maxQueued?: number;
+  /** Tuning of the compression governor (tests). */
+  readonly governor?: GovernorOptions;
 }
 
 /**
@@ -267,6 +275,8 @@ export class ChunkResponder {
   /** Handles kept while requests keep coming; closed once none came for a while. */
   readonly #files = new OpenFiles({ idleMs: FILES_IDLE_MS });
   readonly #policy = new CompressionPolicy();
+  /** Whether compressing pays on this peer's link, measured. */
+  readonly #governor: CompressionGovernor;
   #filesTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bytes of chunk data sent (as on the wire). */
   bytesSent = 0;
@@ -275,6 +285,7 @@ export class ChunkResponder {
     this.#opts = options;
     this.#maxSending = Math.max(1, options.maxSendingBytes ?? 8 << 20);
     this.#maxQueued = Math.max(1, options.maxQueued ?? 8192);
+    this.#governor = new CompressionGovernor(options.governor);
   }
 
   /** Queues a request. Throws {@linkcode TooManyRequestsError} when the queue is full. */
@@ -342,7 +353,11 @@ export class ChunkResponder {
         request,
         this.#files,
         this.#policy,
+        this.#governor.compressing,
       );
+      if (answer.response.status === "ok") {
+        this.#governor.answered(answer.response.rawLength);
+      }
       if (answer.changed) this.#opts.onChanged?.(request.path);
       if (answer.refusal !== undefined) this.#logRefusal(request, answer);
       this.#send(answer.response);

@@ -216,6 +216,29 @@ export class VethLink {
     }
   }
 
+  /** Bytes sent so far out of `side`'s end of the link (the kernel's count). */
+  async txBytes(side: "a" | "b"): Promise<number> {
+    const [ns, dev] = side === "a"
+      ? [this.nsA, this.devA]
+      : [this.nsB, this.devB];
+    const out = await new Deno.Command("ip", {
+      args: ["-n", ns, "-j", "-s", "link", "show", "dev", dev],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(
+        `Cannot read the link's counters: ${
+          new TextDecoder().decode(out.stderr)
+        }`,
+      );
+    }
+    const [link] = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      stats64: { tx: { bytes: number } };
+    }[];
+    return link!.stats64.tx.bytes;
+  }
+
   /** The wrapper that runs a command inside namespace `side`. */
   wrapper(side: "a" | "b"): string[] {
     return ["ip", "netns", "exec", side === "a" ? this.nsA : this.nsB];
