@@ -326,3 +326,34 @@ export function startNode(spec: NodeSpec): DsyncProcess {
     ...(spec.wrapper === undefined ? {} : { wrapper: spec.wrapper }),
   });
 }
+
+/**
+ * Starts dsync "alpha" on folder `a` in `link`'s namespace a and "beta" on
+ * `b` in namespace b, both on `port`, each dialing the other.
+ */
+export function startLinkedPair(
+  link: VethLink,
+  a: string,
+  b: string,
+  port: number,
+  env: Record<string, string>,
+): DsyncProcess[] {
+  return [
+    startNode({
+      dir: a,
+      name: "alpha",
+      port,
+      peer: `${link.ipB}:${port}`,
+      wrapper: link.wrapper("a"),
+      env,
+    }),
+    startNode({
+      dir: b,
+      name: "beta",
+      port,
+      peer: `${link.ipA}:${port}`,
+      wrapper: link.wrapper("b"),
+      env,
+    }),
+  ];
+}

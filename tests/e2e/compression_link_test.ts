@@ -11,7 +11,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { type DsyncProcess, isolatedEnv } from "./_dsync.ts";
 import { waitIdentical } from "./_folders.ts";
-import { skip, startNode, VethLink, whyNotRoot } from "./_faults.ts";
+import { skip, startLinkedPair, VethLink, whyNotRoot } from "./_faults.ts";
 
 const MiB = 1024 * 1024;
 
@@ -60,24 +60,7 @@ Deno.test("compression: text crossing a 100 Mbit/s link is sent compressed", asy
     const env = isolatedEnv(`${root}/home`);
     const port = 9631;
     const before = await link.txBytes("a");
-    procs.push(
-      startNode({
-        dir: a,
-        name: "alpha",
-        port,
-        peer: `${link.ipB}:${port}`,
-        wrapper: link.wrapper("a"),
-        env,
-      }),
-      startNode({
-        dir: b,
-        name: "beta",
-        port,
-        peer: `${link.ipA}:${port}`,
-        wrapper: link.wrapper("b"),
-        env,
-      }),
-    );
+    procs.push(...startLinkedPair(link, a, b, port, env));
     await waitIdentical(a, b, { timeoutMs: 120_000, procs });
     const sent = await link.txBytes("a") - before;
     console.log(

@@ -22,6 +22,7 @@ import {
   largestPart,
   sizeOf,
   skip,
+  startLinkedPair,
   startNode,
   Tmpfs,
   VethLink,
@@ -179,24 +180,7 @@ Deno.test("faults: a link cut for 30 s mid-transfer comes back and the transfer 
     await writeTree(a, { "small.txt": "small" });
     const env = isolatedEnv(`${root}/home`);
     const port = 9611;
-    procs.push(
-      startNode({
-        dir: a,
-        name: "alpha",
-        port,
-        peer: `${link.ipB}:${port}`,
-        wrapper: link.wrapper("a"),
-        env,
-      }),
-      startNode({
-        dir: b,
-        name: "beta",
-        port,
-        peer: `${link.ipA}:${port}`,
-        wrapper: link.wrapper("b"),
-        env,
-      }),
-    );
+    procs.push(...startLinkedPair(link, a, b, port, env));
     await waitFor(
       "4 MiB of the .part on the receiver",
       async () => await largestPart(b) > 4 * MiB,
