@@ -60,6 +60,10 @@ export interface PassContext {
    * the index, so a pass over a vanished folder commits nothing more.
    */
   readonly checkFolder: () => void;
+  /** Told after each write of a pass's records, mid-pass included. */
+  readonly onCommit?: () => void;
+  /** A pass writes what it found at least this often, in ms. */
+  readonly commitEveryMs: number;
 }
 
 const BATCH = 1000;
@@ -138,6 +142,7 @@ export class ScanPass {
   #puts: FileRecord[] = [];
   #touches: LocalStatUpdate[] = [];
   #lastYield = performance.now();
+  #lastCommit = performance.now();
   #fatal: unknown = undefined;
   readonly #vanished = new Set<string>();
 
@@ -370,6 +375,8 @@ export class ScanPass {
       this.#ctx.store.putMany(puts);
       this.#ctx.store.touchMany(touches);
     });
+    this.#lastCommit = performance.now();
+    if (puts.length > 0) this.#ctx.onCommit?.();
   }
 
   #recordSymlink(rel: string, os: string, info: Deno.FileInfo): boolean {
@@ -511,7 +518,12 @@ export class ScanPass {
 
   #put(record: FileRecord): void {
     this.#puts.push(record);
-    if (this.#puts.length >= BATCH) this.flush();
+    if (
+      this.#puts.length >= BATCH ||
+      performance.now() - this.#lastCommit >= this.#ctx.commitEveryMs
+    ) {
+      this.flush();
+    }
   }
 
   #markVanished(rel: string): void {

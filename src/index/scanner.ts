@@ -67,6 +67,14 @@ export interface ScannerOptions {
    * always checks that `.dsync` is still a directory, after this.
    */
   readonly checkFolder?: () => void;
+  /**
+   * Told each time a scan has written records to the index, also in the
+   * middle of a scan (every 1,000 records or {@linkcode commitEveryMs}), so
+   * that peers can start on a large folder before it is all indexed.
+   */
+  readonly onCommit?: () => void;
+  /** Longest time found records wait to be written, in ms (default 250). */
+  readonly commitEveryMs?: number;
 }
 
 /** The paths not below another path of the list (their walks cover the rest). */
@@ -119,6 +127,8 @@ export class Scanner {
       racy: new Set<string>(),
       unreadable: new Set<string>(),
       checkFolder: () => this.#checkFolder(),
+      ...(opts.onCommit === undefined ? {} : { onCommit: opts.onCommit }),
+      commitEveryMs: opts.commitEveryMs ?? 250,
     };
   }
 

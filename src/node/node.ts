@@ -126,6 +126,8 @@ async function runLockedNode(
       hasher,
       ignore,
       checkFolder: () => guard.check(),
+      // Peers get what is indexed while the rest of a big folder still is.
+      onCommit: () => engine?.onLocalChanges(),
     });
     const sync = new SyncEngine({
       folder: config.folder,
@@ -148,10 +150,12 @@ async function runLockedNode(
         }),
     });
     watcher.start();
-    log.info(describeScan(await sync.scan("full")));
-    purgeExpiredTombstones(store, Date.now());
-    if (signal.aborted) return;
 
+    // Peers are served from the start: a large folder takes minutes to
+    // index, and a peer that waited on the listen backlog meanwhile would
+    // time out its handshake. What is indexed goes out as it is recorded;
+    // nothing is put in place before the scan ends (the scan holds the
+    // engine's gate), and "in sync" is not said before.
     pool = new ConnectionPool({
       identity,
       listen: { hostname: "0.0.0.0", port: config.port, socket },
@@ -178,6 +182,8 @@ async function runLockedNode(
       discovery.start();
     }
     reporter = new StatusReporter(() => sync.status(), ui);
+    log.info(describeScan(await sync.scan("full")));
+    purgeExpiredTombstones(store, Date.now());
 
     const interval = config.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     while (!signal.aborted) {

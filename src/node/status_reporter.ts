@@ -21,6 +21,7 @@ export function toStatusView(status: SyncStatus): StatusView {
     files: status.totals.files,
     bytes: status.totals.bytes,
     retrying: status.retrying,
+    indexing: status.indexing,
     inSync: status.inSync,
   };
 }

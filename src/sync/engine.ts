@@ -97,8 +97,13 @@ export interface SyncStatus {
   /** Paths that failed to apply and wait for a retry (disk full, denied…). */
   readonly retrying: number;
   /**
-   * Nothing to pull or retry, and every connected peer's index exchanged
-   * both ways.
+   * The first full scan is still running: the index (and what peers got of
+   * it) is not the whole folder yet.
+   */
+  readonly indexing: boolean;
+  /**
+   * The folder is indexed, nothing is left to pull or retry, and every
+   * connected peer's index is exchanged both ways.
    */
   readonly inSync: boolean;
   /** Chunk bytes received from peers (as on the wire). */
@@ -154,6 +159,8 @@ export class SyncEngine {
   readonly #rescans = new Set<string>();
   #rescanTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Whether a full scan has completed (peers may connect before). */
+  #indexed = false;
   #closing: Promise<void> | undefined;
   #quietScan: Promise<ScanSummary> | undefined;
   #bytesReceived = 0;
@@ -185,6 +192,7 @@ export class SyncEngine {
         await this.scan(paths);
       },
       onStored: () => this.onLocalChanges(),
+      held: true,
       onIdle: () => {
         for (const peer of this.#peers.values()) peer.session?.sendInSync();
       },
@@ -245,6 +253,10 @@ export class SyncEngine {
         ? this.#o.scanner.scan()
         : this.#o.scanner.scanPaths(paths);
     });
+    if (paths === "full" && !this.#indexed) {
+      this.#indexed = true;
+      this.#puller.release();
+    }
     this.onLocalChanges();
     return summary;
   }
@@ -321,8 +333,9 @@ export class SyncEngine {
       totals: this.#remote.localTotals(),
       pending,
       retrying: this.#puller.retrying,
-      inSync: pending === 0 && this.#puller.idle && allExchanged &&
-        this.#puller.retrying === 0,
+      indexing: !this.#indexed,
+      inSync: this.#indexed && pending === 0 && this.#puller.idle &&
+        allExchanged && this.#puller.retrying === 0,
       bytesReceived: received,
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,

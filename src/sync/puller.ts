@@ -115,6 +115,12 @@ export interface PullerOptions {
    * puller stops) leaves its `.part` here instead of removing it.
    */
   readonly leftovers?: LeftoverParts;
+  /**
+   * Start held: paths are queued but nothing is planned or fetched until
+   * {@linkcode Puller.release} (the node's first full scan has to finish,
+   * or files already here but not yet indexed would be fetched again).
+   */
+  readonly held?: boolean;
 }
 
 /** A file being pulled, for status displays. */
@@ -173,6 +179,7 @@ function conflictTag(
 
 /** Pulls what peers have and this folder lacks. */
 export class Puller {
+  #held: boolean;
   readonly #o: PullerOptions;
   readonly #ops: LocalOpsContext;
   readonly #now: () => number;
@@ -212,7 +219,15 @@ export class Puller {
       echo: options.echo,
     };
     this.#fetcher = new ChunkFetcher(options);
+    this.#held = options.held ?? false;
     this.#loop = this.#run();
+  }
+
+  /** Starts planning and pulling what was queued while held. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#kick();
   }
 
   /** What was pulled so far. */
@@ -361,6 +376,10 @@ export class Puller {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
+      if (this.#held) {
+        await this.#sleep();
+        continue;
+      }
       const round = this.#take(ROUND);
       if (round.length === 0) {
         this.#checkIdle();

@@ -89,7 +89,16 @@ export function renderStatus(
       } more transfers`,
     );
   }
-  if (view.inSync || view.peers.length === 0) {
+  if (view.indexing) {
+    lines.push(
+      fitLeft(
+        `indexing the folder: ${formatCount(view.files)} files so far, ${
+          formatBytes(view.bytes)
+        }`,
+        width,
+      ),
+    );
+  } else if (view.inSync || view.peers.length === 0) {
     lines.push(fitLeft(renderSummary(view), width));
   } else if (view.transfers.length > 0) {
     lines.push(

@@ -24,6 +24,8 @@ export interface StatusView {
   bytes: number;
   /** Paths that failed to apply and wait for a retry. */
   retrying: number;
-  /** Nothing left to pull or retry and every peer's index exchanged. */
+  /** The folder is still being indexed for the first time. */
+  indexing: boolean;
+  /** Indexed, nothing left to pull or retry, every peer's index exchanged. */
   inSync: boolean;
 }

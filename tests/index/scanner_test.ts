@@ -689,3 +689,46 @@ Deno.test("Scanner.scan() skips a path whose version cannot be bumped and record
     });
   });
 });
+
+Deno.test("Scanner tells onCommit of records written in the middle of a scan", async () => {
+  const dir = await Deno.realPath(
+    await Deno.makeTempDir({ prefix: "dsync-scan-" }),
+  );
+  const store = IndexStore.open(dir);
+  try {
+    for (let i = 0; i < 2500; i++) write(dir, `d${i % 5}/f${i}.txt`, `${i}`);
+    const seen: number[] = [];
+    const scanner = new Scanner({
+      folder: dir,
+      store,
+      hasher: new FakeHasher(),
+      ignore: await IgnoreRules.load(dir),
+      now: LATER,
+      // Written every 1,000 records (or 250 ms) and at the end.
+      onCommit: () => seen.push(store.maxSequence),
+    });
+    await scanner.scan();
+    // The index grew while the scan ran, and peers were told each time.
+    assert.ok(seen.length >= 3, `${seen.length} commits`);
+    assert.ok(seen[0]! < 2500, `first commit at ${seen[0]}`);
+    assert.equal(seen.at(-1), store.maxSequence);
+    const timed: number[] = [];
+    const eager = new Scanner({
+      folder: dir,
+      store,
+      hasher: new FakeHasher(),
+      ignore: await IgnoreRules.load(dir),
+      now: LATER,
+      onCommit: () => timed.push(store.maxSequence),
+      commitEveryMs: 0,
+    });
+    write(dir, "late/a.txt", "a");
+    write(dir, "late/b.txt", "b");
+    await eager.scan();
+    // Two files and a folder, each written as soon as found.
+    assert.ok(timed.length >= 3, `${timed.length} commits`);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -23,6 +23,7 @@ const status: SyncStatus = {
   totals: { files: 1234, bytes: 5_600_000_000 },
   pending: 0,
   retrying: 0,
+  indexing: false,
   inSync: true,
   bytesReceived: 0,
   bytesSent: 0,
@@ -41,6 +42,7 @@ Deno.test("toStatusView() keeps connected peers and maps transfers", () => {
     files: 1234,
     bytes: 5_600_000_000,
     retrying: 0,
+    indexing: false,
     inSync: true,
   });
 });

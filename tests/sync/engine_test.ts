@@ -158,12 +158,53 @@ Deno.test("SyncEngine syncs two folders and reports them in sync", async () => {
   }
 });
 
+Deno.test("SyncEngine pulls nothing and is not in sync before its first full scan", async () => {
+  const a = await node("alpha", 1);
+  const b = await node("beta", 2);
+  try {
+    await Deno.writeTextFile(`${a.dir}/f.txt`, "content");
+    await a.engine.scan("full");
+    FakePool.link(a.pool, b.pool);
+    await until("index exchanged", () => {
+      const peers = b.engine.status().peers;
+      return peers.length === 1 && peers[0]!.initialSyncDone;
+    });
+    // b's own folder is not indexed yet: a file here might be the same one.
+    const before = b.engine.status();
+    assert(before.indexing);
+    assert(!before.inSync);
+    assertEquals(before.transfers.length, 0);
+    await assertRejectsNotFound(`${b.dir}/f.txt`);
+    await b.engine.scan("full");
+    await until("pulled and in sync", () => {
+      const s = b.engine.status();
+      return s.inSync && s.totals.files === 1;
+    });
+    assertEquals(b.engine.status().indexing, false);
+    assertEquals(await Deno.readTextFile(`${b.dir}/f.txt`), "content");
+  } finally {
+    await dispose(a);
+    await dispose(b);
+  }
+});
+
+async function assertRejectsNotFound(path: string): Promise<void> {
+  try {
+    await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  throw new Error(`${path} exists`);
+}
+
 Deno.test("SyncEngine.isEcho() recognizes its own writes only", async () => {
   const a = await node("alpha", 1);
   const b = await node("beta", 2);
   try {
     await Deno.writeTextFile(`${a.dir}/f.txt`, "content");
     await a.engine.scan("full");
+    await b.engine.scan("full");
     FakePool.link(a.pool, b.pool);
     await until("pulled", () => b.engine.status().totals.files === 1);
     await until("in sync", () => b.engine.status().inSync);

@@ -18,6 +18,7 @@ Deno.test("renderSummary() says how many peers, files and bytes", () => {
     files: 1234,
     bytes: 5_600_000_000,
     retrying: 0,
+    indexing: false,
     inSync: true,
   };
   assertEquals(
@@ -75,6 +76,7 @@ Deno.test("renderStatus() hides transfers under a second and sums up when in syn
     files: 3,
     bytes: 3000,
     retrying: 0,
+    indexing: false,
     inSync: false,
   };
   const lines = renderStatus(view, 10_000, 100);
@@ -96,6 +98,15 @@ Deno.test("renderStatus() hides transfers under a second and sums up when in syn
   assertEquals(
     failing.at(-1),
     "not in sync: 2 files cannot be applied yet, retrying (see the log)",
+  );
+  const indexing = renderStatus(
+    { ...view, transfers: [], indexing: true, files: 1200, bytes: 5e9 },
+    10_000,
+    100,
+  );
+  assertEquals(
+    indexing.at(-1),
+    "indexing the folder: 1,200 files so far, 5.0 GB",
   );
 });
 
@@ -122,6 +133,7 @@ Deno.test("TtyStatus redraws its block in place and puts log lines above it", ()
     files: 1,
     bytes: 1,
     retrying: 0,
+    indexing: false,
     inSync: true,
   };
   status.draw(view, 0);
