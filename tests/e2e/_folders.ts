@@ -271,10 +271,14 @@ export class SyncPair {
     this.start(this.b, extra);
   }
 
-  /** Waits until the two nodes have said hello to each other. */
+  /** Waits until the two nodes have said hello to each other and indexed their folders. */
   async connected(timeoutMs = 30_000): Promise<void> {
     await this.a.proc!.waitForOutput(/Peer "?beta"? .* connected/, timeoutMs);
     await this.b.proc!.waitForOutput(/Peer "?alpha"? .* connected/, timeoutMs);
+    // Nodes serve peers while they index: a change made before a node's
+    // first scan ends is found by it, not seen as a change.
+    await this.a.proc!.waitForOutput(/Indexed /, timeoutMs);
+    await this.b.proc!.waitForOutput(/Indexed /, timeoutMs);
   }
 
   /** Stops `node` (SIGTERM: a clean shutdown) and returns its exit code. */

@@ -77,7 +77,7 @@ export class Mesh {
     for (const node of this.nodes) this.start(node);
   }
 
-  /** Waits until `node` has said hello to each of `peers`. */
+  /** Waits until `node` has indexed its folder and said hello to each of `peers`. */
   async connected(
     node: MeshNode,
     peers: readonly MeshNode[],
@@ -89,6 +89,8 @@ export class Mesh {
         timeoutMs,
       );
     }
+    // Nodes serve peers while they index (see SyncPair.connected).
+    await node.proc!.waitForOutput(/Indexed /, timeoutMs);
   }
 
   /** Stops `node` (SIGTERM: a clean shutdown) and returns its exit code. */
