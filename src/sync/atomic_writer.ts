@@ -37,8 +37,8 @@
  *
  * Durability: a large `.part` is flushed in the background while it is
  * written (`early_writeback.ts`), the `.part` is fsynced before the rename
- * and the directory after it, so after a crash the target holds either the old or the new
- * content, never a mix. On Windows directories cannot be opened for fsync
+ * and the directory after it, so after a crash the target holds either the
+ * old or the new content, never a mix. On Windows directories cannot be opened for fsync
  * through Deno; there the directory sync is skipped (NTFS journals the
  * rename's metadata) and exec bits are not set.
  * @module
@@ -342,10 +342,9 @@ export class PartFile implements AsyncDisposable {
     return this.#serial(async () => {
       const file = this.#file!;
       if (this.#position !== offset) {
-        this.#position = undefined;
         await file.seek(offset, Deno.SeekMode.Start);
       }
-      this.#position = undefined;
+      this.#position = undefined; // known again once the write completes
       for (let done = 0; done < data.length;) {
         done += await file.write(data.subarray(done));
       }

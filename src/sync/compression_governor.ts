@@ -97,26 +97,21 @@ export class CompressionGovernor {
     this.#bytes += rawBytes;
     const elapsed = now - this.#since;
     if (this.#phase === "hold") {
-      if (elapsed >= this.#holdMs) this.#start("measure-on", now);
+      if (elapsed >= this.#holdMs) this.#enter("measure-on", true, now);
       return;
     }
     if (elapsed < this.#windowMs || this.#bytes < this.#windowBytes) return;
     const rate = this.#bytes / elapsed;
     if (this.#phase === "measure-on") {
       this.#rateOn = rate;
-      this.#start("measure-off", now);
-      return;
+      this.#enter("measure-off", false, now);
+    } else {
+      this.#enter("hold", !(rate > this.#rateOn * this.#margin), now);
     }
-    const on = !(rate > this.#rateOn * this.#margin);
-    this.#phase = "hold";
-    this.#since = now;
-    this.#bytes = 0;
-    if (on !== this.#on) this.#settling = this.#settleBytes;
-    this.#on = on;
   }
 
-  #start(phase: "measure-on" | "measure-off", now: number): void {
-    const on = phase === "measure-on";
+  /** Starts `phase` with compression `on`; a switch lets the pipeline settle first. */
+  #enter(phase: Phase, on: boolean, now: number): void {
     if (on !== this.#on) this.#settling = this.#settleBytes;
     this.#phase = phase;
     this.#on = on;

@@ -71,8 +71,8 @@ export class EarlyWriteback {
   readonly #file: SyncableFile;
   readonly #pacer: WritebackPacer;
   #running: Promise<void> | undefined;
-  #error: unknown;
-  #failed = false;
+  /** The first error a flush met. */
+  #failure: { error: unknown } | undefined;
 
   constructor(file: SyncableFile, step = WRITEBACK_STEP) {
     this.#file = file;
@@ -85,11 +85,8 @@ export class EarlyWriteback {
     this.#pacer.started();
     this.#running = this.#file.syncData().then(
       () => {},
-      (err) => {
-        if (!this.#failed) {
-          this.#failed = true;
-          this.#error = err;
-        }
+      (error) => {
+        this.#failure ??= { error };
       },
     ).finally(() => {
       this.#pacer.ended();
@@ -103,7 +100,7 @@ export class EarlyWriteback {
    */
   async settle(): Promise<void> {
     await this.#running;
-    if (this.#failed) throw this.#error;
+    if (this.#failure !== undefined) throw this.#failure.error;
   }
 
   /** Waits for a running flush, ignoring errors (the file is given up). */

@@ -179,7 +179,6 @@ function conflictTag(
 
 /** Pulls what peers have and this folder lacks. */
 export class Puller {
-  #held: boolean;
   readonly #o: PullerOptions;
   readonly #ops: LocalOpsContext;
   readonly #now: () => number;
@@ -195,6 +194,8 @@ export class Puller {
   readonly #retryPaths = new Map<string, number>();
   readonly #transfers = new Map<string, Transfer>();
   readonly #abort = new AbortController();
+  /** Nothing is planned while held (see `PullerOptions.held`). */
+  #held: boolean;
   readonly #idleWaiters: (() => void)[] = [];
   readonly #loop: Promise<void>;
   #wake: (() => void) | undefined;

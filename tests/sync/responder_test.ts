@@ -49,6 +49,16 @@ function raw(response: ChunkResponse): Uint8Array {
     : response.data;
 }
 
+/** A `send` that keeps every response in `sent` and resolves at once. */
+function collectInto(
+  sent: ChunkResponse[],
+): (response: ChunkResponse) => Promise<void> {
+  return (response) => {
+    sent.push(response);
+    return Promise.resolve();
+  };
+}
+
 Deno.test("answerChunkRequest() serves the requested range", () =>
   withFolder(async (dir) => {
     const data = crypto.getRandomValues(new Uint8Array(5000));
@@ -154,10 +164,7 @@ Deno.test("ChunkResponder answers in turn and tells about changed files", () =>
     const responder = new ChunkResponder({
       folder: dir,
       ignore: noIgnore,
-      send: (r) => {
-        sent.push(r);
-        return Promise.resolve();
-      },
+      send: collectInto(sent),
       onChanged: (p) => changed.push(p),
       maxSendingBytes: 300,
     });
@@ -271,10 +278,7 @@ Deno.test({
       const responder = new ChunkResponder({
         folder: dir,
         ignore: noIgnore,
-        send: (r) => {
-          sent.push(r);
-          return Promise.resolve();
-        },
+        send: collectInto(sent),
       });
       try {
         responder.handle(request("f.bin", data, 0, 1000));
