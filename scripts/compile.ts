@@ -51,7 +51,10 @@ export const PERMISSIONS = [
 export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
 
 /** Modules loaded at run time by URL (workers), which compile must embed. */
-export const INCLUDES = ["src/index/hasher_worker.ts"];
+export const INCLUDES = [
+  "src/index/hasher_worker.ts",
+  "src/watch/watch_worker.ts",
+];
 
 /** Where the binary of `target` is written. */
 export function outputPath(target: Target, version: string): string {

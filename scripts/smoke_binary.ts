@@ -2,7 +2,8 @@
  * Smoke test of a dsync binary on the machine it runs on: `--version` prints
  * the version of deno.json, then two instances on loopback (no discovery)
  * sync a small folder (a text file, compressed on the wire, and a random
- * one, hashed on the worker pool). Exits 0 when both pass.
+ * one, hashed on the worker pool), then a file written while both run
+ * (seen by the watcher thread). Exits 0 when all pass.
  *
  *   deno run -A scripts/smoke_binary.ts dist/dsync-0.1.0-x86_64-unknown-linux-gnu
  *
@@ -26,6 +27,20 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Polls `check` every 100 ms until it holds; false after the timeout. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+async function all(checks: Promise<boolean>[]): Promise<boolean> {
+  return (await Promise.all(checks)).every(Boolean);
 }
 
 /** Runs `binary` with `args` to completion and returns its stdout. */
@@ -129,25 +144,23 @@ export async function smokeTest(binary: string): Promise<void> {
         ], env),
       );
     }
-    const deadline = Date.now() + TIMEOUT_MS;
-    let synced = false;
-    while (!synced && Date.now() < deadline) {
-      synced = true;
-      for (const name of files) {
-        synced &&= await sameBytes(
-          `${dirs[0]}${sep}${name}`,
-          `${dirs[1]}${sep}${name}`,
-        );
-      }
-      if (!synced) await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!synced) {
+    const same = (name: string) =>
+      sameBytes(`${dirs[0]}${sep}${name}`, `${dirs[1]}${sep}${name}`);
+    const logs = () =>
+      instances.map((p, i) => `--- instance ${i} ---\n${p.output}`).join(
+        "\n",
+      );
+    if (!(await eventually(async () => (await all(files.map(same)))))) {
       throw new Error(
-        `The two instances did not sync within ${TIMEOUT_MS} ms:\n${
-          instances.map((p, i) => `--- instance ${i} ---\n${p.output}`).join(
-            "\n",
-          )
-        }`,
+        `The two instances did not sync within ${TIMEOUT_MS} ms:\n${logs()}`,
+      );
+    }
+    // A change after the start goes through the watcher (a worker thread,
+    // which the binary must embed).
+    await Deno.writeTextFile(`${dirs[1]}${sep}later.txt`, "written later\n");
+    if (!(await eventually(() => same("later.txt")))) {
+      throw new Error(
+        `A file written while both ran did not sync within ${TIMEOUT_MS} ms:\n${logs()}`,
       );
     }
     for (const instance of instances) {
@@ -155,7 +168,9 @@ export async function smokeTest(binary: string): Promise<void> {
         throw new Error(`Unexpected output:\n${instance.output}`);
       }
     }
-    console.log("smoke: two instances synced over loopback");
+    console.log(
+      "smoke: two instances synced over loopback, before and after a change",
+    );
   } finally {
     await Promise.all(instances.map((p) => p.stop()));
     await Deno.remove(root, { recursive: true }).catch(() => {});

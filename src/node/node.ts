@@ -150,6 +150,7 @@ async function runLockedNode(
         }),
     });
     watcher.start();
+    await watcher.started();
 
     // Peers are served from the start: a large folder takes minutes to
     // index, and a peer that waited on the listen backlog meanwhile would

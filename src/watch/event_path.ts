@@ -5,10 +5,7 @@
 
 import { IGNORE_FILE, OS_SEP, toRelPath } from "../index/mod.ts";
 
-/** Names of directories dsync keeps its own state in. */
-const STATE_DIR = ".dsync";
-/** Suffix of the temporary files dsync writes before renaming them. */
-const PART_SUFFIX = ".part";
+export { isInternalPath } from "./internal_path.ts";
 
 /** Removes trailing separators, keeping a lone root such as `/` or `C:\`. */
 function trimSeparators(path: string, sep: string): string {
@@ -57,18 +54,6 @@ export function eventRelPath(
     if (atBoundary) return toRelPath(abs.slice(root.length), sep);
   }
   return undefined;
-}
-
-/**
- * True for paths dsync writes itself and never syncs: anything in a
- * `.dsync` directory and anything named `*.part` (or below such a
- * directory), as the always-ignored rules say.
- */
-export function isInternalPath(relPath: string): boolean {
-  for (const segment of relPath.split("/")) {
-    if (segment === STATE_DIR || segment.endsWith(PART_SUFFIX)) return true;
-  }
-  return false;
 }
 
 /** True for the folder's own ignore file, reported even though it is ignored. */

@@ -32,6 +32,7 @@ import {
   type RescanBatch,
 } from "./coalescer.ts";
 import { eventRelPath, isIgnoreFile, isInternalPath } from "./event_path.ts";
+import { workerWatchFs } from "./worker_event_source.ts";
 
 const log = getLogger(["dsync", "watch"]);
 
@@ -41,13 +42,15 @@ export const DEFAULT_FALLBACK_INTERVAL_MS = 10_000;
 /** A stream of file-system events: what `Deno.watchFs` returns. */
 export interface EventSource extends AsyncIterable<Deno.FsEvent> {
   close(): void;
+  /**
+   * Settles once changes are being watched, or watching failed (the
+   * iteration then says why). Absent: watching from the start.
+   */
+  readonly ready?: Promise<void>;
 }
 
 /** Starts watching `folder` recursively; throws when it cannot. */
 export type WatchFs = (folder: string) => EventSource;
-
-const denoWatchFs: WatchFs = (folder) =>
-  Deno.watchFs(folder, { recursive: true });
 
 /** Options of {@linkcode FolderWatcher}. */
 export interface FolderWatcherOptions extends EventCoalescerOptions {
@@ -62,7 +65,10 @@ export interface FolderWatcherOptions extends EventCoalescerOptions {
   readonly ignore?: (relPath: string) => boolean;
   /** Period of full rescans if the OS watcher fails (default 10 s). */
   readonly fallbackIntervalMs?: number;
-  /** Source of events; defaults to `Deno.watchFs(folder, { recursive: true })`. */
+  /**
+   * Source of events; defaults to `Deno.watchFs(folder, { recursive: true })`
+   * on a worker thread (`WorkerEventSource`).
+   */
   readonly watchFs?: WatchFs;
 }
 
@@ -91,7 +97,7 @@ export class FolderWatcher {
     this.#folder = opts.folder;
     this.#onBatch = opts.onBatch;
     this.#ignore = opts.ignore;
-    this.#watchFs = opts.watchFs ?? denoWatchFs;
+    this.#watchFs = opts.watchFs ?? workerWatchFs;
     const interval = opts.fallbackIntervalMs ?? DEFAULT_FALLBACK_INTERVAL_MS;
     if (!Number.isFinite(interval) || interval <= 0) {
       throw new RangeError(
@@ -129,6 +135,15 @@ export class FolderWatcher {
     }
     this.#source = source;
     this.#pump = this.#consume(source);
+  }
+
+  /**
+   * Settles once the folder is watched (or the watcher fell back to
+   * periodic rescans): changes from then on are reported. Scan the folder
+   * after this, so that nothing changed in between is missed.
+   */
+  async started(): Promise<void> {
+    await this.#source?.ready;
   }
 
   /**

@@ -1,5 +1,6 @@
 /**
- * Watching the folder: `Deno.watchFs` events turned into coalesced batches
+ * Watching the folder: `Deno.watchFs` events, drained on a worker thread so
+ * none are lost while the main thread is busy, turned into coalesced batches
  * of paths for targeted rescans, with a periodic full rescan as fallback
  * when the OS watcher is unavailable.
  * @module
@@ -19,3 +20,9 @@ export {
   type FolderWatcherOptions,
   type WatchFs,
 } from "./folder_watcher.ts";
+export {
+  DEFAULT_MAX_IN_FLIGHT,
+  WorkerEventSource,
+  type WorkerEventSourceOptions,
+  workerWatchFs,
+} from "./worker_event_source.ts";

@@ -65,7 +65,7 @@ Deno.test("deno task compile --dry-run prints the exact deno compile command of 
     "--allow-read --allow-write --allow-net " +
     "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE " +
     "--allow-sys=hostname,networkInterfaces " +
-    "--include src/index/hasher_worker.ts";
+    "--include src/index/hasher_worker.ts --include src/watch/watch_worker.ts";
   assertEquals(stdout.trim().split("\n"), [
     `${common} --target x86_64-unknown-linux-gnu --output dist/dsync-${v}-x86_64-unknown-linux-gnu main.ts`,
     `${common} --target aarch64-unknown-linux-gnu --output dist/dsync-${v}-aarch64-unknown-linux-gnu main.ts`,

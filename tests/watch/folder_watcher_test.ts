@@ -69,6 +69,7 @@ async function withWatcher(
   });
   try {
     watcher.start();
+    await watcher.started();
     await fn({
       dir,
       rec,
@@ -203,6 +204,7 @@ Deno.test("FolderWatcher maps paths when watching through a symlink", async () =
   });
   try {
     watcher.start();
+    await watcher.started();
     await Deno.writeTextFile(`${real}/via-link.txt`, "x");
     await eventually(() => rec.named("via-link.txt"), "via-link.txt");
   } finally {
@@ -262,6 +264,7 @@ async function withFake(
   });
   try {
     watcher.start();
+    await watcher.started();
     await fn({ source, rec, watcher });
   } finally {
     await watcher.close();
