@@ -152,6 +152,10 @@ export class HasherPool {
       const n = await file.read(buf.subarray(len));
       if (n === null) return buf.subarray(0, len);
       len += n;
+      // A regular file reads in full up to its end: exactly the stat's size
+      // is all of it, without one more read to see the end (each is a trip
+      // through the blocking pool).
+      if (len === info.size) return buf.subarray(0, len);
     }
     return undefined; // grew past its stat: let a worker read it
   }
