@@ -5,19 +5,7 @@ import {
   type FolderWatcherOptions,
 } from "../../src/watch/folder_watcher.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-
-/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs`. */
-async function eventually(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { eventually } from "./_eventually.ts";
 
 /** True when `path` is `root` itself or lies below it. */
 function covers(root: string, path: string): boolean {

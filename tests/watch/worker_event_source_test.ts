@@ -1,18 +1,9 @@
-import { WorkerEventSource } from "../../src/watch/worker_event_source.ts";
+import {
+  WorkerEventSource,
+  type WorkerEventSourceOptions,
+} from "../../src/watch/worker_event_source.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-
-/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs`. */
-async function eventually(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { eventually } from "./_eventually.ts";
 
 /** Collects what a source yields until it ends or fails. */
 class Collector {
@@ -53,6 +44,29 @@ async function watching(dir: string, seen: Collector): Promise<void> {
   }
 }
 
+/**
+ * Runs `fn` with a watched temp folder and what its source yields, once the
+ * source is watching; then closes the source and removes the folder.
+ */
+async function withSource(
+  options: WorkerEventSourceOptions,
+  fn: (dir: string, seen: Collector) => Promise<void>,
+): Promise<Collector> {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/.dsync`);
+  const source = new WorkerEventSource(dir, options);
+  const seen = new Collector(source);
+  try {
+    await watching(dir, seen);
+    await fn(dir, seen);
+  } finally {
+    source.close();
+    await seen.done;
+    await Deno.remove(dir, { recursive: true });
+  }
+  return seen;
+}
+
 /** Blocks this thread for `ms`, as a busy event loop does. */
 function busy(ms: number): void {
   const end = performance.now() + ms;
@@ -62,11 +76,7 @@ function busy(ms: number): void {
 }
 
 Deno.test("WorkerEventSource reports changes under the folder, recursively", async () => {
-  const dir = await Deno.makeTempDir();
-  const source = new WorkerEventSource(dir);
-  const seen = new Collector(source);
-  try {
-    await watching(dir, seen);
+  const seen = await withSource({}, async (dir, seen) => {
     await Deno.mkdir(`${dir}/sub/deeper`, { recursive: true });
     await eventually(() => seen.paths.has(`${dir}/sub`), "the new directory");
     // Give the recursive watch of the new directories a moment to be set up
@@ -81,11 +91,7 @@ Deno.test("WorkerEventSource reports changes under the folder, recursively", asy
       () => seen.events.some((e) => e.kind === "remove"),
       "the removal",
     );
-  } finally {
-    source.close();
-    await seen.done;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
   assert(seen.ended);
   assertEquals(seen.error, undefined);
 });
@@ -93,12 +99,8 @@ Deno.test("WorkerEventSource reports changes under the folder, recursively", asy
 Deno.test("WorkerEventSource loses no event while this thread is busy", async () => {
   // Deno.watchFs read on a busy thread drops what does not fit in its
   // channel of 16 (about half of these); the worker drains it meanwhile.
-  const dir = await Deno.makeTempDir();
-  const source = new WorkerEventSource(dir);
-  const seen = new Collector(source);
   const count = 2_000;
-  try {
-    await watching(dir, seen);
+  await withSource({}, async (dir, seen) => {
     for (let i = 0; i < count; i++) {
       Deno.writeTextFileSync(`${dir}/f${i}`, "x");
     }
@@ -110,19 +112,11 @@ Deno.test("WorkerEventSource loses no event while this thread is busy", async ()
       return true;
     }, `all ${count} files`);
     assertEquals(seen.rescans, 0);
-  } finally {
-    source.close();
-    await seen.done;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("WorkerEventSource asks for a full rescan after dropping events past its cap, then goes on", async () => {
-  const dir = await Deno.makeTempDir();
-  const source = new WorkerEventSource(dir, { maxInFlight: 50 });
-  const seen = new Collector(source);
-  try {
-    await watching(dir, seen);
+  await withSource({ maxInFlight: 50 }, async (dir, seen) => {
     // Nothing is consumed while this thread spins, so the worker's cap fills.
     for (let i = 0; i < 500; i++) {
       Deno.writeTextFileSync(`${dir}/f${i}`, "x");
@@ -138,11 +132,7 @@ Deno.test("WorkerEventSource asks for a full rescan after dropping events past i
     // Forwarding resumed: a later change is reported by name.
     await Deno.writeTextFile(`${dir}/after`, "x");
     await eventually(() => seen.paths.has(`${dir}/after`), "a later change");
-  } finally {
-    source.close();
-    await seen.done;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("WorkerEventSource fails the iteration when the folder cannot be watched", async () => {
@@ -178,21 +168,12 @@ Deno.test("WorkerEventSource.close() ends a waiting iteration", async () => {
 });
 
 Deno.test("WorkerEventSource drops events on dsync's own files", async () => {
-  const dir = await Deno.makeTempDir();
-  await Deno.mkdir(`${dir}/.dsync`);
-  const source = new WorkerEventSource(dir);
-  const seen = new Collector(source);
-  try {
-    await watching(dir, seen);
+  await withSource({}, async (dir, seen) => {
     await Deno.writeTextFile(`${dir}/.a.txt.dsync-01.part`, "x");
     await Deno.writeTextFile(`${dir}/.dsync/index.db`, "x");
     await Deno.writeTextFile(`${dir}/a.txt`, "x");
     await eventually(() => seen.paths.has(`${dir}/a.txt`), "a.txt");
     assert(!seen.paths.has(`${dir}/.a.txt.dsync-01.part`));
     assert(!seen.paths.has(`${dir}/.dsync/index.db`));
-  } finally {
-    source.close();
-    await seen.done;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
