@@ -1,6 +1,6 @@
 /**
  * Watching the folder: `Deno.watchFs` events, drained on a worker thread so
- * none are lost while the main thread is busy, turned into coalesced batches
+ * a busy main thread does not lose them, turned into coalesced batches
  * of paths for targeted rescans, with a periodic full rescan as fallback
  * when the OS watcher is unavailable.
  * @module
