@@ -19,6 +19,7 @@ import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
 import { DEFAULT_RESCAN_INTERVAL_MS, type NodeConfig } from "./node_config.ts";
 import { rescanBatch } from "./watch_batch.ts";
+import { WatchSuspension } from "./watch_suspension.ts";
 import { StatusReporter } from "./status_reporter.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
@@ -114,6 +115,7 @@ async function runLockedNode(
   let pool: ConnectionPool | undefined;
   let reporter: StatusReporter | undefined;
   let discovery: Discovery | undefined;
+  let suspender: ReturnType<typeof setInterval> | undefined;
   try {
     // No pull is running yet, so every .part found is a leftover: kept to
     // resume its target's pull.
@@ -184,6 +186,7 @@ async function runLockedNode(
     }
     reporter = new StatusReporter(() => sync.status(), ui);
     log.info(describeScan(await sync.scan("full")));
+    suspender = suspendWatchingWhileBusy(watcher, sync);
     purgeExpiredTombstones(store, Date.now());
 
     const interval = config.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
@@ -195,6 +198,7 @@ async function runLockedNode(
     }
     if (guard.error === undefined) log.info("Stopping");
   } finally {
+    clearInterval(suspender);
     reporter?.stop();
     await discovery?.close();
     await engine?.close();
@@ -203,4 +207,56 @@ async function runLockedNode(
     await hasher.close();
     store.close();
   }
+}
+
+/** How often the puller's backlog is checked for a watcher suspension. */
+const SUSPENSION_CHECK_MS = 250;
+
+/**
+ * Stops watching the folder while the puller has many files to write, and
+ * watches and scans the whole folder again afterwards (`WatchSuspension`
+ * says when). Returns the timer to clear at shutdown.
+ */
+function suspendWatchingWhileBusy(
+  watcher: FolderWatcher,
+  sync: SyncEngine,
+): ReturnType<typeof setInterval> {
+  const suspension = new WatchSuspension();
+  let scanning = false;
+  let lastResume = -Infinity;
+  return setInterval(() => {
+    const backlog = sync.pullBacklog;
+    const step = suspension.decide(Date.now(), backlog, !scanning);
+    if (step === "suspend") {
+      if (!watcher.suspend()) return;
+      const now = Date.now();
+      suspension.suspended(now);
+      // Once per bulk pull, not at every turn of a long one.
+      const level = now - lastResume > 60_000 ? "info" : "debug";
+      log[level](
+        "Not watching the folder while writing {count} files; it is scanned for other changes afterwards",
+        { count: formatCount(backlog) },
+      );
+    } else if (step === "resume") {
+      suspension.resumed();
+      lastResume = Date.now();
+      scanning = true;
+      watcher.resume()
+        .then(() => sync.scan("full"))
+        .then((summary) => {
+          suspension.scanned(summary.durationMs);
+          log.debug("Watching the folder again; {scan}", {
+            scan: describeScan(summary),
+          });
+        })
+        .catch((error) => {
+          log.debug("Scan after watching again failed: {error}", {
+            error: String(error),
+          });
+        })
+        .finally(() => {
+          scanning = false;
+        });
+    }
+  }, SUSPENSION_CHECK_MS);
 }

@@ -303,6 +303,11 @@ export class SyncEngine {
     return this.#echo.isEcho(path, state);
   }
 
+  /** Paths the puller has queued or in progress (cheap, approximate). */
+  get pullBacklog(): number {
+    return this.#puller.backlog;
+  }
+
   /** A snapshot for the UI. */
   status(): SyncStatus {
     const peers: PeerStatus[] = [];

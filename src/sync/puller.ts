@@ -247,6 +247,11 @@ export class Puller {
     return all.size;
   }
 
+  /** Paths queued or in progress, cheaply (a path may count twice). */
+  get backlog(): number {
+    return this.#queue.size + this.#active.size;
+  }
+
   /** Paths waiting for a peer that can serve them. */
   get waiting(): number {
     return this.#waiting.size;

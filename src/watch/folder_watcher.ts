@@ -85,6 +85,7 @@ export class FolderWatcher {
   readonly #watchFs: WatchFs;
   readonly #coalescer: EventCoalescer;
   #state: "new" | "running" | "closed" = "new";
+  #suspended = false;
   #roots: string[] = [];
   #source: EventSource | undefined;
   #pump: Promise<void> = Promise.resolve();
@@ -126,6 +127,10 @@ export class FolderWatcher {
     } catch {
       // Watching fails below with the same cause, and says so.
     }
+    this.#open();
+  }
+
+  #open(): void {
     let source: EventSource;
     try {
       source = this.#watchFs(this.#folder);
@@ -134,7 +139,47 @@ export class FolderWatcher {
       return;
     }
     this.#source = source;
-    this.#pump = this.#consume(source);
+    // A suspended source's loop may still be ending: close() awaits both.
+    const previous = this.#pump;
+    const current = this.#consume(source);
+    this.#pump = Promise.all([previous, current]).then(() => {});
+  }
+
+  /** True between `suspend()` and `resume()`. */
+  get suspended(): boolean {
+    return this.#suspended;
+  }
+
+  /**
+   * Stops the OS watcher until `resume()`, for a node about to write many
+   * files itself: each file it writes raises half a dozen events, and
+   * `Deno.watchFs` spends tens of microseconds on each. Changes made
+   * meanwhile are not reported: scan the whole folder after `resume()`.
+   * Returns false (and does nothing) unless watching normally.
+   */
+  suspend(): boolean {
+    if (
+      this.#state !== "running" || this.#suspended ||
+      this.#fallback !== undefined || this.#source === undefined
+    ) {
+      return false;
+    }
+    this.#suspended = true;
+    this.#closeSource();
+    return true;
+  }
+
+  /**
+   * Watches again after `suspend()`; settles once changes are reported
+   * again (or the watcher fell back to periodic rescans). The caller then
+   * scans the whole folder for what changed while suspended.
+   */
+  async resume(): Promise<void> {
+    if (!this.#suspended) return;
+    this.#suspended = false;
+    if (this.#state !== "running") return;
+    this.#open();
+    await this.#source?.ready;
   }
 
   /**
@@ -178,14 +223,15 @@ export class FolderWatcher {
   async #consume(source: EventSource): Promise<void> {
     try {
       for await (const event of source) {
-        if (this.#state === "closed") return;
+        if (this.#state === "closed" || this.#source !== source) return;
         this.#onEvent(event);
       }
-      if (this.#state !== "closed") {
+      // A source closed by suspend() ends without a failure.
+      if (this.#state !== "closed" && this.#source === source) {
         this.#fail(new Error("the event stream ended"));
       }
     } catch (err) {
-      if (this.#state !== "closed") this.#fail(err);
+      if (this.#state !== "closed" && this.#source === source) this.#fail(err);
     }
   }
 

@@ -108,7 +108,7 @@ Deno.test("sync: a 1 GiB file arrives byte-identical", async () => {
   assert(snap.get("huge.bin")?.startsWith(`file:false:${size}:`));
 });
 
-Deno.test("sync: 10,000 small files in nested folders arrive byte-identical", async () => {
+Deno.test("sync: 10,000 small files in nested folders arrive byte-identical; an edit made meanwhile too", async () => {
   await using pair = await SyncPair.create();
   const files: Record<string, Uint8Array> = {};
   const noise = randomBytes(10_000 * 64, 21);
@@ -127,19 +127,32 @@ Deno.test("sync: 10,000 small files in nested folders arrive byte-identical", as
     files[path] = data;
   }
   await writeTree(pair.a.dir, files);
+  // On both sides alike, so that no peer fetches it (a fetch would notice
+  // the edit below by itself).
+  for (const dir of [pair.a.dir, pair.b.dir]) {
+    await writeTree(dir, { "own.txt": new TextEncoder().encode("1") });
+  }
   pair.startBoth();
+  // The receiver stops watching while it writes that many files; an edit
+  // made meanwhile is found by the scan after it and reaches the sender.
+  await pair.b.proc!.waitForOutput(/Not watching the folder/, 60_000);
+  await Deno.writeTextFile(`${pair.b.dir}/own.txt`, "2, edited while pulling");
   // A cheap poll first: comparing snapshots of 10,000 files takes CPU from
   // the processes under test.
   await waitFor(
     "10,000 files on the receiver",
-    async () => await countFiles(pair.b.dir) === 10_000,
+    async () => await countFiles(pair.b.dir) === 10_001,
     120_000,
     500,
   );
   const snap = await pair.identical({ timeoutMs: 60_000 });
   let count = 0;
   for (const value of snap.values()) if (value.startsWith("file:")) count++;
-  assertEquals(count, 10_000);
+  assertEquals(count, 10_001);
+  assertEquals(
+    await Deno.readTextFile(`${pair.a.dir}/own.txt`),
+    "2, edited while pulling",
+  );
 });
 
 Deno.test("sync: renaming a 100 MiB file transfers less than 1 MiB", async () => {

@@ -474,3 +474,78 @@ Deno.test("FolderWatcher() rejects a bad fallback interval", () => {
     "fallbackIntervalMs 0",
   );
 });
+
+Deno.test("FolderWatcher.suspend() closes the source and resume() watches with a new one", async () => {
+  const sources: FakeSource[] = [];
+  const rec = new Recorder();
+  const watcher = new FolderWatcher({
+    folder: "/sync",
+    onBatch: (batch) => {
+      rec.batches.push(batch);
+      return Promise.resolve();
+    },
+    watchFs: () => {
+      const source = new FakeSource();
+      sources.push(source);
+      return source;
+    },
+    quietMs: 5,
+  });
+  try {
+    watcher.start();
+    await watcher.started();
+    assert(watcher.suspend());
+    assert(watcher.suspended);
+    assert(sources[0]!.closed, "the first source was closed");
+    assert(!watcher.suspend(), "a second suspend() does nothing");
+    // The closed source's end is not a failure: no fallback to polling.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert(!watcher.degraded);
+    assertEquals(rec.batches, []);
+
+    await watcher.resume();
+    assert(!watcher.suspended);
+    assertEquals(sources.length, 2);
+    sources[1]!.push({ kind: "create", paths: ["/sync/after.txt"] });
+    await eventually(() => rec.named("after.txt"), "an event after resume()");
+    await watcher.resume(); // not suspended: nothing happens
+    assertEquals(sources.length, 2);
+  } finally {
+    await watcher.close();
+  }
+  assert(sources.every((s) => s.closed), "every source was closed");
+});
+
+Deno.test("FolderWatcher.suspend() does nothing while it polls instead of watching", async () => {
+  const watcher = new FolderWatcher({
+    folder: "/sync",
+    onBatch: () => Promise.resolve(),
+    watchFs: () => {
+      throw new Error("no inotify here");
+    },
+    fallbackIntervalMs: 60_000,
+  });
+  try {
+    watcher.start();
+    assert(watcher.degraded);
+    assert(!watcher.suspend());
+    await watcher.resume();
+    assert(watcher.degraded);
+  } finally {
+    await watcher.close();
+  }
+});
+
+Deno.test("FolderWatcher.close() while suspended ends cleanly", async () => {
+  const source = new FakeSource();
+  const watcher = new FolderWatcher({
+    folder: "/sync",
+    onBatch: () => Promise.resolve(),
+    watchFs: () => source,
+  });
+  watcher.start();
+  assert(watcher.suspend());
+  await watcher.close();
+  await watcher.resume(); // after close: nothing is opened
+  assert(source.closed);
+});
