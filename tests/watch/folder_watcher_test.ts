@@ -232,13 +232,10 @@ class FakeSource implements EventSource {
   }
 }
 
-async function withFake(
-  fn: (
-    f: { source: FakeSource; rec: Recorder; watcher: FolderWatcher },
-  ) => Promise<void>,
-  opts: Partial<FolderWatcherOptions> = {},
-): Promise<void> {
-  const source = new FakeSource();
+/** A watcher of "/sync" whose batches land in a `Recorder`. */
+function recording(
+  opts: Partial<FolderWatcherOptions>,
+): { rec: Recorder; watcher: FolderWatcher } {
   const rec = new Recorder();
   const watcher = new FolderWatcher({
     folder: "/sync",
@@ -246,10 +243,20 @@ async function withFake(
       rec.batches.push(batch);
       return Promise.resolve();
     },
-    watchFs: () => source,
     quietMs: 5,
     ...opts,
   });
+  return { rec, watcher };
+}
+
+async function withFake(
+  fn: (
+    f: { source: FakeSource; rec: Recorder; watcher: FolderWatcher },
+  ) => Promise<void>,
+  opts: Partial<FolderWatcherOptions> = {},
+): Promise<void> {
+  const source = new FakeSource();
+  const { rec, watcher } = recording({ watchFs: () => source, ...opts });
   try {
     watcher.start();
     await watcher.started();
@@ -477,19 +484,12 @@ Deno.test("FolderWatcher() rejects a bad fallback interval", () => {
 
 Deno.test("FolderWatcher.suspend() closes the source and resume() watches with a new one", async () => {
   const sources: FakeSource[] = [];
-  const rec = new Recorder();
-  const watcher = new FolderWatcher({
-    folder: "/sync",
-    onBatch: (batch) => {
-      rec.batches.push(batch);
-      return Promise.resolve();
-    },
+  const { rec, watcher } = recording({
     watchFs: () => {
       const source = new FakeSource();
       sources.push(source);
       return source;
     },
-    quietMs: 5,
   });
   try {
     watcher.start();
