@@ -56,8 +56,8 @@ export class WatchSuspension {
 
   /**
    * The step for a backlog of `backlog` files at `now` (ms). `mayStop` is
-   * false while the node must watch (still indexing, or the scan after
-   * the last resume not done).
+   * false while the node must keep watching (the scan after the last
+   * resume is not done yet).
    */
   decide(now: number, backlog: number, mayStop: boolean): SuspensionStep {
     if (this.#since === undefined) {

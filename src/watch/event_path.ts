@@ -3,9 +3,25 @@
  * to the watched folder, and which of them the watcher never reports.
  */
 
+import { resolve } from "node:path";
 import { IGNORE_FILE, OS_SEP, toRelPath } from "../index/mod.ts";
 
 export { isInternalPath } from "./internal_path.ts";
+
+/**
+ * The absolute paths events under `folder` may be reported with: the folder
+ * made absolute and, when it differs, its real path (symlinks resolved).
+ */
+export function folderRoots(folder: string): string[] {
+  const roots = [resolve(folder)];
+  try {
+    const real = Deno.realPathSync(folder);
+    if (!roots.includes(real)) roots.push(real);
+  } catch {
+    // Watching it fails too, and says why.
+  }
+  return roots;
+}
 
 /** Removes trailing separators, keeping a lone root such as `/` or `C:\`. */
 function trimSeparators(path: string, sep: string): string {

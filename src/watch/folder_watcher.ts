@@ -25,13 +25,17 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { resolve } from "node:path";
 import {
   EventCoalescer,
   type EventCoalescerOptions,
   type RescanBatch,
 } from "./coalescer.ts";
-import { eventRelPath, isIgnoreFile, isInternalPath } from "./event_path.ts";
+import {
+  eventRelPath,
+  folderRoots,
+  isIgnoreFile,
+  isInternalPath,
+} from "./event_path.ts";
 import { workerWatchFs } from "./worker_event_source.ts";
 
 const log = getLogger(["dsync", "watch"]);
@@ -120,13 +124,7 @@ export class FolderWatcher {
       throw new Error(`Cannot start a watcher that is ${this.#state}`);
     }
     this.#state = "running";
-    this.#roots = [resolve(this.#folder)];
-    try {
-      const real = Deno.realPathSync(this.#folder);
-      if (!this.#roots.includes(real)) this.#roots.push(real);
-    } catch {
-      // Watching fails below with the same cause, and says so.
-    }
+    this.#roots = folderRoots(this.#folder);
     this.#open();
   }
 

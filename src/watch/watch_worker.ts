@@ -19,6 +19,9 @@
  * @module
  */
 
+import { OS_SEP } from "../index/rel_path.ts";
+import { isInternalEventPath } from "./internal_path.ts";
+
 /** First message to the worker: what to watch. */
 export interface WatchRequest {
   readonly type: "watch";
@@ -50,8 +53,6 @@ export type WatchReport =
   | { readonly type: "error"; readonly message: string }
   | { readonly type: "end" };
 
-import { isInternalEventPath } from "./internal_path.ts";
-
 /** Events gathered before a batch goes out without waiting for a timer. */
 const BATCH_EVENTS = 512;
 
@@ -59,8 +60,6 @@ interface WorkerScope {
   onmessage: ((ev: MessageEvent<WatchRequest | WatchAck>) => void) | null;
   postMessage(message: WatchReport): void;
 }
-
-const SEP = Deno.build.os === "windows" ? "\\" : "/";
 
 class Forwarder {
   readonly #scope: WorkerScope;
@@ -80,7 +79,7 @@ class Forwarder {
   add(event: Deno.FsEvent): void {
     if (
       !event.flag && event.paths.length > 0 &&
-      event.paths.every((p) => isInternalEventPath(p, this.#roots, SEP))
+      event.paths.every((p) => isInternalEventPath(p, this.#roots, OS_SEP))
     ) return;
     if (this.#dropped > 0 || this.#inFlight >= this.#maxInFlight) {
       this.#dropped++;

@@ -7,14 +7,9 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { folderRoots } from "./event_path.ts";
 import type { EventSource } from "./folder_watcher.ts";
-import type {
-  WatchAck,
-  WatchEvent,
-  WatchReport,
-  WatchRequest,
-} from "./watch_worker.ts";
+import type { WatchAck, WatchReport, WatchRequest } from "./watch_worker.ts";
 
 /** Default cap on events sent by the worker and not yet consumed here. */
 export const DEFAULT_MAX_IN_FLIGHT = 20_000;
@@ -69,15 +64,13 @@ export class WorkerEventSource
       ev.preventDefault();
       this.#finish(new Error(`the watcher thread failed: ${ev.message}`));
     };
-    const roots = [resolve(folder)];
-    try {
-      const real = Deno.realPathSync(folder);
-      if (!roots.includes(real)) roots.push(real);
-    } catch {
-      // Watching fails too, and says why.
-    }
     this.#worker.postMessage(
-      { type: "watch", folder, roots, maxInFlight } satisfies WatchRequest,
+      {
+        type: "watch",
+        folder,
+        roots: folderRoots(folder),
+        maxInFlight,
+      } satisfies WatchRequest,
     );
   }
 
@@ -139,7 +132,8 @@ export class WorkerEventSource
         this.#setReady();
         break;
       case "events":
-        for (const event of report.events) this.#push(toFsEvent(event));
+        // A WatchEvent is an FsEvent without Deno's null flag.
+        for (const event of report.events) this.#push(event);
         break;
       case "overflow":
         this.#push({ kind: "other", paths: [], flag: "rescan" });
@@ -156,13 +150,10 @@ export class WorkerEventSource
   }
 
   #push(event: Deno.FsEvent): void {
-    const waiter = this.#waiter;
-    if (waiter === undefined) {
-      this.#queue.push(event);
-      return;
-    }
-    this.#waiter = undefined;
     this.#queue.push(event);
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    this.#waiter = undefined;
     waiter.resolve({ done: false, value: this.#take() });
   }
 
@@ -181,12 +172,6 @@ export class WorkerEventSource
       waiter.reject(err);
     }
   }
-}
-
-function toFsEvent(event: WatchEvent): Deno.FsEvent {
-  return !event.flag
-    ? { kind: event.kind, paths: event.paths }
-    : { kind: event.kind, paths: event.paths, flag: event.flag };
 }
 
 /** A `WatchFs` that watches on a worker thread. */

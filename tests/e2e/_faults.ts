@@ -4,7 +4,7 @@
  * fill, and the reasons a test that needs root and Linux tools is skipped.
  * @module
  */
-import { DsyncProcess } from "./_dsync.ts";
+import { DsyncProcess, isolatedEnv } from "./_dsync.ts";
 import { randomBytes } from "./_folders.ts";
 
 const MiB = 1024 * 1024;
@@ -356,4 +356,44 @@ export function startLinkedPair(
       env,
     }),
   ];
+}
+
+/** What {@linkcode withThrottledLink} hands its test. */
+export interface LinkedFolders {
+  readonly link: VethLink;
+  /** The two nodes' folders, empty. */
+  readonly a: string;
+  readonly b: string;
+  /** An environment with a private HOME. */
+  readonly env: Record<string, string>;
+  /** Nodes started here are killed at the end. */
+  readonly procs: DsyncProcess[];
+}
+
+/**
+ * Runs `fn` with two empty folders for nodes joined by a veth link limited
+ * to `rate` (a `tc` rate such as "100mbit"); then kills the nodes in
+ * `procs` and removes everything. Skips the test (and returns) where that
+ * needs root and `ip`/`tc` that are missing.
+ */
+export async function withThrottledLink(
+  name: string,
+  rate: string,
+  fn: (setup: LinkedFolders) => Promise<void>,
+): Promise<void> {
+  const reason = await whyNotRoot([["ip", ["-V"]], ["tc", ["-V"]]]);
+  if (reason !== undefined) return skip(name, reason);
+  const root = await Deno.makeTempDir({ prefix: "dsync_link_" });
+  const procs: DsyncProcess[] = [];
+  try {
+    await using link = await VethLink.create();
+    await link.throttle(rate);
+    const a = `${root}/a`;
+    const b = `${root}/b`;
+    for (const dir of [a, b, `${root}/home`]) await Deno.mkdir(dir);
+    await fn({ link, a, b, env: isolatedEnv(`${root}/home`), procs });
+  } finally {
+    for (const proc of procs) await proc.stop("SIGKILL");
+    await Deno.remove(root, { recursive: true });
+  }
 }

@@ -9,9 +9,8 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import { type DsyncProcess, isolatedEnv } from "./_dsync.ts";
 import { waitIdentical } from "./_folders.ts";
-import { skip, startLinkedPair, VethLink, whyNotRoot } from "./_faults.ts";
+import { startLinkedPair, withThrottledLink } from "./_faults.ts";
 
 const MiB = 1024 * 1024;
 
@@ -38,42 +37,30 @@ function sourceText(size: number, seed: number): Uint8Array {
 }
 
 Deno.test("compression: text crossing a 100 Mbit/s link is sent compressed", async () => {
-  const name = "compressed link";
-  const reason = await whyNotRoot([["ip", ["-V"]], ["tc", ["-V"]]]);
-  if (reason !== undefined) return skip(name, reason);
-  const root = await Deno.makeTempDir({ prefix: "dsync_lz4_link_" });
-  const procs: DsyncProcess[] = [];
-  try {
-    await using link = await VethLink.create();
-    await link.throttle("100mbit");
-    const a = `${root}/a`;
-    const b = `${root}/b`;
-    await Deno.mkdir(a);
-    await Deno.mkdir(b);
-    await Deno.mkdir(`${root}/home`);
-    let total = 0;
-    for (let i = 0; i < 6; i++) {
-      const text = sourceText(16 * MiB, 70 + i);
-      await Deno.writeFile(`${a}/module${i}.ts`, text);
-      total += text.length;
-    }
-    const env = isolatedEnv(`${root}/home`);
-    const port = 9631;
-    const before = await link.txBytes("a");
-    procs.push(...startLinkedPair(link, a, b, port, env));
-    await waitIdentical(a, b, { timeoutMs: 120_000, procs });
-    const sent = await link.txBytes("a") - before;
-    console.log(
-      `${(sent / MiB).toFixed(1)} MiB crossed the link for ${
-        total / MiB
-      } MiB of text`,
-    );
-    // Compressed all the way: 43%; the governor also sends its measuring
-    // window (~12 MiB) as is: ~51%. Uncompressed: 104%.
-    assert(sent < total * 0.75, `${sent} bytes sent for ${total}`);
-    for (const proc of procs) assertEquals(await proc.stop(), 0);
-  } finally {
-    for (const proc of procs) await proc.stop("SIGKILL");
-    await Deno.remove(root, { recursive: true });
-  }
+  await withThrottledLink(
+    "compressed link",
+    "100mbit",
+    async ({ link, a, b, env, procs }) => {
+      let total = 0;
+      for (let i = 0; i < 6; i++) {
+        const text = sourceText(16 * MiB, 70 + i);
+        await Deno.writeFile(`${a}/module${i}.ts`, text);
+        total += text.length;
+      }
+      const port = 9631;
+      const before = await link.txBytes("a");
+      procs.push(...startLinkedPair(link, a, b, port, env));
+      await waitIdentical(a, b, { timeoutMs: 120_000, procs });
+      const sent = await link.txBytes("a") - before;
+      console.log(
+        `${(sent / MiB).toFixed(1)} MiB crossed the link for ${
+          total / MiB
+        } MiB of text`,
+      );
+      // Compressed all the way: 43%; the governor also sends its measuring
+      // window (~12 MiB) as is: ~51%. Uncompressed: 104%.
+      assert(sent < total * 0.75, `${sent} bytes sent for ${total}`);
+      for (const proc of procs) assertEquals(await proc.stop(), 0);
+    },
+  );
 });

@@ -7,7 +7,7 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import { type DsyncProcess, isolatedEnv } from "./_dsync.ts";
+import { isolatedEnv } from "./_dsync.ts";
 import {
   diffSnapshots,
   randomBytes,
@@ -25,8 +25,8 @@ import {
   startLinkedPair,
   startNode,
   Tmpfs,
-  VethLink,
   whyNotRoot,
+  withThrottledLink,
   writeBigFile,
 } from "./_faults.ts";
 
@@ -162,46 +162,34 @@ Deno.test("faults: an index deleted, garbled or truncated while stopped is rebui
 });
 
 Deno.test("faults: a link cut for 30 s mid-transfer comes back and the transfer finishes", async () => {
-  const name = "link cut";
-  const reason = await whyNotRoot([["ip", ["-V"]], ["tc", ["-V"]]]);
-  if (reason !== undefined) return skip(name, reason);
-  const root = await Deno.makeTempDir({ prefix: "dsync_link_" });
-  const procs: DsyncProcess[] = [];
-  try {
-    await using link = await VethLink.create();
-    await link.throttle("40mbit");
-    const a = `${root}/a`;
-    const b = `${root}/b`;
-    await Deno.mkdir(a);
-    await Deno.mkdir(b);
-    await Deno.mkdir(`${root}/home`);
-    const size = 40 * MiB;
-    await writeBigFile(`${a}/over-the-link.bin`, size, 31);
-    await writeTree(a, { "small.txt": "small" });
-    const env = isolatedEnv(`${root}/home`);
-    const port = 9611;
-    procs.push(...startLinkedPair(link, a, b, port, env));
-    await waitFor(
-      "4 MiB of the .part on the receiver",
-      async () => await largestPart(b) > 4 * MiB,
-      60_000,
-    );
-    await link.setUp(false);
-    const cutAt = await largestPart(b);
-    await new Promise((resolve) => setTimeout(resolve, 30_000));
-    assertEquals(
-      await sizeOf(`${b}/over-the-link.bin`),
-      undefined,
-      "the file completed through a cut link",
-    );
-    await link.setUp(true);
-    console.log(`Link cut with ${cutAt} of ${size} bytes in the .part`);
-    await waitIdentical(a, b, { timeoutMs: 120_000, procs });
-    for (const proc of procs) assertEquals(await proc.stop(), 0);
-  } finally {
-    for (const proc of procs) await proc.stop("SIGKILL");
-    await Deno.remove(root, { recursive: true });
-  }
+  await withThrottledLink(
+    "link cut",
+    "40mbit",
+    async ({ link, a, b, env, procs }) => {
+      const size = 40 * MiB;
+      await writeBigFile(`${a}/over-the-link.bin`, size, 31);
+      await writeTree(a, { "small.txt": "small" });
+      const port = 9611;
+      procs.push(...startLinkedPair(link, a, b, port, env));
+      await waitFor(
+        "4 MiB of the .part on the receiver",
+        async () => await largestPart(b) > 4 * MiB,
+        60_000,
+      );
+      await link.setUp(false);
+      const cutAt = await largestPart(b);
+      await new Promise((resolve) => setTimeout(resolve, 30_000));
+      assertEquals(
+        await sizeOf(`${b}/over-the-link.bin`),
+        undefined,
+        "the file completed through a cut link",
+      );
+      await link.setUp(true);
+      console.log(`Link cut with ${cutAt} of ${size} bytes in the .part`);
+      await waitIdentical(a, b, { timeoutMs: 120_000, procs });
+      for (const proc of procs) assertEquals(await proc.stop(), 0);
+    },
+  );
 });
 
 Deno.test("faults: a full disk on the receiver is reported once, loses nothing, and the sync finishes once space is freed", async () => {
