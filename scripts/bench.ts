@@ -8,6 +8,7 @@ import { benchLz4 } from "./bench_lz4.ts";
 import { benchScan } from "./bench_scan.ts";
 import { benchCrypto } from "./bench_crypto.ts";
 import { benchNet } from "./bench_net.ts";
+import { benchFloor } from "./bench_floor.ts";
 import { benchProtocol } from "./bench_protocol.ts";
 import { benchSync } from "./bench_sync.ts";
 import { printTable, type Row } from "./bench_table.ts";
@@ -18,6 +19,7 @@ const PARTS: [string, () => Promise<Row[]>][] = [
   ["scan", benchScan],
   ["crypto", benchCrypto],
   ["net", benchNet],
+  ["floor", () => benchFloor()],
   ["protocol", benchProtocol],
   ["sync", () => benchSync()],
 ];

@@ -1,0 +1,453 @@
+/**
+ * Floors: what the work that DESIGN.md and the issues require costs on this
+ * machine with nothing of dsync around it, so that dsync's figures and the
+ * targets can be read against them.
+ *
+ * - Transport: two processes, one TCP connection on loopback, 65,519-byte
+ *   plaintexts sealed with `node:crypto` ChaCha20-Poly1305 (the AEAD the
+ *   transport issue prescribes) into 2-byte-length frames, opened on the
+ *   other side. No Noise, no message layer, no protocol: the most one
+ *   connection can move here.
+ * - 1 GiB: the CPU every byte must cost, summed over both sides: the
+ *   source's index pass (FastCDC + BLAKE3, dsync's fastest code for it), the
+ *   responder's re-hash and the receiver's check (BLAKE3 each), the
+ *   transport floor above, two reads from the page cache (index, answer)
+ *   and one write; divided by the cores. The kernel's write-back and
+ *   everything that is not per byte come on top.
+ * - Text: the same, except that LZ4 (dsync's compressor, on the sync
+ *   benchmark's text in 64 KiB chunks) may shrink what the transport
+ *   carries, at the price of compressing and decompressing; the floor is the
+ *   cheaper of with and without.
+ * - Disk: 512 MiB written in 1 MiB writes and fdatasync'd, as a receiver
+ *   must before a file takes its name; scaled to 1 GiB it is a floor of the
+ *   1 GiB benchmarks however fast the rest is.
+ * - 20,000 × 4 KiB: the receiver's durable writes alone (create a `.part`,
+ *   write, fdatasync, set the mtime, rename; 64 in flight as dsync does),
+ *   with nothing received, hashed or recorded.
+ *
+ *   deno run -A scripts/bench_floor.ts [--seconds 2] [--scratch /tmp]
+ *
+ * MB are 10^6 bytes.
+ * @module
+ */
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { digestBytes } from "../src/index/file_digest.ts";
+import { Blake3Hasher, fromHex, toHex } from "../src/index/hash.ts";
+import { MAX_CHUNK_SIZE } from "../src/protocol/limits.ts";
+import {
+  compressIfWorthwhile,
+  decompressChunk,
+} from "../src/sync/chunk_compression.ts";
+import { Prng } from "./bench_sync/prng.ts";
+import { fillSourceText, sourceLinePool } from "./bench_sync/source_text.ts";
+import type { Row } from "./bench_table.ts";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const PLAINTEXT = 65519;
+const TAG = 16;
+const FRAME = 2 + PLAINTEXT + TAG;
+const FRAMES_PER_WRITE = 4;
+const SMALL_FILES = 20_000;
+const SMALL_SIZE = 4096;
+const SMALL_DIRS = 200;
+const FSYNCS_IN_FLIGHT = 64;
+
+/** What the benchmark's targets ask, for the rows that compare. */
+const TARGET_TRANSPORT_MBPS = 600;
+const TARGET_BIG_S = 4;
+const TARGET_TEXT_S = 3;
+const TARGET_SMALL_S = 6;
+
+/** Options of {@link benchFloor}. */
+export interface FloorOptions {
+  /** Sending time of the transport floor, in seconds. */
+  seconds?: number;
+  /** Folder the small files go under (default /tmp). */
+  scratchDir?: string;
+}
+
+/** Runs the floors and returns one row per figure. */
+export async function benchFloor(options: FloorOptions = {}): Promise<Row[]> {
+  const cores = navigator.hardwareConcurrency;
+  const pipe = await transportFloor(options.seconds ?? 2);
+  const pipeMbps = pipe.bytes / 1e6 / (pipe.ms / 1000);
+  const pipeCpuPerGiB = (pipe.senderCpuMs + pipe.receiverCpuMs) / 1000 *
+    (GiB / pipe.bytes);
+  const index = cpuSecondsPerGiB(digestBytes);
+  const check = cpuSecondsPerGiB(blake3InMiBUpdates);
+  const scratch = options.scratchDir ?? "/tmp";
+  const disk = await diskCosts(scratch);
+  const diskFloor = GiB / 1e6 / disk.durableMbps;
+  // The source reads every byte twice (index, answer); the receiver writes it.
+  const perGiB = index + 2 * check + pipeCpuPerGiB + 2 * disk.readCpuPerGiB +
+    disk.writeCpuPerGiB;
+  const bigFloor = perGiB / cores;
+  const lz4 = lz4Costs();
+  const textPerGiB = Math.min(
+    perGiB,
+    perGiB - pipeCpuPerGiB * (1 - lz4.ratio) + lz4.cpuPerGiB,
+  );
+  const textFloor = textPerGiB / cores;
+  const small = await durableWrites(scratch);
+  const vs = (floor: number, target: number, unit: string) =>
+    `${floor <= target ? "under" : "over"} the target of ${target} ${unit}`;
+  return [
+    {
+      name: "transport: node:crypto AEAD + TCP, 64 KiB frames, 2 processes",
+      value: `${pipeMbps.toFixed(0)} MB/s (sender ${
+        (100 * pipe.senderCpuMs / pipe.ms).toFixed(0)
+      }% CPU, receiver ${(100 * pipe.receiverCpuMs / pipe.ms).toFixed(0)}%; ${
+        vs(pipeMbps, TARGET_TRANSPORT_MBPS, "MB/s").replace("under", "below")
+          .replace("over", "above")
+      })`,
+    },
+    {
+      name: "  transport CPU per GiB, both sides",
+      value: `${pipeCpuPerGiB.toFixed(2)} CPU-s`,
+    },
+    {
+      name: `  transport bound: all ${cores} cores doing only this`,
+      value: `${(cores * GiB / 1e6 / pipeCpuPerGiB).toFixed(0)} MB/s`,
+    },
+    {
+      name: "  index pass (FastCDC + BLAKE3) per GiB, 1 thread",
+      value: `${index.toFixed(2)} CPU-s`,
+    },
+    {
+      name: "  BLAKE3 per GiB (responder re-hash, receiver check), 1 thread",
+      value: `${check.toFixed(2)} CPU-s each`,
+    },
+    {
+      name: "  file reads (from the page cache) / writes per GiB",
+      value: `${disk.readCpuPerGiB.toFixed(2)} / ${
+        disk.writeCpuPerGiB.toFixed(2)
+      } CPU-s`,
+    },
+    {
+      name: `1 GiB floor: the CPU above on ${cores} cores`,
+      value: `${bigFloor.toFixed(2)} s, ${perGiB.toFixed(2)} CPU-s (${
+        vs(bigFloor, TARGET_BIG_S, "s")
+      })`,
+    },
+    {
+      name: "  LZ4 on text: compress + decompress per GiB / size on the wire",
+      value: `${lz4.cpuPerGiB.toFixed(2)} CPU-s / ${
+        (100 * lz4.ratio).toFixed(0)
+      }%`,
+    },
+    {
+      name: `1 GiB of text floor, with LZ4 if cheaper, on ${cores} cores`,
+      value: `${textFloor.toFixed(2)} s, ${textPerGiB.toFixed(2)} CPU-s (${
+        vs(textFloor, TARGET_TEXT_S, "s")
+      })`,
+    },
+    {
+      name: "disk: 512 MiB written and fdatasync'd",
+      value: `${disk.durableMbps.toFixed(0)} MB/s = ${
+        diskFloor.toFixed(2)
+      } s per GiB (${vs(diskFloor, TARGET_BIG_S, "s")} for 1 GiB, ${
+        vs(diskFloor, TARGET_TEXT_S, "s")
+      } for text)`,
+    },
+    {
+      name:
+        `20,000 × 4 KiB durable writes alone (${FSYNCS_IN_FLIGHT} fsyncs in flight)`,
+      value: `${small.seconds.toFixed(2)} s, ${
+        small.cpuSeconds.toFixed(2)
+      } CPU-s (${vs(small.seconds, TARGET_SMALL_S, "s")})`,
+    },
+  ];
+}
+
+interface PipeResult {
+  bytes: number;
+  ms: number;
+  senderCpuMs: number;
+  receiverCpuMs: number;
+}
+
+/** The sender side of the transport floor; the receiver is a child process. */
+async function transportFloor(seconds: number): Promise<PipeResult> {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      "--pipe-receiver",
+      toHex(key),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = readLines(child.stdout);
+  try {
+    const port = Number((await lines.next()).value?.match(/^PORT (\d+)$/)?.[1]);
+    if (!Number.isInteger(port)) throw new Error("Receiver reported no port");
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const plaintext = crypto.getRandomValues(new Uint8Array(PLAINTEXT));
+    const out = new Uint8Array(FRAMES_PER_WRITE * FRAME);
+    const nonce = new Uint8Array(12);
+    const nonceView = new DataView(nonce.buffer);
+    let counter = 0;
+    const cpuStart = cpuMicros();
+    const start = performance.now();
+    const deadline = start + seconds * 1000;
+    while (performance.now() < deadline) {
+      for (let f = 0, at = 0; f < FRAMES_PER_WRITE; f++, at += FRAME) {
+        nonceView.setUint32(4, counter++, true);
+        const cipher = createCipheriv("chacha20-poly1305", key, nonce, {
+          authTagLength: TAG,
+        });
+        out[at] = (PLAINTEXT + TAG) >>> 8;
+        out[at + 1] = (PLAINTEXT + TAG) & 0xff;
+        out.set(cipher.update(plaintext), at + 2);
+        cipher.final();
+        out.set(cipher.getAuthTag(), at + 2 + PLAINTEXT);
+      }
+      for (let at = 0; at < out.length;) {
+        at += await conn.write(out.subarray(at));
+      }
+    }
+    const senderCpuMs = (cpuMicros() - cpuStart) / 1000;
+    conn.close();
+    const m = (await lines.next()).value?.match(
+      /^RESULT (\d+) ([\d.]+) ([\d.]+) (\w+)$/,
+    );
+    if (!m) throw new Error("Receiver reported no result");
+    if (m[4] !== "ok") throw new Error(`Receiver failed: ${m[4]}`);
+    return {
+      bytes: Number(m[1]),
+      ms: Number(m[2]),
+      senderCpuMs,
+      receiverCpuMs: Number(m[3]),
+    };
+  } finally {
+    await lines.return(undefined);
+    await child.status;
+  }
+}
+
+/** Child process: opens every frame; reports bytes, time and CPU after EOF. */
+async function pipeReceiver(key: Uint8Array): Promise<void> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  console.log(`PORT ${listener.addr.port}`);
+  const conn = await listener.accept();
+  listener.close();
+  const buf = new Uint8Array(1 * MiB);
+  const nonce = new Uint8Array(12);
+  const nonceView = new DataView(nonce.buffer);
+  let counter = 0;
+  let have = 0;
+  let bytes = 0;
+  let start = 0;
+  let cpuStart = 0;
+  let verdict = "ok";
+  for (;;) {
+    const n = await conn.read(buf.subarray(have));
+    if (n === null) break;
+    if (start === 0) {
+      start = performance.now();
+      cpuStart = cpuMicros();
+    }
+    have += n;
+    let at = 0;
+    while (have - at >= FRAME) {
+      nonceView.setUint32(4, counter++, true);
+      const decipher = createDecipheriv("chacha20-poly1305", key, nonce, {
+        authTagLength: TAG,
+      });
+      decipher.setAuthTag(buf.subarray(at + 2 + PLAINTEXT, at + FRAME));
+      bytes += decipher.update(buf.subarray(at + 2, at + 2 + PLAINTEXT)).length;
+      try {
+        decipher.final();
+      } catch {
+        verdict = "authentication-failed";
+      }
+      at += FRAME;
+    }
+    buf.copyWithin(0, at, have);
+    have -= at;
+  }
+  const ms = performance.now() - start;
+  console.log(
+    `RESULT ${bytes} ${ms} ${(cpuMicros() - cpuStart) / 1000} ${verdict}`,
+  );
+}
+
+/** CPU-seconds per GiB of `fn` over 256 MiB of random bytes, best of 3. */
+function cpuSecondsPerGiB(fn: (data: Uint8Array) => unknown): number {
+  const data = new Uint8Array(256 * MiB);
+  for (let at = 0; at < data.length; at += 65536) {
+    crypto.getRandomValues(data.subarray(at, at + 65536));
+  }
+  fn(data.subarray(0, 16 * MiB)); // warm up
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const start = cpuMicros();
+    fn(data);
+    best = Math.min(best, (cpuMicros() - start) / 1e6);
+  }
+  return best * (GiB / data.length);
+}
+
+function blake3InMiBUpdates(data: Uint8Array): Uint8Array {
+  const hasher = new Blake3Hasher();
+  for (let at = 0; at < data.length; at += MiB) {
+    hasher.update(data.subarray(at, at + MiB));
+  }
+  return hasher.digest();
+}
+
+/** dsync's LZ4 on 64 MiB of the sync benchmark's text, best of 3. */
+function lz4Costs(): { cpuPerGiB: number; ratio: number } {
+  const text = new Uint8Array(64 * MiB);
+  fillSourceText(text, sourceLinePool(1), new Prng(2));
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < text.length; at += 64 * 1024) {
+    chunks.push(text.subarray(at, at + 64 * 1024));
+  }
+  let best = Infinity;
+  let wire = 0;
+  for (let round = 0; round < 3; round++) {
+    const start = cpuMicros();
+    wire = 0;
+    for (const chunk of chunks) {
+      const encoded = compressIfWorthwhile(chunk);
+      wire += encoded.bytes.length;
+      if (encoded.compression === "lz4") {
+        decompressChunk(encoded.bytes, chunk.length, MAX_CHUNK_SIZE);
+      }
+    }
+    best = Math.min(best, (cpuMicros() - start) / 1e6);
+  }
+  return { cpuPerGiB: best * (GiB / text.length), ratio: wire / text.length };
+}
+
+interface DiskResult {
+  /** MB/s of writing then fdatasync'ing. */
+  durableMbps: number;
+  /** CPU-s per GiB of the `write` calls (fdatasync's wait excluded). */
+  writeCpuPerGiB: number;
+  /** CPU-s per GiB of reading the file back from the page cache. */
+  readCpuPerGiB: number;
+}
+
+/** Writes 512 MiB in 1 MiB writes, fdatasyncs, reads it back; removes it. */
+async function diskCosts(scratch: string): Promise<DiskResult> {
+  const path = await Deno.makeTempFile({ dir: scratch, prefix: "floor-" });
+  try {
+    const block = crypto.getRandomValues(new Uint8Array(65536));
+    const data = new Uint8Array(MiB);
+    for (let at = 0; at < MiB; at += block.length) data.set(block, at);
+    const total = 512 * MiB;
+    const perGiB = GiB / total / 1e6;
+    let writeCpu: number;
+    let durableMbps: number;
+    {
+      using file = await Deno.open(path, { write: true, truncate: true });
+      const start = performance.now();
+      const cpuStart = cpuMicros();
+      for (let written = 0; written < total; written += MiB) {
+        data[0] = (written / MiB) & 0xff; // no two MiB alike
+        for (let at = 0; at < MiB;) at += await file.write(data.subarray(at));
+      }
+      writeCpu = cpuMicros() - cpuStart;
+      await file.syncData();
+      durableMbps = total / 1e6 / ((performance.now() - start) / 1000);
+    }
+    let readCpu = Infinity;
+    for (let round = 0; round < 2; round++) {
+      using file = await Deno.open(path);
+      const cpuStart = cpuMicros();
+      while (await file.read(data) !== null);
+      readCpu = Math.min(readCpu, cpuMicros() - cpuStart);
+    }
+    return {
+      durableMbps,
+      writeCpuPerGiB: writeCpu * perGiB,
+      readCpuPerGiB: readCpu * perGiB,
+    };
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+/** Writes the small files as a receiver must, then removes them. */
+async function durableWrites(
+  scratch: string,
+): Promise<{ seconds: number; cpuSeconds: number }> {
+  const root = await Deno.makeTempDir({ dir: scratch, prefix: "floor-" });
+  try {
+    const data = crypto.getRandomValues(new Uint8Array(SMALL_SIZE));
+    const cpuStart = cpuMicros();
+    const start = performance.now();
+    for (let d = 0; d < SMALL_DIRS; d++) Deno.mkdirSync(`${root}/d${d}`);
+    let next = 0;
+    const writeOne = async (i: number) => {
+      const target = `${root}/d${i % SMALL_DIRS}/f${i}`;
+      using file = Deno.openSync(`${target}.part`, {
+        write: true,
+        createNew: true,
+      });
+      file.writeSync(data);
+      await file.syncData();
+      file.utimeSync(1_700_000_000, 1_700_000_000);
+      Deno.renameSync(`${target}.part`, target);
+    };
+    await Promise.all(
+      Array.from({ length: FSYNCS_IN_FLIGHT }, async () => {
+        while (next < SMALL_FILES) await writeOne(next++);
+      }),
+    );
+    return {
+      seconds: (performance.now() - start) / 1000,
+      cpuSeconds: (cpuMicros() - cpuStart) / 1e6,
+    };
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** User plus system CPU time of this process, in microseconds. */
+function cpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string, void, undefined> {
+  let buffered = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += text;
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    yield* lines;
+  }
+  if (buffered) yield buffered;
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "--pipe-receiver") {
+    await pipeReceiver(fromHex(Deno.args[1] ?? ""));
+  } else {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        seconds: { type: "string", default: "2" },
+        scratch: { type: "string", default: "/tmp" },
+      },
+    });
+    const seconds = Number(values.seconds);
+    if (!(seconds > 0)) {
+      console.error(`--seconds must be a positive number`);
+      Deno.exit(2);
+    }
+    const rows = await benchFloor({ seconds, scratchDir: values.scratch });
+    for (const row of rows) console.log(`${row.name.padEnd(72)} ${row.value}`);
+  }
+}
