@@ -12,6 +12,7 @@ import { HasherPool } from "../src/index/hasher_pool.ts";
 import { IgnoreRules } from "../src/index/ignore_rules.ts";
 import { Scanner, type ScanSummary } from "../src/index/scanner.ts";
 import { IndexStore } from "../src/index/store.ts";
+import { startTaskV8Flags } from "./bench_sync/dsync_tool.ts";
 
 /** One line of the benchmark report. */
 export interface Row {
@@ -152,6 +153,16 @@ async function rssChild(dir: string): Promise<void> {
  * Cold-scans `dir` in a fresh process, so that RSS is that of a process
  * doing only this. `v8Flags` are passed to that process.
  */
+/** The V8 options of `deno task start`, one per element. */
+async function startTaskV8Options(): Promise<string[]> {
+  const denoJson = await Deno.readTextFile(
+    new URL("../deno.json", import.meta.url),
+  );
+  return startTaskV8Flags(denoJson).flatMap((flag) =>
+    flag.slice("--v8-flags=".length).split(",")
+  );
+}
+
 async function measureRss(dir: string, v8Flags: string[]): Promise<Row[]> {
   const flags = v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : [];
   const label = v8Flags.length > 0 ? ` (${v8Flags.join(" ")})` : "";
@@ -204,9 +215,10 @@ export async function benchScan(): Promise<Row[]> {
     await Deno.mkdir(many);
     writeSmallFiles(many, 100_000, 1024);
     rows.push(...await measureRss(many, []));
-    // V8 sizes its young generation up to 16 MiB per semi-space by default;
-    // capping it is the one knob that moves RSS much (see the report).
-    rows.push(...await measureRss(many, ["--max-semi-space-size=4"]));
+    // What users run: V8 sizes its young generation up to 16 MiB per
+    // semi-space and lets the old one grow to several times what is live;
+    // the start task caps both.
+    rows.push(...await measureRss(many, await startTaskV8Options()));
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -6,7 +6,7 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** The permissions of `deno task start`, for processes started by tests. */
 export const RUN_PERMISSIONS = [
-  "--v8-flags=--max-semi-space-size=4",
+  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=100",
   "--allow-read",
   "--allow-write",
   "--allow-net",

@@ -61,7 +61,8 @@ Deno.test("deno task compile --dry-run prints the exact deno compile command of 
   const { code, stdout, stderr } = await compileScript("--dry-run");
   assertEquals(code, 0, stderr);
   const v = denoJson.version;
-  const common = "deno compile --v8-flags=--max-semi-space-size=4 " +
+  const common =
+    "deno compile --v8-flags=--max-semi-space-size=4,--heap-growing-percent=100 " +
     "--allow-read --allow-write --allow-net " +
     "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE " +
     "--allow-sys=hostname,networkInterfaces " +
