@@ -49,7 +49,7 @@ const GiB = 1024 * MiB;
 const PLAINTEXT = 65519;
 const TAG = 16;
 const FRAME = 2 + PLAINTEXT + TAG;
-const FRAMES_PER_WRITE = 4;
+const FRAMES_PER_WRITE = 16;
 const SMALL_FILES = 20_000;
 const SMALL_SIZE = 4096;
 const SMALL_DIRS = 200;
@@ -237,7 +237,7 @@ async function pipeReceiver(key: Uint8Array): Promise<void> {
   console.log(`PORT ${listener.addr.port}`);
   const conn = await listener.accept();
   listener.close();
-  const buf = new Uint8Array(1 * MiB);
+  const buf = new Uint8Array(4 * MiB);
   const nonce = new Uint8Array(12);
   const nonceView = new DataView(nonce.buffer);
   let counter = 0;
