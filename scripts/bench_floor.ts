@@ -162,15 +162,19 @@ export async function benchFloor(options: FloorOptions = {}): Promise<Row[]> {
   ];
 }
 
-interface PipeResult {
+/** What one run of the bare transport measured. */
+export interface PipeResult {
+  /** Plaintext bytes the receiver opened in its timed window, tags checked. */
   bytes: number;
+  /** Frames sent, and opened by the receiver. */
+  frames: number;
   ms: number;
   senderCpuMs: number;
   receiverCpuMs: number;
 }
 
 /** The sender side of the transport floor; the receiver is a child process. */
-async function transportFloor(seconds: number): Promise<PipeResult> {
+export async function transportFloor(seconds: number): Promise<PipeResult> {
   const key = crypto.getRandomValues(new Uint8Array(32));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -215,11 +219,15 @@ async function transportFloor(seconds: number): Promise<PipeResult> {
     const senderCpuMs = (cpuMicros() - cpuStart) / 1000;
     conn.close();
     const m = (await lines.next()).value?.match(
-      /^RESULT (\d+) ([\d.]+) ([\d.]+) (\w+)$/,
+      /^RESULT (\d+) ([\d.]+) ([\d.]+) (\d+) ([\w-]+)$/,
     );
     if (!m) throw new Error("Receiver reported no result");
-    if (m[4] !== "ok") throw new Error(`Receiver failed: ${m[4]}`);
+    if (m[5] !== "ok") throw new Error(`Receiver failed: ${m[5]}`);
+    if (Number(m[4]) !== counter) {
+      throw new Error(`Sent ${counter} frames, the receiver opened ${m[4]}`);
+    }
     return {
+      frames: counter,
       bytes: Number(m[1]),
       ms: Number(m[2]),
       senderCpuMs,
@@ -243,6 +251,8 @@ async function pipeReceiver(key: Uint8Array): Promise<void> {
   let counter = 0;
   let have = 0;
   let bytes = 0;
+  // The clock starts when the first bytes arrive: those are not counted.
+  let untimed: number | undefined;
   let start = 0;
   let cpuStart = 0;
   let verdict = "ok";
@@ -269,12 +279,16 @@ async function pipeReceiver(key: Uint8Array): Promise<void> {
       }
       at += FRAME;
     }
+    untimed ??= bytes;
     buf.copyWithin(0, at, have);
     have -= at;
   }
+  if (have !== 0) verdict = "truncated";
   const ms = performance.now() - start;
   console.log(
-    `RESULT ${bytes} ${ms} ${(cpuMicros() - cpuStart) / 1000} ${verdict}`,
+    `RESULT ${bytes - (untimed ?? 0)} ${ms} ${
+      (cpuMicros() - cpuStart) / 1000
+    } ${counter} ${verdict}`,
   );
 }
 
@@ -377,8 +391,9 @@ async function diskCosts(scratch: string): Promise<DiskResult> {
 }
 
 /** Writes the small files as a receiver must, then removes them. */
-async function durableWrites(
+export async function durableWrites(
   scratch: string,
+  files = SMALL_FILES,
 ): Promise<{ seconds: number; cpuSeconds: number }> {
   const root = await Deno.makeTempDir({ dir: scratch, prefix: "floor-" });
   try {
@@ -400,13 +415,21 @@ async function durableWrites(
     };
     await Promise.all(
       Array.from({ length: FSYNCS_IN_FLIGHT }, async () => {
-        while (next < SMALL_FILES) await writeOne(next++);
+        while (next < files) await writeOne(next++);
       }),
     );
-    return {
-      seconds: (performance.now() - start) / 1000,
-      cpuSeconds: (cpuMicros() - cpuStart) / 1e6,
-    };
+    const seconds = (performance.now() - start) / 1000;
+    const cpuSeconds = (cpuMicros() - cpuStart) / 1e6;
+    let placed = 0;
+    for (const dir of Deno.readDirSync(root)) {
+      for (const entry of Deno.readDirSync(`${root}/${dir.name}`)) {
+        if (entry.isFile && !entry.name.endsWith(".part")) placed++;
+      }
+    }
+    if (placed !== files) {
+      throw new Error(`Wrote ${files} files, found ${placed} in place`);
+    }
+    return { seconds, cpuSeconds };
   } finally {
     await Deno.remove(root, { recursive: true });
   }
