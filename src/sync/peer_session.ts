@@ -25,7 +25,6 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { FileRecord } from "../index/file_record.ts";
-import type { VersionVector } from "../index/version_vector.ts";
 import { fingerprint } from "../identity/identity.ts";
 import {
   decodeOwnedMessage,
@@ -43,6 +42,7 @@ import type {
   WireFileRecord,
 } from "../protocol/messages.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
+import type { HeldMark } from "./remote_index.ts";
 import {
   checkOwnCounter,
   toWireRecord,
@@ -94,16 +94,28 @@ export interface LocalIndexView {
 export interface RemoteIndexView {
   maxSequence(replica: bigint): bigint;
   /**
-   * Whether `replica`'s record of `path` has exactly `version` (the peer
-   * holds that state already: it is not sent back to it).
+   * The local records after `sequence` (at most `limit`, in order), each
+   * marked with whether `replica`'s record of its path has exactly the local
+   * version: the peer holds that state already, so it is not sent back.
    */
-  holds?(replica: bigint, path: string, version: VersionVector): boolean;
+  heldSince?(
+    replica: bigint,
+    sequence: number,
+    limit: number,
+  ): readonly HeldMark[];
   storeBatch(
     replica: bigint,
     records: readonly FileRecord[],
     maxSequence: bigint,
   ): void;
 }
+
+/** What the peer holds of a page of local records (see `heldSince`). */
+type HeldPage =
+  /** Every record; `last` is the page's last sequence, `full` if more may follow. */
+  | { readonly kind: "all"; readonly last: number; readonly full: boolean }
+  /** The records of these paths. */
+  | { readonly kind: "some"; readonly paths: ReadonlySet<string> };
 
 /** Options of {@linkcode PeerSession}. */
 export interface PeerSessionOptions {
@@ -444,11 +456,18 @@ export class PeerSession {
     };
     for (;;) {
       if (this.#closed) return;
+      const held = this.#heldPage(cursor);
+      if (held?.kind === "all") {
+        // Mostly what we just pulled from this very peer: sending it back
+        // cost the peer a lookup and a store per record for nothing, and
+        // the page need not even be read.
+        cursor = batchEnd = held.last;
+        if (held.full) continue;
+        break;
+      }
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
-        if (this.#peerHolds(record)) {
-          // Mostly what we just pulled from this very peer: sending it back
-          // cost the peer a lookup and a store per record for nothing.
+        if (held?.paths.has(record.path)) {
           cursor = batchEnd = record.sequence;
           continue;
         }
@@ -489,10 +508,30 @@ export class PeerSession {
     this.#sentEnd = highestSent;
   }
 
-  #peerHolds(record: FileRecord): boolean {
+  /**
+   * Which records of the next page after `cursor` the peer holds in that
+   * version. Undefined when that is unknown: the peer is new, or its index
+   * went back.
+   */
+  #heldPage(cursor: number): HeldPage | undefined {
     const replica = this.#hello?.replicaId;
-    return replica !== undefined && !this.#peerWentBack &&
-      this.#o.remote.holds?.(replica, record.path, record.version) === true;
+    const remote = this.#o.remote;
+    if (
+      replica === undefined || this.#peerWentBack ||
+      remote.heldSince === undefined
+    ) return undefined;
+    const marks = remote.heldSince(replica, cursor, PAGE);
+    if (marks.length > 0 && marks.every((m) => m.held)) {
+      return {
+        kind: "all",
+        last: marks[marks.length - 1]!.sequence,
+        full: marks.length === PAGE,
+      };
+    }
+    return {
+      kind: "some",
+      paths: new Set(marks.filter((m) => m.held).map((m) => m.path)),
+    };
   }
 
   #post(message: Message): void {

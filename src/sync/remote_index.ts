@@ -24,11 +24,7 @@ import {
   IndexCorruptError,
   STATE_DIR,
 } from "../index/store.ts";
-import {
-  decodeVersion,
-  encodeVersion,
-  type VersionVector,
-} from "../index/version_vector.ts";
+import { decodeVersion, encodeVersion } from "../index/version_vector.ts";
 
 type Row = Record<string, unknown>;
 
@@ -43,6 +39,13 @@ export interface LocalPathRow {
   readonly path: string;
   readonly deleted: boolean;
   readonly sequence: number;
+}
+
+/** A local record and whether a given peer holds it in that version. */
+export interface HeldMark {
+  readonly path: string;
+  readonly sequence: number;
+  readonly held: boolean;
 }
 
 /** Live files in the local index and their bytes. */
@@ -101,7 +104,7 @@ export class RemoteIndex {
     | "setMax"
     | "upsert"
     | "get"
-    | "hasVersion"
+    | "heldSince"
     | "forPath"
     | "withHash"
     | "pending"
@@ -158,8 +161,12 @@ export class RemoteIndex {
       get: db.prepare(
         `SELECT ${COLUMNS} FROM remote_files WHERE replica = ? AND path = ?`,
       ),
-      hasVersion: db.prepare(
-        "SELECT 1 FROM remote_files WHERE replica = ? AND path = ? AND version = ?",
+      heldSince: db.prepare(
+        `SELECT f.path AS path, f.sequence AS sequence,
+          r.replica IS NOT NULL AS held
+        FROM files f LEFT JOIN remote_files r
+          ON r.replica = ? AND r.path = f.path AND r.version = f.version
+        WHERE f.sequence > ? ORDER BY f.sequence LIMIT ?`,
       ),
       forPath: db.prepare(`SELECT ${COLUMNS} FROM remote_files WHERE path = ?`),
       withHash: db.prepare(
@@ -275,16 +282,23 @@ export class RemoteIndex {
   }
 
   /**
-   * Whether `replica`'s record of `path` has exactly `version`. Versions
-   * only ever grow and each state of a path has its own, so the replica
-   * then holds that state.
+   * Local records changed after `sequence` (at most `limit`, in sequence
+   * order), each marked with whether `replica`'s record of its path has
+   * exactly the local version. Versions only ever grow and each state of a
+   * path has its own, so the replica then holds that state. One query for a
+   * page, without decoding the records.
    */
-  holds(replica: bigint, path: string, version: VersionVector): boolean {
-    return this.#stmt.hasVersion.get(
+  heldSince(replica: bigint, sequence: number, limit: number): HeldMark[] {
+    return (this.#stmt.heldSince.all(
       replicaKey(replica),
-      path,
-      encodeVersion(version),
-    ) !== undefined;
+      sequence,
+      limit,
+    ) as Row[])
+      .map((r) => ({
+        path: String(r.path),
+        sequence: Number(r.sequence),
+        held: Number(r.held) === 1,
+      }));
   }
 
   /** Every replica's record of `path`. */

@@ -2,11 +2,7 @@ import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
-import {
-  compare,
-  versionOf,
-  type VersionVector,
-} from "../../src/index/version_vector.ts";
+import { compare, versionOf } from "../../src/index/version_vector.ts";
 import { decodeMessage, encodeMessage } from "../../src/protocol/codec.ts";
 import type { Message } from "../../src/protocol/messages.ts";
 import {
@@ -21,6 +17,7 @@ import {
   type PeerSessionOptions,
   type RemoteIndexView,
 } from "../../src/sync/peer_session.ts";
+import type { HeldMark } from "../../src/sync/remote_index.ts";
 import { fromWireRecord, WireRecordError } from "../../src/sync/wire_record.ts";
 
 const enc = new TextEncoder();
@@ -60,6 +57,8 @@ class FakeLocal implements LocalIndexView {
 class FakeRemote implements RemoteIndexView {
   readonly max = new Map<bigint, bigint>();
   readonly stored = new Map<string, FileRecord>();
+  /** The local index in the same database (set by `pair()`). */
+  local: FakeLocal | undefined;
   maxSequence(replica: bigint): bigint {
     return this.max.get(replica) ?? 0n;
   }
@@ -67,9 +66,12 @@ class FakeRemote implements RemoteIndexView {
     for (const r of records) this.stored.set(`${replica}:${r.path}`, r);
     if (max > this.maxSequence(replica)) this.max.set(replica, max);
   }
-  holds(replica: bigint, path: string, version: VersionVector): boolean {
-    const r = this.stored.get(`${replica}:${path}`);
-    return r !== undefined && compare(r.version, version) === "equal";
+  heldSince(replica: bigint, sequence: number, limit: number): HeldMark[] {
+    return this.local!.since(sequence, limit).map((l) => {
+      const r = this.stored.get(`${replica}:${l.path}`);
+      const held = r !== undefined && compare(r.version, l.version) === "equal";
+      return { path: l.path, sequence: l.sequence, held };
+    });
   }
 }
 
@@ -126,6 +128,7 @@ function pair(
         side.closedWith ??= error;
       },
     };
+    remote.local = local;
     side.session = new PeerSession({
       peerId: new Uint8Array(32).fill(name === "a" ? 1 : 2),
       link,
@@ -212,6 +215,37 @@ Deno.test("PeerSession does not send a peer the records it holds in that version
   assertEquals(
     batches(b).flatMap((m) => m.records.map((r) => r.path)),
     ["y", "z"],
+  );
+});
+
+Deno.test("PeerSession skips pages the peer holds whole and sends the rest", async () => {
+  // a pulled 1,500 files from b earlier (b holds them in a's version), but
+  // a changed one of them since; two pages of 1,000 in all.
+  const localA = new FakeLocal(10n);
+  const remoteA = new FakeRemote();
+  const pulled: FileRecord[] = [];
+  for (let i = 0; i < 1500; i++) {
+    pulled.push(localA.add(`f-${String(i).padStart(4, "0")}`));
+  }
+  const edited = localA.records[700]!;
+  localA.records[700] = {
+    ...edited,
+    version: versionOf([[10n, 9999]]),
+    sequence: localA.maxSequence + 1,
+  };
+  localA.records.push(localA.records.splice(700, 1)[0]!);
+  remoteA.storeBatch(20n, pulled, 0n);
+  const { a, b } = pair({ localA, remoteA });
+  a.session.start();
+  b.session.start();
+  await until("initial", () => b.session.state().initialReceived);
+  assertEquals(b.received.flat().map((r) => r.path), ["f-0700"]);
+  a.local.add("new");
+  a.session.notifyLocalChanges();
+  await until("new at b", () => b.received.flat().length === 2);
+  assertEquals(
+    batches(a).flatMap((m) => m.records.map((r) => r.path)),
+    ["f-0700", "new"],
   );
 });
 

@@ -106,6 +106,40 @@ Deno.test("RemoteIndex.pendingPaths() lists paths whose peer versions differ fro
     assertEquals(remote.pendingPaths("", 1), ["new"]);
   }));
 
+Deno.test("RemoteIndex.heldSince() marks the local records a replica has in that version", () =>
+  withIndex((store, remote) => {
+    store.putMany([
+      file("same", "1"),
+      file("older", "1", 2),
+      file("unknown", "u"),
+      { ...file("gone", ""), deleted: true, chunks: [], size: 0 },
+    ]);
+    const [same, older, unknown, gone] = ["same", "older", "unknown", "gone"]
+      .map((path) => store.get(path)!.sequence);
+    remote.storeBatch(7n, [
+      file("same", "1"),
+      file("older", "1", 1), // the local version moved on
+      { ...file("gone", ""), deleted: true, chunks: [], size: 0 },
+    ], 3n);
+    remote.storeBatch(8n, [file("same", "1")], 1n);
+    const marks = (replica: bigint, after: number, limit: number) =>
+      remote.heldSince(replica, after, limit).map((m) =>
+        `${m.path}@${m.sequence}:${m.held}`
+      );
+    assertEquals(marks(7n, 0, 10), [
+      `same@${same}:true`,
+      `older@${older}:false`,
+      `unknown@${unknown}:false`,
+      `gone@${gone}:true`,
+    ]);
+    assertEquals(marks(7n, same!, 2), [
+      `older@${older}:false`,
+      `unknown@${unknown}:false`,
+    ]);
+    assertEquals(marks(8n, unknown!, 10), [`gone@${gone}:false`]);
+    assertEquals(marks(9n, gone!, 10), []);
+  }));
+
 Deno.test("RemoteIndex.localTotals() counts live local files", () =>
   withIndex((store, remote) => {
     store.putMany([
