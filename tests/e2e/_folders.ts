@@ -12,6 +12,7 @@ import {
   isolatedEnv,
   RUN_PERMISSIONS,
 } from "./_dsync.ts";
+import { waitFor as poll } from "../_wait.ts";
 
 /** What a path holds: `dir`, `file:<exec>:<size>[:<blake3>]` or `link:<target>`. */
 export type Snapshot = Map<string, string>;
@@ -202,18 +203,13 @@ export async function waitIdentical(
 }
 
 /** Polls `condition` until it holds; throws `what` after `timeoutMs`. */
-export async function waitFor(
+export function waitFor(
   what: string,
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 30_000,
   pollMs = 20,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await sleep(pollMs);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
+  return poll(condition, what, timeoutMs, pollMs);
 }
 
 /** One dsync instance of a test: its folder, port and process. */

@@ -20,6 +20,7 @@ import {
   type WireFileRecord,
 } from "../../src/protocol/mod.ts";
 import { type LooseRecord, specEncode } from "../protocol/_fixtures.ts";
+import { waitFor as poll } from "../_wait.ts";
 
 /** How the hostile peer answers a chunk request for a path it announced. */
 export type ServeMode =
@@ -234,18 +235,12 @@ export class HostilePeer {
   }
 
   /** Polls until `condition` holds; throws after `timeoutMs`. */
-  async waitFor(
+  waitFor(
     condition: () => boolean,
     what: string,
     timeoutMs = 20_000,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    return poll(condition, what, timeoutMs, 20);
   }
 
   /** Closes the connection (with goodbye) and waits for the reader. */

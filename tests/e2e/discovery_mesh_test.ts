@@ -15,6 +15,7 @@ import {
   parsePeerIdHex,
   peerIdHex,
 } from "../../src/identity/mod.ts";
+import { waitFor } from "../_wait.ts";
 
 const PORT = "22000";
 const FP = "[A-Z2-7-]+";
@@ -65,20 +66,12 @@ class Helper {
   }
 }
 
-async function waitUntil(
+function waitUntil(
   cond: () => boolean | Promise<boolean>,
   what: string | (() => string),
   timeoutMs = 30_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out waiting for ${typeof what === "string" ? what : what()}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(cond, what, timeoutMs, 100);
 }
 
 function fingerprintOf(proc: DsyncProcess): Promise<string> {

@@ -37,6 +37,7 @@ import {
   tombstoneRecord,
   withTimeout,
 } from "./_hostile_peer.ts";
+import { waitFor } from "../_wait.ts";
 
 const encoder = new TextEncoder();
 const SECRET = "top secret outside the folder\n";
@@ -97,20 +98,12 @@ async function step(
 }
 
 /** Polls `condition` until it holds; throws naming `what` after `timeoutMs`. */
-async function until(
+function until(
   condition: () => boolean | Promise<boolean>,
   what: string | (() => string),
   timeoutMs = 30_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out waiting for ${typeof what === "string" ? what : what()}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  return waitFor(condition, what, timeoutMs, 25);
 }
 
 /** Lines of `text` that mention `needle`, counted. */

@@ -6,6 +6,7 @@ import {
   HasherPoolClosedError,
 } from "../../src/index/hasher_pool.ts";
 import { noise } from "../_noise.ts";
+import { waitFor } from "../_wait.ts";
 
 function show(d: FileDigest) {
   return {
@@ -227,12 +228,8 @@ Deno.test("HasherPool defaults to one worker per core and validates its size", a
 });
 
 /** Waits until `cond()` holds, polling; fails after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  return waitFor(cond, what, ms, 10);
 }
 
 Deno.test("HasherPool ends workers idle for idleMs and starts them again on demand", async () => {

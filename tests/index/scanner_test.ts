@@ -8,6 +8,7 @@ import {
   type FileHasher,
   FolderUnavailableError,
   Scanner,
+  type ScannerOptions,
 } from "../../src/index/scanner.ts";
 import { IndexStore } from "../../src/index/store.ts";
 import { counterOf } from "../../src/index/version_vector.ts";
@@ -50,6 +51,8 @@ interface Fixture {
   readonly store: IndexStore;
   readonly hasher: FakeHasher;
   readonly scanner: Scanner;
+  /** Another scanner of the same folder, index and hasher, with `options`. */
+  scannerWith(options: Partial<ScannerOptions>): Scanner;
   get(path: string): FileRecord | undefined;
   hashedNames(): string[];
 }
@@ -70,18 +73,21 @@ async function withScanner(
     const ignore = await IgnoreRules.load(dir, options.extra ?? []);
     // Files made by a test are seconds old at most; a clock an hour ahead
     // keeps the racy-mtime rehash out of tests that are not about it.
-    const scanner = new Scanner({
-      folder: dir,
-      store,
-      hasher,
-      ignore,
-      now: options.now ?? LATER,
-    });
+    const scannerWith = (more: Partial<ScannerOptions>) =>
+      new Scanner({
+        folder: dir,
+        store,
+        hasher,
+        ignore,
+        now: options.now ?? LATER,
+        ...more,
+      });
     await fn({
       dir,
       store,
       hasher,
-      scanner,
+      scanner: scannerWith({}),
+      scannerWith,
       get: (path) => store.get(path),
       hashedNames: () =>
         hasher.hashed.splice(0).map((p) => p.slice(dir.length + 1)).sort(),
@@ -691,44 +697,23 @@ Deno.test("Scanner.scan() skips a path whose version cannot be bumped and record
 });
 
 Deno.test("Scanner tells onCommit of records written in the middle of a scan", async () => {
-  const dir = await Deno.realPath(
-    await Deno.makeTempDir({ prefix: "dsync-scan-" }),
-  );
-  const store = IndexStore.open(dir);
-  try {
+  await withScanner(async ({ dir, store, scannerWith }) => {
     for (let i = 0; i < 2500; i++) write(dir, `d${i % 5}/f${i}.txt`, `${i}`);
     const seen: number[] = [];
-    const scanner = new Scanner({
-      folder: dir,
-      store,
-      hasher: new FakeHasher(),
-      ignore: await IgnoreRules.load(dir),
-      now: LATER,
-      // Written every 1,000 records (or 250 ms) and at the end.
-      onCommit: () => seen.push(store.maxSequence),
-    });
-    await scanner.scan();
+    // Written every 1,000 records (or 250 ms) and at the end.
+    await scannerWith({ onCommit: () => seen.push(store.maxSequence) }).scan();
     // The index grew while the scan ran, and peers were told each time.
     assert.ok(seen.length >= 3, `${seen.length} commits`);
     assert.ok(seen[0]! < 2500, `first commit at ${seen[0]}`);
     assert.equal(seen.at(-1), store.maxSequence);
     const timed: number[] = [];
-    const eager = new Scanner({
-      folder: dir,
-      store,
-      hasher: new FakeHasher(),
-      ignore: await IgnoreRules.load(dir),
-      now: LATER,
-      onCommit: () => timed.push(store.maxSequence),
-      commitEveryMs: 0,
-    });
     write(dir, "late/a.txt", "a");
     write(dir, "late/b.txt", "b");
-    await eager.scan();
+    await scannerWith({
+      onCommit: () => timed.push(store.maxSequence),
+      commitEveryMs: 0,
+    }).scan();
     // Two files and a folder, each written as soon as found.
     assert.ok(timed.length >= 3, `${timed.length} commits`);
-  } finally {
-    store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { defaults: false });
 });

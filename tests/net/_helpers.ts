@@ -1,4 +1,5 @@
 /** Loopback fixtures shared by the network tests. */
+import { waitFor as poll } from "../_wait.ts";
 import { Identity } from "../../src/identity/identity.ts";
 import { dial } from "../../src/net/dialer.ts";
 import {
@@ -8,17 +9,13 @@ import {
 } from "../../src/net/listener.ts";
 import type { SecureChannel } from "../../src/net/secure_channel.ts";
 
-/** Polls `condition` every few ms until true; throws after `timeoutMs`. */
-export async function waitFor(
+/** Polls `condition` every 5 ms until true; throws after `timeoutMs`. */
+export function waitFor(
   condition: () => boolean,
   what: string,
   timeoutMs = 5_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  return poll(condition, what, timeoutMs, 5);
 }
 
 /** A listener whose sessions land in a queue. */

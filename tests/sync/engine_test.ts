@@ -10,6 +10,7 @@ import {
   type PeerPoolEvents,
   SyncEngine,
 } from "../../src/sync/engine.ts";
+import { waitFor } from "../_wait.ts";
 
 type Handlers = {
   [K in keyof PeerPoolEvents]: ((e: PeerPoolEvents[K]) => void)[];
@@ -104,12 +105,8 @@ async function dispose(n: Node): Promise<void> {
   await Deno.remove(n.dir, { recursive: true });
 }
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function until(what: string, cond: () => boolean): Promise<void> {
+  return waitFor(cond, what, 10_000, 5);
 }
 
 Deno.test("SyncEngine syncs two folders and reports them in sync", async () => {

@@ -19,6 +19,7 @@ import {
 } from "../../src/sync/peer_session.ts";
 import type { HeldMark } from "../../src/sync/remote_index.ts";
 import { fromWireRecord, WireRecordError } from "../../src/sync/wire_record.ts";
+import { waitFor } from "../_wait.ts";
 
 const enc = new TextEncoder();
 
@@ -159,12 +160,8 @@ function pair(
   return { a, b };
 }
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+function until(what: string, cond: () => boolean): Promise<void> {
+  return waitFor(cond, what, 5000, 1);
 }
 
 function batches(side: Side) {

@@ -5,7 +5,7 @@ import {
   type FolderWatcherOptions,
 } from "../../src/watch/folder_watcher.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { eventually } from "./_eventually.ts";
+import { waitFor } from "../_wait.ts";
 
 /** True when `path` is `root` itself or lies below it. */
 function covers(root: string, path: string): boolean {
@@ -73,13 +73,13 @@ async function withWatcher(
 Deno.test("FolderWatcher reports created, modified and deleted files", async () => {
   await withWatcher(async ({ dir, rec, write }) => {
     await write("new.txt", "one");
-    await eventually(() => rec.named("new.txt"), "create of new.txt");
+    await waitFor(() => rec.named("new.txt"), "create of new.txt");
     rec.batches.length = 0;
     await write("new.txt", "two");
-    await eventually(() => rec.named("new.txt"), "modify of new.txt");
+    await waitFor(() => rec.named("new.txt"), "modify of new.txt");
     rec.batches.length = 0;
     await Deno.remove(`${dir}/new.txt`);
-    await eventually(() => rec.named("new.txt"), "delete of new.txt");
+    await waitFor(() => rec.named("new.txt"), "delete of new.txt");
     assertEquals(rec.fulls, 0);
   });
 });
@@ -88,10 +88,10 @@ Deno.test("FolderWatcher reports both sides of a rename", async () => {
   await withWatcher(async ({ dir, rec, write }) => {
     await Deno.mkdir(`${dir}/sub`);
     await write("sub/old.txt");
-    await eventually(() => rec.saw("sub/old.txt"), "create");
+    await waitFor(() => rec.saw("sub/old.txt"), "create");
     rec.batches.length = 0;
     await Deno.rename(`${dir}/sub/old.txt`, `${dir}/new name.txt`);
-    await eventually(
+    await waitFor(
       () => rec.saw("sub/old.txt") && rec.named("new name.txt"),
       "both paths of the rename",
     );
@@ -103,7 +103,7 @@ Deno.test("FolderWatcher covers files made in a new directory", async () => {
     await Deno.mkdir(`${dir}/d/e`, { recursive: true });
     await write("d/e/x.txt");
     await write("d/y.txt");
-    await eventually(
+    await waitFor(
       () => rec.saw("d/e/x.txt") && rec.saw("d/y.txt"),
       "the new directory and its files",
     );
@@ -132,7 +132,7 @@ Deno.test("FolderWatcher coalesces rapid writes to one file", async () => {
       file.close();
     }
     await write("sentinel");
-    await eventually(() => rec.named("sentinel"), "the sentinel");
+    await waitFor(() => rec.named("sentinel"), "the sentinel");
     const withBusy = rec.batches.filter((b) =>
       b !== "full" && b.includes("busy.log")
     ).length;
@@ -153,7 +153,7 @@ Deno.test("FolderWatcher drops .dsync, *.part and ignored paths but not .dsyncig
     await write("skip.tmp");
     await write(".dsyncignore", "*.tmp\n");
     await write("kept.txt");
-    await eventually(
+    await waitFor(
       () =>
         rec.named("kept.txt") && rec.named("big.bin") &&
         rec.named(".dsyncignore"),
@@ -194,7 +194,7 @@ Deno.test("FolderWatcher maps paths when watching through a symlink", async () =
     watcher.start();
     await watcher.started();
     await Deno.writeTextFile(`${real}/via-link.txt`, "x");
-    await eventually(() => rec.named("via-link.txt"), "via-link.txt");
+    await waitFor(() => rec.named("via-link.txt"), "via-link.txt");
   } finally {
     await watcher.close();
     await Deno.remove(link);
@@ -278,7 +278,7 @@ Deno.test("FolderWatcher turns overflow and unknown events into full rescans", a
   for (const [what, event] of table) {
     await withFake(async ({ source, rec }) => {
       source.push(event);
-      await eventually(() => rec.batches.length > 0, what);
+      await waitFor(() => rec.batches.length > 0, what);
       assertEquals(rec.batches, ["full"], what);
     });
   }
@@ -323,7 +323,7 @@ Deno.test("FolderWatcher rescans both sides of a rename, however the OS reports 
   for (const [what, events, paths] of table) {
     await withFake(async ({ source, rec }) => {
       for (const event of events) source.push(event);
-      await eventually(
+      await waitFor(
         () =>
           rec.batches.flatMap((b) => b === "full" ? ["full"] : b)
             .length >= paths.length,
@@ -338,7 +338,7 @@ Deno.test("FolderWatcher drops event paths outside the folder", async () => {
   await withFake(async ({ source, rec }) => {
     source.push({ kind: "create", paths: ["/elsewhere/x", "/sync2/y"] });
     source.push({ kind: "rename", paths: ["/outside/a", "/sync/in"] });
-    await eventually(() => rec.batches.length > 0, "a batch");
+    await waitFor(() => rec.batches.length > 0, "a batch");
     assertEquals(rec.batches, [["in"]]);
   });
 });
@@ -351,12 +351,12 @@ Deno.test("FolderWatcher never runs two batches at once", async () => {
   const batches: RescanBatch[] = [];
   await withFake(async ({ source }) => {
     source.push({ kind: "create", paths: ["/sync/first"] });
-    await eventually(() => batches.length === 1, "the first batch");
+    await waitFor(() => batches.length === 1, "the first batch");
     source.push({ kind: "create", paths: ["/sync/second"] });
     source.push({ kind: "modify", paths: ["/sync/third"] });
-    await eventually(() => running === 1, "the first batch running");
+    await waitFor(() => running === 1, "the first batch running");
     release();
-    await eventually(() => batches.length === 2, "the second batch");
+    await waitFor(() => batches.length === 2, "the second batch");
     assertEquals(batches, [["first"], ["second", "third"]]);
     assertEquals(most, 1);
   }, {
@@ -377,9 +377,9 @@ Deno.test("FolderWatcher survives a failing onBatch", async () => {
   const batches: RescanBatch[] = [];
   await withFake(async ({ source }) => {
     source.push({ kind: "create", paths: ["/sync/a"] });
-    await eventually(() => batches.length === 1, "the failing batch");
+    await waitFor(() => batches.length === 1, "the failing batch");
     source.push({ kind: "create", paths: ["/sync/b"] });
-    await eventually(() => batches.length === 2, "the next batch");
+    await waitFor(() => batches.length === 2, "the next batch");
     assertEquals(batches, [["a"], ["b"]]);
   }, {
     onBatch: (batch) => {
@@ -397,10 +397,10 @@ Deno.test("FolderWatcher.close() waits for the batch in flight", async () => {
   let finished = false;
   await withFake(async ({ source, watcher }) => {
     source.push({ kind: "create", paths: ["/sync/a"] });
-    await eventually(() => started, "the batch to start");
+    await waitFor(() => started, "the batch to start");
     let closed = false;
     const closing = watcher.close().then(() => closed = true);
-    await eventually(() => source.closed, "the source to close");
+    await waitFor(() => source.closed, "the source to close");
     assert(!closed, "close() resolved while onBatch ran");
     release();
     await closing;
@@ -441,7 +441,7 @@ Deno.test("FolderWatcher falls back to periodic full rescans when watching fails
   try {
     watcher.start();
     assert(watcher.degraded);
-    await eventually(() => batches.length >= 3, "three full rescans");
+    await waitFor(() => batches.length >= 3, "three full rescans");
     assert(batches.every((b) => b === "full"));
   } finally {
     await watcher.close();
@@ -451,10 +451,10 @@ Deno.test("FolderWatcher falls back to periodic full rescans when watching fails
 Deno.test("FolderWatcher falls back when the event stream fails", async () => {
   await withFake(async ({ source, rec, watcher }) => {
     source.push({ kind: "create", paths: ["/sync/a"] });
-    await eventually(() => rec.batches.length === 1, "the first batch");
+    await waitFor(() => rec.batches.length === 1, "the first batch");
     assert(!watcher.degraded);
     source.push(new Error("Event stream broke"));
-    await eventually(() => rec.fulls >= 2, "full rescans");
+    await waitFor(() => rec.fulls >= 2, "full rescans");
     assert(watcher.degraded);
     assert(source.closed);
     assertEquals(rec.batches[0], ["a"]);
@@ -464,7 +464,7 @@ Deno.test("FolderWatcher falls back when the event stream fails", async () => {
 Deno.test("FolderWatcher falls back when the event stream ends", async () => {
   await withFake(async ({ source, rec, watcher }) => {
     source.close();
-    await eventually(() => rec.fulls >= 1, "a full rescan");
+    await waitFor(() => rec.fulls >= 1, "a full rescan");
     assert(watcher.degraded);
   });
 });
@@ -507,7 +507,7 @@ Deno.test("FolderWatcher.suspend() closes the source and resume() watches with a
     assert(!watcher.suspended);
     assertEquals(sources.length, 2);
     sources[1]!.push({ kind: "create", paths: ["/sync/after.txt"] });
-    await eventually(() => rec.named("after.txt"), "an event after resume()");
+    await waitFor(() => rec.named("after.txt"), "an event after resume()");
     await watcher.resume(); // not suspended: nothing happens
     assertEquals(sources.length, 2);
   } finally {

@@ -3,7 +3,7 @@ import {
   type WorkerEventSourceOptions,
 } from "../../src/watch/worker_event_source.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { eventually } from "./_eventually.ts";
+import { waitFor } from "../_wait.ts";
 
 /** Collects what a source yields until it ends or fails. */
 class Collector {
@@ -78,16 +78,16 @@ function busy(ms: number): void {
 Deno.test("WorkerEventSource reports changes under the folder, recursively", async () => {
   const seen = await withSource({}, async (dir, seen) => {
     await Deno.mkdir(`${dir}/sub/deeper`, { recursive: true });
-    await eventually(() => seen.paths.has(`${dir}/sub`), "the new directory");
+    await waitFor(() => seen.paths.has(`${dir}/sub`), "the new directory");
     // Give the recursive watch of the new directories a moment to be set up
     // by writing until the nested file is reported.
     const nested = `${dir}/sub/deeper/file.txt`;
-    await eventually(() => {
+    await waitFor(() => {
       Deno.writeTextFileSync(nested, "x");
       return seen.paths.has(nested);
     }, "the nested file");
     await Deno.remove(nested);
-    await eventually(
+    await waitFor(
       () => seen.events.some((e) => e.kind === "remove"),
       "the removal",
     );
@@ -106,7 +106,7 @@ Deno.test("WorkerEventSource loses no event while this thread is busy", async ()
       Deno.writeTextFileSync(`${dir}/f${i}`, "x");
     }
     busy(200);
-    await eventually(() => {
+    await waitFor(() => {
       for (let i = 0; i < count; i++) {
         if (!seen.paths.has(`${dir}/f${i}`)) return false;
       }
@@ -123,7 +123,7 @@ Deno.test("WorkerEventSource asks for a full rescan after dropping events past i
       Deno.writeTextFileSync(`${dir}/f${i}`, "x");
     }
     busy(300);
-    await eventually(() => seen.rescans > 0, "the rescan request");
+    await waitFor(() => seen.rescans > 0, "the rescan request");
     const rescanAt = seen.events.findIndex((e) => e.flag === "rescan");
     assertEquals(seen.events[rescanAt], {
       kind: "other",
@@ -132,7 +132,7 @@ Deno.test("WorkerEventSource asks for a full rescan after dropping events past i
     });
     // Forwarding resumed: a later change is reported by name.
     await Deno.writeTextFile(`${dir}/after`, "x");
-    await eventually(() => seen.paths.has(`${dir}/after`), "a later change");
+    await waitFor(() => seen.paths.has(`${dir}/after`), "a later change");
   });
 });
 
@@ -173,7 +173,7 @@ Deno.test("WorkerEventSource drops events on dsync's own files", async () => {
     await Deno.writeTextFile(`${dir}/.a.txt.dsync-01.part`, "x");
     await Deno.writeTextFile(`${dir}/.dsync/index.db`, "x");
     await Deno.writeTextFile(`${dir}/a.txt`, "x");
-    await eventually(() => seen.paths.has(`${dir}/a.txt`), "a.txt");
+    await waitFor(() => seen.paths.has(`${dir}/a.txt`), "a.txt");
     assert(!seen.paths.has(`${dir}/.a.txt.dsync-01.part`));
     assert(!seen.paths.has(`${dir}/.dsync/index.db`));
   });
