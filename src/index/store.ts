@@ -296,6 +296,7 @@ export class IndexStore {
   readonly #stmt: {
     get: StatementSync;
     getStat: StatementSync;
+    sequenceOf: StatementSync;
     upsert: StatementSync;
     touch: StatementSync;
     setSequence: StatementSync;
@@ -382,6 +383,7 @@ export class IndexStore {
     this.#stmt = {
       get: db.prepare(`SELECT ${RECORD_COLUMNS} FROM files WHERE path = ?`),
       getStat: db.prepare(`SELECT ${STAT_COLUMNS} FROM files WHERE path = ?`),
+      sequenceOf: db.prepare("SELECT sequence FROM files WHERE path = ?"),
       upsert: db.prepare(
         `INSERT INTO files (path, kind, size, mtime_ns, exec, deleted,
           sequence, inode, dev, deleted_at, symlink_target, hash, version, chunks)
@@ -571,6 +573,18 @@ export class IndexStore {
       return row === undefined
         ? undefined
         : decodeRow(this.#path, () => statFromArray(row));
+    });
+  }
+
+  /**
+   * The sequence of the record of `path`, or undefined when there is none.
+   * Every stored change of a path gets a new sequence (a local-stat touch
+   * does not), so equal sequences mean the record was not replaced.
+   */
+  sequenceOf(path: string): number | undefined {
+    return this.#guard(() => {
+      const row = this.#stmt.sequenceOf.get(path) as Row | undefined;
+      return row === undefined ? undefined : Number(row.sequence);
     });
   }
 

@@ -4,9 +4,11 @@
  * {@linkcode EchoFilter.remember} with what it left on disk; the scanner or
  * watcher asks {@linkcode EchoFilter.isEcho} with what it sees, and skips the
  * path when it matches. An entry matches while the disk still shows exactly
- * that state (size, mtime, and inode/hash when both sides know them), and
- * only until its TTL runs out, so a user edit after our write is never
- * hidden for long and never hidden at all once it changes size or mtime.
+ * that state (kind, size, mtime, exec bit, and inode/hash when both sides
+ * know them), and only until its TTL runs out. A user's change after our
+ * write is therefore never taken for our echo when it changes any of those:
+ * a `chmod +x` right after a pull changes neither size nor mtime, only the
+ * mode, and must still be seen.
  * Entries are not consumed by a match: one write often causes several
  * events.
  * @module
@@ -15,7 +17,10 @@
 /** What dsync left at a path; `"absent"` after it removed the entry. */
 export type EchoState =
   | {
+    readonly kind: "file" | "dir" | "symlink" | "other";
     readonly size: number;
+    /** Owner-execute bit (the only mode bit that syncs); false off POSIX. */
+    readonly exec: boolean;
     /** Modification time in ms, as `lstat` reports it. */
     readonly mtimeMs: number;
     readonly inode?: number;
@@ -27,7 +32,15 @@ export type EchoState =
 /** The echo state of an entry from its `lstat` (e.g. `Committed.info`), with its content hash when known. */
 export function echoStateOf(info: Deno.FileInfo, hash?: Uint8Array): EchoState {
   return {
+    kind: info.isSymlink
+      ? "symlink"
+      : info.isDirectory
+      ? "dir"
+      : info.isFile
+      ? "file"
+      : "other",
     size: info.size,
+    exec: ((info.mode ?? 0) & 0o100) !== 0,
     mtimeMs: info.mtime?.getTime() ?? 0,
     ...(info.ino === null ? {} : { inode: info.ino }),
     ...(hash === undefined ? {} : { hash }),
@@ -102,7 +115,10 @@ export class EchoFilter {
 
 function sameState(a: EchoState, b: EchoState): boolean {
   if (a === "absent" || b === "absent") return a === b;
-  if (a.size !== b.size || a.mtimeMs !== b.mtimeMs) return false;
+  if (
+    a.kind !== b.kind || a.size !== b.size || a.exec !== b.exec ||
+    a.mtimeMs !== b.mtimeMs
+  ) return false;
   if (a.inode !== undefined && b.inode !== undefined && a.inode !== b.inode) {
     return false;
   }

@@ -1,13 +1,19 @@
 /**
  * The planner's quick actions carried out on disk and in the index: making
  * directories and links, setting metadata, deleting, storing merged
- * versions and moving a conflict's losing copy aside. Each checks the disk
- * against the index first (an edit the index has not seen yet fails with
- * `LocalChangeError`; the caller rescans and plans again) and runs its
- * disk change and the record it stores under the {@linkcode ApplyGate}, so
- * the scanner never sees one without the other. Stored records keep the
- * peer's version merged with ours and the stat left on disk, which is what
- * keeps our own writes from coming back as local edits.
+ * versions and moving a conflict's losing copy aside. Each runs its disk
+ * change and the record it stores under the {@linkcode ApplyGate}, so the
+ * scanner never sees one without the other, and first checks, under the
+ * gate, two things (either failing is a `LocalChangeError`; the caller
+ * rescans and plans again):
+ * - the decision is still current ({@linkcode assertDecisionCurrent}): the
+ *   index holds the very record the decision was planned against. A local
+ *   edit the scanner recorded after planning is a new record, and applying
+ *   a decision made without it would overwrite or delete it;
+ * - the disk is what the index holds (an edit the index has not seen yet).
+ * Stored records keep the peer's version merged with ours and the stat
+ * left on disk, which is what keeps our own writes from coming back as
+ * local edits.
  * @module
  */
 
@@ -50,6 +56,22 @@ export interface LocalOpsContext {
   readonly store: IndexStore;
   readonly gate: ApplyGate;
   readonly echo: EchoFilter;
+}
+
+/**
+ * Throws {@linkcode LocalChangeError} unless the index still holds the
+ * record `d` was planned against (same sequence; none when there was
+ * none). Call it under the gate, right before changing the disk: between
+ * planning and applying, the scanner may have recorded a local edit of the
+ * path, and a decision made without it must not replace or delete it.
+ */
+export function assertDecisionCurrent(store: IndexStore, d: Decision): void {
+  const now = store.sequenceOf(d.path);
+  if (now === d.local?.sequence) return;
+  throw new LocalChangeError(
+    d.path,
+    `The index of "${d.path}" changed after the peer's change was planned`,
+  );
 }
 
 /** A directory that must be removed is not empty (entries the peer did not know of). */
@@ -103,6 +125,7 @@ export async function applyMkdir(
   d: Decision,
 ): Promise<void> {
   await ctx.gate.run(async () => {
+    assertDecisionCurrent(ctx.store, d);
     const expected = liveStat(ctx.store.getStat(d.path));
     if (expected !== undefined && expected.kind !== "dir") {
       const outcome = await removePath(ctx.folder, d.path, { expected });
@@ -168,6 +191,7 @@ export async function applySymlink(
   d: Decision,
 ): Promise<void> {
   await ctx.gate.run(async () => {
+    assertDecisionCurrent(ctx.store, d);
     let expected = liveStat(ctx.store.getStat(d.path));
     if (expected?.kind === "dir") {
       const outcome = await removePath(ctx.folder, d.path, { expected });
@@ -207,6 +231,7 @@ export async function applyMetadata(
   d: Decision,
 ): Promise<void> {
   await ctx.gate.run(async () => {
+    assertDecisionCurrent(ctx.store, d);
     const os = await unchangedEntry(ctx, d.path);
     if (!IS_WINDOWS) {
       const mode = ((await Deno.lstat(os)).mode ?? 0o644) & 0o7777;
@@ -247,6 +272,7 @@ export async function applyDeletes(
     const tombstones: FileRecord[] = [];
     for (const d of sorted) {
       try {
+        assertDecisionCurrent(ctx.store, d);
         const expected = liveStat(ctx.store.getStat(d.path));
         const removed = await removePath(
           ctx.folder,
@@ -257,7 +283,7 @@ export async function applyDeletes(
           outcome.notEmpty.push(d.path);
           continue;
         }
-        tombstones.push(appliedRecord({ ...d, local: ctx.store.get(d.path) }));
+        tombstones.push(appliedRecord(d));
         ctx.echo.remember(d.path, "absent");
         outcome.done.push(d.path);
       } catch (err) {
@@ -294,8 +320,14 @@ async function removeDeletedParents(
 
 /**
  * Moves the local entry of `d.path` (the losing side of a conflict) to
- * `conflictPath`, if it is still what the index holds. The caller rescans
- * both paths and plans `d.path` again.
+ * `conflictPath`, if the decision is current and the entry is still what
+ * the index holds. The path's record becomes a tombstone with the loser's
+ * version unchanged: moving the copy aside is not the user deleting the
+ * file (a bumped version would be a delete that peers apply), only this
+ * copy no longer holding it until the winner is pulled, which the planner
+ * then does (a tombstone concurrent with the winner: the edit wins). The
+ * caller rescans the copy, which is indexed as a new file, and plans
+ * `d.path` again.
  */
 export async function renameConflictLoser(
   ctx: LocalOpsContext,
@@ -303,6 +335,7 @@ export async function renameConflictLoser(
   conflictPath: string,
 ): Promise<void> {
   await ctx.gate.run(async () => {
+    assertDecisionCurrent(ctx.store, d);
     const os = await unchangedEntry(ctx, d.path);
     const target = toOsPath(ctx.folder, conflictPath);
     try {
@@ -315,5 +348,17 @@ export async function renameConflictLoser(
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     await Deno.rename(os, target);
+    const loser = d.local!;
+    const { inode: _i, dev: _d, symlinkTarget: _t, ...rest } = loser;
+    ctx.store.put({
+      ...rest,
+      size: 0,
+      exec: false,
+      hash: new Uint8Array(0),
+      chunks: [],
+      deleted: true,
+      sequence: 0,
+    });
+    ctx.echo.remember(d.path, "absent");
   });
 }

@@ -53,6 +53,7 @@ import {
   applyMetadata,
   applyMkdir,
   applySymlink,
+  assertDecisionCurrent,
   clearDirectoryForFile,
   type Decision,
   type LocalOpsContext,
@@ -148,6 +149,8 @@ const ROUND = 2000;
 const MAX_LOCAL_CHANGE_RETRIES = 3;
 const MAX_DIR_RETRIES = 5;
 const RETRY_DELAY_MS = 1000;
+/** After this many retry delays a path that kept changing locally is planned again. */
+const LOCAL_CHANGE_PAUSE = 10;
 
 function errorOf(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -737,6 +740,7 @@ export class Puller {
       await part.prepare();
       const p = part;
       await this.#o.gate.run(async () => {
+        assertDecisionCurrent(this.#o.store, d);
         const info = await p.rename();
         this.#o.store.put(appliedRecord(d, info));
         this.#o.echo.remember(d.path, echoStateOf(info, d.remote.hash));
@@ -786,6 +790,7 @@ export class Puller {
             mtimeNs: d.remote.mtimeNs,
             exec: d.remote.exec,
             expected: this.#o.store.getStat(d.path),
+            check: () => assertDecisionCurrent(this.#o.store, d),
           });
         } catch (err) {
           failures.push({ path: d.path, error: err });
@@ -857,10 +862,12 @@ export class Puller {
       const tries = (this.#localRetries.get(path) ?? 0) + 1;
       this.#localRetries.set(path, tries);
       if (tries > MAX_LOCAL_CHANGE_RETRIES) {
-        log.warn("Giving up on {path} for now: it keeps changing locally", {
-          path,
-        });
+        log.warn(
+          "{path} keeps changing locally; trying again in {seconds} s",
+          { path, seconds: LOCAL_CHANGE_PAUSE * RETRY_DELAY_MS / 1000 },
+        );
         this.#localRetries.delete(path);
+        this.#retryLater(path, LOCAL_CHANGE_PAUSE);
         return;
       }
       log.debug("{path} changed locally; rescanning it first ({message})", {

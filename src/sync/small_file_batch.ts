@@ -70,6 +70,12 @@ export interface SmallFile {
   readonly exec: boolean;
   /** What the index holds at the target (`IndexStore.getStat`). */
   readonly expected: StoredStat | undefined;
+  /**
+   * Called while the caller holds its gate, right before the file is
+   * placed; throws (a `LocalChangeError`) when the decision to write it is
+   * no longer current. The file is then left out with that error.
+   */
+  readonly check?: () => void;
 }
 
 /** Outcome of one file. */
@@ -296,6 +302,7 @@ function renameInPlace(
 ): SmallFileOutcome {
   const { file } = staged;
   try {
+    file.check?.();
     if (!ensureParents(folder, file.path, false, verified)) {
       throw new UnsafePathError(
         file.path,

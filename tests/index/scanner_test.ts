@@ -322,6 +322,23 @@ Deno.test("Scanner.scan() turns deleted files and directories into tombstones", 
   });
 });
 
+Deno.test("Scanner records removed empty folders as deleted, by a full scan or a rescan of the path", async () => {
+  await withScanner(async ({ dir, store, scanner, get }) => {
+    Deno.mkdirSync(`${dir}/empty/inner`, { recursive: true });
+    Deno.mkdirSync(`${dir}/lonely`);
+    await scanner.scan();
+    assert.equal(get("empty/inner")!.deleted, false);
+    // Watcher events lost (e.g. the process was stopped): the full scan.
+    Deno.removeSync(`${dir}/empty`, { recursive: true });
+    assert.equal((await scanner.scan()).deleted, 2);
+    assert.deepEqual(paths(store, (r) => r.deleted), ["empty", "empty/inner"]);
+    // The watcher's event for the folder: a rescan of that path alone.
+    Deno.removeSync(`${dir}/lonely`);
+    await scanner.scanPaths(["lonely"]);
+    assert.equal(get("lonely")!.deleted, true);
+  });
+});
+
 Deno.test("Scanner.scan() records a kind change as a new version", async () => {
   await withScanner(async ({ dir, store, scanner, get }) => {
     write(dir, "x", "file");

@@ -1,17 +1,27 @@
 import { EchoFilter, echoStateOf } from "../../src/sync/echo_filter.ts";
 import { assert, assertEquals } from "../assert.ts";
 
-const STAT = { size: 10, mtimeMs: 1_000, inode: 7 };
+const STAT = {
+  kind: "file",
+  size: 10,
+  exec: false,
+  mtimeMs: 1_000,
+  inode: 7,
+} as const;
 
 Deno.test("EchoFilter.isEcho() matches what was remembered, and nothing else", () => {
   const now = 0;
   const f = new EchoFilter({ ttlMs: 1_000, now: () => now });
   f.remember("a.txt", STAT);
   assert(f.isEcho("a.txt", STAT));
-  assert(f.isEcho("a.txt", { size: 10, mtimeMs: 1_000 })); // inode unknown
+  const { inode: _, ...noInode } = STAT;
+  assert(f.isEcho("a.txt", noInode)); // inode unknown
   assert(!f.isEcho("a.txt", { ...STAT, size: 11 }));
   assert(!f.isEcho("a.txt", { ...STAT, mtimeMs: 1_001 }));
   assert(!f.isEcho("a.txt", { ...STAT, inode: 8 }));
+  // A chmod changes neither size nor mtime: still not our echo.
+  assert(!f.isEcho("a.txt", { ...STAT, exec: true }));
+  assert(!f.isEcho("a.txt", { ...STAT, kind: "symlink" }));
   assert(!f.isEcho("a.txt", "absent"));
   assert(!f.isEcho("b.txt", STAT));
   // Not consumed: a write causes several events.
@@ -72,7 +82,7 @@ Deno.test("EchoFilter keeps at most maxEntries, dropping the oldest", () => {
   assert(f.isEcho("d", STAT));
 });
 
-Deno.test("echoStateOf() takes size, mtime and inode from a stat", async () => {
+Deno.test("echoStateOf() takes kind, size, exec bit, mtime and inode from a stat", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dsync-echo-" });
   try {
     await Deno.writeTextFile(`${dir}/f`, "12345");
@@ -84,6 +94,15 @@ Deno.test("echoStateOf() takes size, mtime and inode from a stat", async () => {
     const f = new EchoFilter();
     f.remember("f", state);
     assert(f.isEcho("f", echoStateOf(await Deno.lstat(`${dir}/f`))));
+    if (Deno.build.os !== "windows") {
+      // chmod +x keeps size, mtime and inode: a user's change all the same.
+      await Deno.chmod(`${dir}/f`, 0o755);
+      const after = echoStateOf(await Deno.lstat(`${dir}/f`));
+      assert(after !== "absent" && after.exec);
+      assertEquals(after.mtimeMs, state.mtimeMs);
+      assert(!f.isEcho("f", after));
+      await Deno.chmod(`${dir}/f`, 0o644);
+    }
     await Deno.writeTextFile(`${dir}/f`, "123456");
     assert(!f.isEcho("f", echoStateOf(await Deno.lstat(`${dir}/f`))));
   } finally {

@@ -50,19 +50,25 @@ class FakePeer implements ChunkSource {
   load = 0;
   requests = 0;
   readonly files = new Map<string, Uint8Array>();
-  request(path: string, hash: Uint8Array, offset: number, length: number) {
+  /** Runs (once) while the first chunk of a path is being fetched. */
+  readonly during = new Map<string, () => Promise<void>>();
+  async request(
+    path: string,
+    hash: Uint8Array,
+    offset: number,
+    length: number,
+  ): Promise<Uint8Array> {
     this.requests++;
+    const during = this.during.get(path);
+    this.during.delete(path);
+    await during?.();
     const data = this.files.get(path)?.slice(offset, offset + length);
     if (data === undefined || data.length !== length) {
-      return Promise.reject(
-        new ChunkUnavailableError(path, offset, "not_found"),
-      );
+      throw new ChunkUnavailableError(path, offset, "not_found");
     }
     const same = blake3(data).every((b, i) => b === hash[i]);
-    if (!same) {
-      return Promise.reject(new ChunkUnavailableError(path, offset, "changed"));
-    }
-    return Promise.resolve(data);
+    if (!same) throw new ChunkUnavailableError(path, offset, "changed");
+    return data;
   }
 }
 
@@ -219,6 +225,33 @@ Deno.test("Puller never overwrites a local edit the index has not seen", () =>
     assertEquals(await Deno.readFile(`${w.dir}/doc.txt`), edit);
   }));
 
+for (const size of [1000, 600_000]) {
+  Deno.test(`Puller never replaces a local edit recorded while it fetched (${size} bytes)`, () =>
+    withWorld(async (w) => {
+      const theirs = bytes(size, 6);
+      const mine = new TextEncoder().encode("written here while the pull ran");
+      w.peer.files.set("new.txt", theirs);
+      // Planned against "no local record"; the user's file is written and
+      // indexed before the pull commits.
+      w.peer.during.set("new.txt", async () => {
+        await Deno.writeFile(`${w.dir}/new.txt`, mine);
+        await w.scanner.scanPaths(["new.txt"]);
+      });
+      w.announce([{
+        ...remoteFile("new.txt", theirs),
+        mtimeNs: 1_000n, // older than the local write: ours wins
+      }]);
+      await w.puller.whenIdle();
+      assertEquals(await Deno.readFile(`${w.dir}/new.txt`), mine);
+      const stored = w.store.get("new.txt")!;
+      assertEquals(stored.size, mine.length);
+      assert(
+        stored.version.some((e) => e.replica === w.store.replicaId),
+        "the local write keeps its version",
+      );
+    }));
+}
+
 Deno.test("Puller keeps the losing side of a conflict as a conflict copy", () =>
   withWorld(async (w) => {
     await Deno.writeFile(
@@ -243,6 +276,14 @@ Deno.test("Puller keeps the losing side of a conflict as a conflict copy", () =>
     assertEquals(copies.length, 1);
     assertEquals(await Deno.readTextFile(`${w.dir}/${copies[0]}`), "mine");
     assert(w.store.get(copies[0]!) !== undefined, "conflict copy indexed");
+    // Moving the loser aside was no delete of ours: the stored version is
+    // the loser's merged with the winner's, not one bumped past it.
+    const stored = w.store.get("notes.txt")!;
+    assertEquals(stored.deleted, false);
+    assertEquals(
+      stored.version.find((e) => e.replica === w.store.replicaId)?.counter,
+      1,
+    );
   }));
 
 Deno.test("Puller deletes only what the index holds and stores the peer's tombstone", () =>
