@@ -10,7 +10,10 @@
  * a `chmod +x` right after a pull changes neither size nor mtime, only the
  * mode, and must still be seen.
  * Entries are not consumed by a match: one write often causes several
- * events.
+ * events. They are dropped at the first mismatch: once the disk showed
+ * something else, the path has moved on since our write, and a later
+ * return to our state (a file we deleted, re-created and deleted again by
+ * the user) is the user's change, not our echo.
  * @module
  */
 
@@ -97,7 +100,10 @@ export class EchoFilter {
   isEcho(path: string, observed: EchoState): boolean {
     this.#prune(this.#now());
     const entry = this.#entries.get(path);
-    return entry !== undefined && sameState(entry.state, observed);
+    if (entry === undefined) return false;
+    if (sameState(entry.state, observed)) return true;
+    this.#entries.delete(path);
+    return false;
   }
 
   /** Drops what is remembered about `path`. */
