@@ -1,7 +1,8 @@
 /**
  * Smoke test of a dsync binary on the machine it runs on: `--version` prints
- * the version of deno.json, then two instances on loopback (no discovery)
- * sync a small folder (a text file, compressed on the wire, and a random
+ * the version of deno.json, then two instances on loopback (no discovery),
+ * the second joining the first's group with the code it printed, sync a
+ * small folder (a text file, compressed on the wire, and a random
  * one, hashed on the worker pool), then a file written while both run
  * (seen by the watcher thread). Exits 0 when all pass.
  *
@@ -131,7 +132,9 @@ export async function smokeTest(binary: string): Promise<void> {
       crypto.getRandomValues(blob.subarray(off, off + 65536));
     }
     await Deno.writeFile(`${dirs[0]}${sep}blob.bin`, blob);
-    for (const [i, j] of [[0, 1], [1, 0]] as const) {
+    // As a user would: the first instance makes the folder's group and
+    // prints a join code; the second joins with it.
+    const start = (i: 0 | 1, extra: string[]) =>
       instances.push(
         new Instance(binary, [
           "-d",
@@ -140,10 +143,24 @@ export async function smokeTest(binary: string): Promise<void> {
           String(ports[i]),
           "--no-discovery",
           "-a",
-          `127.0.0.1:${ports[j]}`,
+          `127.0.0.1:${ports[1 - i]}`,
+          ...extra,
         ], env),
       );
+    start(0, []);
+    let code: string | undefined;
+    await eventually(() => {
+      code = instances[0]!.output.match(
+        /--join ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})/,
+      )?.[1];
+      return Promise.resolve(code !== undefined);
+    });
+    if (code === undefined) {
+      throw new Error(
+        `The first instance printed no join code:\n${instances[0]!.output}`,
+      );
     }
+    start(1, ["--join", code]);
     const same = (name: string) =>
       sameBytes(`${dirs[0]}${sep}${name}`, `${dirs[1]}${sep}${name}`);
     const logs = () =>

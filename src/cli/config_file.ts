@@ -12,6 +12,10 @@ export interface FileConfig {
   no_discovery?: boolean;
   verbose?: boolean;
   max_concurrent_transfers?: number;
+  /** Join code, as with `--join`. */
+  join?: string;
+  /** Open LAN mode, as with `--open`. */
+  open?: boolean;
 }
 
 type KeyKind = "string" | "port" | "strings" | "boolean" | "transfers";
@@ -24,6 +28,8 @@ const KEYS: Record<keyof FileConfig, KeyKind> = {
   no_discovery: "boolean",
   verbose: "boolean",
   max_concurrent_transfers: "transfers",
+  join: "string",
+  open: "boolean",
 };
 
 /** Upper bound on `max_concurrent_transfers`; more only adds memory use. */
@@ -87,7 +93,7 @@ export function parseConfig(text: string, file: string): FileConfig {
         }
         if (key === "path") {
           config.path = resolveConfigPath(value, file);
-        } else config.name = value;
+        } else config[key as "name" | "join"] = value;
         break;
       case "port":
         if (
@@ -106,7 +112,7 @@ export function parseConfig(text: string, file: string): FileConfig {
       }
       case "boolean":
         if (typeof value !== "boolean") throw bad("true or false");
-        config[key as "no_discovery" | "verbose"] = value;
+        config[key as "no_discovery" | "verbose" | "open"] = value;
         break;
       case "transfers":
         if (

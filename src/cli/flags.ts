@@ -11,9 +11,23 @@ export interface Flags {
   noDiscovery: boolean;
   verbose: boolean;
   config?: string;
+  /** `--join CODE`: join the group of a member with this code. */
+  join?: string;
+  /** `--open`: the open LAN mode instead of a group. */
+  open: boolean;
+  /** A control command for the running instance, with its arguments. */
+  command?: ControlCommand;
   help: boolean;
   version: boolean;
 }
+
+/** `dsync invite | members | remove FINGERPRINT`. */
+export type ControlCommand =
+  | { readonly name: "invite" }
+  | { readonly name: "members" }
+  | { readonly name: "remove"; readonly fingerprint: string };
+
+const COMMANDS = ["invite", "members", "remove"] as const;
 
 const OPTIONS = {
   path: { type: "string", short: "d" },
@@ -24,6 +38,8 @@ const OPTIONS = {
   "no-discovery": { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   config: { type: "string" },
+  join: { type: "string" },
+  open: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -45,26 +61,50 @@ export function parseFlags(argv: readonly string[]): Flags {
     throw new UsageError(describeParseError(error), { cause: error });
   }
   const { values, positionals } = parsed;
-  if (positionals.length > 0) {
-    throw new UsageError(
-      `Unexpected argument "${
-        positionals[0]
-      }" (the folder is given with -d DIR)`,
-    );
-  }
+  const command = parseCommand(positionals);
   const flags: Flags = {
     peers: values.peer ?? [],
     excludes: values.exclude ?? [],
     noDiscovery: values["no-discovery"] ?? false,
     verbose: values.verbose ?? false,
+    open: values.open ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
   };
+  if (command !== undefined) flags.command = command;
+  if (values.join !== undefined) flags.join = values.join;
   if (values.path !== undefined) flags.path = values.path;
   if (values.port !== undefined) flags.port = values.port;
   if (values.name !== undefined) flags.name = values.name;
   if (values.config !== undefined) flags.config = values.config;
   return flags;
+}
+
+function parseCommand(
+  positionals: readonly string[],
+): ControlCommand | undefined {
+  const [first, ...rest] = positionals;
+  if (first === undefined) return undefined;
+  const name = COMMANDS.find((c) => c === first);
+  if (name === undefined) {
+    throw new UsageError(
+      `Unexpected argument "${first}" (the folder is given with -d DIR; commands: ${
+        COMMANDS.join(", ")
+      })`,
+    );
+  }
+  if (name === "remove") {
+    if (rest.length !== 1) {
+      throw new UsageError(
+        "Usage: dsync remove -d DIR FINGERPRINT (see dsync members -d DIR)",
+      );
+    }
+    return { name, fingerprint: rest[0]! };
+  }
+  if (rest.length > 0) {
+    throw new UsageError(`Unexpected argument "${rest[0]}" after ${name}`);
+  }
+  return { name };
 }
 
 function describeParseError(error: unknown): string {

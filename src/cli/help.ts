@@ -7,7 +7,11 @@ export const VERSION: string = denoJson.version;
 export function helpText(defaultConfig: string | null): string {
   return `dsync ${VERSION} — zero-config peer-to-peer folder sync for local networks
 
-Usage: dsync -d DIR [options]
+Usage: dsync -d DIR [options]          run dsync on DIR (prints a join code for a new group)
+       dsync -d DIR --join CODE        join the group of another device, once, then run
+       dsync invite -d DIR             print a new join code (10 minutes, 3 tries)
+       dsync members -d DIR            list the devices of DIR's group
+       dsync remove -d DIR FINGERPRINT remove a device from the group (new group key)
 
 Options:
   -d, --path DIR        folder to keep in sync (required)
@@ -15,6 +19,9 @@ Options:
   -n, --name NAME       name shown to peers (default: this host's name)
   -a, --peer HOST:PORT  also connect to this peer (repeatable)
   -e, --exclude PATTERN ignore paths matching this .gitignore-style pattern (repeatable)
+      --join CODE       join the group of the device that printed CODE
+      --open            open LAN mode: sync with any dsync started with --open
+                        (no group, no join code; anyone on the network can sync)
       --no-discovery    do not announce or browse on mDNS
   -v, --verbose         log every file event
       --config FILE     read defaults from FILE
@@ -23,6 +30,7 @@ Options:
   -V, --version         show the version
 
 Config file keys: path, port, name, peer, exclude, no_discovery, verbose,
-max_concurrent_transfers. Flags override the file; -a and -e add to its lists.
+max_concurrent_transfers, join, open. Flags override the file; -a and -e add
+to its lists.
 `;
 }

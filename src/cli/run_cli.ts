@@ -8,7 +8,16 @@ import {
 import { checkFolder, mergeSettings, type Settings } from "./settings.ts";
 import { UsageError } from "./usage_error.ts";
 import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
-import { FolderInUseError, runNode } from "../node/mod.ts";
+import {
+  callInstance,
+  ControlRequestError,
+  FolderInUseError,
+  JoinFailedError,
+  joinGroup,
+  NoInstanceError,
+  runNode,
+} from "../node/mod.ts";
+import type { ControlCommand } from "./flags.ts";
 import { PortUnavailableError } from "../net/mod.ts";
 
 /** Exit codes: 0 clean exit, 1 runtime failure, 2 usage or permission error. */
@@ -80,6 +89,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return EXIT_OK;
   }
 
+  if (settings.command !== undefined) {
+    try {
+      return await runCommand(settings.folder, settings.command);
+    } catch (error) {
+      return reportError(error, settings.verbose);
+    }
+  }
+
   // On a terminal, log lines go above a live status block.
   const tty = Deno.stderr.isTerminal() ? new TtyStatus() : undefined;
   await setupLogging({
@@ -105,7 +122,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   };
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
-    await runNode(settings, stop.signal, tty ? { tty } : {});
+    const joined = settings.join === undefined ? undefined : await joinGroup({
+      code: settings.join,
+      peers: settings.peers,
+      discovery: settings.discovery,
+      name: settings.name,
+      signal: stop.signal,
+    });
+    if (stop.signal.aborted) return EXIT_OK;
+    await runNode(
+      { ...settings, ...(joined === undefined ? {} : { joined }) },
+      stop.signal,
+      tty ? { tty } : {},
+    );
     return EXIT_OK;
   } catch (error) {
     return reportError(error, settings.verbose);
@@ -115,10 +144,65 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** Runs a control command against the instance running for `folder`. */
+async function runCommand(
+  folder: string,
+  command: ControlCommand,
+): Promise<number> {
+  switch (command.name) {
+    case "invite": {
+      const reply = await callInstance(folder, "POST", "/api/invite") as {
+        code: string;
+      };
+      console.log(reply.code);
+      return EXIT_OK;
+    }
+    case "members": {
+      const reply = await callInstance(folder, "GET", "/api/members") as {
+        group: string;
+        self: { name: string; fingerprint: string };
+        members: {
+          name: string;
+          fingerprint: string;
+          lastSeen: number;
+          connected: boolean;
+          removedAt?: number;
+        }[];
+      };
+      console.log(`group ${reply.group}`);
+      console.log(
+        `${reply.self.fingerprint}  ${reply.self.name} (this device)`,
+      );
+      for (const m of reply.members) {
+        const state = m.removedAt !== undefined
+          ? `removed ${new Date(m.removedAt).toISOString()}`
+          : m.connected
+          ? "connected"
+          : `last seen ${new Date(m.lastSeen).toISOString()}`;
+        console.log(`${m.fingerprint}  ${m.name || "(no name)"}  ${state}`);
+      }
+      return EXIT_OK;
+    }
+    case "remove": {
+      const reply = await callInstance(folder, "POST", "/api/remove", {
+        fingerprint: command.fingerprint,
+      }) as { removed: string; name: string; notified: number };
+      console.log(
+        `Removed ${
+          reply.name || "the device"
+        } (${reply.removed}); ${reply.notified} connected members got the new group key, others need a new join code`,
+      );
+      return EXIT_OK;
+    }
+  }
+}
+
 function reportError(error: unknown, verbose: boolean): number {
   if (
     error instanceof UsageError || error instanceof FolderInUseError ||
-    error instanceof PortUnavailableError
+    error instanceof PortUnavailableError || error instanceof JoinFailedError ||
+    error instanceof NoInstanceError ||
+    (error instanceof ControlRequestError && error.status < 500)
   ) {
     printErr(error.message);
     return EXIT_USAGE;

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { FileConfig } from "./config_file.ts";
-import type { Flags } from "./flags.ts";
+import type { ControlCommand, Flags } from "./flags.ts";
+import { type JoinCode, JoinCodeError, parseJoinCode } from "../group/mod.ts";
 import {
   parsePeerAddress,
   parsePort,
@@ -19,6 +20,12 @@ export interface Settings {
   discovery: boolean;
   verbose: boolean;
   maxConcurrentTransfers: number;
+  /** `--open`: the open LAN pseudo-group. */
+  open: boolean;
+  /** `--join CODE`, checked. */
+  join?: JoinCode;
+  /** A control command for the running instance instead of running one. */
+  command?: ControlCommand;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -58,7 +65,26 @@ export function mergeSettings(
       throw new UsageError(`Invalid exclude pattern "${pattern}"`);
     }
   }
+  const open = flags.open || (config.open ?? false);
+  const joinText = flags.join ?? config.join;
+  let join: JoinCode | undefined;
+  if (joinText !== undefined) {
+    if (open) {
+      throw new UsageError(
+        "--join and --open exclude each other: an open folder has no group to join",
+      );
+    }
+    try {
+      join = parseJoinCode(joinText);
+    } catch (error) {
+      if (!(error instanceof JoinCodeError)) throw error;
+      throw new UsageError(`Invalid join code: ${error.message}`);
+    }
+  }
   return {
+    ...(join === undefined ? {} : { join }),
+    ...(flags.command === undefined ? {} : { command: flags.command }),
+    open,
     folder: resolve(defaults.cwd, path),
     port,
     name,

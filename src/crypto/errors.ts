@@ -19,7 +19,18 @@ export class IdentityMismatchError extends HandshakeError {
   }
 }
 
-/** The peer's identity signature over the handshake hash did not verify. */
+/**
+ * The peer did not prove membership of this folder's group (another group,
+ * an open instance, a removed device, or a device that has not joined).
+ */
+export class NotGroupMemberError extends HandshakeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NotGroupMemberError";
+  }
+}
+
+/** The peer's identity signature over `h`, or its device endorsement, did not verify. */
 export class BadSignatureError extends HandshakeError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

@@ -1,7 +1,11 @@
 /**
- * The dsync handshake: Noise XX with prologue `dsync/1`, each message behind a
- * 2-byte big-endian length, and an Ed25519 identity proof in messages 2 and 3
- * (see docs/PROTOCOL.md, "Handshake").
+ * The dsync handshake: Noise XX with prologue `dsync/2`, each message behind a
+ * 2-byte big-endian length, and in the payloads of messages 2 and 3: an
+ * Ed25519 identity proof (the session key signs `h`), the device key's
+ * endorsement of that session key, and the group membership proof (an HMAC
+ * of `h` under the group's membership key). Both sides have proved
+ * membership before either sends an application message (see
+ * docs/PROTOCOL.md, "Handshake").
  */
 import { getLogger } from "@logtape/logtape";
 import { TAG_LENGTH } from "./aead.ts";
@@ -11,7 +15,13 @@ import {
   DecryptError,
   HandshakeError,
   IdentityMismatchError,
+  NotGroupMemberError,
 } from "./errors.ts";
+import {
+  type HandshakeMembership,
+  MEMBERSHIP_PROOF_LENGTH,
+  OPEN_MEMBERSHIP,
+} from "./membership.ts";
 import { HandshakeState } from "./noise.ts";
 import {
   SIGNATURE_LENGTH,
@@ -22,16 +32,29 @@ import { TransportCipher } from "./transport_cipher.ts";
 
 const log = getLogger(["dsync", "crypto"]);
 
-/** Noise prologue: the ASCII bytes `dsync/1`. */
-export const PROLOGUE: Uint8Array = new TextEncoder().encode("dsync/1");
-/** Signed prefix before the handshake hash: the ASCII bytes `dsync/1 identity`. */
+/** Noise prologue: the ASCII bytes `dsync/2`. */
+export const PROLOGUE: Uint8Array = new TextEncoder().encode("dsync/2");
+/** Signed prefix before the handshake hash: the ASCII bytes `dsync/2 identity`. */
 export const SIGNATURE_CONTEXT: Uint8Array = new TextEncoder().encode(
-  "dsync/1 identity",
+  "dsync/2 identity",
+);
+/** Signed prefix before the session key in a device endorsement: `dsync/2 device`. */
+export const ENDORSEMENT_CONTEXT: Uint8Array = new TextEncoder().encode(
+  "dsync/2 device",
 );
 /** Identity payload version byte. */
-export const PAYLOAD_VERSION = 1;
-/** Identity payload: version ‖ Ed25519 public key ‖ signature. */
-export const PAYLOAD_LENGTH = 1 + SIGNING_KEY_LENGTH + SIGNATURE_LENGTH;
+export const PAYLOAD_VERSION = 2;
+/** Mode byte: the sender proves membership of the group. */
+export const MODE_MEMBER = 1;
+/** Mode byte: the sender (an initiator) has no group yet and asks to join. */
+export const MODE_JOIN = 2;
+/**
+ * Identity payload: version ‖ session Ed25519 public key ‖ its signature
+ * over `dsync/2 identity` ‖ h ‖ device Ed25519 public key ‖ the device's
+ * signature over `dsync/2 device` ‖ session key ‖ mode ‖ membership proof.
+ */
+export const PAYLOAD_LENGTH = 1 + SIGNING_KEY_LENGTH + SIGNATURE_LENGTH +
+  SIGNING_KEY_LENGTH + SIGNATURE_LENGTH + 1 + MEMBERSHIP_PROOF_LENGTH;
 
 const KEY = 32;
 /** Exact length of each handshake message (without its 2-byte prefix). */
@@ -48,11 +71,23 @@ export interface HandshakeIO {
   readExact(n: number): Promise<Uint8Array>;
 }
 
+/** The stable key of a device, which endorses each session key. */
+export interface HandshakeDevice {
+  /** Ed25519 public key, 32 bytes. */
+  readonly publicKey: Uint8Array;
+  /** Signature over `dsync/2 device` ‖ `sessionPublicKey`. */
+  endorse(sessionPublicKey: Uint8Array): Uint8Array;
+}
+
 /** What the handshake needs of the local identity (an `Identity` fits). */
 export interface HandshakeIdentity {
   readonly publicKey: Uint8Array;
   readonly noiseStatic: KeyPair;
   sign(message: Uint8Array): Uint8Array;
+  /** The device key; without one the session key stands for the device. */
+  readonly device?: HandshakeDevice | undefined;
+  /** The group this side proves (default: the open pseudo-group). */
+  readonly membership?: HandshakeMembership | undefined;
 }
 
 /** Options for {@link secureHandshake}. */
@@ -71,6 +106,13 @@ export interface HandshakeOptions {
 export interface SecureSession {
   /** The peer's Ed25519 public key (32 bytes), proven in the handshake. */
   peerId: Uint8Array;
+  /** The peer's device key (32 bytes), which endorsed `peerId`. */
+  peerDevice: Uint8Array;
+  /**
+   * `member`: the peer proved our group. `join`: the peer (an initiator)
+   * has no group and asked to join; only the join exchange may run.
+   */
+  peerMode: "member" | "join";
   /** Seals messages to the peer. */
   sender: TransportCipher;
   /** Opens messages from the peer. */
@@ -102,15 +144,29 @@ export async function secureHandshake(
     staticKeyPair: opts.identity.noiseStatic,
     ...(opts.ephemeralKeyPair && { ephemeralKeyPair: opts.ephemeralKeyPair }),
   });
+  const membership = opts.identity.membership ?? OPEN_MEMBERSHIP;
+  const role = opts.role;
   const sendIdentity = (h: Uint8Array) =>
-    encodeIdentityPayload(opts.identity, h);
-  let peerId: Uint8Array;
+    encodeIdentityPayload(opts.identity, h, role);
+  let peer: CheckedPayload;
 
   if (initiator) {
     await send(io, state.writeMessage(new Uint8Array(0)), signal);
     const payload = await receive(io, state, 1, signal);
-    peerId = checkIdentityPayload(payload, state, opts.expectedPeerId);
+    peer = checkIdentityPayload(payload, state, opts.expectedPeerId);
+    // A joiner has no secret to check the responder's proof with: the join
+    // PAKE authenticates the responder instead.
+    const notMember = membership.mode === "member" &&
+      (peer.mode !== MODE_MEMBER ||
+        !membership.verify("responder", peer.payloadHash, peer.proof));
+    // Message 3 goes out even to a non-member, so that the responder can
+    // tell who was refused; it carries nothing the peer can use.
     await send(io, state.writeMessage(sendIdentity), signal);
+    if (notMember) {
+      throw new NotGroupMemberError(
+        `Peer ${hex(peer.publicKey)} is not in this folder's group`,
+      );
+    }
   } else {
     const first = await receive(io, state, 0, signal);
     if (first.length !== 0) {
@@ -120,13 +176,23 @@ export async function secureHandshake(
     }
     await send(io, state.writeMessage(sendIdentity), signal);
     const payload = await receive(io, state, 2, signal);
-    peerId = checkIdentityPayload(payload, state, opts.expectedPeerId);
+    peer = checkIdentityPayload(payload, state, opts.expectedPeerId);
+    if (
+      peer.mode === MODE_MEMBER &&
+      !membership.verify("initiator", peer.payloadHash, peer.proof)
+    ) {
+      throw new NotGroupMemberError(
+        `Peer ${hex(peer.publicKey)} is not in this folder's group`,
+      );
+    }
   }
-
+  const peerId = peer.publicKey;
   const keys = state.split();
   log.debug("Handshake complete as {role}", { role: opts.role });
   return {
     peerId,
+    peerDevice: peer.device,
+    peerMode: peer.mode === MODE_JOIN ? "join" : "member",
     sender: new TransportCipher(keys.send),
     receiver: new TransportCipher(keys.receive),
     handshakeHash: state.handshakeHash,
@@ -141,16 +207,50 @@ export function signatureInput(payloadHash: Uint8Array): Uint8Array {
   return input;
 }
 
-/** Encodes version ‖ public key ‖ signature over {@link signatureInput}(h). */
+/** The bytes a device key signs to endorse a session key. */
+export function endorsementInput(sessionPublicKey: Uint8Array): Uint8Array {
+  const input = new Uint8Array(
+    ENDORSEMENT_CONTEXT.length + sessionPublicKey.length,
+  );
+  input.set(ENDORSEMENT_CONTEXT, 0);
+  input.set(sessionPublicKey, ENDORSEMENT_CONTEXT.length);
+  return input;
+}
+
+/** Encodes the identity payload of the sender in `role` (see {@link PAYLOAD_LENGTH}). */
 export function encodeIdentityPayload(
   identity: HandshakeIdentity,
   payloadHash: Uint8Array,
+  role: "initiator" | "responder",
 ): Uint8Array {
-  const signature = identity.sign(signatureInput(payloadHash));
+  const membership = identity.membership ?? OPEN_MEMBERSHIP;
+  if (membership.mode === "join" && role !== "initiator") {
+    throw new TypeError("Only an initiator can ask to join a group");
+  }
+  const device = identity.device;
+  const devicePublicKey = device?.publicKey ?? identity.publicKey;
+  const endorsement = device === undefined
+    ? identity.sign(endorsementInput(identity.publicKey))
+    : device.endorse(identity.publicKey);
+  const proof = membership.prove(role, payloadHash);
   const payload = new Uint8Array(PAYLOAD_LENGTH);
-  payload[0] = PAYLOAD_VERSION;
-  payload.set(identity.publicKey, 1);
-  payload.set(signature, 1 + SIGNING_KEY_LENGTH);
+  let at = 0;
+  const put = (bytes: Uint8Array, length: number) => {
+    if (bytes.length !== length) {
+      throw new RangeError(
+        `Payload field is ${bytes.length} bytes, not ${length}`,
+      );
+    }
+    payload.set(bytes, at);
+    at += length;
+  };
+  payload[at++] = PAYLOAD_VERSION;
+  put(identity.publicKey, SIGNING_KEY_LENGTH);
+  put(identity.sign(signatureInput(payloadHash)), SIGNATURE_LENGTH);
+  put(devicePublicKey, SIGNING_KEY_LENGTH);
+  put(endorsement, SIGNATURE_LENGTH);
+  payload[at++] = membership.mode === "join" ? MODE_JOIN : MODE_MEMBER;
+  put(proof, MEMBERSHIP_PROOF_LENGTH);
   return payload;
 }
 
@@ -158,11 +258,16 @@ export function encodeIdentityPayload(
 export interface IdentityPayload {
   publicKey: Uint8Array;
   signature: Uint8Array;
+  device: Uint8Array;
+  endorsement: Uint8Array;
+  /** {@link MODE_MEMBER} or {@link MODE_JOIN}. */
+  mode: number;
+  proof: Uint8Array;
 }
 
 /**
  * Parses an identity payload strictly.
- * @throws {HandshakeError} on a wrong length or version.
+ * @throws {HandshakeError} on a wrong length, version or mode.
  */
 export function decodeIdentityPayload(payload: Uint8Array): IdentityPayload {
   if (payload.length !== PAYLOAD_LENGTH) {
@@ -175,18 +280,32 @@ export function decodeIdentityPayload(payload: Uint8Array): IdentityPayload {
       `Identity payload version ${payload[0]} is not ${PAYLOAD_VERSION}`,
     );
   }
-  return {
-    publicKey: payload.slice(1, 1 + SIGNING_KEY_LENGTH),
-    signature: payload.slice(1 + SIGNING_KEY_LENGTH),
-  };
+  let at = 1;
+  const take = (n: number) => payload.slice(at, at += n);
+  const publicKey = take(SIGNING_KEY_LENGTH);
+  const signature = take(SIGNATURE_LENGTH);
+  const device = take(SIGNING_KEY_LENGTH);
+  const endorsement = take(SIGNATURE_LENGTH);
+  const mode = payload[at++]!;
+  if (mode !== MODE_MEMBER && mode !== MODE_JOIN) {
+    throw new HandshakeError(`Identity payload mode ${mode} is unknown`);
+  }
+  const proof = take(MEMBERSHIP_PROOF_LENGTH);
+  return { publicKey, signature, device, endorsement, mode, proof };
+}
+
+interface CheckedPayload extends IdentityPayload {
+  /** The `h` the payload was sealed under (what its proofs bind to). */
+  payloadHash: Uint8Array;
 }
 
 function checkIdentityPayload(
   payload: Uint8Array,
   state: HandshakeState,
   expectedPeerId: Uint8Array | undefined,
-): Uint8Array {
-  const { publicKey, signature } = decodeIdentityPayload(payload);
+): CheckedPayload {
+  const decoded = decodeIdentityPayload(payload);
+  const { publicKey, signature } = decoded;
   const payloadHash = state.payloadHash;
   if (
     payloadHash === undefined ||
@@ -196,12 +315,23 @@ function checkIdentityPayload(
       `Identity signature of peer ${hex(publicKey)} does not verify`,
     );
   }
+  if (
+    !verifySignature(
+      decoded.device,
+      endorsementInput(publicKey),
+      decoded.endorsement,
+    )
+  ) {
+    throw new BadSignatureError(
+      `Device endorsement of peer ${hex(publicKey)} does not verify`,
+    );
+  }
   if (expectedPeerId !== undefined && !equalBytes(publicKey, expectedPeerId)) {
     throw new IdentityMismatchError(
       `Peer proved id ${hex(publicKey)}, expected ${hex(expectedPeerId)}`,
     );
   }
-  return publicKey;
+  return { ...decoded, payloadHash: payloadHash.slice() };
 }
 
 async function send(

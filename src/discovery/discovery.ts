@@ -68,6 +68,8 @@ export interface DiscoveryOptions {
   multicastInterface?: string;
   now?: () => number;
   maxPeers?: number;
+  /** The TXT extras to announce now (group tag, join flag); read at each announcement. */
+  announcement?: () => { tag?: string; joinable?: boolean };
   /** Opens a socket (default: the real mDNS socket); for tests. */
   openSocket?: (opts: MdnsSocketOptions) => MdnsSocket;
 }
@@ -293,7 +295,14 @@ export class Discovery {
       peerId: this.#opts.peerId,
       ipv4: ipv4.slice(0, 16),
       ipv6: ipv6.slice(0, 16),
+      ...this.#opts.announcement?.(),
     };
+  }
+
+  /** Announces again at once (after what `announcement` returns changed). */
+  refresh(): void {
+    if (this.#closed || this.#socket === undefined || this.#probing) return;
+    this.#announce();
   }
 
   /** Probe number `n` of round `round`; after the last, claim the name. */

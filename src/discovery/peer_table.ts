@@ -16,6 +16,10 @@ export interface DiscoveredPeer {
   name: string;
   addresses: string[];
   port: number;
+  /** Its `g=` group tag, if any. */
+  tag: string | undefined;
+  /** It accepts join requests now. */
+  joinable: boolean;
 }
 
 /** What `observe()` did with a service. */
@@ -64,6 +68,8 @@ export class PeerTable {
       name: s.name,
       addresses: [...s.addresses],
       port: s.port,
+      tag: s.tag,
+      joinable: s.joinable,
     };
     if (old === undefined) {
       if (this.#entries.size >= this.#maxPeers) {
@@ -76,6 +82,7 @@ export class PeerTable {
       return { kind: "new", peer };
     }
     const same = old.peer.name === peer.name && old.peer.port === peer.port &&
+      old.peer.tag === peer.tag && old.peer.joinable === peer.joinable &&
       sameList(old.peer.addresses, peer.addresses);
     if (same) {
       old.expiresAt = expiresAt;

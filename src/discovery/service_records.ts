@@ -33,6 +33,13 @@ export interface ServiceAnnouncement {
   peerId: Uint8Array;
   ipv4: string[];
   ipv6: string[];
+  /**
+   * Group tag (`g=`): lets members of one group recognise each other and
+   * says nothing to anyone else (see docs/PROTOCOL.md, "Discovery").
+   */
+  tag?: string | undefined;
+  /** Accepts join requests now (`j=1`). */
+  joinable?: boolean | undefined;
 }
 
 /** A dsync peer seen in a valid response. */
@@ -46,6 +53,10 @@ export interface DiscoveredService {
   port: number;
   /** Seconds the record stays valid. */
   ttl: number;
+  /** The `g=` group tag, if any (32 lower-case hex digits). */
+  tag: string | undefined;
+  /** `j=1`: the instance accepts join requests now. */
+  joinable: boolean;
 }
 
 /** One outcome per service instance named in a response. */
@@ -93,7 +104,12 @@ export function buildServiceRecords(
       type: "TXT",
       ttl,
       flush: true,
-      data: ["v=1", `id=${peerIdHex(a.peerId)}`],
+      data: [
+        "v=1",
+        `id=${peerIdHex(a.peerId)}`,
+        ...(a.tag === undefined ? [] : [`g=${a.tag}`]),
+        ...(a.joinable === true ? ["j=1"] : []),
+      ],
     },
   ];
   for (const ip of a.ipv4) {
@@ -227,7 +243,9 @@ function parseInstance(
   return {
     kind: "service",
     service: {
-      id: txtResult,
+      id: txtResult.id,
+      tag: txtResult.tag,
+      joinable: txtResult.joinable,
       instance,
       name,
       host,
@@ -238,8 +256,17 @@ function parseInstance(
   };
 }
 
-/** The peer id from a TXT record, or the reason it is unusable. */
-function parseTxt(data: unknown): Uint8Array | string {
+/** What a TXT record says. */
+interface TxtFields {
+  id: Uint8Array;
+  tag: string | undefined;
+  joinable: boolean;
+}
+
+const TAG_PATTERN = /^[0-9a-f]{32}$/;
+
+/** The fields of a TXT record, or the reason it is unusable. */
+function parseTxt(data: unknown): TxtFields | string {
   const chunks = Array.isArray(data) ? data : [data];
   if (chunks.length > 64) return "Too many TXT strings";
   let total = 0;
@@ -272,11 +299,19 @@ function parseTxt(data: unknown): Uint8Array | string {
   if (pairs.get("v") !== "1") return "TXT lacks v=1";
   const id = pairs.get("id");
   if (id === undefined) return "TXT lacks id";
+  let peerId: Uint8Array;
   try {
-    return parsePeerIdHex(id);
+    peerId = parsePeerIdHex(id);
   } catch (error) {
     return error instanceof Error ? error.message : "Bad id";
   }
+  // A malformed tag is no tag: the peer is simply not recognised as a member.
+  const tag = pairs.get("g")?.toLowerCase();
+  return {
+    id: peerId,
+    tag: tag !== undefined && TAG_PATTERN.test(tag) ? tag : undefined,
+    joinable: pairs.get("j") === "1",
+  };
 }
 
 const IPV4 =

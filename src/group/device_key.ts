@@ -5,27 +5,28 @@
  * in the handshake itself: each run's fresh session key does, and the device
  * key endorses that session key, binding the two.
  */
-import { verifySignature } from "../crypto/mod.ts";
-// crypto/mod.ts exports verification only; signing lives one level down.
 import {
+  ENDORSEMENT_CONTEXT,
+  endorsementInput,
+  type HandshakeDevice,
   sign,
   SIGNATURE_LENGTH,
   SIGNING_KEY_LENGTH,
   signingKeyPair,
-} from "../crypto/signature.ts";
+  verifySignature,
+} from "../crypto/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
-import { concat, requireLength, utf8 } from "./_bytes.ts";
+import { requireLength } from "./_bytes.ts";
 import { keyFilePath, readKeyFile, writeKeyFile } from "./_key_file.ts";
 
 /** File name of the device key (the 32-byte Ed25519 seed) inside `.dsync/`. */
 export const DEVICE_KEY_FILE = "device.key";
-/** Signed prefix before the session public key: the ASCII bytes `dsync/2 device`. */
-export const ENDORSEMENT_CONTEXT: Uint8Array = utf8("dsync/2 device");
+export { ENDORSEMENT_CONTEXT };
 /** Length of an endorsement (an Ed25519 signature). */
 export const ENDORSEMENT_LENGTH = SIGNATURE_LENGTH;
 
 /** This device's long-lived Ed25519 key. */
-export class DeviceKey {
+export class DeviceKey implements HandshakeDevice {
   /** Ed25519 public key, 32 bytes. */
   readonly publicKey: Uint8Array;
   readonly #seed: Uint8Array;
@@ -77,7 +78,7 @@ export class DeviceKey {
   /** Signature over `"dsync/2 device" ‖ sessionPublicKey`. */
   endorse(sessionPublicKey: Uint8Array): Uint8Array {
     requireLength("Session public key", sessionPublicKey, SIGNING_KEY_LENGTH);
-    return sign(this.#seed, concat(ENDORSEMENT_CONTEXT, sessionPublicKey));
+    return sign(this.#seed, endorsementInput(sessionPublicKey));
   }
 
   toString(): string {
@@ -114,7 +115,7 @@ export function verifyEndorsement(
   }
   return verifySignature(
     devicePublicKey,
-    concat(ENDORSEMENT_CONTEXT, sessionPublicKey),
+    endorsementInput(sessionPublicKey),
     signature,
   );
 }

@@ -6,14 +6,19 @@
  * tag anyone can see) says nothing about a key used in another (the
  * membership proof in the handshake).
  */
-import { createHash, hkdfSync } from "node:crypto";
+import {
+  deriveGroupKey,
+  groupMembership,
+  type HandshakeMembership,
+  MEMBERSHIP_KEY_LABEL,
+  OPEN_GROUP_SECRET,
+} from "../crypto/mod.ts";
 import {
   drawRandom,
   equalBytes,
   type RandomBytes,
   requireLength,
   systemRandom,
-  utf8,
 } from "./_bytes.ts";
 import { keyFilePath, readKeyFile, writeKeyFile } from "./_key_file.ts";
 import { KeyFileError } from "./errors.ts";
@@ -25,19 +30,16 @@ export const GROUP_KEY_FILE = "group.key";
 
 /** HKDF info labels (salt is empty, hash SHA-256, 32 bytes out unless noted). */
 export const GROUP_LABELS = {
-  membership: "dsync/2 membership key",
+  membership: MEMBERSHIP_KEY_LABEL,
   mdnsTag: "dsync/2 mdns tag key",
   secretWrap: "dsync/2 secret wrap key",
   fingerprint: "dsync/2 group fingerprint",
 } as const;
 
-/** The label whose SHA-256 is the public open-group secret. */
-export const OPEN_GROUP_LABEL = "dsync/2 open group";
+export { OPEN_GROUP_LABEL } from "../crypto/mod.ts";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const OPEN_SECRET = new Uint8Array(
-  createHash("sha256").update(OPEN_GROUP_LABEL).digest(),
-);
+const OPEN_SECRET = OPEN_GROUP_SECRET;
 
 /** A group secret and the keys derived from it. */
 export class GroupSecret {
@@ -123,6 +125,11 @@ export class GroupSecret {
     return this.#derive(GROUP_LABELS.membership, 32);
   }
 
+  /** What the handshake proves for this group. */
+  get membership(): HandshakeMembership {
+    return groupMembership(this.membershipKey);
+  }
+
   /** Key of the mDNS group tag. */
   get mdnsTagKey(): Uint8Array {
     return this.#derive(GROUP_LABELS.mdnsTag, 32);
@@ -170,9 +177,7 @@ export class GroupSecret {
   }
 
   #derive(label: string, length: number): Uint8Array {
-    return new Uint8Array(
-      hkdfSync("sha256", this.#bytes, new Uint8Array(0), utf8(label), length),
-    );
+    return deriveGroupKey(this.#bytes, label, length);
   }
 }
 

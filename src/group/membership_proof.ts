@@ -5,23 +5,23 @@
  * another session; carrying the sender's role, it cannot be reflected back
  * to its sender within the same session.
  */
-import { createHmac } from "node:crypto";
-import { concat, equalBytes, requireLength, utf8 } from "./_bytes.ts";
-import type { PakeRole } from "./cpace.ts";
+import {
+  constantTimeEqual,
+  type HandshakeRole,
+  MEMBERSHIP_CONTEXT,
+  MEMBERSHIP_PROOF_LENGTH,
+  MEMBERSHIP_ROLE_BYTE,
+  membershipProof,
+} from "../crypto/mod.ts";
+import { requireLength } from "./_bytes.ts";
 import type { GroupSecret } from "./group_secret.ts";
 
-/** The sender's place in the Noise handshake. */
-export type HandshakeRole = PakeRole;
-
-/** Fixed prefix of the MAC input: the ASCII bytes `dsync/2 member`. */
-export const MEMBERSHIP_CONTEXT: Uint8Array = utf8("dsync/2 member");
-/** Role byte of the MAC input. */
-export const MEMBERSHIP_ROLE_BYTE: Readonly<Record<HandshakeRole, number>> = {
-  initiator: 0x01,
-  responder: 0x02,
+export {
+  type HandshakeRole,
+  MEMBERSHIP_CONTEXT,
+  MEMBERSHIP_PROOF_LENGTH,
+  MEMBERSHIP_ROLE_BYTE,
 };
-/** Length of a proof (HMAC-SHA-256). */
-export const MEMBERSHIP_PROOF_LENGTH = 32;
 /** Length of the Noise handshake hash the proof binds to. */
 export const HANDSHAKE_HASH_LENGTH = 32;
 
@@ -31,12 +31,8 @@ export function proveMembership(
   senderRole: HandshakeRole,
   handshakeHash: Uint8Array,
 ): Uint8Array {
-  const role = roleByte(senderRole);
   requireLength("Handshake hash", handshakeHash, HANDSHAKE_HASH_LENGTH);
-  const input = concat(MEMBERSHIP_CONTEXT, Uint8Array.of(role), handshakeHash);
-  return new Uint8Array(
-    createHmac("sha256", secret.membershipKey).update(input).digest(),
-  );
+  return membershipProof(secret.membershipKey, senderRole, handshakeHash);
 }
 
 /**
@@ -50,13 +46,5 @@ export function verifyMembership(
   proof: Uint8Array,
 ): boolean {
   const expected = proveMembership(secret, senderRole, handshakeHash);
-  return proof instanceof Uint8Array && equalBytes(proof, expected);
-}
-
-function roleByte(role: HandshakeRole): number {
-  const byte = MEMBERSHIP_ROLE_BYTE[role];
-  if (byte === undefined || !Object.hasOwn(MEMBERSHIP_ROLE_BYTE, role)) {
-    throw new TypeError(`Unknown handshake role "${role}"`);
-  }
-  return byte;
+  return proof instanceof Uint8Array && constantTimeEqual(proof, expected);
 }

@@ -58,3 +58,13 @@ export {
   ENDORSEMENT_LENGTH,
   verifyEndorsement,
 } from "./device_key.ts";
+export {
+  answerJoin,
+  JOIN_STEP_TIMEOUT_MS,
+  type JoinChannel,
+  type JoinOutcome,
+  type JoinRefusal,
+  JoinRefusedError,
+  refuseJoin,
+  requestJoin,
+} from "./join_session.ts";

@@ -1,9 +1,13 @@
 /**
  * The ephemeral identity of one dsync run: an Ed25519 key pair (the peer id)
- * and an X25519 key pair (the Noise static key). Both live in memory only.
+ * and an X25519 key pair (the Noise static key), both in memory only, with
+ * what the handshake proves alongside them: the stable device key's
+ * endorsement and the group membership.
  */
 import { createHash } from "node:crypto";
 import { generateKeyPair, type KeyPair } from "../crypto/dh.ts";
+import type { HandshakeDevice } from "../crypto/handshake.ts";
+import type { HandshakeMembership } from "../crypto/membership.ts";
 import {
   isValidSigningKey,
   sign,
@@ -17,32 +21,51 @@ export { verifySignature };
 /** Peer id length in bytes (an Ed25519 public key). */
 export const PEER_ID_LENGTH = SIGNING_KEY_LENGTH;
 
+/** What a session identity carries besides its keys. */
+export interface IdentityOptions {
+  /** The device key that endorses the session key. */
+  readonly device?: HandshakeDevice | undefined;
+  /** The group proved in handshakes. */
+  readonly membership?: HandshakeMembership | undefined;
+}
+
 /** This process's identity; create one per start with {@link Identity.generate}. */
 export class Identity {
   /** Ed25519 public key: the peer id. */
   readonly publicKey: Uint8Array;
   /** X25519 key pair used as the Noise static key. */
   readonly noiseStatic: KeyPair;
+  /** The stable device key that endorses this session (none: the session stands alone). */
+  readonly device: HandshakeDevice | undefined;
+  /** The group this identity proves in handshakes (none: the open pseudo-group). */
+  readonly membership: HandshakeMembership | undefined;
   readonly #secretKey: Uint8Array;
 
   private constructor(
     ed25519Seed: Uint8Array | undefined,
     noiseStatic: KeyPair,
+    options: IdentityOptions,
   ) {
     const pair = signingKeyPair(ed25519Seed);
     this.#secretKey = pair.secretKey;
     this.publicKey = pair.publicKey;
     this.noiseStatic = noiseStatic;
+    this.device = options.device;
+    this.membership = options.membership;
   }
 
   /** A fresh identity from the system CSPRNG. */
-  static generate(): Identity {
-    return new Identity(undefined, generateKeyPair());
+  static generate(options: IdentityOptions = {}): Identity {
+    return new Identity(undefined, generateKeyPair(), options);
   }
 
   /** An identity from a known Ed25519 seed and Noise key pair (tests only). */
-  static fromKeys(ed25519Seed: Uint8Array, noiseStatic: KeyPair): Identity {
-    return new Identity(ed25519Seed, noiseStatic);
+  static fromKeys(
+    ed25519Seed: Uint8Array,
+    noiseStatic: KeyPair,
+    options: IdentityOptions = {},
+  ): Identity {
+    return new Identity(ed25519Seed, noiseStatic, options);
   }
 
   /** Signs `message` with the Ed25519 key (RFC 8032, pure Ed25519). */

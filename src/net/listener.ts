@@ -6,6 +6,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { HandshakeIdentity } from "../crypto/handshake.ts";
+import { NotGroupMemberError } from "../crypto/errors.ts";
 import { fingerprint } from "../identity/identity.ts";
 import { formatHostPort } from "./dialer.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, establishChannel } from "./establish.ts";
@@ -32,6 +33,8 @@ export interface ListenerLimits {
   maxTrackedIps: number;
   /** At most one summary log of refused connections per interval. */
   logIntervalMs: number;
+  /** At most one "not in this folder's group" warning per address per interval. */
+  refusalLogIntervalMs: number;
   /** Cap on one application message on accepted channels. */
   maxMessageSize?: number;
 }
@@ -46,6 +49,7 @@ export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
   perIpPerSecond: 4,
   maxTrackedIps: 4096,
   logIntervalMs: 10_000,
+  refusalLogIntervalMs: 60_000,
 };
 
 /** Counters since the listener started. */
@@ -108,12 +112,18 @@ export interface ListenOptions {
   /** A socket already bound (`bindPort`); else `hostname`:`port` is bound. */
   socket?: Deno.TcpListener;
   identity: HandshakeIdentity;
-  /** Called with each authenticated channel; the callee owns it. */
+  /** Called with each channel of a group member; the callee owns it. */
   onSession(
     channel: SecureChannel,
     peerId: Uint8Array,
     remoteAddr: Deno.NetAddr,
   ): void;
+  /**
+   * Called with each channel of a device that asked to join the group (no
+   * membership proved); the callee owns it. Without it such channels are
+   * closed at once.
+   */
+  onJoin?(channel: SecureChannel, remoteAddr: Deno.NetAddr): void;
   limits?: Partial<ListenerLimits>;
   /** Clock for the rate limiter and log throttling. */
   now?: () => number;
@@ -177,6 +187,20 @@ export function listen(options: ListenOptions): Listener {
     );
   };
 
+  // Address → when a non-member from it was last reported.
+  const refusals = new Map<string, number>();
+  const reportRefusal = (ip: string) => {
+    const t = now();
+    const last = refusals.get(ip);
+    if (last !== undefined && t - last < limits.refusalLogIntervalMs) return;
+    if (refusals.size >= limits.maxTrackedIps) refusals.clear();
+    refusals.set(ip, t);
+    log.warn(
+      "Refused a device that is not in this folder's group at {addr}",
+      { addr: ip },
+    );
+  };
+
   const handshake = async (conn: Deno.Conn, remote: Deno.NetAddr) => {
     const remoteAddr = formatHostPort(remote.hostname, remote.port);
     let channel: SecureChannel;
@@ -194,7 +218,8 @@ export function listen(options: ListenOptions): Listener {
       release(remote.hostname);
       const name = error instanceof Error ? error.name : "Error";
       stats.failures[name] = (stats.failures[name] ?? 0) + 1;
-      unreported.failed++;
+      if (error instanceof NotGroupMemberError) reportRefusal(remote.hostname);
+      else unreported.failed++;
       log.debug("Handshake with {addr} failed: {name}: {message}", {
         addr: remoteAddr,
         name,
@@ -222,7 +247,11 @@ export function listen(options: ListenOptions): Listener {
       addr: remoteAddr,
     });
     try {
-      options.onSession(channel, channel.peerId, remote);
+      if (channel.peerMode === "join") {
+        if (options.onJoin === undefined) {
+          channel.abort(new Error("This device does not take join requests"));
+        } else options.onJoin(channel, remote);
+      } else options.onSession(channel, channel.peerId, remote);
     } catch (error) {
       log.error("Session handler failed for {addr}: {error}", {
         addr: remoteAddr,

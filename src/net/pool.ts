@@ -9,6 +9,7 @@ import { fingerprint, peerIdHex } from "../identity/identity.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { dial, type DialOptions, formatHostPort } from "./dialer.ts";
 import { SelfConnectionError } from "./establish.ts";
+import { NotGroupMemberError } from "../crypto/errors.ts";
 import { listen, type Listener, type ListenerLimits } from "./listener.ts";
 import type { CloseReason, SecureChannel } from "./secure_channel.ts";
 import { chooseConnection, type Initiator } from "./tie_break.ts";
@@ -67,6 +68,8 @@ export interface PoolOptions {
     /** Already bound (`bindPort`); else `hostname`:`port` is bound. */
     socket?: Deno.TcpListener;
     limits?: Partial<ListenerLimits>;
+    /** Takes channels of devices that ask to join the group (else closed). */
+    onJoin?: (channel: SecureChannel, remoteAddr: Deno.NetAddr) => void;
   };
   /** Ping a channel when nothing was sent on it for this long. */
   keepaliveMs?: number;
@@ -95,6 +98,8 @@ interface StaticPeer {
   expectedPeerId: Uint8Array | undefined;
   /** Learned on first successful handshake. */
   peerKey: string | undefined;
+  /** Already reported as not in the group (said once). */
+  refused?: boolean;
   stop: AbortController;
 }
 
@@ -156,6 +161,8 @@ export class ConnectionPool {
             { maxMessageSize: this.#maxMessageSize }),
         },
         onSession: (channel) => this.#adopt(channel, "remote"),
+        ...(options.listen.onJoin !== undefined &&
+          { onJoin: options.listen.onJoin }),
       });
     }
     this.#timer = setInterval(
@@ -320,6 +327,17 @@ export class ConnectionPool {
           return;
         }
         const delay = backoff.next();
+        if (error instanceof NotGroupMemberError) {
+          if (!peer.refused) {
+            log.warn(
+              "{address} is not in this folder's group (another group or an open instance; if this device was removed from the group, it needs a new join code: run `dsync invite -d DIR` on a member, then `dsync -d DIR --join CODE` here)",
+              { address },
+            );
+          }
+          peer.refused = true;
+          await this.#sleep(delay, peer.stop.signal);
+          continue;
+        }
         log.info(
           "Dialing {address} failed ({name}: {message}); retrying in {delay} ms",
           {

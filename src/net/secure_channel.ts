@@ -125,6 +125,12 @@ interface Outgoing {
 export class SecureChannel {
   /** The peer's Ed25519 public key. */
   readonly peerId: Uint8Array;
+  /** The peer's stable device key, which endorsed `peerId`. */
+  readonly peerDevice: Uint8Array;
+  /** `member`: the peer proved our group; `join`: it asked to join one. */
+  readonly peerMode: "member" | "join";
+  /** The Noise handshake hash `h`, the same on both ends (binds the join PAKE). */
+  readonly handshakeHash: Uint8Array;
   /** Peer address, for logs. */
   readonly remoteAddr: string;
   /** Resolves once with why the channel ended. */
@@ -152,12 +158,19 @@ export class SecureChannel {
 
   constructor(
     conn: ChannelConn,
-    session: Pick<SecureSession, "peerId" | "sender" | "receiver">,
+    session:
+      & Pick<SecureSession, "peerId" | "sender" | "receiver">
+      & Partial<
+        Pick<SecureSession, "peerDevice" | "peerMode" | "handshakeHash">
+      >,
     options: SecureChannelOptions = {},
   ) {
     this.#conn = conn;
     this.#session = session;
     this.peerId = session.peerId;
+    this.peerDevice = session.peerDevice ?? session.peerId;
+    this.peerMode = session.peerMode ?? "member";
+    this.handshakeHash = session.handshakeHash ?? new Uint8Array(32);
     this.remoteAddr = options.remoteAddr ?? "unknown";
     this.#maxMessageSize = options.maxMessageSize ?? MAX_MESSAGE_SIZE;
     if (

@@ -7,3 +7,9 @@ export { describeScan, runNode } from "./node.ts";
 export { FolderInUseError } from "./folder_lock.ts";
 export type { NodeConfig, StaticPeer } from "./node_config.ts";
 export { DEFAULT_RESCAN_INTERVAL_MS } from "./node_config.ts";
+export {
+  callInstance,
+  ControlRequestError,
+  NoInstanceError,
+} from "./control_client.ts";
+export { JoinFailedError, joinGroup } from "./join.ts";

@@ -19,6 +19,9 @@ import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
 import { DEFAULT_RESCAN_INTERVAL_MS, type NodeConfig } from "./node_config.ts";
 import { rescanBatch } from "./watch_batch.ts";
+import { ControlServer } from "./control_server.ts";
+import { GroupContext } from "./group_context.ts";
+import { GroupService } from "./group_service.ts";
 import { WatchSuspension } from "./watch_suspension.ts";
 import { StatusReporter } from "./status_reporter.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
@@ -109,7 +112,16 @@ async function runLockedNode(
   const ignore = await IgnoreRules.load(config.folder, config.excludes);
   const store = IndexStore.openOrRebuild(config.folder);
   const hasher = new HasherPool();
-  const identity = Identity.generate();
+  const group = await GroupContext.open(config.folder, {
+    open: config.open ?? false,
+    joined: config.joined,
+  });
+  const identity = Identity.generate({
+    device: group.device,
+    membership: group.membership,
+  });
+  const groups = new GroupService(group, identity.publicKey, config.name);
+  let control: ControlServer | undefined;
   let engine: SyncEngine | undefined;
   let watcher: FolderWatcher | undefined;
   let pool: ConnectionPool | undefined;
@@ -139,6 +151,9 @@ async function runLockedNode(
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
       leftovers,
+      onPeerHello: (peerId, name) => groups.peerHello(peerId, name),
+      onGroupRekey: (peerId, secret, removed) =>
+        groups.rekey(peerId, secret, removed),
     });
     engine = sync;
     // Watching starts before the initial scan, so no change falls between.
@@ -161,28 +176,43 @@ async function runLockedNode(
     // engine's gate), and "in sync" is not said before.
     pool = new ConnectionPool({
       identity,
-      listen: { hostname: "0.0.0.0", port: config.port, socket },
+      listen: {
+        hostname: "0.0.0.0",
+        port: config.port,
+        socket,
+        onJoin: (channel, remote) => groups.join(channel, remote),
+      },
     });
     sync.attach(pool);
-    log.info(
-      "Listening on port {port} as {fingerprint} ({name}). Authorization is open: any peer that completes the handshake on this network may sync this folder",
-      {
-        port: pool.addr?.port ?? config.port,
-        fingerprint: fingerprint(identity.publicKey),
-        name: config.name,
-      },
+    groups.attach(pool, sync);
+    control = await ControlServer.start(config.folder, groups.routes());
+    announceGroup(
+      group,
+      pool.addr?.port ?? config.port,
+      fingerprint(identity.publicKey),
+      config,
     );
     for (const peer of config.peers) {
       pool.addStaticPeer(peer.hostname, peer.port);
     }
     if (config.discovery) {
-      discovery = new Discovery({
+      const mdns = new Discovery({
         name: config.name,
         port: pool.addr?.port ?? config.port,
         peerId: identity.publicKey,
+        announcement: () => ({
+          tag: group.tagFor(identity.publicKey),
+          joinable: group.acceptsJoins,
+        }),
       });
-      followDiscoveredPeers(discovery, pool);
-      discovery.start();
+      discovery = mdns;
+      followDiscoveredPeers(
+        mdns,
+        pool,
+        (peer) => group.recognises(peer.tag, peer.id),
+      );
+      group.onChange(() => mdns.refresh());
+      mdns.start();
     }
     reporter = new StatusReporter(() => sync.status(), ui);
     log.info(describeScan(await sync.scan("full")));
@@ -200,13 +230,54 @@ async function runLockedNode(
   } finally {
     clearInterval(suspender);
     reporter?.stop();
+    await control?.close();
     await discovery?.close();
     await engine?.close();
     await watcher?.close();
     await pool?.close();
+    await groups.settled();
     await hasher.close();
     store.close();
   }
+}
+
+/**
+ * Says at start which group the folder is in, and prints a join code when
+ * no other device has joined yet (a new group, or one nobody joined).
+ */
+function announceGroup(
+  group: GroupContext,
+  port: number,
+  session: string,
+  config: NodeConfig,
+): void {
+  if (group.isOpen) {
+    log.warn(
+      "Listening on port {port} as {device} ({name}, session {session}) in OPEN mode: any dsync started with --open on this network may read, change and delete this folder",
+      { port, device: group.device.fingerprint, name: config.name, session },
+    );
+    return;
+  }
+  const members = group.members.list().filter((m) => m.removedAt === undefined)
+    .length;
+  log.info(
+    "Listening on port {port} as {device} ({name}, session {session}); folder group {group}, {members} other {noun} seen",
+    {
+      port,
+      device: group.device.fingerprint,
+      name: config.name,
+      session,
+      group: group.secret.fingerprint,
+      members,
+      noun: members === 1 ? "device" : "devices",
+    },
+  );
+  if (members > 0 || group.origin === "joined") return;
+  const { code } = group.invite();
+  log.info(
+    "Join code for this folder: {code} (valid 10 minutes). On each other device, run once: dsync -d DIR --join {code}",
+    { code },
+  );
 }
 
 /** How often the puller's backlog is checked for a watcher suspension. */

@@ -1,3 +1,5 @@
+import type { GroupSecret } from "../group/mod.ts";
+
 /** A peer address given by the user. */
 export interface StaticPeer {
   hostname: string;
@@ -15,6 +17,10 @@ export interface NodeConfig {
   discovery: boolean;
   verbose: boolean;
   maxConcurrentTransfers: number;
+  /** `--open`: the open LAN pseudo-group instead of the folder's group. */
+  open?: boolean;
+  /** The group secret just received with `--join` (stored at start). */
+  joined?: GroupSecret | undefined;
   /** Interval of the full rescan that catches what the watcher missed. */
   rescanIntervalMs?: number;
 }

@@ -66,6 +66,7 @@ export const MESSAGE_TYPE_CODES: Readonly<Record<MessageType, number>> = Object
     chunk_request: 4,
     chunk_response: 5,
     in_sync: 6,
+    group_rekey: 7,
   });
 
 /** Bytes an `IndexBatch` adds around its records (type, last, count). */
@@ -148,6 +149,18 @@ function encodeChecked(msg: Message): Writer {
       const w = new Writer(16);
       w.u8(MESSAGE_TYPE_CODES[msg.type]);
       w.varBigUint(msg.sequence);
+      return w;
+    }
+    case "group_rekey": {
+      if (msg.secret.length !== 32 || msg.removed.length !== 32) {
+        throw new MalformedMessageError(
+          "Invalid GroupRekey: secret and removed device key must be 32 bytes",
+        );
+      }
+      const w = new Writer(72);
+      w.u8(MESSAGE_TYPE_CODES.group_rekey);
+      w.raw(msg.secret);
+      w.raw(msg.removed);
       return w;
     }
     case "chunk_request": {
@@ -421,6 +434,13 @@ function decodeFrom(bytes: Uint8Array): Message {
       msg = {
         type: "in_sync",
         sequence: rd.varBigUint("InSync sequence", MAX_SEQUENCE),
+      };
+      break;
+    case MESSAGE_TYPE_CODES.group_rekey:
+      msg = {
+        type: "group_rekey",
+        secret: rd.raw("GroupRekey secret", 32),
+        removed: rd.raw("GroupRekey removed device", 32),
       };
       break;
     case MESSAGE_TYPE_CODES.chunk_request: {

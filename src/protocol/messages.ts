@@ -127,6 +127,18 @@ export interface InSync {
   readonly sequence: bigint;
 }
 
+/**
+ * A member removed a device from the group: the group secret is replaced
+ * by `secret` (32 bytes), which the receiver stores and proves from then
+ * on; `removed` (the removed device's key, 32 bytes) is disconnected and
+ * refused. Sent only inside channels whose peer proved the group.
+ */
+export interface GroupRekey {
+  readonly type: "group_rekey";
+  readonly secret: Uint8Array;
+  readonly removed: Uint8Array;
+}
+
 /** Any application message. */
 export type Message =
   | Hello
@@ -134,7 +146,8 @@ export type Message =
   | IndexAck
   | ChunkRequest
   | ChunkResponse
-  | InSync;
+  | InSync
+  | GroupRekey;
 
 /** The `type` tag of a message. */
 export type MessageType = Message["type"];

@@ -9,6 +9,7 @@ export type {
   ChunkRequest,
   ChunkResponse,
   ChunkStatus,
+  GroupRekey,
   Hello,
   IndexAck,
   IndexBatch,

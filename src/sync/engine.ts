@@ -33,6 +33,8 @@ const log = getLogger(["dsync", "sync"]);
 
 /** The connection as the engine uses it (a `SecureChannel` fits). */
 export interface PeerChannel {
+  /** The peer's stable device key (its fingerprint is what people see). */
+  readonly peerDevice?: Uint8Array;
   /** One message, maybe in pieces (sent as their concatenation). */
   send(message: Uint8Array | readonly Uint8Array[]): Promise<void>;
   abort(error: Error): void;
@@ -73,6 +75,14 @@ export interface SyncEngineOptions {
   readonly caseInsensitive?: boolean;
   /** `.part` files to resume (gathered at start); pulls park theirs here. */
   readonly leftovers?: LeftoverParts;
+  /** A peer said hello (its name is known from now on). */
+  readonly onPeerHello?: (peerId: Uint8Array, name: string) => void;
+  /** A peer sent the group's new secret after removing `removed`. */
+  readonly onGroupRekey?: (
+    peerId: Uint8Array,
+    secret: Uint8Array,
+    removed: Uint8Array,
+  ) => void;
 }
 
 /** One peer as the UI shows it. */
@@ -303,6 +313,24 @@ export class SyncEngine {
     return this.#echo.isEcho(path, state);
   }
 
+  /**
+   * Hands the group's new secret to every connected peer but `except`
+   * (peer ids as hex); resolves with how many were sent.
+   */
+  async sendGroupRekey(
+    secret: Uint8Array,
+    removed: Uint8Array,
+    except: ReadonlySet<string>,
+  ): Promise<number> {
+    const sends: Promise<void>[] = [];
+    for (const peer of this.#peers.values()) {
+      if (peer.session === undefined || except.has(peer.id)) continue;
+      sends.push(peer.session.sendGroupRekey(secret, removed));
+    }
+    const results = await Promise.allSettled(sends);
+    return results.filter((r) => r.status === "fulfilled").length;
+  }
+
   /** Paths the puller has queued or in progress (cheap, approximate). */
   get pullBacklog(): number {
     return this.#puller.backlog;
@@ -388,7 +416,7 @@ export class SyncEngine {
     if (peer === undefined) {
       peer = {
         id,
-        fingerprint: fingerprint(peerId),
+        fingerprint: fingerprint(channel.peerDevice ?? peerId),
         name: undefined,
         session: undefined,
         responder: undefined,
@@ -399,6 +427,7 @@ export class SyncEngine {
     const current = peer;
     const session = new PeerSession({
       peerId,
+      peerDevice: channel.peerDevice,
       link: {
         send: (bytes) => channel.send(bytes),
         close: (error) => channel.abort(error),
@@ -416,6 +445,7 @@ export class SyncEngine {
         }),
       onHello: (s) => {
         current.name = s.name;
+        this.#o.onPeerHello?.(peerId, s.name ?? "");
         log.info("Peer {name} ({fingerprint}) connected", {
           name: s.name,
           fingerprint: s.fingerprint,
@@ -423,6 +453,8 @@ export class SyncEngine {
         this.#puller.retryWaiting();
       },
       onRecords: (_s, records) => this.#puller.offer(records),
+      onGroupRekey: (_s, secret, removed) =>
+        this.#o.onGroupRekey?.(peerId, secret, removed),
       onInitialDelta: (s) =>
         log.debug("Received the index of {name} ({fingerprint})", {
           name: s.name,

@@ -120,6 +120,8 @@ type HeldPage =
 /** Options of {@linkcode PeerSession}. */
 export interface PeerSessionOptions {
   readonly peerId: Uint8Array;
+  /** The peer's device key, shown as its fingerprint (default: `peerId`). */
+  readonly peerDevice?: Uint8Array | undefined;
   readonly link: PeerLink;
   readonly local: LocalIndexView;
   readonly remote: RemoteIndexView;
@@ -130,6 +132,12 @@ export interface PeerSessionOptions {
   readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
   /** The peer said hello. */
   readonly onHello?: (session: PeerSession) => void;
+  /** The peer removed a device from the group and sends the new secret. */
+  readonly onGroupRekey?: (
+    session: PeerSession,
+    secret: Uint8Array,
+    removed: Uint8Array,
+  ) => void;
   /** Records received and stored (sequence order). */
   readonly onRecords?: (session: PeerSession, records: FileRecord[]) => void;
   /** The peer's initial delta arrived completely. */
@@ -205,7 +213,7 @@ export class PeerSession {
   constructor(options: PeerSessionOptions) {
     this.#o = options;
     this.peerId = options.peerId;
-    this.fingerprint = fingerprint(options.peerId);
+    this.fingerprint = fingerprint(options.peerDevice ?? options.peerId);
     this.#batchRecords = Math.min(
       MAX_RECORDS_PER_BATCH,
       Math.max(1, options.batchRecords ?? 1000),
@@ -314,6 +322,13 @@ export class PeerSession {
     return this.#requester.request(path, hash, offset, length, signal);
   }
 
+  /** Sends the group's new secret after a removal (see `GroupRekey`). */
+  sendGroupRekey(secret: Uint8Array, removed: Uint8Array): Promise<void> {
+    return this.#o.link.send(
+      encodeMessageParts({ type: "group_rekey", secret, removed }),
+    );
+  }
+
   /** The connection ended (the pool said so): fail requests, stop pushing. */
   closed(reason = "connection closed"): void {
     if (this.#closed) return;
@@ -345,6 +360,9 @@ export class PeerSession {
         return;
       case "in_sync":
         this.#peerInSync = msg.sequence;
+        return;
+      case "group_rekey":
+        this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
         return;
     }
   }

@@ -41,6 +41,7 @@ Deno.test("parseFlags() reads short and long forms", () => {
     excludes: ["*.log"],
     noDiscovery: true,
     verbose: true,
+    open: false,
     help: false,
     version: false,
   };
@@ -54,6 +55,7 @@ Deno.test("parseFlags() leaves unset options absent", () => {
     excludes: [],
     noDiscovery: false,
     verbose: false,
+    open: false,
     help: false,
     version: false,
   });

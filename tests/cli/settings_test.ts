@@ -20,6 +20,7 @@ Deno.test("mergeSettings() applies defaults", () => {
     discovery: true,
     verbose: false,
     maxConcurrentTransfers: 4,
+    open: false,
   });
   assertEquals(
     mergeSettings(flags("-d", "/s"), {}, { hostname: null, cwd: "/" }).name,
@@ -60,6 +61,7 @@ Deno.test("mergeSettings() lets flags override the file and add to its lists", (
     discovery: false,
     verbose: true,
     maxConcurrentTransfers: 2,
+    open: false,
   });
   assertEquals(
     mergeSettings(flags("-d", "/x"), { path: "/y" }, defaults).folder,

@@ -23,6 +23,7 @@ import {
 } from "../../src/crypto/handshake.ts";
 import { HandshakeState } from "../../src/crypto/noise.ts";
 import { Identity } from "../../src/identity/identity.ts";
+import { DeviceKey, GroupSecret } from "../../src/group/mod.ts";
 import { fromHex, toHex } from "./_hex.ts";
 import { duplexPipe, type PipeEnd } from "./_pipe.ts";
 
@@ -98,7 +99,7 @@ Deno.test("secureHandshake() sends messages of the documented lengths", async ()
     secureHandshake(spy, { role: "initiator", identity: Identity.generate() }),
     secureHandshake(spyB, { role: "responder", identity: Identity.generate() }),
   ]);
-  assert.deepEqual(MESSAGE_LENGTHS, [32, 193, 161]);
+  assert.deepEqual(MESSAGE_LENGTHS, [32, 322, 290]);
   assert.deepEqual(written, MESSAGE_LENGTHS.map((n) => n + 2));
 });
 
@@ -186,7 +187,11 @@ Deno.test("secureHandshake() responder rejects an initiator payload relayed from
   });
   withAlice.readMessage(await readFrame(malloryToAlice));
   await malloryToAlice.write(
-    frame(withAlice.writeMessage((h) => encodeIdentityPayload(mallory, h))),
+    frame(
+      withAlice.writeMessage((h) =>
+        encodeIdentityPayload(mallory, h, "responder")
+      ),
+    ),
   );
   const alicePayload = withAlice.readMessage(await readFrame(malloryToAlice));
   const aliceSession = await aliceSide;
@@ -201,7 +206,7 @@ Deno.test("secureHandshake() responder rejects an initiator payload relayed from
   malloryToBob.close();
 });
 
-Deno.test("secureHandshake() rejects a signature without the dsync/1 identity context", async () => {
+Deno.test("secureHandshake() rejects a signature without the dsync/2 identity context", async () => {
   const bob = Identity.generate();
   const [a, b] = duplexPipe();
   const initiator = secureHandshake(a, {
@@ -215,9 +220,8 @@ Deno.test("secureHandshake() rejects a signature without the dsync/1 identity co
   });
   state.readMessage(await readFrame(b));
   await b.write(frame(state.writeMessage((h) => {
-    const payload = new Uint8Array(PAYLOAD_LENGTH);
-    payload[0] = 1;
-    payload.set(bob.publicKey, 1);
+    const payload = encodeIdentityPayload(bob, h, "responder");
+    assert.equal(payload.length, PAYLOAD_LENGTH);
     payload.set(bob.sign(h), 33); // h alone, no context prefix
     return payload;
   })));
@@ -239,8 +243,8 @@ Deno.test("secureHandshake() rejects an identity payload with an unknown version
   });
   state.readMessage(await readFrame(b));
   await b.write(frame(state.writeMessage((h) => {
-    const payload = encodeIdentityPayload(bob, h);
-    payload[0] = 2;
+    const payload = encodeIdentityPayload(bob, h, "responder");
+    payload[0] = 3;
     return payload;
   })));
   const error = await rejection(initiator);
@@ -310,7 +314,9 @@ Deno.test("secureHandshake() rejects a low-order static key with LowOrderPointEr
   const bob = Identity.generate();
   // Mallory announces an all-zero static key; the initiator's "es" must refuse it.
   await b.write(
-    frame(state.writeMessage((h) => encodeIdentityPayload(bob, h))),
+    frame(
+      state.writeMessage((h) => encodeIdentityPayload(bob, h, "responder")),
+    ),
   );
   const error = await rejection(initiator);
   assert.ok(error instanceof LowOrderPointError, String(error));
@@ -428,12 +434,14 @@ Deno.test("secureHandshake() fails when the peer uses another prologue", async (
   const bob = Identity.generate();
   const state = new HandshakeState({
     initiator: false,
-    prologue: new TextEncoder().encode("dsync/2"),
+    prologue: new TextEncoder().encode("dsync/3"),
     staticKeyPair: bob.noiseStatic,
   });
   state.readMessage(await readFrame(b));
   await b.write(
-    frame(state.writeMessage((h) => encodeIdentityPayload(bob, h))),
+    frame(
+      state.writeMessage((h) => encodeIdentityPayload(bob, h, "responder")),
+    ),
   );
   assert.ok((await rejection(initiator)) instanceof HandshakeError);
   b.close();
@@ -465,11 +473,11 @@ Deno.test("secureHandshake() rejects with the abort reason when the signal fires
   );
 });
 
-Deno.test("decodeIdentityPayload() accepts exactly version 1 and 97 bytes", () => {
+Deno.test("decodeIdentityPayload() accepts exactly version 2 and 226 bytes", () => {
   const identity = Identity.generate();
   const h = new Uint8Array(32).fill(3);
-  const payload = encodeIdentityPayload(identity, h);
-  assert.equal(payload.length, 97);
+  const payload = encodeIdentityPayload(identity, h, "initiator");
+  assert.equal(payload.length, 226);
   const decoded = decodeIdentityPayload(payload);
   assert.deepEqual(decoded.publicKey, identity.publicKey);
   assert.deepEqual(decoded.signature, identity.sign(signatureInput(h)));
@@ -492,13 +500,13 @@ Deno.test("signatureInput() is the ASCII context followed by h", () => {
   const input = signatureInput(h);
   assert.equal(
     new TextDecoder().decode(input.subarray(0, 16)),
-    "dsync/1 identity",
+    "dsync/2 identity",
   );
   assert.deepEqual(input.subarray(16), h);
   assert.equal(input.length, 48);
 });
 
-Deno.test("secureHandshake() reproduces the documented dsync/1 handshake transcript", async () => {
+Deno.test("secureHandshake() reproduces the documented dsync/2 handshake transcript", async () => {
   const v = JSON.parse(
     await Deno.readTextFile(
       new URL("../testdata/dsync_handshake_vector.json", import.meta.url),
@@ -507,13 +515,23 @@ Deno.test("secureHandshake() reproduces the documented dsync/1 handshake transcr
     wire_messages: string[];
     transport: { from: string; plaintext: string; message: string }[];
   };
+  const membership = GroupSecret.fromBytes(fromHex(v.group_secret!))
+    .membership;
   const initiator = Identity.fromKeys(
     fromHex(v.initiator_ed25519_seed!),
     keyPairFromPrivate(fromHex(v.initiator_static!)),
+    {
+      device: DeviceKey.fromSeed(fromHex(v.initiator_device_seed!)),
+      membership,
+    },
   );
   const responder = Identity.fromKeys(
     fromHex(v.responder_ed25519_seed!),
     keyPairFromPrivate(fromHex(v.responder_static!)),
+    {
+      device: DeviceKey.fromSeed(fromHex(v.responder_device_seed!)),
+      membership,
+    },
   );
   assert.equal(toHex(initiator.publicKey), v.initiator_peer_id);
   assert.equal(toHex(responder.publicKey), v.responder_peer_id);

@@ -14,6 +14,8 @@ function service(
     addresses: ["10.0.0.1"],
     port: 22000,
     ttl: 120,
+    tag: undefined,
+    joinable: false,
     ...over,
   };
 }

@@ -2,7 +2,55 @@
  * Runs real dsync processes for end-to-end tests and watches their output.
  * @module
  */
+import { GroupSecret } from "../../src/group/mod.ts";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/**
+ * The group every test node belongs to unless a test says otherwise: its
+ * secret is written into a folder's `.dsync/group.key` before the first
+ * start, as if the device had joined with a code. Tests of groups
+ * themselves pass `group: false` (the node makes its own) or their own.
+ */
+export const TEST_GROUP: GroupSecret = GroupSecret.generate();
+
+/** Where `-d DIR` points in `args`, if anywhere. */
+function folderOf(args: readonly string[]): string | undefined {
+  const at = args.findIndex((a) => a === "-d" || a === "--path");
+  return at < 0 ? undefined : args[at + 1];
+}
+
+/**
+ * Writes `group` into the folder of `args` unless it has a group already,
+ * or the arguments choose one themselves (`--open`, `--join`).
+ */
+export function seedGroup(
+  args: readonly string[],
+  group: GroupSecret | false,
+): void {
+  const folder = folderOf(args);
+  if (
+    group === false || folder === undefined || args.includes("--open") ||
+    args.includes("--join")
+  ) return;
+  const file = `${folder}/.dsync/group.key`;
+  try {
+    Deno.lstatSync(file);
+    return;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) return;
+  }
+  try {
+    try {
+      Deno.mkdirSync(`${folder}/.dsync`); // never the folder itself
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    Deno.writeFileSync(file, group.exportBytes(), { mode: 0o600 });
+    Deno.chmodSync(file, 0o600);
+  } catch {
+    // No such folder (a test of that error): nothing to seed.
+  }
+}
 
 /** The permissions of `deno task start`, for processes started by tests. */
 export const RUN_PERMISSIONS = [
@@ -60,8 +108,11 @@ export async function runDsync(
     env?: Record<string, string>;
     /** Kills the run after this long. */
     timeoutMs?: number;
+    /** The folder's group (default {@linkcode TEST_GROUP}; false: none seeded). */
+    group?: GroupSecret | false;
   } = {},
 ): Promise<RunResult> {
+  seedGroup(args, options.group ?? TEST_GROUP);
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...(options.permissions ?? RUN_PERMISSIONS), MAIN, ...args],
     env: options.env ?? {},
@@ -94,8 +145,11 @@ export class DsyncProcess {
       env?: Record<string, string>;
       /** A command that runs deno, e.g. `["ip", "netns", "exec", NS]`. */
       wrapper?: string[];
+      /** The folder's group (default {@linkcode TEST_GROUP}; false: none seeded). */
+      group?: GroupSecret | false;
     } = {},
   ) {
+    seedGroup(args, options.group ?? TEST_GROUP);
     const deno = [
       Deno.execPath(),
       "run",

@@ -8,6 +8,7 @@
  */
 import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
 import { Identity } from "../../src/identity/identity.ts";
+import { TEST_GROUP } from "./_dsync.ts";
 import { dial } from "../../src/net/dialer.ts";
 import type { CloseReason, SecureChannel } from "../../src/net/mod.ts";
 import {
@@ -141,7 +142,8 @@ export class HostilePeer {
     port: number,
     options: { maxMessageSize?: number; identity?: Identity } = {},
   ): Promise<HostilePeer> {
-    const identity = options.identity ?? Identity.generate();
+    const identity = options.identity ??
+      Identity.generate({ membership: TEST_GROUP.membership });
     // The listener's per-IP token bucket may refuse a burst of test
     // connections: retry a few times.
     for (let attempt = 1;; attempt++) {

@@ -46,7 +46,13 @@ Deno.test("two dsync processes authenticate each other, reconnect after a restar
     // Each side names the other by the identity proven in the handshake.
     await alpha.waitForOutput(new RegExp(`Peer beta \\(${fpB}\\) connected`));
     await beta.waitForOutput(new RegExp(`Peer alpha \\(${fpA}\\) connected`));
-    assert(alpha.output.includes("Authorization is open"), alpha.output);
+    // Both are in the test group (seeded as if joined with a code).
+    const group = /folder group ([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})/;
+    assertEquals(
+      alpha.output.match(group)?.[1],
+      beta.output.match(group)?.[1],
+      alpha.output,
+    );
     // Not a terminal: the in-sync summary is a plain log line.
     await alpha.waitForOutput(/In sync with 1 peer, 0 files, 0 B/);
 
@@ -56,14 +62,24 @@ Deno.test("two dsync processes authenticate each other, reconnect after a restar
       new RegExp(`Peer beta \\(${fpB}\\) disconnected`),
     );
 
-    // A restart has a fresh identity, and alpha reconnects to it by itself.
+    // A restart has a fresh session identity but the same device
+    // fingerprint, and alpha reconnects to it by itself.
+    const sessions = () =>
+      new Set(
+        [...alpha.output.matchAll(
+          new RegExp(`Connected to peer ${FINGERPRINT} at`, "g"),
+        )].map((m) => m[1]),
+      );
+    const before = sessions();
     const beta2 = start("beta", portB, portA);
     const fpB2 = await listeningAs(beta2);
-    assertNotEquals(fpB2, fpB);
+    assertEquals(fpB2, fpB);
     await alpha.waitForOutput(
-      new RegExp(`Peer beta \\(${fpB2}\\) connected`),
+      /Peer beta \(.*\) connected[^]*Peer beta \(.*\) connected/,
       30_000,
     );
+    const after = sessions();
+    assert(after.size > before.size, "a new session key after the restart");
     assertEquals(await beta2.stop("SIGINT"), 0, beta2.output);
     assertEquals(await alpha.stop("SIGTERM"), 0, alpha.output);
   } finally {

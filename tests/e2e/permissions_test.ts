@@ -85,8 +85,8 @@ Deno.test("e2e permissions: two peers with exactly the README's narrow flags syn
       );
     }
     // The name comes from each node's dsync.toml: the config was readable.
-    await procs[0]!.waitForOutput(/as \S+ \(alpha\)/, 30_000);
-    await procs[1]!.waitForOutput(/as \S+ \(beta\)/, 30_000);
+    await procs[0]!.waitForOutput(/as \S+ \(alpha[,)]/, 30_000);
+    await procs[1]!.waitForOutput(/as \S+ \(beta[,)]/, 30_000);
     const snap = await waitIdentical(a.dir, b.dir, {
       procs,
       timeoutMs: 40_000,

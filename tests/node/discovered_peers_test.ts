@@ -7,6 +7,8 @@ Deno.test("dialAddress() prefers IPv4, falls back to IPv6, and gives up on none"
     name: "p",
     addresses,
     port: 9000,
+    tag: undefined,
+    joinable: false,
   });
   assertEquals(dialAddress(peer(["fd00::1", "10.0.0.2"])), "10.0.0.2");
   assertEquals(dialAddress(peer(["fd00::1"])), "fd00::1");

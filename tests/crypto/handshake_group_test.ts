@@ -1,0 +1,158 @@
+/**
+ * Group membership in the handshake: both sides prove the group before the
+ * first application message, the proofs are bound to this session's `h`, a
+ * device with no group can only ask to join, and the device key endorses
+ * the session key.
+ */
+import assert from "node:assert/strict";
+import {
+  BadSignatureError,
+  HandshakeError,
+  NotGroupMemberError,
+} from "../../src/crypto/errors.ts";
+import {
+  decodeIdentityPayload,
+  encodeIdentityPayload,
+  PROLOGUE,
+  secureHandshake,
+} from "../../src/crypto/handshake.ts";
+import { JOIN_MEMBERSHIP } from "../../src/crypto/membership.ts";
+import { HandshakeState } from "../../src/crypto/noise.ts";
+import { DeviceKey, GroupSecret } from "../../src/group/mod.ts";
+import { Identity } from "../../src/identity/identity.ts";
+import { duplexPipe, type PipeEnd } from "./_pipe.ts";
+
+const GROUP = GroupSecret.generate();
+const OTHER = GroupSecret.generate();
+
+function member(group: GroupSecret = GROUP, device?: DeviceKey): Identity {
+  return Identity.generate({
+    membership: group.membership,
+    ...(device === undefined ? {} : { device }),
+  });
+}
+
+async function settle<T>(p: Promise<T>): Promise<T | Error> {
+  try {
+    return await p;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+function frame(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + message.length);
+  out[0] = message.length >> 8;
+  out[1] = message.length & 0xff;
+  out.set(message, 2);
+  return out;
+}
+
+async function readFrame(end: PipeEnd): Promise<Uint8Array> {
+  const prefix = await end.readExact(2);
+  return await end.readExact((prefix[0]! << 8) | prefix[1]!);
+}
+
+Deno.test("secureHandshake() connects two members of one group and names their devices", async () => {
+  const deviceA = DeviceKey.fromSeed(new Uint8Array(32).fill(1));
+  const deviceB = DeviceKey.fromSeed(new Uint8Array(32).fill(2));
+  const [a, b] = duplexPipe();
+  const [sa, sb] = await Promise.all([
+    secureHandshake(a, { role: "initiator", identity: member(GROUP, deviceA) }),
+    secureHandshake(b, { role: "responder", identity: member(GROUP, deviceB) }),
+  ]);
+  assert.equal(sa.peerMode, "member");
+  assert.equal(sb.peerMode, "member");
+  assert.deepEqual(sa.peerDevice, deviceB.publicKey);
+  assert.deepEqual(sb.peerDevice, deviceA.publicKey);
+});
+
+for (
+  const [name, initiator, responder] of [
+    ["another group", GROUP, OTHER],
+    ["the open pseudo-group", GROUP, GroupSecret.open()],
+    ["a group, dialed by an open instance", GroupSecret.open(), GROUP],
+  ] as const
+) {
+  Deno.test(`secureHandshake() refuses ${name} on both sides with NotGroupMemberError`, async () => {
+    const [a, b] = duplexPipe();
+    const [ea, eb] = await Promise.all([
+      settle(
+        secureHandshake(a, { role: "initiator", identity: member(initiator) }),
+      ),
+      settle(
+        secureHandshake(b, { role: "responder", identity: member(responder) }),
+      ),
+    ]);
+    assert.ok(ea instanceof NotGroupMemberError, String(ea));
+    assert.ok(eb instanceof NotGroupMemberError, String(eb));
+  });
+}
+
+Deno.test("secureHandshake() gives a device without a group a join session, nothing more", async () => {
+  const [a, b] = duplexPipe();
+  const joiner = Identity.generate({ membership: JOIN_MEMBERSHIP });
+  const [sa, sb] = await Promise.all([
+    secureHandshake(a, { role: "initiator", identity: joiner }),
+    secureHandshake(b, { role: "responder", identity: member() }),
+  ]);
+  assert.equal(sb.peerMode, "join");
+  assert.equal(sa.peerMode, "member");
+  // A responder never asks to join.
+  assert.throws(
+    () => encodeIdentityPayload(joiner, new Uint8Array(32), "responder"),
+    TypeError,
+  );
+});
+
+Deno.test("secureHandshake() refuses a membership proof copied from another session", async () => {
+  // Mallory knows no secret; she replays Bob's proof of an earlier session.
+  const bob = member();
+  const h1 = new Uint8Array(32).fill(9);
+  const oldProof = decodeIdentityPayload(
+    encodeIdentityPayload(bob, h1, "responder"),
+  ).proof;
+  const mallory = Identity.generate({ membership: OTHER.membership });
+  const [a, b] = duplexPipe();
+  const initiator = settle(
+    secureHandshake(a, { role: "initiator", identity: member() }),
+  );
+  const state = new HandshakeState({
+    initiator: false,
+    prologue: PROLOGUE,
+    staticKeyPair: mallory.noiseStatic,
+  });
+  state.readMessage(await readFrame(b));
+  await b.write(frame(state.writeMessage((h) => {
+    const payload = encodeIdentityPayload(mallory, h, "responder");
+    payload.set(oldProof, payload.length - 32);
+    return payload;
+  })));
+  const error = await initiator;
+  assert.ok(error instanceof NotGroupMemberError, String(error));
+  b.close();
+});
+
+Deno.test("secureHandshake() refuses a device endorsement of another session key", async () => {
+  const bob = member();
+  const [a, b] = duplexPipe();
+  const initiator = settle(
+    secureHandshake(a, { role: "initiator", identity: member() }),
+  );
+  const state = new HandshakeState({
+    initiator: false,
+    prologue: PROLOGUE,
+    staticKeyPair: bob.noiseStatic,
+  });
+  state.readMessage(await readFrame(b));
+  await b.write(frame(state.writeMessage((h) => {
+    const payload = encodeIdentityPayload(bob, h, "responder");
+    const at = 1 + 32 + 64 + 32; // the endorsement's first byte
+    payload[at] = payload[at]! ^ 1;
+    return payload;
+  })));
+  const error = await initiator;
+  assert.ok(error instanceof BadSignatureError, String(error));
+  assert.ok(error instanceof HandshakeError);
+  b.close();
+});

@@ -1,0 +1,115 @@
+/** The local control API: token, Host and Origin checks, and the endpoint file. */
+import { assert, assertEquals } from "../assert.ts";
+import {
+  type ControlEndpoint,
+  controlFilePath,
+  ControlServer,
+} from "../../src/node/control_server.ts";
+import {
+  callInstance,
+  NoInstanceError,
+} from "../../src/node/control_client.ts";
+
+async function withServer(
+  fn: (endpoint: ControlEndpoint, folder: string) => Promise<void>,
+): Promise<void> {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-control-" });
+  await Deno.mkdir(`${folder}/.dsync`);
+  const server = await ControlServer.start(folder, {
+    "GET /api/ping": () => ({ status: 200, body: { pong: true } }),
+    "POST /api/echo": (body) => ({ status: 200, body: { got: body } }),
+  });
+  try {
+    const endpoint = JSON.parse(
+      await Deno.readTextFile(controlFilePath(folder)),
+    ) as ControlEndpoint;
+    await fn(endpoint, folder);
+  } finally {
+    await server.close();
+    await Deno.remove(folder, { recursive: true });
+  }
+}
+
+/** The status of a GET sent as raw HTTP/1.1, so that any Host can be sent. */
+async function rawStatus(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const lines = [`GET ${path} HTTP/1.1`, "Connection: close"];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    await conn.write(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"));
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    const head = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    return Number(head.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0);
+  } finally {
+    conn.close();
+  }
+}
+
+async function status(
+  url: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  const response = await fetch(url, { headers });
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test("ControlServer writes its endpoint owner-only and answers only with the token", async () => {
+  await withServer(async ({ port, token }, folder) => {
+    if (Deno.build.os !== "windows") {
+      const mode = (await Deno.stat(controlFilePath(folder))).mode! & 0o777;
+      assertEquals(mode, 0o600);
+    }
+    const url = `http://127.0.0.1:${port}/api/ping`;
+    assertEquals(await status(url, {}), 401);
+    assertEquals(await status(url, { authorization: "Bearer nope" }), 401);
+    const ok = { authorization: `Bearer ${token}` };
+    assertEquals(await status(url, ok), 200);
+    // DNS rebinding: a name that resolves to 127.0.0.1 is still refused.
+    assertEquals(
+      await rawStatus(port, "/api/ping", { ...ok, host: `127.0.0.1:${port}` }),
+      200,
+    );
+    assertEquals(
+      await rawStatus(port, "/api/ping", {
+        ...ok,
+        host: `evil.example:${port}`,
+      }),
+      403,
+    );
+    // CSRF: a request a web page makes carries its Origin.
+    assertEquals(
+      await status(url, { ...ok, origin: "http://evil.example" }),
+      403,
+    );
+    assertEquals(
+      await status(`http://127.0.0.1:${port}/api/nothing`, ok),
+      404,
+    );
+    assertEquals(await callInstance(folder, "GET", "/api/ping"), {
+      pong: true,
+    });
+    assertEquals(await callInstance(folder, "POST", "/api/echo", [1, "a"]), {
+      got: [1, "a"],
+    });
+  });
+});
+
+Deno.test("callInstance() says plainly when no instance runs for the folder", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-control-" });
+  try {
+    const error = await callInstance(folder, "GET", "/api/ping").then(
+      () => undefined,
+      (e) => e,
+    );
+    assert(error instanceof NoInstanceError, String(error));
+    assert(/No dsync is running for/.test(error.message));
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
