@@ -18,6 +18,7 @@ import {
   runNode,
 } from "../node/mod.ts";
 import type { ControlCommand } from "./flags.ts";
+import { groupKeyPath } from "../group/mod.ts";
 import { PortUnavailableError } from "../net/mod.ts";
 
 /** Exit codes: 0 clean exit, 1 runtime failure, 2 usage or permission error. */
@@ -122,8 +123,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   };
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
-    const joined = settings.join === undefined ? undefined : await joinGroup({
-      code: settings.join,
+    const join = settings.joinFromConfig === true &&
+        await exists(groupKeyPath(settings.folder))
+      ? undefined
+      : settings.join;
+    const joined = join === undefined ? undefined : await joinGroup({
+      code: join,
       peers: settings.peers,
       discovery: settings.discovery,
       name: settings.name,
@@ -141,6 +146,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
     await teardownLogging();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
 }
 

@@ -22,8 +22,13 @@ export interface Settings {
   maxConcurrentTransfers: number;
   /** `--open`: the open LAN pseudo-group. */
   open: boolean;
-  /** `--join CODE`, checked. */
+  /** `--join CODE` (or `join` in dsync.toml), checked. */
   join?: JoinCode;
+  /**
+   * The code came from dsync.toml, not the command line: it is used only
+   * while the folder has no group yet (the file is read at every start).
+   */
+  joinFromConfig?: boolean;
   /** A control command for the running instance instead of running one. */
   command?: ControlCommand;
 }
@@ -82,7 +87,9 @@ export function mergeSettings(
     }
   }
   return {
-    ...(join === undefined ? {} : { join }),
+    ...(join === undefined
+      ? {}
+      : { join, joinFromConfig: flags.join === undefined }),
     ...(flags.command === undefined ? {} : { command: flags.command }),
     open,
     folder: resolve(defaults.cwd, path),

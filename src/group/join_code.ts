@@ -1,6 +1,6 @@
 /**
  * Join codes: the short secret a person reads from one device and types on
- * another, e.g. `K7Q4-M2XD-9TPA`, and the pure book-keeping that limits how
+ * another, e.g. `K7Q4-M2XD-9TPT`, and the pure book-keeping that limits how
  * long and how often an issued code may be tried.
  *
  * Why this shape:
@@ -76,7 +76,7 @@ export class JoinCode {
     return new TextEncoder().encode(this.#symbols);
   }
 
-  /** Display form, e.g. `K7Q4-M2XD-9TPA`. */
+  /** Display form, e.g. `K7Q4-M2XD-9TPT`. */
   toString(): string {
     const s = this.#symbols;
     return `${s.slice(0, 4)}-${s.slice(4, 8)}-${s.slice(8)}`;
@@ -146,7 +146,7 @@ export function parseJoinCode(text: string): JoinCode {
   if (values.length !== JOIN_CODE_SYMBOLS) {
     throw new JoinCodeError(
       "length",
-      `Join code has ${values.length} symbols, expected ${JOIN_CODE_SYMBOLS} (like K7Q4-M2XD-9TPA)`,
+      `Join code has ${values.length} symbols, expected ${JOIN_CODE_SYMBOLS} (like K7Q4-M2XD-9TPT)`,
     );
   }
   const data = values.slice(0, DATA_SYMBOLS);

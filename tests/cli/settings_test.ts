@@ -107,3 +107,50 @@ Deno.test("checkFolder() refuses a missing folder and a file", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("mergeSettings() takes a join code from a flag or the file, and open mode", () => {
+  const fromFlag = mergeSettings(
+    flags("-d", "s", "--join", "k7q4 m2xd 9tpt"),
+    {},
+    defaults,
+  );
+  assertEquals(fromFlag.join?.toString(), "K7Q4-M2XD-9TPT");
+  assertEquals(fromFlag.joinFromConfig, false);
+  const fromFile = mergeSettings(
+    flags("-d", "s"),
+    { join: "K7Q4-M2XD-9TPT" },
+    defaults,
+  );
+  assertEquals(fromFile.joinFromConfig, true);
+  assertEquals(
+    mergeSettings(flags("-d", "s"), { open: true }, defaults).open,
+    true,
+  );
+  assertThrows(
+    () =>
+      mergeSettings(flags("-d", "s", "--join", "K7Q4-M2XD-9TPA"), {}, defaults),
+    UsageError,
+    "Invalid join code",
+  );
+  assertThrows(
+    () =>
+      mergeSettings(
+        flags("-d", "s", "--open", "--join", "K7Q4-M2XD-9TPT"),
+        {},
+        defaults,
+      ),
+    UsageError,
+    "exclude each other",
+  );
+});
+
+Deno.test("parseFlags() reads the group commands", () => {
+  assertEquals(flags("invite", "-d", "s").command, { name: "invite" });
+  assertEquals(flags("members", "-d", "s").command, { name: "members" });
+  assertEquals(flags("remove", "-d", "s", "ABCD-EFGH-IJKL").command, {
+    name: "remove",
+    fingerprint: "ABCD-EFGH-IJKL",
+  });
+  assertThrows(() => flags("remove", "-d", "s"), UsageError, "FINGERPRINT");
+  assertThrows(() => flags("dance", "-d", "s"), UsageError, "commands:");
+});
