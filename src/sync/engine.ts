@@ -256,19 +256,50 @@ export class SyncEngine {
    * the puller puts a file in place), then pushes what changed.
    */
   async scan(paths: readonly string[] | "full"): Promise<ScanSummary> {
-    const summary = await this.#gate.run(() => {
+    let recorded: [number, number] = [0, 0];
+    const summary = await this.#gate.run(async () => {
       // Closing: what changed is found by the next start's full scan.
-      if (this.#closed) return Promise.resolve(emptyScanSummary());
-      return paths === "full"
-        ? this.#o.scanner.scan()
-        : this.#o.scanner.scanPaths(paths);
+      if (this.#closed) return emptyScanSummary();
+      const before = this.#o.store.maxSequence;
+      const result = paths === "full"
+        ? await this.#o.scanner.scan()
+        : await this.#o.scanner.scanPaths(paths);
+      // Under the gate nothing else stores: these sequences are the scan's.
+      recorded = [before, this.#o.store.maxSequence];
+      return result;
     });
     if (paths === "full" && !this.#indexed) {
       this.#indexed = true;
       this.#puller.release();
+    } else if (recorded[1] > recorded[0]) {
+      this.#replan(recorded[0], recorded[1]);
     }
     this.onLocalChanges();
     return summary;
+  }
+
+  /**
+   * Plans again the paths a scan changed (local sequences in `(from, to]`)
+   * that some peer has a record of. A peer's record that needed no work
+   * against the old local record may need some now: an edit a peer made
+   * concurrently with the one we had (ours won, so it waited) must come
+   * back when we delete ours, since an edit beats a concurrent delete.
+   * (The first full scan needs none of this: the puller plans every path
+   * that differs from a peer's once it ends.)
+   */
+  #replan(from: number, to: number): void {
+    const paths: string[] = [];
+    let after = from;
+    for (let page = 0; page < 10_000 && after < to; page++) {
+      const rows = this.#remote.localSince(after, 1000);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (row.sequence > to) break;
+        if (this.#remote.recordsFor(row.path).length > 0) paths.push(row.path);
+      }
+      after = rows[rows.length - 1]!.sequence;
+    }
+    if (paths.length > 0) this.#puller.enqueue(paths);
   }
 
   /**

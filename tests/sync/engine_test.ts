@@ -10,6 +10,7 @@ import {
   type PeerPoolEvents,
   SyncEngine,
 } from "../../src/sync/engine.ts";
+import { RemoteIndex } from "../../src/sync/remote_index.ts";
 import { waitFor } from "../_wait.ts";
 
 type Handlers = {
@@ -40,7 +41,11 @@ class FakePool implements PeerPool {
     ) h(event);
   }
 
-  static link(a: FakePool, b: FakePool): () => void {
+  /**
+   * Connects two pools. `drop` (by message type byte) loses messages from
+   * `a` to `b`, e.g. index batches (2), so `b` never learns `a`'s records.
+   */
+  static link(a: FakePool, b: FakePool, drop: number[] = []): () => void {
     let open = true;
     const end = () => {
       if (!open) return;
@@ -54,6 +59,7 @@ class FakePool implements PeerPool {
         const copy = new Uint8Array(
           Buffer.concat(message instanceof Uint8Array ? [message] : message),
         );
+        if (from === a && drop.includes(copy[0]!)) return Promise.resolve();
         setTimeout(() => {
           if (open) to.emit("message", { peerId: from.id, message: copy });
         }, 0);
@@ -152,6 +158,49 @@ Deno.test("SyncEngine syncs two folders and reports them in sync", async () => {
   } finally {
     await dispose(a);
     await dispose(b);
+  }
+});
+
+Deno.test("SyncEngine brings back a peer's concurrent edit when the local copy that won is deleted", async () => {
+  const a = await node("alpha", 1);
+  const g = await node("gamma", 3);
+  try {
+    await a.engine.scan("full");
+    await g.engine.scan("full");
+    // Concurrent edits; alpha's is newer, so gamma's waits (gamma keeps the
+    // losing copy, alpha does nothing).
+    await Deno.writeTextFile(`${g.dir}/doc.txt`, "gamma's edit");
+    await Deno.utime(`${g.dir}/doc.txt`, 1_700_000_000, 1_700_000_000);
+    await g.engine.scan(["doc.txt"]);
+    await Deno.writeTextFile(`${a.dir}/doc.txt`, "alpha's edit");
+    await a.engine.scan(["doc.txt"]);
+    // Gamma never hears of alpha's edit (its index batches are lost), as
+    // when a third peer relays only alpha's later delete.
+    FakePool.link(a.pool, g.pool, [2]);
+    const remote = RemoteIndex.open(a.dir);
+    try {
+      await until(
+        "alpha holds gamma's record",
+        () => remote.recordsFor("doc.txt").length > 0,
+      );
+    } finally {
+      remote.close();
+    }
+    await until("alpha settled", () => a.engine.status().pending === 0);
+    assertEquals(await Deno.readTextFile(`${a.dir}/doc.txt`), "alpha's edit");
+    // The user deletes alpha's copy: gamma's concurrent edit beats that delete.
+    await Deno.remove(`${a.dir}/doc.txt`);
+    await a.engine.scan(["doc.txt"]);
+    await until("gamma's edit is back on alpha", () => {
+      try {
+        return Deno.readTextFileSync(`${a.dir}/doc.txt`) === "gamma's edit";
+      } catch {
+        return false;
+      }
+    });
+  } finally {
+    await dispose(a);
+    await dispose(g);
   }
 });
 
