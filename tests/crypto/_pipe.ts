@@ -77,3 +77,18 @@ export function duplexPipe(): [PipeEnd, PipeEnd] {
   });
   return [end(aToB, bToA), end(bToA, aToB)];
 }
+
+/** A handshake message with its 2-byte big-endian length, as sent. */
+export function frame(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + message.length);
+  out[0] = message.length >> 8;
+  out[1] = message.length & 0xff;
+  out.set(message, 2);
+  return out;
+}
+
+/** Reads one length-prefixed handshake message from `end`. */
+export async function readFrame(end: PipeEnd): Promise<Uint8Array> {
+  const prefix = await end.readExact(2);
+  return await end.readExact((prefix[0]! << 8) | prefix[1]!);
+}

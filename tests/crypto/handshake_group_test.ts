@@ -20,7 +20,7 @@ import { JOIN_MEMBERSHIP } from "../../src/crypto/membership.ts";
 import { HandshakeState } from "../../src/crypto/noise.ts";
 import { DeviceKey, GroupSecret } from "../../src/group/mod.ts";
 import { Identity } from "../../src/identity/identity.ts";
-import { duplexPipe, type PipeEnd } from "./_pipe.ts";
+import { duplexPipe, frame, readFrame } from "./_pipe.ts";
 
 const GROUP = GroupSecret.generate();
 const OTHER = GroupSecret.generate();
@@ -38,19 +38,6 @@ async function settle<T>(p: Promise<T>): Promise<T | Error> {
   } catch (error) {
     return error as Error;
   }
-}
-
-function frame(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(2 + message.length);
-  out[0] = message.length >> 8;
-  out[1] = message.length & 0xff;
-  out.set(message, 2);
-  return out;
-}
-
-async function readFrame(end: PipeEnd): Promise<Uint8Array> {
-  const prefix = await end.readExact(2);
-  return await end.readExact((prefix[0]! << 8) | prefix[1]!);
 }
 
 Deno.test("secureHandshake() connects two members of one group and names their devices", async () => {

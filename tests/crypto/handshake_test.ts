@@ -25,20 +25,7 @@ import { HandshakeState } from "../../src/crypto/noise.ts";
 import { Identity } from "../../src/identity/identity.ts";
 import { DeviceKey, GroupSecret } from "../../src/group/mod.ts";
 import { fromHex, toHex } from "./_hex.ts";
-import { duplexPipe, type PipeEnd } from "./_pipe.ts";
-
-function frame(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(2 + message.length);
-  out[0] = message.length >> 8;
-  out[1] = message.length & 0xff;
-  out.set(message, 2);
-  return out;
-}
-
-async function readFrame(end: PipeEnd): Promise<Uint8Array> {
-  const prefix = await end.readExact(2);
-  return await end.readExact((prefix[0]! << 8) | prefix[1]!);
-}
+import { duplexPipe, frame, type PipeEnd, readFrame } from "./_pipe.ts";
 
 /** Runs `promise`, expects rejection, returns the error. */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
