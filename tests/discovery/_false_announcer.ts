@@ -7,7 +7,7 @@
  * Usage: `_false_announcer.ts NAME PORT [GROUP_SECRET_HEX]`
  * @module
  */
-import { Identity, parsePeerIdHex, peerIdHex } from "../../src/identity/mod.ts";
+import { Identity, peerIdHex } from "../../src/identity/mod.ts";
 import { GroupSecret, groupTag } from "../../src/group/mod.ts";
 import { Discovery } from "../../src/discovery/mod.ts";
 

@@ -275,6 +275,7 @@ Deno.test("groups: open instances sync with each other and never with a group in
   const open2 = site.start("open2", ["open1", "member"], ["--open"]);
   const member = site.start("member", ["open1", "open2"]);
   await open1.waitForOutput(/OPEN mode/);
+  await open2.waitForOutput(/OPEN mode/);
   await waitIdentical(site.dir("open1"), site.dir("open2"), {
     procs: site.procs,
     check: (s) => s.has("o.txt"),
