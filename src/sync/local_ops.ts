@@ -321,44 +321,42 @@ async function removeDeletedParents(
 /**
  * Moves the local entry of `d.path` (the losing side of a conflict) to
  * `conflictPath`, if the decision is current and the entry is still what
- * the index holds. The path's record becomes a tombstone with the loser's
- * version unchanged: moving the copy aside is not the user deleting the
- * file (a bumped version would be a delete that peers apply), only this
- * copy no longer holding it until the winner is pulled, which the planner
- * then does (a tombstone concurrent with the winner: the edit wins). The
- * caller rescans the copy, which is indexed as a new file, and plans
- * `d.path` again.
+ * the index holds. The caller holds the gate. A file that loses to a file
+ * is moved in the same gated step that puts the winner in its place (see
+ * `Puller`), so the path is never empty and nothing is recorded for it but
+ * the winner, with both versions merged.
+ */
+export async function moveConflictLoser(
+  ctx: LocalOpsContext,
+  d: Decision,
+  conflictPath: string,
+): Promise<void> {
+  assertDecisionCurrent(ctx.store, d);
+  const os = await unchangedEntry(ctx, d.path);
+  const target = toOsPath(ctx.folder, conflictPath);
+  try {
+    await Deno.lstat(target);
+    throw new LocalChangeError(
+      d.path,
+      `Conflict copy name "${conflictPath}" is taken`,
+    );
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  await Deno.rename(os, target);
+}
+
+/**
+ * {@linkcode moveConflictLoser} on its own, under the gate: for a loser
+ * that is replaced by a directory or a link (rare), which is put in place
+ * afterwards. The caller rescans both paths: the copy becomes a new file,
+ * the path a delete of this device's copy, concurrent with the winner (so
+ * no peer applies it over the winner), and then the winner is pulled.
  */
 export async function renameConflictLoser(
   ctx: LocalOpsContext,
   d: Decision,
   conflictPath: string,
 ): Promise<void> {
-  await ctx.gate.run(async () => {
-    assertDecisionCurrent(ctx.store, d);
-    const os = await unchangedEntry(ctx, d.path);
-    const target = toOsPath(ctx.folder, conflictPath);
-    try {
-      await Deno.lstat(target);
-      throw new LocalChangeError(
-        d.path,
-        `Conflict copy name "${conflictPath}" is taken`,
-      );
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-    await Deno.rename(os, target);
-    const loser = d.local!;
-    const { inode: _i, dev: _d, symlinkTarget: _t, ...rest } = loser;
-    ctx.store.put({
-      ...rest,
-      size: 0,
-      exec: false,
-      hash: new Uint8Array(0),
-      chunks: [],
-      deleted: true,
-      sequence: 0,
-    });
-    ctx.echo.remember(d.path, "absent");
-  });
+  await ctx.gate.run(() => moveConflictLoser(ctx, d, conflictPath));
 }

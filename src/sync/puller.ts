@@ -15,8 +15,12 @@
  *   (`local_ops.ts`); deletes wait until the files of the same round are
  *   in place (a rename arrives as a new file plus a delete, and the new
  *   file is built from the old one's chunks) and go deepest first;
- * - a conflict lost here moves the local entry to its conflict name; it is
- *   then indexed as a new file and syncs like any other.
+ * - a conflict lost here keeps the local entry under its conflict name: a
+ *   file that loses to a file is pulled like any file and moved aside in
+ *   the same gated step that renames the winner into place (the path is
+ *   never empty, and the only record stored for it is the winner's, both
+ *   versions merged); other losers are moved aside first. The copy is then
+ *   indexed as a new file and syncs like any other.
  *
  * Failures never lose data: an unseen local edit makes the path be
  * rescanned and planned again; a file no connected peer can serve waits
@@ -57,6 +61,7 @@ import {
   clearDirectoryForFile,
   type Decision,
   type LocalOpsContext,
+  moveConflictLoser,
   renameConflictLoser,
   storeMerges,
 } from "./local_ops.ts";
@@ -168,6 +173,17 @@ function sameLocal(
     stat.size === record.size && stat.exec === record.exec &&
     stat.mtimeMs === Number(record.mtimeNs / 1_000_000n) &&
     stat.inode === record.inode;
+}
+
+/**
+ * A conflict the winner of which is a file and the loser a file or link:
+ * pulled like any file, the loser moved aside in the step that puts the
+ * winner in place.
+ */
+function replacesInPlace(d: Decision): boolean {
+  return d.action.kind === "conflict" && d.action.winner === "remote" &&
+    d.remote.kind === "file" && d.local !== undefined && !d.local.deleted &&
+    d.local.kind !== "dir";
 }
 
 /** Short tag of the replica that made a conflict's losing edit. */
@@ -466,8 +482,12 @@ export class Puller {
       list.push(d);
     }
     const get = (kind: string) => byKind.get(kind) ?? [];
+    // A file that loses to a file is moved aside when the winner is put in
+    // its place (a pull); other losers are moved aside first.
+    const conflictPulls: Decision[] = [];
     for (const d of get("conflict")) {
-      await this.#op(d, () => this.#resolveConflict(d));
+      if (replacesInPlace(d)) conflictPulls.push(d);
+      else await this.#op(d, () => this.#resolveConflict(d));
     }
     const merges = get("merge-version");
     if (merges.length > 0) {
@@ -487,7 +507,7 @@ export class Puller {
     for (const d of get("metadata")) {
       await this.#op(d, () => applyMetadata(this.#ops, d));
     }
-    const pulls: Decision[] = [];
+    const pulls: Decision[] = [...conflictPulls];
     for (const d of get("pull")) {
       if (d.local?.kind !== "dir" || d.local.deleted) pulls.push(d);
       else await this.#op(d, () => this.#clearDirectory(d));
@@ -526,13 +546,17 @@ export class Puller {
     if (more.length > 0) this.enqueue(more);
   }
 
-  async #resolveConflict(d: Decision): Promise<void> {
-    const local = d.local!;
-    const copy = conflictName(
+  /** The name the losing local copy of `d.path` is kept under. */
+  #copyName(d: Decision): string {
+    return conflictName(
       d.path,
       new Date(this.#now()),
-      conflictTag(local.version, d.remote.version, this.#o.store.replicaId),
+      conflictTag(d.local!.version, d.remote.version, this.#o.store.replicaId),
     );
+  }
+
+  async #resolveConflict(d: Decision): Promise<void> {
+    const copy = this.#copyName(d);
     await renameConflictLoser(this.#ops, d, copy);
     log.info("Conflict on {path}: the local copy lost and was kept as {copy}", {
       path: d.path,
@@ -626,7 +650,7 @@ export class Puller {
     };
     for (const d of ds) {
       if (this.#closed) break;
-      if (d.remote.size > small) {
+      if (d.remote.size > small || d.action.kind === "conflict") {
         await launch(() => this.#pullOne(d), [d.path]);
         continue;
       }
@@ -653,7 +677,10 @@ export class Puller {
     if (sameLocal(this.#o.store.getStat(d.path), d.local)) return d;
     const now = this.#decide(d.path);
     if (now === undefined) return undefined;
-    if (now.action.kind === "pull") return now;
+    if (now.action.kind === d.action.kind && now.action.kind === "pull") {
+      return now;
+    }
+    if (d.action.kind === "conflict" && replacesInPlace(now)) return now;
     this.#queue.add(d.path);
     return undefined;
   }
@@ -739,12 +766,21 @@ export class Puller {
       this.#abort.signal.throwIfAborted();
       await part.prepare();
       const p = part;
+      const copy = d.action.kind === "conflict" ? this.#copyName(d) : undefined;
       await this.#o.gate.run(async () => {
         assertDecisionCurrent(this.#o.store, d);
+        if (copy !== undefined) await moveConflictLoser(this.#ops, d, copy);
         const info = await p.rename();
         this.#o.store.put(appliedRecord(d, info));
         this.#o.echo.remember(d.path, echoStateOf(info, d.remote.hash));
       });
+      if (copy !== undefined) {
+        log.info(
+          "Conflict on {path}: the local copy lost and was kept as {copy}",
+          { path: d.path, copy },
+        );
+        await this.#o.rescan([copy]);
+      }
       await syncDirQuietly(toOsPath(this.#o.folder, parentRel(d.path)));
       log.debug("Pulled {path} ({size} bytes) in {ms} ms", {
         path: d.path,

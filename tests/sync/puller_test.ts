@@ -286,6 +286,44 @@ Deno.test("Puller keeps the losing side of a conflict as a conflict copy", () =>
     );
   }));
 
+Deno.test("Puller moves the losing copy aside only when the winner is here to take its place", () =>
+  withWorld(async (w) => {
+    await Deno.writeTextFile(`${w.dir}/notes.txt`, "mine");
+    await w.scanner.scan();
+    const before = w.store.get("notes.txt")!;
+    const theirs = new TextEncoder().encode("theirs, newer");
+    // Announced, but no peer can serve it yet.
+    w.announce([{
+      ...remoteFile("notes.txt", theirs),
+      mtimeNs: 4_000_000_000_000_000_000n, // far future: theirs wins
+    }]);
+    w.peer.files.delete("notes.txt");
+    await w.puller.whenIdle();
+    assertEquals(await Deno.readTextFile(`${w.dir}/notes.txt`), "mine");
+    assertEquals(
+      [...Deno.readDirSync(w.dir)].filter((e) => e.name.includes("conflict")),
+      [],
+    );
+    // Nothing recorded for the path meanwhile: no delete, no new version.
+    assertEquals(w.store.get("notes.txt")!.sequence, before.sequence);
+    // The winner arrives: one step keeps ours and puts theirs in place.
+    w.peer.files.set("notes.txt", theirs);
+    w.puller.retryWaiting();
+    await w.puller.whenIdle();
+    assertEquals(
+      await Deno.readTextFile(`${w.dir}/notes.txt`),
+      "theirs, newer",
+    );
+    const copies = [...Deno.readDirSync(w.dir)].map((e) => e.name).filter((
+      n,
+    ) => n.startsWith("notes.sync-conflict-"));
+    assertEquals(copies.length, 1);
+    assertEquals(await Deno.readTextFile(`${w.dir}/${copies[0]}`), "mine");
+    const stored = w.store.get("notes.txt")!;
+    assertEquals(stored.deleted, false);
+    assertEquals(compare(stored.version, before.version), "greater");
+  }));
+
 Deno.test("Puller deletes only what the index holds and stores the peer's tombstone", () =>
   withWorld(async (w) => {
     await Deno.mkdir(`${w.dir}/dir`);
