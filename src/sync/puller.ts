@@ -36,8 +36,16 @@ import { PartFile, type PartTarget, syncDir } from "./atomic_writer.ts";
 import type { LeftoverParts } from "./part_cleanup.ts";
 import { type SmallFile, writeSmallFiles } from "./small_file_batch.ts";
 import type { LocalChunkIndex } from "./chunk_source.ts";
-import { ChunkFetcher, type ChunkSource } from "./chunk_fetcher.ts";
-import { ChunkHashMismatchError } from "./chunk_requests.ts";
+import {
+  ChunkFetcher,
+  type ChunkSource,
+  NoSourceError,
+} from "./chunk_fetcher.ts";
+import {
+  ChunkHashMismatchError,
+  ChunkUnavailableError,
+  PeerGoneError,
+} from "./chunk_requests.ts";
 import { conflictName } from "./conflict_name.ts";
 import { DiskFullNotice, isDiskFull } from "./disk_full.ts";
 import { FailureBackoff } from "./failure_backoff.ts";
@@ -56,6 +64,7 @@ import {
   assertDecisionCurrent,
   clearDirectoryForFile,
   type Decision,
+  DirectoryNotEmptyError,
   type LocalOpsContext,
   renameConflictLoser,
   storeMerges,
@@ -151,6 +160,12 @@ const MAX_DIR_RETRIES = 5;
 const RETRY_DELAY_MS = 1000;
 /** After this many retry delays a path that kept changing locally is planned again. */
 const LOCAL_CHANGE_PAUSE = 10;
+
+/** No connected peer could serve a chunk (none had it, or it left or changed). */
+function lacksSource(err: unknown): boolean {
+  return err instanceof NoSourceError || err instanceof PeerGoneError ||
+    err instanceof ChunkUnavailableError;
+}
 
 function errorOf(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -705,10 +720,8 @@ export class Puller {
     err: unknown,
   ): Promise<void> {
     const leftovers = this.#o.leftovers;
-    const name = errorOf(err).name;
     const resumable = this.#closed || err instanceof PullerClosedError ||
-      err instanceof ChunkHashMismatchError || name === "NoSourceError" ||
-      name === "PeerGoneError" || name === "ChunkUnavailableError";
+      err instanceof ChunkHashMismatchError || lacksSource(err);
     if (leftovers === undefined || !resumable) {
       await part.abort();
       return;
@@ -895,8 +908,7 @@ export class Puller {
     if (
       error instanceof ContentMismatchError ||
       error instanceof ChunkHashMismatchError ||
-      error.name === "NoSourceError" || error.name === "PeerGoneError" ||
-      error.name === "ChunkUnavailableError"
+      lacksSource(error)
     ) {
       if (epoch !== this.#sourceEpoch || this.#queue.has(path)) {
         this.enqueue([path]); // a peer came (or news arrived) meanwhile
@@ -913,7 +925,7 @@ export class Puller {
       this.#waiting.add(path);
       return;
     }
-    if (error.name === "DirectoryNotEmptyError") {
+    if (error instanceof DirectoryNotEmptyError) {
       log.info("Not replacing {path}: {message}", {
         path,
         message: error.message,
