@@ -25,6 +25,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { FileRecord } from "../index/file_record.ts";
+import { STATE_DIR } from "../index/mod.ts";
 import { fingerprint } from "../identity/identity.ts";
 import {
   decodeOwnedMessage,
@@ -66,7 +67,7 @@ export class SameReplicaError extends SessionProtocolError {
     super(
       `Peer uses our own replica id ${
         replica.toString(16)
-      }: was this folder copied with its .dsync directory? Delete .dsync on one side`,
+      }: was this folder copied with its ${STATE_DIR} directory? Delete ${STATE_DIR} on one side`,
     );
     this.name = "SameReplicaError";
   }

@@ -20,10 +20,9 @@ import { toOsPath } from "../index/rel_path.ts";
 import {
   decodeChunks,
   encodeChunks,
-  INDEX_FILE,
   IndexCorruptError,
-  STATE_DIR,
 } from "../index/store.ts";
+import { INDEX_FILE, STATE_DIR } from "../index/mod.ts";
 import { decodeVersion, encodeVersion } from "../index/version_vector.ts";
 
 type Row = Record<string, unknown>;

@@ -13,6 +13,7 @@
 import { getLogger } from "@logtape/logtape";
 import { blake3, sameBytes } from "../index/hash.ts";
 import { toOsPath } from "../index/rel_path.ts";
+import { isInStateDir, STATE_DIR } from "../index/mod.ts";
 import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
 import { wirePathProblem } from "../protocol/wire_path.ts";
 import {
@@ -97,8 +98,8 @@ export function locateEntry(
 function refusalOf(ignore: IgnoreCheck, path: string): string | undefined {
   const problem = wirePathProblem(path);
   if (problem !== null) return `invalid path (${problem})`;
-  if (path.split("/", 1)[0]!.toLowerCase() === ".dsync") {
-    return "inside .dsync/";
+  if (isInStateDir(path)) {
+    return `inside ${STATE_DIR}/`;
   }
   if (ignore.ignores(path, false)) return "ignored here";
   return undefined;

@@ -22,6 +22,7 @@ import type { ChunkInfo } from "../index/file_digest.ts";
 import type { FileRecord } from "../index/file_record.ts";
 import { fileHashOfChunks, sameBytes } from "../index/hash.ts";
 import { toOsPath } from "../index/rel_path.ts";
+import { isInStateDir, STATE_DIR } from "../index/mod.ts";
 import { counterOf, versionOf } from "../index/version_vector.ts";
 import {
   HASH_SIZE,
@@ -41,7 +42,6 @@ const log = getLogger(["dsync", "sync", "wire_record"]);
 
 const EMPTY = new Uint8Array(0);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const STATE_DIR = ".dsync";
 
 /** A peer's record that cannot be taken in; the record is skipped, the session goes on. */
 export class WireRecordError extends Error {
@@ -193,12 +193,6 @@ export function toWireRecord(record: FileRecord): WireFileRecord {
   };
 }
 
-/** True when the first segment of `path` names dsync's state dir in any case. */
-function inStateDir(path: string): boolean {
-  const first = path.split("/", 1)[0]!;
-  return first.toLowerCase() === STATE_DIR;
-}
-
 /**
  * The domain record of a peer's wire record, or undefined when the path is
  * ignored here (logged at debug). The result's `sequence` is 0 (the peer's
@@ -219,7 +213,7 @@ export function fromWireRecord(
       `Refusing path ${JSON.stringify(path)}: ${problem}`,
     );
   }
-  if (inStateDir(path) || ctx.ignore.ignores(path, wire.kind === "dir")) {
+  if (isInStateDir(path) || ctx.ignore.ignores(path, wire.kind === "dir")) {
     log.debug("Dropping record of ignored path {path}", { path });
     return undefined;
   }
