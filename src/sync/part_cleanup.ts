@@ -15,8 +15,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { joinRel, toOsPath } from "../index/rel_path.ts";
-import { STATE_DIR } from "../index/mod.ts";
+import { joinRel, STATE_DIR, toOsPath } from "../index/mod.ts";
 import { PART_FILE_PATTERN, partTargetName } from "./atomic_writer.ts";
 
 const log = getLogger(["dsync", "sync", "part_cleanup"]);

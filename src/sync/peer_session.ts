@@ -24,24 +24,22 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../index/file_record.ts";
-import { STATE_DIR } from "../index/mod.ts";
-import { fingerprint } from "../identity/identity.ts";
+import { type FileRecord, STATE_DIR } from "../index/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
 import {
+  type ChunkRequest,
   decodeOwnedMessage,
   encodedRecordSize,
   encodeMessageParts,
+  type Hello,
   INDEX_BATCH_HEADER_BYTES,
-} from "../protocol/codec.ts";
-import { ProtocolError } from "../protocol/errors.ts";
-import { MAX_RECORDS_PER_BATCH, PROTOCOL_VERSION } from "../protocol/limits.ts";
-import type {
-  ChunkRequest,
-  Hello,
-  IndexBatch,
-  Message,
-  WireFileRecord,
-} from "../protocol/messages.ts";
+  type IndexBatch,
+  MAX_RECORDS_PER_BATCH,
+  type Message,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type WireFileRecord,
+} from "../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
 import type { HeldMark } from "./remote_index.ts";
 import {

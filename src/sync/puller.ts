@@ -28,9 +28,15 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../index/file_record.ts";
-import type { IndexStore, StoredStat } from "../index/store.ts";
-import { compare, type VersionVector } from "../index/version_vector.ts";
+import {
+  compare,
+  type FileRecord,
+  type IndexStore,
+  parentRel,
+  type StoredStat,
+  toOsPath,
+  type VersionVector,
+} from "../index/mod.ts";
 import type { ApplyGate } from "./apply_gate.ts";
 import { PartFile, type PartTarget, syncDir } from "./atomic_writer.ts";
 import type { LeftoverParts } from "./part_cleanup.ts";
@@ -49,7 +55,7 @@ import {
 import { conflictName } from "./conflict_name.ts";
 import { DiskFullNotice, isDiskFull } from "./disk_full.ts";
 import { FailureBackoff } from "./failure_backoff.ts";
-import type { EchoFilter } from "./echo_filter.ts";
+import { type EchoFilter, echoStateOf } from "./echo_filter.ts";
 import {
   ContentMismatchError,
   LocalChangeError,
@@ -69,9 +75,7 @@ import {
   renameConflictLoser,
   storeMerges,
 } from "./local_ops.ts";
-import { echoStateOf } from "./echo_filter.ts";
 import { lastModifier, plan } from "./planner.ts";
-import { parentRel, toOsPath } from "../index/rel_path.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 

@@ -11,11 +11,18 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { blake3, sameBytes } from "../index/hash.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import { isInStateDir, STATE_DIR } from "../index/mod.ts";
-import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
-import { wirePathProblem } from "../protocol/wire_path.ts";
+import {
+  blake3,
+  isInStateDir,
+  sameBytes,
+  STATE_DIR,
+  toOsPath,
+} from "../index/mod.ts";
+import {
+  type ChunkRequest,
+  type ChunkResponse,
+  wirePathProblem,
+} from "../protocol/mod.ts";
 import {
   compressIfWorthwhile,
   type EncodedChunk,

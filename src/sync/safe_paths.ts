@@ -11,10 +11,13 @@
  * @module
  */
 
-import { wirePathProblem } from "../protocol/wire_path.ts";
-import type { StoredStat } from "../index/store.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import { isInStateDir, STATE_DIR } from "../index/mod.ts";
+import { wirePathProblem } from "../protocol/mod.ts";
+import {
+  isInStateDir,
+  STATE_DIR,
+  type StoredStat,
+  toOsPath,
+} from "../index/mod.ts";
 import { LocalChangeError, UnsafePathError } from "./errors.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";

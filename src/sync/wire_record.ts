@@ -18,12 +18,17 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ChunkInfo } from "../index/file_digest.ts";
-import type { FileRecord } from "../index/file_record.ts";
-import { fileHashOfChunks, sameBytes } from "../index/hash.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import { isInStateDir, STATE_DIR } from "../index/mod.ts";
-import { counterOf, versionOf } from "../index/version_vector.ts";
+import {
+  type ChunkInfo,
+  counterOf,
+  fileHashOfChunks,
+  type FileRecord,
+  isInStateDir,
+  sameBytes,
+  STATE_DIR,
+  toOsPath,
+  versionOf,
+} from "../index/mod.ts";
 import {
   HASH_SIZE,
   MAX_CHUNK_SIZE,
@@ -33,10 +38,10 @@ import {
   MAX_SYMLINK_TARGET_BYTES,
   MAX_VERSION_ENTRIES,
   MIN_MTIME_NS,
-} from "../protocol/limits.ts";
-import type { WireFileRecord } from "../protocol/messages.ts";
-import { wirePathProblem } from "../protocol/wire_path.ts";
-import { utf8Length } from "../protocol/_utf8.ts";
+  utf8Length,
+  type WireFileRecord,
+  wirePathProblem,
+} from "../protocol/mod.ts";
 
 const log = getLogger(["dsync", "sync", "wire_record"]);
 
