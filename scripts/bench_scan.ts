@@ -12,6 +12,7 @@ import { HasherPool } from "../src/index/hasher_pool.ts";
 import { IgnoreRules } from "../src/index/ignore_rules.ts";
 import { Scanner, type ScanSummary } from "../src/index/scanner.ts";
 import { IndexStore } from "../src/index/store.ts";
+import { STATE_DIR } from "../src/index/state_dir.ts";
 import { startTaskV8Flags } from "./bench_sync/dsync_tool.ts";
 
 /** One line of the benchmark report. */
@@ -166,7 +167,7 @@ async function startTaskV8Options(): Promise<string[]> {
 async function measureRss(dir: string, v8Flags: string[]): Promise<Row[]> {
   const flags = v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : [];
   const label = v8Flags.length > 0 ? ` (${v8Flags.join(" ")})` : "";
-  await Deno.remove(`${dir}/.dsync`, { recursive: true }).catch(() => {});
+  await Deno.remove(`${dir}/${STATE_DIR}`, { recursive: true }).catch(() => {});
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...flags, import.meta.filename!, RSS_CHILD_FLAG, dir],
     stdout: "piped",

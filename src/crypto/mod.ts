@@ -30,6 +30,7 @@ export {
 export { generateKeyPair, type KeyPair } from "./dh.ts";
 export { MAX_NOISE_MESSAGE } from "./noise.ts";
 export {
+  isValidSigningKey,
   sign,
   SIGNATURE_LENGTH,
   SIGNING_KEY_LENGTH,

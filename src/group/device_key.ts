@@ -17,10 +17,12 @@ import {
 } from "../crypto/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
 import { requireLength } from "./_bytes.ts";
+import { DEVICE_KEY_FILE } from "../index/mod.ts";
 import { keyFilePath, readKeyFile, writeKeyFile } from "./_key_file.ts";
 
-/** File name of the device key (the 32-byte Ed25519 seed) inside `.dsync/`. */
-export const DEVICE_KEY_FILE = "device.key";
+/** File name of the device key inside `.dsync/` (defined with the rest of that layout). */
+export { DEVICE_KEY_FILE };
+
 export { ENDORSEMENT_CONTEXT };
 /** Length of an endorsement (an Ed25519 signature). */
 export const ENDORSEMENT_LENGTH = SIGNATURE_LENGTH;

@@ -20,13 +20,15 @@ import {
   requireLength,
   systemRandom,
 } from "./_bytes.ts";
+import { GROUP_KEY_FILE } from "../index/mod.ts";
 import { keyFilePath, readKeyFile, writeKeyFile } from "./_key_file.ts";
 import { KeyFileError } from "./errors.ts";
 
+/** File name of the group secret inside `.dsync/` (defined with the rest of that layout). */
+export { GROUP_KEY_FILE };
+
 /** Length of a group secret in bytes. */
 export const GROUP_SECRET_LENGTH = 32;
-/** File name of the group secret inside `.dsync/`. */
-export const GROUP_KEY_FILE = "group.key";
 
 /** HKDF info labels (salt is empty, hash SHA-256, 32 bytes out unless noted). */
 export const GROUP_LABELS = {

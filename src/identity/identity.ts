@@ -5,16 +5,17 @@
  * endorsement and the group membership.
  */
 import { createHash } from "node:crypto";
-import { generateKeyPair, type KeyPair } from "../crypto/dh.ts";
-import type { HandshakeDevice } from "../crypto/handshake.ts";
-import type { HandshakeMembership } from "../crypto/membership.ts";
 import {
+  generateKeyPair,
+  type HandshakeDevice,
+  type HandshakeMembership,
   isValidSigningKey,
+  type KeyPair,
   sign,
   SIGNING_KEY_LENGTH,
   signingKeyPair,
   verifySignature,
-} from "../crypto/signature.ts";
+} from "../crypto/mod.ts";
 
 export { verifySignature };
 

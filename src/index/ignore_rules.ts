@@ -7,6 +7,7 @@
 import { getLogger } from "@logtape/logtape";
 import ignore, { type Ignore } from "ignore";
 import { toOsPath } from "./rel_path.ts";
+import { STATE_DIR } from "./state_dir.ts";
 
 const log = getLogger(["dsync", "index", "ignore"]);
 
@@ -15,14 +16,14 @@ export const IGNORE_FILE = ".dsyncignore";
 
 /** Paths ignored whatever the rules say, at any depth (gitignore patterns). */
 export const ALWAYS_IGNORED: readonly string[] = Object.freeze([
-  ".dsync",
+  STATE_DIR,
   "*.part",
   IGNORE_FILE,
 ]);
 
 /** True for a file or directory name matched by {@linkcode ALWAYS_IGNORED}. */
 export function isAlwaysIgnoredName(name: string): boolean {
-  return name === ".dsync" || name === IGNORE_FILE || name.endsWith(".part");
+  return name === STATE_DIR || name === IGNORE_FILE || name.endsWith(".part");
 }
 
 /**

@@ -45,13 +45,21 @@ export {
   wireToNativePath,
 } from "./rel_path.ts";
 export {
+  CONTROL_FILE,
+  DEVICE_KEY_FILE,
+  GROUP_KEY_FILE,
   INDEX_FILE,
+  isInStateDir,
+  LOCK_FILE,
+  MEMBERS_FILE,
+  STATE_DIR,
+} from "./state_dir.ts";
+export {
   IndexCorruptError,
   IndexSchemaError,
   IndexStore,
   type IndexStoreOptions,
   type LocalStatUpdate,
-  STATE_DIR,
   type StoredStat,
   TOMBSTONE_RETENTION_MS,
 } from "./store.ts";

@@ -21,7 +21,8 @@ import {
   ScanPass,
   type ScanSummary,
 } from "./scan_pass.ts";
-import { type IndexStore, STATE_DIR } from "./store.ts";
+import type { IndexStore } from "./store.ts";
+import { STATE_DIR } from "./state_dir.ts";
 
 export type { FileHasher, ScanSummary } from "./scan_pass.ts";
 export { emptyScanSummary } from "./scan_pass.ts";

@@ -10,12 +10,9 @@ import type { ChunkInfo } from "./file_digest.ts";
 import { fileHashOfChunks } from "./hash.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
 import { toOsPath } from "./rel_path.ts";
+import { INDEX_FILE, STATE_DIR } from "./state_dir.ts";
 import { decodeVersion, encodeVersion } from "./version_vector.ts";
 
-/** Folder (relative to the synced folder) that holds dsync's own state. */
-export const STATE_DIR = ".dsync";
-/** File name of the index database inside {@linkcode STATE_DIR}. */
-export const INDEX_FILE = "index.db";
 /** How long tombstones are kept before {@linkcode IndexStore.purgeTombstones} may drop them. */
 export const TOMBSTONE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 

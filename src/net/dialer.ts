@@ -2,7 +2,7 @@
  * Dialing a peer: TCP connect, then the handshake as initiator, all under one
  * deadline.
  */
-import type { HandshakeIdentity } from "../crypto/handshake.ts";
+import type { HandshakeIdentity } from "../crypto/mod.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   establishChannel,

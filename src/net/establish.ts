@@ -3,12 +3,12 @@
  * under a deadline over the same buffered reader the channel then keeps, and
  * refuses a peer that turns out to be ourselves.
  */
-import { HandshakeError } from "../crypto/errors.ts";
 import {
+  HandshakeError,
   type HandshakeIdentity,
   secureHandshake,
-} from "../crypto/handshake.ts";
-import { samePeerId } from "../identity/identity.ts";
+} from "../crypto/mod.ts";
+import { samePeerId } from "../identity/mod.ts";
 import { FrameReader, writeAll } from "./frame_io.ts";
 import {
   type ChannelConn,

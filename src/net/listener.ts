@@ -5,9 +5,8 @@
  * Admitted ones get a handshake deadline.
  */
 import { getLogger } from "@logtape/logtape";
-import type { HandshakeIdentity } from "../crypto/handshake.ts";
-import { NotGroupMemberError } from "../crypto/errors.ts";
-import { fingerprint } from "../identity/identity.ts";
+import { type HandshakeIdentity, NotGroupMemberError } from "../crypto/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
 import { formatHostPort } from "./dialer.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, establishChannel } from "./establish.ts";
 import type { SecureChannel } from "./secure_channel.ts";

@@ -4,12 +4,11 @@
  * idle channels, drops silent ones, and says goodbye to everyone on close.
  */
 import { getLogger } from "@logtape/logtape";
-import type { HandshakeIdentity } from "../crypto/handshake.ts";
-import { fingerprint, peerIdHex } from "../identity/identity.ts";
+import { type HandshakeIdentity, NotGroupMemberError } from "../crypto/mod.ts";
+import { fingerprint, peerIdHex } from "../identity/mod.ts";
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.ts";
 import { dial, type DialOptions, formatHostPort } from "./dialer.ts";
 import { SelfConnectionError } from "./establish.ts";
-import { NotGroupMemberError } from "../crypto/errors.ts";
 import { listen, type Listener, type ListenerLimits } from "./listener.ts";
 import type { CloseReason, SecureChannel } from "./secure_channel.ts";
 import { chooseConnection, type Initiator } from "./tie_break.ts";

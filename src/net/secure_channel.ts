@@ -16,9 +16,8 @@
  * into DATA frames regardless of frame boundaries (see `message_stream.ts`).
  */
 import { getLogger } from "@logtape/logtape";
-import type { SecureSession } from "../crypto/handshake.ts";
-import { MAX_PLAINTEXT } from "../crypto/transport_cipher.ts";
-import { fingerprint } from "../identity/identity.ts";
+import { MAX_PLAINTEXT, type SecureSession } from "../crypto/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
 import {
   type ByteReader,
   type ByteWriter,

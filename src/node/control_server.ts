@@ -11,12 +11,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { constantTimeEqual } from "../crypto/mod.ts";
-import { STATE_DIR, toOsPath } from "../index/mod.ts";
+import { CONTROL_FILE, STATE_DIR, toOsPath } from "../index/mod.ts";
 
 const log = getLogger(["dsync", "node"]);
-
-/** File name of the control endpoint inside `.dsync/`. */
-export const CONTROL_FILE = "control.json";
 
 /** What `.dsync/control.json` holds. */
 export interface ControlEndpoint {

@@ -14,8 +14,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { FolderUnavailableError, STATE_DIR } from "../index/mod.ts";
-import { LOCK_FILE } from "./folder_lock.ts";
+import { FolderUnavailableError, LOCK_FILE, STATE_DIR } from "../index/mod.ts";
 
 const log = getLogger(["dsync", "node", "folder_guard"]);
 

@@ -4,10 +4,7 @@
  * numbers from one index and fight over every `.part` file.
  * @module
  */
-import { STATE_DIR } from "../index/store.ts";
-
-/** Name of the lock file inside {@linkcode STATE_DIR}. */
-export const LOCK_FILE = "lock";
+import { LOCK_FILE, STATE_DIR } from "../index/mod.ts";
 
 /** Another process holds the folder's lock. */
 export class FolderInUseError extends Error {

@@ -7,13 +7,11 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { STATE_DIR, toOsPath } from "../index/mod.ts";
+import { MEMBERS_FILE, STATE_DIR, toOsPath } from "../index/mod.ts";
 import { fingerprint, parsePeerIdHex } from "../identity/mod.ts";
 
 const log = getLogger(["dsync", "node"]);
 
-/** File name of the member list inside `.dsync/`. */
-export const MEMBERS_FILE = "members.json";
 /** Most devices remembered (the least recently seen go first). */
 const MAX_MEMBERS = 1000;
 

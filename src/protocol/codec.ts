@@ -2,9 +2,10 @@
  * Binary encoding of application messages: one type byte, then the fields in
  * a fixed order. Integers are unsigned LEB128 varints in their shortest form
  * (signed mtimes zigzag-mapped first), byte strings and UTF-8 strings carry a
- * varint length. The layout is documented in docs/PROTOCOL.md
- * ("Application messages"). Both directions check every field, so a message
- * that encodes also decodes, and `encode(decode(b))` gives back `b`.
+ * varint length. The layout is documented in docs/PROTOCOL.md ("Message
+ * layouts"), and tests/protocol/protocol_doc_test.ts holds this codec to it.
+ * Both directions check every field, so a message that encodes also decodes,
+ * and `encode(decode(b))` gives back `b`.
  */
 import { Reader } from "./_reader.ts";
 import {

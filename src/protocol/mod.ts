@@ -32,6 +32,7 @@ export {
 } from "./codec.ts";
 export { checkResponseMatchesRequest } from "./response_match.ts";
 export { caseFoldKey, validateWirePath, wirePathProblem } from "./wire_path.ts";
+export { truncateUtf8, utf8Length } from "./_utf8.ts";
 export {
   InvalidPathError,
   type InvalidPathReason,

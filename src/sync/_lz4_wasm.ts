@@ -14,7 +14,7 @@
  * @module
  */
 
-import { MAX_CHUNK_SIZE } from "../protocol/limits.ts";
+import { MAX_CHUNK_SIZE } from "../protocol/mod.ts";
 import { Body, I32, section, str, uleb, WASM_HEADER } from "../wasm/mod.ts";
 import { decodeLz4Block, type Lz4BlockProblem } from "./_lz4_block.ts";
 import { compressLz4Block } from "./_lz4_compress.ts";

@@ -46,15 +46,17 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
+  baseName,
   blake3,
   BLAKE3_LEN,
   fileHashOfChunks,
+  parentRel,
   sameBytes,
+  type StoredStat,
   toHex,
-} from "../index/hash.ts";
-import { baseName, parentRel, toOsPath } from "../index/rel_path.ts";
-import type { StoredStat } from "../index/store.ts";
-import { truncateUtf8 } from "../protocol/_utf8.ts";
+  toOsPath,
+} from "../index/mod.ts";
+import { truncateUtf8 } from "../protocol/mod.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { caseFoldKey } from "../protocol/wire_path.ts";
+import { caseFoldKey } from "../protocol/mod.ts";
 import type { LocalPathRow } from "./remote_index.ts";
 
 /** Where the table reads the local index from. */

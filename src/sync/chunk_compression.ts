@@ -19,8 +19,7 @@
  * @module
  */
 
-import { MAX_CHUNK_SIZE } from "../protocol/limits.ts";
-import type { ChunkCompression } from "../protocol/messages.ts";
+import { type ChunkCompression, MAX_CHUNK_SIZE } from "../protocol/mod.ts";
 import { decodeLz4Block, type Lz4BlockProblem } from "./_lz4_block.ts";
 import { compressLz4BlockWasm, decodeLz4BlockWasm } from "./_lz4_wasm.ts";
 

@@ -8,9 +8,12 @@
  * @module
  */
 
-import type { FileRecord } from "../index/file_record.ts";
-import type { ChunkInfo } from "../index/file_digest.ts";
-import { blake3, sameBytes } from "../index/hash.ts";
+import {
+  blake3,
+  type ChunkInfo,
+  type FileRecord,
+  sameBytes,
+} from "../index/mod.ts";
 import { findLocalChunk, type LocalChunkIndex } from "./chunk_source.ts";
 
 /** A connected peer that can serve chunks of a file. */

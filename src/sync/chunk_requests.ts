@@ -7,10 +7,14 @@
  * @module
  */
 
-import { blake3, sameBytes } from "../index/hash.ts";
-import { MAX_CHUNK_SIZE, MAX_REQUEST_ID } from "../protocol/limits.ts";
-import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
-import { checkResponseMatchesRequest } from "../protocol/response_match.ts";
+import { blake3, sameBytes } from "../index/mod.ts";
+import {
+  checkResponseMatchesRequest,
+  type ChunkRequest,
+  type ChunkResponse,
+  MAX_CHUNK_SIZE,
+  MAX_REQUEST_ID,
+} from "../protocol/mod.ts";
 import { decompressChunk } from "./chunk_compression.ts";
 
 /** The peer answered that it cannot serve the chunk (`changed`, `not_found`, `refused`). */

@@ -19,9 +19,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { blake3, sameBytes } from "../index/hash.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import type { IndexStore } from "../index/store.ts";
+import { blake3, type IndexStore, sameBytes, toOsPath } from "../index/mod.ts";
 
 const log = getLogger(["dsync", "sync", "chunk_source"]);
 

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { truncateUtf8, utf8Length } from "../protocol/_utf8.ts";
+import { truncateUtf8, utf8Length } from "../protocol/mod.ts";
 
 /** Largest file name, in UTF-8 bytes, on the file systems dsync supports. */
 const MAX_NAME_BYTES = 255;

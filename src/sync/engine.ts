@@ -9,25 +9,27 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { IgnoreRules } from "../index/ignore_rules.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import type { Scanner, ScanSummary } from "../index/scanner.ts";
-import { emptyScanSummary } from "../index/scan_pass.ts";
-import type { IndexStore } from "../index/store.ts";
-import { fingerprint } from "../identity/identity.ts";
+import {
+  emptyScanSummary,
+  type IgnoreRules,
+  type IndexStore,
+  type Scanner,
+  type ScanSummary,
+  toHex,
+  toOsPath,
+} from "../index/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
 import { ApplyGate } from "./apply_gate.ts";
 import { CaseFoldIndex } from "./case_fold.ts";
 import { LocalChunkIndex } from "./chunk_source.ts";
-import { EchoFilter } from "./echo_filter.ts";
+import { EchoFilter, echoStateOf } from "./echo_filter.ts";
 import type { LeftoverParts } from "./part_cleanup.ts";
-import { echoStateOf } from "./echo_filter.ts";
 import { PeerSession } from "./peer_session.ts";
 import type { ChunkSource } from "./chunk_fetcher.ts";
 import { Puller, type Transfer } from "./puller.ts";
 import { RemoteIndex } from "./remote_index.ts";
 import { ChunkResponder } from "./responder.ts";
 import { detectCaseInsensitive, fromWireRecord } from "./wire_record.ts";
-import { toHex } from "../index/hash.ts";
 
 const log = getLogger(["dsync", "sync"]);
 

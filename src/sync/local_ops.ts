@@ -18,9 +18,12 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../index/file_record.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import type { IndexStore, StoredStat } from "../index/store.ts";
+import {
+  type FileRecord,
+  type IndexStore,
+  type StoredStat,
+  toOsPath,
+} from "../index/mod.ts";
 import type { ApplyGate } from "./apply_gate.ts";
 import { type EchoFilter, echoStateOf } from "./echo_filter.ts";
 import { LocalChangeError } from "./errors.ts";

@@ -15,7 +15,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { joinRel, toOsPath } from "../index/rel_path.ts";
+import { joinRel, STATE_DIR, toOsPath } from "../index/mod.ts";
 import { PART_FILE_PATTERN, partTargetName } from "./atomic_writer.ts";
 
 const log = getLogger(["dsync", "sync", "part_cleanup"]);
@@ -62,7 +62,7 @@ async function findParts(
     for (const entry of entries) {
       const rel = joinRel(dir, entry.name);
       if (entry.isDirectory) {
-        if (rel === ".dsync" || options.skipDir?.(rel)) continue;
+        if (rel === STATE_DIR || options.skipDir?.(rel)) continue;
         pending.push({ dir: rel, os: toOsPath(os, entry.name) });
       } else if (
         (entry.isFile || entry.isSymlink) && PART_FILE_PATTERN.test(entry.name)

@@ -24,23 +24,22 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../index/file_record.ts";
-import { fingerprint } from "../identity/identity.ts";
+import { type FileRecord, STATE_DIR } from "../index/mod.ts";
+import { fingerprint } from "../identity/mod.ts";
 import {
+  type ChunkRequest,
   decodeOwnedMessage,
   encodedRecordSize,
   encodeMessageParts,
+  type Hello,
   INDEX_BATCH_HEADER_BYTES,
-} from "../protocol/codec.ts";
-import { ProtocolError } from "../protocol/errors.ts";
-import { MAX_RECORDS_PER_BATCH, PROTOCOL_VERSION } from "../protocol/limits.ts";
-import type {
-  ChunkRequest,
-  Hello,
-  IndexBatch,
-  Message,
-  WireFileRecord,
-} from "../protocol/messages.ts";
+  type IndexBatch,
+  MAX_RECORDS_PER_BATCH,
+  type Message,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type WireFileRecord,
+} from "../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
 import type { HeldMark } from "./remote_index.ts";
 import {
@@ -66,7 +65,7 @@ export class SameReplicaError extends SessionProtocolError {
     super(
       `Peer uses our own replica id ${
         replica.toString(16)
-      }: was this folder copied with its .dsync directory? Delete .dsync on one side`,
+      }: was this folder copied with its ${STATE_DIR} directory? Delete ${STATE_DIR} on one side`,
     );
     this.name = "SameReplicaError";
   }

@@ -49,14 +49,15 @@
  * @module
  */
 
-import { FILE_KINDS, type FileRecord } from "../index/file_record.ts";
 import {
   compare,
   counterOf,
+  FILE_KINDS,
+  type FileRecord,
   merge,
+  sameBytes,
   type VersionVector,
-} from "../index/version_vector.ts";
-import { sameBytes } from "../index/hash.ts";
+} from "../index/mod.ts";
 
 /** What to do locally about one remote record; see the module comment. */
 export type Action =

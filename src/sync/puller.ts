@@ -32,20 +32,34 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../index/file_record.ts";
-import type { IndexStore, StoredStat } from "../index/store.ts";
-import { compare, type VersionVector } from "../index/version_vector.ts";
+import {
+  compare,
+  type FileRecord,
+  type IndexStore,
+  parentRel,
+  type StoredStat,
+  toOsPath,
+  type VersionVector,
+} from "../index/mod.ts";
 import type { ApplyGate } from "./apply_gate.ts";
 import { PartFile, type PartTarget, syncDir } from "./atomic_writer.ts";
 import type { LeftoverParts } from "./part_cleanup.ts";
 import { type SmallFile, writeSmallFiles } from "./small_file_batch.ts";
 import type { LocalChunkIndex } from "./chunk_source.ts";
-import { ChunkFetcher, type ChunkSource } from "./chunk_fetcher.ts";
-import { ChunkHashMismatchError } from "./chunk_requests.ts";
+import {
+  ChunkFetcher,
+  type ChunkSource,
+  NoSourceError,
+} from "./chunk_fetcher.ts";
+import {
+  ChunkHashMismatchError,
+  ChunkUnavailableError,
+  PeerGoneError,
+} from "./chunk_requests.ts";
 import { conflictName } from "./conflict_name.ts";
 import { DiskFullNotice, isDiskFull } from "./disk_full.ts";
 import { FailureBackoff } from "./failure_backoff.ts";
-import type { EchoFilter } from "./echo_filter.ts";
+import { type EchoFilter, echoStateOf } from "./echo_filter.ts";
 import {
   ContentMismatchError,
   LocalChangeError,
@@ -60,14 +74,13 @@ import {
   assertDecisionCurrent,
   clearDirectoryForFile,
   type Decision,
+  DirectoryNotEmptyError,
   type LocalOpsContext,
   moveConflictLoser,
   renameConflictLoser,
   storeMerges,
 } from "./local_ops.ts";
-import { echoStateOf } from "./echo_filter.ts";
 import { lastModifier, plan } from "./planner.ts";
-import { parentRel, toOsPath } from "../index/rel_path.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
@@ -156,6 +169,12 @@ const MAX_DIR_RETRIES = 5;
 const RETRY_DELAY_MS = 1000;
 /** After this many retry delays a path that kept changing locally is planned again. */
 const LOCAL_CHANGE_PAUSE = 10;
+
+/** No connected peer could serve a chunk (none had it, or it left or changed). */
+function lacksSource(err: unknown): boolean {
+  return err instanceof NoSourceError || err instanceof PeerGoneError ||
+    err instanceof ChunkUnavailableError;
+}
 
 function errorOf(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -732,10 +751,8 @@ export class Puller {
     err: unknown,
   ): Promise<void> {
     const leftovers = this.#o.leftovers;
-    const name = errorOf(err).name;
     const resumable = this.#closed || err instanceof PullerClosedError ||
-      err instanceof ChunkHashMismatchError || name === "NoSourceError" ||
-      name === "PeerGoneError" || name === "ChunkUnavailableError";
+      err instanceof ChunkHashMismatchError || lacksSource(err);
     if (leftovers === undefined || !resumable) {
       await part.abort();
       return;
@@ -931,8 +948,7 @@ export class Puller {
     if (
       error instanceof ContentMismatchError ||
       error instanceof ChunkHashMismatchError ||
-      error.name === "NoSourceError" || error.name === "PeerGoneError" ||
-      error.name === "ChunkUnavailableError"
+      lacksSource(error)
     ) {
       if (epoch !== this.#sourceEpoch || this.#queue.has(path)) {
         this.enqueue([path]); // a peer came (or news arrived) meanwhile
@@ -949,7 +965,7 @@ export class Puller {
       this.#waiting.add(path);
       return;
     }
-    if (error.name === "DirectoryNotEmptyError") {
+    if (error instanceof DirectoryNotEmptyError) {
       log.info("Not replacing {path}: {message}", {
         path,
         message: error.message,

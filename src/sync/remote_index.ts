@@ -14,17 +14,20 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { FileRecord } from "../index/file_record.ts";
-import { FILE_KINDS, type FileKind } from "../index/file_record.ts";
-import { toOsPath } from "../index/rel_path.ts";
 import {
-  decodeChunks,
-  encodeChunks,
+  decodeVersion,
+  encodeVersion,
+  FILE_KINDS,
+  type FileKind,
+  type FileRecord,
   INDEX_FILE,
   IndexCorruptError,
   STATE_DIR,
-} from "../index/store.ts";
-import { decodeVersion, encodeVersion } from "../index/version_vector.ts";
+  toOsPath,
+} from "../index/mod.ts";
+// Not through mod.ts: index.db's chunk-list encoding, shared until the
+// index module owns every table of that database (issue #17).
+import { decodeChunks, encodeChunks } from "../index/store.ts";
 
 type Row = Record<string, unknown>;
 

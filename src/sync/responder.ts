@@ -11,10 +11,18 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { blake3, sameBytes } from "../index/hash.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import type { ChunkRequest, ChunkResponse } from "../protocol/messages.ts";
-import { wirePathProblem } from "../protocol/wire_path.ts";
+import {
+  blake3,
+  isInStateDir,
+  sameBytes,
+  STATE_DIR,
+  toOsPath,
+} from "../index/mod.ts";
+import {
+  type ChunkRequest,
+  type ChunkResponse,
+  wirePathProblem,
+} from "../protocol/mod.ts";
 import {
   compressIfWorthwhile,
   type EncodedChunk,
@@ -97,8 +105,8 @@ export function locateEntry(
 function refusalOf(ignore: IgnoreCheck, path: string): string | undefined {
   const problem = wirePathProblem(path);
   if (problem !== null) return `invalid path (${problem})`;
-  if (path.split("/", 1)[0]!.toLowerCase() === ".dsync") {
-    return "inside .dsync/";
+  if (isInStateDir(path)) {
+    return `inside ${STATE_DIR}/`;
   }
   if (ignore.ignores(path, false)) return "ignored here";
   return undefined;

@@ -11,13 +11,15 @@
  * @module
  */
 
-import { wirePathProblem } from "../protocol/wire_path.ts";
-import type { StoredStat } from "../index/store.ts";
-import { toOsPath } from "../index/rel_path.ts";
+import { wirePathProblem } from "../protocol/mod.ts";
+import {
+  isInStateDir,
+  STATE_DIR,
+  type StoredStat,
+  toOsPath,
+} from "../index/mod.ts";
 import { LocalChangeError, UnsafePathError } from "./errors.ts";
 
-/** dsync's own state directory, never written by the sync engine. */
-const STATE_DIR = ".dsync";
 const IS_WINDOWS = Deno.build.os === "windows";
 
 /** Throws {@linkcode UnsafePathError} unless `relPath` may be written. */
@@ -29,8 +31,7 @@ export function checkRelPath(relPath: string): void {
       `Refusing path "${relPath}": ${problem}`,
     );
   }
-  const first = relPath.split("/", 1)[0]!;
-  if (first.toLowerCase() === STATE_DIR) {
+  if (isInStateDir(relPath)) {
     throw new UnsafePathError(
       relPath,
       `Refusing path "${relPath}": inside ${STATE_DIR}/`,

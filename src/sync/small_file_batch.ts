@@ -18,9 +18,15 @@
  * @module
  */
 
-import { blake3, fileHashOfChunks, sameBytes, toHex } from "../index/hash.ts";
-import { parentRel, toOsPath } from "../index/rel_path.ts";
-import type { StoredStat } from "../index/store.ts";
+import {
+  blake3,
+  fileHashOfChunks,
+  parentRel,
+  sameBytes,
+  type StoredStat,
+  toHex,
+  toOsPath,
+} from "../index/mod.ts";
 import { partName, syncDir, type TargetChunk } from "./atomic_writer.ts";
 import {
   ContentMismatchError,

@@ -18,11 +18,17 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ChunkInfo } from "../index/file_digest.ts";
-import type { FileRecord } from "../index/file_record.ts";
-import { fileHashOfChunks, sameBytes } from "../index/hash.ts";
-import { toOsPath } from "../index/rel_path.ts";
-import { counterOf, versionOf } from "../index/version_vector.ts";
+import {
+  type ChunkInfo,
+  counterOf,
+  fileHashOfChunks,
+  type FileRecord,
+  isInStateDir,
+  sameBytes,
+  STATE_DIR,
+  toOsPath,
+  versionOf,
+} from "../index/mod.ts";
 import {
   HASH_SIZE,
   MAX_CHUNK_SIZE,
@@ -32,16 +38,15 @@ import {
   MAX_SYMLINK_TARGET_BYTES,
   MAX_VERSION_ENTRIES,
   MIN_MTIME_NS,
-} from "../protocol/limits.ts";
-import type { WireFileRecord } from "../protocol/messages.ts";
-import { wirePathProblem } from "../protocol/wire_path.ts";
-import { utf8Length } from "../protocol/_utf8.ts";
+  utf8Length,
+  type WireFileRecord,
+  wirePathProblem,
+} from "../protocol/mod.ts";
 
 const log = getLogger(["dsync", "sync", "wire_record"]);
 
 const EMPTY = new Uint8Array(0);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const STATE_DIR = ".dsync";
 
 /** A peer's record that cannot be taken in; the record is skipped, the session goes on. */
 export class WireRecordError extends Error {
@@ -193,12 +198,6 @@ export function toWireRecord(record: FileRecord): WireFileRecord {
   };
 }
 
-/** True when the first segment of `path` names dsync's state dir in any case. */
-function inStateDir(path: string): boolean {
-  const first = path.split("/", 1)[0]!;
-  return first.toLowerCase() === STATE_DIR;
-}
-
 /**
  * The domain record of a peer's wire record, or undefined when the path is
  * ignored here (logged at debug). The result's `sequence` is 0 (the peer's
@@ -219,7 +218,7 @@ export function fromWireRecord(
       `Refusing path ${JSON.stringify(path)}: ${problem}`,
     );
   }
-  if (inStateDir(path) || ctx.ignore.ignores(path, wire.kind === "dir")) {
+  if (isInStateDir(path) || ctx.ignore.ignores(path, wire.kind === "dir")) {
     log.debug("Dropping record of ignored path {path}", { path });
     return undefined;
   }

@@ -1,12 +1,13 @@
 /**
  * Which paths under the folder dsync writes itself and never syncs, in a
- * module of its own (no dependencies) so the watcher thread can drop their
- * events before they cross to the main thread.
+ * module of its own (its one import is a leaf) so the watcher thread can
+ * drop their events before they cross to the main thread.
  * @module
  */
 
-/** Names of directories dsync keeps its own state in. */
-const STATE_DIR = ".dsync";
+// The leaf file, not index/mod.ts: the worker must not load SQLite and BLAKE3.
+import { STATE_DIR } from "../index/state_dir.ts";
+
 /** Suffix of the temporary files dsync writes before renaming them. */
 const PART_SUFFIX = ".part";
 

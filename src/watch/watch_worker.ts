@@ -19,6 +19,7 @@
  * @module
  */
 
+// The file, not index/mod.ts: a worker must not load SQLite and BLAKE3.
 import { OS_SEP } from "../index/rel_path.ts";
 import { isInternalEventPath } from "./internal_path.ts";
 
