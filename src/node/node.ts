@@ -24,6 +24,7 @@ import { GroupContext } from "./group_context.ts";
 import { GroupService } from "./group_service.ts";
 import { WatchSuspension } from "./watch_suspension.ts";
 import { StatusReporter } from "./status_reporter.ts";
+import { statusRoutes } from "./status_api.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
 
@@ -185,7 +186,15 @@ async function runLockedNode(
     });
     sync.attach(pool);
     groups.attach(pool, sync);
-    control = await ControlServer.start(config.folder, groups.routes());
+    control = await ControlServer.start(config.folder, {
+      ...groups.routes(),
+      ...statusRoutes({
+        folder: config.folder,
+        device: { name: config.name, fingerprint: group.device.fingerprint },
+        group: () => group.isOpen ? "open" : group.secret.fingerprint,
+        status: () => sync.status(),
+      }),
+    });
     announceGroup(
       group,
       pool.addr?.port ?? config.port,
