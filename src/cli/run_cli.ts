@@ -18,6 +18,8 @@ import {
   runNode,
 } from "../node/mod.ts";
 import type { ControlCommand } from "./flags.ts";
+import type { StatusDocument } from "../node/mod.ts";
+import { renderStatusReport } from "./status_text.ts";
 import { groupKeyPath } from "../group/mod.ts";
 import { PortUnavailableError } from "../net/mod.ts";
 
@@ -207,6 +209,21 @@ async function runCommand(
           reply.name || "the device"
         } (${reply.removed}); ${reply.notified} connected members got the new group key, others need a new join code`,
       );
+      return EXIT_OK;
+    }
+    case "status": {
+      const doc = await callInstance(
+        folder,
+        "GET",
+        "/api/status",
+      ) as StatusDocument;
+      if (command.json) {
+        console.log(JSON.stringify(doc, null, 2));
+      } else {
+        for (const line of renderStatusReport(doc, Date.now())) {
+          console.log(line);
+        }
+      }
       return EXIT_OK;
     }
   }

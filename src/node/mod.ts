@@ -13,3 +13,8 @@ export {
   NoInstanceError,
 } from "./control_client.ts";
 export { JoinFailedError, joinGroup } from "./join.ts";
+export {
+  type FolderState,
+  type PeerReport,
+  type StatusDocument,
+} from "./status_api.ts";

@@ -152,5 +152,19 @@ Deno.test("parseFlags() reads the group commands", () => {
     fingerprint: "ABCD-EFGH-IJKL",
   });
   assertThrows(() => flags("remove", "-d", "s"), UsageError, "FINGERPRINT");
+  assertEquals(flags("status", "-d", "s").command, {
+    name: "status",
+    json: false,
+  });
+  assertEquals(flags("status", "--json", "-d", "s").command, {
+    name: "status",
+    json: true,
+  });
+  assertThrows(() => flags("-d", "s", "--json"), UsageError, "status");
+  assertThrows(
+    () => flags("members", "-d", "s", "--json"),
+    UsageError,
+    "--json goes with status",
+  );
   assertThrows(() => flags("dance", "-d", "s"), UsageError, "commands:");
 });
