@@ -58,7 +58,7 @@ export const RUN_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
   "--allow-net",
-  "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE",
+  "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE,INIT_CWD",
   "--allow-sys=hostname,networkInterfaces",
 ];
 
