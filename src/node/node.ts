@@ -13,7 +13,7 @@ import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
 import { FolderGuard } from "./folder_guard.ts";
 import { FolderLock } from "./folder_lock.ts";
-import { LeftoverParts, SyncEngine } from "../sync/mod.ts";
+import { LeftoverParts, type RunTotals, SyncEngine } from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
@@ -54,6 +54,15 @@ export function describeScan(summary: ScanSummary): string {
     line += `; ${formatCount(summary.errors)} unreadable, skipped`;
   }
   return line;
+}
+
+/** The end-of-run line: what crossed the network and what was reused. */
+export function describeTotals(totals: RunTotals): string {
+  return `Received ${
+    formatBytes(totals.received)
+  } of file data from peers, sent ${formatBytes(totals.sent)}, reused ${
+    formatBytes(totals.reused)
+  } from local files, ${formatBytes(totals.resumed)} from resumed .part files`;
 }
 
 /**
@@ -242,6 +251,9 @@ async function runLockedNode(
     await control?.close();
     await discovery?.close();
     await engine?.close();
+    if (engine?.totals !== undefined) {
+      log.info(describeTotals(engine.totals));
+    }
     await watcher?.close();
     await pool?.close();
     await groups.settled();

@@ -144,6 +144,18 @@ export interface SyncStatus {
   readonly bytesReused: number;
 }
 
+/** Chunk bytes a run moved, for the summary at shutdown. */
+export interface RunTotals {
+  /** Received from peers (as on the wire). */
+  readonly received: number;
+  /** Sent to peers (as on the wire). */
+  readonly sent: number;
+  /** Copied from local files instead of fetched. */
+  readonly reused: number;
+  /** Kept from `.part` files of interrupted pulls. */
+  readonly resumed: number;
+}
+
 interface Peer {
   readonly id: string;
   readonly fingerprint: string;
@@ -203,6 +215,7 @@ export class SyncEngine {
   #bytesSent = 0;
   #startup: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
+  #totals: RunTotals | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -413,6 +426,11 @@ export class SyncEngine {
     };
   }
 
+  /** What the run moved, once `close()` resolved (the node logs it). */
+  get totals(): RunTotals | undefined {
+    return this.#totals;
+  }
+
   /** Stops: no new work, downloads abandoned cleanly, tasks awaited. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -435,15 +453,12 @@ export class SyncEngine {
     await Promise.allSettled(responders);
     await this.#gate.run(() => {}); // scans in progress end first
     const status = this.status();
-    log.info(
-      "Received {received} bytes of file data from peers, sent {sent}, reused {reused} from local files, {resumed} from resumed .part files",
-      {
-        received: status.bytesReceived,
-        sent: status.bytesSent,
-        reused: status.bytesReused,
-        resumed: this.#puller.counters.resumedBytes,
-      },
-    );
+    this.#totals = {
+      received: status.bytesReceived,
+      sent: status.bytesSent,
+      reused: status.bytesReused,
+      resumed: this.#puller.counters.resumedBytes,
+    };
     this.#remote.close();
   }
 
