@@ -21,13 +21,15 @@ export interface Flags {
   version: boolean;
 }
 
-/** `dsync invite | members | remove FINGERPRINT`. */
+/** `dsync invite | members | remove FINGERPRINT | status [--json]`. */
 export type ControlCommand =
   | { readonly name: "invite" }
   | { readonly name: "members" }
-  | { readonly name: "remove"; readonly fingerprint: string };
+  | { readonly name: "remove"; readonly fingerprint: string }
+  /** `json`: the whole status document instead of the short summary. */
+  | { readonly name: "status"; readonly json: boolean };
 
-const COMMANDS = ["invite", "members", "remove"] as const;
+const COMMANDS = ["invite", "members", "remove", "status"] as const;
 
 const OPTIONS = {
   path: { type: "string", short: "d" },
@@ -40,6 +42,7 @@ const OPTIONS = {
   config: { type: "string" },
   join: { type: "string" },
   open: { type: "boolean" },
+  json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -61,7 +64,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     throw new UsageError(describeParseError(error), { cause: error });
   }
   const { values, positionals } = parsed;
-  const command = parseCommand(positionals);
+  const command = parseCommand(positionals, values.json ?? false);
   const flags: Flags = {
     peers: values.peer ?? [],
     excludes: values.exclude ?? [],
@@ -82,8 +85,12 @@ export function parseFlags(argv: readonly string[]): Flags {
 
 function parseCommand(
   positionals: readonly string[],
+  json: boolean,
 ): ControlCommand | undefined {
   const [first, ...rest] = positionals;
+  if (json && first !== "status") {
+    throw new UsageError("--json goes with status: dsync status -d DIR --json");
+  }
   if (first === undefined) return undefined;
   const name = COMMANDS.find((c) => c === first);
   if (name === undefined) {
@@ -104,7 +111,7 @@ function parseCommand(
   if (rest.length > 0) {
     throw new UsageError(`Unexpected argument "${rest[0]}" after ${name}`);
   }
-  return { name };
+  return name === "status" ? { name, json } : { name };
 }
 
 function describeParseError(error: unknown): string {

@@ -12,6 +12,7 @@ Usage: dsync -d DIR [options]          run dsync on DIR (prints a join code for 
        dsync invite -d DIR             print a new join code (10 minutes, 3 tries)
        dsync members -d DIR            list the devices of DIR's group
        dsync remove -d DIR FINGERPRINT remove a device from the group (new group key)
+       dsync status -d DIR [--json]    is DIR in sync, and with whom (--json: everything)
 
 Options:
   -d, --path DIR        folder to keep in sync (required)

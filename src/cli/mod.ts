@@ -7,7 +7,7 @@ export { parseFlags } from "./flags.ts";
 export type { Flags } from "./flags.ts";
 export { defaultConfigPath, loadConfig, parseConfig } from "./config_file.ts";
 export type { FileConfig } from "./config_file.ts";
-export { checkFolder, mergeSettings } from "./settings.ts";
+export { checkFolder, invocationDir, mergeSettings } from "./settings.ts";
 export type { Settings } from "./settings.ts";
 export {
   formatPeerAddress,

@@ -5,7 +5,12 @@ import {
   describePermissionError,
   missingPermission,
 } from "./permission_error.ts";
-import { checkFolder, mergeSettings, type Settings } from "./settings.ts";
+import {
+  checkFolder,
+  invocationDir,
+  mergeSettings,
+  type Settings,
+} from "./settings.ts";
 import { UsageError } from "./usage_error.ts";
 import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
 import {
@@ -18,6 +23,8 @@ import {
   runNode,
 } from "../node/mod.ts";
 import type { ControlCommand } from "./flags.ts";
+import type { StatusDocument } from "../node/mod.ts";
+import { renderStatusReport } from "./status_text.ts";
 import { groupKeyPath } from "../group/mod.ts";
 import { PortUnavailableError } from "../net/mod.ts";
 
@@ -48,12 +55,25 @@ async function resolveSettings(argv: readonly string[]): Promise<
     : {};
   const settings = mergeSettings(flags, config, {
     hostname: hostName(),
-    cwd: Deno.cwd(),
+    cwd: invocationDir(initCwd(), Deno.cwd()),
   });
   await checkFolder(settings.folder);
   const missing = missingPermission(settings);
   if (missing !== null) throw new UsageError(missing);
   return settings;
+}
+
+/**
+ * `INIT_CWD` when dsync may read it (`deno task start` allows it). Never
+ * asks: `deno run` on a terminal would prompt for a variable that a plain
+ * run does not need.
+ */
+function initCwd(): string | undefined {
+  const descriptor = { name: "env", variable: "INIT_CWD" } as const;
+  if (Deno.permissions.querySync(descriptor).state !== "granted") {
+    return undefined;
+  }
+  return Deno.env.get("INIT_CWD");
 }
 
 function hostName(): string | null {
@@ -207,6 +227,21 @@ async function runCommand(
           reply.name || "the device"
         } (${reply.removed}); ${reply.notified} connected members got the new group key, others need a new join code`,
       );
+      return EXIT_OK;
+    }
+    case "status": {
+      const doc = await callInstance(
+        folder,
+        "GET",
+        "/api/status",
+      ) as StatusDocument;
+      if (command.json) {
+        console.log(JSON.stringify(doc, null, 2));
+      } else {
+        for (const line of renderStatusReport(doc, Date.now())) {
+          console.log(line);
+        }
+      }
       return EXIT_OK;
     }
   }

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import type { FileConfig } from "./config_file.ts";
 import type { ControlCommand, Flags } from "./flags.ts";
 import { type JoinCode, JoinCodeError, parseJoinCode } from "../group/mod.ts";
@@ -116,6 +116,21 @@ function validateName(name: string): string {
     );
   }
   return name;
+}
+
+/**
+ * The directory a relative `-d` (or `path` in dsync.toml) is resolved
+ * against: where the user typed the command. `deno task` runs dsync from
+ * the directory of deno.json and passes the caller's directory in
+ * `INIT_CWD`; an empty or relative `INIT_CWD` is not one and is ignored.
+ */
+export function invocationDir(
+  initCwd: string | undefined,
+  cwd: string,
+): string {
+  return initCwd !== undefined && initCwd !== "" && isAbsolute(initCwd)
+    ? initCwd
+    : cwd;
 }
 
 /**

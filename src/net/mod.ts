@@ -50,6 +50,8 @@ export {
 export {
   ConnectionPool,
   DeadPeerError,
+  DEFAULT_DEAD_AFTER_MS,
+  DEFAULT_KEEPALIVE_MS,
   type DisconnectReason,
   PeerNotConnectedError,
   type PoolEvents,

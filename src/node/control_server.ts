@@ -1,7 +1,7 @@
 /**
  * The local control channel of a running node: an HTTP API on 127.0.0.1
- * that `dsync invite`, `dsync members` and `dsync remove` (and the status
- * page to come) talk to. Only the same user on the same machine can use
+ * that `dsync invite`, `dsync members`, `dsync remove` and `dsync status`
+ * talk to. Only the same user on the same machine can use
  * it: the port and a random token are written to `.dsync/control.json`
  * (mode 0600), and every request must carry the token
  * (`Authorization: Bearer …`). The Host header must name the loopback

@@ -3,7 +3,7 @@
  * a running dsync node, and shuts it down cleanly.
  * @module
  */
-export { describeScan, runNode } from "./node.ts";
+export { describeScan, describeTotals, runNode } from "./node.ts";
 export { FolderInUseError } from "./folder_lock.ts";
 export type { NodeConfig, StaticPeer } from "./node_config.ts";
 export { DEFAULT_RESCAN_INTERVAL_MS } from "./node_config.ts";
@@ -13,3 +13,8 @@ export {
   NoInstanceError,
 } from "./control_client.ts";
 export { JoinFailedError, joinGroup } from "./join.ts";
+export {
+  type FolderState,
+  type PeerReport,
+  type StatusDocument,
+} from "./status_api.ts";

@@ -13,7 +13,7 @@ import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
 import { FolderGuard } from "./folder_guard.ts";
 import { FolderLock } from "./folder_lock.ts";
-import { LeftoverParts, SyncEngine } from "../sync/mod.ts";
+import { LeftoverParts, type RunTotals, SyncEngine } from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
@@ -24,6 +24,7 @@ import { GroupContext } from "./group_context.ts";
 import { GroupService } from "./group_service.ts";
 import { WatchSuspension } from "./watch_suspension.ts";
 import { StatusReporter } from "./status_reporter.ts";
+import { statusRoutes } from "./status_api.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
 
@@ -53,6 +54,15 @@ export function describeScan(summary: ScanSummary): string {
     line += `; ${formatCount(summary.errors)} unreadable, skipped`;
   }
   return line;
+}
+
+/** The end-of-run line: what crossed the network and what was reused. */
+export function describeTotals(totals: RunTotals): string {
+  return `Received ${
+    formatBytes(totals.received)
+  } of file data from peers, sent ${formatBytes(totals.sent)}, reused ${
+    formatBytes(totals.reused)
+  } from local files, ${formatBytes(totals.resumed)} from resumed .part files`;
 }
 
 /**
@@ -185,7 +195,15 @@ async function runLockedNode(
     });
     sync.attach(pool);
     groups.attach(pool, sync);
-    control = await ControlServer.start(config.folder, groups.routes());
+    control = await ControlServer.start(config.folder, {
+      ...groups.routes(),
+      ...statusRoutes({
+        folder: config.folder,
+        device: { name: config.name, fingerprint: group.device.fingerprint },
+        group: () => group.isOpen ? "open" : group.secret.fingerprint,
+        status: () => sync.status(),
+      }),
+    });
     announceGroup(
       group,
       pool.addr?.port ?? config.port,
@@ -233,6 +251,9 @@ async function runLockedNode(
     await control?.close();
     await discovery?.close();
     await engine?.close();
+    if (engine?.totals !== undefined) {
+      log.info(describeTotals(engine.totals));
+    }
     await watcher?.close();
     await pool?.close();
     await groups.settled();

@@ -37,6 +37,8 @@ const log = getLogger(["dsync", "sync"]);
 export interface PeerChannel {
   /** The peer's stable device key (its fingerprint is what people see). */
   readonly peerDevice?: Uint8Array;
+  /** `host:port` of the other end, for status displays. */
+  readonly remoteAddr?: string;
   /** One message, maybe in pieces (sent as their concatenation). */
   send(message: Uint8Array | readonly Uint8Array[]): Promise<void>;
   abort(error: Error): void;
@@ -96,6 +98,24 @@ export interface PeerStatus {
   readonly connected: boolean;
   /** Both initial deltas exchanged and acknowledged. */
   readonly initialSyncDone: boolean;
+  /** We hold the peer's whole index (its initial delta arrived). */
+  readonly indexReceived: boolean;
+  /** The peer acknowledged every record of ours we sent. */
+  readonly indexAcked: boolean;
+  /**
+   * The peer said (`InSync`) that it holds everything of ours it
+   * acknowledged: nothing of ours is left for it to pull.
+   */
+  readonly confirmed: boolean;
+  /** `host:port` of the current (or last) connection, when known. */
+  readonly address: string | undefined;
+  /** Epoch ms the current (or last) connection came up. */
+  readonly connectedAt: number;
+  /** Epoch ms the last connection ended; undefined while connected. */
+  readonly disconnectedAt: number | undefined;
+  /** Chunk bytes received from / sent to this peer (as on the wire). */
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
 }
 
 /** A snapshot of the engine for the UI. */
@@ -126,12 +146,30 @@ export interface SyncStatus {
   readonly bytesReused: number;
 }
 
+/** Chunk bytes a run moved, for the summary at shutdown. */
+export interface RunTotals {
+  /** Received from peers (as on the wire). */
+  readonly received: number;
+  /** Sent to peers (as on the wire). */
+  readonly sent: number;
+  /** Copied from local files instead of fetched. */
+  readonly reused: number;
+  /** Kept from `.part` files of interrupted pulls. */
+  readonly resumed: number;
+}
+
 interface Peer {
   readonly id: string;
   readonly fingerprint: string;
   name: string | undefined;
   session: PeerSession | undefined;
   responder: ChunkResponder | undefined;
+  address: string | undefined;
+  connectedAt: number;
+  disconnectedAt: number | undefined;
+  /** Bytes of the sessions already ended. */
+  bytesReceived: number;
+  bytesSent: number;
 }
 
 /** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
@@ -178,9 +216,12 @@ export class SyncEngine {
   #bytesReceived = 0;
   #bytesSent = 0;
   #startup: Promise<unknown> = Promise.resolve();
+  readonly #now: () => number;
+  #totals: RunTotals | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
+    this.#now = options.now ?? Date.now;
     this.#remote = RemoteIndex.open(options.folder);
     this.#caseInsensitive = options.caseInsensitive ??
       detectCaseInsensitive(options.folder);
@@ -373,24 +414,34 @@ export class SyncEngine {
   status(): SyncStatus {
     const peers: PeerStatus[] = [];
     let allExchanged = true;
+    let received = this.#bytesReceived;
+    let sent = this.#bytesSent;
     for (const peer of this.#peers.values()) {
       const state = peer.session?.state();
       const done = state !== undefined && state.initialReceived &&
         state.allAcked;
       if (peer.session !== undefined && !done) allExchanged = false;
+      const peerReceived = peer.session?.requester.wireBytes ?? 0;
+      const peerSent = peer.responder?.bytesSent ?? 0;
+      received += peerReceived;
+      sent += peerSent;
       peers.push({
         id: peer.id,
         fingerprint: peer.fingerprint,
         name: peer.name,
         connected: peer.session !== undefined,
         initialSyncDone: done,
+        indexReceived: state?.initialReceived ?? false,
+        indexAcked: state?.allAcked ?? false,
+        confirmed: state !== undefined && state.allAcked &&
+          state.peerInSync !== undefined &&
+          state.peerInSync >= state.peerAck,
+        address: peer.address,
+        connectedAt: peer.connectedAt,
+        disconnectedAt: peer.disconnectedAt,
+        bytesReceived: peer.bytesReceived + peerReceived,
+        bytesSent: peer.bytesSent + peerSent,
       });
-    }
-    let received = this.#bytesReceived;
-    let sent = this.#bytesSent;
-    for (const peer of this.#peers.values()) {
-      received += peer.session?.requester.wireBytes ?? 0;
-      sent += peer.responder?.bytesSent ?? 0;
     }
     const pending = this.#puller.pending;
     return {
@@ -406,6 +457,11 @@ export class SyncEngine {
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,
     };
+  }
+
+  /** What the run moved, once `close()` resolved (the node logs it). */
+  get totals(): RunTotals | undefined {
+    return this.#totals;
   }
 
   /** Stops: no new work, downloads abandoned cleanly, tasks awaited. */
@@ -430,15 +486,12 @@ export class SyncEngine {
     await Promise.allSettled(responders);
     await this.#gate.run(() => {}); // scans in progress end first
     const status = this.status();
-    log.info(
-      "Received {received} bytes of file data from peers, sent {sent}, reused {reused} from local files, {resumed} from resumed .part files",
-      {
-        received: status.bytesReceived,
-        sent: status.bytesSent,
-        reused: status.bytesReused,
-        resumed: this.#puller.counters.resumedBytes,
-      },
-    );
+    this.#totals = {
+      received: status.bytesReceived,
+      sent: status.bytesSent,
+      reused: status.bytesReused,
+      resumed: this.#puller.counters.resumedBytes,
+    };
     this.#remote.close();
   }
 
@@ -453,10 +506,18 @@ export class SyncEngine {
         name: undefined,
         session: undefined,
         responder: undefined,
+        address: undefined,
+        connectedAt: 0,
+        disconnectedAt: undefined,
+        bytesReceived: 0,
+        bytesSent: 0,
       };
       this.#peers.set(id, peer);
     }
     this.#retire(peer, "replaced");
+    peer.address = channel.remoteAddr;
+    peer.connectedAt = this.#now();
+    peer.disconnectedAt = undefined;
     const current = peer;
     const session = new PeerSession({
       peerId,
@@ -485,14 +546,21 @@ export class SyncEngine {
         });
         this.#puller.retryWaiting();
       },
-      onRecords: (_s, records) => this.#puller.offer(records),
+      onRecords: (s, records) => {
+        this.#puller.offer(records);
+        // Records that need nothing here do not wake the puller, so its
+        // idle hook would not tell the peer we hold them.
+        if (this.#puller.idle) s.sendInSync();
+      },
       onGroupRekey: (_s, secret, removed) =>
         this.#o.onGroupRekey?.(peerId, secret, removed),
-      onInitialDelta: (s) =>
+      onInitialDelta: (s) => {
         log.debug("Received the index of {name} ({fingerprint})", {
           name: s.name,
           fingerprint: s.fingerprint,
-        }),
+        });
+        if (this.#puller.idle) s.sendInSync();
+      },
       onChunkRequest: (_s, request) => responder.handle(request),
     });
     const responder = new ChunkResponder({
@@ -528,10 +596,13 @@ export class SyncEngine {
     if (session === undefined) return;
     peer.session = undefined;
     peer.responder = undefined;
+    peer.disconnectedAt = this.#now();
     session.closed(reason);
     this.#bytesReceived += session.requester.wireBytes;
+    peer.bytesReceived += session.requester.wireBytes;
     if (responder !== undefined) {
       this.#bytesSent += responder.bytesSent;
+      peer.bytesSent += responder.bytesSent;
       responder.close().catch(() => {});
     }
   }

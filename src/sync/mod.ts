@@ -79,6 +79,7 @@ export {
   type PeerPool,
   type PeerPoolEvents,
   type PeerStatus,
+  type RunTotals,
   SyncEngine,
   type SyncEngineOptions,
   type SyncStatus,

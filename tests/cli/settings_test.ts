@@ -2,6 +2,7 @@ import { assertEquals, assertRejects, assertThrows } from "../assert.ts";
 import {
   checkFolder,
   type Flags,
+  invocationDir,
   mergeSettings,
   parseFlags,
   UsageError,
@@ -152,5 +153,39 @@ Deno.test("parseFlags() reads the group commands", () => {
     fingerprint: "ABCD-EFGH-IJKL",
   });
   assertThrows(() => flags("remove", "-d", "s"), UsageError, "FINGERPRINT");
+  assertEquals(flags("status", "-d", "s").command, {
+    name: "status",
+    json: false,
+  });
+  assertEquals(flags("status", "--json", "-d", "s").command, {
+    name: "status",
+    json: true,
+  });
+  assertThrows(() => flags("-d", "s", "--json"), UsageError, "status");
+  assertThrows(
+    () => flags("members", "-d", "s", "--json"),
+    UsageError,
+    "--json goes with status",
+  );
   assertThrows(() => flags("dance", "-d", "s"), UsageError, "commands:");
+});
+
+Deno.test("invocationDir() resolves a relative -d against INIT_CWD when deno task set it", () => {
+  // deno task runs dsync in the clone; the user typed the command in /home/me.
+  const table: [string | undefined, string, string][] = [
+    [undefined, "shared", "/clone/shared"],
+    ["/home/me", "shared", "/home/me/shared"],
+    ["/home/me", "../other/shared", "/home/other/shared"],
+    ["/home/me", "/abs/shared", "/abs/shared"],
+    ["", "shared", "/clone/shared"],
+    ["relative/dir", "shared", "/clone/shared"],
+  ];
+  for (const [initCwd, path, folder] of table) {
+    const cwd = invocationDir(initCwd, "/clone");
+    assertEquals(
+      mergeSettings(flags("-d", path), {}, { hostname: "h", cwd }).folder,
+      folder,
+      `INIT_CWD=${initCwd} -d ${path}`,
+    );
+  }
 });

@@ -58,7 +58,7 @@ export const RUN_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
   "--allow-net",
-  "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE",
+  "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE,INIT_CWD",
   "--allow-sys=hostname,networkInterfaces",
 ];
 
@@ -110,11 +110,21 @@ export async function runDsync(
     timeoutMs?: number;
     /** The folder's group (default {@linkcode TEST_GROUP}; false: none seeded). */
     group?: GroupSecret | false;
+    /** A command that runs deno, e.g. `["ip", "netns", "exec", NS]`. */
+    wrapper?: string[];
   } = {},
 ): Promise<RunResult> {
   seedGroup(args, options.group ?? TEST_GROUP);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.permissions ?? RUN_PERMISSIONS), MAIN, ...args],
+  const command = [
+    ...(options.wrapper ?? []),
+    Deno.execPath(),
+    "run",
+    ...(options.permissions ?? RUN_PERMISSIONS),
+    MAIN,
+    ...args,
+  ];
+  const output = await new Deno.Command(command[0]!, {
+    args: command.slice(1),
     env: options.env ?? {},
     stdin: "null",
     stdout: "piped",

@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { IndexStore } from "../../src/index/store.ts";
 import { partSize, randomBytes, waitFor, writeTree } from "./_folders.ts";
 import { Mesh, type MeshNode } from "./_mesh.ts";
+import { LOGGED_SIZE, parseLoggedBytes } from "./_units.ts";
 
 const MiB = 1024 * 1024;
 const CONFLICT = /^doc\.sync-conflict-\d{8}-\d{6}-([0-9A-F]{8})\.txt$/;
@@ -275,9 +276,11 @@ async function killSourceMidTransfer(): Promise<number> {
   assert(got.every((v, i) => v === data[i]), "gamma's copy differs");
   const beta = b.proc!;
   assertEquals(await mesh.stop(b), 0);
-  const sent = beta.output.match(/bytes of file data from peers, sent (\d+)/);
+  const sent = beta.output.match(
+    new RegExp(`of file data from peers, sent (${LOGGED_SIZE})`),
+  );
   assert(sent !== null, `no byte count in beta's output:\n${beta.output}`);
-  return Number(sent[1]);
+  return parseLoggedBytes(sent[1]!);
 }
 
 Deno.test("mesh: a source killed mid-transfer, the other finishes the file", async () => {

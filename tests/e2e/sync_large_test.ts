@@ -14,16 +14,22 @@ import {
   writeTree,
 } from "./_folders.ts";
 
+import { LOGGED_SIZE, parseLoggedBytes } from "./_units.ts";
+
 const MiB = 1024 * 1024;
 
-/** A byte count a cleanly stopped node logged in its summary line. */
+/**
+ * A byte count a cleanly stopped node logged in its summary line (in human
+ * units: off by at most half its last digit, 0.5 MB below 1 GB, far inside
+ * the slack of the checks).
+ */
 function summaryBytes(output: string, what: "received" | "resumed"): number {
   const pattern = what === "received"
-    ? /Received (\d+) bytes of file data/g
-    : /(\d+) from resumed \.part files/g;
+    ? new RegExp(`Received (${LOGGED_SIZE}) of file data`, "g")
+    : new RegExp(`(${LOGGED_SIZE}) from resumed \\.part files`, "g");
   const all = [...output.matchAll(pattern)];
   assert(all.length > 0, `no ${what} byte count in output:\n${output}`);
-  return Number(all[all.length - 1]![1]);
+  return parseLoggedBytes(all[all.length - 1]![1]!);
 }
 
 /** Regular files under `dir` (dsync's own state and `.part` files aside). */

@@ -3,6 +3,7 @@ import { dial } from "../../src/net/dialer.ts";
 import { compareBytes } from "../../src/net/tie_break.ts";
 import {
   ConnectionPool,
+  DEFAULT_DEAD_AFTER_MS,
   type DisconnectReason,
   PeerNotConnectedError,
   type PoolOptions,
@@ -214,6 +215,43 @@ Deno.test("ConnectionPool detects a dead peer that stops answering", async () =>
       reason.kind === "error" && reason.error.name === "DeadPeerError",
       JSON.stringify(reason),
     );
+  } finally {
+    await a.pool.close();
+    await proxy.close();
+    await b.pool.close();
+  }
+});
+
+Deno.test("ConnectionPool with default timings keeps an idle peer and drops a cut one within 10 s, on both sides", async () => {
+  const a = testPool();
+  const b = testPool();
+  const proxy = startProxy({ targetPort: b.port });
+  try {
+    a.pool.addStaticPeer("127.0.0.1", proxy.port);
+    await waitFor(
+      () => a.connected.length === 1 && b.connected.length === 1,
+      "connection",
+    );
+    // Idle for longer than the dead-peer timeout: keepalives hold it up.
+    await new Promise((r) => setTimeout(r, DEFAULT_DEAD_AFTER_MS + 1_000));
+    assertEquals(a.disconnected.length + b.disconnected.length, 0);
+
+    proxy.pause(); // the link is cut: nothing passes either way
+    const cutAt = Date.now();
+    await waitFor(
+      () => a.disconnected.length >= 1 && b.disconnected.length >= 1,
+      "both sides drop the cut peer",
+      10_000,
+    );
+    const took = Date.now() - cutAt;
+    assert(took <= 10_000, `dropped after ${took} ms`);
+    for (const side of [a, b]) {
+      const reason = side.disconnected[0]!.reason;
+      assert(
+        reason.kind === "error" && reason.error.name === "DeadPeerError",
+        JSON.stringify(reason),
+      );
+    }
   } finally {
     await a.pool.close();
     await proxy.close();

@@ -66,6 +66,7 @@ class FakePool implements PeerPool {
         return Promise.resolve();
       },
       abort: end,
+      remoteAddr: `10.0.0.${to.id[0]}:9000`,
     });
     a.emit("peer-connected", { peerId: b.id, channel: channel(a, b) });
     b.emit("peer-connected", { peerId: a.id, channel: channel(b, a) });
@@ -201,6 +202,55 @@ Deno.test("SyncEngine brings back a peer's concurrent edit when the local copy t
   } finally {
     await dispose(a);
     await dispose(g);
+  }
+});
+
+Deno.test("SyncEngine.status() tells per peer: address, index both ways, confirmation, bytes", async () => {
+  const a = await node("alpha", 1);
+  const b = await node("beta", 2);
+  try {
+    // Identical content: neither side has anything to pull, and each must
+    // still learn that the other holds its index.
+    for (const n of [a, b]) {
+      await Deno.writeTextFile(`${n.dir}/same.txt`, "same");
+      await n.engine.scan("full");
+    }
+    const before = Date.now();
+    const end = FakePool.link(a.pool, b.pool);
+    await until("both confirmed", () =>
+      [a, b].every((n) => {
+        const p = n.engine.status().peers[0];
+        return p !== undefined && p.indexReceived && p.indexAcked &&
+          p.confirmed;
+      }));
+    const peer = a.engine.status().peers[0]!;
+    assertEquals(peer.address, "10.0.0.2:9000");
+    assertEquals(peer.disconnectedAt, undefined);
+    assert(peer.connectedAt >= before, "connectedAt is the link's start");
+
+    // A change on beta: alpha acks it at once, but beta learns that alpha
+    // holds it only once alpha has pulled it.
+    await Deno.writeTextFile(`${b.dir}/new.txt`, "x".repeat(100_000));
+    await b.engine.scan(["new.txt"]);
+    await until("pulled and confirmed", () => {
+      const p = b.engine.status().peers[0]!;
+      return a.engine.status().totals.files === 2 && p.confirmed;
+    });
+    assert(b.engine.status().peers[0]!.bytesSent > 0, "bytes sent counted");
+    assert(
+      a.engine.status().peers[0]!.bytesReceived > 0,
+      "bytes received counted",
+    );
+
+    end();
+    await until("disconnected", () => !a.engine.status().peers[0]!.connected);
+    const gone = a.engine.status().peers[0]!;
+    assert(gone.disconnectedAt !== undefined, "disconnectedAt set");
+    assertEquals(gone.confirmed, false);
+    assert(gone.bytesReceived > 0, "bytes kept after the session ended");
+  } finally {
+    await dispose(a);
+    await dispose(b);
   }
 });
 

@@ -1,0 +1,76 @@
+/**
+ * The short human summary of `dsync status`: one line for the folder, one
+ * per peer, one per transfer in progress. Pure, so it is tested without a
+ * running node; `--json` prints the document itself instead.
+ * @module
+ */
+import type { PeerReport, StatusDocument } from "../node/mod.ts";
+import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
+
+function plural(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function contents(doc: StatusDocument): string {
+  return `${plural(doc.folder.files, "file")}, ${
+    formatBytes(doc.folder.bytes)
+  }`;
+}
+
+function folderLine(doc: StatusDocument): string {
+  const { path, state, waiting } = doc.folder;
+  const connected = doc.peers.filter((p) => p.connected).length;
+  switch (state) {
+    case "scanning":
+      return `${path}: scanning, ${contents(doc)} so far`;
+    case "in sync":
+      return `${path}: in sync with ${plural(connected, "peer")}, ${
+        contents(doc)
+      }`;
+    case "no peers":
+      return `${path}: no peer connected, ${contents(doc)}`;
+    case "syncing":
+      return `${path}: syncing, ${contents(doc)}${
+        waiting.length > 0 ? `; ${waiting.join("; ")}` : ""
+      }`;
+  }
+}
+
+function peerState(peer: PeerReport): string {
+  if (!peer.indexReceived) return "receiving its index";
+  if (!peer.indexSent) return "sending our index";
+  if (!peer.confirmed) return "pulling from us";
+  return "in sync";
+}
+
+function peerLine(peer: PeerReport, now: number): string {
+  const who = `${peer.name ?? "(no name)"} (${peer.fingerprint})${
+    peer.address === null ? "" : ` at ${peer.address}`
+  }`;
+  const traffic = `received ${formatBytes(peer.bytesReceived)}, sent ${
+    formatBytes(peer.bytesSent)
+  }`;
+  if (!peer.connected) {
+    const ago = peer.disconnectedAt === null
+      ? ""
+      : ` ${formatDuration(Math.max(0, now - peer.disconnectedAt))} ago`;
+    return `  ${who}: disconnected${ago}; ${traffic}`;
+  }
+  return `  ${who}: ${peerState(peer)}, connected for ${
+    formatDuration(Math.max(0, now - peer.connectedSince))
+  }; ${traffic}`;
+}
+
+/** The lines `dsync status` prints for `doc`, as of epoch ms `now`. */
+export function renderStatusReport(doc: StatusDocument, now: number): string[] {
+  const lines = [folderLine(doc)];
+  for (const peer of doc.peers) lines.push(peerLine(peer, now));
+  for (const t of doc.transfers) {
+    lines.push(
+      `  receiving ${t.path}: ${formatBytes(t.done)} of ${
+        formatBytes(t.total)
+      }`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,101 @@
+import { assertEquals } from "../assert.ts";
+import { renderStatusReport } from "../../src/cli/status_text.ts";
+import type { PeerReport, StatusDocument } from "../../src/node/mod.ts";
+
+const beta: PeerReport = {
+  name: "beta",
+  fingerprint: "AAAA-BBBB-CCCC",
+  address: "10.0.0.2:9000",
+  connected: true,
+  connectedSince: 0,
+  disconnectedAt: null,
+  indexReceived: true,
+  indexSent: true,
+  confirmed: true,
+  bytesReceived: 1_500_000,
+  bytesSent: 0,
+};
+
+function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
+  return {
+    folder: {
+      path: "/data/shared",
+      files: 1234,
+      bytes: 5_600_000_000,
+      state: "in sync",
+      waiting: [],
+    },
+    group: "GGGG-HHHH-IIII",
+    device: { name: "alpha", fingerprint: "1111-2222-3333" },
+    peers: [beta],
+    transfers: [],
+    pending: 0,
+    retrying: 0,
+    bytesReceived: 1_500_000,
+    bytesSent: 0,
+    bytesReused: 0,
+    ...overrides,
+  };
+}
+
+Deno.test("renderStatusReport() prints one line for the folder and one per peer, in human units", () => {
+  assertEquals(renderStatusReport(doc(), 192_000), [
+    "/data/shared: in sync with 1 peer, 1,234 files, 5.6 GB",
+    "  beta (AAAA-BBBB-CCCC) at 10.0.0.2:9000: in sync, connected for 3m12s; received 1.5 MB, sent 0 B",
+  ]);
+});
+
+Deno.test("renderStatusReport() says what is missing and shows disconnected peers and transfers", () => {
+  const lines = renderStatusReport(
+    doc({
+      folder: {
+        path: "/data/shared",
+        files: 2,
+        bytes: 2_000,
+        state: "syncing",
+        waiting: ["1 file to bring here", "waiting for beta to finish pulling"],
+      },
+      peers: [
+        { ...beta, confirmed: false },
+        {
+          ...beta,
+          name: null,
+          fingerprint: "DDDD-EEEE-FFFF",
+          address: null,
+          connected: false,
+          disconnectedAt: 5_000,
+        },
+      ],
+      transfers: [{
+        path: "big.iso",
+        done: 12_000_000,
+        total: 40_000_000,
+        startedAt: 0,
+      }],
+    }),
+    17_000,
+  );
+  assertEquals(lines, [
+    "/data/shared: syncing, 2 files, 2.0 KB; 1 file to bring here; waiting for beta to finish pulling",
+    "  beta (AAAA-BBBB-CCCC) at 10.0.0.2:9000: pulling from us, connected for 17.0 s; received 1.5 MB, sent 0 B",
+    "  (no name) (DDDD-EEEE-FFFF): disconnected 12.0 s ago; received 1.5 MB, sent 0 B",
+    "  receiving big.iso: 12.0 MB of 40.0 MB",
+  ]);
+  assertEquals(
+    renderStatusReport(
+      doc({
+        folder: { ...doc().folder, state: "scanning" },
+        peers: [],
+      }),
+      0,
+    ),
+    ["/data/shared: scanning, 1,234 files, 5.6 GB so far"],
+  );
+  assertEquals(
+    renderStatusReport(
+      doc({ folder: { ...doc().folder, state: "no peers" }, peers: [] }),
+      0,
+    ),
+    ["/data/shared: no peer connected, 1,234 files, 5.6 GB"],
+  );
+});
