@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertNotEquals } from "../assert.ts";
+import { assertEquals, assertNotEquals } from "../assert.ts";
 import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
 
 const FINGERPRINT = "([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})";
