@@ -44,12 +44,17 @@ async function write(
       path.slice(0, path.lastIndexOf("/"))
     }/.~edit-${crypto.randomUUID()}`;
     await Deno.writeFile(tmp, data);
-    let before = 0;
+    // Where nothing is, a hard link puts the whole file in place as
+    // atomically as a rename, and says for sure that nothing was there.
     try {
-      before = (await Deno.lstat(path)).size;
-    } catch { /* absent */ }
+      await Deno.link(tmp, path);
+      await Deno.remove(tmp);
+      return false;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
     await Deno.rename(tmp, path);
-    return before > 0;
+    return true;
   }
   using file = await Deno.open(path, { write: true, create: true });
   const held = (await file.stat()).size > 0;
