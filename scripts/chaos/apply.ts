@@ -130,7 +130,9 @@ export async function applyWrite(
     const tmp = `${place.scratch}/w-${crypto.randomUUID()}`;
     await Deno.writeFile(tmp, data);
     const { tokens } = await readThen(place, path, async (info) => {
-      if (info?.mode != null) await Deno.chmod(tmp, info.mode & 0o777);
+      // Synchronous, so that nothing runs between the last look at the
+      // target and the rename: dsync's own rename could slip in there.
+      if (info?.mode != null) Deno.chmodSync(tmp, info.mode & 0o777);
       await Deno.rename(tmp, target);
     });
     const seen = tokens === undefined ? [] : [{ path, tokens }];

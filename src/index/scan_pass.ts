@@ -62,11 +62,15 @@ export interface PassContext {
   readonly checkFolder: () => void;
   /** Told after each write of a pass's records, mid-pass included. */
   readonly onCommit?: () => void;
+  /** Told of each dsync `.part` file listed (OS path); see `ScannerOptions`. */
+  readonly onPartFile?: (os: string) => void;
   /** A pass writes what it found at least this often, in ms. */
   readonly commitEveryMs: number;
 }
 
 const BATCH = 1000;
+/** A `.part` of dsync's own: `.<name>.dsync-<16 hex>.part`. */
+const DSYNC_PART = /^\..*\.dsync-[0-9a-f]{16}\.part$/s;
 const YIELD_EVERY_MS = 10;
 const EMPTY_HASH = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -184,6 +188,9 @@ export class ScanPass {
       const names = new Set<string>();
       for (const entry of entries) {
         const rel = joinRel(dirRel, entry.name);
+        if (entry.isFile && DSYNC_PART.test(entry.name)) {
+          this.#ctx.onPartFile?.(joinOs(dirOs, entry.name));
+        }
         if (this.#ctx.ignore.ignores(rel, entry.isDirectory)) continue;
         if (names.has(rel)) {
           this.#fail(

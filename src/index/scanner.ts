@@ -74,6 +74,12 @@ export interface ScannerOptions {
    * that peers can start on a large folder before it is all indexed.
    */
   readonly onCommit?: () => void;
+  /**
+   * Told of each dsync `.part` file a pass lists (`.<name>.dsync-<16
+   * hex>.part`, OS path): they are never indexed, and the owner removes
+   * those nothing is writing or keeping.
+   */
+  readonly onPartFile?: (os: string) => void;
   /** Longest time found records wait to be written, in ms (default 250). */
   readonly commitEveryMs?: number;
 }
@@ -129,6 +135,7 @@ export class Scanner {
       unreadable: new Set<string>(),
       checkFolder: () => this.#checkFolder(),
       ...(opts.onCommit === undefined ? {} : { onCommit: opts.onCommit }),
+      ...(opts.onPartFile === undefined ? {} : { onPartFile: opts.onPartFile }),
       commitEveryMs: opts.commitEveryMs ?? 250,
     };
   }

@@ -13,7 +13,12 @@ import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
 import { FolderGuard } from "./folder_guard.ts";
 import { FolderLock } from "./folder_lock.ts";
-import { LeftoverParts, type RunTotals, SyncEngine } from "../sync/mod.ts";
+import {
+  LeftoverParts,
+  removeStrayPart,
+  type RunTotals,
+  SyncEngine,
+} from "../sync/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
@@ -152,6 +157,7 @@ async function runLockedNode(
       checkFolder: () => guard.check(),
       // Peers get what is indexed while the rest of a big folder still is.
       onCommit: () => engine?.onLocalChanges(),
+      onPartFile: (os) => removeStrayPart(os, leftovers),
     });
     const sync = new SyncEngine({
       folder: config.folder,

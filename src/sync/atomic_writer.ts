@@ -44,6 +44,7 @@
  * @module
  */
 
+import { registerPart, releasePart } from "./part_registry.ts";
 import { getLogger } from "@logtape/logtape";
 import {
   baseName,
@@ -183,6 +184,7 @@ export class PartFile implements AsyncDisposable {
     this.partPath = partPath;
     this.targetPath = targetPath;
     this.#file = file;
+    registerPart(partPath);
     this.#writeback = new EarlyWriteback(file);
     this.resumable = resumable;
   }
@@ -316,6 +318,7 @@ export class PartFile implements AsyncDisposable {
     }
     this.#closeFile();
     this.#state = "done";
+    releasePart(this.partPath);
     return size;
   }
 
@@ -381,6 +384,7 @@ export class PartFile implements AsyncDisposable {
     this.#closeFile();
     if (this.#state === "done") return;
     this.#state = "done";
+    releasePart(this.partPath);
     try {
       await Deno.remove(this.partPath);
     } catch (err) {
@@ -451,6 +455,7 @@ export class PartFile implements AsyncDisposable {
     await assertUnchanged(path, this.targetPath, expected);
     await Deno.rename(this.partPath, this.targetPath);
     this.#state = "done";
+    releasePart(this.partPath);
     return await Deno.lstat(this.targetPath);
   }
 

@@ -53,6 +53,7 @@ export {
   type LeftoverPartsOptions,
   type PartCleanupOptions,
   removeLeftoverParts,
+  removeStrayPart,
 } from "./part_cleanup.ts";
 export {
   type ChunkLocation,

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { isActivePart } from "./part_registry.ts";
 import { getLogger } from "@logtape/logtape";
 import { joinRel, STATE_DIR, toOsPath } from "../index/mod.ts";
 import { PART_FILE_PATTERN, partTargetName } from "./atomic_writer.ts";
@@ -153,6 +154,12 @@ export class LeftoverParts {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Whether the `.part` at `os` is kept here for resuming. */
+  holds(os: string): boolean {
+    for (const entry of this.#byPath.values()) if (entry.os === os) return true;
+    return false;
+  }
+
   /**
    * Finds the `.part` files under `folder`: keeps the biggest non-empty
    * regular file of each target whose name it tells, removes the rest.
@@ -247,4 +254,35 @@ export class LeftoverParts {
       }
     }
   }
+}
+
+/** How long a stray `.part` is left alone before it is removed. */
+const STRAY_GRACE_MS = 5_000;
+/** Stray `.part` files waiting for their grace time (bounded). */
+const strays = new Set<string>();
+
+/**
+ * A scan listed the dsync `.part` at `os`: unless a pull is writing it or
+ * `leftovers` keeps it for resuming, it is removed after a few seconds (a
+ * `.part` that moved with a folder the user renamed while a pull wrote
+ * into it would otherwise stay for good). Checked again when the time
+ * comes, so one that a pull just created is never taken.
+ */
+export function removeStrayPart(os: string, leftovers?: LeftoverParts): void {
+  if (isActivePart(os) || leftovers?.holds(os) === true) return;
+  if (strays.has(os) || strays.size >= 1000) return;
+  strays.add(os);
+  const timer = setTimeout(async () => {
+    strays.delete(os);
+    if (isActivePart(os) || leftovers?.holds(os) === true) return;
+    try {
+      await Deno.remove(os);
+      log.info("Removed {part}: no pull is writing it any more", {
+        part: os,
+      });
+    } catch {
+      // Gone already, or not ours to remove: nothing to do.
+    }
+  }, STRAY_GRACE_MS);
+  Deno.unrefTimer(timer);
 }

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { registerPart, releasePart } from "./part_registry.ts";
 import {
   blake3,
   fileHashOfChunks,
@@ -142,6 +143,7 @@ function asError(err: unknown): Error {
 }
 
 function removeQuietly(os: string): void {
+  releasePart(os);
   try {
     Deno.removeSync(os);
   } catch {
@@ -189,6 +191,7 @@ function writePart(
     (dir === "" ? "" : `${dir}/`) + partName(name),
   );
   const handle = Deno.openSync(partPath, { write: true, createNew: true });
+  registerPart(partPath);
   let info: Deno.FileInfo;
   try {
     for (let done = 0; done < file.data.length;) {
@@ -333,6 +336,7 @@ function renameInPlace(
       );
     }
     Deno.renameSync(staged.partPath, staged.targetPath);
+    releasePart(staged.partPath);
     return { ok: true, path: file.path, info: staged.info };
   } catch (err) {
     return { ok: false, path: file.path, error: asError(err) };

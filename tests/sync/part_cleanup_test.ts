@@ -2,8 +2,24 @@ import { partName, partTargetName } from "../../src/sync/atomic_writer.ts";
 import {
   LeftoverParts,
   removeLeftoverParts,
+  removeStrayPart,
 } from "../../src/sync/part_cleanup.ts";
-import { assertEquals } from "../assert.ts";
+import { registerPart, releasePart } from "../../src/sync/part_registry.ts";
+import { digestBytes } from "../../src/index/file_digest.ts";
+import { IgnoreRules } from "../../src/index/ignore_rules.ts";
+import { Scanner } from "../../src/index/scanner.ts";
+import { IndexStore } from "../../src/index/store.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { waitFor } from "../_wait.ts";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const IS_WINDOWS = Deno.build.os === "windows";
 
@@ -110,5 +126,62 @@ Deno.test("LeftoverParts.gather() keeps the biggest .part per target and removes
     assertEquals(await names(`${folder}/d`), []);
   } finally {
     await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("removeStrayPart() removes a .part nobody writes or keeps, after a grace time, and nothing else", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsync_stray_" });
+  try {
+    const stray = `${dir}/.moved.txt.dsync-0123456789abcdef.part`;
+    const active = `${dir}/.live.txt.dsync-fedcba9876543210.part`;
+    await Deno.writeTextFile(stray, "left behind");
+    await Deno.writeTextFile(active, "being written");
+    registerPart(active);
+    removeStrayPart(stray);
+    removeStrayPart(active);
+    await waitFor(
+      async () => !(await exists(stray)),
+      "the stray .part to go",
+      15_000,
+      100,
+    );
+    assert(await exists(active), "a .part being written stays");
+    releasePart(active);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Scanner tells of the dsync .part files it lists, and indexes none", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsync_stray_" });
+  const store = IndexStore.open(dir);
+  try {
+    await Deno.mkdir(`${dir}/moved`);
+    await Deno.writeTextFile(
+      `${dir}/moved/.a.txt.dsync-0123456789abcdef.part`,
+      "x",
+    );
+    await Deno.writeTextFile(`${dir}/moved/other.part`, "not ours");
+    await Deno.writeTextFile(`${dir}/moved/kept.txt`, "kept");
+    const seen: string[] = [];
+    const scanner = new Scanner({
+      folder: dir,
+      store,
+      ignore: await IgnoreRules.load(dir),
+      hasher: {
+        hashFile: (p) => Promise.resolve(digestBytes(Deno.readFileSync(p))),
+      },
+      onPartFile: (os) => seen.push(os),
+    });
+    await scanner.scanPaths(["moved"]);
+    assertEquals(seen, [`${dir}/moved/.a.txt.dsync-0123456789abcdef.part`]);
+    assertEquals(
+      store.get("moved/.a.txt.dsync-0123456789abcdef.part"),
+      undefined,
+    );
+    assert(store.get("moved/kept.txt") !== undefined);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
