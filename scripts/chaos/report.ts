@@ -93,7 +93,9 @@ export function summarize(seed: number, result: RunResult): string[] {
     lines.push(`--- last log lines of ${peer} ---`, tail);
   }
   if (result.keptAt !== undefined) {
-    lines.push(`chaos: folders kept at ${result.keptAt}`);
+    lines.push(
+      `chaos: folders kept at ${result.keptAt} (each peer's whole log in <name>.log there)`,
+    );
   }
   lines.push(`chaos: FAIL (seed ${seed})`);
   return lines;

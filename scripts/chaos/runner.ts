@@ -267,6 +267,13 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     }
     const passed = !aborted && problems.length === 0;
     keep = !passed && !aborted;
+    if (keep) {
+      // The whole story of each peer, for whoever looks into the failure.
+      for (const peer of peers) {
+        await Deno.writeTextFile(`${root}/${peer.name}.log`, peer.output)
+          .catch(() => {});
+      }
+    }
     return {
       passed,
       aborted,
