@@ -95,8 +95,16 @@ async function readThen(
       if (!notFound(err)) throw err;
     }
     if (file === undefined) {
-      await then(undefined);
-      return { tokens: undefined };
+      try {
+        await then(undefined);
+        return { tokens: undefined };
+      } catch (err) {
+        // Something appeared meanwhile (`then` refuses to replace it): look again.
+        if (!(err instanceof Deno.errors.AlreadyExists) || attempt >= 3) {
+          throw err;
+        }
+        continue;
+      }
     }
     try {
       const info = await file.stat();
@@ -130,9 +138,17 @@ export async function applyWrite(
     const tmp = `${place.scratch}/w-${crypto.randomUUID()}`;
     await Deno.writeFile(tmp, data);
     const { tokens } = await readThen(place, path, async (info) => {
+      if (info === undefined) {
+        // Nothing was there: a hard link puts the file in place as
+        // atomically as a rename and fails if dsync put one there since,
+        // so "saw nothing" is certain.
+        await Deno.link(tmp, target);
+        await Deno.remove(tmp);
+        return;
+      }
       // Synchronous, so that nothing runs between the last look at the
       // target and the rename: dsync's own rename could slip in there.
-      if (info?.mode != null) Deno.chmodSync(tmp, info.mode & 0o777);
+      if (info.mode != null) Deno.chmodSync(tmp, info.mode & 0o777);
       await Deno.rename(tmp, target);
     });
     const seen = tokens === undefined ? [] : [{ path, tokens }];
