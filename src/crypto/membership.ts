@@ -8,7 +8,7 @@
  * the public "open LAN" pseudo-group that `--open` instances share.
  * @module
  */
-import { createHash, createHmac, hkdfSync } from "node:crypto";
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 
 /** The sender's place in the Noise handshake. */
 export type HandshakeRole = "initiator" | "responder";
@@ -74,12 +74,12 @@ export function membershipProof(
   );
 }
 
-/** Compares two byte strings in time independent of where they differ. */
+/**
+ * Compares two byte strings in time independent of where they differ;
+ * different lengths are simply unequal.
+ */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** What this side proves, or asks for, in a handshake. */

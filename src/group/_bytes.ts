@@ -1,5 +1,4 @@
 /** Byte helpers shared by the group files: concatenation, hex, constant-time compare. */
-import { timingSafeEqual } from "node:crypto";
 
 const encoder = new TextEncoder();
 
@@ -28,11 +27,8 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
-/** Equal lengths compared in constant time; different lengths are simply unequal. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  return timingSafeEqual(a, b);
-}
+/** Equal lengths compared in constant time (the handshake's compare). */
+export { constantTimeEqual as equalBytes } from "../crypto/mod.ts";
 
 /** Throws a RangeError unless `bytes` is a Uint8Array of exactly `length` bytes. */
 export function requireLength(
