@@ -121,6 +121,52 @@ async function readThen(
   }
 }
 
+/**
+ * Puts the file `tmp` at `path` the way an editor that keeps a backup
+ * does: whatever is at the path is first renamed out of the folder (so
+ * what the write replaced is known exactly, whatever dsync did a moment
+ * before), then the new file is hard-linked into place, which fails
+ * rather than replace anything dsync put there since; then it looks
+ * again. The new file keeps the mode of the file it replaced.
+ */
+async function replaceExactly(
+  place: Place,
+  path: string,
+  tmp: string,
+): Promise<SeenFile[]> {
+  const target = full(place, path);
+  const seen: SeenFile[] = [];
+  for (let attempt = 0;; attempt++) {
+    const aside = `${place.scratch}/a-${crypto.randomUUID()}`;
+    let moved = true;
+    try {
+      await Deno.rename(target, aside);
+    } catch (err) {
+      if (!notFound(err)) throw err;
+      moved = false;
+    }
+    if (moved) {
+      const info = await Deno.lstat(aside);
+      if (info.isFile && info.mode !== null) {
+        await Deno.chmod(tmp, info.mode & 0o777);
+      }
+      // A folder dsync put here since the last look is replaced whole,
+      // as a person replacing it would: every file in it counts as seen.
+      seen.push(...await filesUnder(aside, path));
+      await Deno.remove(aside, { recursive: true });
+    }
+    try {
+      await Deno.link(tmp, target);
+      await Deno.remove(tmp);
+      return seen;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists) || attempt >= 8) {
+        throw err;
+      }
+    }
+  }
+}
+
 /** Writes `spec` at `path` (creating parents); `exec` sets the exec bit afterwards. */
 export async function applyWrite(
   place: Place,
@@ -137,22 +183,8 @@ export async function applyWrite(
   if (spec.mode === "atomic") {
     const tmp = `${place.scratch}/w-${crypto.randomUUID()}`;
     await Deno.writeFile(tmp, data);
-    const { tokens } = await readThen(place, path, async (info) => {
-      if (info === undefined) {
-        // Nothing was there: a hard link puts the file in place as
-        // atomically as a rename and fails if dsync put one there since,
-        // so "saw nothing" is certain.
-        await Deno.link(tmp, target);
-        await Deno.remove(tmp);
-        return;
-      }
-      // Synchronous, so that nothing runs between the last look at the
-      // target and the rename: dsync's own rename could slip in there.
-      if (info.mode != null) Deno.chmodSync(tmp, info.mode & 0o777);
-      await Deno.rename(tmp, target);
-    });
-    const seen = tokens === undefined ? [] : [{ path, tokens }];
-    effect = { seen, replaced: tokens ?? [], outcome: "done" };
+    const seen = await replaceExactly(place, path, tmp);
+    effect = { seen, replaced: seen.flatMap((s) => s.tokens), outcome: "done" };
   } else {
     // Only to journal "nothing there" rather than an empty file.
     const existed = await Deno.lstat(target).then(() => true, () => false);

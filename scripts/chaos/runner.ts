@@ -179,6 +179,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
             "-n",
             name,
             "--no-discovery",
+            // Every pull and local change in the kept logs of a failed run.
+            "-v",
             ...dial,
           ],
           env,
