@@ -39,7 +39,7 @@ import { MAX_CHUNK_SIZE } from "../src/protocol/limits.ts";
 import {
   compressIfWorthwhile,
   decompressChunk,
-} from "../src/sync/chunk_compression.ts";
+} from "../src/compress/chunk_compression.ts";
 import { Prng } from "./bench_sync/prng.ts";
 import { fillSourceText, sourceLinePool } from "./bench_sync/source_text.ts";
 import type { Row } from "./bench_table.ts";

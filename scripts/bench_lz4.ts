@@ -12,9 +12,9 @@ import {
   compressIfWorthwhile,
   decompressChunk,
   decompressChunkTs,
-} from "../src/sync/chunk_compression.ts";
+} from "../src/compress/chunk_compression.ts";
 import { MAX_CHUNK_SIZE } from "../src/protocol/limits.ts";
-import { compressLz4Block } from "../src/sync/_lz4_compress.ts";
+import { compressLz4Block } from "../src/compress/_lz4_compress.ts";
 import { Prng } from "./bench_sync/prng.ts";
 import { fillSourceText, sourceLinePool } from "./bench_sync/source_text.ts";
 import type { Row } from "./bench_table.ts";

@@ -1,7 +1,10 @@
 /**
  * Module doors: a file under src/<module>/ enters another module only
  * through that module's mod.ts, so each mod.ts shows the whole surface its
- * module offers and the files behind it can change freely. The few
+ * module offers and the files behind it can change freely. A folder inside
+ * a module that has a mod.ts of its own is a module too (the rooms of
+ * src/sync/: session/, pull/, apply/): the module around it and its sibling
+ * rooms enter it only through that mod.ts as well. The few
  * exceptions are listed below, each with the reason it cannot go through
  * the door; an entry that is no longer needed fails the test too, so the
  * list only shrinks.
@@ -26,12 +29,6 @@ const EXCEPTIONS: readonly Exception[] = [
     from: "src/watch/internal_path.ts",
     to: "src/index/state_dir.ts",
     why: "loaded by the watch worker: index/mod.ts would load SQLite there",
-  },
-  {
-    from: "src/sync/remote_index.ts",
-    to: "src/index/store.ts",
-    why:
-      "shares index.db's chunk-list encoding until index owns every table of it (#17)",
   },
 ];
 
@@ -81,21 +78,44 @@ function resolve(from: string, spec: string): string {
   return parts.join("/");
 }
 
-/** `src/sync/puller.ts` → `sync`; undefined outside src/<module>/. */
-function moduleOf(path: string): string | undefined {
+/**
+ * The module `path` belongs to: the deepest folder above it, under src/,
+ * that holds a mod.ts (`src/sync/pull/puller.ts` → `sync/pull`,
+ * `src/sync/engine.ts` → `sync`); undefined outside src/<module>/.
+ */
+function moduleOf(
+  path: string,
+  modules: ReadonlySet<string>,
+): string | undefined {
   const parts = path.split("/");
-  return parts[0] === "src" && parts.length > 2 ? parts[1] : undefined;
+  if (parts[0] !== "src" || parts.length <= 2) return undefined;
+  for (let end = parts.length - 1; end > 2; end--) {
+    const dir = parts.slice(1, end).join("/");
+    if (modules.has(dir)) return dir;
+  }
+  return parts[1];
+}
+
+/** Folders under src/ (without the `src/`) that hold a mod.ts. */
+function modulesOf(files: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const file of files) {
+    if (file.endsWith("/mod.ts")) out.add(file.slice(4, -"/mod.ts".length));
+  }
+  return out;
 }
 
 /** Every import of another module's file other than its mod.ts, as "from -> to". */
 async function crossings(): Promise<string[]> {
   const found = new Set<string>();
-  for (const file of await sourceFiles(SRC, "src")) {
+  const files = await sourceFiles(SRC, "src");
+  const modules = modulesOf(files);
+  for (const file of files) {
     const text = await Deno.readTextFile(new URL(file, ROOT));
-    const home = moduleOf(file);
+    const home = moduleOf(file, modules);
     for (const spec of relativeImports(text)) {
       const target = resolve(file, spec);
-      const other = moduleOf(target);
+      const other = moduleOf(target, modules);
       if (other === undefined || other === home) continue;
       if (target === `src/${other}/mod.ts`) continue;
       found.add(`${file} -> ${target}`);
@@ -147,9 +167,19 @@ Deno.test("the module-door scan sees imports in all their forms", () => {
     "./d.ts",
   ]);
   assertEquals(
-    resolve("src/sync/puller.ts", "../index/mod.ts"),
+    resolve("src/sync/pull/puller.ts", "../../index/mod.ts"),
     "src/index/mod.ts",
   );
-  assertEquals(moduleOf("src/index/mod.ts"), "index");
-  assertEquals(moduleOf("deno.json"), undefined);
+  const modules = modulesOf([
+    "src/index/mod.ts",
+    "src/sync/mod.ts",
+    "src/sync/pull/mod.ts",
+    "src/sync/pull/puller.ts",
+  ]);
+  assertEquals([...modules].sort(), ["index", "sync", "sync/pull"]);
+  assertEquals(moduleOf("src/index/mod.ts", modules), "index");
+  assertEquals(moduleOf("src/sync/engine.ts", modules), "sync");
+  assertEquals(moduleOf("src/sync/pull/puller.ts", modules), "sync/pull");
+  assertEquals(moduleOf("src/sync/pull/mod.ts", modules), "sync/pull");
+  assertEquals(moduleOf("deno.json", modules), undefined);
 });

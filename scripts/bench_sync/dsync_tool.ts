@@ -14,7 +14,7 @@ import {
   type SyncTool,
 } from "./sync_tool.ts";
 
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+const REPO_ROOT = new URL("../..", import.meta.url).pathname;
 
 /** The `--v8-flags=…` arguments of the `start` task. */
 export function startTaskV8Flags(denoJson: string): string[] {

@@ -1,6 +1,7 @@
 /**
  * The local index of a folder: scanning, hashing, chunking, ignore rules and
- * the SQLite store of file records.
+ * the SQLite store of file records, and the peers' records beside it in the
+ * same database (the remote index).
  * @module
  */
 
@@ -63,6 +64,13 @@ export {
   type StoredStat,
   TOMBSTONE_RETENTION_MS,
 } from "./store.ts";
+export {
+  type HeldMark,
+  type LocalPathRow,
+  type LocalTotals,
+  type RemoteEntry,
+  RemoteIndex,
+} from "./remote_index.ts";
 export {
   emptyScanSummary,
   type FileHasher,

@@ -13,23 +13,28 @@ import {
   emptyScanSummary,
   type IgnoreRules,
   type IndexStore,
+  RemoteIndex,
   type Scanner,
   type ScanSummary,
   toHex,
   toOsPath,
 } from "../index/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
-import { ApplyGate } from "./apply_gate.ts";
-import { CaseFoldIndex } from "./case_fold.ts";
-import { LocalChunkIndex } from "./chunk_source.ts";
-import { EchoFilter, echoStateOf } from "./echo_filter.ts";
-import type { LeftoverParts } from "./part_cleanup.ts";
-import { PeerSession } from "./peer_session.ts";
-import type { ChunkSource } from "./chunk_fetcher.ts";
-import { Puller, type Transfer } from "./puller.ts";
-import { RemoteIndex } from "./remote_index.ts";
-import { ChunkResponder } from "./responder.ts";
-import { detectCaseInsensitive, fromWireRecord } from "./wire_record.ts";
+import { ApplyGate, EchoFilter, echoStateOf } from "./apply/mod.ts";
+import {
+  CaseFoldIndex,
+  ChunkResponder,
+  detectCaseInsensitive,
+  fromWireRecord,
+  PeerSession,
+} from "./session/mod.ts";
+import {
+  type ChunkSource,
+  type LeftoverParts,
+  LocalChunkIndex,
+  Puller,
+  type Transfer,
+} from "./pull/mod.ts";
 
 const log = getLogger(["dsync", "sync"]);
 

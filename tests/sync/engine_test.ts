@@ -10,7 +10,7 @@ import {
   type PeerPoolEvents,
   SyncEngine,
 } from "../../src/sync/engine.ts";
-import { RemoteIndex } from "../../src/sync/remote_index.ts";
+import { RemoteIndex } from "../../src/index/remote_index.ts";
 import { waitFor } from "../_wait.ts";
 
 type Handlers = {

@@ -1,0 +1,342 @@
+/**
+ * What each peer replica announced: its records per path and the highest
+ * sequence received from it, kept in the folder's own `.dsync/index.db`
+ * (a second SQLite connection beside {@linkcode IndexStore}'s; WAL lets
+ * both work). With it a reconnecting peer is asked only for what changed
+ * (`IndexAck` of the highest sequence stored), pulls interrupted by a
+ * restart resume at start, and a chunk can be fetched from any peer that
+ * announced the same content.
+ *
+ * Tables are created here, beside the store's (`remote_replicas`,
+ * `remote_files`); the store's schema is only read (for the paths whose
+ * local record differs from a peer's, and totals for the UI).
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { decodeVersion, encodeVersion } from "./version_vector.ts";
+import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
+import { toOsPath } from "./rel_path.ts";
+import { INDEX_FILE, STATE_DIR } from "./state_dir.ts";
+import { decodeChunks, encodeChunks, IndexCorruptError } from "./store.ts";
+
+type Row = Record<string, unknown>;
+
+/** One peer replica's record of a path. */
+export interface RemoteEntry {
+  readonly replica: bigint;
+  readonly record: FileRecord;
+}
+
+/** A local record's path, sequence and deleted flag (for the case-fold table). */
+export interface LocalPathRow {
+  readonly path: string;
+  readonly deleted: boolean;
+  readonly sequence: number;
+}
+
+/** A local record and whether a given peer holds it in that version. */
+export interface HeldMark {
+  readonly path: string;
+  readonly sequence: number;
+  readonly held: boolean;
+}
+
+/** Live files in the local index and their bytes. */
+export interface LocalTotals {
+  readonly files: number;
+  readonly bytes: number;
+}
+
+const COLUMNS =
+  "replica, path, kind, size, mtime_ns, exec, deleted, symlink_target, hash, version, chunks";
+
+/** Replica ids are unsigned 64-bit: stored as 8 big-endian bytes. */
+function replicaKey(replica: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, replica);
+  return out;
+}
+
+function replicaOf(bytes: unknown): bigint {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 8) {
+    throw new RangeError("Malformed replica id");
+  }
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
+}
+
+function kindOf(code: unknown): FileKind {
+  const kind = FILE_KINDS[Number(code)];
+  if (kind === undefined) throw new RangeError(`Unknown kind ${String(code)}`);
+  return kind;
+}
+
+function entryOf(row: Row): RemoteEntry {
+  const target = row.symlink_target;
+  const record: FileRecord = {
+    path: String(row.path),
+    kind: kindOf(row.kind),
+    size: Number(row.size),
+    mtimeNs: BigInt(row.mtime_ns as bigint),
+    exec: Number(row.exec) === 1,
+    hash: row.hash as Uint8Array,
+    chunks: decodeChunks(row.chunks as Uint8Array),
+    version: decodeVersion(row.version as Uint8Array),
+    deleted: Number(row.deleted) === 1,
+    sequence: 0,
+    ...(typeof target === "string" ? { symlinkTarget: target } : {}),
+  };
+  return { replica: replicaOf(row.replica), record };
+}
+
+/** Peers' records, by replica and path. Synchronous calls. */
+export class RemoteIndex {
+  readonly #db: DatabaseSync;
+  readonly #path: string;
+  readonly #stmt: Record<
+    | "max"
+    | "setMax"
+    | "upsert"
+    | "get"
+    | "heldSince"
+    | "forPath"
+    | "withHash"
+    | "pending"
+    | "localSince"
+    | "totals"
+    | "replicas",
+    StatementSync
+  >;
+  #closed = false;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.#path = path;
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec(`CREATE TABLE IF NOT EXISTS remote_replicas (
+      replica BLOB PRIMARY KEY,
+      max_sequence INTEGER NOT NULL,
+      seen_at INTEGER NOT NULL
+    )`);
+    db.exec(`CREATE TABLE IF NOT EXISTS remote_files (
+      replica BLOB NOT NULL,
+      path TEXT NOT NULL,
+      kind INTEGER NOT NULL,
+      size INTEGER NOT NULL,
+      mtime_ns INTEGER NOT NULL,
+      exec INTEGER NOT NULL,
+      deleted INTEGER NOT NULL,
+      symlink_target TEXT,
+      hash BLOB NOT NULL,
+      version BLOB NOT NULL,
+      chunks BLOB NOT NULL,
+      UNIQUE (replica, path)
+    )`);
+    db.exec(
+      "CREATE INDEX IF NOT EXISTS remote_files_path ON remote_files (path)",
+    );
+    this.#stmt = {
+      max: db.prepare(
+        "SELECT max_sequence FROM remote_replicas WHERE replica = ?",
+      ),
+      setMax: db.prepare(
+        `INSERT INTO remote_replicas (replica, max_sequence, seen_at) VALUES (?, ?, ?)
+        ON CONFLICT (replica) DO UPDATE SET
+          max_sequence = max(max_sequence, excluded.max_sequence),
+          seen_at = excluded.seen_at`,
+      ),
+      upsert: db.prepare(
+        `INSERT INTO remote_files (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (replica, path) DO UPDATE SET kind = excluded.kind,
+          size = excluded.size, mtime_ns = excluded.mtime_ns, exec = excluded.exec,
+          deleted = excluded.deleted, symlink_target = excluded.symlink_target,
+          hash = excluded.hash, version = excluded.version, chunks = excluded.chunks`,
+      ),
+      get: db.prepare(
+        `SELECT ${COLUMNS} FROM remote_files WHERE replica = ? AND path = ?`,
+      ),
+      heldSince: db.prepare(
+        `SELECT f.path AS path, f.sequence AS sequence,
+          r.replica IS NOT NULL AS held
+        FROM files f LEFT JOIN remote_files r
+          ON r.replica = ? AND r.path = f.path AND r.version = f.version
+        WHERE f.sequence > ? ORDER BY f.sequence LIMIT ?`,
+      ),
+      forPath: db.prepare(`SELECT ${COLUMNS} FROM remote_files WHERE path = ?`),
+      withHash: db.prepare(
+        `SELECT replica FROM remote_files
+        WHERE path = ? AND hash = ? AND deleted = 0 AND kind = 0`,
+      ),
+      pending: db.prepare(
+        `SELECT DISTINCT r.path AS path FROM remote_files r
+        LEFT JOIN files f ON f.path = r.path
+        WHERE r.path > ? AND ((f.path IS NULL AND r.deleted = 0)
+          OR (f.path IS NOT NULL AND f.version != r.version))
+        ORDER BY r.path LIMIT ?`,
+      ),
+      localSince: db.prepare(
+        `SELECT path, deleted, sequence FROM files WHERE sequence > ?
+        ORDER BY sequence LIMIT ?`,
+      ),
+      totals: db.prepare(
+        `SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM files
+        WHERE deleted = 0 AND kind = 0`,
+      ),
+      replicas: db.prepare("SELECT replica FROM remote_replicas"),
+    };
+    for (const s of [this.#stmt.max, this.#stmt.get, this.#stmt.forPath]) {
+      s.setReadBigInts(true);
+    }
+  }
+
+  /**
+   * Opens the remote tables of `<folder>/.dsync/index.db`. Open the
+   * folder's {@linkcode IndexStore} first: it creates the database and the
+   * local tables read here.
+   */
+  static open(folder: string): RemoteIndex {
+    const path = toOsPath(toOsPath(folder, STATE_DIR), INDEX_FILE);
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(path);
+      return new RemoteIndex(db, path);
+    } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // Already unusable.
+      }
+      throw new IndexCorruptError(
+        `Cannot open the remote index in ${path}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Path of the database file. */
+  get dbPath(): string {
+    return this.#path;
+  }
+
+  /** Highest sequence stored from `replica` (0 when nothing yet). */
+  maxSequence(replica: bigint): bigint {
+    const row = this.#stmt.max.get(replicaKey(replica)) as Row | undefined;
+    return row === undefined ? 0n : BigInt(row.max_sequence as bigint);
+  }
+
+  /** Replica ids seen so far. */
+  replicas(): bigint[] {
+    return (this.#stmt.replicas.all() as Row[]).map((r) =>
+      replicaOf(r.replica)
+    );
+  }
+
+  /**
+   * Stores records received from `replica` and raises its highest sequence
+   * to `maxSequence` (never lowers it), in one transaction.
+   */
+  storeBatch(
+    replica: bigint,
+    records: readonly FileRecord[],
+    maxSequence: bigint,
+    now: number = Date.now(),
+  ): void {
+    const key = replicaKey(replica);
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const r of records) {
+        this.#stmt.upsert.run(
+          key,
+          r.path,
+          FILE_KINDS.indexOf(r.kind),
+          r.size,
+          r.mtimeNs,
+          r.exec ? 1 : 0,
+          r.deleted ? 1 : 0,
+          r.symlinkTarget ?? null,
+          r.hash,
+          encodeVersion(r.version),
+          encodeChunks(r.chunks),
+        );
+      }
+      this.#stmt.setMax.run(key, maxSequence, now);
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** `replica`'s record of `path`, if any. */
+  get(replica: bigint, path: string): FileRecord | undefined {
+    const row = this.#stmt.get.get(replicaKey(replica), path) as
+      | Row
+      | undefined;
+    return row === undefined ? undefined : entryOf(row).record;
+  }
+
+  /**
+   * Local records changed after `sequence` (at most `limit`, in sequence
+   * order), each marked with whether `replica`'s record of its path has
+   * exactly the local version. Versions only ever grow and each state of a
+   * path has its own, so the replica then holds that state. One query for a
+   * page, without decoding the records.
+   */
+  heldSince(replica: bigint, sequence: number, limit: number): HeldMark[] {
+    return (this.#stmt.heldSince.all(
+      replicaKey(replica),
+      sequence,
+      limit,
+    ) as Row[])
+      .map((r) => ({
+        path: String(r.path),
+        sequence: Number(r.sequence),
+        held: Number(r.held) === 1,
+      }));
+  }
+
+  /** Every replica's record of `path`. */
+  recordsFor(path: string): RemoteEntry[] {
+    return (this.#stmt.forPath.all(path) as Row[]).map(entryOf);
+  }
+
+  /** Replicas whose record of `path` is a live file with content `hash`. */
+  replicasWithContent(path: string, hash: Uint8Array): bigint[] {
+    return (this.#stmt.withHash.all(path, hash) as Row[]).map((r) =>
+      replicaOf(r.replica)
+    );
+  }
+
+  /**
+   * Paths (after `after`, in order, at most `limit`) where some replica's
+   * record differs in version from the local one, or names a live entry the
+   * local index lacks: the candidates for work after a restart.
+   */
+  pendingPaths(after: string, limit: number): string[] {
+    return (this.#stmt.pending.all(after, limit) as Row[]).map((r) =>
+      String(r.path)
+    );
+  }
+
+  /** Local records changed after `sequence` (path, deleted, sequence), at most `limit`. */
+  localSince(sequence: number, limit: number): LocalPathRow[] {
+    return (this.#stmt.localSince.all(sequence, limit) as Row[]).map((r) => ({
+      path: String(r.path),
+      deleted: Number(r.deleted) === 1,
+      sequence: Number(r.sequence),
+    }));
+  }
+
+  /** Live files of the local index and their total size. */
+  localTotals(): LocalTotals {
+    const row = this.#stmt.totals.get() as Row;
+    return { files: Number(row.n), bytes: Number(row.bytes) };
+  }
+
+  /** Closes this connection (the store's is separate). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The bytes of a peer's file, chunk by chunk: each chunk is copied from any
+ * local file that holds it (read back and verified: this is how renames,
+ * copies and moves cost no network) or else requested from the least
+ * loaded connected peer that announced the same content, another one on
+ * failure. Big files stream into their `.part` in order with a window of
+ * chunks fetched ahead; small files are assembled in memory.
+ * @module
+ */
+
+import {
+  blake3,
+  type ChunkInfo,
+  type FileRecord,
+  sameBytes,
+} from "../../index/mod.ts";
+import { findLocalChunk, type LocalChunkIndex } from "./chunk_source.ts";
+
+/** A connected peer that can serve chunks of a file. */
+export interface ChunkSource {
+  /** Stable key of the peer (for "already tried"). */
+  readonly key: string;
+  readonly open: boolean;
+  /** Bytes requested and not yet answered: requests go to the least loaded. */
+  readonly load: number;
+  request(
+    path: string,
+    hash: Uint8Array,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array>;
+}
+
+/** No connected peer can serve the content now. */
+export class NoSourceError extends Error {
+  constructor(path: string) {
+    super(`No connected peer can serve "${path}" now`);
+    this.name = "NoSourceError";
+  }
+}
+
+/** Where a file's bytes go, at any offset (a `PartFile` fits). */
+export interface ChunkSink {
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /**
+   * Leading bytes the sink may already hold (a resumed `.part`): chunks in
+   * them are read back, and kept when they hash right.
+   */
+  readonly resumable?: number;
+  readBack?(offset: number, length: number): Promise<Uint8Array | undefined>;
+  keep?(offset: number, data: Uint8Array): Promise<void>;
+}
+
+/** A chunk's bytes, and whether the sink already holds them. */
+interface Got {
+  readonly data: Uint8Array;
+  readonly kept: boolean;
+}
+
+/** Options of {@linkcode ChunkFetcher}. */
+export interface ChunkFetcherOptions {
+  readonly folder: string;
+  readonly chunkIndex: LocalChunkIndex;
+  /** Connected peers that announced `path` with content `hash`. */
+  readonly sourcesFor: (path: string, hash: Uint8Array) => ChunkSource[];
+  /** Clock for refreshing the source list (ms); defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** The sources of one file, and when they were looked up. */
+interface SourceCache {
+  list?: ChunkSource[] | undefined;
+  at?: number;
+}
+
+/**
+ * A file's source list is looked up again after this long, so a peer that
+ * announces the file after its pull started takes its share of the chunks.
+ */
+export const SOURCE_REFRESH_MS = 1000;
+
+/** Bytes written to a sink at once. */
+const WRITE_BLOCK = 1 << 20;
+
+/** Gets the chunks of files from local disk or peers. */
+export class ChunkFetcher {
+  readonly #o: ChunkFetcherOptions;
+  /** Chunk bytes fetched from peers (verified, uncompressed). */
+  fetchedBytes = 0;
+  /** Chunk bytes copied from local files instead. */
+  reusedBytes = 0;
+  /** Chunk bytes found already in place in resumed `.part` files. */
+  resumedBytes = 0;
+
+  constructor(options: ChunkFetcherOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Writes every chunk of `record` into `sink`, in order, with up to
+   * `windowBytes` of chunks being fetched ahead. Consecutive chunks are
+   * written in blocks of up to 2 MiB: every write is a round trip through
+   * the runtime's I/O threads, which a busy event loop makes slow.
+   * `progress` is told of each block written.
+   */
+  async fill(
+    record: FileRecord,
+    sink: ChunkSink,
+    windowBytes: number,
+    signal: AbortSignal,
+    progress: (bytes: number) => void,
+  ): Promise<void> {
+    const chunks = record.chunks;
+    const sources: SourceCache = {};
+    const ahead: Promise<Got>[] = [];
+    let aheadBytes = 0;
+    let next = 0;
+    const block = new Uint8Array(Math.min(WRITE_BLOCK, record.size));
+    let blockStart = 0;
+    let blockFill = 0;
+    const flush = async () => {
+      if (blockFill === 0) return;
+      await sink.write(blockStart, block.subarray(0, blockFill));
+      progress(blockFill);
+      blockStart += blockFill;
+      blockFill = 0;
+    };
+    for (let i = 0; i < chunks.length; i++) {
+      while (
+        next < chunks.length &&
+        (next === i || aheadBytes + chunks[next]!.length <= windowBytes)
+      ) {
+        const fetch = this.#chunkFor(
+          sink,
+          record,
+          chunks[next]!,
+          signal,
+          sources,
+        );
+        fetch.catch(() => {}); // awaited in order below
+        ahead.push(fetch);
+        aheadBytes += chunks[next]!.length;
+        next++;
+      }
+      const { data, kept } = await ahead.shift()!;
+      aheadBytes -= chunks[i]!.length;
+      signal.throwIfAborted();
+      if (kept) {
+        await flush();
+        await sink.keep!(chunks[i]!.offset, data);
+        progress(data.length);
+        blockStart += data.length;
+        continue;
+      }
+      if (blockFill + data.length > block.length) await flush();
+      if (data.length > block.length) {
+        await sink.write(chunks[i]!.offset, data);
+        progress(data.length);
+        blockStart += data.length;
+        continue;
+      }
+      block.set(data, blockFill);
+      blockFill += data.length;
+    }
+    await flush();
+  }
+
+  /** The whole content of a (small) file, every chunk verified. */
+  async assemble(
+    record: FileRecord,
+    signal: AbortSignal,
+    progress: (bytes: number) => void,
+  ): Promise<Uint8Array> {
+    const chunks = record.chunks;
+    const sources: SourceCache = {};
+    if (chunks.length === 1) {
+      const data = await this.#chunk(record, chunks[0]!, signal, sources);
+      progress(data.length);
+      return data;
+    }
+    const out = new Uint8Array(record.size);
+    await Promise.all(chunks.map(async (chunk) => {
+      const data = await this.#chunk(record, chunk, signal, sources);
+      out.set(data, chunk.offset);
+      progress(data.length);
+    }));
+    return out;
+  }
+
+  /** One chunk: from the sink if it holds it already, else as `#chunk`. */
+  async #chunkFor(
+    sink: ChunkSink,
+    record: FileRecord,
+    chunk: ChunkInfo,
+    signal: AbortSignal,
+    sources: SourceCache,
+  ): Promise<Got> {
+    if (
+      sink.readBack !== undefined && sink.keep !== undefined &&
+      chunk.offset + chunk.length <= (sink.resumable ?? 0)
+    ) {
+      const bytes = await sink.readBack(chunk.offset, chunk.length);
+      if (bytes !== undefined && sameBytes(blake3(bytes), chunk.hash)) {
+        this.resumedBytes += bytes.length;
+        return { data: bytes, kept: true };
+      }
+    }
+    return {
+      data: await this.#chunk(record, chunk, signal, sources),
+      kept: false,
+    };
+  }
+
+  /** One chunk: from local disk if any file holds it, else from a peer. */
+  async #chunk(
+    record: FileRecord,
+    chunk: ChunkInfo,
+    signal: AbortSignal,
+    sources: SourceCache,
+  ): Promise<Uint8Array> {
+    const local = await findLocalChunk(
+      this.#o.folder,
+      this.#o.chunkIndex,
+      chunk.hash,
+      chunk.length,
+    );
+    if (local !== undefined) {
+      this.reusedBytes += local.length;
+      return local;
+    }
+    const tried = new Set<string>();
+    let lastError: Error | undefined;
+    for (;;) {
+      signal.throwIfAborted();
+      const best = this.#pickSource(record, sources, tried);
+      if (best === undefined) throw lastError ?? new NoSourceError(record.path);
+      try {
+        // No signal here: a listener on one shared signal per request costs
+        // O(n) each; closing the peer sessions ends the requests in flight.
+        const data = await best.request(
+          record.path,
+          chunk.hash,
+          chunk.offset,
+          chunk.length,
+        );
+        this.fetchedBytes += data.length;
+        return data;
+      } catch (err) {
+        signal.throwIfAborted();
+        tried.add(best.key);
+        lastError = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+  }
+
+  /**
+   * The least loaded source not tried yet. The list is looked up when the
+   * file starts, again every second, and again when every source in it
+   * has failed.
+   */
+  #pickSource(
+    record: FileRecord,
+    cache: SourceCache,
+    tried: ReadonlySet<string>,
+  ): ChunkSource | undefined {
+    const now = (this.#o.now ?? Date.now)();
+    if (cache.at !== undefined && now - cache.at >= SOURCE_REFRESH_MS) {
+      cache.list = undefined;
+    }
+    for (let fresh = cache.list === undefined;; fresh = true) {
+      if (cache.list === undefined) {
+        cache.list = this.#o.sourcesFor(record.path, record.hash);
+        cache.at = now;
+      }
+      let best: ChunkSource | undefined;
+      for (const s of cache.list) {
+        if (!s.open || tried.has(s.key)) continue;
+        if (best === undefined || s.load < best.load) best = s;
+      }
+      if (best !== undefined || fresh) return best;
+      cache.list = undefined; // a peer may have come since: look again once
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The session room: one connected peer as the sync protocol sees it. The
+ * peer session exchanges indexes (records converted from wire form and
+ * checked at the edge, case collisions caught on case-insensitive disks)
+ * and carries chunk requests both ways: ours to the peer (chunk requests)
+ * and the peer's to us (responder, with its open-file cache).
+ * @module
+ */
+
+export { CaseFoldIndex } from "./case_fold.ts";
+export {
+  ChunkHashMismatchError,
+  ChunkRequester,
+  type ChunkRequesterOptions,
+  ChunkUnavailableError,
+  PeerGoneError,
+  UnsolicitedResponseError,
+} from "./chunk_requests.ts";
+export {
+  type LocalIndexView,
+  type PeerLink,
+  PeerSession,
+  type PeerSessionOptions,
+  type RemoteIndexView,
+  SameReplicaError,
+  SessionProtocolError,
+  type SessionState,
+} from "./peer_session.ts";
+export {
+  answerChunkRequest,
+  type ChunkAnswer,
+  ChunkResponder,
+  type ChunkResponderOptions,
+  locateEntry,
+  TooManyRequestsError,
+} from "./responder.ts";
+export {
+  CaseCollisionError,
+  detectCaseInsensitive,
+  type FromWireContext,
+  fromWireRecord,
+  toWireRecord,
+  WireRecordError,
+  wireRecordProblem,
+} from "./wire_record.ts";

@@ -1,0 +1,603 @@
+/**
+ * The index exchange with one connected peer. Both sides send `Hello` first.
+ * On the peer's `Hello` we answer `IndexAck` with the highest sequence we
+ * stored from its replica; on the peer's first `IndexAck` we stream our
+ * records after that sequence (but none the peer is known to hold in that
+ * very version, such as what we just pulled from it) in batches bounded by
+ * count and bytes, the last batch of that initial delta marked `last`, then
+ * keep pushing new local sequences as they appear (each batch `last`). Each
+ * received `IndexBatch` is converted at the edge, stored in the remote
+ * index, acked, and handed on. Chunk requests and answers are routed to the
+ * responder and the requester.
+ *
+ * An index restored from a backup goes back in time: a peer acks a sequence
+ * past our highest (we resend everything), or sends records at or below
+ * what we acked at hello (we resend everything, skipping nothing, since
+ * what the remote index says it holds is stale).
+ *
+ * A protocol violation (undecodable message, message out of order, a
+ * `Hello` from our own replica, an unsolicited or corrupt chunk answer, a
+ * request flood) is logged with its named error and closes this peer's
+ * connection; it never throws out of {@linkcode PeerSession.receive} and
+ * never touches the folder.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { type FileRecord, type HeldMark, STATE_DIR } from "../../index/mod.ts";
+import { fingerprint } from "../../identity/mod.ts";
+import {
+  type ChunkRequest,
+  decodeOwnedMessage,
+  encodedRecordSize,
+  encodeMessageParts,
+  type Hello,
+  INDEX_BATCH_HEADER_BYTES,
+  type IndexBatch,
+  MAX_RECORDS_PER_BATCH,
+  type Message,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type WireFileRecord,
+} from "../../protocol/mod.ts";
+import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
+import {
+  checkOwnCounter,
+  toWireRecord,
+  WireRecordError,
+  wireRecordProblem,
+} from "./wire_record.ts";
+
+const log = getLogger(["dsync", "sync", "session"]);
+
+/** The peer sent a well-formed message at the wrong time, or a Hello we cannot accept. */
+export class SessionProtocolError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SessionProtocolError";
+  }
+}
+
+/** The peer announced our own replica id: the folder was copied with its `.dsync/`. */
+export class SameReplicaError extends SessionProtocolError {
+  constructor(replica: bigint) {
+    super(
+      `Peer uses our own replica id ${
+        replica.toString(16)
+      }: was this folder copied with its ${STATE_DIR} directory? Delete ${STATE_DIR} on one side`,
+    );
+    this.name = "SameReplicaError";
+  }
+}
+
+/** How a session talks to its peer: the pool's channel, or a fake in tests. */
+export interface PeerLink {
+  /** Sends one encoded message, maybe in pieces; resolves once written. */
+  send(bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /** Ends the connection at once, reporting `error`. */
+  close(error: Error): void;
+}
+
+/** The local index as a session reads it. */
+export interface LocalIndexView {
+  readonly replicaId: bigint;
+  /** Highest sequence assigned so far. */
+  readonly maxSequence: number;
+  since(sequence: number, limit: number): FileRecord[];
+  /** The local record of `path` (to tell our own counters from inflated ones). */
+  get?(path: string): FileRecord | undefined;
+}
+
+/** The remote index as a session writes it. */
+export interface RemoteIndexView {
+  maxSequence(replica: bigint): bigint;
+  /**
+   * The local records after `sequence` (at most `limit`, in order), each
+   * marked with whether `replica`'s record of its path has exactly the local
+   * version: the peer holds that state already, so it is not sent back.
+   */
+  heldSince?(
+    replica: bigint,
+    sequence: number,
+    limit: number,
+  ): readonly HeldMark[];
+  storeBatch(
+    replica: bigint,
+    records: readonly FileRecord[],
+    maxSequence: bigint,
+  ): void;
+}
+
+/** What the peer holds of a page of local records (see `heldSince`). */
+type HeldPage =
+  /** Every record; `last` is the page's last sequence, `full` if more may follow. */
+  | { readonly kind: "all"; readonly last: number; readonly full: boolean }
+  /** The records of these paths. */
+  | { readonly kind: "some"; readonly paths: ReadonlySet<string> };
+
+/** Options of {@linkcode PeerSession}. */
+export interface PeerSessionOptions {
+  readonly peerId: Uint8Array;
+  /** The peer's device key, shown as its fingerprint (default: `peerId`). */
+  readonly peerDevice?: Uint8Array | undefined;
+  readonly link: PeerLink;
+  readonly local: LocalIndexView;
+  readonly remote: RemoteIndexView;
+  /** Our display name and case sensitivity, sent in `Hello`. */
+  readonly name: string;
+  readonly caseInsensitive: boolean;
+  /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
+  readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
+  /** The peer said hello. */
+  readonly onHello?: (session: PeerSession) => void;
+  /** The peer removed a device from the group and sends the new secret. */
+  readonly onGroupRekey?: (
+    session: PeerSession,
+    secret: Uint8Array,
+    removed: Uint8Array,
+  ) => void;
+  /** Records received and stored (sequence order). */
+  readonly onRecords?: (session: PeerSession, records: FileRecord[]) => void;
+  /** The peer's initial delta arrived completely. */
+  readonly onInitialDelta?: (session: PeerSession) => void;
+  /** A chunk request; throwing closes the connection (e.g. a flood). */
+  readonly onChunkRequest?: (
+    session: PeerSession,
+    request: ChunkRequest,
+  ) => void;
+  /** Most records per batch (default 1000). */
+  readonly batchRecords?: number;
+  /** Most encoded bytes per batch, unless one record alone is larger (default 4 MiB). */
+  readonly batchBytes?: number;
+  /** Chunk bytes in flight to this peer (default 32 MiB). */
+  readonly maxRequestBytes?: number;
+}
+
+/** Progress of a session, for status displays. */
+export interface SessionState {
+  readonly helloReceived: boolean;
+  readonly name: string | undefined;
+  readonly replica: bigint | undefined;
+  /** The peer's initial delta arrived (`last`). */
+  readonly initialReceived: boolean;
+  /** Our initial delta is complete and the peer acked everything sent. */
+  readonly allAcked: boolean;
+  /** Highest sequence of ours the peer acked. */
+  readonly peerAck: bigint;
+  /** Highest sequence of the peer's we stored. */
+  readonly received: bigint;
+  /** The peer's last `InSync` sequence, if any. */
+  readonly peerInSync: bigint | undefined;
+}
+
+const PAGE = 1000;
+/** Refused records of one session logged one by one; later ones are counted. */
+const SKIPPED_LOGGED = 20;
+
+/** The protocol with one peer, over one connection. */
+export class PeerSession {
+  readonly peerId: Uint8Array;
+  /** Short form of the peer id, for logs. */
+  readonly fingerprint: string;
+  readonly #o: PeerSessionOptions;
+  readonly #requester: ChunkRequester;
+  readonly #batchRecords: number;
+  readonly #batchBytes: number;
+  #hello: Hello | undefined;
+  #closed = false;
+  /** Our sequence the peer has (from its first ack); undefined until then. */
+  #sentUpTo: number | undefined;
+  /** Highest sequence sent so far; undefined until the initial delta is complete. */
+  #sentEnd: bigint | undefined;
+  #peerAck = 0n;
+  #received = 0n;
+  #initialReceived = false;
+  #peerInSync: bigint | undefined;
+  #lastInSyncSent: bigint | undefined;
+  #pumping: Promise<void> | undefined;
+  #dirty = false;
+  /** Records of the peer refused so far (their log lines are bounded). */
+  #skipped = 0;
+  /** What we acked at hello: the peer's highest sequence we had stored. */
+  #helloAck = 0n;
+  /**
+   * The peer resent records we had already stored: its index went back (a
+   * restored backup). What the remote index says it holds is then stale.
+   */
+  #peerWentBack = false;
+  /** The next delta starts from our first record again. */
+  #resendAll = false;
+
+  constructor(options: PeerSessionOptions) {
+    this.#o = options;
+    this.peerId = options.peerId;
+    this.fingerprint = fingerprint(options.peerDevice ?? options.peerId);
+    this.#batchRecords = Math.min(
+      MAX_RECORDS_PER_BATCH,
+      Math.max(1, options.batchRecords ?? 1000),
+    );
+    this.#batchBytes = Math.max(1, options.batchBytes ?? 4 << 20);
+    this.#requester = new ChunkRequester({
+      send: (request) => this.send(request),
+      ...(options.maxRequestBytes === undefined
+        ? {}
+        : { maxBytes: options.maxRequestBytes }),
+    });
+  }
+
+  /** The peer's replica id, once it said hello. */
+  get replica(): bigint | undefined {
+    return this.#hello?.replicaId;
+  }
+
+  /** The peer's display name, once it said hello. */
+  get name(): string | undefined {
+    return this.#hello?.name;
+  }
+
+  /** True until the connection ends. */
+  get open(): boolean {
+    return !this.#closed;
+  }
+
+  /** Chunk requests in flight to this peer. */
+  get requester(): ChunkRequester {
+    return this.#requester;
+  }
+
+  /** A snapshot of the exchange's progress. */
+  state(): SessionState {
+    return {
+      helloReceived: this.#hello !== undefined,
+      name: this.#hello?.name,
+      replica: this.#hello?.replicaId,
+      initialReceived: this.#initialReceived,
+      allAcked: this.#sentEnd !== undefined &&
+        this.#peerAck >= this.#sentEnd,
+      peerAck: this.#peerAck,
+      received: this.#received,
+      peerInSync: this.#peerInSync,
+    };
+  }
+
+  /** Sends our `Hello`. Call once, right after the connection is up. */
+  start(): void {
+    this.#post({
+      type: "hello",
+      protocolVersion: PROTOCOL_VERSION,
+      replicaId: this.#o.local.replicaId,
+      name: this.#o.name,
+      caseInsensitive: this.#o.caseInsensitive,
+    });
+  }
+
+  /** Encodes and sends one message; rejects when the connection is gone. */
+  send(message: Message): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new PeerGoneError("Peer connection is closed"));
+    }
+    return this.#o.link.send(encodeMessageParts(message));
+  }
+
+  /**
+   * Handles one message from the peer, taking `bytes` over (decoded in
+   * place: nobody may change them afterwards). Never throws.
+   */
+  receive(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    try {
+      this.#dispatch(decodeOwnedMessage(bytes));
+    } catch (err) {
+      this.#violation(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** New local sequences exist: push them (once the peer asked for our index). */
+  notifyLocalChanges(): void {
+    if (this.#closed || this.#sentUpTo === undefined) return;
+    this.#dirty = true;
+    this.#pumping ??= this.#pump().finally(() => this.#pumping = undefined);
+  }
+
+  /** Tells the peer we hold everything it announced (when that changed). */
+  sendInSync(): void {
+    if (
+      this.#closed || !this.#initialReceived ||
+      this.#lastInSyncSent === this.#received
+    ) return;
+    this.#lastInSyncSent = this.#received;
+    this.#post({ type: "in_sync", sequence: this.#received });
+  }
+
+  /** The `length` bytes at `offset` of the peer's `path`, verified (see `ChunkRequester`). */
+  requestChunk(
+    path: string,
+    hash: Uint8Array,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    return this.#requester.request(path, hash, offset, length, signal);
+  }
+
+  /** Sends the group's new secret after a removal (see `GroupRekey`). */
+  sendGroupRekey(secret: Uint8Array, removed: Uint8Array): Promise<void> {
+    return this.#o.link.send(
+      encodeMessageParts({ type: "group_rekey", secret, removed }),
+    );
+  }
+
+  /** The connection ended (the pool said so): fail requests, stop pushing. */
+  closed(reason = "connection closed"): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#requester.close(new PeerGoneError(`Peer disconnected: ${reason}`));
+  }
+
+  /** Waits for an index push in progress to end. */
+  async settled(): Promise<void> {
+    await this.#pumping;
+  }
+
+  #dispatch(msg: Message): void {
+    if (msg.type === "hello") return this.#onHello(msg);
+    const hello = this.#hello;
+    if (hello === undefined) {
+      throw new SessionProtocolError(`Received ${msg.type} before hello`);
+    }
+    switch (msg.type) {
+      case "index_ack":
+        return this.#onAck(msg.sequence);
+      case "index_batch":
+        return this.#onBatch(hello.replicaId, msg);
+      case "chunk_request":
+        this.#o.onChunkRequest?.(this, msg);
+        return;
+      case "chunk_response":
+        this.#requester.handleResponse(msg);
+        return;
+      case "in_sync":
+        this.#peerInSync = msg.sequence;
+        return;
+      case "group_rekey":
+        this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
+        return;
+    }
+  }
+
+  #onHello(hello: Hello): void {
+    if (this.#hello !== undefined) {
+      throw new SessionProtocolError("Received a second hello");
+    }
+    if (hello.replicaId === this.#o.local.replicaId) {
+      throw new SameReplicaError(hello.replicaId);
+    }
+    this.#hello = hello;
+    this.#received = this.#o.remote.maxSequence(hello.replicaId);
+    this.#helloAck = this.#received;
+    this.#o.onHello?.(this);
+    this.#post({ type: "index_ack", sequence: this.#received });
+  }
+
+  #onAck(sequence: bigint): void {
+    if (this.#sentUpTo === undefined) {
+      // The first ack says where the peer wants our index from. An ack past
+      // anything we issued comes from an index we no longer have: resend all.
+      const max = BigInt(this.#o.local.maxSequence);
+      const from = sequence > max ? 0n : sequence;
+      this.#sentUpTo = Number(from);
+      this.#peerAck = from;
+      this.notifyLocalChanges();
+      return;
+    }
+    if (sequence > this.#peerAck) this.#peerAck = sequence;
+  }
+
+  #onBatch(replica: bigint, batch: IndexBatch): void {
+    const records: FileRecord[] = [];
+    let max = this.#received;
+    for (const wire of batch.records) {
+      if (wire.sequence > max) max = wire.sequence;
+      if (wire.sequence <= this.#helloAck && !this.#peerWentBack) {
+        this.#peerWentBack = true;
+        log.info(
+          "The index of {peer} went back to before what we had of it (restored from a backup?); sending it our whole index again",
+          { peer: this.#label() },
+        );
+        this.#resendAll = true;
+        this.notifyLocalChanges();
+      }
+      let record: FileRecord | undefined;
+      try {
+        const ours = this.#o.local.replicaId;
+        if (wire.version.some((entry) => entry.replica === ours)) {
+          checkOwnCounter(wire, ours, this.#o.local.get?.(wire.path));
+        }
+        record = this.#o.convert(wire);
+      } catch (err) {
+        if (!(err instanceof WireRecordError)) throw err;
+        this.#logSkipped(err);
+        continue;
+      }
+      if (record !== undefined) records.push(record);
+    }
+    this.#o.remote.storeBatch(replica, records, max);
+    this.#received = max;
+    this.#post({ type: "index_ack", sequence: max });
+    const first = batch.last && !this.#initialReceived;
+    if (batch.last) this.#initialReceived = true;
+    if (records.length > 0) this.#o.onRecords?.(this, records);
+    if (first) this.#o.onInitialDelta?.(this);
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#dirty && !this.#closed) {
+      this.#dirty = false;
+      try {
+        await this.#sendDelta();
+      } catch (err) {
+        if (this.#closed) return;
+        if (err instanceof ProtocolError) {
+          log.error("Cannot encode an index batch for {peer}: {error}", {
+            peer: this.#label(),
+            error: err.message,
+          });
+          return;
+        }
+        return; // the connection failed; the pool reports it
+      }
+    }
+  }
+
+  /** Sends everything after `#sentUpTo`; the last batch is marked `last`. */
+  async #sendDelta(): Promise<void> {
+    if (this.#resendAll) {
+      this.#resendAll = false;
+      this.#sentUpTo = 0;
+    }
+    let batch: WireFileRecord[] = [];
+    let bytes = INDEX_BATCH_HEADER_BYTES;
+    let cursor = this.#sentUpTo!;
+    let batchEnd = cursor;
+    let highestSent = this.#sentEnd ?? 0n;
+    const flush = async (last: boolean) => {
+      await this.send({ type: "index_batch", records: batch, last });
+      if (batch.length > 0) {
+        const top = batch[batch.length - 1]!.sequence;
+        if (top > highestSent) highestSent = top;
+      }
+      this.#sentUpTo = batchEnd;
+      batch = [];
+      bytes = INDEX_BATCH_HEADER_BYTES;
+    };
+    for (;;) {
+      if (this.#closed) return;
+      const held = this.#heldPage(cursor);
+      if (held?.kind === "all") {
+        // Mostly what we just pulled from this very peer: sending it back
+        // cost the peer a lookup and a store per record for nothing, and
+        // the page need not even be read.
+        cursor = batchEnd = held.last;
+        if (held.full) continue;
+        break;
+      }
+      const page = this.#o.local.since(cursor, PAGE);
+      for (const record of page) {
+        if (held?.paths.has(record.path)) {
+          cursor = batchEnd = record.sequence;
+          continue;
+        }
+        const problem = wireRecordProblem(record);
+        if (problem !== undefined) {
+          log.warn("Not sending {path} to {peer}: {problem}", {
+            path: record.path,
+            peer: this.#label(),
+            problem,
+          });
+          cursor = batchEnd = record.sequence;
+          continue;
+        }
+        const wire = toWireRecord(record);
+        const size = encodedRecordSize(wire);
+        if (
+          batch.length > 0 &&
+          (batch.length >= this.#batchRecords ||
+            bytes + size > this.#batchBytes ||
+            // Sequences must rise within a batch; a store written by two
+            // processes at once can repeat one.
+            wire.sequence <= batch[batch.length - 1]!.sequence)
+        ) {
+          await flush(this.#sentEnd !== undefined);
+          if (this.#closed) return;
+        }
+        batch.push(wire);
+        bytes += size;
+        cursor = batchEnd = record.sequence;
+      }
+      if (page.length < PAGE) break;
+    }
+    if (batch.length > 0 || this.#sentEnd === undefined) {
+      await flush(true);
+    } else {
+      this.#sentUpTo = batchEnd;
+    }
+    this.#sentEnd = highestSent;
+  }
+
+  /**
+   * Which records of the next page after `cursor` the peer holds in that
+   * version. Undefined when that is unknown: the peer is new, or its index
+   * went back.
+   */
+  #heldPage(cursor: number): HeldPage | undefined {
+    const replica = this.#hello?.replicaId;
+    const remote = this.#o.remote;
+    if (
+      replica === undefined || this.#peerWentBack ||
+      remote.heldSince === undefined
+    ) return undefined;
+    const marks = remote.heldSince(replica, cursor, PAGE);
+    if (marks.length > 0 && marks.every((m) => m.held)) {
+      return {
+        kind: "all",
+        last: marks[marks.length - 1]!.sequence,
+        full: marks.length === PAGE,
+      };
+    }
+    return {
+      kind: "some",
+      paths: new Set(marks.filter((m) => m.held).map((m) => m.path)),
+    };
+  }
+
+  #post(message: Message): void {
+    this.send(message).catch(() => {
+      // The connection failed; the pool reports it.
+    });
+  }
+
+  #label(): string {
+    const name = this.#hello?.name;
+    return name === undefined
+      ? this.fingerprint
+      : `${name} (${this.fingerprint})`;
+  }
+
+  /**
+   * Logs a refused record: the first few each, then only a running count
+   * at powers of two, so a peer cannot flood the log (4096 bad records fit
+   * in one batch).
+   */
+  #logSkipped(err: WireRecordError): void {
+    const n = ++this.#skipped;
+    if (n <= SKIPPED_LOGGED) {
+      log.warn("Skipping a record from {peer}: {name}: {message}", {
+        peer: this.#label(),
+        name: err.name,
+        message: err.message,
+      });
+      return;
+    }
+    log.debug("Skipping a record from {peer}: {name}: {message}", {
+      peer: this.#label(),
+      name: err.name,
+      message: err.message,
+    });
+    if ((n & (n - 1)) === 0) {
+      log.warn(
+        "Skipped {count} records from {peer} so far (only the first {logged} are logged one by one)",
+        { count: n, peer: this.#label(), logged: SKIPPED_LOGGED },
+      );
+    }
+  }
+
+  #violation(err: Error): void {
+    log.warn("Closing the connection to {peer}: {name}: {message}", {
+      peer: this.#label(),
+      name: err.name,
+      message: err.message,
+    });
+    this.closed(`${err.name}: ${err.message}`);
+    this.#o.link.close(err);
+  }
+}

@@ -1,0 +1,163 @@
+import { assertEquals } from "../assert.ts";
+import type { FileRecord } from "../../src/index/file_record.ts";
+import { blake3 } from "../../src/index/hash.ts";
+import { IndexStore } from "../../src/index/store.ts";
+import { versionOf } from "../../src/index/version_vector.ts";
+import { CaseFoldIndex } from "../../src/sync/session/case_fold.ts";
+import { RemoteIndex } from "../../src/index/remote_index.ts";
+
+const enc = new TextEncoder();
+const byValue = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+const BIG_REPLICA = (1n << 64n) - 2n;
+
+function file(path: string, content: string, counter = 1): FileRecord {
+  const data = enc.encode(content);
+  return {
+    path,
+    kind: "file",
+    size: data.length,
+    mtimeNs: (1n << 62n) + 5n,
+    exec: false,
+    hash: blake3(data),
+    chunks: [{ offset: 0, length: data.length, hash: blake3(data) }],
+    version: versionOf([[BIG_REPLICA, counter]]),
+    deleted: false,
+    sequence: 0,
+  };
+}
+
+async function withIndex(
+  fn: (
+    store: IndexStore,
+    remote: RemoteIndex,
+    folder: string,
+  ) => void | Promise<void>,
+): Promise<void> {
+  const folder = await Deno.makeTempDir();
+  const store = IndexStore.open(folder);
+  const remote = RemoteIndex.open(folder);
+  try {
+    await fn(store, remote, folder);
+  } finally {
+    remote.close();
+    store.close();
+    await Deno.remove(folder, { recursive: true });
+  }
+}
+
+Deno.test("RemoteIndex stores records per replica and keeps the highest sequence", () =>
+  withIndex((_store, remote) => {
+    assertEquals(remote.maxSequence(BIG_REPLICA), 0n);
+    const big = (1n << 62n) + 1n;
+    remote.storeBatch(BIG_REPLICA, [file("a", "1"), file("b", "2")], big);
+    remote.storeBatch(BIG_REPLICA, [file("a", "3", 2)], 5n); // never lowers
+    assertEquals(remote.maxSequence(BIG_REPLICA), big);
+    assertEquals(remote.get(BIG_REPLICA, "a"), file("a", "3", 2));
+    assertEquals(remote.get(7n, "a"), undefined);
+    remote.storeBatch(7n, [file("a", "3", 2)], 1n);
+    assertEquals(remote.recordsFor("a").map((e) => e.replica).sort(byValue), [
+      7n,
+      BIG_REPLICA,
+    ]);
+    assertEquals(remote.replicas().sort(byValue), [7n, BIG_REPLICA]);
+  }));
+
+Deno.test("RemoteIndex survives reopening", async () => {
+  const folder = await Deno.makeTempDir();
+  try {
+    let store = IndexStore.open(folder);
+    let remote = RemoteIndex.open(folder);
+    remote.storeBatch(3n, [file("x", "x")], 9n);
+    remote.close();
+    store.close();
+    store = IndexStore.open(folder);
+    remote = RemoteIndex.open(folder);
+    assertEquals(remote.maxSequence(3n), 9n);
+    assertEquals(remote.get(3n, "x")?.size, 1);
+    remote.close();
+    store.close();
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("RemoteIndex.replicasWithContent() finds peers holding the same bytes", () =>
+  withIndex((_store, remote) => {
+    const a = file("f", "same");
+    remote.storeBatch(1n, [a], 1n);
+    remote.storeBatch(2n, [file("f", "other")], 1n);
+    remote.storeBatch(3n, [{ ...a, deleted: true }], 1n);
+    assertEquals(remote.replicasWithContent("f", a.hash), [1n]);
+  }));
+
+Deno.test("RemoteIndex.pendingPaths() lists paths whose peer versions differ from ours", () =>
+  withIndex((store, remote) => {
+    store.putMany([file("same", "1"), file("older", "1"), {
+      ...file("gone", "1"),
+    }]);
+    remote.storeBatch(1n, [
+      file("same", "1"),
+      file("older", "2", 2),
+      file("new", "n"),
+      { ...file("tomb-unknown", ""), deleted: true, chunks: [], size: 0 },
+    ], 4n);
+    assertEquals(remote.pendingPaths("", 10), ["new", "older"]);
+    assertEquals(remote.pendingPaths("new", 10), ["older"]);
+    assertEquals(remote.pendingPaths("", 1), ["new"]);
+  }));
+
+Deno.test("RemoteIndex.heldSince() marks the local records a replica has in that version", () =>
+  withIndex((store, remote) => {
+    store.putMany([
+      file("same", "1"),
+      file("older", "1", 2),
+      file("unknown", "u"),
+      { ...file("gone", ""), deleted: true, chunks: [], size: 0 },
+    ]);
+    const [same, older, unknown, gone] = ["same", "older", "unknown", "gone"]
+      .map((path) => store.get(path)!.sequence);
+    remote.storeBatch(7n, [
+      file("same", "1"),
+      file("older", "1", 1), // the local version moved on
+      { ...file("gone", ""), deleted: true, chunks: [], size: 0 },
+    ], 3n);
+    remote.storeBatch(8n, [file("same", "1")], 1n);
+    const marks = (replica: bigint, after: number, limit: number) =>
+      remote.heldSince(replica, after, limit).map((m) =>
+        `${m.path}@${m.sequence}:${m.held}`
+      );
+    assertEquals(marks(7n, 0, 10), [
+      `same@${same}:true`,
+      `older@${older}:false`,
+      `unknown@${unknown}:false`,
+      `gone@${gone}:true`,
+    ]);
+    assertEquals(marks(7n, same!, 2), [
+      `older@${older}:false`,
+      `unknown@${unknown}:false`,
+    ]);
+    assertEquals(marks(8n, unknown!, 10), [`gone@${gone}:false`]);
+    assertEquals(marks(9n, gone!, 10), []);
+  }));
+
+Deno.test("RemoteIndex.localTotals() counts live local files", () =>
+  withIndex((store, remote) => {
+    store.putMany([
+      file("a", "12"),
+      file("b", "345"),
+      { ...file("c", "x"), deleted: true },
+    ]);
+    assertEquals(remote.localTotals(), { files: 2, bytes: 5 });
+  }));
+
+Deno.test("CaseFoldIndex finds case-only twins of live local paths", () =>
+  withIndex((store, remote) => {
+    const folds = new CaseFoldIndex(remote);
+    store.put(file("Docs/README.md", "1"));
+    assertEquals(folds.twin("docs/readme.md"), "Docs/README.md");
+    assertEquals(folds.twin("Docs/README.md"), undefined);
+    store.put({ ...file("Docs/README.md", ""), deleted: true });
+    assertEquals(folds.twin("docs/readme.md"), undefined);
+    store.put(file("stra\u00dfe", "1"));
+    assertEquals(folds.twin("STRASSE"), "stra\u00dfe");
+  }));

@@ -1,0 +1,175 @@
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../../assert.ts";
+import { blake3 } from "../../../src/index/hash.ts";
+import type { ChunkRequest } from "../../../src/protocol/messages.ts";
+import { MalformedMessageError } from "../../../src/protocol/errors.ts";
+import {
+  ChunkHashMismatchError,
+  ChunkRequester,
+  ChunkUnavailableError,
+  PeerGoneError,
+  UnsolicitedResponseError,
+} from "../../../src/sync/session/chunk_requests.ts";
+import {
+  compressIfWorthwhile,
+  LZ4_AVAILABLE,
+} from "../../../src/compress/chunk_compression.ts";
+
+function requester(maxBytes?: number, maxRequests?: number) {
+  const sent: ChunkRequest[] = [];
+  const r = new ChunkRequester({
+    send: (req) => {
+      sent.push(req);
+      return Promise.resolve();
+    },
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+    ...(maxRequests === undefined ? {} : { maxRequests }),
+  });
+  return { r, sent };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function ok(req: ChunkRequest, data: Uint8Array) {
+  return {
+    type: "chunk_response" as const,
+    id: req.id,
+    status: "ok" as const,
+    compression: "none" as const,
+    data,
+    rawLength: data.length,
+  };
+}
+
+Deno.test("ChunkRequester resolves verified bytes, matched by id", async () => {
+  const { r, sent } = requester();
+  const one = new Uint8Array(100).fill(1);
+  const two = new Uint8Array(50).fill(2);
+  const p1 = r.request("f", blake3(one), 0, 100);
+  const p2 = r.request("f", blake3(two), 100, 50);
+  await tick();
+  assertEquals(sent.length, 2);
+  assert(sent[0]!.id !== sent[1]!.id);
+  r.handleResponse(ok(sent[1]!, two)); // out of order is fine
+  r.handleResponse(ok(sent[0]!, one));
+  assertEquals(await p1, one);
+  assertEquals(await p2, two);
+  assertEquals(r.inFlight, 0);
+  assertEquals(r.inFlightBytes, 0);
+  assertEquals([r.wireBytes, r.rawBytes], [150, 150]);
+});
+
+Deno.test("ChunkRequester decompresses LZ4 answers", async () => {
+  if (!LZ4_AVAILABLE) return;
+  const { r, sent } = requester();
+  const data = new TextEncoder().encode("abcd".repeat(4096));
+  const p = r.request("f", blake3(data), 0, data.length);
+  await tick();
+  const encoded = compressIfWorthwhile(data);
+  assertEquals(encoded.compression, "lz4");
+  r.handleResponse({
+    ...ok(sent[0]!, data),
+    compression: "lz4",
+    data: encoded.bytes,
+  });
+  assertEquals(await p, data);
+  assert(r.wireBytes < data.length);
+});
+
+Deno.test("ChunkRequester waits for room beyond its byte and count bounds", async () => {
+  const { r, sent } = requester(256 * 1024, 2);
+  const data = new Uint8Array(200 * 1024);
+  const hash = blake3(data);
+  const all = [0, 1, 2].map((i) => r.request("f", hash, i, data.length));
+  await tick();
+  assertEquals(sent.length, 1); // 400 KiB would exceed the 256 KiB budget
+  r.handleResponse(ok(sent[0]!, data));
+  await tick();
+  assertEquals(sent.length, 2);
+  r.handleResponse(ok(sent[1]!, data));
+  await tick();
+  r.handleResponse(ok(sent[2]!, data));
+  assertEquals((await Promise.all(all)).length, 3);
+});
+
+Deno.test("ChunkRequester reports refusals and protocol violations", async () => {
+  const { r, sent } = requester();
+  const data = new Uint8Array(10).fill(3);
+  const p = r.request("f", blake3(data), 0, 10);
+  await tick();
+  r.handleResponse({
+    type: "chunk_response",
+    id: sent[0]!.id,
+    status: "changed",
+    compression: "none",
+    data: new Uint8Array(0),
+    rawLength: 0,
+  });
+  const err = await assertRejects(() => p, ChunkUnavailableError);
+  assertEquals((err as ChunkUnavailableError).status, "changed");
+
+  assertThrows(
+    () => r.handleResponse(ok(sent[0]!, data)),
+    UnsolicitedResponseError,
+  );
+
+  const bad = r.request("f", blake3(data), 0, 10);
+  await tick();
+  assertThrows(
+    () => r.handleResponse(ok(sent[1]!, new Uint8Array(10))),
+    ChunkHashMismatchError,
+  );
+  await assertRejects(() => bad, ChunkHashMismatchError);
+
+  const short = r.request("f", blake3(data), 0, 10);
+  await tick();
+  assertThrows(
+    () => r.handleResponse(ok(sent[2]!, new Uint8Array(9))),
+    MalformedMessageError,
+  );
+  await assertRejects(() => short, MalformedMessageError);
+});
+
+Deno.test("ChunkRequester.close() fails requests in flight, waiters and later requests", async () => {
+  const { r } = requester(256 * 1024, 1);
+  const hash = new Uint8Array(32);
+  const inFlight = r.request("f", hash, 0, 10);
+  const waiting = r.request("f", hash, 10, 10);
+  await tick();
+  r.close(new PeerGoneError("bye"));
+  await assertRejects(() => inFlight, PeerGoneError);
+  await assertRejects(() => waiting, PeerGoneError);
+  await assertRejects(() => r.request("f", hash, 0, 1), PeerGoneError);
+  assertEquals(r.open, false);
+});
+
+Deno.test("ChunkRequester gives up a waiting request when its signal aborts", async () => {
+  const { r, sent } = requester(256 * 1024, 1);
+  const data = new Uint8Array(4);
+  const first = r.request("f", blake3(data), 0, 4);
+  const ac = new AbortController();
+  const second = r.request("f", blake3(data), 4, 4, ac.signal);
+  await tick();
+  ac.abort(new Error("stop"));
+  await assertRejects(() => second, Error, "stop");
+  r.handleResponse(ok(sent[0]!, data));
+  assertEquals(await first, data);
+  assertEquals(r.inFlightBytes, 0);
+});
+
+Deno.test("ChunkRequester stops waiting for an answer when the signal aborts", async () => {
+  const { r, sent } = requester();
+  const data = new Uint8Array(8).fill(9);
+  const ac = new AbortController();
+  const p = r.request("f", blake3(data), 0, 8, ac.signal);
+  await tick();
+  ac.abort(new Error("closing"));
+  await assertRejects(() => p, Error, "closing");
+  // The late answer is taken quietly and frees the budget.
+  r.handleResponse(ok(sent[0]!, data));
+  assertEquals(r.inFlightBytes, 0);
+});

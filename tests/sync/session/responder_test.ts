@@ -1,0 +1,301 @@
+import { assert, assertEquals, assertThrows } from "../../assert.ts";
+import { blake3 } from "../../../src/index/hash.ts";
+import type {
+  ChunkRequest,
+  ChunkResponse,
+} from "../../../src/protocol/messages.ts";
+import {
+  decompressChunk,
+  LZ4_AVAILABLE,
+} from "../../../src/compress/chunk_compression.ts";
+import {
+  answerChunkRequest,
+  ChunkResponder,
+  TooManyRequestsError,
+} from "../../../src/sync/session/responder.ts";
+import { OpenFiles } from "../../../src/sync/session/open_files.ts";
+
+const enc = new TextEncoder();
+const noIgnore = { ignores: () => false };
+
+function request(
+  path: string,
+  data: Uint8Array,
+  offset = 0,
+  length = data.length - offset,
+): ChunkRequest {
+  return {
+    type: "chunk_request",
+    id: 7,
+    path,
+    hash: blake3(data.subarray(offset, offset + length)),
+    offset,
+    length,
+  };
+}
+
+async function withFolder(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function raw(response: ChunkResponse): Uint8Array {
+  return response.compression === "lz4"
+    ? decompressChunk(response.data, response.rawLength, 1 << 20)
+    : response.data;
+}
+
+/** A `send` that keeps every response in `sent` and resolves at once. */
+function collectInto(
+  sent: ChunkResponse[],
+): (response: ChunkResponse) => Promise<void> {
+  return (response) => {
+    sent.push(response);
+    return Promise.resolve();
+  };
+}
+
+Deno.test("answerChunkRequest() serves the requested range", () =>
+  withFolder(async (dir) => {
+    const data = crypto.getRandomValues(new Uint8Array(5000));
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.writeFile(`${dir}/sub/f.bin`, data);
+    const answer = answerChunkRequest(
+      dir,
+      noIgnore,
+      request("sub/f.bin", data, 1000, 3000),
+    );
+    assertEquals(answer.changed, false);
+    assertEquals(answer.response.status, "ok");
+    assertEquals(answer.response.id, 7);
+    assertEquals(raw(answer.response), data.subarray(1000, 4000));
+  }));
+
+Deno.test("answerChunkRequest() compresses when it pays", () =>
+  withFolder(async (dir) => {
+    const data = enc.encode("la la la ".repeat(2000));
+    await Deno.writeFile(`${dir}/t.txt`, data);
+    const { response } = answerChunkRequest(
+      dir,
+      noIgnore,
+      request("t.txt", data),
+    );
+    if (LZ4_AVAILABLE) assertEquals(response.compression, "lz4");
+    assertEquals(raw(response), data);
+  }));
+
+Deno.test("answerChunkRequest() answers changed when the bytes moved on", () =>
+  withFolder(async (dir) => {
+    const data = enc.encode("original content");
+    const req = request("f", data);
+    await Deno.writeFile(`${dir}/f`, enc.encode("edited! content."));
+    assertEquals(answerChunkRequest(dir, noIgnore, req), {
+      response: { ...answerChunkRequest(dir, noIgnore, req).response },
+      changed: true,
+    });
+    assertEquals(
+      answerChunkRequest(dir, noIgnore, req).response.status,
+      "changed",
+    );
+    await Deno.writeFile(`${dir}/f`, enc.encode("short"));
+    assertEquals(
+      answerChunkRequest(dir, noIgnore, req).response.status,
+      "changed",
+    );
+  }));
+
+Deno.test("answerChunkRequest() refuses ignored and internal paths", () =>
+  withFolder(async (dir) => {
+    const data = enc.encode("secret");
+    await Deno.mkdir(`${dir}/.dsync`);
+    await Deno.writeFile(`${dir}/.dsync/index.db`, data);
+    await Deno.writeFile(`${dir}/x.log`, data);
+    const ignore = { ignores: (p: string) => p.endsWith(".log") };
+    for (const path of [".dsync/index.db", "x.log", "../escape"]) {
+      const { response } = answerChunkRequest(dir, ignore, request(path, data));
+      assertEquals(response.status, "refused", path);
+      assertEquals(response.data.length, 0);
+    }
+  }));
+
+Deno.test("answerChunkRequest() never follows symlinks", () =>
+  withFolder(async (dir) => {
+    const outside = await Deno.makeTempDir();
+    try {
+      const data = enc.encode("outside the folder");
+      await Deno.writeFile(`${outside}/secret`, data);
+      await Deno.symlink(outside, `${dir}/linkdir`);
+      await Deno.symlink(`${outside}/secret`, `${dir}/linkfile`);
+      for (const path of ["linkdir/secret", "linkfile", "missing"]) {
+        const { response } = answerChunkRequest(
+          dir,
+          noIgnore,
+          request(path, data),
+        );
+        assertEquals(response.status, "not_found", path);
+      }
+    } finally {
+      await Deno.remove(outside, { recursive: true });
+    }
+  }));
+
+Deno.test("answerChunkRequest() finds a name stored NFC that is NFD on disk", () =>
+  withFolder(async (dir) => {
+    const data = enc.encode("accented");
+    await Deno.writeFile(`${dir}/cafe\u0301.txt`, data);
+    const { response } = answerChunkRequest(
+      dir,
+      noIgnore,
+      request("caf\u00e9.txt", data),
+    );
+    if (Deno.build.os === "linux") assertEquals(response.status, "ok");
+  }));
+
+Deno.test("ChunkResponder answers in turn and tells about changed files", () =>
+  withFolder(async (dir) => {
+    const data = enc.encode("0123456789".repeat(100));
+    await Deno.writeFile(`${dir}/f`, data);
+    const sent: ChunkResponse[] = [];
+    const changed: string[] = [];
+    const responder = new ChunkResponder({
+      folder: dir,
+      ignore: noIgnore,
+      send: collectInto(sent),
+      onChanged: (p) => changed.push(p),
+      maxSendingBytes: 300,
+    });
+    for (let i = 0; i < 10; i++) {
+      responder.handle({ ...request("f", data, i * 100, 100), id: i });
+    }
+    responder.handle({ ...request("f", enc.encode("nope")), id: 99 });
+    const deadline = Date.now() + 5000;
+    while (sent.length < 11 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await responder.close();
+    assertEquals(sent.map((r) => r.id).sort((a, b) => a - b), [
+      0,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+      99,
+    ]);
+    assertEquals(changed, ["f"]);
+    assert(responder.bytesSent > 0);
+  }));
+
+Deno.test("ChunkResponder cuts off a peer that floods it", () =>
+  withFolder(async (dir) => {
+    const stuck: ((e: Error) => void)[] = [];
+    const responder = new ChunkResponder({
+      folder: dir,
+      ignore: noIgnore,
+      // Never written until the end: everything queues meanwhile.
+      send: () => new Promise((_, reject) => stuck.push(reject)),
+      maxSendingBytes: 1,
+      maxQueued: 3,
+    });
+    const req = request("f", enc.encode("x"));
+    for (let i = 0; i < 4; i++) responder.handle(req); // 1 sending + 3 queued
+    assertThrows(() => responder.handle(req), TooManyRequestsError);
+    const closing = responder.close();
+    for (const reject of stuck) reject(new Error("connection closed"));
+    await closing;
+  }));
+
+Deno.test("answerChunkRequest() with kept handles follows a replaced file", () =>
+  withFolder(async (dir) => {
+    const files = new OpenFiles();
+    const ask = (data: Uint8Array, offset = 0, length?: number) =>
+      answerChunkRequest(
+        dir,
+        noIgnore,
+        request("f.bin", data, offset, length),
+        files,
+      );
+    try {
+      const first = crypto.getRandomValues(new Uint8Array(8000));
+      await Deno.writeFile(`${dir}/f.bin`, first);
+      const a = ask(first, 0, 4000);
+      assertEquals(raw(a.response), first.subarray(0, 4000));
+      assertEquals(files.size, 1);
+      const b = ask(first, 4000);
+      assertEquals(raw(b.response), first.subarray(4000));
+      // Replaced by rename: the kept handle still reads the old inode.
+      const second = crypto.getRandomValues(new Uint8Array(8000));
+      await Deno.writeFile(`${dir}/new.bin`, second);
+      await Deno.rename(`${dir}/new.bin`, `${dir}/f.bin`);
+      const c = ask(second, 2000, 3000);
+      assertEquals(c.response.status, "ok");
+      assertEquals(raw(c.response), second.subarray(2000, 5000));
+      // Old content asked again: the file really changed.
+      const d = ask(first, 0, 4000);
+      assertEquals(d.response.status, "changed");
+      assertEquals(d.changed, true);
+      // Deleted: once the handles are let go, the answer is not_found.
+      await Deno.remove(`${dir}/f.bin`);
+      files.clear();
+      const e = ask(second, 0, 100);
+      assertEquals(e.response.status, "not_found");
+    } finally {
+      files.clear();
+    }
+  }));
+
+/** Open descriptors of this process on `path` (Linux: /proc/self/fd). */
+function openDescriptors(path: string): number {
+  let n = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === path) n++;
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return n;
+}
+
+Deno.test({
+  name:
+    "ChunkResponder keeps a file open across requests, and lets it go when idle",
+  ignore: Deno.build.os !== "linux",
+  fn: () =>
+    withFolder(async (dir) => {
+      const data = crypto.getRandomValues(new Uint8Array(4000));
+      await Deno.writeFile(`${dir}/f.bin`, data);
+      const path = await Deno.realPath(`${dir}/f.bin`);
+      const sent: ChunkResponse[] = [];
+      const responder = new ChunkResponder({
+        folder: dir,
+        ignore: noIgnore,
+        send: collectInto(sent),
+      });
+      try {
+        responder.handle(request("f.bin", data, 0, 1000));
+        responder.handle(request("f.bin", data, 1000, 1000));
+        const deadline = Date.now() + 5_000;
+        while (sent.length < 2 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        assertEquals(sent.map((r) => r.status), ["ok", "ok"]);
+        assertEquals(openDescriptors(path), 1);
+        // No more requests: released within a few seconds, not held open.
+        while (openDescriptors(path) > 0 && Date.now() < deadline + 5_000) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assertEquals(openDescriptors(path), 0);
+      } finally {
+        await responder.close();
+      }
+    }),
+});

@@ -1,0 +1,255 @@
+import { assert, assertEquals, assertThrows } from "../../assert.ts";
+import type { FileRecord } from "../../../src/index/file_record.ts";
+import { blake3, fileHashOfChunks } from "../../../src/index/hash.ts";
+import { IgnoreRules } from "../../../src/index/ignore_rules.ts";
+import { bump, versionOf } from "../../../src/index/version_vector.ts";
+import { decodeMessage, encodeMessage } from "../../../src/protocol/codec.ts";
+import type { WireFileRecord } from "../../../src/protocol/messages.ts";
+import {
+  CaseCollisionError,
+  checkOwnCounter,
+  detectCaseInsensitive,
+  fromWireRecord,
+  MAX_OWN_COUNTER,
+  toWireRecord,
+  WireRecordError,
+  wireRecordProblem,
+} from "../../../src/sync/session/wire_record.ts";
+
+const enc = new TextEncoder();
+
+function fileRecord(path: string, content: string): FileRecord {
+  const data = enc.encode(content);
+  return {
+    path,
+    kind: "file",
+    size: data.length,
+    mtimeNs: 1_700_000_000_123_000_000n,
+    exec: true,
+    hash: fileHashOfChunks(
+      data.length === 0 ? [] : [{ hash: blake3(data) }],
+    ),
+    chunks: data.length === 0
+      ? []
+      : [{ offset: 0, length: data.length, hash: blake3(data) }],
+    version: versionOf([[7n, 3], [(1n << 64n) - 1n, 1]]),
+    deleted: false,
+    sequence: 42,
+    inode: 99,
+    dev: 1,
+  };
+}
+
+const noIgnore = { ignores: () => false };
+
+/** Round trip through the codec, as a peer would receive it. */
+function overTheWire(r: WireFileRecord): WireFileRecord {
+  const msg = decodeMessage(
+    encodeMessage({ type: "index_batch", records: [r], last: true }),
+  );
+  if (msg.type !== "index_batch") throw new Error("not a batch");
+  return msg.records[0]!;
+}
+
+Deno.test("toWireRecord() and fromWireRecord() round-trip a file", () => {
+  const local = fileRecord("dir/a.txt", "hello");
+  const wire = overTheWire(toWireRecord(local));
+  assertEquals(wire.sequence, 42n);
+  assertEquals(wire.version.map((e) => e.counter), [3n, 1n]);
+  const back = fromWireRecord(wire, { ignore: noIgnore })!;
+  const { inode: _i, dev: _d, ...expected } = local;
+  assertEquals(back, { ...expected, sequence: 0 });
+});
+
+Deno.test("toWireRecord() sends symlinks with size 0; fromWireRecord() restores it", () => {
+  const target = "../t\u00e9st";
+  const local: FileRecord = {
+    path: "link",
+    kind: "symlink",
+    size: enc.encode(target).length,
+    mtimeNs: 5n,
+    exec: false,
+    hash: blake3(enc.encode(target)),
+    chunks: [],
+    version: versionOf([[1n, 1]]),
+    deleted: false,
+    sequence: 3,
+    symlinkTarget: target,
+  };
+  const wire = overTheWire(toWireRecord(local));
+  assertEquals(wire.size, 0);
+  assertEquals(wire.symlinkTarget, target);
+  const back = fromWireRecord(wire, { ignore: noIgnore })!;
+  assertEquals(back.size, local.size);
+  assertEquals(back.symlinkTarget, target);
+});
+
+Deno.test("toWireRecord() strips content from tombstones and directories", () => {
+  const tomb = toWireRecord({
+    ...fileRecord("gone", "x"),
+    deleted: true,
+  });
+  assertEquals([tomb.size, tomb.hash.length, tomb.chunks.length, tomb.exec], [
+    0,
+    0,
+    0,
+    false,
+  ]);
+  overTheWire(tomb);
+  const dir = toWireRecord({ ...fileRecord("d", "x"), kind: "dir" });
+  assertEquals([dir.size, dir.hash.length, dir.chunks.length], [0, 0, 0]);
+  overTheWire(dir);
+});
+
+Deno.test("fromWireRecord() copies hashes out of the message buffer", () => {
+  const wire = overTheWire(toWireRecord(fileRecord("a", "abc")));
+  const back = fromWireRecord(wire, { ignore: noIgnore })!;
+  assert(back.hash.buffer !== wire.hash.buffer);
+  assert(back.chunks[0]!.hash.buffer !== wire.chunks[0]!.hash.buffer);
+});
+
+Deno.test("fromWireRecord() refuses counters above 2^53 - 1", () => {
+  const wire = toWireRecord(fileRecord("a", "abc"));
+  const big = {
+    ...wire,
+    version: [{ replica: 1n, counter: 1n << 53n }],
+  };
+  assertThrows(
+    () => fromWireRecord(big, { ignore: noIgnore }),
+    WireRecordError,
+    "out of range",
+  );
+  const max = {
+    ...wire,
+    version: [{ replica: 1n, counter: (1n << 53n) - 1n }],
+  };
+  assertEquals(
+    fromWireRecord(max, { ignore: noIgnore })!.version[0]!.counter,
+    Number.MAX_SAFE_INTEGER,
+  );
+});
+
+Deno.test("checkOwnCounter() refuses our own counter above 2^52, leaving room for local edits", () => {
+  const wire = toWireRecord(fileRecord("a", "abc"));
+  const ours = 7n;
+  for (const counter of [(1n << 53n) - 1n, (1n << 52n) + 1n]) {
+    const big = { ...wire, version: [{ replica: ours, counter }] };
+    assertThrows(() => checkOwnCounter(big, ours), WireRecordError, "own");
+    checkOwnCounter(big, 8n); // another replica's entry may be that high
+  }
+  const top = { ...wire, version: [{ replica: ours, counter: 1n << 52n }] };
+  checkOwnCounter(top, ours);
+  const taken = fromWireRecord(top, { ignore: noIgnore })!;
+  assertEquals(taken.version[0]!.counter, MAX_OWN_COUNTER);
+  const edited = bump(taken.version, ours);
+  assertEquals(edited[0]!.counter, 2 ** 52 + 1);
+  // Our own edit echoed back by a peer is not refused.
+  const echo = {
+    ...wire,
+    version: [{ replica: ours, counter: (1n << 52n) + 1n }],
+  };
+  checkOwnCounter(echo, ours, { ...taken, version: edited });
+});
+
+Deno.test("fromWireRecord() drops ignored and internal paths", async () => {
+  const folder = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${folder}/.dsyncignore`, "*.log\nbuild/\n");
+    const ignore = await IgnoreRules.load(folder);
+    const wire = toWireRecord(fileRecord("a", "abc"));
+    for (
+      const path of [
+        "x.log",
+        "build/out.js",
+        ".dsyncignore",
+        "sub/file.part",
+        ".dsync/index.db",
+        ".DSYNC/index.db",
+      ]
+    ) {
+      assertEquals(
+        fromWireRecord({ ...wire, path }, { ignore }),
+        undefined,
+        path,
+      );
+    }
+    assert(fromWireRecord({ ...wire, path: "keep.txt" }, { ignore }));
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("fromWireRecord() refuses invalid paths", () => {
+  const wire = toWireRecord(fileRecord("a", "abc"));
+  for (const path of ["../up", "/abs", "a\\b", "con.txt", "e\u0301"]) {
+    assertThrows(
+      () => fromWireRecord({ ...wire, path }, { ignore: noIgnore }),
+      WireRecordError,
+      "Refusing path",
+    );
+  }
+});
+
+Deno.test("fromWireRecord() refuses a case-only twin of a live local path", () => {
+  const wire = toWireRecord(fileRecord("Readme.md", "abc"));
+  const caseTwin = (p: string) =>
+    p.toLowerCase() === "readme.md" && p !== "README.md"
+      ? "README.md"
+      : undefined;
+  const err = assertThrows(
+    () => fromWireRecord(wire, { ignore: noIgnore, caseTwin }),
+    CaseCollisionError,
+  ) as CaseCollisionError;
+  assertEquals(err.existing, "README.md");
+  // A tombstone of the twin is harmless and passes.
+  const tomb = toWireRecord({ ...fileRecord("Readme.md", ""), deleted: true });
+  assert(fromWireRecord(tomb, { ignore: noIgnore, caseTwin }));
+});
+
+Deno.test("wireRecordProblem() names records the wire cannot carry", () => {
+  assertEquals(wireRecordProblem(fileRecord("ok.txt", "x")), undefined);
+  assert(wireRecordProblem(fileRecord("a:b", "x"))?.includes("path"));
+  assert(wireRecordProblem({ ...fileRecord("a", "x"), version: [] }));
+  assert(
+    wireRecordProblem({
+      ...fileRecord("l", ""),
+      kind: "symlink",
+      symlinkTarget: "",
+      hash: blake3(new Uint8Array()),
+    }),
+  );
+});
+
+Deno.test("detectCaseInsensitive() probes the folder and leaves no probe", async () => {
+  const folder = await Deno.makeTempDir();
+  try {
+    const insensitive = detectCaseInsensitive(folder);
+    assertEquals(typeof insensitive, "boolean");
+    if (Deno.build.os === "linux") assertEquals(insensitive, false);
+    assertEquals([...Deno.readDirSync(`${folder}/.dsync`)].length, 0);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("fromWireRecord() refuses a file whose hash is not over its chunk list", () => {
+  const good = toWireRecord(fileRecord("a", "abc"));
+  assertThrows(
+    () =>
+      fromWireRecord({ ...good, hash: blake3(enc.encode("abc")) }, {
+        ignore: noIgnore,
+      }),
+    WireRecordError,
+    "not the hash of its chunk list",
+  );
+  const other = blake3(enc.encode("abd"));
+  assertThrows(
+    () =>
+      fromWireRecord({
+        ...good,
+        chunks: [{ length: 3, hash: other }],
+      }, { ignore: noIgnore }),
+    WireRecordError,
+    "not the hash of its chunk list",
+  );
+});
