@@ -19,6 +19,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
+  bump,
   type FileRecord,
   type IndexStore,
   type StoredStat,
@@ -157,9 +158,9 @@ export async function applyMkdir(
 /**
  * Makes room for the file of `d.remote` where the index holds a live
  * directory: removes that directory if it is empty and unchanged and
- * stores its tombstone with the local version as it was (no local edit:
- * the peer's file already supersedes it), so the path can be planned
- * again as a plain pull. Returns `"not-empty"`, changing nothing, while
+ * stores its tombstone under a new local counter, so the path can be
+ * planned again: the peer's file and the tombstone are concurrent, and
+ * the file wins as an edit beats a delete. Returns `"not-empty"`, changing nothing, while
  * the directory still holds entries (their deletes usually come in the
  * same round: try again after them).
  */
@@ -179,7 +180,17 @@ export async function clearDirectoryForFile(
       expected === undefined ? {} : { expected },
     );
     if (outcome === "not-empty") return "not-empty";
-    ctx.store.put({ ...local, deleted: true, sequence: 0 });
+    // The removal is a change of this replica and carries its own counter:
+    // a tombstone with the live directory's very version would equal that
+    // directory on the other peers, and two records with one version and
+    // different states never converge. Against the peer's file the new
+    // tombstone is concurrent, and an edit beats a delete.
+    ctx.store.put({
+      ...local,
+      deleted: true,
+      version: bump(local.version, ctx.store.replicaId),
+      sequence: 0,
+    });
     ctx.echo.remember(d.path, "absent");
     log.info("{path} became a file on a peer: removed the directory", {
       path: d.path,
