@@ -60,6 +60,7 @@ import {
 import { truncateUtf8 } from "../../protocol/mod.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
+import { replaceExactly } from "./exact_replace.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
 import {
   assertUnchanged,
@@ -127,6 +128,8 @@ export interface PartTarget {
    * before the rename.
    */
   readonly expected: StoredStat | undefined;
+  /** This replica's tag for a conflict name (see `replaceExactly`). */
+  readonly conflictTag?: string;
 }
 
 /** A committed file: its relative path and its `lstat` after the rename. */
@@ -452,8 +455,19 @@ export class PartFile implements AsyncDisposable {
     if (os === undefined) {
       throw new UnsafePathError(path, `Parent of "${path}" disappeared`);
     }
-    await assertUnchanged(path, this.targetPath, expected);
-    await Deno.rename(this.partPath, this.targetPath);
+    const dirRel = parentRel(path);
+    replaceExactly({
+      relPath: path,
+      osPath: this.targetPath,
+      asideOsPath: toOsPath(
+        folder,
+        (dirRel === "" ? "" : `${dirRel}/`) + partName(baseName(path)),
+      ),
+      expected,
+      ...(this.target.conflictTag === undefined
+        ? {}
+        : { conflictTag: this.target.conflictTag }),
+    }, this.partPath);
     this.#state = "done";
     releasePart(this.partPath);
     return await Deno.lstat(this.targetPath);

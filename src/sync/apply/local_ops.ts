@@ -22,6 +22,7 @@ import {
   bump,
   type FileRecord,
   type IndexStore,
+  parentRel,
   type StoredStat,
   toOsPath,
 } from "../../index/mod.ts";
@@ -36,7 +37,8 @@ import {
   makeDir,
   removePath,
 } from "./safe_paths.ts";
-import { writeSymlink } from "./atomic_writer.ts";
+import { partName, writeSymlink } from "./atomic_writer.ts";
+import { removeExactly } from "./exact_replace.ts";
 
 const log = getLogger(["dsync", "sync", "local_ops"]);
 
@@ -288,11 +290,13 @@ export async function applyDeletes(
       try {
         assertDecisionCurrent(ctx.store, d);
         const expected = liveStat(ctx.store.getStat(d.path));
-        const removed = await removePath(
-          ctx.folder,
-          d.path,
-          expected === undefined ? {} : { expected },
-        );
+        const removed = expected !== undefined && expected.kind !== "dir"
+          ? await removeFileExactly(ctx, d.path, expected)
+          : await removePath(
+            ctx.folder,
+            d.path,
+            expected === undefined ? {} : { expected },
+          );
         if (removed === "not-empty") {
           outcome.notEmpty.push(d.path);
           continue;
@@ -311,6 +315,34 @@ export async function applyDeletes(
     for (const path of outcome.done) await removeDeletedParents(ctx, path);
   });
   return outcome;
+}
+
+/**
+ * Removes the file or symlink the index holds at `path` through
+ * `removeExactly`: a local write that lands at the last moment is never
+ * deleted with it.
+ */
+async function removeFileExactly(
+  ctx: LocalOpsContext,
+  path: string,
+  expected: StoredStat,
+): Promise<"removed" | "absent"> {
+  const os = await checkParentDirs(ctx.folder, path);
+  if (os === undefined) return "absent";
+  const dirRel = parentRel(path);
+  const removed = removeExactly({
+    relPath: path,
+    osPath: os,
+    asideOsPath: toOsPath(
+      ctx.folder,
+      (dirRel === "" ? "" : `${dirRel}/`) +
+        partName(path.slice(path.lastIndexOf("/") + 1)),
+    ),
+    expected,
+    conflictTag: ctx.store.replicaId.toString(16).padStart(16, "0").slice(0, 8)
+      .toUpperCase(),
+  });
+  return removed ? "removed" : "absent";
 }
 
 /** Removes the empty parents of `path` that the index holds as deleted. */

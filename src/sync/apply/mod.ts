@@ -51,6 +51,7 @@ export {
   renameConflictLoser,
   storeMerges,
 } from "./local_ops.ts";
+export { conflictName, splitExtension } from "./conflict_name.ts";
 export { isActivePart } from "./part_registry.ts";
 export {
   assertUnchanged,

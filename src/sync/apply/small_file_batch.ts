@@ -10,10 +10,9 @@
  * chunk of the content is checked against its BLAKE3, and the chunk list
  * against the file hash, before anything is written; parents
  * are real directories (never symlinks), and a target that is not what the
- * index holds is left alone (`LocalChangeError`). A new file is placed with
- * a hard link, which fails if anything appeared at the target meanwhile (no
- * check-then-rename window), and falls back to check and rename where links
- * are unavailable. Data is flushed with `fdatasync` (the mtime is metadata a
+ * index holds is left alone (`LocalChangeError`): each file goes in place
+ * through `replaceExactly`, which never replaces a local write, however
+ * late it lands. Data is flushed with `fdatasync` (the mtime is metadata a
  * crash may lose; the next scan then rehashes and finds the same content).
  * @module
  */
@@ -29,12 +28,9 @@ import {
   toOsPath,
 } from "../../index/mod.ts";
 import { partName, syncDir, type TargetChunk } from "./atomic_writer.ts";
-import {
-  ContentMismatchError,
-  LocalChangeError,
-  UnsafePathError,
-} from "./errors.ts";
-import { checkRelPath, localChangeOf, refuseParent } from "./safe_paths.ts";
+import { replaceExactly } from "./exact_replace.ts";
+import { ContentMismatchError, UnsafePathError } from "./errors.ts";
+import { checkRelPath, refuseParent } from "./safe_paths.ts";
 import { execMode, lstatOrUndefined, mtimeValue } from "./file_mode.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
@@ -82,6 +78,8 @@ export interface SmallFile {
    * no longer current. The file is then left out with that error.
    */
   readonly check?: () => void;
+  /** This replica's tag for a conflict name (see `replaceExactly`). */
+  readonly conflictTag?: string;
 }
 
 /** Outcome of one file. */
@@ -317,24 +315,15 @@ function renameInPlace(
         `Parent of "${file.path}" disappeared`,
       );
     }
-    const expected = file.expected;
-    if (
-      (expected === undefined || expected.deleted) &&
-      placeIfAbsent(staged.partPath, staged.targetPath)
-    ) {
-      return { ok: true, path: file.path, info: staged.info };
-    }
-    const problem = localChangeOf(
-      lstatOrUndefined(staged.targetPath),
-      expected,
-    );
-    if (problem !== undefined) {
-      throw new LocalChangeError(
-        file.path,
-        `Local change at "${file.path}": ${problem}`,
-      );
-    }
-    Deno.renameSync(staged.partPath, staged.targetPath);
+    replaceExactly({
+      relPath: file.path,
+      osPath: staged.targetPath,
+      asideOsPath: asidePath(folder, file.path),
+      expected: file.expected,
+      ...(file.conflictTag === undefined
+        ? {}
+        : { conflictTag: file.conflictTag }),
+    }, staged.partPath);
     releasePart(staged.partPath);
     return { ok: true, path: file.path, info: staged.info };
   } catch (err) {
@@ -342,18 +331,9 @@ function renameInPlace(
   }
 }
 
-/**
- * Where nothing should be: links the `.part` under the target name, which
- * fails if anything is there (no check-then-rename window), then removes
- * the `.part` name. False when hard links are unavailable or something is
- * in the way (the caller then checks and renames).
- */
-function placeIfAbsent(partPath: string, targetPath: string): boolean {
-  try {
-    Deno.linkSync(partPath, targetPath);
-  } catch {
-    return false;
-  }
-  removeQuietly(partPath);
-  return true;
+/** A free `.part` name beside `relPath` to move the old file to. */
+function asidePath(folder: string, relPath: string): string {
+  const dir = parentRel(relPath);
+  const name = relPath.slice(relPath.lastIndexOf("/") + 1);
+  return toOsPath(folder, (dir === "" ? "" : `${dir}/`) + partName(name));
 }

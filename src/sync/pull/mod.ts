@@ -22,7 +22,7 @@ export {
   type LocalChunkIndexOptions,
   readChunkVerified,
 } from "./chunk_source.ts";
-export { conflictName, splitExtension } from "./conflict_name.ts";
+export { conflictName, splitExtension } from "../apply/mod.ts";
 export {
   type LeftoverPart,
   LeftoverParts,

@@ -50,6 +50,7 @@ import {
   applySymlink,
   assertDecisionCurrent,
   clearDirectoryForFile,
+  conflictName,
   ContentMismatchError,
   type Decision,
   DirectoryNotEmptyError,
@@ -81,7 +82,6 @@ import {
   ChunkUnavailableError,
   PeerGoneError,
 } from "../session/mod.ts";
-import { conflictName } from "./conflict_name.ts";
 import { FailureBackoff } from "./failure_backoff.ts";
 import { lastModifier, plan } from "./planner.ts";
 
@@ -214,7 +214,11 @@ function conflictTag(
   winner: VersionVector,
   fallback: bigint,
 ): string {
-  const replica = lastModifier(loser, winner) ?? fallback;
+  return tagOf(lastModifier(loser, winner) ?? fallback);
+}
+
+/** A replica's tag in conflict names: the first 8 hex digits of its id, upper case. */
+function tagOf(replica: bigint): string {
   return replica.toString(16).padStart(16, "0").slice(0, 8).toUpperCase();
 }
 
@@ -223,6 +227,10 @@ export class Puller {
   readonly #o: PullerOptions;
   readonly #ops: LocalOpsContext;
   readonly #now: () => number;
+  /** This replica's tag, for a local write found while a file was replaced. */
+  get #localTag(): string {
+    return tagOf(this.#o.store.replicaId);
+  }
   readonly #queue = new Set<string>();
   readonly #active = new Set<string>();
   readonly #waiting = new Set<string>();
@@ -718,6 +726,7 @@ export class Puller {
       mtimeNs: d.remote.mtimeNs,
       exec: d.remote.exec,
       expected: this.#o.store.getStat(d.path),
+      conflictTag: this.#localTag,
     };
     const leftover = this.#o.leftovers?.take(d.path);
     if (leftover !== undefined) {
@@ -846,6 +855,7 @@ export class Puller {
             mtimeNs: d.remote.mtimeNs,
             exec: d.remote.exec,
             expected: this.#o.store.getStat(d.path),
+            conflictTag: this.#localTag,
             check: () => assertDecisionCurrent(this.#o.store, d),
           });
         } catch (err) {

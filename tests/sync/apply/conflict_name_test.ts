@@ -2,7 +2,7 @@ import { wirePathProblem } from "../../../src/protocol/wire_path.ts";
 import {
   conflictName,
   splitExtension,
-} from "../../../src/sync/pull/conflict_name.ts";
+} from "../../../src/sync/apply/conflict_name.ts";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
 
 const WHEN = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
