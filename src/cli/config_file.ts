@@ -16,6 +16,8 @@ export interface FileConfig {
   join?: string;
   /** Open LAN mode, as with `--open`. */
   open?: boolean;
+  /** Where the status page listens, as with `--gui`. */
+  gui?: string;
 }
 
 type KeyKind = "string" | "port" | "strings" | "boolean" | "transfers";
@@ -30,6 +32,7 @@ const KEYS: Record<keyof FileConfig, KeyKind> = {
   max_concurrent_transfers: "transfers",
   join: "string",
   open: "boolean",
+  gui: "string",
 };
 
 /** Upper bound on `max_concurrent_transfers`; more only adds memory use. */
@@ -93,7 +96,7 @@ export function parseConfig(text: string, file: string): FileConfig {
         }
         if (key === "path") {
           config.path = resolveConfigPath(value, file);
-        } else config[key as "name" | "join"] = value;
+        } else config[key as "name" | "join" | "gui"] = value;
         break;
       case "port":
         if (

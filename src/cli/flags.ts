@@ -11,6 +11,8 @@ export interface Flags {
   noDiscovery: boolean;
   verbose: boolean;
   config?: string;
+  /** `--gui ADDR:PORT`: where the status page listens. */
+  gui?: string;
   /** `--join CODE`: join the group of a member with this code. */
   join?: string;
   /** `--open`: the open LAN mode instead of a group. */
@@ -40,6 +42,7 @@ const OPTIONS = {
   "no-discovery": { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   config: { type: "string" },
+  gui: { type: "string" },
   join: { type: "string" },
   open: { type: "boolean" },
   json: { type: "boolean" },
@@ -80,6 +83,7 @@ export function parseFlags(argv: readonly string[]): Flags {
   if (values.port !== undefined) flags.port = values.port;
   if (values.name !== undefined) flags.name = values.name;
   if (values.config !== undefined) flags.config = values.config;
+  if (values.gui !== undefined) flags.gui = values.gui;
   return flags;
 }
 

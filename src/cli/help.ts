@@ -24,6 +24,8 @@ Options:
       --open            open LAN mode: sync with any dsync started with --open
                         (no group, no join code; anyone on the network can sync)
       --no-discovery    do not announce or browse on mDNS
+      --gui ADDR:PORT   where the status page and control API listen
+                        (default 127.0.0.1:8385, a free port when taken)
   -v, --verbose         log every file event
       --config FILE     read defaults from FILE
                         (default: ${defaultConfig ?? "none"})
@@ -31,7 +33,7 @@ Options:
   -V, --version         show the version
 
 Config file keys: path, port, name, peer, exclude, no_discovery, verbose,
-max_concurrent_transfers, join, open. Flags override the file; -a and -e add
+max_concurrent_transfers, join, open, gui. Flags override the file; -a and -e add
 to its lists.
 `;
 }

@@ -70,6 +70,29 @@ export function parsePeerAddress(text: string): PeerAddress {
   return { hostname, port };
 }
 
+/**
+ * Parses where the status page listens: `IPV4:PORT` (port 0: any free
+ * one), the address one of this machine's or 0.0.0.0 for all of them.
+ * @throws {UsageError} naming the value when it is malformed.
+ */
+export function parseGuiAddress(text: string): PeerAddress {
+  const raw = text.trim();
+  const match = raw.match(/^((?:\d{1,3}\.){3}\d{1,3}):(\d{1,5})$/);
+  const octetsOk = match?.[1]?.split(".").every((o) => Number(o) <= 255);
+  if (match === null || !octetsOk) {
+    throw new UsageError(
+      `Invalid --gui address "${raw}": expected IPV4:PORT, e.g. 127.0.0.1:8385`,
+    );
+  }
+  const port = Number(match[2]);
+  if (port > 65535) {
+    throw new UsageError(
+      `Invalid --gui address "${raw}": port ${port} is above 65535`,
+    );
+  }
+  return { hostname: match[1]!, port };
+}
+
 /** Formats an address the way the user writes it. */
 export function formatPeerAddress(address: PeerAddress): string {
   return address.hostname.includes(":")

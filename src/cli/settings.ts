@@ -3,6 +3,7 @@ import type { FileConfig } from "./config_file.ts";
 import type { ControlCommand, Flags } from "./flags.ts";
 import { type JoinCode, JoinCodeError, parseJoinCode } from "../group/mod.ts";
 import {
+  parseGuiAddress,
   parsePeerAddress,
   parsePort,
   type PeerAddress,
@@ -31,6 +32,8 @@ export interface Settings {
   joinFromConfig?: boolean;
   /** A control command for the running instance instead of running one. */
   command?: ControlCommand;
+  /** Where the status page and control API listen (`--gui`, `gui`). */
+  gui?: PeerAddress;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -71,6 +74,8 @@ export function mergeSettings(
     }
   }
   const open = flags.open || (config.open ?? false);
+  const guiText = flags.gui ?? config.gui;
+  const gui = guiText === undefined ? undefined : parseGuiAddress(guiText);
   const joinText = flags.join ?? config.join;
   let join: JoinCode | undefined;
   if (joinText !== undefined) {
@@ -91,6 +96,7 @@ export function mergeSettings(
       ? {}
       : { join, joinFromConfig: flags.join === undefined }),
     ...(flags.command === undefined ? {} : { command: flags.command }),
+    ...(gui === undefined ? {} : { gui }),
     open,
     folder: resolve(defaults.cwd, path),
     port,

@@ -5,7 +5,12 @@
  * @module
  */
 import type { PeerReport, StatusDocument } from "../node/mod.ts";
-import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
+import {
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatRate,
+} from "../ui/mod.ts";
 
 function plural(n: number, noun: string): string {
   return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
@@ -26,7 +31,7 @@ function folderLine(doc: StatusDocument): string {
     case "in sync":
       return `${path}: in sync with ${plural(connected, "peer")}, ${
         contents(doc)
-      }`;
+      }${withheld(doc)}`;
     case "no peers":
       return `${path}: no peer connected, ${contents(doc)}`;
     case "syncing":
@@ -34,6 +39,14 @@ function folderLine(doc: StatusDocument): string {
         waiting.length > 0 ? `; ${waiting.join("; ")}` : ""
       }`;
   }
+}
+
+/** "; 2 files cannot be synced" when some cannot, else nothing. */
+function withheld(doc: StatusDocument): string {
+  const n = doc.notSynced.files.length;
+  return n === 0
+    ? ""
+    : `; ${plural(n, "file")} cannot be synced (listed below)`;
 }
 
 function peerState(peer: PeerReport): string {
@@ -56,9 +69,15 @@ function peerLine(peer: PeerReport, now: number): string {
       : ` ${formatDuration(Math.max(0, now - peer.disconnectedAt))} ago`;
     return `  ${who}: disconnected${ago}; ${traffic}`;
   }
-  return `  ${who}: ${peerState(peer)}, connected for ${
+  const holds = peer.holds === null || peer.holds.percent === 100
+    ? ""
+    : `, holds ${peer.holds.percent}%`;
+  const rates = peer.rateIn > 0 || peer.rateOut > 0
+    ? ` (now ${formatRate(peer.rateIn)} in, ${formatRate(peer.rateOut)} out)`
+    : "";
+  return `  ${who}: ${peerState(peer)}${holds}, connected for ${
     formatDuration(Math.max(0, now - peer.connectedSince))
-  }; ${traffic}`;
+  }; ${traffic}${rates}`;
 }
 
 /** The lines `dsync status` prints for `doc`, as of epoch ms `now`. */
@@ -71,6 +90,12 @@ export function renderStatusReport(doc: StatusDocument, now: number): string[] {
         formatBytes(t.total)
       }`,
     );
+  }
+  for (const f of doc.notSynced.files) {
+    lines.push(`  not synced: ${f.path} (${f.reason})`);
+  }
+  for (const c of doc.conflicts) {
+    lines.push(`  conflict copy: ${c.path} (of ${c.original})`);
   }
   return lines;
 }

@@ -104,7 +104,8 @@ export class RemoteIndex {
     | "pending"
     | "localSince"
     | "totals"
-    | "replicas",
+    | "replicas"
+    | "held",
     StatementSync
   >;
   #closed = false;
@@ -183,6 +184,12 @@ export class RemoteIndex {
         WHERE deleted = 0 AND kind = 0`,
       ),
       replicas: db.prepare("SELECT replica FROM remote_replicas"),
+      held: db.prepare(
+        `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files f
+        JOIN remote_files r ON r.replica = ? AND r.path = f.path
+          AND r.version = f.version
+        WHERE f.deleted = 0 AND f.kind = 0`,
+      ),
     };
     for (const s of [this.#stmt.max, this.#stmt.get, this.#stmt.forPath]) {
       s.setReadBigInts(true);
@@ -330,6 +337,12 @@ export class RemoteIndex {
   /** Live files of the local index and their total size. */
   localTotals(): LocalTotals {
     const row = this.#stmt.totals.get() as Row;
+    return { files: Number(row.n), bytes: Number(row.bytes) };
+  }
+
+  /** Live local files that `replica` holds in the same version, and their size. */
+  heldTotals(replica: bigint): LocalTotals {
+    const row = this.#stmt.held.get(replicaKey(replica)) as Row;
     return { files: Number(row.n), bytes: Number(row.bytes) };
   }
 

@@ -140,6 +140,11 @@ export class Scanner {
     };
   }
 
+  /** Paths that could not be read at their last try, skipped until they can. */
+  get unreadable(): string[] {
+    return [...this.#ctx.unreadable].sort();
+  }
+
   /** Scans the whole folder. */
   scan(): Promise<ScanSummary> {
     return this.#exclusive(async (pass) => {

@@ -43,7 +43,12 @@ async function endpointOf(folder: string): Promise<ControlEndpoint> {
       data.port < 1 || data.port > 65535 || typeof data.token !== "string" ||
       !/^[0-9a-f]{64}$/.test(data.token)
     ) throw new Error("bad fields");
-    return { port: data.port, token: data.token, pid: data.pid ?? 0 };
+    const hostname = typeof data.hostname === "string" &&
+        /^(?:\d{1,3}\.){3}\d{1,3}$/.test(data.hostname) &&
+        data.hostname !== "0.0.0.0"
+      ? data.hostname
+      : "127.0.0.1";
+    return { port: data.port, token: data.token, pid: data.pid ?? 0, hostname };
   } catch {
     throw new NoInstanceError(
       `No dsync is running for ${folder} (its control file is damaged)`,
@@ -58,10 +63,10 @@ export async function callInstance(
   path: string,
   body?: unknown,
 ): Promise<unknown> {
-  const { port, token } = await endpointOf(folder);
+  const { port, token, hostname } = await endpointOf(folder);
   let response: Response;
   try {
-    response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    response = await fetch(`http://${hostname}:${port}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${token}`,

@@ -1,12 +1,14 @@
 /**
- * The local control channel of a running node: an HTTP API on 127.0.0.1
- * that `dsync invite`, `dsync members`, `dsync remove` and `dsync status`
- * talk to. Only the same user on the same machine can use
- * it: the port and a random token are written to `.dsync/control.json`
- * (mode 0600), and every request must carry the token
- * (`Authorization: Bearer …`). The Host header must name the loopback
- * address it listens on and a foreign Origin is refused, so a web page in
- * the user's browser cannot drive it (DNS rebinding, CSRF).
+ * The local control channel of a running node: an HTTP API and the status
+ * page, on 127.0.0.1 by default (`--gui ADDR:PORT`), that `dsync invite`,
+ * `dsync members`, `dsync remove`, `dsync status` and the browser talk to.
+ * Only the same user on the same machine can use it: the port and a random
+ * token are written to `.dsync/control.json` (mode 0600), and every request
+ * must carry the token, as `Authorization: Bearer …` (the CLI) or as the
+ * cookie that opening the logged URL (`/?token=…`) sets (the browser).
+ * Without it a request gets 401 and nothing else. The Host header must name
+ * the address it listens on (an IP literal or `localhost`, never another
+ * name: DNS rebinding) and a foreign Origin is refused (CSRF).
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -20,6 +22,8 @@ export interface ControlEndpoint {
   readonly port: number;
   readonly token: string;
   readonly pid: number;
+  /** The address it listens on (absent in files of older versions). */
+  readonly hostname?: string;
 }
 
 /** A handler's answer: a status and a JSON body. */
@@ -28,11 +32,38 @@ export interface ControlReply {
   readonly body: unknown;
 }
 
-/** One API route: method and path to a handler of the parsed JSON body. */
+/** What a route gets besides the parsed JSON body. */
+export interface ControlContext {
+  readonly request: Request;
+  /** Aborts when the server closes (long-lived answers end then). */
+  readonly closing: AbortSignal;
+}
+
+/**
+ * One API route: method and path to a handler of the parsed JSON body. A
+ * handler answers JSON (a `ControlReply`) or a whole `Response` (the page,
+ * the event stream).
+ */
 export type ControlRoutes = Record<
   string,
-  (body: unknown) => Promise<ControlReply> | ControlReply
+  (
+    body: unknown,
+    context: ControlContext,
+  ) => Promise<ControlReply | Response> | ControlReply | Response
 >;
+
+/** Where the control server listens. */
+export interface ControlAddress {
+  readonly hostname: string;
+  /** 0: any free port. */
+  readonly port: number;
+}
+
+/** The default: loopback only, on a port of its own (a free one when taken). */
+export const DEFAULT_CONTROL_ADDRESS: ControlAddress = {
+  hostname: "127.0.0.1",
+  port: 8385,
+};
 
 /** `<folder>/.dsync/control.json` */
 export function controlFilePath(folder: string): string {
@@ -41,80 +72,191 @@ export function controlFilePath(folder: string): string {
 
 const MAX_BODY = 16 * 1024;
 
+function randomToken(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
 /** The running control server. */
 export class ControlServer {
   readonly port: number;
+  readonly hostname: string;
+  readonly #token: string;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #file: string;
+  readonly #closing: AbortController;
 
   private constructor(
     server: Deno.HttpServer<Deno.NetAddr>,
-    port: number,
+    address: { hostname: string; port: number; token: string },
     file: string,
+    closing: AbortController,
   ) {
     this.#server = server;
-    this.port = port;
+    this.port = address.port;
+    this.hostname = address.hostname;
+    this.#token = address.token;
     this.#file = file;
+    this.#closing = closing;
   }
 
   /**
-   * Serves `routes` (keys like `"POST /api/invite"`) on 127.0.0.1 at a free
-   * port and writes the endpoint file.
+   * Serves `routes` (keys like `"POST /api/invite"`) at `address` (a free
+   * port on the same address when that port is taken) and writes the
+   * endpoint file.
    */
   static async start(
     folder: string,
     routes: ControlRoutes,
+    address: ControlAddress = { hostname: "127.0.0.1", port: 0 },
   ): Promise<ControlServer> {
-    const token = Array.from(
-      crypto.getRandomValues(new Uint8Array(32)),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    const expected = new TextEncoder().encode(`Bearer ${token}`);
-    let port = 0;
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: () => {},
-    }, (request) => handle(request, port, expected, routes));
-    port = server.addr.port;
+    const token = randomToken();
+    const closing = new AbortController();
+    const gate = { port: 0, hostname: address.hostname, token };
+    const handler = (request: Request) =>
+      handle(request, gate, routes, closing.signal);
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      server = Deno.serve(
+        { hostname: address.hostname, port: address.port, onListen: () => {} },
+        handler,
+      );
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse) || address.port === 0) {
+        throw error;
+      }
+      server = Deno.serve(
+        { hostname: address.hostname, port: 0, onListen: () => {} },
+        handler,
+      );
+      log.info(
+        "Port {wanted} for the status page is taken; using {port} instead",
+        { wanted: address.port, port: server.addr.port },
+      );
+    }
+    gate.port = server.addr.port;
     const file = controlFilePath(folder);
-    const endpoint: ControlEndpoint = { port, token, pid: Deno.pid };
+    const endpoint: ControlEndpoint = {
+      port: gate.port,
+      token,
+      pid: Deno.pid,
+      hostname: address.hostname,
+    };
     const temp = `${file}.tmp`;
     await Deno.writeTextFile(temp, JSON.stringify(endpoint) + "\n", {
       mode: 0o600,
     });
     if (Deno.build.os !== "windows") await Deno.chmod(temp, 0o600);
     await Deno.rename(temp, file);
-    return new ControlServer(server, port, file);
+    return new ControlServer(server, gate, file, closing);
   }
 
-  /** Stops serving and removes the endpoint file. */
+  /** The URL that opens the page and hands the browser its cookie. */
+  get pageUrl(): string {
+    const host = this.hostname === "0.0.0.0" ? "127.0.0.1" : this.hostname;
+    return `http://${host}:${this.port}/?token=${this.#token}`;
+  }
+
+  /** Stops serving (ending event streams) and removes the endpoint file. */
   async close(): Promise<void> {
     await Deno.remove(this.#file).catch(() => {});
+    this.#closing.abort();
     await this.#server.shutdown();
   }
 }
 
+/** The cookie of one instance (cookies are per host, not per port). */
+export function cookieName(port: number): string {
+  return `dsync_${port}`;
+}
+
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+
+/**
+ * Whether a Host header names this server: the address it listens on (any
+ * IPv4 literal when it listens on all of them), or `localhost` and
+ * 127.0.0.1 for loopback, with its port. Names that DNS resolves are
+ * refused, so a rebinding attack cannot reach it.
+ */
+export function hostAllowed(
+  host: string,
+  listen: { hostname: string; port: number },
+): boolean {
+  const lower = host.toLowerCase();
+  const colon = lower.lastIndexOf(":");
+  if (colon < 0 || lower.slice(colon + 1) !== String(listen.port)) {
+    return false;
+  }
+  const name = lower.slice(0, colon);
+  if (listen.hostname === "0.0.0.0") {
+    return name === "localhost" || IPV4.test(name);
+  }
+  if (listen.hostname === "127.0.0.1" && name === "localhost") return true;
+  return name === listen.hostname;
+}
+
+/** A same-origin request names no Origin or exactly `http://<Host>`. */
+export function originAllowed(origin: string | null, host: string): boolean {
+  return origin === null || origin.toLowerCase() === `http://${host}`;
+}
+
+function cookieToken(request: Request, port: number): string {
+  const header = request.headers.get("cookie") ?? "";
+  const name = cookieName(port);
+  for (const part of header.split(";")) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return value.join("=");
+  }
+  return "";
+}
+
+function tokenMatches(given: string, token: string): boolean {
+  const encoder = new TextEncoder();
+  return constantTimeEqual(encoder.encode(given), encoder.encode(token));
+}
+
 async function handle(
   request: Request,
-  port: number,
-  expected: Uint8Array,
+  gate: { port: number; hostname: string; token: string },
   routes: ControlRoutes,
+  closing: AbortSignal,
 ): Promise<Response> {
   const url = new URL(request.url);
   const host = request.headers.get("host") ?? "";
-  const allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`];
-  if (!allowedHosts.includes(host.toLowerCase())) {
+  if (!hostAllowed(host, gate)) {
     return json(403, { error: "Wrong Host header" });
   }
-  const origin = request.headers.get("origin");
-  if (origin !== null && !allowedHosts.some((h) => origin === `http://${h}`)) {
+  if (!originAllowed(request.headers.get("origin"), host.toLowerCase())) {
     return json(403, { error: "Cross-origin requests are refused" });
   }
-  const auth = new TextEncoder().encode(
-    request.headers.get("authorization") ?? "",
+  const bearer = (request.headers.get("authorization") ?? "").replace(
+    /^Bearer /,
+    "",
   );
-  if (!constantTimeEqual(auth, expected)) {
+  const queryToken = url.searchParams.get("token");
+  if (
+    request.method === "GET" && url.pathname === "/" && queryToken !== null &&
+    tokenMatches(queryToken, gate.token)
+  ) {
+    // Opening the logged URL: the token moves into a cookie and out of the
+    // address bar (and out of the history).
+    return new Response(null, {
+      status: 303,
+      headers: {
+        location: "/",
+        "set-cookie": `${
+          cookieName(gate.port)
+        }=${gate.token}; Path=/; HttpOnly; SameSite=Strict`,
+        "cache-control": "no-store",
+      },
+    });
+  }
+  if (
+    !tokenMatches(bearer, gate.token) &&
+    !tokenMatches(cookieToken(request, gate.port), gate.token)
+  ) {
     return json(401, { error: "Missing or wrong token" });
   }
   const route = routes[`${request.method} ${url.pathname}`];
@@ -132,8 +274,8 @@ async function handle(
     }
   }
   try {
-    const reply = await route(body);
-    return json(reply.status, reply.body);
+    const reply = await route(body, { request, closing });
+    return reply instanceof Response ? reply : json(reply.status, reply.body);
   } catch (error) {
     log.error("Control request {path} failed: {error}", {
       path: url.pathname,
@@ -148,6 +290,9 @@ async function handle(
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+    },
   });
 }

@@ -24,12 +24,14 @@ import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
 import { DEFAULT_RESCAN_INTERVAL_MS, type NodeConfig } from "./node_config.ts";
 import { rescanBatch } from "./watch_batch.ts";
-import { ControlServer } from "./control_server.ts";
+import { ControlServer, DEFAULT_CONTROL_ADDRESS } from "./control_server.ts";
+import { ChangeFeed } from "./change_feed.ts";
+import { pageRoutes } from "./status_page.ts";
 import { GroupContext } from "./group_context.ts";
 import { GroupService } from "./group_service.ts";
 import { WatchSuspension } from "./watch_suspension.ts";
 import { StatusReporter } from "./status_reporter.ts";
-import { statusRoutes } from "./status_api.ts";
+import { StatusBuilder, statusRoutes } from "./status_api.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
 
@@ -143,6 +145,8 @@ async function runLockedNode(
   let reporter: StatusReporter | undefined;
   let discovery: Discovery | undefined;
   let suspender: ReturnType<typeof setInterval> | undefined;
+  let feed: ChangeFeed | undefined;
+  let feedTimer: ReturnType<typeof setInterval> | undefined;
   try {
     // No pull is running yet, so every .part found is a leftover: kept to
     // resume its target's pull.
@@ -167,6 +171,7 @@ async function runLockedNode(
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
       leftovers,
+      onApplied: (path) => feed?.applied(path),
       onPeerHello: (peerId, name) => groups.peerHello(peerId, name),
       onGroupRekey: (peerId, secret, removed) =>
         groups.rekey(peerId, secret, removed),
@@ -201,15 +206,23 @@ async function runLockedNode(
     });
     sync.attach(pool);
     groups.attach(pool, sync);
+    const builder = new StatusBuilder({
+      folder: config.folder,
+      device: { name: config.name, fingerprint: group.device.fingerprint },
+      group: () => group.isOpen ? "open" : group.secret.fingerprint,
+      status: () => sync.status(),
+      heldBy: (replica) => sync.heldBy(replica),
+      recent: () => feed?.recent ?? [],
+      conflicts: () => feed?.conflicts ?? [],
+      unreadable: () => scanner.unreadable,
+      now: Date.now,
+    });
     control = await ControlServer.start(config.folder, {
       ...groups.routes(),
-      ...statusRoutes({
-        folder: config.folder,
-        device: { name: config.name, fingerprint: group.device.fingerprint },
-        group: () => group.isOpen ? "open" : group.secret.fingerprint,
-        status: () => sync.status(),
-      }),
-    });
+      ...statusRoutes(builder),
+      ...pageRoutes(),
+    }, config.gui ?? DEFAULT_CONTROL_ADDRESS);
+    log.info("Status page: {url}", { url: control.pageUrl });
     announceGroup(
       group,
       pool.addr?.port ?? config.port,
@@ -240,6 +253,15 @@ async function runLockedNode(
     }
     reporter = new StatusReporter(() => sync.status(), ui);
     log.info(describeScan(await sync.scan("full")));
+    // From here on, what the index stores is a change to show and log; the
+    // first scan's findings are history (the line above says them).
+    const changes = new ChangeFeed({
+      store,
+      deviceOf: (record) => sync.sourceOf(record) ?? "a peer",
+      log: (line) => log.info(line),
+    });
+    feed = changes;
+    feedTimer = setInterval(() => changes.poll(), 250);
     suspender = suspendWatchingWhileBusy(watcher, sync);
     purgeExpiredTombstones(store, Date.now());
 
@@ -253,10 +275,13 @@ async function runLockedNode(
     if (guard.error === undefined) log.info("Stopping");
   } finally {
     clearInterval(suspender);
+    clearInterval(feedTimer);
     reporter?.stop();
     await control?.close();
     await discovery?.close();
     await engine?.close();
+    feed?.poll();
+    feed?.flush();
     if (engine?.totals !== undefined) {
       log.info(describeTotals(engine.totals));
     }

@@ -21,6 +21,8 @@ export interface NodeConfig {
   open?: boolean;
   /** The group secret just received with `--join` (stored at start). */
   joined?: GroupSecret | undefined;
+  /** Where the status page listens (default `DEFAULT_CONTROL_ADDRESS`). */
+  gui?: StaticPeer | undefined;
   /** Interval of the full rescan that catches what the watcher missed. */
   rescanIntervalMs?: number;
 }

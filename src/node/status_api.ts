@@ -8,7 +8,9 @@
  * @module
  */
 import type { PeerStatus, SyncStatus } from "../sync/mod.ts";
+import type { Change, ConflictCopy } from "./change_feed.ts";
 import type { ControlRoutes } from "./control_server.ts";
+import { RateMeter } from "./rate_meter.ts";
 
 /** What the folder is doing, in one word. */
 export type FolderState = "scanning" | "syncing" | "in sync" | "no peers";
@@ -33,6 +35,25 @@ export interface PeerReport {
   readonly confirmed: boolean;
   readonly bytesReceived: number;
   readonly bytesSent: number;
+  /** Current rates, bytes per second, from the peer and to it. */
+  readonly rateIn: number;
+  readonly rateOut: number;
+  /**
+   * How much of our folder the peer holds in our version, per its index
+   * (null before its hello).
+   */
+  readonly holds: {
+    readonly files: number;
+    readonly bytes: number;
+    /** 0–100, by bytes (by files for a folder of empty files). */
+    readonly percent: number;
+  } | null;
+}
+
+/** A file that is not synced, and why. */
+export interface NotSyncedFile {
+  readonly path: string;
+  readonly reason: "unreadable";
 }
 
 /** The document `GET /api/status` answers. */
@@ -42,6 +63,8 @@ export interface StatusDocument {
     readonly files: number;
     readonly bytes: number;
     readonly state: FolderState;
+    /** Every device sends and receives (the only mode so far). */
+    readonly mode: "send and receive";
     /** Why the folder is not in sync; empty when it is. */
     readonly waiting: readonly string[];
   };
@@ -55,6 +78,21 @@ export interface StatusDocument {
     readonly total: number;
     readonly startedAt: number;
   }[];
+  /** Bytes the transfers in progress still need, and when they end at the current rate. */
+  readonly remaining: {
+    readonly bytes: number;
+    /** Seconds, or null when nothing arrives now. */
+    readonly etaSeconds: number | null;
+  };
+  /** Last changes, newest last (at most 200). */
+  readonly recent: readonly Change[];
+  /** Conflict copies in the folder, with the file each one lost to. */
+  readonly conflicts: readonly ConflictCopy[];
+  /** Files here that are not synced, with the reason; counts per reason first. */
+  readonly notSynced: {
+    readonly counts: Readonly<Record<NotSyncedFile["reason"], number>>;
+    readonly files: readonly NotSyncedFile[];
+  };
   /** Paths queued, in progress or waiting for a peer. */
   readonly pending: number;
   /** Paths that failed to apply and wait for a retry. */
@@ -72,6 +110,27 @@ export interface StatusSources {
   /** Read at each request: a removal changes the group key. */
   readonly group: () => string;
   readonly status: () => SyncStatus;
+  /** What the peer with replica id `replica` (hex) holds of ours. */
+  readonly heldBy: (replica: string) => { files: number; bytes: number };
+  readonly recent: () => readonly Change[];
+  readonly conflicts: () => readonly ConflictCopy[];
+  readonly unreadable: () => readonly string[];
+  readonly now: () => number;
+}
+
+/** What a status document adds to the engine's snapshot (read by the node). */
+export interface StatusExtras {
+  readonly folder: string;
+  readonly device: { readonly name: string; readonly fingerprint: string };
+  readonly group: string;
+  readonly rates: ReadonlyMap<string, { in: number; out: number }>;
+  /** By replica id (hex). */
+  readonly held: ReadonlyMap<string, { files: number; bytes: number }>;
+  /** Bytes per second arriving now, over all peers. */
+  readonly receiveRate: number;
+  readonly recent: readonly Change[];
+  readonly conflicts: readonly ConflictCopy[];
+  readonly unreadable: readonly string[];
 }
 
 function label(peer: PeerStatus): string {
@@ -121,16 +180,50 @@ export function waitingReasons(status: SyncStatus): string[] {
   return reasons;
 }
 
+/**
+ * The one rule for "in sync", shared by the log, the terminal, the API and
+ * the page: the engine has nothing queued, pending or failing and holds
+ * every connected peer's index, and every connected peer confirmed that it
+ * holds our current index. `waiting` says what is missing otherwise.
+ */
+export function syncVerdict(
+  status: SyncStatus,
+): { inSync: boolean; waiting: string[] } {
+  const waiting = waitingReasons(status);
+  return { inSync: status.inSync && waiting.length === 0, waiting };
+}
+
+function holding(
+  held: { files: number; bytes: number } | undefined,
+  totals: { files: number; bytes: number },
+): PeerReport["holds"] {
+  if (held === undefined) return null;
+  const percent = totals.bytes > 0
+    ? (100 * held.bytes) / totals.bytes
+    : totals.files > 0
+    ? (100 * held.files) / totals.files
+    : 100;
+  return {
+    files: held.files,
+    bytes: held.bytes,
+    percent: Math.min(100, Math.floor(percent * 10) / 10),
+  };
+}
+
 /** The status document of one moment (pure). */
 export function statusDocument(
-  sources: Omit<StatusSources, "status" | "group"> & { group: string },
+  sources: StatusExtras,
   status: SyncStatus,
 ): StatusDocument {
   const peers = latestPerDevice(status.peers);
-  const waiting = waitingReasons(status);
+  const { inSync, waiting } = syncVerdict(status);
+  const remainingBytes = status.transfers.reduce(
+    (sum, t) => sum + Math.max(0, t.bytesTotal - t.bytesDone),
+    0,
+  );
   const state: FolderState = status.indexing
     ? "scanning"
-    : waiting.length > 0 || !status.inSync
+    : !inSync
     ? "syncing"
     : peers.some((p) => p.connected)
     ? "in sync"
@@ -141,6 +234,7 @@ export function statusDocument(
       files: status.totals.files,
       bytes: status.totals.bytes,
       state,
+      mode: "send and receive",
       waiting,
     },
     group: sources.group,
@@ -157,6 +251,11 @@ export function statusDocument(
       confirmed: p.confirmed,
       bytesReceived: p.bytesReceived,
       bytesSent: p.bytesSent,
+      rateIn: Math.round(sources.rates.get(p.fingerprint)?.in ?? 0),
+      rateOut: Math.round(sources.rates.get(p.fingerprint)?.out ?? 0),
+      holds: p.replica === undefined
+        ? null
+        : holding(sources.held.get(p.replica), status.totals),
     })),
     transfers: status.transfers.map((t) => ({
       path: t.path,
@@ -164,6 +263,23 @@ export function statusDocument(
       total: t.bytesTotal,
       startedAt: t.startedAt,
     })),
+    remaining: {
+      bytes: remainingBytes,
+      etaSeconds: remainingBytes > 0 && sources.receiveRate > 0
+        ? Math.ceil(remainingBytes / sources.receiveRate)
+        : remainingBytes === 0
+        ? 0
+        : null,
+    },
+    recent: sources.recent,
+    conflicts: sources.conflicts,
+    notSynced: {
+      counts: { unreadable: sources.unreadable.length },
+      files: sources.unreadable.map((path) => ({
+        path,
+        reason: "unreadable" as const,
+      })),
+    },
     pending: status.pending,
     retrying: status.retrying,
     bytesReceived: status.bytesReceived,
@@ -172,15 +288,114 @@ export function statusDocument(
   };
 }
 
-/** The control API's status route. */
-export function statusRoutes(sources: StatusSources): ControlRoutes {
+/** Builds status documents, keeping the byte counters' rates between calls. */
+export class StatusBuilder {
+  readonly #sources: StatusSources;
+  readonly #meter = new RateMeter();
+
+  constructor(sources: StatusSources) {
+    this.#sources = sources;
+  }
+
+  /** The document of this moment. */
+  document(): StatusDocument {
+    const src = this.#sources;
+    const status = src.status();
+    const now = src.now();
+    const rates = new Map<string, { in: number; out: number }>();
+    const held = new Map<string, { files: number; bytes: number }>();
+    for (const peer of latestPerDevice(status.peers)) {
+      rates.set(peer.fingerprint, {
+        in: this.#meter.rate(`in ${peer.fingerprint}`, peer.bytesReceived, now),
+        out: this.#meter.rate(`out ${peer.fingerprint}`, peer.bytesSent, now),
+      });
+      if (peer.replica !== undefined) {
+        held.set(peer.replica, src.heldBy(peer.replica));
+      }
+    }
+    return statusDocument({
+      folder: src.folder,
+      device: src.device,
+      group: src.group(),
+      rates,
+      held,
+      receiveRate: this.#meter.rate("in", status.bytesReceived, now),
+      recent: src.recent(),
+      conflicts: src.conflicts(),
+      unreadable: src.unreadable(),
+    }, status);
+  }
+}
+
+/** How often the event stream looks for a new state. */
+const EVENT_CHECK_MS = 500;
+/** A comment this often keeps proxies and the browser from timing out. */
+const EVENT_KEEPALIVE_MS = 15_000;
+
+/**
+ * `GET /api/events`: Server-Sent Events, one `status` event with the whole
+ * document each time it changes (checked twice a second), so the page
+ * never polls.
+ */
+export function statusEvents(
+  builder: StatusBuilder,
+  signal: AbortSignal,
+): Response {
+  const encoder = new TextEncoder();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let last = "";
+  let quietSince = Date.now();
+  const stop = () => clearInterval(timer);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const send = () => {
+        if (signal.aborted) {
+          stop();
+          try {
+            controller.close();
+          } catch {
+            // Closed by the client already.
+          }
+          return;
+        }
+        const doc = builder.document();
+        // Time-only fields change every tick; compare without them.
+        const text = JSON.stringify(doc);
+        const key = JSON.stringify({ ...doc, remaining: null });
+        try {
+          if (key !== last) {
+            last = key;
+            quietSince = Date.now();
+            controller.enqueue(
+              encoder.encode(`event: status\ndata: ${text}\n\n`),
+            );
+          } else if (Date.now() - quietSince > EVENT_KEEPALIVE_MS) {
+            quietSince = Date.now();
+            controller.enqueue(encoder.encode(": keepalive\n\n"));
+          }
+        } catch {
+          stop();
+        }
+      };
+      send();
+      timer = setInterval(send, EVENT_CHECK_MS);
+      signal.addEventListener("abort", send, { once: true });
+    },
+    cancel: stop,
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-store",
+    },
+  });
+}
+
+/** The control API's status routes: the document and its event stream. */
+export function statusRoutes(builder: StatusBuilder): ControlRoutes {
   return {
-    "GET /api/status": () => ({
-      status: 200,
-      body: statusDocument(
-        { ...sources, group: sources.group() },
-        sources.status(),
-      ),
-    }),
+    "GET /api/status": () => ({ status: 200, body: builder.document() }),
+    "GET /api/events": (_body, { request, closing }) =>
+      statusEvents(builder, AbortSignal.any([request.signal, closing])),
   };
 }

@@ -1,16 +1,21 @@
 import { getLogger } from "@logtape/logtape";
 import type { SyncStatus } from "../sync/mod.ts";
 import { renderSummary, type StatusView, type TtyStatus } from "../ui/mod.ts";
+import { syncVerdict } from "./status_api.ts";
 
 const log = getLogger(["dsync", "node"]);
 
-/** The engine's snapshot as the status display sees it (connected peers only). */
+/**
+ * The engine's snapshot as the status display sees it (connected peers
+ * only). "In sync" follows the status API's rule (`syncVerdict`), so the
+ * log never says it while a peer still lacks something of ours.
+ */
 export function toStatusView(status: SyncStatus): StatusView {
   return {
     peers: status.peers.filter((peer) => peer.connected).map((peer) => ({
       name: peer.name ?? "(unnamed)",
       fingerprint: peer.fingerprint,
-      synced: peer.initialSyncDone,
+      synced: peer.initialSyncDone && peer.confirmed,
     })),
     transfers: status.transfers.map((t) => ({
       path: t.path,
@@ -22,7 +27,7 @@ export function toStatusView(status: SyncStatus): StatusView {
     bytes: status.totals.bytes,
     retrying: status.retrying,
     indexing: status.indexing,
-    inSync: status.inSync,
+    inSync: syncVerdict(status).inSync,
   };
 }
 

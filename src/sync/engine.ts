@@ -10,7 +10,9 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
+  compare,
   emptyScanSummary,
+  type FileRecord,
   type IgnoreRules,
   type IndexStore,
   RemoteIndex,
@@ -84,6 +86,8 @@ export interface SyncEngineOptions {
   readonly caseInsensitive?: boolean;
   /** `.part` files to resume (gathered at start); pulls park theirs here. */
   readonly leftovers?: LeftoverParts;
+  /** A peer's change was applied to `path` here (recent changes, logs). */
+  readonly onApplied?: (path: string) => void;
   /** A peer said hello (its name is known from now on). */
   readonly onPeerHello?: (peerId: Uint8Array, name: string) => void;
   /** A peer sent the group's new secret after removing `removed`. */
@@ -100,6 +104,8 @@ export interface PeerStatus {
   readonly id: string;
   readonly fingerprint: string;
   readonly name: string | undefined;
+  /** The peer's replica id (hex), once its hello arrived. */
+  readonly replica?: string | undefined;
   readonly connected: boolean;
   /** Both initial deltas exchanged and acknowledged. */
   readonly initialSyncDone: boolean;
@@ -167,6 +173,7 @@ interface Peer {
   readonly id: string;
   readonly fingerprint: string;
   name: string | undefined;
+  replica: string | undefined;
   session: PeerSession | undefined;
   responder: ChunkResponder | undefined;
   address: string | undefined;
@@ -204,7 +211,7 @@ export class SyncEngine {
   readonly #o: SyncEngineOptions;
   readonly #remote: RemoteIndex;
   readonly #gate = new ApplyGate();
-  readonly #echo = new EchoFilter();
+  readonly #echo: EchoFilter;
   readonly #chunkIndex: LocalChunkIndex;
   readonly #caseFold: CaseFoldIndex | undefined;
   readonly #caseInsensitive: boolean;
@@ -227,6 +234,9 @@ export class SyncEngine {
   constructor(options: SyncEngineOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#echo = new EchoFilter({
+      onRemember: (path) => options.onApplied?.(path),
+    });
     this.#remote = RemoteIndex.open(options.folder);
     this.#caseInsensitive = options.caseInsensitive ??
       detectCaseInsensitive(options.folder);
@@ -434,6 +444,7 @@ export class SyncEngine {
         id: peer.id,
         fingerprint: peer.fingerprint,
         name: peer.name,
+        replica: peer.replica,
         connected: peer.session !== undefined,
         initialSyncDone: done,
         indexReceived: state?.initialReceived ?? false,
@@ -462,6 +473,29 @@ export class SyncEngine {
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,
     };
+  }
+
+  /**
+   * The name of the connected peer whose record of `record.path` has the
+   * same version: where a change applied here came from.
+   */
+  sourceOf(record: FileRecord): string | undefined {
+    for (const entry of this.#remote.recordsFor(record.path)) {
+      if (compare(entry.record.version, record.version) !== "equal") continue;
+      const replica = entry.replica.toString(16).padStart(16, "0");
+      for (const peer of this.#peers.values()) {
+        if (peer.replica === replica) return peer.name ?? peer.fingerprint;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Live files and bytes of ours that the peer with replica id `replica`
+   * (hex) holds in the same version, as far as its index says.
+   */
+  heldBy(replica: string): { files: number; bytes: number } {
+    return this.#remote.heldTotals(BigInt(`0x${replica}`));
   }
 
   /** What the run moved, once `close()` resolved (the node logs it). */
@@ -509,6 +543,7 @@ export class SyncEngine {
         id,
         fingerprint: fingerprint(channel.peerDevice ?? peerId),
         name: undefined,
+        replica: undefined,
         session: undefined,
         responder: undefined,
         address: undefined,
@@ -544,6 +579,7 @@ export class SyncEngine {
         }),
       onHello: (s) => {
         current.name = s.name;
+        current.replica = s.replica?.toString(16).padStart(16, "0");
         this.#o.onPeerHello?.(peerId, s.name ?? "");
         log.info("Peer {name} ({fingerprint}) connected", {
           name: s.name,

@@ -14,6 +14,9 @@ const beta: PeerReport = {
   confirmed: true,
   bytesReceived: 1_500_000,
   bytesSent: 0,
+  rateIn: 0,
+  rateOut: 0,
+  holds: null,
 };
 
 function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
@@ -23,12 +26,17 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
       files: 1234,
       bytes: 5_600_000_000,
       state: "in sync",
+      mode: "send and receive",
       waiting: [],
     },
     group: "GGGG-HHHH-IIII",
     device: { name: "alpha", fingerprint: "1111-2222-3333" },
     peers: [beta],
     transfers: [],
+    remaining: { bytes: 0, etaSeconds: 0 },
+    recent: [],
+    conflicts: [],
+    notSynced: { counts: { unreadable: 0 }, files: [] },
     pending: 0,
     retrying: 0,
     bytesReceived: 1_500_000,
@@ -53,6 +61,7 @@ Deno.test("renderStatusReport() says what is missing and shows disconnected peer
         files: 2,
         bytes: 2_000,
         state: "syncing",
+        mode: "send and receive",
         waiting: ["1 file to bring here", "waiting for beta to finish pulling"],
       },
       peers: [

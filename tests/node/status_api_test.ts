@@ -1,5 +1,6 @@
 import { assertEquals } from "../assert.ts";
 import {
+  StatusBuilder,
   statusDocument,
   statusRoutes,
   waitingReasons,
@@ -45,6 +46,12 @@ const sources = {
   folder: "/data/shared",
   device: { name: "alpha", fingerprint: "1111-2222-3333" },
   group: "GGGG-HHHH",
+  rates: new Map(),
+  held: new Map(),
+  receiveRate: 0,
+  recent: [],
+  conflicts: [],
+  unreadable: [],
 };
 
 Deno.test("statusDocument() says in sync only when every connected peer confirmed both ways", () => {
@@ -129,6 +136,9 @@ Deno.test("statusDocument() shows a restarted peer once, by its latest session",
       confirmed: true,
       bytesReceived: 10,
       bytesSent: 20,
+      rateIn: 0,
+      rateOut: 0,
+      holds: null,
     },
     {
       name: "gamma",
@@ -142,6 +152,9 @@ Deno.test("statusDocument() shows a restarted peer once, by its latest session",
       confirmed: true,
       bytesReceived: 10,
       bytesSent: 20,
+      rateIn: 0,
+      rateOut: 0,
+      holds: null,
     },
   ]);
   assertEquals(doc.folder.state, "in sync");
@@ -149,21 +162,35 @@ Deno.test("statusDocument() shows a restarted peer once, by its latest session",
 
 Deno.test("statusRoutes() serves GET /api/status with the group read per request", async () => {
   let group = "GGGG-HHHH";
-  const routes = statusRoutes({
-    ...sources,
-    group: () => group,
-    status: () =>
-      status({
-        transfers: [{
-          path: "big.iso",
-          bytesDone: 5,
-          bytesTotal: 9,
-          startedAt: 7,
-        }],
-      }),
-  });
+  const routes = statusRoutes(
+    new StatusBuilder({
+      ...sources,
+      heldBy: () => ({ files: 0, bytes: 0 }),
+      recent: () => [],
+      conflicts: () => [],
+      unreadable: () => [],
+      now: () => 1_000,
+      group: () => group,
+      status: () =>
+        status({
+          transfers: [{
+            path: "big.iso",
+            bytesDone: 5,
+            bytesTotal: 9,
+            startedAt: 7,
+          }],
+        }),
+    }),
+  );
   const route = routes["GET /api/status"]!;
-  const first = await route(undefined);
+  const context = {
+    request: new Request("http://127.0.0.1/"),
+    closing: new AbortController().signal,
+  };
+  const first = await route(undefined, context) as {
+    status: number;
+    body: unknown;
+  };
   assertEquals(first.status, 200);
   const doc = first.body as ReturnType<typeof statusDocument>;
   assertEquals(doc.group, "GGGG-HHHH");
@@ -176,6 +203,6 @@ Deno.test("statusRoutes() serves GET /api/status with the group read per request
     startedAt: 7,
   }]);
   group = "open";
-  const second = await route(undefined);
+  const second = await route(undefined, context) as { body: unknown };
   assertEquals((second.body as typeof doc).group, "open");
 });

@@ -58,6 +58,8 @@ export interface EchoFilterOptions {
   readonly maxEntries?: number;
   /** Clock in ms; defaults to `Date.now`. */
   readonly now?: () => number;
+  /** Told of every path dsync itself changes (what a peer's change did here). */
+  readonly onRemember?: (path: string, state: EchoState) => void;
 }
 
 interface Entry {
@@ -70,6 +72,7 @@ export class EchoFilter {
   readonly #ttl: number;
   readonly #max: number;
   readonly #now: () => number;
+  readonly #onRemember: ((path: string, state: EchoState) => void) | undefined;
   /** In insertion order, which is expiry order (the TTL is fixed). */
   readonly #entries = new Map<string, Entry>();
 
@@ -77,6 +80,7 @@ export class EchoFilter {
     this.#ttl = options.ttlMs ?? 30_000;
     this.#max = Math.max(1, options.maxEntries ?? 100_000);
     this.#now = options.now ?? Date.now;
+    this.#onRemember = options.onRemember;
   }
 
   /** Number of entries kept (expired ones may linger until the next call). */
@@ -94,6 +98,7 @@ export class EchoFilter {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
+    this.#onRemember?.(path, state);
   }
 
   /** True when `observed` at `path` is what dsync itself left there recently. */

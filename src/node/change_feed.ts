@@ -1,0 +1,218 @@
+/**
+ * What changed in the folder, and who changed it: every record the index
+ * stores gets a sequence number, so reading the index from the last
+ * sequence seen gives every change once, local edits and peers' changes
+ * alike. A path the engine applied for a peer (`applied`) is that peer's
+ * change; any other is an edit made here. The feed keeps the last 200 for
+ * the status page, the conflict copies of the folder, and turns bursts of
+ * changes into log lines: one a change for a few, one summary for many.
+ * @module
+ */
+import type { FileRecord, IndexStore } from "../index/mod.ts";
+import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
+
+/** One change as the page and `dsync status --json` show it. */
+export interface Change {
+  /** Epoch ms it was seen. */
+  readonly time: number;
+  readonly path: string;
+  /** The device's name, or "here" for an edit made on this device. */
+  readonly device: string;
+  readonly action: "added" | "updated" | "deleted";
+  readonly kind: "file" | "dir" | "symlink";
+  readonly size: number;
+}
+
+/** A conflict copy and the path of the file it lost to. */
+export interface ConflictCopy {
+  readonly path: string;
+  readonly original: string;
+}
+
+/** How many changes the feed keeps. */
+export const RECENT_CHANGES = 200;
+/** Bursts up to this many changes per device are logged change by change. */
+export const DETAILED_BURST = 10;
+
+const CONFLICT = /\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/;
+
+/** The path a conflict copy was made from, or undefined for other names. */
+export function conflictOriginal(path: string): string | undefined {
+  const slash = path.lastIndexOf("/");
+  const name = path.slice(slash + 1);
+  if (!CONFLICT.test(name)) return undefined;
+  return path.slice(0, slash + 1) + name.replace(CONFLICT, "");
+}
+
+/** What a stored record says happened (pure). */
+export function changeOf(
+  record: FileRecord,
+  device: string,
+  time: number,
+): Change {
+  const total = record.version.reduce((sum, e) => sum + e.counter, 0);
+  return {
+    time,
+    path: record.path,
+    device,
+    action: record.deleted ? "deleted" : total <= 1 ? "added" : "updated",
+    kind: record.kind,
+    size: record.deleted ? 0 : record.size,
+  };
+}
+
+/**
+ * The log lines of one burst of changes (pure): per device, one line a
+ * change when there are few ("beta: updated notes/plan.md (12 KB)"), one
+ * summary line when there are many ("beta: 533 changes received, 210 MB,
+ * 4.1 s").
+ */
+export function describeBurst(
+  changes: readonly Change[],
+  durationMs: number,
+): string[] {
+  const byDevice = new Map<string, Change[]>();
+  for (const change of changes) {
+    let list = byDevice.get(change.device);
+    if (list === undefined) byDevice.set(change.device, list = []);
+    list.push(change);
+  }
+  const lines: string[] = [];
+  for (const [device, list] of byDevice) {
+    if (list.length <= DETAILED_BURST) {
+      for (const c of list) {
+        const what = c.kind === "dir" ? "folder " : "";
+        const size = c.kind === "file" && c.action !== "deleted"
+          ? ` (${formatBytes(c.size)})`
+          : "";
+        lines.push(`${device}: ${c.action} ${what}${c.path}${size}`);
+      }
+      continue;
+    }
+    const bytes = list.reduce((sum, c) => sum + c.size, 0);
+    const deleted = list.filter((c) => c.action === "deleted").length;
+    const verb = device === "here" ? "changed" : "received";
+    lines.push(
+      `${device}: ${formatCount(list.length)} changes ${verb} (${
+        formatCount(deleted)
+      } deleted), ${formatBytes(bytes)}, ${formatDuration(durationMs)}`,
+    );
+  }
+  return lines;
+}
+
+/** Options of {@linkcode ChangeFeed}. */
+export interface ChangeFeedOptions {
+  readonly store: IndexStore;
+  /** The name of the peer whose change was applied at `path` here. */
+  readonly deviceOf: (record: FileRecord) => string;
+  /** Receives the log lines of each burst once it is over. */
+  readonly log: (line: string) => void;
+  /** A burst ends after this long without changes (default 1 s). */
+  readonly quietMs?: number;
+  readonly now?: () => number;
+}
+
+/** Follows the index's sequence; call `poll()` a few times a second. */
+export class ChangeFeed {
+  readonly #o: ChangeFeedOptions;
+  readonly #now: () => number;
+  readonly #recent: Change[] = [];
+  readonly #conflicts = new Map<string, ConflictCopy>();
+  /** Paths applied for a peer, with when (a mark that no record follows expires). */
+  readonly #applied = new Map<string, number>();
+  #after = 0;
+  #burst: Change[] = [];
+  #burstStart = 0;
+  #burstLast = 0;
+  #version = 0;
+
+  constructor(options: ChangeFeedOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    // What the index holds at start is history: it fills the conflict list
+    // and is neither a recent change nor logged.
+    this.#read((record) => this.#noteConflict(record), 100_000);
+  }
+
+  /** The engine applied a peer's change at `path`. */
+  applied(path: string): void {
+    this.#applied.set(path, this.#now());
+  }
+
+  /** Reads what the index stored since the last poll; returns the new changes. */
+  poll(): Change[] {
+    const now = this.#now();
+    const fresh: Change[] = [];
+    this.#read((record) => {
+      this.#noteConflict(record);
+      const fromPeer = this.#applied.delete(record.path);
+      const device = fromPeer ? this.#o.deviceOf(record) : "here";
+      fresh.push(changeOf(record, device, now));
+    });
+    // A mark no record followed (the apply failed) must not make a later
+    // local edit of that path the peer's.
+    for (const [path, at] of this.#applied) {
+      if (now - at > 10_000) this.#applied.delete(path);
+    }
+    if (fresh.length > 0) {
+      this.#recent.push(...fresh);
+      this.#recent.splice(0, Math.max(0, this.#recent.length - RECENT_CHANGES));
+      if (this.#burst.length === 0) this.#burstStart = now;
+      this.#burst.push(...fresh);
+      this.#burstLast = now;
+      this.#version++;
+    } else if (
+      this.#burst.length > 0 &&
+      now - this.#burstLast >= (this.#o.quietMs ?? 1000)
+    ) {
+      this.flush();
+    }
+    return fresh;
+  }
+
+  /** Logs the burst in progress (at shutdown, or once it is over). */
+  flush(): void {
+    if (this.#burst.length === 0) return;
+    const lines = describeBurst(
+      this.#burst,
+      this.#burstLast - this.#burstStart,
+    );
+    this.#burst = [];
+    for (const line of lines) this.#o.log(line);
+  }
+
+  /** Changes so far, oldest first, at most {@linkcode RECENT_CHANGES}. */
+  get recent(): readonly Change[] {
+    return this.#recent;
+  }
+
+  /** Grows with every new change (a cheap "did anything change" test). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The conflict copies in the folder now, by path. */
+  get conflicts(): ConflictCopy[] {
+    return [...this.#conflicts.values()].sort((a, b) =>
+      a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+    );
+  }
+
+  /** Reads at most `pages` pages of 1,000 records; the rest comes next time. */
+  #read(each: (record: FileRecord) => void, pages = 50): void {
+    for (let page = 0; page < pages; page++) {
+      const records = this.#o.store.since(this.#after, 1000);
+      if (records.length === 0) return;
+      for (const record of records) each(record);
+      this.#after = records[records.length - 1]!.sequence;
+    }
+  }
+
+  #noteConflict(record: FileRecord): void {
+    const original = conflictOriginal(record.path);
+    if (original === undefined) return;
+    if (record.deleted) this.#conflicts.delete(record.path);
+    else this.#conflicts.set(record.path, { path: record.path, original });
+  }
+}

@@ -1,0 +1,188 @@
+// The status page: one EventSource, a `status` event carrying the whole
+// document each time it changes. Every name comes from the folder and is
+// set as text, never as HTML.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  const bytes = (n) => {
+    let i = 0;
+    while (n >= 1000 && i < units.length - 1) {
+      n /= 1000;
+      i++;
+    }
+    return i === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+  };
+  const rate = (n) => `${bytes(Math.round(n))}/s`;
+  const duration = (s) => {
+    if (s < 60) return `${Math.round(s)} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  };
+  const time = (ms) => new Date(ms).toLocaleTimeString();
+  const el = (tag, text, attrs) => {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    for (const [k, v] of Object.entries(attrs ?? {})) node.setAttribute(k, v);
+    return node;
+  };
+  const cell = (row, label, content, cls) => {
+    const td = el("td", undefined, { "data-label": label });
+    if (cls) td.className = cls;
+    if (content instanceof Node) td.append(content);
+    else td.textContent = content;
+    row.append(td);
+  };
+  const fill = (list, items) => list.replaceChildren(...items);
+
+  const peerState = (p) => {
+    if (!p.connected) return "disconnected";
+    if (!p.indexReceived) return "receiving its index";
+    if (!p.indexSent) return "sending our index";
+    if (!p.confirmed) return "pulling from us";
+    return "in sync";
+  };
+
+  function render(doc) {
+    const f = doc.folder;
+    const connected = doc.peers.filter((p) => p.connected).length;
+    $("device").textContent = doc.device.name;
+    $("folder-path").textContent = f.path;
+    const state = $("state");
+    state.className = "state" + (f.state === "in sync" ? " in-sync" : "");
+    state.textContent = f.state === "in sync"
+      ? `In sync with ${connected} ${connected === 1 ? "device" : "devices"}` +
+        (doc.notSynced.files.length > 0
+          ? `; ${doc.notSynced.files.length} files cannot be synced`
+          : "")
+      : f.state === "no peers"
+      ? "No device connected"
+      : f.state === "scanning"
+      ? "Scanning the folder"
+      : "Syncing";
+    document.title = `dsync: ${f.state}`;
+    fill($("waiting"), f.waiting.map((w) => el("li", w)));
+    $("f-path").textContent = f.path;
+    $("f-files").textContent = f.files.toLocaleString();
+    $("f-size").textContent = bytes(f.bytes);
+    $("f-mode").textContent = f.mode;
+    $("f-state").textContent = f.state;
+    $("f-group").textContent = doc.group;
+    $("f-device").textContent =
+      `${doc.device.name} (${doc.device.fingerprint})`;
+
+    const rows = doc.peers.map((p) => {
+      const row = el("tr", undefined, { "data-fingerprint": p.fingerprint });
+      const who = el("span");
+      who.append(
+        el("strong", p.name ?? "(no name)"),
+        " ",
+        el("code", p.fingerprint),
+      );
+      cell(row, "Device", who);
+      const badge = el("span", peerState(p), {
+        class: "badge " + (p.connected ? "ok" : "off"),
+      });
+      const since = p.connected
+        ? ` since ${time(p.connectedSince)}`
+        : p.disconnectedAt
+        ? ` at ${time(p.disconnectedAt)}`
+        : "";
+      const st = el("span");
+      st.append(badge, since);
+      cell(row, "State", st);
+      if (p.holds) {
+        const box = el("span");
+        box.append(
+          el("progress", undefined, {
+            max: "100",
+            value: String(p.holds.percent),
+            "aria-label": `${p.name} holds`,
+          }),
+          `${p.holds.percent}% (${
+            bytes(p.holds.bytes)
+          }, ${p.holds.files.toLocaleString()} files)`,
+        );
+        cell(row, "Holds", box);
+      } else cell(row, "Holds", "unknown");
+      cell(row, "Rates", `${rate(p.rateIn)} / ${rate(p.rateOut)}`);
+      cell(row, "Address", p.address ?? "");
+      return row;
+    });
+    fill($("peers").tBodies[0], rows);
+    $("no-peers").hidden = rows.length > 0;
+
+    const r = doc.remaining;
+    $("remaining").textContent = doc.transfers.length === 0
+      ? "Nothing is being transferred."
+      : `${bytes(r.bytes)} to go` +
+        (r.etaSeconds === null ? "" : `, about ${duration(r.etaSeconds)} left`);
+    fill(
+      $("transfers"),
+      doc.transfers.map((t) => {
+        const li = el("li", undefined, { "data-path": t.path });
+        const pct = t.total > 0 ? Math.floor((100 * t.done) / t.total) : 100;
+        li.append(
+          el(
+            "div",
+            `${t.path}: ${bytes(t.done)} of ${bytes(t.total)} (${pct}%)`,
+          ),
+          el("progress", undefined, {
+            max: String(Math.max(1, t.total)),
+            value: String(t.done),
+            "aria-label": t.path,
+          }),
+        );
+        return li;
+      }),
+    );
+
+    const ns = doc.notSynced;
+    const reasons = Object.entries(ns.counts).filter(([, n]) => n > 0);
+    $("notsynced-counts").textContent = reasons.length === 0
+      ? "Every file is synced."
+      : reasons.map(([why, n]) => `${n} ${why}`).join(", ");
+    fill(
+      $("notsynced"),
+      ns.files.map((x) => el("li", `${x.path} (${x.reason})`)),
+    );
+
+    $("no-conflicts").hidden = doc.conflicts.length > 0;
+    fill(
+      $("conflicts"),
+      doc.conflicts.map((c) => {
+        const li = el("li");
+        const link = (p) => el("a", p, { href: `file://${f.path}/${p}` });
+        li.append(link(c.path), " is the losing copy of ", link(c.original));
+        return li;
+      }),
+    );
+
+    $("no-recent").hidden = doc.recent.length > 0;
+    fill(
+      $("recent").tBodies[0],
+      doc.recent.slice().reverse().map((c) => {
+        const row = el("tr");
+        cell(row, "Time", time(c.time));
+        cell(row, "Device", c.device);
+        cell(row, "Change", c.kind === "dir" ? `${c.action} folder` : c.action);
+        cell(row, "Path", c.path, "path");
+        cell(
+          row,
+          "Size",
+          c.action === "deleted" || c.kind === "dir" ? "" : bytes(c.size),
+        );
+        return row;
+      }),
+    );
+  }
+
+  const events = new EventSource("/api/events");
+  events.addEventListener("status", (e) => {
+    $("link").hidden = true;
+    render(JSON.parse(e.data));
+  });
+  events.addEventListener("error", () => {
+    $("link").hidden = false;
+  });
+})();
