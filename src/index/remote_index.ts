@@ -186,9 +186,9 @@ export class RemoteIndex {
       replicas: db.prepare("SELECT replica FROM remote_replicas"),
       held: db.prepare(
         `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files f
-        JOIN remote_files r ON r.replica = ? AND r.path = f.path
-          AND r.version = f.version
-        WHERE f.deleted = 0 AND f.kind = 0`,
+        WHERE f.deleted = 0 AND f.kind = 0 AND (f.sequence <= ? OR EXISTS (
+          SELECT 1 FROM remote_files r WHERE r.replica = ? AND r.path = f.path
+            AND r.version = f.version))`,
       ),
     };
     for (const s of [this.#stmt.max, this.#stmt.get, this.#stmt.forPath]) {
@@ -340,9 +340,14 @@ export class RemoteIndex {
     return { files: Number(row.n), bytes: Number(row.bytes) };
   }
 
-  /** Live local files that `replica` holds in the same version, and their size. */
-  heldTotals(replica: bigint): LocalTotals {
-    const row = this.#stmt.held.get(replicaKey(replica)) as Row;
+  /**
+   * Live local files that `replica` holds, and their size: those it
+   * confirmed holding (local sequence up to `through`) and those its own
+   * records show in the same version. (A peer does not announce back what
+   * it took from us, so its records alone undercount.)
+   */
+  heldTotals(replica: bigint, through: number): LocalTotals {
+    const row = this.#stmt.held.get(through, replicaKey(replica)) as Row;
     return { files: Number(row.n), bytes: Number(row.bytes) };
   }
 

@@ -108,7 +108,7 @@ export interface ChangeFeedOptions {
   readonly deviceOf: (record: FileRecord) => string;
   /** Receives the log lines of each burst once it is over. */
   readonly log: (line: string) => void;
-  /** A burst ends after this long without changes (default 1 s). */
+  /** A burst ends after this long without changes (default 0.5 s). */
   readonly quietMs?: number;
   readonly now?: () => number;
 }
@@ -164,7 +164,7 @@ export class ChangeFeed {
       this.#version++;
     } else if (
       this.#burst.length > 0 &&
-      now - this.#burstLast >= (this.#o.quietMs ?? 1000)
+      now - this.#burstLast >= (this.#o.quietMs ?? 500)
     ) {
       this.flush();
     }

@@ -495,7 +495,15 @@ export class SyncEngine {
    * (hex) holds in the same version, as far as its index says.
    */
   heldBy(replica: string): { files: number; bytes: number } {
-    return this.#remote.heldTotals(BigInt(`0x${replica}`));
+    let through = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer.replica !== replica) continue;
+      const confirmed = peer.session?.state().peerInSync;
+      if (confirmed !== undefined) {
+        through = Math.max(through, Number(confirmed));
+      }
+    }
+    return this.#remote.heldTotals(BigInt(`0x${replica}`), through);
   }
 
   /** What the run moved, once `close()` resolved (the node logs it). */
