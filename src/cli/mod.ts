@@ -11,6 +11,7 @@ export { checkFolder, invocationDir, mergeSettings } from "./settings.ts";
 export type { Settings } from "./settings.ts";
 export {
   formatPeerAddress,
+  parseGuiAddress,
   parsePeerAddress,
   parsePort,
 } from "./peer_address.ts";

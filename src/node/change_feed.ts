@@ -92,10 +92,11 @@ export function describeBurst(
     const bytes = list.reduce((sum, c) => sum + c.size, 0);
     const deleted = list.filter((c) => c.action === "deleted").length;
     const verb = device === "here" ? "changed" : "received";
+    const gone = deleted > 0 ? ` (${formatCount(deleted)} deleted)` : "";
     lines.push(
-      `${device}: ${formatCount(list.length)} changes ${verb} (${
-        formatCount(deleted)
-      } deleted), ${formatBytes(bytes)}, ${formatDuration(durationMs)}`,
+      `${device}: ${formatCount(list.length)} changes ${verb}${gone}, ${
+        formatBytes(bytes)
+      }, ${formatDuration(durationMs)}`,
     );
   }
   return lines;

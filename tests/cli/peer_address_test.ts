@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import {
   formatPeerAddress,
+  parseGuiAddress,
   parsePeerAddress,
   parsePort,
   UsageError,
@@ -65,5 +66,28 @@ Deno.test("parsePeerAddress() refuses malformed addresses with the value in the 
       UsageError,
       `Invalid peer address "${input}"`,
     );
+  }
+});
+
+Deno.test("parseGuiAddress() takes IPV4:PORT, port 0 for any free one, and refuses the rest in one line", () => {
+  assertEquals(parseGuiAddress("127.0.0.1:8385"), {
+    hostname: "127.0.0.1",
+    port: 8385,
+  });
+  assertEquals(parseGuiAddress(" 0.0.0.0:0 "), {
+    hostname: "0.0.0.0",
+    port: 0,
+  });
+  for (
+    const bad of [
+      "localhost:8385",
+      "127.0.0.1",
+      "1.2.3.4:99999",
+      "300.1.1.1:80",
+      "[::1]:80",
+      ":80",
+    ]
+  ) {
+    assertThrows(() => parseGuiAddress(bad), UsageError, "--gui");
   }
 });

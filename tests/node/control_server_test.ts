@@ -4,6 +4,9 @@ import {
   type ControlEndpoint,
   controlFilePath,
   ControlServer,
+  cookieName,
+  hostAllowed,
+  originAllowed,
 } from "../../src/node/control_server.ts";
 import {
   callInstance,
@@ -110,6 +113,105 @@ Deno.test("callInstance() says plainly when no instance runs for the folder", as
     assert(error instanceof NoInstanceError, String(error));
     assert(/No dsync is running for/.test(error.message));
   } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("hostAllowed() accepts the listening address and loopback names only, with the port", () => {
+  const loop = { hostname: "127.0.0.1", port: 8385 };
+  const all = { hostname: "0.0.0.0", port: 8385 };
+  const lan = { hostname: "192.168.1.5", port: 8385 };
+  const table: [string, typeof loop, boolean][] = [
+    ["127.0.0.1:8385", loop, true],
+    ["localhost:8385", loop, true],
+    ["LOCALHOST:8385", loop, true],
+    ["127.0.0.1:8386", loop, false],
+    ["127.0.0.1", loop, false],
+    ["evil.example:8385", loop, false],
+    ["192.168.1.5:8385", lan, true],
+    ["localhost:8385", lan, false],
+    ["10.0.0.7:8385", all, true],
+    ["nas.local:8385", all, false],
+    ["", loop, false],
+  ];
+  for (const [host, listen, ok] of table) {
+    assertEquals(
+      hostAllowed(host, listen),
+      ok,
+      `${host} on ${listen.hostname}`,
+    );
+  }
+});
+
+Deno.test("originAllowed() accepts no Origin or this very origin", () => {
+  assertEquals(originAllowed(null, "127.0.0.1:8385"), true);
+  assertEquals(originAllowed("http://127.0.0.1:8385", "127.0.0.1:8385"), true);
+  assertEquals(originAllowed("http://localhost:8385", "127.0.0.1:8385"), false);
+  assertEquals(
+    originAllowed("https://127.0.0.1:8385", "127.0.0.1:8385"),
+    false,
+  );
+  assertEquals(originAllowed("null", "127.0.0.1:8385"), false);
+});
+
+Deno.test("ControlServer turns the logged URL's token into a cookie and accepts the cookie", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-control-" });
+  await Deno.mkdir(`${folder}/.dsync`);
+  const server = await ControlServer.start(folder, {
+    "GET /": () => new Response("page"),
+    "GET /api/ping": () => ({ status: 200, body: { pong: true } }),
+  });
+  try {
+    const url = new URL(server.pageUrl);
+    assertEquals(url.origin, `http://127.0.0.1:${server.port}`);
+    const wrong = await fetch(`${url.origin}/?token=${"0".repeat(64)}`, {
+      redirect: "manual",
+    });
+    assertEquals(wrong.status, 401);
+    await wrong.body?.cancel();
+    const opened = await fetch(url, { redirect: "manual" });
+    assertEquals(opened.status, 303);
+    assertEquals(opened.headers.get("location"), "/");
+    const cookie = opened.headers.get("set-cookie") ?? "";
+    assert(/HttpOnly/.test(cookie) && /SameSite=Strict/.test(cookie), cookie);
+    await opened.body?.cancel();
+    const pair = cookie.split(";")[0]!;
+    assertEquals(pair.split("=")[0], cookieName(server.port));
+    const page = await fetch(`${url.origin}/`, { headers: { cookie: pair } });
+    assertEquals([page.status, await page.text()], [200, "page"]);
+    // Another instance's cookie (another port) is not this one's.
+    const other = await fetch(`${url.origin}/api/ping`, {
+      headers: { cookie: `dsync_1=${pair.split("=")[1]}` },
+    });
+    assertEquals(other.status, 401);
+    await other.body?.cancel();
+  } finally {
+    await server.close();
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("ControlServer takes a free port when the one asked for is taken", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-control-" });
+  await Deno.mkdir(`${folder}/.dsync`);
+  const squatter = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = (squatter.addr as Deno.NetAddr).port;
+  const server = await ControlServer.start(folder, {}, {
+    hostname: "127.0.0.1",
+    port: taken,
+  });
+  try {
+    assert(server.port !== taken && server.port > 0, String(server.port));
+    const endpoint = JSON.parse(
+      await Deno.readTextFile(controlFilePath(folder)),
+    ) as ControlEndpoint;
+    assertEquals([endpoint.port, endpoint.hostname], [
+      server.port,
+      "127.0.0.1",
+    ]);
+  } finally {
+    squatter.close();
+    await server.close();
     await Deno.remove(folder, { recursive: true });
   }
 });
