@@ -18,6 +18,11 @@ export interface FileConfig {
   open?: boolean;
   /** Where the status page listens, as with `--gui`. */
   gui?: string;
+  /**
+   * Which names the folder's file system holds: "posix" or "windows"
+   * (e.g. an NTFS or exFAT disk mounted on Linux). Default: this OS's.
+   */
+  naming?: string;
 }
 
 type KeyKind = "string" | "port" | "strings" | "boolean" | "transfers";
@@ -33,6 +38,7 @@ const KEYS: Record<keyof FileConfig, KeyKind> = {
   join: "string",
   open: "boolean",
   gui: "string",
+  naming: "string",
 };
 
 /** Upper bound on `max_concurrent_transfers`; more only adds memory use. */
@@ -96,6 +102,11 @@ export function parseConfig(text: string, file: string): FileConfig {
         }
         if (key === "path") {
           config.path = resolveConfigPath(value, file);
+        } else if (key === "naming") {
+          if (value !== "posix" && value !== "windows") {
+            throw bad('"posix" or "windows"');
+          }
+          config.naming = value;
         } else config[key as "name" | "join" | "gui"] = value;
         break;
       case "port":

@@ -33,7 +33,8 @@ Options:
   -V, --version         show the version
 
 Config file keys: path, port, name, peer, exclude, no_discovery, verbose,
-max_concurrent_transfers, join, open, gui. Flags override the file; -a and -e add
+max_concurrent_transfers, join, open, gui, naming ("posix" or "windows": the
+names the folder's disk can hold, e.g. "windows" for NTFS on Linux). Flags override the file; -a and -e add
 to its lists.
 `;
 }

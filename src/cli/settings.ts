@@ -34,6 +34,8 @@ export interface Settings {
   command?: ControlCommand;
   /** Where the status page and control API listen (`--gui`, `gui`). */
   gui?: PeerAddress;
+  /** `naming` in dsync.toml: the naming rules declared to peers. */
+  namingRules?: "posix" | "windows";
 }
 
 export const DEFAULT_PORT = 9000;
@@ -97,6 +99,9 @@ export function mergeSettings(
       : { join, joinFromConfig: flags.join === undefined }),
     ...(flags.command === undefined ? {} : { command: flags.command }),
     ...(gui === undefined ? {} : { gui }),
+    ...(config.naming === "posix" || config.naming === "windows"
+      ? { namingRules: config.naming }
+      : {}),
     open,
     folder: resolve(defaults.cwd, path),
     port,

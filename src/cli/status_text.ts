@@ -92,7 +92,12 @@ export function renderStatusReport(doc: StatusDocument, now: number): string[] {
     );
   }
   for (const f of doc.notSynced.files) {
-    lines.push(`  not synced: ${f.path} (${f.reason})`);
+    const reason = f.peer === undefined
+      ? f.reason
+      : f.reason === "name not allowed on peer"
+      ? `name not allowed on ${f.peer}`
+      : `name not allowed here, from ${f.peer}`;
+    lines.push(`  not synced: ${f.path} (${reason})`);
   }
   for (const c of doc.conflicts) {
     lines.push(`  conflict copy: ${c.path} (of ${c.original})`);

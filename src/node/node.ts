@@ -31,7 +31,7 @@ import { GroupContext } from "./group_context.ts";
 import { GroupService } from "./group_service.ts";
 import { WatchSuspension } from "./watch_suspension.ts";
 import { StatusReporter } from "./status_reporter.ts";
-import { StatusBuilder, statusRoutes } from "./status_api.ts";
+import { notSyncedFiles, StatusBuilder, statusRoutes } from "./status_api.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
 
@@ -172,6 +172,9 @@ async function runLockedNode(
       name: config.name,
       leftovers,
       onApplied: (path) => feed?.applied(path),
+      ...(config.namingRules === undefined
+        ? {}
+        : { namingRules: config.namingRules }),
       onPeerHello: (peerId, name) => groups.peerHello(peerId, name),
       onGroupRekey: (peerId, secret, removed) =>
         groups.rekey(peerId, secret, removed),
@@ -251,7 +254,10 @@ async function runLockedNode(
       group.onChange(() => mdns.refresh());
       mdns.start();
     }
-    reporter = new StatusReporter(() => sync.status(), ui);
+    reporter = new StatusReporter(() => sync.status(), {
+      ...ui,
+      notSynced: (status) => notSyncedFiles(status, scanner.unreadable).length,
+    });
     log.info(describeScan(await sync.scan("full")));
     // From here on, what the index stores is a change to show and log; the
     // first scan's findings are history (the line above says them).

@@ -23,6 +23,8 @@ export interface NodeConfig {
   joined?: GroupSecret | undefined;
   /** Where the status page listens (default `DEFAULT_CONTROL_ADDRESS`). */
   gui?: StaticPeer | undefined;
+  /** Naming rules of the folder's file system (default: this OS's). */
+  namingRules?: "posix" | "windows" | undefined;
   /** Interval of the full rescan that catches what the watcher missed. */
   rescanIntervalMs?: number;
 }

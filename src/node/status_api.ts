@@ -50,10 +50,52 @@ export interface PeerReport {
   } | null;
 }
 
+/** Why a file is not synced. */
+export type NotSyncedReason =
+  /** It cannot be read here. */
+  | "unreadable"
+  /** Ours, and `peer`'s file system cannot hold its name. */
+  | "name not allowed on peer"
+  /** `peer`'s, and this file system cannot hold its name. */
+  | "name not allowed here";
+
 /** A file that is not synced, and why. */
 export interface NotSyncedFile {
   readonly path: string;
-  readonly reason: "unreadable";
+  readonly reason: NotSyncedReason;
+  /** The peer concerned, for names one side cannot hold. */
+  readonly peer?: string;
+}
+
+const NOT_SYNCED_REASONS: readonly NotSyncedReason[] = [
+  "unreadable",
+  "name not allowed on peer",
+  "name not allowed here",
+];
+
+/** Every file that is not synced, from the engine's peers and the scanner (pure). */
+export function notSyncedFiles(
+  status: SyncStatus,
+  unreadable: readonly string[],
+): NotSyncedFile[] {
+  const files: NotSyncedFile[] = unreadable.map((path) => ({
+    path,
+    reason: "unreadable",
+  }));
+  for (const peer of latestPerDevice(status.peers)) {
+    if (!peer.connected) continue;
+    for (const path of peer.withheld ?? []) {
+      files.push({
+        path,
+        reason: "name not allowed on peer",
+        peer: label(peer),
+      });
+    }
+    for (const path of peer.refused ?? []) {
+      files.push({ path, reason: "name not allowed here", peer: label(peer) });
+    }
+  }
+  return files;
 }
 
 /** The document `GET /api/status` answers. */
@@ -90,7 +132,7 @@ export interface StatusDocument {
   readonly conflicts: readonly ConflictCopy[];
   /** Files here that are not synced, with the reason; counts per reason first. */
   readonly notSynced: {
-    readonly counts: Readonly<Record<NotSyncedFile["reason"], number>>;
+    readonly counts: Readonly<Record<NotSyncedReason, number>>;
     readonly files: readonly NotSyncedFile[];
   };
   /** Paths queued, in progress or waiting for a peer. */
@@ -273,13 +315,14 @@ export function statusDocument(
     },
     recent: sources.recent,
     conflicts: sources.conflicts,
-    notSynced: {
-      counts: { unreadable: sources.unreadable.length },
-      files: sources.unreadable.map((path) => ({
-        path,
-        reason: "unreadable" as const,
-      })),
-    },
+    notSynced: (() => {
+      const files = notSyncedFiles(status, sources.unreadable);
+      const counts = Object.fromEntries(
+        NOT_SYNCED_REASONS.map((r) => [r, 0]),
+      ) as Record<NotSyncedReason, number>;
+      for (const f of files) counts[f.reason]++;
+      return { counts, files };
+    })(),
     pending: status.pending,
     retrying: status.retrying,
     bytesReceived: status.bytesReceived,

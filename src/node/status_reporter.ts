@@ -10,7 +10,7 @@ const log = getLogger(["dsync", "node"]);
  * only). "In sync" follows the status API's rule (`syncVerdict`), so the
  * log never says it while a peer still lacks something of ours.
  */
-export function toStatusView(status: SyncStatus): StatusView {
+export function toStatusView(status: SyncStatus, notSynced = 0): StatusView {
   return {
     peers: status.peers.filter((peer) => peer.connected).map((peer) => ({
       name: peer.name ?? "(unnamed)",
@@ -28,6 +28,7 @@ export function toStatusView(status: SyncStatus): StatusView {
     retrying: status.retrying,
     indexing: status.indexing,
     inSync: syncVerdict(status).inSync,
+    ...(notSynced === 0 ? {} : { notSynced }),
   };
 }
 
@@ -53,20 +54,28 @@ export class StatusReporter {
   readonly #status: () => SyncStatus;
   readonly #tty: TtyStatus | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
+  readonly #notSynced: (status: SyncStatus) => number;
   #lastLine: string | undefined;
 
   constructor(
     status: () => SyncStatus,
-    options: { tty?: TtyStatus; intervalMs?: number } = {},
+    options: {
+      tty?: TtyStatus;
+      intervalMs?: number;
+      /** How many files cannot be synced (said in the "in sync" line). */
+      notSynced?: (status: SyncStatus) => number;
+    } = {},
   ) {
     this.#status = status;
+    this.#notSynced = options.notSynced ?? (() => 0);
     this.#tty = options.tty;
     const interval = options.intervalMs ?? (this.#tty ? 250 : 1000);
     this.#timer = setInterval(() => this.#tick(), interval);
   }
 
   #tick(): void {
-    const view = toStatusView(this.#status());
+    const status = this.#status();
+    const view = toStatusView(status, this.#notSynced(status));
     const line = inSyncLineDue(this.#lastLine, view);
     if (line !== undefined) {
       log.info(line[0]!.toUpperCase() + line.slice(1));

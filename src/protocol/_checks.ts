@@ -115,7 +115,9 @@ function checkText(
 
 /** Path check that tags the error with where the path was found. */
 export function checkPath(what: string, path: string): void {
-  const problem = wirePathProblem(path);
+  // The wire carries every name some peer's file system can hold; the
+  // receiver refuses what its own cannot (see `wire_path.ts`).
+  const problem = wirePathProblem(path, "posix");
   if (problem !== null) {
     throw new InvalidPathError(
       typeof path === "string" ? path : typeof path,
@@ -134,6 +136,7 @@ export function checkHello(msg: Hello): void {
   checkBigInt("Hello replica id", msg.replicaId, 0n, U64_MAX);
   checkText("Hello name", msg.name, 0, MAX_PEER_NAME_BYTES, true);
   checkBool("Hello caseInsensitive", msg.caseInsensitive);
+  checkBool("Hello posixNames", msg.posixNames);
 }
 
 /** Checks one record; `at` names it in messages ("record 3"). */

@@ -95,6 +95,7 @@ const COMPRESSIONS: readonly ChunkCompression[] = ["none", "lz4"];
 const FLAG_EXEC = 1;
 const FLAG_DELETED = 2;
 const HELLO_CASE_INSENSITIVE = 1;
+const HELLO_POSIX_NAMES = 2;
 const EMPTY = new Uint8Array(0);
 
 // ---------------------------------------------------------------- encode
@@ -132,7 +133,10 @@ function encodeChecked(msg: Message): Writer {
       w.varUint(PROTOCOL_VERSION);
       w.varBigUint(msg.replicaId);
       w.string(msg.name);
-      w.u8(msg.caseInsensitive ? HELLO_CASE_INSENSITIVE : 0);
+      w.u8(
+        (msg.caseInsensitive ? HELLO_CASE_INSENSITIVE : 0) |
+          (msg.posixNames ? HELLO_POSIX_NAMES : 0),
+      );
       return w;
     }
     case "index_batch": {
@@ -390,7 +394,7 @@ function decodeFrom(bytes: Uint8Array): Message {
       const replicaId = rd.varBigUint("Hello replica id", U64_MAX);
       const name = rd.string("Hello name", MAX_PEER_NAME_BYTES);
       const flags = rd.u8("Hello flags");
-      if ((flags & ~HELLO_CASE_INSENSITIVE) !== 0) {
+      if ((flags & ~(HELLO_CASE_INSENSITIVE | HELLO_POSIX_NAMES)) !== 0) {
         throw new MalformedMessageError(`Invalid Hello flags byte ${flags}`);
       }
       const hello: Hello = {
@@ -398,7 +402,8 @@ function decodeFrom(bytes: Uint8Array): Message {
         protocolVersion: PROTOCOL_VERSION,
         replicaId,
         name,
-        caseInsensitive: flags === HELLO_CASE_INSENSITIVE,
+        caseInsensitive: (flags & HELLO_CASE_INSENSITIVE) !== 0,
+        posixNames: (flags & HELLO_POSIX_NAMES) !== 0,
       };
       checkHello(hello);
       msg = hello;

@@ -65,6 +65,11 @@ export interface Hello {
   readonly name: string;
   /** Whether the sender's file system folds case (case-only renames collide there). */
   readonly caseInsensitive: boolean;
+  /**
+   * The sender's file system holds any name POSIX allows (`a:b.txt`);
+   * absent or false: Windows naming rules (see `wire_path.ts`).
+   */
+  readonly posixNames: boolean;
 }
 
 /**

@@ -31,7 +31,13 @@ export {
   MESSAGE_TYPE_CODES,
 } from "./codec.ts";
 export { checkResponseMatchesRequest } from "./response_match.ts";
-export { caseFoldKey, validateWirePath, wirePathProblem } from "./wire_path.ts";
+export {
+  caseFoldKey,
+  LOCAL_NAMING_RULES,
+  type NamingRules,
+  validateWirePath,
+  wirePathProblem,
+} from "./wire_path.ts";
 export { truncateUtf8, utf8Length } from "./_utf8.ts";
 export {
   InvalidPathError,

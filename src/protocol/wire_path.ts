@@ -1,8 +1,12 @@
 /**
  * Validation of paths received from (or sent to) a peer. A wire path is
- * relative, `/`-separated and NFC, and every component can be created on
- * Linux, macOS and Windows alike, so a path accepted here never leaves the
- * synced folder and never names a device.
+ * relative, `/`-separated and NFC, never leaves the synced folder and has
+ * no control characters or backslashes. Which names a file system can hold
+ * differs: under Windows rules (`"windows"`) the characters `<>:"|?*`,
+ * trailing dots and spaces, drive letters and device names are refused as
+ * well; under POSIX rules (`"posix"`: Linux, macOS) they are names like any.
+ * The wire carries any name POSIX rules allow; each side applies its own
+ * rules to what it receives, and peers say theirs in `Hello`.
  */
 import { InvalidPathError, type InvalidPathReason } from "./errors.ts";
 import { MAX_NAME_COMPONENT_BYTES, MAX_PATH_BYTES } from "./limits.ts";
@@ -22,6 +26,14 @@ const RESERVED_STEMS: ReadonlySet<string> = new Set([
   ),
 ]);
 
+/** Which names a file system can hold (see the module comment). */
+export type NamingRules = "windows" | "posix";
+
+/** The rules of the file system dsync runs on by default. */
+export const LOCAL_NAMING_RULES: NamingRules = Deno.build.os === "windows"
+  ? "windows"
+  : "posix";
+
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const SPACE = 0x20;
@@ -38,6 +50,7 @@ function componentProblem(
   start: number,
   end: number,
   bytes: number,
+  windows: boolean,
 ): InvalidPathReason | null {
   const length = end - start;
   if (length === 0) return "empty component";
@@ -49,6 +62,7 @@ function componentProblem(
     return "dot component";
   }
   if (bytes > MAX_NAME_COMPONENT_BYTES) return "component too long";
+  if (!windows) return null;
   const last = path.charCodeAt(end - 1);
   if (last === DOT || last === SPACE) return "trailing dot or space";
   // Reserved stems are 3 to 7 characters before the first dot (spaces
@@ -77,7 +91,11 @@ function componentProblem(
  * non-throwing form of {@linkcode validateWirePath}, for callers (such as a
  * scanner meeting a local name) that skip rather than fail.
  */
-export function wirePathProblem(path: string): InvalidPathReason | null {
+export function wirePathProblem(
+  path: string,
+  rules: NamingRules = "windows",
+): InvalidPathReason | null {
+  const windows = rules === "windows";
   if (typeof path !== "string") return "not a string";
   const n = path.length;
   if (n === 0) return "empty";
@@ -86,7 +104,7 @@ export function wirePathProblem(path: string): InvalidPathReason | null {
   const c0 = path.charCodeAt(0);
   if (c0 === SLASH) return "absolute";
   if (
-    n >= 2 && path.charCodeAt(1) === 0x3a &&
+    windows && n >= 2 && path.charCodeAt(1) === 0x3a &&
     ((c0 | 0x20) >= 0x61 && (c0 | 0x20) <= 0x7a)
   ) {
     return "drive letter";
@@ -105,6 +123,7 @@ export function wirePathProblem(path: string): InvalidPathReason | null {
           componentStart,
           i,
           componentBytes,
+          windows,
         );
         if (problem !== null) return problem;
         total += componentBytes + 1;
@@ -114,7 +133,9 @@ export function wirePathProblem(path: string): InvalidPathReason | null {
       }
       if (c < 0x20 || c === 0x7f) return "control character";
       if (c === 0x5c) return "backslash";
-      if (isWindowsForbidden(c)) return "character not allowed on Windows";
+      if (windows && isWindowsForbidden(c)) {
+        return "character not allowed on Windows";
+      }
       componentBytes += 1;
     } else if (c < 0x800) {
       componentBytes += 2;
@@ -129,7 +150,13 @@ export function wirePathProblem(path: string): InvalidPathReason | null {
       componentBytes += 3;
     }
   }
-  const problem = componentProblem(path, componentStart, n, componentBytes);
+  const problem = componentProblem(
+    path,
+    componentStart,
+    n,
+    componentBytes,
+    windows,
+  );
   if (problem !== null) return problem;
   total += componentBytes;
   if (total > MAX_PATH_BYTES) return "too long";

@@ -22,6 +22,7 @@ import {
   toOsPath,
 } from "../index/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
+import { LOCAL_NAMING_RULES, type NamingRules } from "../protocol/mod.ts";
 import { ApplyGate, EchoFilter, echoStateOf } from "./apply/mod.ts";
 import {
   CaseFoldIndex,
@@ -86,6 +87,8 @@ export interface SyncEngineOptions {
   readonly caseInsensitive?: boolean;
   /** `.part` files to resume (gathered at start); pulls park theirs here. */
   readonly leftovers?: LeftoverParts;
+  /** Which names this side holds, said to peers (default: this OS's rules). */
+  readonly namingRules?: NamingRules;
   /** A peer's change was applied to `path` here (recent changes, logs). */
   readonly onApplied?: (path: string) => void;
   /** A peer said hello (its name is known from now on). */
@@ -120,6 +123,10 @@ export interface PeerStatus {
   readonly confirmed: boolean;
   /** `host:port` of the current (or last) connection, when known. */
   readonly address: string | undefined;
+  /** Our paths this peer's naming rules refuse (it cannot hold them). */
+  readonly withheld?: readonly string[];
+  /** This peer's paths our naming rules refuse. */
+  readonly refused?: readonly string[];
   /** Epoch ms the current (or last) connection came up. */
   readonly connectedAt: number;
   /** Epoch ms the last connection ended; undefined while connected. */
@@ -229,11 +236,13 @@ export class SyncEngine {
   #bytesSent = 0;
   #startup: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
+  readonly #rules: NamingRules;
   #totals: RunTotals | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#rules = options.namingRules ?? LOCAL_NAMING_RULES;
     this.#echo = new EchoFilter({
       onRemember: (path) => options.onApplied?.(path),
     });
@@ -453,6 +462,8 @@ export class SyncEngine {
           state.peerInSync !== undefined &&
           state.peerInSync >= state.peerAck,
         address: peer.address,
+        withheld: peer.session?.withheldNames ?? [],
+        refused: peer.session?.refusedNames ?? [],
         connectedAt: peer.connectedAt,
         disconnectedAt: peer.disconnectedAt,
         bytesReceived: peer.bytesReceived + peerReceived,
@@ -578,9 +589,11 @@ export class SyncEngine {
       remote: this.#remote,
       name: this.#o.name,
       caseInsensitive: this.#caseInsensitive,
+      posixNames: this.#rules === "posix",
       convert: (wire) =>
         fromWireRecord(wire, {
           ignore: this.#o.ignore,
+          rules: this.#rules,
           ...(this.#caseFold === undefined
             ? {}
             : { caseTwin: (p: string) => this.#caseFold!.twin(p) }),

@@ -64,9 +64,15 @@ export function renderSummary(view: StatusView): string {
   if (peers === 0) {
     return `waiting for peers; ${files}, ${formatBytes(view.bytes)}`;
   }
+  const notSynced = view.notSynced ?? 0;
+  const left = notSynced === 0
+    ? ""
+    : `; ${formatCount(notSynced)} file${
+      notSynced === 1 ? "" : "s"
+    } cannot be synced, see \`dsync status\``;
   return `in sync with ${formatCount(peers)} peer${
     peers === 1 ? "" : "s"
-  }, ${files}, ${formatBytes(view.bytes)}`;
+  }, ${files}, ${formatBytes(view.bytes)}${left}`;
 }
 
 /** Every line of the status block, for a terminal `width` columns wide. */

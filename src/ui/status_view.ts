@@ -28,4 +28,6 @@ export interface StatusView {
   indexing: boolean;
   /** Indexed, nothing left to pull or retry, every peer's index exchanged. */
   inSync: boolean;
+  /** Files that cannot be synced (unreadable, names a peer cannot hold). */
+  notSynced?: number;
 }

@@ -36,7 +36,14 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
     remaining: { bytes: 0, etaSeconds: 0 },
     recent: [],
     conflicts: [],
-    notSynced: { counts: { unreadable: 0 }, files: [] },
+    notSynced: {
+      counts: {
+        unreadable: 0,
+        "name not allowed on peer": 0,
+        "name not allowed here": 0,
+      },
+      files: [],
+    },
     pending: 0,
     retrying: 0,
     bytesReceived: 1_500_000,

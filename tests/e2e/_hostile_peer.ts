@@ -179,6 +179,7 @@ export class HostilePeer {
       replicaId: peer.replicaId,
       name: "hostile",
       caseInsensitive: false,
+      posixNames: false,
     });
     await peer.hello();
     await peer.send({ type: "index_ack", sequence: 0n });

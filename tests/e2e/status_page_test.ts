@@ -226,7 +226,14 @@ Deno.test(
       );
       assert(doc.recent.some((c) => c.path === "big.bin" && c.size === BIG));
       assertEquals(doc.conflicts, []);
-      assertEquals(doc.notSynced, { counts: { unreadable: 0 }, files: [] });
+      assertEquals(doc.notSynced, {
+        counts: {
+          unreadable: 0,
+          "name not allowed on peer": 0,
+          "name not allowed here": 0,
+        },
+        files: [],
+      });
       assertEquals([doc.pending, doc.retrying], [0, 0]);
     } finally {
       await browser?.close();

@@ -88,6 +88,7 @@ export function sampleMessages(): Message[] {
       replicaId: 0xffff_ffff_ffff_ffffn,
       name: "laptop",
       caseInsensitive: true,
+      posixNames: false,
     },
     {
       type: "hello",
@@ -95,6 +96,7 @@ export function sampleMessages(): Message[] {
       replicaId: 0n,
       name: "",
       caseInsensitive: false,
+      posixNames: false,
     },
     { type: "index_batch", records: [], last: true },
     {

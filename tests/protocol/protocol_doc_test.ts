@@ -57,6 +57,7 @@ function goldenMessages(): Message[] {
       replicaId: 0x1_0000_0000_0000n,
       name: "Gästebuch-PC ☃",
       caseInsensitive: false,
+      posixNames: false,
     },
     {
       type: "index_batch",
@@ -208,6 +209,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       replicaId: 1n,
       name: "x",
       caseInsensitive: false,
+      posixNames: false,
     }),
   ];
   const response = [
@@ -234,7 +236,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       doc.encode({ type: "index_ack", sequence: 1n << 63n }),
     ],
     ["Hello version 3", new Uint8Array([1, 3, ...hello.slice(2)])],
-    ["Hello flag bit 1", new Uint8Array([...hello.slice(0, -1), 2])],
+    ["Hello flag bit 2", new Uint8Array([...hello.slice(0, -1), 4])],
     ["bool byte 2", new Uint8Array([2, 2, 0])],
     [
       "status byte 4",
@@ -255,6 +257,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
         replicaId: 0n,
         name: "n".repeat(64),
         caseInsensitive: false,
+        posixNames: false,
       }),
     ],
   ];

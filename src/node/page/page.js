@@ -142,9 +142,15 @@
     $("notsynced-counts").textContent = reasons.length === 0
       ? "Every file is synced."
       : reasons.map(([why, n]) => `${n} ${why}`).join(", ");
+    const why = (x) =>
+      x.reason === "name not allowed on peer"
+        ? `its name is not allowed on ${x.peer}`
+        : x.reason === "name not allowed here"
+        ? `from ${x.peer}; its name is not allowed here`
+        : x.reason;
     fill(
       $("notsynced"),
-      ns.files.map((x) => el("li", `${x.path} (${x.reason})`)),
+      ns.files.map((x) => el("li", `${x.path} (${why(x)})`)),
     );
 
     $("no-conflicts").hidden = doc.conflicts.length > 0;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { wirePathProblem } from "../../protocol/mod.ts";
+import { LOCAL_NAMING_RULES, wirePathProblem } from "../../protocol/mod.ts";
 import {
   isInStateDir,
   STATE_DIR,
@@ -24,7 +24,7 @@ const IS_WINDOWS = Deno.build.os === "windows";
 
 /** Throws {@linkcode UnsafePathError} unless `relPath` may be written. */
 export function checkRelPath(relPath: string): void {
-  const problem = wirePathProblem(relPath);
+  const problem = wirePathProblem(relPath, LOCAL_NAMING_RULES);
   if (problem !== null) {
     throw new UnsafePathError(
       relPath,

@@ -39,6 +39,7 @@ export {
   detectCaseInsensitive,
   type FromWireContext,
   fromWireRecord,
+  NameNotAllowedError,
   toWireRecord,
   WireRecordError,
   wireRecordProblem,

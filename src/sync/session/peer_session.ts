@@ -39,10 +39,12 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   type WireFileRecord,
+  wirePathProblem,
 } from "../../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
 import {
   checkOwnCounter,
+  NameNotAllowedError,
   toWireRecord,
   WireRecordError,
   wireRecordProblem,
@@ -126,6 +128,8 @@ export interface PeerSessionOptions {
   /** Our display name and case sensitivity, sent in `Hello`. */
   readonly name: string;
   readonly caseInsensitive: boolean;
+  /** Our file system holds any name POSIX allows (else: Windows rules), sent in `Hello`. */
+  readonly posixNames: boolean;
   /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
   readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
   /** The peer said hello. */
@@ -184,6 +188,8 @@ export class PeerSession {
   readonly #batchRecords: number;
   readonly #batchBytes: number;
   #hello: Hello | undefined;
+  readonly #withheldNames = new Set<string>();
+  readonly #refusedNames = new Set<string>();
   #closed = false;
   /** Our sequence the peer has (from its first ack); undefined until then. */
   #sentUpTo: number | undefined;
@@ -223,6 +229,16 @@ export class PeerSession {
         ? {}
         : { maxBytes: options.maxRequestBytes }),
     });
+  }
+
+  /** Our paths the peer's naming rules refuse (it cannot hold them). */
+  get withheldNames(): string[] {
+    return [...this.#withheldNames].sort();
+  }
+
+  /** The peer's paths our naming rules refuse (we cannot hold them). */
+  get refusedNames(): string[] {
+    return [...this.#refusedNames].sort();
   }
 
   /** The peer's replica id, once it said hello. */
@@ -268,6 +284,7 @@ export class PeerSession {
       replicaId: this.#o.local.replicaId,
       name: this.#o.name,
       caseInsensitive: this.#o.caseInsensitive,
+      posixNames: this.#o.posixNames,
     });
   }
 
@@ -416,6 +433,10 @@ export class PeerSession {
         record = this.#o.convert(wire);
       } catch (err) {
         if (!(err instanceof WireRecordError)) throw err;
+        if (err instanceof NameNotAllowedError) {
+          if (wire.deleted) this.#refusedNames.delete(wire.path);
+          else this.#refusedNames.add(wire.path);
+        }
         this.#logSkipped(err);
         continue;
       }
@@ -496,6 +517,12 @@ export class PeerSession {
           });
           cursor = batchEnd = record.sequence;
           continue;
+        }
+        if (this.#hello?.posixNames === false) {
+          // Sent all the same (the peer skips it and says so); reported here.
+          if (!record.deleted && wirePathProblem(record.path) !== null) {
+            this.#withheldNames.add(record.path);
+          } else this.#withheldNames.delete(record.path);
         }
         const wire = toWireRecord(record);
         const size = encodedRecordSize(wire);

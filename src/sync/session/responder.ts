@@ -101,7 +101,7 @@ export function locateEntry(
 
 /** Why a peer may not read `path`, or undefined when it may. */
 function refusalOf(ignore: IgnoreCheck, path: string): string | undefined {
-  const problem = wirePathProblem(path);
+  const problem = wirePathProblem(path, "posix");
   if (problem !== null) return `invalid path (${problem})`;
   if (isInStateDir(path)) {
     return `inside ${STATE_DIR}/`;

@@ -31,6 +31,7 @@ import {
 } from "../../index/mod.ts";
 import {
   HASH_SIZE,
+  LOCAL_NAMING_RULES,
   MAX_CHUNK_SIZE,
   MAX_CHUNKS_PER_RECORD,
   MAX_FILE_SIZE,
@@ -38,6 +39,7 @@ import {
   MAX_SYMLINK_TARGET_BYTES,
   MAX_VERSION_ENTRIES,
   MIN_MTIME_NS,
+  type NamingRules,
   utf8Length,
   type WireFileRecord,
   wirePathProblem,
@@ -56,6 +58,17 @@ export class WireRecordError extends Error {
     super(message, options);
     this.name = "WireRecordError";
     this.path = path;
+  }
+}
+
+/**
+ * A peer's record whose name our file system's naming rules refuse
+ * (`a:b.txt` on Windows): not synced here, and reported as such.
+ */
+export class NameNotAllowedError extends WireRecordError {
+  constructor(path: string, message: string) {
+    super(path, message);
+    this.name = "NameNotAllowedError";
   }
 }
 
@@ -83,6 +96,8 @@ export interface FromWireContext {
    * case-sensitive disk.
    */
   readonly caseTwin?: (path: string) => string | undefined;
+  /** Which names this side can hold (default: those of this OS). */
+  readonly rules?: NamingRules;
 }
 
 /**
@@ -125,7 +140,7 @@ export function checkOwnCounter(
 
 /** Why `record` cannot be sent to a peer, or undefined when it can. */
 export function wireRecordProblem(record: FileRecord): string | undefined {
-  const pathProblem = wirePathProblem(record.path);
+  const pathProblem = wirePathProblem(record.path, "posix");
   if (pathProblem !== null) return `path ${pathProblem}`;
   if (
     record.version.length < 1 || record.version.length > MAX_VERSION_ENTRIES
@@ -211,11 +226,19 @@ export function fromWireRecord(
   ctx: FromWireContext,
 ): FileRecord | undefined {
   const path = wire.path;
-  const problem = wirePathProblem(path);
+  const problem = wirePathProblem(path, "posix");
   if (problem !== null) {
     throw new WireRecordError(
       String(path),
       `Refusing path ${JSON.stringify(path)}: ${problem}`,
+    );
+  }
+  const rules = ctx.rules ?? LOCAL_NAMING_RULES;
+  const local = rules === "posix" ? null : wirePathProblem(path, rules);
+  if (local !== null) {
+    throw new NameNotAllowedError(
+      path,
+      `Not syncing ${JSON.stringify(path)} here: ${local}`,
     );
   }
   if (isInStateDir(path) || ctx.ignore.ignores(path, wire.kind === "dir")) {

@@ -140,6 +140,7 @@ function pair(
       remote,
       name,
       caseInsensitive: false,
+      posixNames: false,
       convert: (w) => fromWireRecord(w, { ignore: { ignores: () => false } }),
       onRecords: (_s, records) => side.received.push(records),
       ...extra,
@@ -394,6 +395,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             replicaId: 10n,
             name: "me",
             caseInsensitive: false,
+            posixNames: false,
           }),
         ),
       "SameReplicaError",
@@ -407,6 +409,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
           replicaId: 77n,
           name: "x",
           caseInsensitive: false,
+          posixNames: false,
         });
         s.receive(hello);
         s.receive(hello);
@@ -423,6 +426,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             replicaId: 77n,
             name: "x",
             caseInsensitive: false,
+            posixNames: false,
           }),
         );
         s.receive(

@@ -11,6 +11,7 @@ import {
   detectCaseInsensitive,
   fromWireRecord,
   MAX_OWN_COUNTER,
+  NameNotAllowedError,
   toWireRecord,
   WireRecordError,
   wireRecordProblem,
@@ -181,11 +182,31 @@ Deno.test("fromWireRecord() drops ignored and internal paths", async () => {
 
 Deno.test("fromWireRecord() refuses invalid paths", () => {
   const wire = toWireRecord(fileRecord("a", "abc"));
-  for (const path of ["../up", "/abs", "a\\b", "con.txt", "e\u0301"]) {
+  for (const path of ["../up", "/abs", "a\\b", "e\u0301"]) {
     assertThrows(
       () => fromWireRecord({ ...wire, path }, { ignore: noIgnore }),
       WireRecordError,
       "Refusing path",
+    );
+  }
+});
+
+Deno.test("fromWireRecord() refuses names its naming rules forbid, and only those", () => {
+  const wire = toWireRecord(fileRecord("a", "abc"));
+  for (const path of ["a:b.txt", "con.txt", "dir/trailing.", "q?.md"]) {
+    assertThrows(
+      () =>
+        fromWireRecord({ ...wire, path }, {
+          ignore: noIgnore,
+          rules: "windows",
+        }),
+      NameNotAllowedError,
+      "Not syncing",
+    );
+    assertEquals(
+      fromWireRecord({ ...wire, path }, { ignore: noIgnore, rules: "posix" })
+        ?.path,
+      path,
     );
   }
 });
@@ -208,7 +229,9 @@ Deno.test("fromWireRecord() refuses a case-only twin of a live local path", () =
 
 Deno.test("wireRecordProblem() names records the wire cannot carry", () => {
   assertEquals(wireRecordProblem(fileRecord("ok.txt", "x")), undefined);
-  assert(wireRecordProblem(fileRecord("a:b", "x"))?.includes("path"));
+  // The wire carries every name some peer can hold; a backslash none.
+  assertEquals(wireRecordProblem(fileRecord("a:b", "x")), undefined);
+  assert(wireRecordProblem(fileRecord("a\\b", "x"))?.includes("path"));
   assert(wireRecordProblem({ ...fileRecord("a", "x"), version: [] }));
   assert(
     wireRecordProblem({
