@@ -8,9 +8,12 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import { IGNORE_FILE, type IgnoreRules } from "../index/mod.ts";
 import type { SyncEngine } from "../sync/mod.ts";
 import type { RescanBatch } from "../watch/mod.ts";
+
+const log = getLogger(["dsync", "node"]);
 
 /** Rescans what `batch` names through `engine`. */
 export async function rescanBatch(
@@ -28,6 +31,14 @@ export async function rescanBatch(
     await engine.scanWhenQuiet();
     return;
   }
-  const paths = batch.filter((path) => !engine.isEcho(path));
+  const paths = batch.filter((path) => {
+    const echo = engine.isEcho(path);
+    // `-v` names every file event, as --help says.
+    log.debug("File event on {path}{what}", {
+      path,
+      what: echo ? " (our own write, not a change)" : "",
+    });
+    return !echo;
+  });
   if (paths.length > 0) await engine.scan(paths);
 }
