@@ -9,7 +9,7 @@ import type { FileDigest } from "./file_digest.ts";
 import { type FileKind, type FileRecord, sameContent } from "./file_record.ts";
 import { blake3 } from "./hash.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
-import { isWithin, joinRel, OS_SEP } from "./rel_path.ts";
+import { isWithin, joinRel, OS_SEP, parentRel } from "./rel_path.ts";
 import { decideStatChange, type ObservedStat } from "./stat_change.ts";
 import type { IndexStore, LocalStatUpdate, StoredStat } from "./store.ts";
 import { bump, EMPTY_VERSION, type VersionVector } from "./version_vector.ts";
@@ -55,6 +55,12 @@ export interface PassContext {
    * the path is read again.
    */
   readonly unreadable: Set<string>;
+  /**
+   * Names that are not valid UTF-8 (as listed, with U+FFFD in place of the
+   * bad bytes): they cannot be opened by that name, so they are reported,
+   * not synced. Kept until their directory is listed without them.
+   */
+  readonly invalidNames: Set<string>;
   /**
    * Throws when the folder is gone or replaced; asked before each write to
    * the index, so a pass over a vanished folder commits nothing more.
@@ -185,6 +191,11 @@ export class ScanPass {
         continue;
       }
       this.#readable(dirRel);
+      if (this.#ctx.invalidNames.size > 0) {
+        for (const path of this.#ctx.invalidNames) {
+          if (parentRel(path) === dirRel) this.#ctx.invalidNames.delete(path);
+        }
+      }
       const names = new Set<string>();
       for (const entry of entries) {
         const rel = joinRel(dirRel, entry.name);
@@ -192,6 +203,15 @@ export class ScanPass {
           this.#ctx.onPartFile?.(joinOs(dirOs, entry.name));
         }
         if (this.#ctx.ignore.ignores(rel, entry.isDirectory)) continue;
+        // Deno lists a name that is not UTF-8 with U+FFFD for the bad
+        // bytes; that spelling names no file, so it cannot be read or synced.
+        if (
+          entry.name.includes("\uFFFD") &&
+          !this.#exists(joinOs(dirOs, entry.name))
+        ) {
+          this.#invalidName(rel);
+          continue;
+        }
         if (names.has(rel)) {
           this.#fail(
             rel,
@@ -566,6 +586,15 @@ export class ScanPass {
     log.warn(
       "{what} {path}: {error}. Skipping it (nothing is deleted on peers) until it can be read",
       props,
+    );
+  }
+
+  #invalidName(rel: string): void {
+    if (this.#ctx.invalidNames.has(rel)) return;
+    this.#ctx.invalidNames.add(rel);
+    log.warn(
+      "The name {path} is not valid UTF-8 (shown with \uFFFD for the bad bytes); it is not synced. Rename it to sync it",
+      { path: rel },
     );
   }
 

@@ -133,6 +133,7 @@ export class Scanner {
       racyWindowMs: opts.racyWindowMs ?? 50,
       racy: new Set<string>(),
       unreadable: new Set<string>(),
+      invalidNames: new Set<string>(),
       checkFolder: () => this.#checkFolder(),
       ...(opts.onCommit === undefined ? {} : { onCommit: opts.onCommit }),
       ...(opts.onPartFile === undefined ? {} : { onPartFile: opts.onPartFile }),
@@ -143,6 +144,11 @@ export class Scanner {
   /** Paths that could not be read at their last try, skipped until they can. */
   get unreadable(): string[] {
     return [...this.#ctx.unreadable].sort();
+  }
+
+  /** Names that are not valid UTF-8, found in the last listing of their directory. */
+  get invalidNames(): string[] {
+    return [...this.#ctx.invalidNames].sort();
   }
 
   /** Scans the whole folder. */

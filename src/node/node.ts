@@ -218,6 +218,7 @@ async function runLockedNode(
       recent: () => feed?.recent ?? [],
       conflicts: () => feed?.conflicts ?? [],
       unreadable: () => scanner.unreadable,
+      invalidNames: () => scanner.invalidNames,
       now: Date.now,
     });
     control = await ControlServer.start(config.folder, {
@@ -256,7 +257,9 @@ async function runLockedNode(
     }
     reporter = new StatusReporter(() => sync.status(), {
       ...ui,
-      notSynced: (status) => notSyncedFiles(status, scanner.unreadable).length,
+      notSynced: (status) =>
+        notSyncedFiles(status, scanner.unreadable, scanner.invalidNames)
+          .length,
     });
     log.info(describeScan(await sync.scan("full")));
     // From here on, what the index stores is a change to show and log; the

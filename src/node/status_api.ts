@@ -54,6 +54,8 @@ export interface PeerReport {
 export type NotSyncedReason =
   /** It cannot be read here. */
   | "unreadable"
+  /** Its name is not valid UTF-8 (shown with U+FFFD for the bad bytes). */
+  | "invalid UTF-8 name"
   /** Ours, and `peer`'s file system cannot hold its name. */
   | "name not allowed on peer"
   /** `peer`'s, and this file system cannot hold its name. */
@@ -69,6 +71,7 @@ export interface NotSyncedFile {
 
 const NOT_SYNCED_REASONS: readonly NotSyncedReason[] = [
   "unreadable",
+  "invalid UTF-8 name",
   "name not allowed on peer",
   "name not allowed here",
 ];
@@ -77,11 +80,15 @@ const NOT_SYNCED_REASONS: readonly NotSyncedReason[] = [
 export function notSyncedFiles(
   status: SyncStatus,
   unreadable: readonly string[],
+  invalidNames: readonly string[] = [],
 ): NotSyncedFile[] {
   const files: NotSyncedFile[] = unreadable.map((path) => ({
     path,
     reason: "unreadable",
   }));
+  for (const path of invalidNames) {
+    files.push({ path, reason: "invalid UTF-8 name" });
+  }
   for (const peer of latestPerDevice(status.peers)) {
     if (!peer.connected) continue;
     for (const path of peer.withheld ?? []) {
@@ -157,6 +164,7 @@ export interface StatusSources {
   readonly recent: () => readonly Change[];
   readonly conflicts: () => readonly ConflictCopy[];
   readonly unreadable: () => readonly string[];
+  readonly invalidNames?: () => readonly string[];
   readonly now: () => number;
 }
 
@@ -173,6 +181,7 @@ export interface StatusExtras {
   readonly recent: readonly Change[];
   readonly conflicts: readonly ConflictCopy[];
   readonly unreadable: readonly string[];
+  readonly invalidNames?: readonly string[];
 }
 
 function label(peer: PeerStatus): string {
@@ -316,7 +325,11 @@ export function statusDocument(
     recent: sources.recent,
     conflicts: sources.conflicts,
     notSynced: (() => {
-      const files = notSyncedFiles(status, sources.unreadable);
+      const files = notSyncedFiles(
+        status,
+        sources.unreadable,
+        sources.invalidNames,
+      );
       const counts = Object.fromEntries(
         NOT_SYNCED_REASONS.map((r) => [r, 0]),
       ) as Record<NotSyncedReason, number>;
@@ -366,6 +379,7 @@ export class StatusBuilder {
       recent: src.recent(),
       conflicts: src.conflicts(),
       unreadable: src.unreadable(),
+      invalidNames: src.invalidNames?.() ?? [],
     }, status);
   }
 }

@@ -39,6 +39,7 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
     notSynced: {
       counts: {
         unreadable: 0,
+        "invalid UTF-8 name": 0,
         "name not allowed on peer": 0,
         "name not allowed here": 0,
       },

@@ -229,6 +229,7 @@ Deno.test(
       assertEquals(doc.notSynced, {
         counts: {
           unreadable: 0,
+          "invalid UTF-8 name": 0,
           "name not allowed on peer": 0,
           "name not allowed here": 0,
         },

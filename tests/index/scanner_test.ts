@@ -734,3 +734,25 @@ Deno.test("Scanner tells onCommit of records written in the middle of a scan", a
     assert.ok(timed.length >= 3, `${timed.length} commits`);
   }, { defaults: false });
 });
+
+Deno.test("Scanner reports a name that is not valid UTF-8 instead of skipping it silently, until it is gone", async () => {
+  if (Deno.build.os === "windows") return; // names are UTF-16 there
+  await withScanner(async ({ dir, scanner, get }) => {
+    await Deno.writeTextFile(`${dir}/fine.txt`, "ok");
+    await Deno.mkdir(`${dir}/sub`);
+    // Deno takes only strings for paths: the shell makes the raw bytes.
+    const sh = async (script: string) => {
+      const run = await new Deno.Command("sh", { args: ["-c", script] })
+        .output();
+      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    };
+    await sh(`touch "$(printf '${dir}/sub/bad\\377name.txt')"`);
+    await scanner.scan();
+    assert.ok(get("fine.txt") !== undefined);
+    assert.deepStrictEqual(scanner.invalidNames, ["sub/bad\uFFFDname.txt"]);
+    assert.equal(get("sub/bad\uFFFDname.txt"), undefined);
+    await sh(`rm -f "${dir}/sub/"bad*name.txt`);
+    await scanner.scan();
+    assert.deepStrictEqual(scanner.invalidNames, []);
+  });
+});
