@@ -37,6 +37,13 @@ import {
   isInternalPath,
 } from "./event_path.ts";
 import { workerWatchFs } from "./worker_event_source.ts";
+import {
+  findUnreadableDirs,
+  listChildDirs,
+  planAround,
+  type WatchPlan,
+} from "./watch_plan.ts";
+import { OS_SEP, parentRel } from "../index/mod.ts";
 
 const log = getLogger(["dsync", "watch"]);
 
@@ -53,8 +60,14 @@ export interface EventSource extends AsyncIterable<Deno.FsEvent> {
   readonly ready?: Promise<void>;
 }
 
-/** Starts watching `folder` recursively; throws when it cannot. */
-export type WatchFs = (folder: string) => EventSource;
+/**
+ * Starts watching `folder` recursively, or the absolute paths of `plan`
+ * (around unreadable subfolders); throws when it cannot.
+ */
+export type WatchFs = (
+  folder: string,
+  plan?: { readonly recursive: string[]; readonly flat: string[] },
+) => EventSource;
 
 /** Options of {@linkcode FolderWatcher}. */
 export interface FolderWatcherOptions extends EventCoalescerOptions {
@@ -97,6 +110,9 @@ export class FolderWatcher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #fallback: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
+  /** Set once watching the whole folder failed on an unreadable subfolder. */
+  #plan: WatchPlan | undefined;
+  #replanTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: FolderWatcherOptions) {
     this.#folder = opts.folder;
@@ -131,7 +147,14 @@ export class FolderWatcher {
   #open(): void {
     let source: EventSource;
     try {
-      source = this.#watchFs(this.#folder);
+      const plan = this.#plan;
+      source = plan === undefined ? this.#watchFs(this.#folder) : this.#watchFs(
+        this.#folder,
+        {
+          recursive: plan.recursive.map((rel) => this.#osPath(rel)),
+          flat: plan.flat.map((rel) => this.#osPath(rel)),
+        },
+      );
     } catch (err) {
       this.#fail(err);
       return;
@@ -202,6 +225,7 @@ export class FolderWatcher {
     this.#state = "closed";
     clearTimeout(this.#timer);
     clearInterval(this.#fallback);
+    clearTimeout(this.#replanTimer);
     this.#timer = undefined;
     this.#closeSource();
     await this.#pump;
@@ -262,6 +286,96 @@ export class FolderWatcher {
     if (kept.length === 0) return;
     this.#coalescer.add(kept, now);
     this.#schedule();
+    if (this.#plan !== undefined) this.#watchNewDirs(kept);
+  }
+
+  #osPath(rel: string): string {
+    return rel === ""
+      ? this.#folder
+      : this.#folder + OS_SEP + rel.split("/").join(OS_SEP);
+  }
+
+  /**
+   * A folder that appears in one watched on its own, or an unreadable one
+   * that changed (its permissions, maybe), is not watched inside: plan
+   * again, watch again, and rescan it (what was written in it before the
+   * new watch is found then). Once none is unreadable, the whole folder is
+   * watched as usual.
+   */
+  #watchNewDirs(rels: readonly string[]): void {
+    const plan = this.#plan!;
+    const flat = new Set(plan.flat);
+    const watched = new Set(plan.recursive);
+    const fresh = rels.filter((rel) => {
+      if (!flat.has(parentRel(rel)) || watched.has(rel) || flat.has(rel)) {
+        return false;
+      }
+      try {
+        return Deno.lstatSync(this.#osPath(rel)).isDirectory;
+      } catch {
+        return false;
+      }
+    });
+    if (fresh.length === 0 || this.#replanTimer !== undefined) return;
+    this.#replanTimer = setTimeout(() => {
+      this.#replanTimer = undefined;
+      if (this.#state !== "running" || this.#suspended) return;
+      const still = plan.unreadable.filter((rel) => {
+        try {
+          Deno.readDirSync(this.#osPath(rel)).next();
+          return false;
+        } catch (err) {
+          return err instanceof Deno.errors.PermissionDenied;
+        }
+      });
+      if (still.length < plan.unreadable.length) {
+        log.info("Watching {dirs} again", {
+          dirs: plan.unreadable.filter((d) => !still.includes(d)).join(", "),
+        });
+      }
+      this.#plan = still.length === 0 ? undefined : this.#planNow(still);
+      this.#closeSource();
+      this.#open();
+      void this.#source?.ready?.then(() => {
+        this.#coalescer.add(fresh, performance.now());
+        this.#schedule();
+      });
+    }, 50);
+  }
+
+  #planNow(unreadable: readonly string[]): WatchPlan {
+    return planAround(
+      unreadable,
+      (rel) => listChildDirs(this.#folder, OS_SEP, rel),
+    );
+  }
+
+  /**
+   * After watching the whole folder failed: when unreadable subfolders are
+   * why, watches around them and returns true.
+   */
+  #watchAround(err: unknown): boolean {
+    if (this.#plan !== undefined || this.#suspended) return false;
+    const denied = err instanceof Deno.errors.PermissionDenied ||
+      /permission denied|os error 13/i.test(errorText(err));
+    if (!denied) return false;
+    const unreadable = findUnreadableDirs(
+      this.#folder,
+      OS_SEP,
+      isInternalPath,
+    );
+    if (unreadable.length === 0) return false;
+    this.#plan = this.#planNow(unreadable);
+    log.warn(
+      "Not watching {dirs}: permission denied. The rest of {folder} is watched for changes",
+      { dirs: unreadable.join(", "), folder: this.#folder },
+    );
+    this.#closeSource();
+    this.#open();
+    // What changed while the first watch was failing is found by a scan.
+    this.#coalescer.addFull(performance.now());
+    this.#schedule();
+    return true;
   }
 
   #reports(rel: string): boolean {
@@ -323,6 +437,7 @@ export class FolderWatcher {
 
   #fail(err: unknown): void {
     if (this.#state === "closed" || this.#fallback !== undefined) return;
+    if (this.#watchAround(err)) return;
     log.warn(
       "Cannot watch {folder} for changes ({error}); rescanning it every {seconds} s instead",
       {

@@ -31,6 +31,11 @@ export interface WatchRequest {
   readonly roots: string[];
   /** Events sent and not acknowledged at most before dropping. */
   readonly maxInFlight: number;
+  /**
+   * Absolute paths to watch instead of the folder: recursively, and on
+   * their own (see `watch_plan.ts`).
+   */
+  readonly plan?: { readonly recursive: string[]; readonly flat: string[] };
 }
 
 /** Later messages to the worker: the main side consumed `count` events. */
@@ -122,9 +127,30 @@ async function watch(
   forwarder: Forwarder,
 ): Promise<void> {
   try {
-    const watcher = Deno.watchFs(request.folder, { recursive: true });
+    const plan = request.plan;
+    const watchers = plan === undefined
+      ? [Deno.watchFs(request.folder, { recursive: true })]
+      : [
+        ...(plan.recursive.length > 0
+          ? [Deno.watchFs(plan.recursive, { recursive: true })]
+          : []),
+        Deno.watchFs(plan.flat, { recursive: false }),
+      ];
     scope.postMessage({ type: "ready" });
-    for await (const event of watcher) forwarder.add(event);
+    await Promise.all(watchers.map(async (watcher) => {
+      try {
+        for await (const event of watcher) forwarder.add(event);
+      } finally {
+        // One ends (closed, failed): the other goes with it.
+        for (const other of watchers) {
+          try {
+            other.close();
+          } catch {
+            // Closed already.
+          }
+        }
+      }
+    }));
     forwarder.flush();
     scope.postMessage({ type: "end" });
   } catch (err) {

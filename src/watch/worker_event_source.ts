@@ -21,6 +21,8 @@ const ACK_EVERY = 256;
 export interface WorkerEventSourceOptions {
   /** Events queued between the threads at most (default 20,000). */
   readonly maxInFlight?: number;
+  /** Absolute paths to watch instead of the whole folder (see `watch_plan.ts`). */
+  readonly plan?: { readonly recursive: string[]; readonly flat: string[] };
 }
 
 type Waiter = {
@@ -70,6 +72,7 @@ export class WorkerEventSource
         folder,
         roots: folderRoots(folder),
         maxInFlight,
+        ...(options.plan === undefined ? {} : { plan: options.plan }),
       } satisfies WatchRequest,
     );
   }
@@ -175,6 +178,9 @@ export class WorkerEventSource
 }
 
 /** A `WatchFs` that watches on a worker thread. */
-export function workerWatchFs(folder: string): EventSource {
-  return new WorkerEventSource(folder);
+export function workerWatchFs(
+  folder: string,
+  plan?: { readonly recursive: string[]; readonly flat: string[] },
+): EventSource {
+  return new WorkerEventSource(folder, plan === undefined ? {} : { plan });
 }
