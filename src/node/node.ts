@@ -288,6 +288,7 @@ async function runLockedNode(
     reporter?.stop();
     await control?.close();
     await discovery?.close();
+    feed?.poll(); // while the engine can still name the peers
     await engine?.close();
     feed?.poll();
     feed?.flush();

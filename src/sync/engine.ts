@@ -491,6 +491,8 @@ export class SyncEngine {
    * same version: where a change applied here came from.
    */
   sourceOf(record: FileRecord): string | undefined {
+    // Closing: the remote index may be closed already.
+    if (this.#closed) return undefined;
     for (const entry of this.#remote.recordsFor(record.path)) {
       if (compare(entry.record.version, record.version) !== "equal") continue;
       const replica = entry.replica.toString(16).padStart(16, "0");
@@ -506,6 +508,7 @@ export class SyncEngine {
    * (hex) holds in the same version, as far as its index says.
    */
   heldBy(replica: string): { files: number; bytes: number } {
+    if (this.#closed) return { files: 0, bytes: 0 };
     let through = 0;
     for (const peer of this.#peers.values()) {
       if (peer.replica !== replica) continue;
