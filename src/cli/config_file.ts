@@ -16,9 +16,21 @@ export interface FileConfig {
   join?: string;
   /** Open LAN mode, as with `--open`. */
   open?: boolean;
+  /** Days versions are kept; 0 turns versioning off. */
+  versions_keep_days?: number;
+  /** Most megabytes all versions take. */
+  versions_max_mb?: number;
+  /** `send-receive`, `send-only` or `receive-only`, as with `--mode`. */
+  mode?: string;
 }
 
-type KeyKind = "string" | "port" | "strings" | "boolean" | "transfers";
+type KeyKind =
+  | "string"
+  | "port"
+  | "strings"
+  | "boolean"
+  | "transfers"
+  | "count";
 const KEYS: Record<keyof FileConfig, KeyKind> = {
   path: "string",
   port: "port",
@@ -30,6 +42,9 @@ const KEYS: Record<keyof FileConfig, KeyKind> = {
   max_concurrent_transfers: "transfers",
   join: "string",
   open: "boolean",
+  versions_keep_days: "count",
+  versions_max_mb: "count",
+  mode: "string",
 };
 
 /** Upper bound on `max_concurrent_transfers`; more only adds memory use. */
@@ -93,7 +108,7 @@ export function parseConfig(text: string, file: string): FileConfig {
         }
         if (key === "path") {
           config.path = resolveConfigPath(value, file);
-        } else config[key as "name" | "join"] = value;
+        } else config[key as "name" | "join" | "mode"] = value;
         break;
       case "port":
         if (
@@ -124,6 +139,12 @@ export function parseConfig(text: string, file: string): FileConfig {
           );
         }
         config.max_concurrent_transfers = value;
+        break;
+      case "count":
+        if (
+          typeof value !== "number" || !Number.isSafeInteger(value) || value < 0
+        ) throw bad("a whole number, 0 or more");
+        config[key as "versions_keep_days" | "versions_max_mb"] = value;
         break;
     }
   }

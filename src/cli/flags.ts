@@ -15,6 +15,8 @@ export interface Flags {
   join?: string;
   /** `--open`: the open LAN mode instead of a group. */
   open: boolean;
+  /** `--mode`: send-receive, send-only or receive-only. */
+  mode?: string;
   /** A control command for the running instance, with its arguments. */
   command?: ControlCommand;
   help: boolean;
@@ -27,9 +29,20 @@ export type ControlCommand =
   | { readonly name: "members" }
   | { readonly name: "remove"; readonly fingerprint: string }
   /** `json`: the whole status document instead of the short summary. */
-  | { readonly name: "status"; readonly json: boolean };
+  | { readonly name: "status"; readonly json: boolean }
+  /** `dsync versions [PATH]`: the kept versions (of PATH and below). */
+  | { readonly name: "versions"; readonly path?: string }
+  /** `dsync restore PATH [--at TIME]`: a version back under its name. */
+  | { readonly name: "restore"; readonly path: string; readonly at?: string };
 
-const COMMANDS = ["invite", "members", "remove", "status"] as const;
+const COMMANDS = [
+  "invite",
+  "members",
+  "remove",
+  "status",
+  "versions",
+  "restore",
+] as const;
 
 const OPTIONS = {
   path: { type: "string", short: "d" },
@@ -43,6 +56,8 @@ const OPTIONS = {
   join: { type: "string" },
   open: { type: "boolean" },
   json: { type: "boolean" },
+  at: { type: "string" },
+  mode: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -64,7 +79,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     throw new UsageError(describeParseError(error), { cause: error });
   }
   const { values, positionals } = parsed;
-  const command = parseCommand(positionals, values.json ?? false);
+  const command = parseCommand(positionals, values.json ?? false, values.at);
   const flags: Flags = {
     peers: values.peer ?? [],
     excludes: values.exclude ?? [],
@@ -80,14 +95,21 @@ export function parseFlags(argv: readonly string[]): Flags {
   if (values.port !== undefined) flags.port = values.port;
   if (values.name !== undefined) flags.name = values.name;
   if (values.config !== undefined) flags.config = values.config;
+  if (values.mode !== undefined) flags.mode = values.mode;
   return flags;
 }
 
 function parseCommand(
   positionals: readonly string[],
   json: boolean,
+  at: string | undefined,
 ): ControlCommand | undefined {
   const [first, ...rest] = positionals;
+  if (at !== undefined && first !== "restore") {
+    throw new UsageError(
+      "--at goes with restore: dsync restore -d DIR PATH --at TIME",
+    );
+  }
   if (json && first !== "status") {
     throw new UsageError("--json goes with status: dsync status -d DIR --json");
   }
@@ -107,6 +129,22 @@ function parseCommand(
       );
     }
     return { name, fingerprint: rest[0]! };
+  }
+  if (name === "restore") {
+    if (rest.length !== 1) {
+      throw new UsageError(
+        "Usage: dsync restore -d DIR PATH [--at TIME] (see dsync versions -d DIR)",
+      );
+    }
+    return at === undefined
+      ? { name, path: rest[0]! }
+      : { name, path: rest[0]!, at };
+  }
+  if (name === "versions") {
+    if (rest.length > 1) {
+      throw new UsageError(`Unexpected argument "${rest[1]}" after versions`);
+    }
+    return rest[0] === undefined ? { name } : { name, path: rest[0] };
   }
   if (rest.length > 0) {
     throw new UsageError(`Unexpected argument "${rest[0]}" after ${name}`);

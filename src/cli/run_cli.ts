@@ -17,11 +17,21 @@ import {
   callInstance,
   ControlRequestError,
   FolderInUseError,
+  folderVersions,
   JoinFailedError,
   joinGroup,
   NoInstanceError,
+  restoreInFolder,
+  type RestoreReply,
   runNode,
 } from "../node/mod.ts";
+import {
+  formatStamp,
+  parseRestoreTime,
+  RestoreError,
+  restorePath,
+} from "../versions/mod.ts";
+import { renderVersionList } from "./version_list.ts";
 import type { ControlCommand } from "./flags.ts";
 import type { StatusDocument } from "../node/mod.ts";
 import { renderStatusReport } from "./status_text.ts";
@@ -229,6 +239,59 @@ async function runCommand(
       );
       return EXIT_OK;
     }
+    case "versions": {
+      const path = command.path === undefined
+        ? undefined
+        : restorePathOrUsage(command.path);
+      const list = await folderVersions(folder).list(path);
+      if (list.length === 0) {
+        console.log(
+          path === undefined
+            ? "No versions are kept"
+            : `No versions of ${path} are kept`,
+        );
+        return EXIT_OK;
+      }
+      for (const line of renderVersionList(list)) console.log(line);
+      return EXIT_OK;
+    }
+    case "restore": {
+      let at: number | undefined;
+      if (command.at !== undefined) {
+        at = parseRestoreTime(command.at);
+        if (at === undefined) {
+          throw new UsageError(
+            `Invalid time "${command.at}": give it as dsync versions prints it (20261207-031500) or as 2026-12-07T03:15:00Z`,
+          );
+        }
+      }
+      const path = restorePathOrUsage(command.path);
+      let reply: RestoreReply;
+      try {
+        reply = await callInstance(folder, "POST", "/api/restore", {
+          path,
+          ...(at === undefined ? {} : { at }),
+        }) as RestoreReply;
+      } catch (error) {
+        if (!(error instanceof NoInstanceError)) throw error;
+        try {
+          reply = await restoreInFolder(folder, path, at);
+        } catch (inner) {
+          if (inner instanceof RestoreError) {
+            throw new UsageError(inner.message);
+          }
+          throw inner;
+        }
+      }
+      console.log(
+        `Restored ${reply.path} from ${formatStamp(reply.at)}${
+          reply.kept === undefined
+            ? ""
+            : `; the file that was there is kept in versions as ${reply.kept}`
+        }`,
+      );
+      return EXIT_OK;
+    }
     case "status": {
       const doc = await callInstance(
         folder,
@@ -244,6 +307,15 @@ async function runCommand(
       }
       return EXIT_OK;
     }
+  }
+}
+
+function restorePathOrUsage(path: string): string {
+  try {
+    return restorePath(path);
+  } catch (error) {
+    if (error instanceof RestoreError) throw new UsageError(error.message);
+    throw error;
   }
 }
 

@@ -31,7 +31,21 @@ export interface Settings {
   joinFromConfig?: boolean;
   /** A control command for the running instance instead of running one. */
   command?: ControlCommand;
+  /** Days versions are kept (0: versioning off); default 30. */
+  versionsKeepDays?: number;
+  /** Most megabytes of versions; default a tenth of the file system. */
+  versionsMaxMb?: number;
+  /** Which way changes flow. */
+  mode: FolderMode;
 }
+
+/** Which way a folder's changes flow. */
+export type FolderMode = "send-receive" | "send-only" | "receive-only";
+export const FOLDER_MODES: readonly FolderMode[] = [
+  "send-receive",
+  "send-only",
+  "receive-only",
+];
 
 export const DEFAULT_PORT = 9000;
 export const DEFAULT_NAME = "dsync-instance";
@@ -86,7 +100,21 @@ export function mergeSettings(
       throw new UsageError(`Invalid join code: ${error.message}`);
     }
   }
+  const modeText = flags.mode ?? config.mode ?? "send-receive";
+  const mode = FOLDER_MODES.find((m) => m === modeText);
+  if (mode === undefined) {
+    throw new UsageError(
+      `Invalid mode "${modeText}" (one of: ${FOLDER_MODES.join(", ")})`,
+    );
+  }
   return {
+    mode,
+    ...(config.versions_keep_days === undefined
+      ? {}
+      : { versionsKeepDays: config.versions_keep_days }),
+    ...(config.versions_max_mb === undefined
+      ? {}
+      : { versionsMaxMb: config.versions_max_mb }),
     ...(join === undefined
       ? {}
       : { join, joinFromConfig: flags.join === undefined }),

@@ -18,3 +18,8 @@ export {
   type PeerReport,
   type StatusDocument,
 } from "./status_api.ts";
+export {
+  folderVersions,
+  restoreInFolder,
+  type RestoreReply,
+} from "./versions_api.ts";

@@ -32,6 +32,9 @@ import { StatusReporter } from "./status_reporter.ts";
 import { statusRoutes } from "./status_api.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
+import { DEFAULT_KEEP_DAYS, defaultMaxBytes } from "../versions/mod.ts";
+import { VersionUpkeep } from "./version_upkeep.ts";
+import { folderVersions, versionRoutes } from "./versions_api.ts";
 
 const log = getLogger(["dsync", "node"]);
 
@@ -143,6 +146,9 @@ async function runLockedNode(
   let reporter: StatusReporter | undefined;
   let discovery: Discovery | undefined;
   let suspender: ReturnType<typeof setInterval> | undefined;
+  let upkeep: VersionUpkeep | undefined;
+  const versions = folderVersions(config.folder);
+  const keepDays = config.versionsKeepDays ?? DEFAULT_KEEP_DAYS;
   try {
     // No pull is running yet, so every .part found is a leftover: kept to
     // resume its target's pull.
@@ -167,6 +173,13 @@ async function runLockedNode(
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
       leftovers,
+      ...(keepDays > 0
+        ? {
+          versions,
+          onDiskFull: (path: string, bytes: number) =>
+            upkeep?.freeFor(path, bytes) ?? Promise.resolve(),
+        }
+        : {}),
       onPeerHello: (peerId, name) => groups.peerHello(peerId, name),
       onGroupRekey: (peerId, secret, removed) =>
         groups.rekey(peerId, secret, removed),
@@ -203,6 +216,7 @@ async function runLockedNode(
     groups.attach(pool, sync);
     control = await ControlServer.start(config.folder, {
       ...groups.routes(),
+      ...versionRoutes(versions, sync),
       ...statusRoutes({
         folder: config.folder,
         device: { name: config.name, fingerprint: group.device.fingerprint },
@@ -239,6 +253,14 @@ async function runLockedNode(
       mdns.start();
     }
     reporter = new StatusReporter(() => sync.status(), ui);
+    if (keepDays > 0) {
+      upkeep = new VersionUpkeep(versions, {
+        keepDays,
+        maxBytes: config.versionsMaxMb !== undefined
+          ? config.versionsMaxMb * 1024 * 1024
+          : defaultMaxBytes(config.folder),
+      });
+    }
     log.info(describeScan(await sync.scan("full")));
     suspender = suspendWatchingWhileBusy(watcher, sync);
     purgeExpiredTombstones(store, Date.now());
@@ -254,6 +276,7 @@ async function runLockedNode(
   } finally {
     clearInterval(suspender);
     reporter?.stop();
+    await upkeep?.close();
     await control?.close();
     await discovery?.close();
     await engine?.close();

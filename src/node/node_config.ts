@@ -21,6 +21,10 @@ export interface NodeConfig {
   open?: boolean;
   /** The group secret just received with `--join` (stored at start). */
   joined?: GroupSecret | undefined;
+  /** Days versions are kept; 0 turns versioning off (default 30). */
+  versionsKeepDays?: number;
+  /** Most megabytes of versions (default: a tenth of the file system). */
+  versionsMaxMb?: number;
   /** Interval of the full rescan that catches what the watcher missed. */
   rescanIntervalMs?: number;
 }

@@ -35,6 +35,7 @@ import {
   Puller,
   type Transfer,
 } from "./pull/mod.ts";
+import type { VersionKeeper } from "../versions/mod.ts";
 
 const log = getLogger(["dsync", "sync"]);
 
@@ -84,6 +85,10 @@ export interface SyncEngineOptions {
   readonly caseInsensitive?: boolean;
   /** `.part` files to resume (gathered at start); pulls park theirs here. */
   readonly leftovers?: LeftoverParts;
+  /** Where files a peer's change replaces or deletes are kept (versioning on). */
+  readonly versions?: VersionKeeper;
+  /** The disk is full while writing `path`: free space before the retry. */
+  readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
   /** A peer said hello (its name is known from now on). */
   readonly onPeerHello?: (peerId: Uint8Array, name: string) => void;
   /** A peer sent the group's new secret after removing `removed`. */
@@ -259,6 +264,10 @@ export class SyncEngine {
       ...(options.leftovers === undefined
         ? {}
         : { leftovers: options.leftovers }),
+      ...(options.versions === undefined ? {} : { versions: options.versions }),
+      ...(options.onDiskFull === undefined
+        ? {}
+        : { onDiskFull: options.onDiskFull }),
     });
   }
 
@@ -297,6 +306,20 @@ export class SyncEngine {
     for (const peer of this.#peers.values()) {
       peer.session?.notifyLocalChanges();
     }
+  }
+
+  /**
+   * Runs `step` (a local change made for the user, such as a restore)
+   * under the gate, so no peer's change is put in place meanwhile, then
+   * scans `paths` so the change is recorded and announced at once.
+   */
+  async applyLocal<T>(
+    paths: readonly string[],
+    step: () => Promise<T>,
+  ): Promise<T> {
+    const result = await this.#gate.run(step);
+    await this.scan(paths);
+    return result;
   }
 
   /**

@@ -58,6 +58,9 @@ import {
   type EchoFilter,
   echoStateOf,
   isDiskFull,
+  keepAside,
+  keepVersion,
+  liveStat,
   LocalChangeError,
   type LocalOpsContext,
   moveConflictLoser,
@@ -84,6 +87,7 @@ import {
 } from "../session/mod.ts";
 import { FailureBackoff } from "./failure_backoff.ts";
 import { lastModifier, plan } from "./planner.ts";
+import type { VersionKeeper } from "../../versions/mod.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
@@ -143,6 +147,16 @@ export interface PullerOptions {
    * or files already here but not yet indexed would be fetched again).
    */
   readonly held?: boolean;
+  /**
+   * Where a file that a peer's change replaces or deletes is kept first;
+   * none when versioning is off.
+   */
+  readonly versions?: VersionKeeper;
+  /**
+   * The disk is full while writing `path` (`bytes` long): free space (old
+   * versions) before the retry.
+   */
+  readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
 }
 
 /** A file being pulled, for status displays. */
@@ -267,6 +281,7 @@ export class Puller {
       store: options.store,
       gate: options.gate,
       echo: options.echo,
+      ...(options.versions === undefined ? {} : { versions: options.versions }),
     };
     this.#fetcher = new ChunkFetcher(options);
     this.#held = options.held ?? false;
@@ -777,6 +792,19 @@ export class Puller {
     }
   }
 
+  /** Takes back the version kept for a replace that then failed. */
+  async #unkeep(path: string, name: string): Promise<void> {
+    try {
+      await this.#o.versions?.discard(name);
+    } catch (err) {
+      log.warn("Cannot take back the version {name} of {path}: {error}", {
+        path,
+        name,
+        error: String(err),
+      });
+    }
+  }
+
   async #pullOne(planned: Decision): Promise<void> {
     const d = this.#recheck(planned);
     if (d === undefined || this.#closed) return;
@@ -798,8 +826,23 @@ export class Puller {
       const copy = d.action.kind === "conflict" ? this.#copyName(d) : undefined;
       await this.#o.gate.run(async () => {
         assertDecisionCurrent(this.#o.store, d);
+        let kept: string | undefined;
         if (copy !== undefined) await moveConflictLoser(this.#ops, d, copy);
-        const info = await p.rename();
+        else {
+          kept = await keepVersion(
+            this.#ops,
+            d.path,
+            liveStat(this.#o.store.getStat(d.path)),
+            "replaced",
+          );
+        }
+        let info: Deno.FileInfo;
+        try {
+          info = await p.rename();
+        } catch (err) {
+          if (kept !== undefined) await this.#unkeep(d.path, kept);
+          throw err;
+        }
         this.#o.store.put(appliedRecord(d, info));
         this.#o.echo.remember(d.path, echoStateOf(info, d.remote.hash));
       });
@@ -857,6 +900,10 @@ export class Puller {
             expected: this.#o.store.getStat(d.path),
             conflictTag: this.#localTag,
             check: () => assertDecisionCurrent(this.#o.store, d),
+            ...(this.#o.versions === undefined ? {} : {
+              keepOld: (aside: string) =>
+                keepAside(this.#o.versions!, aside, d.path),
+            }),
           });
         } catch (err) {
           failures.push({ path: d.path, error: err });
@@ -987,6 +1034,16 @@ export class Puller {
     }
     if (isDiskFull(error)) {
       this.#diskFull.report(path, error, RETRY_DELAY_MS * 10);
+      const bytes = this.#o.remote.recordsFor(path).reduce(
+        (most, r) => Math.max(most, r.record.size),
+        0,
+      );
+      await this.#o.onDiskFull?.(path, bytes).catch((err) =>
+        log.warn("Cannot free space for {path}: {error}", {
+          path,
+          error: String(err),
+        })
+      );
       this.#retryLater(path, 10);
       return;
     }
