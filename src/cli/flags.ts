@@ -23,7 +23,10 @@ export interface Flags {
   version: boolean;
 }
 
-/** `dsync invite | members | remove FINGERPRINT | status [--json]`. */
+/**
+ * `dsync invite | members | remove FINGERPRINT | status [--json] |
+ * versions [PATH] | restore PATH [--at TIME] | override | revert`.
+ */
 export type ControlCommand =
   | { readonly name: "invite" }
   | { readonly name: "members" }
@@ -33,7 +36,11 @@ export type ControlCommand =
   /** `dsync versions [PATH]`: the kept versions (of PATH and below). */
   | { readonly name: "versions"; readonly path?: string }
   /** `dsync restore PATH [--at TIME]`: a version back under its name. */
-  | { readonly name: "restore"; readonly path: string; readonly at?: string };
+  | { readonly name: "restore"; readonly path: string; readonly at?: string }
+  /** `dsync override`: a send-only folder's state onto the peers. */
+  | { readonly name: "override" }
+  /** `dsync revert`: a receive-only folder's local changes dropped. */
+  | { readonly name: "revert" };
 
 const COMMANDS = [
   "invite",
@@ -42,6 +49,8 @@ const COMMANDS = [
   "status",
   "versions",
   "restore",
+  "override",
+  "revert",
 ] as const;
 
 const OPTIONS = {

@@ -21,8 +21,10 @@ import {
   JoinFailedError,
   joinGroup,
   NoInstanceError,
+  type OverrideReply,
   restoreInFolder,
   type RestoreReply,
+  type RevertReply,
   runNode,
 } from "../node/mod.ts";
 import {
@@ -288,6 +290,30 @@ async function runCommand(
           reply.kept === undefined
             ? ""
             : `; the file that was there is kept in versions as ${reply.kept}`
+        }`,
+      );
+      return EXIT_OK;
+    }
+    case "override": {
+      const reply = await callInstance(
+        folder,
+        "POST",
+        "/api/override",
+      ) as OverrideReply;
+      console.log(
+        `This folder's state of ${reply.paths} files now wins; the peers apply it (their replaced files go to their versions)`,
+      );
+      return EXIT_OK;
+    }
+    case "revert": {
+      const reply = await callInstance(
+        folder,
+        "POST",
+        "/api/revert",
+      ) as RevertReply;
+      console.log(
+        `Reverted ${reply.reverted} local changes (files kept in versions); the group's versions are pulled${
+          reply.skipped > 0 ? `; ${reply.skipped} left as they are` : ""
         }`,
       );
       return EXIT_OK;

@@ -23,3 +23,4 @@ export {
   restoreInFolder,
   type RestoreReply,
 } from "./versions_api.ts";
+export type { OverrideReply, RevertReply } from "./mode_api.ts";

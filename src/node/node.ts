@@ -35,6 +35,7 @@ import type { TtyStatus } from "../ui/mod.ts";
 import { DEFAULT_KEEP_DAYS, defaultMaxBytes } from "../versions/mod.ts";
 import { VersionUpkeep } from "./version_upkeep.ts";
 import { folderVersions, versionRoutes } from "./versions_api.ts";
+import { modeRoutes } from "./mode_api.ts";
 
 const log = getLogger(["dsync", "node"]);
 
@@ -173,6 +174,7 @@ async function runLockedNode(
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
       leftovers,
+      ...(config.mode === undefined ? {} : { mode: config.mode }),
       ...(keepDays > 0
         ? {
           versions,
@@ -217,6 +219,7 @@ async function runLockedNode(
     control = await ControlServer.start(config.folder, {
       ...groups.routes(),
       ...versionRoutes(versions, sync),
+      ...modeRoutes(sync, versions),
       ...statusRoutes({
         folder: config.folder,
         device: { name: config.name, fingerprint: group.device.fingerprint },

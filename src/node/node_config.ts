@@ -1,4 +1,5 @@
 import type { GroupSecret } from "../group/mod.ts";
+import type { FolderMode } from "../sync/mod.ts";
 
 /** A peer address given by the user. */
 export interface StaticPeer {
@@ -25,6 +26,8 @@ export interface NodeConfig {
   versionsKeepDays?: number;
   /** Most megabytes of versions (default: a tenth of the file system). */
   versionsMaxMb?: number;
+  /** Which way changes flow (default send-receive). */
+  mode?: FolderMode;
   /** Interval of the full rescan that catches what the watcher missed. */
   rescanIntervalMs?: number;
 }

@@ -7,7 +7,7 @@
  * says what is missing, one reason a line.
  * @module
  */
-import type { PeerStatus, SyncStatus } from "../sync/mod.ts";
+import type { FolderMode, PeerStatus, SyncStatus } from "../sync/mod.ts";
 import type { ControlRoutes } from "./control_server.ts";
 
 /** What the folder is doing, in one word. */
@@ -44,6 +44,12 @@ export interface StatusDocument {
     readonly state: FolderState;
     /** Why the folder is not in sync; empty when it is. */
     readonly waiting: readonly string[];
+    /** Which way changes flow. */
+    readonly mode: FolderMode;
+    /** Send-only: files that differ from the group, not changed here. */
+    readonly differing: number;
+    /** Receive-only: local changes kept here and not sent. */
+    readonly localChanges: number;
   };
   /** Group fingerprint, or "open" in open LAN mode. */
   readonly group: string;
@@ -142,6 +148,9 @@ export function statusDocument(
       bytes: status.totals.bytes,
       state,
       waiting,
+      mode: status.mode,
+      differing: status.differing,
+      localChanges: status.localChanges,
     },
     group: sources.group,
     device: sources.device,

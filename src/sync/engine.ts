@@ -11,6 +11,7 @@
 import { getLogger } from "@logtape/logtape";
 import {
   emptyScanSummary,
+  type FileRecord,
   type IgnoreRules,
   type IndexStore,
   RemoteIndex,
@@ -36,6 +37,12 @@ import {
   type Transfer,
 } from "./pull/mod.ts";
 import type { VersionKeeper } from "../versions/mod.ts";
+import { type FolderMode, isLocalChange, withholds } from "./pull/mod.ts";
+import {
+  overrideGroup,
+  revertLocalChanges,
+  type RevertOutcome,
+} from "./mode_actions.ts";
 
 const log = getLogger(["dsync", "sync"]);
 
@@ -89,6 +96,8 @@ export interface SyncEngineOptions {
   readonly versions?: VersionKeeper;
   /** The disk is full while writing `path`: free space before the retry. */
   readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
+  /** Which way changes flow (default send-receive). */
+  readonly mode?: FolderMode;
   /** A peer said hello (its name is known from now on). */
   readonly onPeerHello?: (peerId: Uint8Array, name: string) => void;
   /** A peer sent the group's new secret after removing `removed`. */
@@ -154,6 +163,12 @@ export interface SyncStatus {
   readonly bytesSent: number;
   /** Chunk bytes copied from local files instead of fetched. */
   readonly bytesReused: number;
+  /** Which way changes flow. */
+  readonly mode: FolderMode;
+  /** Send-only: paths that differ from the group and are not changed here. */
+  readonly differing: number;
+  /** Receive-only: local changes kept here and not sent. */
+  readonly localChanges: number;
 }
 
 /** Chunk bytes a run moved, for the summary at shutdown. */
@@ -228,6 +243,7 @@ export class SyncEngine {
   #startup: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
   #totals: RunTotals | undefined;
+  #localChangeCount: { at: number; count: number } | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -268,6 +284,7 @@ export class SyncEngine {
       ...(options.onDiskFull === undefined
         ? {}
         : { onDiskFull: options.onDiskFull }),
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
     });
   }
 
@@ -306,6 +323,88 @@ export class SyncEngine {
     for (const peer of this.#peers.values()) {
       peer.session?.notifyLocalChanges();
     }
+  }
+
+  /** Which way changes flow. */
+  get mode(): FolderMode {
+    return this.#o.mode ?? "send-receive";
+  }
+
+  #withholds(record: FileRecord): boolean {
+    // A reverted change's tombstone: older than anything, for nobody.
+    if (record.version.length === 0) return true;
+    return withholds(
+      this.mode,
+      isLocalChange(
+        record,
+        this.#remote.recordsFor(record.path).map((r) => r.record),
+      ),
+    );
+  }
+
+  /**
+   * The local changes a receive-only folder keeps from the group: paths
+   * whose record no peer has (counted at most every few seconds).
+   */
+  localChanges(): number {
+    if (this.mode !== "receive-only") return 0;
+    const now = this.#now();
+    if (
+      this.#localChangeCount !== undefined &&
+      now - this.#localChangeCount.at < 5000
+    ) {
+      return this.#localChangeCount.count;
+    }
+    let count = 0;
+    for (let cursor = 0;;) {
+      const page = this.#o.store.since(cursor, 1000);
+      if (page.length === 0) break;
+      cursor = page[page.length - 1]!.sequence;
+      for (const record of page) {
+        const remotes = this.#remote.recordsFor(record.path).map((r) =>
+          r.record
+        );
+        if (record.version.length > 0 && isLocalChange(record, remotes)) {
+          count++;
+        }
+      }
+    }
+    this.#localChangeCount = { at: now, count };
+    return count;
+  }
+
+  /**
+   * Send-only: makes this folder's state of every path that differs from
+   * the group win, so the peers apply it. Returns the paths announced.
+   */
+  async override(): Promise<string[]> {
+    const paths = await overrideGroup(this.#modeContext(), [
+      ...this.#puller.heldBack,
+    ]);
+    this.onLocalChanges();
+    this.#puller.enqueue(paths);
+    return paths;
+  }
+
+  /**
+   * Receive-only: drops the local changes (files kept in `versions`) and
+   * pulls the group's versions of those paths.
+   */
+  async revert(versions: VersionKeeper): Promise<RevertOutcome> {
+    const outcome = await revertLocalChanges(this.#modeContext(), versions);
+    this.#localChangeCount = undefined;
+    this.#puller.enqueue(outcome.reverted);
+    return outcome;
+  }
+
+  #modeContext() {
+    return {
+      folder: this.#o.folder,
+      store: this.#o.store,
+      remote: this.#remote,
+      gate: this.#gate,
+      echo: this.#echo,
+    };
   }
 
   /**
@@ -484,6 +583,9 @@ export class SyncEngine {
       bytesReceived: received,
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,
+      mode: this.mode,
+      differing: this.mode === "send-only" ? this.#puller.heldBack.size : 0,
+      localChanges: this.localChanges(),
     };
   }
 
@@ -556,6 +658,9 @@ export class SyncEngine {
       },
       local: this.#o.store,
       remote: this.#remote,
+      ...(this.#o.mode === "receive-only"
+        ? { withhold: (record: FileRecord) => this.#withholds(record) }
+        : {}),
       name: this.#o.name,
       caseInsensitive: this.#caseInsensitive,
       convert: (wire) =>

@@ -37,6 +37,9 @@ function status(overrides: Partial<SyncStatus> = {}): SyncStatus {
     bytesReceived: 10,
     bytesSent: 20,
     bytesReused: 5,
+    mode: "send-receive",
+    differing: 0,
+    localChanges: 0,
     ...overrides,
   };
 }

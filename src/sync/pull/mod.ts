@@ -24,6 +24,12 @@ export {
 } from "./chunk_source.ts";
 export { conflictName, splitExtension } from "../apply/mod.ts";
 export {
+  type FolderMode,
+  holdsBack,
+  isLocalChange,
+  withholds,
+} from "./folder_mode.ts";
+export {
   type LeftoverPart,
   LeftoverParts,
   type LeftoverPartsOptions,

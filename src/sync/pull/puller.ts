@@ -88,6 +88,7 @@ import {
 import { FailureBackoff } from "./failure_backoff.ts";
 import { lastModifier, plan } from "./planner.ts";
 import type { VersionKeeper } from "../../versions/mod.ts";
+import { type FolderMode, holdsBack, isLocalChange } from "./folder_mode.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
@@ -157,6 +158,8 @@ export interface PullerOptions {
    * versions) before the retry.
    */
   readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
+  /** Which way changes flow (default send-receive). */
+  readonly mode?: FolderMode;
 }
 
 /** A file being pulled, for status displays. */
@@ -249,6 +252,8 @@ export class Puller {
   readonly #active = new Set<string>();
   readonly #waiting = new Set<string>();
   readonly #localRetries = new Map<string, number>();
+  /** Paths whose peers' changes the folder's mode keeps from being applied. */
+  readonly #heldBack = new Set<string>();
   readonly #dirRetries = new Map<string, number>();
   readonly #jobs = new Set<Promise<void>>();
   readonly #tasks = new Set<Promise<void>>();
@@ -515,12 +520,44 @@ export class Puller {
     return { path, local, ...best, more: count > 1 };
   }
 
+  /**
+   * Paths where a peer's change is not applied because of the folder's
+   * mode: send-only, every path that differs from the group; receive-only,
+   * local changes the group has newer records of.
+   */
+  get heldBack(): ReadonlySet<string> {
+    return this.#heldBack;
+  }
+
+  /** True (and `d.path` held back) when the mode keeps `d` from being applied. */
+  #holdBack(d: Decision): boolean {
+    const mode = this.#o.mode ?? "send-receive";
+    if (mode === "send-receive") return false;
+    const local = mode === "receive-only" &&
+      isLocalChange(
+        d.local,
+        this.#o.remote.recordsFor(d.path).map((r) => r.record),
+      );
+    if (!holdsBack(mode, d.action, local)) return false;
+    if (!this.#heldBack.has(d.path)) {
+      this.#heldBack.add(d.path);
+      log.debug(
+        mode === "send-only"
+          ? "Not applying a peer's change of {path}: this folder is send-only"
+          : "Keeping the local change of {path}: this folder is receive-only",
+        { path: d.path },
+      );
+    }
+    return true;
+  }
+
   async #runRound(paths: string[]): Promise<void> {
     await this.#o.chunkIndex.refresh();
     const byKind = new Map<string, Decision[]>();
     for (const path of paths) {
       const d = this.#decide(path);
-      if (d === undefined) continue;
+      if (d === undefined || !this.#holdBack(d)) this.#heldBack.delete(path);
+      if (d === undefined || this.#heldBack.has(path)) continue;
       const kind = d.action.kind;
       let list = byKind.get(kind);
       if (list === undefined) byKind.set(kind, list = []);

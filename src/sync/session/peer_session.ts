@@ -126,6 +126,11 @@ export interface PeerSessionOptions {
   /** Our display name and case sensitivity, sent in `Hello`. */
   readonly name: string;
   readonly caseInsensitive: boolean;
+  /**
+   * Local records never announced (a receive-only folder's local
+   * changes); the peer does not learn of them at all.
+   */
+  readonly withhold?: (record: FileRecord) => boolean;
   /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
   readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
   /** The peer said hello. */
@@ -483,7 +488,7 @@ export class PeerSession {
       }
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
-        if (held?.paths.has(record.path)) {
+        if (held?.paths.has(record.path) || this.#o.withhold?.(record)) {
           cursor = batchEnd = record.sequence;
           continue;
         }
