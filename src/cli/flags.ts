@@ -25,7 +25,8 @@ export interface Flags {
 
 /**
  * `dsync invite | members | remove FINGERPRINT | status [--json] |
- * versions [PATH] | restore PATH [--at TIME] | override | revert`.
+ * versions [PATH] | restore PATH [--at TIME] | override | revert | pause |
+ * resume`.
  */
 export type ControlCommand =
   | { readonly name: "invite" }
@@ -40,7 +41,10 @@ export type ControlCommand =
   /** `dsync override`: a send-only folder's state onto the peers. */
   | { readonly name: "override" }
   /** `dsync revert`: a receive-only folder's local changes dropped. */
-  | { readonly name: "revert" };
+  | { readonly name: "revert" }
+  /** `dsync pause` / `dsync resume`: hold or carry on all transfers. */
+  | { readonly name: "pause" }
+  | { readonly name: "resume" };
 
 const COMMANDS = [
   "invite",
@@ -51,6 +55,8 @@ const COMMANDS = [
   "restore",
   "override",
   "revert",
+  "pause",
+  "resume",
 ] as const;
 
 const OPTIONS = {

@@ -22,6 +22,7 @@ import {
   joinGroup,
   NoInstanceError,
   type OverrideReply,
+  type PauseReply,
   restoreInFolder,
   type RestoreReply,
   type RevertReply,
@@ -315,6 +316,24 @@ async function runCommand(
         `Reverted ${reply.reverted} local changes (files kept in versions); the group's versions are pulled${
           reply.skipped > 0 ? `; ${reply.skipped} left as they are` : ""
         }`,
+      );
+      return EXIT_OK;
+    }
+    case "pause":
+    case "resume": {
+      const reply = await callInstance(
+        folder,
+        "POST",
+        `/api/${command.name}`,
+      ) as PauseReply;
+      console.log(
+        reply.paused
+          ? `${
+            reply.already ? "Already paused" : "Paused"
+          }: nothing is sent or received until dsync resume -d ${folder}`
+          : reply.already
+          ? "Not paused; nothing to resume"
+          : "Resumed",
       );
       return EXIT_OK;
     }

@@ -29,6 +29,10 @@ function folderLine(doc: StatusDocument): string {
       }`;
     case "no peers":
       return `${path}: no peer connected, ${contents(doc)}`;
+    case "paused":
+      return `${path}: paused, nothing is sent or received (dsync resume -d ${path}); ${
+        contents(doc)
+      }`;
     case "syncing":
       return `${path}: syncing, ${contents(doc)}${
         waiting.length > 0 ? `; ${waiting.join("; ")}` : ""

@@ -24,3 +24,4 @@ export {
   type RestoreReply,
 } from "./versions_api.ts";
 export type { OverrideReply, RevertReply } from "./mode_api.ts";
+export type { PauseReply } from "./pause_api.ts";

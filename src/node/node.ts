@@ -36,6 +36,7 @@ import { DEFAULT_KEEP_DAYS, defaultMaxBytes } from "../versions/mod.ts";
 import { VersionUpkeep } from "./version_upkeep.ts";
 import { folderVersions, versionRoutes } from "./versions_api.ts";
 import { modeRoutes } from "./mode_api.ts";
+import { pauseRoutes, wasPaused } from "./pause_api.ts";
 
 const log = getLogger(["dsync", "node"]);
 
@@ -187,6 +188,13 @@ async function runLockedNode(
         groups.rekey(peerId, secret, removed),
     });
     engine = sync;
+    if (await wasPaused(config.folder)) {
+      sync.pause();
+      log.warn(
+        "Paused (by dsync pause): nothing is sent or received until dsync resume -d {folder}",
+        { folder: config.folder },
+      );
+    }
     // Watching starts before the initial scan, so no change falls between.
     watcher = new FolderWatcher({
       folder: config.folder,
@@ -220,6 +228,7 @@ async function runLockedNode(
       ...groups.routes(),
       ...versionRoutes(versions, sync),
       ...modeRoutes(sync, versions),
+      ...pauseRoutes(config.folder, sync),
       ...statusRoutes({
         folder: config.folder,
         device: { name: config.name, fingerprint: group.device.fingerprint },

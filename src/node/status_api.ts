@@ -11,7 +11,12 @@ import type { FolderMode, PeerStatus, SyncStatus } from "../sync/mod.ts";
 import type { ControlRoutes } from "./control_server.ts";
 
 /** What the folder is doing, in one word. */
-export type FolderState = "scanning" | "syncing" | "in sync" | "no peers";
+export type FolderState =
+  | "scanning"
+  | "syncing"
+  | "in sync"
+  | "no peers"
+  | "paused";
 
 /** One peer in the status document. */
 export interface PeerReport {
@@ -134,7 +139,9 @@ export function statusDocument(
 ): StatusDocument {
   const peers = latestPerDevice(status.peers);
   const waiting = waitingReasons(status);
-  const state: FolderState = status.indexing
+  const state: FolderState = status.paused
+    ? "paused"
+    : status.indexing
     ? "scanning"
     : waiting.length > 0 || !status.inSync
     ? "syncing"

@@ -23,6 +23,7 @@ export function toStatusView(status: SyncStatus): StatusView {
     retrying: status.retrying,
     indexing: status.indexing,
     inSync: status.inSync,
+    ...(status.paused ? { paused: true } : {}),
   };
 }
 

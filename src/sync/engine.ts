@@ -36,6 +36,7 @@ import {
   Puller,
   type Transfer,
 } from "./pull/mod.ts";
+import { PauseSwitch } from "./pause_switch.ts";
 import type { VersionKeeper } from "../versions/mod.ts";
 import { type FolderMode, isLocalChange, withholds } from "./pull/mod.ts";
 import {
@@ -163,6 +164,8 @@ export interface SyncStatus {
   readonly bytesSent: number;
   /** Chunk bytes copied from local files instead of fetched. */
   readonly bytesReused: number;
+  /** `dsync pause` holds every transfer and announcement. */
+  readonly paused: boolean;
   /** Which way changes flow. */
   readonly mode: FolderMode;
   /** Send-only: paths that differ from the group and are not changed here. */
@@ -224,6 +227,7 @@ export class SyncEngine {
   readonly #o: SyncEngineOptions;
   readonly #remote: RemoteIndex;
   readonly #gate = new ApplyGate();
+  readonly #pause = new PauseSwitch();
   readonly #echo = new EchoFilter();
   readonly #chunkIndex: LocalChunkIndex;
   readonly #caseFold: CaseFoldIndex | undefined;
@@ -323,6 +327,29 @@ export class SyncEngine {
     for (const peer of this.#peers.values()) {
       peer.session?.notifyLocalChanges();
     }
+  }
+
+  /**
+   * Stops every transfer and announcement, keeping the connections and
+   * the queued work: pulls in progress are set aside (big files resume
+   * from their `.part`), peers' chunk requests wait unanswered, local
+   * changes are not announced. {@linkcode resume} carries on.
+   */
+  pause(): void {
+    this.#pause.pause();
+    this.#puller.pause();
+  }
+
+  /** Carries on after {@linkcode pause}. */
+  resume(): void {
+    this.#pause.resume();
+    this.#puller.resume();
+    this.onLocalChanges();
+  }
+
+  /** Whether {@linkcode pause} holds the engine. */
+  get paused(): boolean {
+    return this.#pause.paused;
   }
 
   /** Which way changes flow. */
@@ -583,6 +610,7 @@ export class SyncEngine {
       bytesReceived: received,
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,
+      paused: this.paused,
       mode: this.mode,
       differing: this.mode === "send-only" ? this.#puller.heldBack.size : 0,
       localChanges: this.localChanges(),
@@ -605,6 +633,7 @@ export class SyncEngine {
     for (const off of this.#unsubscribe.splice(0)) off();
     clearTimeout(this.#rescanTimer);
     await this.#startup;
+    this.#pause.close();
     this.#puller.stop();
     // Ends the chunk requests in flight, so abandoned downloads finish now.
     const responders: Promise<void>[] = [];
@@ -661,6 +690,7 @@ export class SyncEngine {
       ...(this.#o.mode === "receive-only"
         ? { withhold: (record: FileRecord) => this.#withholds(record) }
         : {}),
+      held: () => this.#pause.paused,
       name: this.#o.name,
       caseInsensitive: this.#caseInsensitive,
       convert: (wire) =>
@@ -701,6 +731,7 @@ export class SyncEngine {
       ignore: this.#o.ignore,
       send: (response) => session.send(response),
       onChanged: (path) => this.#rescanSoon(path),
+      whilePaused: () => this.#pause.whilePaused(),
     });
     peer.session = session;
     peer.responder = responder;

@@ -28,4 +28,6 @@ export interface StatusView {
   indexing: boolean;
   /** Indexed, nothing left to pull or retry, every peer's index exchanged. */
   inSync: boolean;
+  /** `dsync pause` holds every transfer and announcement. */
+  paused?: boolean;
 }

@@ -100,6 +100,14 @@ export class PullerClosedError extends Error {
   }
 }
 
+/** The puller was paused; work in progress was set aside to resume. */
+export class PullerPausedError extends Error {
+  constructor() {
+    super("The puller is paused");
+    this.name = "PullerPausedError";
+  }
+}
+
 /** Where a file records from the peers' records. */
 export interface RemoteRecords {
   recordsFor(path: string): { replica: bigint; record: FileRecord }[];
@@ -261,7 +269,8 @@ export class Puller {
   /** Retry timers pending per path. */
   readonly #retryPaths = new Map<string, number>();
   readonly #transfers = new Map<string, Transfer>();
-  readonly #abort = new AbortController();
+  #abort = new AbortController();
+  #paused = false;
   /** Nothing is planned while held (see `PullerOptions.held`). */
   #held: boolean;
   readonly #idleWaiters: (() => void)[] = [];
@@ -298,6 +307,30 @@ export class Puller {
     if (!this.#held) return;
     this.#held = false;
     this.#kick();
+  }
+
+  /**
+   * Stops pulling until {@linkcode resume}: downloads in progress are set
+   * aside (a big file's `.part` is kept to resume from), queued and
+   * retried paths stay queued, and nothing new starts.
+   */
+  pause(): void {
+    if (this.#paused || this.#closed) return;
+    this.#paused = true;
+    this.#abort.abort(new PullerPausedError());
+  }
+
+  /** Pulls again after {@linkcode pause}, from where it stopped. */
+  resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    this.#abort = new AbortController();
+    this.#kick();
+  }
+
+  /** Whether {@linkcode pause} holds the puller. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** What was pulled so far. */
@@ -451,7 +484,7 @@ export class Puller {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
-      if (this.#held) {
+      if (this.#held || this.#paused) {
         await this.#sleep();
         continue;
       }
@@ -816,6 +849,7 @@ export class Puller {
   ): Promise<void> {
     const leftovers = this.#o.leftovers;
     const resumable = this.#closed || err instanceof PullerClosedError ||
+      err instanceof PullerPausedError ||
       err instanceof ChunkHashMismatchError || lacksSource(err);
     if (leftovers === undefined || !resumable) {
       await part.abort();
@@ -846,6 +880,7 @@ export class Puller {
     const d = this.#recheck(planned);
     if (d === undefined || this.#closed) return;
     const epoch = this.#sourceEpoch;
+    const signal = this.#abort.signal;
     const transfer = this.#startTransfer(d);
     let part: PartFile | undefined;
     try {
@@ -854,10 +889,10 @@ export class Puller {
         d.remote,
         part,
         this.#o.fileWindowBytes ?? 1 << 20,
-        this.#abort.signal,
+        signal,
         (n) => transfer.bytesDone += n,
       );
-      this.#abort.signal.throwIfAborted();
+      signal.throwIfAborted();
       await part.prepare();
       const p = part;
       const copy = d.action.kind === "conflict" ? this.#copyName(d) : undefined;
@@ -911,6 +946,7 @@ export class Puller {
 
   async #pullGroup(planned: Decision[]): Promise<void> {
     const epoch = this.#sourceEpoch;
+    const signal = this.#abort.signal;
     const failures: { path: string; error: unknown }[] = [];
     const files: SmallFile[] = [];
     const byPath = new Map<string, Decision>();
@@ -923,7 +959,7 @@ export class Puller {
         try {
           const data = await this.#fetcher.assemble(
             d.remote,
-            this.#abort.signal,
+            signal,
             (n) => transfer.bytesDone += n,
           );
           byPath.set(d.path, d);
@@ -946,7 +982,7 @@ export class Puller {
           failures.push({ path: d.path, error: err });
         }
       }));
-      this.#abort.signal.throwIfAborted();
+      signal.throwIfAborted();
       if (files.length > 0) {
         const outcomes = await writeSmallFiles(
           this.#o.folder,
@@ -1007,6 +1043,10 @@ export class Puller {
     epoch = this.#sourceEpoch,
   ): Promise<void> {
     if (this.#closed) return;
+    if (err instanceof PullerPausedError) {
+      this.enqueue([path]); // taken again once resumed
+      return;
+    }
     const error = errorOf(err);
     if (error instanceof LocalChangeError) {
       const tries = (this.#localRetries.get(path) ?? 0) + 1;

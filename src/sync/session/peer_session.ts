@@ -131,6 +131,8 @@ export interface PeerSessionOptions {
    * changes); the peer does not learn of them at all.
    */
   readonly withhold?: (record: FileRecord) => boolean;
+  /** While true, local changes are not announced (they are once it is false and `notifyLocalChanges` is called). */
+  readonly held?: () => boolean;
   /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
   readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
   /** The peer said hello. */
@@ -301,6 +303,7 @@ export class PeerSession {
   notifyLocalChanges(): void {
     if (this.#closed || this.#sentUpTo === undefined) return;
     this.#dirty = true;
+    if (this.#o.held?.()) return;
     this.#pumping ??= this.#pump().finally(() => this.#pumping = undefined);
   }
 
@@ -436,7 +439,7 @@ export class PeerSession {
   }
 
   async #pump(): Promise<void> {
-    while (this.#dirty && !this.#closed) {
+    while (this.#dirty && !this.#closed && !this.#o.held?.()) {
       this.#dirty = false;
       try {
         await this.#sendDelta();
