@@ -37,6 +37,7 @@ function status(overrides: Partial<SyncStatus> = {}): SyncStatus {
     bytesReceived: 10,
     bytesSent: 20,
     bytesReused: 5,
+    paused: false,
     mode: "send-receive",
     differing: 0,
     localChanges: 0,

@@ -44,6 +44,7 @@ const status: SyncStatus = {
   bytesReceived: 0,
   bytesSent: 0,
   bytesReused: 0,
+  paused: false,
   mode: "send-receive",
   differing: 0,
   localChanges: 0,
