@@ -164,8 +164,9 @@ Deno.test("versions: retention prunes versions older than versions_keep_days and
   const [a] = mesh.nodes as [MeshNode];
   const root = `${a.dir}/.dsync/versions`;
   await Deno.mkdir(`${root}/old`, { recursive: true });
+  const start = Date.now();
   const stamp = (daysAgo: number) => {
-    const d = new Date(Date.now() - daysAgo * 86_400_000);
+    const d = new Date(start - daysAgo * 86_400_000);
     const p = (n: number) => String(n).padStart(2, "0");
     return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${
       p(d.getUTCDate())
