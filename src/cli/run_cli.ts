@@ -23,6 +23,7 @@ import {
   NoInstanceError,
   type OverrideReply,
   type PauseReply,
+  ReadOnlyFolderError,
   restoreInFolder,
   type RestoreReply,
   type RevertReply,
@@ -367,6 +368,7 @@ function restorePathOrUsage(path: string): string {
 function reportError(error: unknown, verbose: boolean): number {
   if (
     error instanceof UsageError || error instanceof FolderInUseError ||
+    error instanceof ReadOnlyFolderError ||
     error instanceof PortUnavailableError || error instanceof JoinFailedError ||
     error instanceof NoInstanceError ||
     (error instanceof ControlRequestError && error.status < 500)

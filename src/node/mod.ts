@@ -4,7 +4,7 @@
  * @module
  */
 export { describeScan, describeTotals, runNode } from "./node.ts";
-export { FolderInUseError } from "./folder_lock.ts";
+export { FolderInUseError, ReadOnlyFolderError } from "./folder_lock.ts";
 export type { NodeConfig, StaticPeer } from "./node_config.ts";
 export { DEFAULT_RESCAN_INTERVAL_MS } from "./node_config.ts";
 export {
