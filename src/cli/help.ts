@@ -13,6 +13,13 @@ Usage: dsync -d DIR [options]          run dsync on DIR (prints a join code for 
        dsync members -d DIR            list the devices of DIR's group
        dsync remove -d DIR FINGERPRINT remove a device from the group (new group key)
        dsync status -d DIR [--json]    is DIR in sync, and with whom (--json: everything)
+       dsync versions -d DIR [PATH]    old copies kept of what peers replaced or deleted
+       dsync restore -d DIR PATH [--at TIME]
+                                       put a version back (the current file becomes one)
+       dsync pause -d DIR | resume -d DIR
+                                       hold / carry on every transfer of a running dsync
+       dsync override -d DIR           send-only: put this folder's state on the peers
+       dsync revert -d DIR             receive-only: replace local changes by the group's
 
 Options:
   -d, --path DIR        folder to keep in sync (required)
@@ -24,6 +31,9 @@ Options:
       --open            open LAN mode: sync with any dsync started with --open
                         (no group, no join code; anyone on the network can sync)
       --no-discovery    do not announce or browse on mDNS
+      --mode MODE       send-receive (default), send-only or receive-only
+      --at TIME         with restore: the newest version at or before TIME
+                        (20261207-031500 as listed, or 2026-12-07T03:15:00Z)
   -v, --verbose         log every file event
       --config FILE     read defaults from FILE
                         (default: ${defaultConfig ?? "none"})
@@ -31,7 +41,8 @@ Options:
   -V, --version         show the version
 
 Config file keys: path, port, name, peer, exclude, no_discovery, verbose,
-max_concurrent_transfers, join, open. Flags override the file; -a and -e add
-to its lists.
+max_concurrent_transfers, join, open, mode, versions_keep_days (default 30;
+0: no versions), versions_max_mb (default: a tenth of the disk). Flags
+override the file; -a and -e add to its lists.
 `;
 }
