@@ -233,7 +233,10 @@ async function runLockedNode(
         folder: config.folder,
         device: { name: config.name, fingerprint: group.device.fingerprint },
         group: () => group.isOpen ? "open" : group.secret.fingerprint,
-        status: () => sync.status(),
+        status: () => {
+          sync.localChanges(); // counted for the status request only
+          return sync.status();
+        },
       }),
     });
     announceGroup(

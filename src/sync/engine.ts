@@ -371,7 +371,8 @@ export class SyncEngine {
 
   /**
    * The local changes a receive-only folder keeps from the group: paths
-   * whose record no peer has (counted at most every few seconds).
+   * whose record no peer has. Reads the whole index (at most every few
+   * seconds; `status()` reports the last count).
    */
   localChanges(): number {
     if (this.mode !== "receive-only") return 0;
@@ -613,7 +614,8 @@ export class SyncEngine {
       paused: this.paused,
       mode: this.mode,
       differing: this.mode === "send-only" ? this.#puller.heldBack.size : 0,
-      localChanges: this.localChanges(),
+      // Counted by localChanges() (status requests), not at every redraw.
+      localChanges: this.#localChangeCount?.count ?? 0,
     };
   }
 
