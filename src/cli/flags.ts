@@ -44,7 +44,8 @@ export type ControlCommand =
   | { readonly name: "revert" }
   /** `dsync pause` / `dsync resume`: hold or carry on all transfers. */
   | { readonly name: "pause" }
-  | { readonly name: "resume" };
+  /** `acceptDeletes`: apply the deletes the mass-delete guard held. */
+  | { readonly name: "resume"; readonly acceptDeletes: boolean };
 
 const COMMANDS = [
   "invite",
@@ -72,6 +73,7 @@ const OPTIONS = {
   open: { type: "boolean" },
   json: { type: "boolean" },
   at: { type: "string" },
+  "accept-deletes": { type: "boolean" },
   mode: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
@@ -94,7 +96,12 @@ export function parseFlags(argv: readonly string[]): Flags {
     throw new UsageError(describeParseError(error), { cause: error });
   }
   const { values, positionals } = parsed;
-  const command = parseCommand(positionals, values.json ?? false, values.at);
+  const command = parseCommand(
+    positionals,
+    values.json ?? false,
+    values.at,
+    values["accept-deletes"] ?? false,
+  );
   const flags: Flags = {
     peers: values.peer ?? [],
     excludes: values.exclude ?? [],
@@ -118,8 +125,14 @@ function parseCommand(
   positionals: readonly string[],
   json: boolean,
   at: string | undefined,
+  acceptDeletes: boolean,
 ): ControlCommand | undefined {
   const [first, ...rest] = positionals;
+  if (acceptDeletes && first !== "resume") {
+    throw new UsageError(
+      "--accept-deletes goes with resume: dsync resume -d DIR --accept-deletes",
+    );
+  }
   if (at !== undefined && first !== "restore") {
     throw new UsageError(
       "--at goes with restore: dsync restore -d DIR PATH --at TIME",
@@ -164,6 +177,7 @@ function parseCommand(
   if (rest.length > 0) {
     throw new UsageError(`Unexpected argument "${rest[0]}" after ${name}`);
   }
+  if (name === "resume") return { name, acceptDeletes };
   return name === "status" ? { name, json } : { name };
 }
 

@@ -16,8 +16,9 @@ Usage: dsync -d DIR [options]          run dsync on DIR (prints a join code for 
        dsync versions -d DIR [PATH]    old copies kept of what peers replaced or deleted
        dsync restore -d DIR PATH [--at TIME]
                                        put a version back (the current file becomes one)
-       dsync pause -d DIR | resume -d DIR
+       dsync pause -d DIR | resume -d DIR [--accept-deletes]
                                        hold / carry on every transfer of a running dsync
+                                       (--accept-deletes: apply a held mass delete)
        dsync override -d DIR           send-only: put this folder's state on the peers
        dsync revert -d DIR             receive-only: replace local changes by the group's
 

@@ -326,7 +326,16 @@ async function runCommand(
         folder,
         "POST",
         `/api/${command.name}`,
+        command.name === "resume" && command.acceptDeletes
+          ? { acceptDeletes: true }
+          : undefined,
       ) as PauseReply;
+      if ((reply.accepted ?? 0) > 0) {
+        console.log(
+          `Applying ${reply.accepted} held deletes (the deleted files go to versions)`,
+        );
+      }
+      if ((reply.accepted ?? 0) > 0 && reply.already) return EXIT_OK;
       console.log(
         reply.paused
           ? `${

@@ -35,9 +35,11 @@ export interface PauseReply {
   readonly paused: boolean;
   /** It was already so. */
   readonly already: boolean;
+  /** Held deletes accepted (`--accept-deletes`). */
+  readonly accepted?: number;
 }
 
-/** `POST /api/pause` and `POST /api/resume`. */
+/** `POST /api/pause` and `POST /api/resume` (`{ acceptDeletes: true }` applies held deletes). */
 export function pauseRoutes(folder: string, engine: SyncEngine): ControlRoutes {
   const file = pausedFilePath(folder);
   return {
@@ -54,14 +56,22 @@ export function pauseRoutes(folder: string, engine: SyncEngine): ControlRoutes {
       const reply: PauseReply = { paused: true, already };
       return { status: 200, body: reply };
     },
-    "POST /api/resume": async () => {
+    "POST /api/resume": async (body) => {
+      const accept = (body as { acceptDeletes?: unknown } | undefined)
+        ?.acceptDeletes === true;
+      const accepted = accept ? engine.acceptDeletes() : 0;
+      if (accepted > 0) {
+        log.info("Applying the {count} held deletes, as accepted", {
+          count: accepted,
+        });
+      }
       const already = !engine.paused;
       await Deno.remove(file).catch((error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       });
       engine.resume();
       if (!already) log.info("Resumed: syncing again");
-      const reply: PauseReply = { paused: false, already };
+      const reply: PauseReply = { paused: false, already, accepted };
       return { status: 200, body: reply };
     },
   };

@@ -119,6 +119,13 @@ export function waitingReasons(status: SyncStatus): string[] {
   if (status.retrying > 0) {
     reasons.push(`${count(status.retrying, "file")} failing, retrying`);
   }
+  if (status.deletesHeld > 0) {
+    reasons.push(
+      `${
+        count(status.deletesHeld, "delete")
+      } from a peer held back (dsync resume --accept-deletes applies them)`,
+    );
+  }
   for (const peer of latestPerDevice(status.peers)) {
     if (!peer.connected) continue;
     if (!peer.indexReceived) {

@@ -166,6 +166,8 @@ export interface SyncStatus {
   readonly bytesReused: number;
   /** `dsync pause` holds every transfer and announcement. */
   readonly paused: boolean;
+  /** Deletes the mass-delete guard holds until accepted. */
+  readonly deletesHeld: number;
   /** Which way changes flow. */
   readonly mode: FolderMode;
   /** Send-only: paths that differ from the group and are not changed here. */
@@ -289,6 +291,8 @@ export class SyncEngine {
         ? {}
         : { onDiskFull: options.onDiskFull }),
       ...(options.mode === undefined ? {} : { mode: options.mode }),
+      liveFiles: () => this.#remote.localTotals().files,
+      nameOf: (replica) => this.#peerNameOf(replica),
     });
   }
 
@@ -350,6 +354,23 @@ export class SyncEngine {
   /** Whether {@linkcode pause} holds the engine. */
   get paused(): boolean {
     return this.#pause.paused;
+  }
+
+  /**
+   * Applies the deletes the mass-delete guard held (`dsync resume
+   * --accept-deletes`); returns how many.
+   */
+  acceptDeletes(): number {
+    return this.#puller.acceptDeletes();
+  }
+
+  #peerNameOf(replica: bigint): string | undefined {
+    for (const peer of this.#peers.values()) {
+      if (peer.session?.state().replica === replica) {
+        return peer.name ?? peer.fingerprint;
+      }
+    }
+    return undefined;
   }
 
   /** Which way changes flow. */
@@ -612,6 +633,7 @@ export class SyncEngine {
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,
       paused: this.paused,
+      deletesHeld: this.#puller.deletesHeld,
       mode: this.mode,
       differing: this.mode === "send-only" ? this.#puller.heldBack.size : 0,
       // Counted by localChanges() (status requests), not at every redraw.

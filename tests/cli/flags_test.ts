@@ -91,7 +91,11 @@ Deno.test("parseFlags() reads the versions, restore, mode and pause commands", (
     [["override", "-d", "x"], { name: "override" }],
     [["revert", "-d", "x"], { name: "revert" }],
     [["pause", "-d", "x"], { name: "pause" }],
-    [["resume", "-d", "x"], { name: "resume" }],
+    [["resume", "-d", "x"], { name: "resume", acceptDeletes: false }],
+    [["resume", "-d", "x", "--accept-deletes"], {
+      name: "resume",
+      acceptDeletes: true,
+    }],
   ];
   for (const [argv, command] of table) {
     assertEquals(parseFlags(argv).command, command, argv.join(" "));

@@ -38,6 +38,7 @@ function status(overrides: Partial<SyncStatus> = {}): SyncStatus {
     bytesSent: 20,
     bytesReused: 5,
     paused: false,
+    deletesHeld: 0,
     mode: "send-receive",
     differing: 0,
     localChanges: 0,

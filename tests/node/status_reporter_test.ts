@@ -45,6 +45,7 @@ const status: SyncStatus = {
   bytesSent: 0,
   bytesReused: 0,
   paused: false,
+  deletesHeld: 0,
   mode: "send-receive",
   differing: 0,
   localChanges: 0,

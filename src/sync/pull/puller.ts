@@ -89,6 +89,7 @@ import { FailureBackoff } from "./failure_backoff.ts";
 import { lastModifier, plan } from "./planner.ts";
 import type { VersionKeeper } from "../../versions/mod.ts";
 import { type FolderMode, holdsBack, isLocalChange } from "./folder_mode.ts";
+import { DeleteGuard } from "./delete_guard.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
@@ -168,6 +169,10 @@ export interface PullerOptions {
   readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
   /** Which way changes flow (default send-receive). */
   readonly mode?: FolderMode;
+  /** Live files in the local index (for the mass-delete guard). */
+  readonly liveFiles?: () => number;
+  /** The name of the peer whose replica is `replica`, if connected. */
+  readonly nameOf?: (replica: bigint) => string | undefined;
 }
 
 /** A file being pulled, for status displays. */
@@ -262,6 +267,7 @@ export class Puller {
   readonly #localRetries = new Map<string, number>();
   /** Paths whose peers' changes the folder's mode keeps from being applied. */
   readonly #heldBack = new Set<string>();
+  readonly #deleteGuard = new DeleteGuard();
   readonly #dirRetries = new Map<string, number>();
   readonly #jobs = new Set<Promise<void>>();
   readonly #tasks = new Set<Promise<void>>();
@@ -475,6 +481,7 @@ export class Puller {
       return;
     }
     for (const wake of this.#idleWaiters.splice(0)) wake();
+    this.#deleteGuard.settle();
     if (!this.#idle) {
       this.#idle = true;
       this.#o.onIdle?.();
@@ -628,7 +635,7 @@ export class Puller {
       else await this.#op(d, () => this.#clearDirectory(d));
     }
     const started = await this.#startFiles(pulls);
-    const deletes = get("delete");
+    const deletes = this.#guardDeletes(get("delete"));
     if (deletes.length > 0) {
       for (const d of deletes) this.#active.add(d.path);
       this.#track(
@@ -636,6 +643,49 @@ export class Puller {
       );
     }
     this.#o.onStored();
+  }
+
+  /** The deletes of a round that the mass-delete guard lets through. */
+  #guardDeletes(ds: Decision[]): Decision[] {
+    if (ds.length === 0 || this.#o.liveFiles === undefined) return ds;
+    const files = ds.filter((d) => d.local?.kind === "file").length;
+    const before = this.#deleteGuard.held.size;
+    const verdict = this.#deleteGuard.judge(
+      ds.map((d) => d.path),
+      files,
+      this.#o.liveFiles(),
+      this.#now(),
+    );
+    if (verdict === "apply") return ds;
+    if (before === 0) {
+      const replica = this.#o.remote.recordsFor(ds[0]!.path).find((r) =>
+        r.record.deleted
+      )?.replica;
+      const peer =
+        (replica === undefined ? undefined : this.#o.nameOf?.(replica)) ??
+          "a peer";
+      log.warn(
+        "{peer} would delete {count} of the {files} files here; nothing of it is applied. If that is right: dsync resume -d DIR --accept-deletes",
+        {
+          peer,
+          count: this.#deleteGuard.held.size,
+          files: this.#o.liveFiles(),
+        },
+      );
+    }
+    return [];
+  }
+
+  /** Paths whose delete the mass-delete guard holds. */
+  get deletesHeld(): number {
+    return this.#deleteGuard.held.size;
+  }
+
+  /** Applies the deletes the guard held (and those that follow until idle). */
+  acceptDeletes(): number {
+    const paths = this.#deleteGuard.accept();
+    this.enqueue(paths);
+    return paths.length;
   }
 
   /** Runs a quick action for `d` (or a batch when `d` is undefined), handling failures. */
@@ -713,6 +763,12 @@ export class Puller {
         } else if (now !== undefined) this.#queue.add(d.path);
       }
       const outcome = await applyDeletes(this.#ops, fresh);
+      this.#deleteGuard.applied(
+        fresh.filter((d) =>
+          d.local?.kind === "file" && outcome.done.includes(d.path)
+        ).length,
+        this.#now(),
+      );
       for (const path of outcome.done) {
         this.#localRetries.delete(path);
         this.#dirRetries.delete(path);
