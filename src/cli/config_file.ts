@@ -22,6 +22,8 @@ export interface FileConfig {
   versions_max_mb?: number;
   /** `send-receive`, `send-only` or `receive-only`, as with `--mode`. */
   mode?: string;
+  /** Where `.dsync/` goes, as with `--state-dir`. */
+  state_dir?: string;
 }
 
 type KeyKind =
@@ -45,6 +47,7 @@ const KEYS: Record<keyof FileConfig, KeyKind> = {
   versions_keep_days: "count",
   versions_max_mb: "count",
   mode: "string",
+  state_dir: "string",
 };
 
 /** Upper bound on `max_concurrent_transfers`; more only adds memory use. */
@@ -106,8 +109,8 @@ export function parseConfig(text: string, file: string): FileConfig {
         if (typeof value !== "string" || value === "") {
           throw bad("a non-empty string");
         }
-        if (key === "path") {
-          config.path = resolveConfigPath(value, file);
+        if (key === "path" || key === "state_dir") {
+          config[key] = resolveConfigPath(value, file);
         } else config[key as "name" | "join" | "mode"] = value;
         break;
       case "port":

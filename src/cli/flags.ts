@@ -17,6 +17,8 @@ export interface Flags {
   open: boolean;
   /** `--mode`: send-receive, send-only or receive-only. */
   mode?: string;
+  /** `--state-dir`: where `.dsync/` goes instead of the folder. */
+  stateDir?: string;
   /** A control command for the running instance, with its arguments. */
   command?: ControlCommand;
   help: boolean;
@@ -75,6 +77,7 @@ const OPTIONS = {
   at: { type: "string" },
   "accept-deletes": { type: "boolean" },
   mode: { type: "string" },
+  "state-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -118,6 +121,9 @@ export function parseFlags(argv: readonly string[]): Flags {
   if (values.name !== undefined) flags.name = values.name;
   if (values.config !== undefined) flags.config = values.config;
   if (values.mode !== undefined) flags.mode = values.mode;
+  if (values["state-dir"] !== undefined) {
+    flags.stateDir = values["state-dir"];
+  }
   return flags;
 }
 

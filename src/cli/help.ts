@@ -33,6 +33,8 @@ Options:
                         (no group, no join code; anyone on the network can sync)
       --no-discovery    do not announce or browse on mDNS
       --mode MODE       send-receive (default), send-only or receive-only
+      --state-dir DIR   keep dsync's .dsync/ in DIR instead of the folder
+                        (a send-only folder on a read-only file system)
       --at TIME         with restore: the newest version at or before TIME
                         (20261207-031500 as listed, or 2026-12-07T03:15:00Z)
   -v, --verbose         log every file event
@@ -42,7 +44,7 @@ Options:
   -V, --version         show the version
 
 Config file keys: path, port, name, peer, exclude, no_discovery, verbose,
-max_concurrent_transfers, join, open, mode, versions_keep_days (default 30;
+max_concurrent_transfers, join, open, mode, state_dir, versions_keep_days (default 30;
 0: no versions), versions_max_mb (default: a tenth of the disk). Flags
 override the file; -a and -e add to its lists.
 `;

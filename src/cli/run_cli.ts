@@ -7,6 +7,7 @@ import {
 } from "./permission_error.ts";
 import {
   checkFolder,
+  checkStateDir,
   invocationDir,
   mergeSettings,
   type Settings,
@@ -14,7 +15,7 @@ import {
 import { UsageError } from "./usage_error.ts";
 import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
 import {
-  callInstance,
+  callInstance as callFolder,
   ControlRequestError,
   FolderInUseError,
   folderVersions,
@@ -72,6 +73,7 @@ async function resolveSettings(argv: readonly string[]): Promise<
     cwd: invocationDir(initCwd(), Deno.cwd()),
   });
   await checkFolder(settings.folder);
+  if (settings.stateDir !== undefined) await checkStateDir(settings.stateDir);
   const missing = missingPermission(settings);
   if (missing !== null) throw new UsageError(missing);
   return settings;
@@ -126,7 +128,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
   if (settings.command !== undefined) {
     try {
-      return await runCommand(settings.folder, settings.command);
+      return await runCommand(
+        settings.folder,
+        settings.stateDir ?? settings.folder,
+        settings.command,
+      );
     } catch (error) {
       return reportError(error, settings.verbose);
     }
@@ -158,7 +164,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
     const join = settings.joinFromConfig === true &&
-        await exists(groupKeyPath(settings.folder))
+        await exists(groupKeyPath(settings.stateDir ?? settings.folder))
       ? undefined
       : settings.join;
     const joined = join === undefined ? undefined : await joinGroup({
@@ -196,18 +202,24 @@ async function exists(path: string): Promise<boolean> {
 /** Runs a control command against the instance running for `folder`. */
 async function runCommand(
   folder: string,
+  stateRoot: string,
   command: ControlCommand,
 ): Promise<number> {
+  const callInstance = (
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ) => callFolder(folder, method, path, body, stateRoot);
   switch (command.name) {
     case "invite": {
-      const reply = await callInstance(folder, "POST", "/api/invite") as {
+      const reply = await callInstance("POST", "/api/invite") as {
         code: string;
       };
       console.log(reply.code);
       return EXIT_OK;
     }
     case "members": {
-      const reply = await callInstance(folder, "GET", "/api/members") as {
+      const reply = await callInstance("GET", "/api/members") as {
         group: string;
         self: { name: string; fingerprint: string };
         members: {
@@ -233,7 +245,7 @@ async function runCommand(
       return EXIT_OK;
     }
     case "remove": {
-      const reply = await callInstance(folder, "POST", "/api/remove", {
+      const reply = await callInstance("POST", "/api/remove", {
         fingerprint: command.fingerprint,
       }) as { removed: string; name: string; notified: number };
       console.log(
@@ -247,7 +259,7 @@ async function runCommand(
       const path = command.path === undefined
         ? undefined
         : restorePathOrUsage(command.path);
-      const list = await folderVersions(folder).list(path);
+      const list = await folderVersions(folder, stateRoot).list(path);
       if (list.length === 0) {
         console.log(
           path === undefined
@@ -272,14 +284,14 @@ async function runCommand(
       const path = restorePathOrUsage(command.path);
       let reply: RestoreReply;
       try {
-        reply = await callInstance(folder, "POST", "/api/restore", {
+        reply = await callInstance("POST", "/api/restore", {
           path,
           ...(at === undefined ? {} : { at }),
         }) as RestoreReply;
       } catch (error) {
         if (!(error instanceof NoInstanceError)) throw error;
         try {
-          reply = await restoreInFolder(folder, path, at);
+          reply = await restoreInFolder(folder, path, at, stateRoot);
         } catch (inner) {
           if (inner instanceof RestoreError) {
             throw new UsageError(inner.message);
@@ -298,7 +310,6 @@ async function runCommand(
     }
     case "override": {
       const reply = await callInstance(
-        folder,
         "POST",
         "/api/override",
       ) as OverrideReply;
@@ -308,11 +319,7 @@ async function runCommand(
       return EXIT_OK;
     }
     case "revert": {
-      const reply = await callInstance(
-        folder,
-        "POST",
-        "/api/revert",
-      ) as RevertReply;
+      const reply = await callInstance("POST", "/api/revert") as RevertReply;
       console.log(
         `Reverted ${reply.reverted} local changes (files kept in versions); the group's versions are pulled${
           reply.skipped > 0 ? `; ${reply.skipped} left as they are` : ""
@@ -323,7 +330,6 @@ async function runCommand(
     case "pause":
     case "resume": {
       const reply = await callInstance(
-        folder,
         "POST",
         `/api/${command.name}`,
         command.name === "resume" && command.acceptDeletes
@@ -348,11 +354,7 @@ async function runCommand(
       return EXIT_OK;
     }
     case "status": {
-      const doc = await callInstance(
-        folder,
-        "GET",
-        "/api/status",
-      ) as StatusDocument;
+      const doc = await callInstance("GET", "/api/status") as StatusDocument;
       if (command.json) {
         console.log(JSON.stringify(doc, null, 2));
       } else {

@@ -20,9 +20,11 @@ export class FolderInUseError extends Error {
  */
 export class ReadOnlyFolderError extends Error {
   readonly folder: string;
-  constructor(folder: string, options?: ErrorOptions) {
+  constructor(folder: string, stateRoot = folder, options?: ErrorOptions) {
     super(
-      `Folder ${folder} is read-only: dsync keeps its index, keys and versions in ${folder}/${STATE_DIR} and cannot write there (make the folder writable)`,
+      stateRoot === folder
+        ? `Folder ${folder} is read-only: dsync keeps its index, keys and versions in ${folder}/${STATE_DIR} and cannot write there (give --state-dir DIR to keep them elsewhere)`
+        : `State directory ${stateRoot} is read-only: dsync cannot write its ${STATE_DIR} there`,
       options,
     );
     this.name = "ReadOnlyFolderError";
@@ -50,13 +52,17 @@ export class FolderLock {
   }
 
   /**
-   * Takes the lock of `folder` (creating `.dsync/` if needed) and writes this
+   * Takes the lock of a folder, in `<stateRoot>/.dsync/` (the folder's
+   * own unless `--state-dir` moved it), creating `.dsync/` if needed, and writes this
    * process's pid into the lock file, for the message another start shows.
    * @throws {FolderInUseError} when another process holds it.
    * @throws {ReadOnlyFolderError} when `.dsync/` cannot be written.
    */
-  static async acquire(folder: string): Promise<FolderLock> {
-    const dir = `${folder}/${STATE_DIR}`;
+  static async acquire(
+    stateRoot: string,
+    folder = stateRoot,
+  ): Promise<FolderLock> {
+    const dir = `${stateRoot}/${STATE_DIR}`;
     const path = `${dir}/${LOCK_FILE}`;
     let file: Deno.FsFile;
     try {
@@ -64,7 +70,7 @@ export class FolderLock {
       file = await Deno.open(path, { read: true, write: true, create: true });
     } catch (error) {
       if (isReadOnly(error)) {
-        throw new ReadOnlyFolderError(folder, { cause: error });
+        throw new ReadOnlyFolderError(folder, stateRoot, { cause: error });
       }
       throw error;
     }

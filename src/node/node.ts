@@ -22,7 +22,11 @@ import {
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
-import { DEFAULT_RESCAN_INTERVAL_MS, type NodeConfig } from "./node_config.ts";
+import {
+  DEFAULT_RESCAN_INTERVAL_MS,
+  type NodeConfig,
+  stateRootOf,
+} from "./node_config.ts";
 import { rescanBatch } from "./watch_batch.ts";
 import { ControlServer } from "./control_server.ts";
 import { GroupContext } from "./group_context.ts";
@@ -93,9 +97,10 @@ export async function runNode(
 ): Promise<void> {
   // Before anything touches the folder: a second dsync on it would share
   // the index and hand out the same sequence numbers.
-  const lock = await FolderLock.acquire(config.folder);
+  const root = stateRootOf(config);
+  const lock = await FolderLock.acquire(root, config.folder);
   try {
-    const guard = FolderGuard.capture(config.folder);
+    const guard = FolderGuard.capture(config.folder, { stateRoot: root });
     // Bound before any other work, so that a taken port is said at once;
     // peers that connect meanwhile wait in the backlog until the pool runs.
     const socket = bindPort(config.port);
@@ -128,11 +133,16 @@ async function runLockedNode(
   // A vanished folder stops the node the way Ctrl-C does.
   const signal = AbortSignal.any([stopSignal, guard.signal]);
   guard.watch();
-  await ensureIgnoreFile(config.folder);
+  const root = stateRootOf(config);
+  const stateInFolder = root === config.folder;
+  await ensureIgnoreFile(config.folder).catch((error) => {
+    // A read-only folder (with --state-dir) goes without the defaults file.
+    if (stateInFolder) throw error;
+  });
   const ignore = await IgnoreRules.load(config.folder, config.excludes);
-  const store = IndexStore.openOrRebuild(config.folder);
+  const store = IndexStore.openOrRebuild(root);
   const hasher = new HasherPool();
-  const group = await GroupContext.open(config.folder, {
+  const group = await GroupContext.open(root, {
     open: config.open ?? false,
     joined: config.joined,
   });
@@ -149,7 +159,7 @@ async function runLockedNode(
   let discovery: Discovery | undefined;
   let suspender: ReturnType<typeof setInterval> | undefined;
   let upkeep: VersionUpkeep | undefined;
-  const versions = folderVersions(config.folder);
+  const versions = folderVersions(config.folder, root);
   const keepDays = config.versionsKeepDays ?? DEFAULT_KEEP_DAYS;
   try {
     // No pull is running yet, so every .part found is a leftover: kept to
@@ -163,11 +173,17 @@ async function runLockedNode(
       hasher,
       ignore,
       checkFolder: () => guard.check(),
+      stateInFolder,
       // Peers get what is indexed while the rest of a big folder still is.
       onCommit: () => engine?.onLocalChanges(),
       onPartFile: (os) => removeStrayPart(os, leftovers),
     });
     const sync = new SyncEngine({
+      ...(stateInFolder ? {} : {
+        stateRoot: root,
+        // The folder's disk cannot be probed (read-only): the platform's default.
+        caseInsensitive: Deno.build.os !== "linux",
+      }),
       folder: config.folder,
       store,
       scanner,
@@ -188,7 +204,7 @@ async function runLockedNode(
         groups.rekey(peerId, secret, removed),
     });
     engine = sync;
-    if (await wasPaused(config.folder)) {
+    if (await wasPaused(root)) {
       sync.pause();
       log.warn(
         "Paused (by dsync pause): nothing is sent or received until dsync resume -d {folder}",
@@ -224,11 +240,11 @@ async function runLockedNode(
     });
     sync.attach(pool);
     groups.attach(pool, sync);
-    control = await ControlServer.start(config.folder, {
+    control = await ControlServer.start(root, {
       ...groups.routes(),
       ...versionRoutes(versions, sync),
       ...modeRoutes(sync, versions),
-      ...pauseRoutes(config.folder, sync),
+      ...pauseRoutes(root, config.folder, sync),
       ...statusRoutes({
         folder: config.folder,
         device: { name: config.name, fingerprint: group.device.fingerprint },

@@ -28,9 +28,21 @@ export interface NodeConfig {
   versionsMaxMb?: number;
   /** Which way changes flow (default send-receive). */
   mode?: FolderMode;
+  /**
+   * The directory that holds `.dsync/` instead of the folder (a folder on
+   * a read-only file system); absolute.
+   */
+  stateDir?: string;
   /** Interval of the full rescan that catches what the watcher missed. */
   rescanIntervalMs?: number;
 }
 
 /** One hour: what the OS drops, a periodic rescan finds. */
 export const DEFAULT_RESCAN_INTERVAL_MS = 60 * 60 * 1000;
+
+/** The directory whose `.dsync/` holds the folder's state. */
+export function stateRootOf(
+  config: { folder: string; stateDir?: string },
+): string {
+  return config.stateDir ?? config.folder;
+}

@@ -14,15 +14,15 @@ import type { ControlRoutes } from "./control_server.ts";
 
 const log = getLogger(["dsync", "node"]);
 
-/** `<folder>/.dsync/paused` */
-export function pausedFilePath(folder: string): string {
-  return toOsPath(toOsPath(folder, STATE_DIR), PAUSED_FILE);
+/** `<state root>/.dsync/paused` */
+export function pausedFilePath(stateRoot: string): string {
+  return toOsPath(toOsPath(stateRoot, STATE_DIR), PAUSED_FILE);
 }
 
 /** Whether the folder was left paused. */
-export async function wasPaused(folder: string): Promise<boolean> {
+export async function wasPaused(stateRoot: string): Promise<boolean> {
   try {
-    await Deno.lstat(pausedFilePath(folder));
+    await Deno.lstat(pausedFilePath(stateRoot));
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
@@ -40,8 +40,12 @@ export interface PauseReply {
 }
 
 /** `POST /api/pause` and `POST /api/resume` (`{ acceptDeletes: true }` applies held deletes). */
-export function pauseRoutes(folder: string, engine: SyncEngine): ControlRoutes {
-  const file = pausedFilePath(folder);
+export function pauseRoutes(
+  stateRoot: string,
+  folder: string,
+  engine: SyncEngine,
+): ControlRoutes {
+  const file = pausedFilePath(stateRoot);
   return {
     "POST /api/pause": async () => {
       const already = engine.paused;

@@ -62,11 +62,14 @@ export function versionRoutes(
   };
 }
 
-/** The versions of `folder` (in its `.dsync/`). */
-export function folderVersions(folder: string): VersionStore {
+/** The versions of `folder` (in the `.dsync/` of `stateRoot`, by default the folder). */
+export function folderVersions(
+  folder: string,
+  stateRoot = folder,
+): VersionStore {
   return new VersionStore({
     folder,
-    root: versionsDir(toOsPath(folder, STATE_DIR)),
+    root: versionsDir(toOsPath(stateRoot, STATE_DIR)),
   });
 }
 
@@ -80,11 +83,16 @@ export async function restoreInFolder(
   folder: string,
   path: string,
   at?: number,
+  stateRoot = folder,
 ): Promise<RestoreReply> {
-  const lock = await FolderLock.acquire(folder);
+  const lock = await FolderLock.acquire(stateRoot, folder);
   try {
     const rel = restorePath(path);
-    const outcome = await restoreVersion(folderVersions(folder), rel, at);
+    const outcome = await restoreVersion(
+      folderVersions(folder, stateRoot),
+      rel,
+      at,
+    );
     return {
       path: rel,
       at: outcome.restored.at,

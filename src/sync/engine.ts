@@ -99,6 +99,8 @@ export interface SyncEngineOptions {
   readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
   /** Which way changes flow (default send-receive). */
   readonly mode?: FolderMode;
+  /** The directory whose `.dsync/` holds the index (default: the folder). */
+  readonly stateRoot?: string;
   /** A peer said hello (its name is known from now on). */
   readonly onPeerHello?: (peerId: Uint8Array, name: string) => void;
   /** A peer sent the group's new secret after removing `removed`. */
@@ -254,7 +256,7 @@ export class SyncEngine {
   constructor(options: SyncEngineOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#remote = RemoteIndex.open(options.folder);
+    this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
     this.#caseInsensitive = options.caseInsensitive ??
       detectCaseInsensitive(options.folder);
     this.#caseFold = this.#caseInsensitive

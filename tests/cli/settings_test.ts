@@ -210,3 +210,34 @@ Deno.test("mergeSettings() takes --mode over the file's mode and refuses unknown
     'Invalid mode "backup" (one of: send-receive, send-only, receive-only)',
   );
 });
+
+Deno.test("mergeSettings() resolves --state-dir and refuses one inside the folder", () => {
+  assertEquals(
+    mergeSettings(
+      flags("-d", "/data/pub", "--state-dir", "state"),
+      {},
+      defaults,
+    )
+      .stateDir,
+    "/home/a/state",
+  );
+  assertEquals(
+    mergeSettings(
+      flags("-d", "/data/pub"),
+      { state_dir: "/var/dsync" },
+      defaults,
+    )
+      .stateDir,
+    "/var/dsync",
+  );
+  assertThrows(
+    () =>
+      mergeSettings(
+        flags("-d", "/data/pub", "--state-dir", "/data/pub/.state"),
+        {},
+        defaults,
+      ),
+    UsageError,
+    "The state directory /data/pub/.state is inside the folder /data/pub; choose one outside it",
+  );
+});
