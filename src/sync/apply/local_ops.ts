@@ -388,7 +388,8 @@ async function removeFileExactly(
     conflictTag: ctx.store.replicaId.toString(16).padStart(16, "0").slice(0, 8)
       .toUpperCase(),
     ...(ctx.versions === undefined || expected.kind !== "file" ? {} : {
-      takeOld: (aside: string) => keepAside(ctx.versions!, aside, path),
+      takeOld: (aside: string) =>
+        keepAside(ctx.versions!, aside, path, "deleted"),
     }),
   });
   return removed ? "removed" : "absent";
@@ -403,16 +404,15 @@ export function keepAside(
   versions: VersionKeeper,
   aside: string,
   path: string,
+  change: "deleted" | "replaced",
 ): void {
   try {
     const name = versions.keepAsideSync(aside, path);
-    log.info(
-      "A peer deleted or replaced {path}; kept the old copy in versions ({name})",
-      {
-        path,
-        name,
-      },
-    );
+    log.info("A peer {change} {path}; kept the old copy in versions ({name})", {
+      change,
+      path,
+      name,
+    });
   } catch (error) {
     log.warn("Cannot keep the old copy of {path} in versions: {error}", {
       path,

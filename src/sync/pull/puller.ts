@@ -1031,7 +1031,7 @@ export class Puller {
             check: () => assertDecisionCurrent(this.#o.store, d),
             ...(this.#o.versions === undefined ? {} : {
               keepOld: (aside: string) =>
-                keepAside(this.#o.versions!, aside, d.path),
+                keepAside(this.#o.versions!, aside, d.path, "replaced"),
             }),
           });
         } catch (err) {
