@@ -208,5 +208,5 @@ Deno.test("versions: retention prunes versions older than versions_keep_days and
       `keep.txt~${stamp(1)}`,
     ].sort(),
   );
-  assertMatch(a.proc!.output, /Deleted 2 old versions/);
+  await a.proc!.waitForOutput(/Deleted 2 old versions/, 10_000);
 });
