@@ -23,9 +23,23 @@ export interface FileConfig {
    * (e.g. an NTFS or exFAT disk mounted on Linux). Default: this OS's.
    */
   naming?: string;
+  /** Days versions are kept; 0 turns versioning off. */
+  versions_keep_days?: number;
+  /** Most megabytes all versions take. */
+  versions_max_mb?: number;
+  /** `send-receive`, `send-only` or `receive-only`, as with `--mode`. */
+  mode?: string;
+  /** Where `.dsync/` goes, as with `--state-dir`. */
+  state_dir?: string;
 }
 
-type KeyKind = "string" | "port" | "strings" | "boolean" | "transfers";
+type KeyKind =
+  | "string"
+  | "port"
+  | "strings"
+  | "boolean"
+  | "transfers"
+  | "count";
 const KEYS: Record<keyof FileConfig, KeyKind> = {
   path: "string",
   port: "port",
@@ -39,6 +53,10 @@ const KEYS: Record<keyof FileConfig, KeyKind> = {
   open: "boolean",
   gui: "string",
   naming: "string",
+  versions_keep_days: "count",
+  versions_max_mb: "count",
+  mode: "string",
+  state_dir: "string",
 };
 
 /** Upper bound on `max_concurrent_transfers`; more only adds memory use. */
@@ -100,14 +118,14 @@ export function parseConfig(text: string, file: string): FileConfig {
         if (typeof value !== "string" || value === "") {
           throw bad("a non-empty string");
         }
-        if (key === "path") {
-          config.path = resolveConfigPath(value, file);
+        if (key === "path" || key === "state_dir") {
+          config[key] = resolveConfigPath(value, file);
         } else if (key === "naming") {
           if (value !== "posix" && value !== "windows") {
             throw bad('"posix" or "windows"');
           }
           config.naming = value;
-        } else config[key as "name" | "join" | "gui"] = value;
+        } else config[key as "name" | "join" | "gui" | "mode"] = value;
         break;
       case "port":
         if (
@@ -138,6 +156,12 @@ export function parseConfig(text: string, file: string): FileConfig {
           );
         }
         config.max_concurrent_transfers = value;
+        break;
+      case "count":
+        if (
+          typeof value !== "number" || !Number.isSafeInteger(value) || value < 0
+        ) throw bad("a whole number, 0 or more");
+        config[key as "versions_keep_days" | "versions_max_mb"] = value;
         break;
     }
   }

@@ -17,21 +17,52 @@ export interface Flags {
   join?: string;
   /** `--open`: the open LAN mode instead of a group. */
   open: boolean;
+  /** `--mode`: send-receive, send-only or receive-only. */
+  mode?: string;
+  /** `--state-dir`: where `.dsync/` goes instead of the folder. */
+  stateDir?: string;
   /** A control command for the running instance, with its arguments. */
   command?: ControlCommand;
   help: boolean;
   version: boolean;
 }
 
-/** `dsync invite | members | remove FINGERPRINT | status [--json]`. */
+/**
+ * `dsync invite | members | remove FINGERPRINT | status [--json] |
+ * versions [PATH] | restore PATH [--at TIME] | override | revert | pause |
+ * resume`.
+ */
 export type ControlCommand =
   | { readonly name: "invite" }
   | { readonly name: "members" }
   | { readonly name: "remove"; readonly fingerprint: string }
   /** `json`: the whole status document instead of the short summary. */
-  | { readonly name: "status"; readonly json: boolean };
+  | { readonly name: "status"; readonly json: boolean }
+  /** `dsync versions [PATH]`: the kept versions (of PATH and below). */
+  | { readonly name: "versions"; readonly path?: string }
+  /** `dsync restore PATH [--at TIME]`: a version back under its name. */
+  | { readonly name: "restore"; readonly path: string; readonly at?: string }
+  /** `dsync override`: a send-only folder's state onto the peers. */
+  | { readonly name: "override" }
+  /** `dsync revert`: a receive-only folder's local changes dropped. */
+  | { readonly name: "revert" }
+  /** `dsync pause` / `dsync resume`: hold or carry on all transfers. */
+  | { readonly name: "pause" }
+  /** `acceptDeletes`: apply the deletes the mass-delete guard held. */
+  | { readonly name: "resume"; readonly acceptDeletes: boolean };
 
-const COMMANDS = ["invite", "members", "remove", "status"] as const;
+const COMMANDS = [
+  "invite",
+  "members",
+  "remove",
+  "status",
+  "versions",
+  "restore",
+  "override",
+  "revert",
+  "pause",
+  "resume",
+] as const;
 
 const OPTIONS = {
   path: { type: "string", short: "d" },
@@ -46,6 +77,10 @@ const OPTIONS = {
   join: { type: "string" },
   open: { type: "boolean" },
   json: { type: "boolean" },
+  at: { type: "string" },
+  "accept-deletes": { type: "boolean" },
+  mode: { type: "string" },
+  "state-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -67,7 +102,12 @@ export function parseFlags(argv: readonly string[]): Flags {
     throw new UsageError(describeParseError(error), { cause: error });
   }
   const { values, positionals } = parsed;
-  const command = parseCommand(positionals, values.json ?? false);
+  const command = parseCommand(
+    positionals,
+    values.json ?? false,
+    values.at,
+    values["accept-deletes"] ?? false,
+  );
   const flags: Flags = {
     peers: values.peer ?? [],
     excludes: values.exclude ?? [],
@@ -84,14 +124,30 @@ export function parseFlags(argv: readonly string[]): Flags {
   if (values.name !== undefined) flags.name = values.name;
   if (values.config !== undefined) flags.config = values.config;
   if (values.gui !== undefined) flags.gui = values.gui;
+  if (values.mode !== undefined) flags.mode = values.mode;
+  if (values["state-dir"] !== undefined) {
+    flags.stateDir = values["state-dir"];
+  }
   return flags;
 }
 
 function parseCommand(
   positionals: readonly string[],
   json: boolean,
+  at: string | undefined,
+  acceptDeletes: boolean,
 ): ControlCommand | undefined {
   const [first, ...rest] = positionals;
+  if (acceptDeletes && first !== "resume") {
+    throw new UsageError(
+      "--accept-deletes goes with resume: dsync resume -d DIR --accept-deletes",
+    );
+  }
+  if (at !== undefined && first !== "restore") {
+    throw new UsageError(
+      "--at goes with restore: dsync restore -d DIR PATH --at TIME",
+    );
+  }
   if (json && first !== "status") {
     throw new UsageError("--json goes with status: dsync status -d DIR --json");
   }
@@ -112,9 +168,26 @@ function parseCommand(
     }
     return { name, fingerprint: rest[0]! };
   }
+  if (name === "restore") {
+    if (rest.length !== 1) {
+      throw new UsageError(
+        "Usage: dsync restore -d DIR PATH [--at TIME] (see dsync versions -d DIR)",
+      );
+    }
+    return at === undefined
+      ? { name, path: rest[0]! }
+      : { name, path: rest[0]!, at };
+  }
+  if (name === "versions") {
+    if (rest.length > 1) {
+      throw new UsageError(`Unexpected argument "${rest[1]}" after versions`);
+    }
+    return rest[0] === undefined ? { name } : { name, path: rest[0] };
+  }
   if (rest.length > 0) {
     throw new UsageError(`Unexpected argument "${rest[0]}" after ${name}`);
   }
+  if (name === "resume") return { name, acceptDeletes };
   return name === "status" ? { name, json } : { name };
 }
 

@@ -7,6 +7,7 @@ import {
 } from "./permission_error.ts";
 import {
   checkFolder,
+  checkStateDir,
   invocationDir,
   mergeSettings,
   type Settings,
@@ -14,14 +15,28 @@ import {
 import { UsageError } from "./usage_error.ts";
 import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
 import {
-  callInstance,
+  callInstance as callFolder,
   ControlRequestError,
   FolderInUseError,
+  folderVersions,
   JoinFailedError,
   joinGroup,
   NoInstanceError,
+  type OverrideReply,
+  type PauseReply,
+  ReadOnlyFolderError,
+  restoreInFolder,
+  type RestoreReply,
+  type RevertReply,
   runNode,
 } from "../node/mod.ts";
+import {
+  formatStamp,
+  parseRestoreTime,
+  RestoreError,
+  restorePath,
+} from "../versions/mod.ts";
+import { renderVersionList } from "./version_list.ts";
 import type { ControlCommand } from "./flags.ts";
 import type { StatusDocument } from "../node/mod.ts";
 import { renderStatusReport } from "./status_text.ts";
@@ -58,6 +73,7 @@ async function resolveSettings(argv: readonly string[]): Promise<
     cwd: invocationDir(initCwd(), Deno.cwd()),
   });
   await checkFolder(settings.folder);
+  if (settings.stateDir !== undefined) await checkStateDir(settings.stateDir);
   const missing = missingPermission(settings);
   if (missing !== null) throw new UsageError(missing);
   return settings;
@@ -112,7 +128,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
   if (settings.command !== undefined) {
     try {
-      return await runCommand(settings.folder, settings.command);
+      return await runCommand(
+        settings.folder,
+        settings.stateDir ?? settings.folder,
+        settings.command,
+      );
     } catch (error) {
       return reportError(error, settings.verbose);
     }
@@ -144,7 +164,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
     const join = settings.joinFromConfig === true &&
-        await exists(groupKeyPath(settings.folder))
+        await exists(groupKeyPath(settings.stateDir ?? settings.folder))
       ? undefined
       : settings.join;
     const joined = join === undefined ? undefined : await joinGroup({
@@ -182,18 +202,24 @@ async function exists(path: string): Promise<boolean> {
 /** Runs a control command against the instance running for `folder`. */
 async function runCommand(
   folder: string,
+  stateRoot: string,
   command: ControlCommand,
 ): Promise<number> {
+  const callInstance = (
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ) => callFolder(folder, method, path, body, stateRoot);
   switch (command.name) {
     case "invite": {
-      const reply = await callInstance(folder, "POST", "/api/invite") as {
+      const reply = await callInstance("POST", "/api/invite") as {
         code: string;
       };
       console.log(reply.code);
       return EXIT_OK;
     }
     case "members": {
-      const reply = await callInstance(folder, "GET", "/api/members") as {
+      const reply = await callInstance("GET", "/api/members") as {
         group: string;
         self: { name: string; fingerprint: string };
         members: {
@@ -219,7 +245,7 @@ async function runCommand(
       return EXIT_OK;
     }
     case "remove": {
-      const reply = await callInstance(folder, "POST", "/api/remove", {
+      const reply = await callInstance("POST", "/api/remove", {
         fingerprint: command.fingerprint,
       }) as { removed: string; name: string; notified: number };
       console.log(
@@ -229,12 +255,106 @@ async function runCommand(
       );
       return EXIT_OK;
     }
+    case "versions": {
+      const path = command.path === undefined
+        ? undefined
+        : restorePathOrUsage(command.path);
+      const list = await folderVersions(folder, stateRoot).list(path);
+      if (list.length === 0) {
+        console.log(
+          path === undefined
+            ? "No versions are kept"
+            : `No versions of ${path} are kept`,
+        );
+        return EXIT_OK;
+      }
+      for (const line of renderVersionList(list)) console.log(line);
+      return EXIT_OK;
+    }
+    case "restore": {
+      let at: number | undefined;
+      if (command.at !== undefined) {
+        at = parseRestoreTime(command.at);
+        if (at === undefined) {
+          throw new UsageError(
+            `Invalid time "${command.at}": give it as dsync versions prints it (20261207-031500) or as 2026-12-07T03:15:00Z`,
+          );
+        }
+      }
+      const path = restorePathOrUsage(command.path);
+      let reply: RestoreReply;
+      try {
+        reply = await callInstance("POST", "/api/restore", {
+          path,
+          ...(at === undefined ? {} : { at }),
+        }) as RestoreReply;
+      } catch (error) {
+        if (!(error instanceof NoInstanceError)) throw error;
+        try {
+          reply = await restoreInFolder(folder, path, at, stateRoot);
+        } catch (inner) {
+          if (inner instanceof RestoreError) {
+            throw new UsageError(inner.message);
+          }
+          throw inner;
+        }
+      }
+      console.log(
+        `Restored ${reply.path} from ${formatStamp(reply.at)}${
+          reply.kept === undefined
+            ? ""
+            : `; the file that was there is kept in versions as ${reply.kept}`
+        }`,
+      );
+      return EXIT_OK;
+    }
+    case "override": {
+      const reply = await callInstance(
+        "POST",
+        "/api/override",
+      ) as OverrideReply;
+      console.log(
+        `This folder's state of ${reply.paths} files now wins; the peers apply it (their replaced files go to their versions)`,
+      );
+      return EXIT_OK;
+    }
+    case "revert": {
+      const reply = await callInstance("POST", "/api/revert") as RevertReply;
+      console.log(
+        `Reverted ${reply.reverted} local changes (files kept in versions); the group's versions are pulled${
+          reply.skipped > 0 ? `; ${reply.skipped} left as they are` : ""
+        }`,
+      );
+      return EXIT_OK;
+    }
+    case "pause":
+    case "resume": {
+      const reply = await callInstance(
+        "POST",
+        `/api/${command.name}`,
+        command.name === "resume" && command.acceptDeletes
+          ? { acceptDeletes: true }
+          : undefined,
+      ) as PauseReply;
+      if ((reply.accepted ?? 0) > 0) {
+        console.log(
+          `Applying ${reply.accepted} held deletes (the deleted files go to versions)`,
+        );
+      }
+      if ((reply.accepted ?? 0) > 0 && reply.already) return EXIT_OK;
+      console.log(
+        reply.paused
+          ? `${
+            reply.already ? "Already paused" : "Paused"
+          }: nothing is sent or received until dsync resume -d ${folder}`
+          : reply.already
+          ? "Not paused; nothing to resume"
+          : "Resumed",
+      );
+      return EXIT_OK;
+    }
     case "status": {
-      const doc = await callInstance(
-        folder,
-        "GET",
-        "/api/status",
-      ) as StatusDocument;
+      const doc = await callInstance("GET", "/api/status") as StatusDocument;
       if (command.json) {
         console.log(JSON.stringify(doc, null, 2));
       } else {
@@ -247,9 +367,19 @@ async function runCommand(
   }
 }
 
+function restorePathOrUsage(path: string): string {
+  try {
+    return restorePath(path);
+  } catch (error) {
+    if (error instanceof RestoreError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 function reportError(error: unknown, verbose: boolean): number {
   if (
     error instanceof UsageError || error instanceof FolderInUseError ||
+    error instanceof ReadOnlyFolderError ||
     error instanceof PortUnavailableError || error instanceof JoinFailedError ||
     error instanceof NoInstanceError ||
     (error instanceof ControlRequestError && error.status < 500)

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import type { FileConfig } from "./config_file.ts";
 import type { ControlCommand, Flags } from "./flags.ts";
 import { type JoinCode, JoinCodeError, parseJoinCode } from "../group/mod.ts";
@@ -36,7 +36,26 @@ export interface Settings {
   gui?: PeerAddress;
   /** `naming` in dsync.toml: the naming rules declared to peers. */
   namingRules?: "posix" | "windows";
+  /** Days versions are kept (0: versioning off); default 30. */
+  versionsKeepDays?: number;
+  /** Most megabytes of versions; default a tenth of the file system. */
+  versionsMaxMb?: number;
+  /** Which way changes flow. */
+  mode: FolderMode;
+  /**
+   * Absolute path of the directory that holds `.dsync/` instead of the
+   * folder (`--state-dir`, for a folder on a read-only file system).
+   */
+  stateDir?: string;
 }
+
+/** Which way a folder's changes flow. */
+export type FolderMode = "send-receive" | "send-only" | "receive-only";
+export const FOLDER_MODES: readonly FolderMode[] = [
+  "send-receive",
+  "send-only",
+  "receive-only",
+];
 
 export const DEFAULT_PORT = 9000;
 export const DEFAULT_NAME = "dsync-instance";
@@ -93,7 +112,32 @@ export function mergeSettings(
       throw new UsageError(`Invalid join code: ${error.message}`);
     }
   }
+  const modeText = flags.mode ?? config.mode ?? "send-receive";
+  const mode = FOLDER_MODES.find((m) => m === modeText);
+  if (mode === undefined) {
+    throw new UsageError(
+      `Invalid mode "${modeText}" (one of: ${FOLDER_MODES.join(", ")})`,
+    );
+  }
+  const stateText = flags.stateDir ?? config.state_dir;
+  const stateDir = stateText === undefined
+    ? undefined
+    : resolve(defaults.cwd, stateText);
+  const folder = resolve(defaults.cwd, path);
+  if (stateDir !== undefined && isWithin(folder, stateDir)) {
+    throw new UsageError(
+      `The state directory ${stateDir} is inside the folder ${folder}; choose one outside it`,
+    );
+  }
   return {
+    mode,
+    ...(stateDir === undefined ? {} : { stateDir }),
+    ...(config.versions_keep_days === undefined
+      ? {}
+      : { versionsKeepDays: config.versions_keep_days }),
+    ...(config.versions_max_mb === undefined
+      ? {}
+      : { versionsMaxMb: config.versions_max_mb }),
     ...(join === undefined
       ? {}
       : { join, joinFromConfig: flags.join === undefined }),
@@ -103,7 +147,7 @@ export function mergeSettings(
       ? { namingRules: config.naming }
       : {}),
     open,
-    folder: resolve(defaults.cwd, path),
+    folder,
     port,
     name,
     peers,
@@ -160,5 +204,28 @@ export async function checkFolder(folder: string): Promise<void> {
   }
   if (!info.isDirectory) {
     throw new UsageError(`${folder} is not a folder`);
+  }
+}
+
+/** Whether `path` is `dir` or inside it (both absolute). */
+function isWithin(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * Creates the state directory if it is missing.
+ * @throws {UsageError} when it is a file or cannot be created.
+ */
+export async function checkStateDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new UsageError(`State directory ${dir} is not a directory`);
+    }
+    throw new UsageError(
+      `Cannot create the state directory ${dir}: ${(error as Error).message}`,
+    );
   }
 }

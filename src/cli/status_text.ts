@@ -34,6 +34,10 @@ function folderLine(doc: StatusDocument): string {
       }${withheld(doc)}`;
     case "no peers":
       return `${path}: no peer connected, ${contents(doc)}`;
+    case "paused":
+      return `${path}: paused, nothing is sent or received (dsync resume -d ${path}); ${
+        contents(doc)
+      }`;
     case "syncing":
       return `${path}: syncing, ${contents(doc)}${
         waiting.length > 0 ? `; ${waiting.join("; ")}` : ""
@@ -80,9 +84,36 @@ function peerLine(peer: PeerReport, now: number): string {
   }; ${traffic}${rates}`;
 }
 
+function modeLines(doc: StatusDocument): string[] {
+  const { mode, differing, localChanges, path } = doc.folder;
+  if (mode === "send-only") {
+    return [
+      `  send-only: ${plural(differing, "file")} differ${
+        differing === 1 ? "s" : ""
+      } from the group${
+        differing > 0
+          ? ` (dsync override -d ${path} puts this folder's state on the peers)`
+          : ""
+      }`,
+    ];
+  }
+  if (mode === "receive-only") {
+    return [
+      `  receive-only: ${
+        plural(localChanges, "local change")
+      } kept here, not sent${
+        localChanges > 0
+          ? ` (dsync revert -d ${path} replaces them with the group's)`
+          : ""
+      }`,
+    ];
+  }
+  return [];
+}
+
 /** The lines `dsync status` prints for `doc`, as of epoch ms `now`. */
 export function renderStatusReport(doc: StatusDocument, now: number): string[] {
-  const lines = [folderLine(doc)];
+  const lines = [folderLine(doc), ...modeLines(doc)];
   for (const peer of doc.peers) lines.push(peerLine(peer, now));
   for (const t of doc.transfers) {
     lines.push(

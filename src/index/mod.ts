@@ -53,7 +53,9 @@ export {
   isInStateDir,
   LOCK_FILE,
   MEMBERS_FILE,
+  PAUSED_FILE,
   STATE_DIR,
+  VERSIONS_DIR,
 } from "./state_dir.ts";
 export {
   IndexCorruptError,

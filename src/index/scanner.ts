@@ -69,6 +69,12 @@ export interface ScannerOptions {
    */
   readonly checkFolder?: () => void;
   /**
+   * Whether the folder must hold `.dsync/` to be scanned (default true):
+   * false when the state lives elsewhere (`--state-dir`), where only the
+   * folder guard tells an unmounted folder from an emptied one.
+   */
+  readonly stateInFolder?: boolean;
+  /**
    * Told each time a scan has written records to the index, also in the
    * middle of a scan (every 1,000 records or {@linkcode commitEveryMs}), so
    * that peers can start on a large folder before it is all indexed.
@@ -119,11 +125,13 @@ export class Scanner {
   readonly #folder: string;
   readonly #ctx: PassContext;
   readonly #guard: (() => void) | undefined;
+  readonly #stateInFolder: boolean;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ScannerOptions) {
     this.#folder = opts.folder;
     this.#guard = opts.checkFolder;
+    this.#stateInFolder = opts.stateInFolder ?? true;
     this.#ctx = {
       store: opts.store,
       hasher: opts.hasher,
@@ -177,6 +185,7 @@ export class Scanner {
    */
   #checkFolder(): void {
     this.#guard?.();
+    if (!this.#stateInFolder) return;
     const marker = toOsPath(this.#folder, STATE_DIR);
     try {
       if (Deno.lstatSync(marker).isDirectory) return;

@@ -19,6 +19,10 @@ export const CONTROL_FILE = "control.json";
 export const MEMBERS_FILE = "members.json";
 /** The group secret (32 bytes, mode 0600). */
 export const GROUP_KEY_FILE = "group.key";
+/** Versions of what peers' changes replaced or deleted. */
+export const VERSIONS_DIR = "versions";
+/** Whether the instance is paused (present while it is). */
+export const PAUSED_FILE = "paused";
 /** The device key (the 32-byte Ed25519 seed, mode 0600). */
 export const DEVICE_KEY_FILE = "device.key";
 

@@ -24,10 +24,13 @@ export class ControlRequestError extends Error {
   }
 }
 
-async function endpointOf(folder: string): Promise<ControlEndpoint> {
+async function endpointOf(
+  folder: string,
+  stateRoot: string,
+): Promise<ControlEndpoint> {
   let text: string;
   try {
-    text = await Deno.readTextFile(controlFilePath(folder));
+    text = await Deno.readTextFile(controlFilePath(stateRoot));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new NoInstanceError(
@@ -56,14 +59,19 @@ async function endpointOf(folder: string): Promise<ControlEndpoint> {
   }
 }
 
-/** Calls `method path` on the instance of `folder`; returns the JSON answer. */
+/**
+ * Calls `method path` on the instance of `folder` (whose `.dsync/` is in
+ * `stateRoot`, the folder unless `--state-dir` moved it); returns the JSON
+ * answer.
+ */
 export async function callInstance(
   folder: string,
   method: "GET" | "POST",
   path: string,
   body?: unknown,
+  stateRoot = folder,
 ): Promise<unknown> {
-  const { port, token, hostname } = await endpointOf(folder);
+  const { port, token, hostname } = await endpointOf(folder, stateRoot);
   let response: Response;
   try {
     response = await fetch(`http://${hostname}:${port}${path}`, {

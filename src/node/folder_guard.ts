@@ -164,8 +164,12 @@ function sightLock(path: string): LockSighting {
  * Looks at `folder` on disk. The root is followed if it is a symlink (the
  * folder is what it points to); `.dsync` must be a real directory.
  */
-export function sightFolder(folder: string, withLock: boolean): FolderSighting {
-  const stateDir = `${folder}/${STATE_DIR}`;
+export function sightFolder(
+  folder: string,
+  withLock: boolean,
+  stateRoot = folder,
+): FolderSighting {
+  const stateDir = `${stateRoot}/${STATE_DIR}`;
   return {
     root: sightEntry(folder, true),
     state: sightEntry(stateDir, false),
@@ -179,6 +183,8 @@ export interface FolderGuardOptions {
   readonly pid?: number;
   /** Looks at the folder (default {@linkcode sightFolder}); for tests. */
   readonly sight?: (folder: string, withLock: boolean) => FolderSighting;
+  /** Where `.dsync/` is (default: in the folder; `--state-dir` moves it). */
+  readonly stateRoot?: string;
 }
 
 /**
@@ -213,7 +219,9 @@ export class FolderGuard {
     folder: string,
     options: FolderGuardOptions = {},
   ): FolderGuard {
-    const sight = options.sight ?? sightFolder;
+    const sight = options.sight ??
+      ((f: string, withLock: boolean) =>
+        sightFolder(f, withLock, options.stateRoot));
     const seen = sight(folder, false);
     const { root, state } = seen;
     const problem = judgeEntry("the folder", undefined, root) ??

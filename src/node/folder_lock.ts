@@ -15,6 +15,32 @@ export class FolderInUseError extends Error {
 }
 
 /**
+ * The folder is on a read-only file system (or not writable for this
+ * user): dsync cannot keep its state in the folder's `.dsync/`.
+ */
+export class ReadOnlyFolderError extends Error {
+  readonly folder: string;
+  constructor(folder: string, stateRoot = folder, options?: ErrorOptions) {
+    super(
+      stateRoot === folder
+        ? `Folder ${folder} is read-only: dsync keeps its index, keys and versions in ${folder}/${STATE_DIR} and cannot write there (give --state-dir DIR to keep them elsewhere)`
+        : `State directory ${stateRoot} is read-only: dsync cannot write its ${STATE_DIR} there`,
+      options,
+    );
+    this.name = "ReadOnlyFolderError";
+    this.folder = folder;
+  }
+}
+
+/** EROFS, or a write refused by the file's permissions. */
+function isReadOnly(error: unknown): boolean {
+  if (error instanceof Deno.errors.PermissionDenied) return true;
+  const code = (error as { code?: unknown }).code;
+  return code === "EROFS" || code === "EACCES" ||
+    /read-only file system|os error 30\b/i.test(String(error));
+}
+
+/**
  * The held lock. The OS releases it when the process ends, however it ends,
  * so a lock file left behind by a crash never blocks the next start.
  */
@@ -26,19 +52,28 @@ export class FolderLock {
   }
 
   /**
-   * Takes the lock of `folder` (creating `.dsync/` if needed) and writes this
+   * Takes the lock of a folder, in `<stateRoot>/.dsync/` (the folder's
+   * own unless `--state-dir` moved it), creating `.dsync/` if needed, and writes this
    * process's pid into the lock file, for the message another start shows.
    * @throws {FolderInUseError} when another process holds it.
+   * @throws {ReadOnlyFolderError} when `.dsync/` cannot be written.
    */
-  static async acquire(folder: string): Promise<FolderLock> {
-    const dir = `${folder}/${STATE_DIR}`;
-    await Deno.mkdir(dir, { recursive: true });
+  static async acquire(
+    stateRoot: string,
+    folder = stateRoot,
+  ): Promise<FolderLock> {
+    const dir = `${stateRoot}/${STATE_DIR}`;
     const path = `${dir}/${LOCK_FILE}`;
-    const file = await Deno.open(path, {
-      read: true,
-      write: true,
-      create: true,
-    });
+    let file: Deno.FsFile;
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+      file = await Deno.open(path, { read: true, write: true, create: true });
+    } catch (error) {
+      if (isReadOnly(error)) {
+        throw new ReadOnlyFolderError(folder, stateRoot, { cause: error });
+      }
+      throw error;
+    }
     let locked = false;
     try {
       locked = await file.tryLock(true);

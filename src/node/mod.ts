@@ -4,7 +4,7 @@
  * @module
  */
 export { describeScan, describeTotals, runNode } from "./node.ts";
-export { FolderInUseError } from "./folder_lock.ts";
+export { FolderInUseError, ReadOnlyFolderError } from "./folder_lock.ts";
 export type { NodeConfig, StaticPeer } from "./node_config.ts";
 export { DEFAULT_RESCAN_INTERVAL_MS } from "./node_config.ts";
 export {
@@ -18,3 +18,10 @@ export {
   type PeerReport,
   type StatusDocument,
 } from "./status_api.ts";
+export {
+  folderVersions,
+  restoreInFolder,
+  type RestoreReply,
+} from "./versions_api.ts";
+export type { OverrideReply, RevertReply } from "./mode_api.ts";
+export type { PauseReply } from "./pause_api.ts";

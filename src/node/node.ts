@@ -22,7 +22,11 @@ import {
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
-import { DEFAULT_RESCAN_INTERVAL_MS, type NodeConfig } from "./node_config.ts";
+import {
+  DEFAULT_RESCAN_INTERVAL_MS,
+  type NodeConfig,
+  stateRootOf,
+} from "./node_config.ts";
 import { rescanBatch } from "./watch_batch.ts";
 import { ControlServer, DEFAULT_CONTROL_ADDRESS } from "./control_server.ts";
 import { ChangeFeed } from "./change_feed.ts";
@@ -34,6 +38,11 @@ import { StatusReporter } from "./status_reporter.ts";
 import { notSyncedFiles, StatusBuilder, statusRoutes } from "./status_api.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
+import { DEFAULT_KEEP_DAYS, defaultMaxBytes } from "../versions/mod.ts";
+import { VersionUpkeep } from "./version_upkeep.ts";
+import { folderVersions, versionRoutes } from "./versions_api.ts";
+import { modeRoutes } from "./mode_api.ts";
+import { pauseRoutes, wasPaused } from "./pause_api.ts";
 
 const log = getLogger(["dsync", "node"]);
 
@@ -90,9 +99,10 @@ export async function runNode(
 ): Promise<void> {
   // Before anything touches the folder: a second dsync on it would share
   // the index and hand out the same sequence numbers.
-  const lock = await FolderLock.acquire(config.folder);
+  const root = stateRootOf(config);
+  const lock = await FolderLock.acquire(root, config.folder);
   try {
-    const guard = FolderGuard.capture(config.folder);
+    const guard = FolderGuard.capture(config.folder, { stateRoot: root });
     // Bound before any other work, so that a taken port is said at once;
     // peers that connect meanwhile wait in the backlog until the pool runs.
     const socket = bindPort(config.port);
@@ -125,11 +135,16 @@ async function runLockedNode(
   // A vanished folder stops the node the way Ctrl-C does.
   const signal = AbortSignal.any([stopSignal, guard.signal]);
   guard.watch();
-  await ensureIgnoreFile(config.folder);
+  const root = stateRootOf(config);
+  const stateInFolder = root === config.folder;
+  await ensureIgnoreFile(config.folder).catch((error) => {
+    // A read-only folder (with --state-dir) goes without the defaults file.
+    if (stateInFolder) throw error;
+  });
   const ignore = await IgnoreRules.load(config.folder, config.excludes);
-  const store = IndexStore.openOrRebuild(config.folder);
+  const store = IndexStore.openOrRebuild(root);
   const hasher = new HasherPool();
-  const group = await GroupContext.open(config.folder, {
+  const group = await GroupContext.open(root, {
     open: config.open ?? false,
     joined: config.joined,
   });
@@ -147,6 +162,9 @@ async function runLockedNode(
   let suspender: ReturnType<typeof setInterval> | undefined;
   let feed: ChangeFeed | undefined;
   let feedTimer: ReturnType<typeof setInterval> | undefined;
+  let upkeep: VersionUpkeep | undefined;
+  const versions = folderVersions(config.folder, root);
+  const keepDays = config.versionsKeepDays ?? DEFAULT_KEEP_DAYS;
   try {
     // No pull is running yet, so every .part found is a leftover: kept to
     // resume its target's pull.
@@ -159,11 +177,17 @@ async function runLockedNode(
       hasher,
       ignore,
       checkFolder: () => guard.check(),
+      stateInFolder,
       // Peers get what is indexed while the rest of a big folder still is.
       onCommit: () => engine?.onLocalChanges(),
       onPartFile: (os) => removeStrayPart(os, leftovers),
     });
     const sync = new SyncEngine({
+      ...(stateInFolder ? {} : {
+        stateRoot: root,
+        // The folder's disk cannot be probed (read-only): the platform's default.
+        caseInsensitive: Deno.build.os !== "linux",
+      }),
       folder: config.folder,
       store,
       scanner,
@@ -175,11 +199,26 @@ async function runLockedNode(
       ...(config.namingRules === undefined
         ? {}
         : { namingRules: config.namingRules }),
+      ...(config.mode === undefined ? {} : { mode: config.mode }),
+      ...(keepDays > 0
+        ? {
+          versions,
+          onDiskFull: (path: string, bytes: number) =>
+            upkeep?.freeFor(path, bytes) ?? Promise.resolve(),
+        }
+        : {}),
       onPeerHello: (peerId, name) => groups.peerHello(peerId, name),
       onGroupRekey: (peerId, secret, removed) =>
         groups.rekey(peerId, secret, removed),
     });
     engine = sync;
+    if (await wasPaused(root)) {
+      sync.pause();
+      log.warn(
+        "Paused (by dsync pause): nothing is sent or received until dsync resume -d {folder}",
+        { folder: config.folder },
+      );
+    }
     // Watching starts before the initial scan, so no change falls between.
     watcher = new FolderWatcher({
       folder: config.folder,
@@ -213,7 +252,10 @@ async function runLockedNode(
       folder: config.folder,
       device: { name: config.name, fingerprint: group.device.fingerprint },
       group: () => group.isOpen ? "open" : group.secret.fingerprint,
-      status: () => sync.status(),
+      status: () => {
+        sync.localChanges(); // counted for the status request only
+        return sync.status();
+      },
       heldBy: (replica) => sync.heldBy(replica),
       recent: () => feed?.recent ?? [],
       conflicts: () => feed?.conflicts ?? [],
@@ -221,8 +263,11 @@ async function runLockedNode(
       invalidNames: () => scanner.invalidNames,
       now: Date.now,
     });
-    control = await ControlServer.start(config.folder, {
+    control = await ControlServer.start(root, {
       ...groups.routes(),
+      ...versionRoutes(versions, sync),
+      ...modeRoutes(sync, versions),
+      ...pauseRoutes(root, config.folder, sync),
       ...statusRoutes(builder),
       ...pageRoutes(),
     }, config.gui ?? DEFAULT_CONTROL_ADDRESS);
@@ -261,6 +306,14 @@ async function runLockedNode(
         notSyncedFiles(status, scanner.unreadable, scanner.invalidNames)
           .length,
     });
+    if (keepDays > 0) {
+      upkeep = new VersionUpkeep(versions, {
+        keepDays,
+        maxBytes: config.versionsMaxMb !== undefined
+          ? config.versionsMaxMb * 1024 * 1024
+          : defaultMaxBytes(config.folder),
+      });
+    }
     log.info(describeScan(await sync.scan("full")));
     // From here on, what the index stores is a change to show and log; the
     // first scan's findings are history (the line above says them).
@@ -286,6 +339,7 @@ async function runLockedNode(
     clearInterval(suspender);
     clearInterval(feedTimer);
     reporter?.stop();
+    await upkeep?.close();
     await control?.close();
     await discovery?.close();
     feed?.poll(); // while the engine can still name the peers

@@ -7,13 +7,18 @@
  * says what is missing, one reason a line.
  * @module
  */
-import type { PeerStatus, SyncStatus } from "../sync/mod.ts";
+import type { FolderMode, PeerStatus, SyncStatus } from "../sync/mod.ts";
 import type { Change, ConflictCopy } from "./change_feed.ts";
 import type { ControlRoutes } from "./control_server.ts";
 import { RateMeter } from "./rate_meter.ts";
 
 /** What the folder is doing, in one word. */
-export type FolderState = "scanning" | "syncing" | "in sync" | "no peers";
+export type FolderState =
+  | "scanning"
+  | "syncing"
+  | "in sync"
+  | "no peers"
+  | "paused";
 
 /** One peer in the status document. */
 export interface PeerReport {
@@ -112,10 +117,14 @@ export interface StatusDocument {
     readonly files: number;
     readonly bytes: number;
     readonly state: FolderState;
-    /** Every device sends and receives (the only mode so far). */
-    readonly mode: "send and receive";
     /** Why the folder is not in sync; empty when it is. */
     readonly waiting: readonly string[];
+    /** Which way changes flow. */
+    readonly mode: FolderMode;
+    /** Send-only: files that differ from the group, not changed here. */
+    readonly differing: number;
+    /** Receive-only: local changes kept here and not sent. */
+    readonly localChanges: number;
   };
   /** Group fingerprint, or "open" in open LAN mode. */
   readonly group: string;
@@ -218,6 +227,13 @@ export function waitingReasons(status: SyncStatus): string[] {
   if (status.retrying > 0) {
     reasons.push(`${count(status.retrying, "file")} failing, retrying`);
   }
+  if (status.deletesHeld > 0) {
+    reasons.push(
+      `${
+        count(status.deletesHeld, "delete")
+      } from a peer held back (dsync resume --accept-deletes applies them)`,
+    );
+  }
   for (const peer of latestPerDevice(status.peers)) {
     if (!peer.connected) continue;
     if (!peer.indexReceived) {
@@ -272,7 +288,9 @@ export function statusDocument(
     (sum, t) => sum + Math.max(0, t.bytesTotal - t.bytesDone),
     0,
   );
-  const state: FolderState = status.indexing
+  const state: FolderState = status.paused
+    ? "paused"
+    : status.indexing
     ? "scanning"
     : !inSync
     ? "syncing"
@@ -285,8 +303,10 @@ export function statusDocument(
       files: status.totals.files,
       bytes: status.totals.bytes,
       state,
-      mode: "send and receive",
       waiting,
+      mode: status.mode,
+      differing: status.differing,
+      localChanges: status.localChanges,
     },
     group: sources.group,
     device: sources.device,

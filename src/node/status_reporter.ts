@@ -29,6 +29,7 @@ export function toStatusView(status: SyncStatus, notSynced = 0): StatusView {
     indexing: status.indexing,
     inSync: syncVerdict(status).inSync,
     ...(notSynced === 0 ? {} : { notSynced }),
+    ...(status.paused ? { paused: true } : {}),
   };
 }
 

@@ -38,6 +38,14 @@ import {
   Puller,
   type Transfer,
 } from "./pull/mod.ts";
+import { PauseSwitch } from "./pause_switch.ts";
+import type { VersionKeeper } from "../versions/mod.ts";
+import { type FolderMode, isLocalChange, withholds } from "./pull/mod.ts";
+import {
+  overrideGroup,
+  revertLocalChanges,
+  type RevertOutcome,
+} from "./mode_actions.ts";
 
 const log = getLogger(["dsync", "sync"]);
 
@@ -91,6 +99,14 @@ export interface SyncEngineOptions {
   readonly namingRules?: NamingRules;
   /** A peer's change was applied to `path` here (recent changes, logs). */
   readonly onApplied?: (path: string) => void;
+  /** Where files a peer's change replaces or deletes are kept (versioning on). */
+  readonly versions?: VersionKeeper;
+  /** The disk is full while writing `path`: free space before the retry. */
+  readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
+  /** Which way changes flow (default send-receive). */
+  readonly mode?: FolderMode;
+  /** The directory whose `.dsync/` holds the index (default: the folder). */
+  readonly stateRoot?: string;
   /** A peer said hello (its name is known from now on). */
   readonly onPeerHello?: (peerId: Uint8Array, name: string) => void;
   /** A peer sent the group's new secret after removing `removed`. */
@@ -162,6 +178,16 @@ export interface SyncStatus {
   readonly bytesSent: number;
   /** Chunk bytes copied from local files instead of fetched. */
   readonly bytesReused: number;
+  /** `dsync pause` holds every transfer and announcement. */
+  readonly paused: boolean;
+  /** Deletes the mass-delete guard holds until accepted. */
+  readonly deletesHeld: number;
+  /** Which way changes flow. */
+  readonly mode: FolderMode;
+  /** Send-only: paths that differ from the group and are not changed here. */
+  readonly differing: number;
+  /** Receive-only: local changes kept here and not sent. */
+  readonly localChanges: number;
 }
 
 /** Chunk bytes a run moved, for the summary at shutdown. */
@@ -219,6 +245,7 @@ export class SyncEngine {
   readonly #remote: RemoteIndex;
   readonly #gate = new ApplyGate();
   readonly #echo: EchoFilter;
+  readonly #pause = new PauseSwitch();
   readonly #chunkIndex: LocalChunkIndex;
   readonly #caseFold: CaseFoldIndex | undefined;
   readonly #caseInsensitive: boolean;
@@ -238,6 +265,7 @@ export class SyncEngine {
   readonly #now: () => number;
   readonly #rules: NamingRules;
   #totals: RunTotals | undefined;
+  #localChangeCount: { at: number; count: number } | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -246,7 +274,7 @@ export class SyncEngine {
     this.#echo = new EchoFilter({
       onRemember: (path) => options.onApplied?.(path),
     });
-    this.#remote = RemoteIndex.open(options.folder);
+    this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
     this.#caseInsensitive = options.caseInsensitive ??
       detectCaseInsensitive(options.folder);
     this.#caseFold = this.#caseInsensitive
@@ -278,6 +306,13 @@ export class SyncEngine {
       ...(options.leftovers === undefined
         ? {}
         : { leftovers: options.leftovers }),
+      ...(options.versions === undefined ? {} : { versions: options.versions }),
+      ...(options.onDiskFull === undefined
+        ? {}
+        : { onDiskFull: options.onDiskFull }),
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
+      liveFiles: () => this.#remote.localTotals().files,
+      nameOf: (replica) => this.#peerNameOf(replica),
     });
   }
 
@@ -316,6 +351,143 @@ export class SyncEngine {
     for (const peer of this.#peers.values()) {
       peer.session?.notifyLocalChanges();
     }
+  }
+
+  /**
+   * Stops every transfer and announcement, keeping the connections and
+   * the queued work: pulls in progress are set aside (big files resume
+   * from their `.part`), peers' chunk requests wait unanswered, local
+   * changes are not announced. {@linkcode resume} carries on.
+   */
+  pause(): void {
+    this.#pause.pause();
+    this.#puller.pause();
+  }
+
+  /** Carries on after {@linkcode pause}. */
+  resume(): void {
+    this.#pause.resume();
+    this.#puller.resume();
+    this.onLocalChanges();
+  }
+
+  /** Whether {@linkcode pause} holds the engine. */
+  get paused(): boolean {
+    return this.#pause.paused;
+  }
+
+  /**
+   * Applies the deletes the mass-delete guard held (`dsync resume
+   * --accept-deletes`); returns how many.
+   */
+  acceptDeletes(): number {
+    return this.#puller.acceptDeletes();
+  }
+
+  #peerNameOf(replica: bigint): string | undefined {
+    for (const peer of this.#peers.values()) {
+      if (peer.session?.state().replica === replica) {
+        return peer.name ?? peer.fingerprint;
+      }
+    }
+    return undefined;
+  }
+
+  /** Which way changes flow. */
+  get mode(): FolderMode {
+    return this.#o.mode ?? "send-receive";
+  }
+
+  #withholds(record: FileRecord): boolean {
+    // A reverted change's tombstone: older than anything, for nobody.
+    if (record.version.length === 0) return true;
+    return withholds(
+      this.mode,
+      isLocalChange(
+        record,
+        this.#remote.recordsFor(record.path).map((r) => r.record),
+      ),
+    );
+  }
+
+  /**
+   * The local changes a receive-only folder keeps from the group: paths
+   * whose record no peer has. Reads the whole index (at most every few
+   * seconds; `status()` reports the last count).
+   */
+  localChanges(): number {
+    if (this.mode !== "receive-only") return 0;
+    const now = this.#now();
+    if (
+      this.#localChangeCount !== undefined &&
+      now - this.#localChangeCount.at < 5000
+    ) {
+      return this.#localChangeCount.count;
+    }
+    let count = 0;
+    for (let cursor = 0;;) {
+      const page = this.#o.store.since(cursor, 1000);
+      if (page.length === 0) break;
+      cursor = page[page.length - 1]!.sequence;
+      for (const record of page) {
+        const remotes = this.#remote.recordsFor(record.path).map((r) =>
+          r.record
+        );
+        if (record.version.length > 0 && isLocalChange(record, remotes)) {
+          count++;
+        }
+      }
+    }
+    this.#localChangeCount = { at: now, count };
+    return count;
+  }
+
+  /**
+   * Send-only: makes this folder's state of every path that differs from
+   * the group win, so the peers apply it. Returns the paths announced.
+   */
+  async override(): Promise<string[]> {
+    const paths = await overrideGroup(this.#modeContext(), [
+      ...this.#puller.heldBack,
+    ]);
+    this.onLocalChanges();
+    this.#puller.enqueue(paths);
+    return paths;
+  }
+
+  /**
+   * Receive-only: drops the local changes (files kept in `versions`) and
+   * pulls the group's versions of those paths.
+   */
+  async revert(versions: VersionKeeper): Promise<RevertOutcome> {
+    const outcome = await revertLocalChanges(this.#modeContext(), versions);
+    this.#localChangeCount = undefined;
+    this.#puller.enqueue(outcome.reverted);
+    return outcome;
+  }
+
+  #modeContext() {
+    return {
+      folder: this.#o.folder,
+      store: this.#o.store,
+      remote: this.#remote,
+      gate: this.#gate,
+      echo: this.#echo,
+    };
+  }
+
+  /**
+   * Runs `step` (a local change made for the user, such as a restore)
+   * under the gate, so no peer's change is put in place meanwhile, then
+   * scans `paths` so the change is recorded and announced at once.
+   */
+  async applyLocal<T>(
+    paths: readonly string[],
+    step: () => Promise<T>,
+  ): Promise<T> {
+    const result = await this.#gate.run(step);
+    await this.scan(paths);
+    return result;
   }
 
   /**
@@ -483,6 +655,12 @@ export class SyncEngine {
       bytesReceived: received,
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,
+      paused: this.paused,
+      deletesHeld: this.#puller.deletesHeld,
+      mode: this.mode,
+      differing: this.mode === "send-only" ? this.#puller.heldBack.size : 0,
+      // Counted by localChanges() (status requests), not at every redraw.
+      localChanges: this.#localChangeCount?.count ?? 0,
     };
   }
 
@@ -536,6 +714,7 @@ export class SyncEngine {
     for (const off of this.#unsubscribe.splice(0)) off();
     clearTimeout(this.#rescanTimer);
     await this.#startup;
+    this.#pause.close();
     this.#puller.stop();
     // Ends the chunk requests in flight, so abandoned downloads finish now.
     const responders: Promise<void>[] = [];
@@ -590,6 +769,10 @@ export class SyncEngine {
       },
       local: this.#o.store,
       remote: this.#remote,
+      ...(this.#o.mode === "receive-only"
+        ? { withhold: (record: FileRecord) => this.#withholds(record) }
+        : {}),
+      held: () => this.#pause.paused,
       name: this.#o.name,
       caseInsensitive: this.#caseInsensitive,
       posixNames: this.#rules === "posix",
@@ -633,6 +816,7 @@ export class SyncEngine {
       ignore: this.#o.ignore,
       send: (response) => session.send(response),
       onChanged: (path) => this.#rescanSoon(path),
+      whilePaused: () => this.#pause.whilePaused(),
     });
     peer.session = session;
     peer.responder = responder;

@@ -18,3 +18,5 @@ export {
   type SyncStatus,
 } from "./engine.ts";
 export { LeftoverParts, removeStrayPart } from "./pull/mod.ts";
+export type { FolderMode } from "./pull/mod.ts";
+export type { RevertOutcome } from "./mode_actions.ts";

@@ -95,7 +95,16 @@ export function renderStatus(
       } more transfers`,
     );
   }
-  if (view.indexing) {
+  if (view.paused) {
+    lines.push(
+      fitLeft(
+        `paused: nothing is sent or received (dsync resume -d DIR); ${
+          formatCount(view.files)
+        } files, ${formatBytes(view.bytes)}`,
+        width,
+      ),
+    );
+  } else if (view.indexing) {
     lines.push(
       fitLeft(
         `indexing the folder: ${formatCount(view.files)} files so far, ${

@@ -30,4 +30,6 @@ export interface StatusView {
   inSync: boolean;
   /** Files that cannot be synced (unreadable, names a peer cannot hold). */
   notSynced?: number;
+  /** `dsync pause` holds every transfer and announcement. */
+  paused?: boolean;
 }

@@ -77,3 +77,37 @@ Deno.test("parseFlags() refuses unknown options, missing values and stray argume
     assertThrows(() => parseFlags(argv), UsageError, message, argv.join(" "));
   }
 });
+
+Deno.test("parseFlags() reads the versions, restore, mode and pause commands", () => {
+  const table: [string[], unknown][] = [
+    [["versions", "-d", "x"], { name: "versions" }],
+    [["versions", "-d", "x", "a/b.txt"], { name: "versions", path: "a/b.txt" }],
+    [["restore", "-d", "x", "a.txt"], { name: "restore", path: "a.txt" }],
+    [["restore", "-d", "x", "a.txt", "--at", "20261207-031500"], {
+      name: "restore",
+      path: "a.txt",
+      at: "20261207-031500",
+    }],
+    [["override", "-d", "x"], { name: "override" }],
+    [["revert", "-d", "x"], { name: "revert" }],
+    [["pause", "-d", "x"], { name: "pause" }],
+    [["resume", "-d", "x"], { name: "resume", acceptDeletes: false }],
+    [["resume", "-d", "x", "--accept-deletes"], {
+      name: "resume",
+      acceptDeletes: true,
+    }],
+  ];
+  for (const [argv, command] of table) {
+    assertEquals(parseFlags(argv).command, command, argv.join(" "));
+  }
+  assertEquals(
+    parseFlags(["-d", "x", "--mode", "send-only"]).mode,
+    "send-only",
+  );
+  assertThrows(() => parseFlags(["restore", "-d", "x"]), UsageError);
+  assertThrows(
+    () => parseFlags(["status", "-d", "x", "--at", "1"]),
+    UsageError,
+  );
+  assertThrows(() => parseFlags(["versions", "-d", "x", "a", "b"]), UsageError);
+});

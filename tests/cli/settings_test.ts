@@ -22,6 +22,7 @@ Deno.test("mergeSettings() applies defaults", () => {
     verbose: false,
     maxConcurrentTransfers: 4,
     open: false,
+    mode: "send-receive",
   });
   assertEquals(
     mergeSettings(flags("-d", "/s"), {}, { hostname: null, cwd: "/" }).name,
@@ -50,6 +51,9 @@ Deno.test("mergeSettings() lets flags override the file and add to its lists", (
       exclude: ["*.iso"],
       verbose: true,
       max_concurrent_transfers: 2,
+      versions_keep_days: 7,
+      versions_max_mb: 500,
+      mode: "receive-only",
     },
     defaults,
   );
@@ -63,6 +67,9 @@ Deno.test("mergeSettings() lets flags override the file and add to its lists", (
     verbose: true,
     maxConcurrentTransfers: 2,
     open: false,
+    mode: "receive-only",
+    versionsKeepDays: 7,
+    versionsMaxMb: 500,
   });
   assertEquals(
     mergeSettings(flags("-d", "/x"), { path: "/y" }, defaults).folder,
@@ -188,4 +195,49 @@ Deno.test("invocationDir() resolves a relative -d against INIT_CWD when deno tas
       `INIT_CWD=${initCwd} -d ${path}`,
     );
   }
+});
+
+Deno.test("mergeSettings() takes --mode over the file's mode and refuses unknown modes", () => {
+  assertEquals(
+    mergeSettings(flags("-d", "/x", "--mode", "send-only"), {
+      mode: "receive-only",
+    }, defaults).mode,
+    "send-only",
+  );
+  assertThrows(
+    () => mergeSettings(flags("-d", "/x", "--mode", "backup"), {}, defaults),
+    UsageError,
+    'Invalid mode "backup" (one of: send-receive, send-only, receive-only)',
+  );
+});
+
+Deno.test("mergeSettings() resolves --state-dir and refuses one inside the folder", () => {
+  assertEquals(
+    mergeSettings(
+      flags("-d", "/data/pub", "--state-dir", "state"),
+      {},
+      defaults,
+    )
+      .stateDir,
+    "/home/a/state",
+  );
+  assertEquals(
+    mergeSettings(
+      flags("-d", "/data/pub"),
+      { state_dir: "/var/dsync" },
+      defaults,
+    )
+      .stateDir,
+    "/var/dsync",
+  );
+  assertThrows(
+    () =>
+      mergeSettings(
+        flags("-d", "/data/pub", "--state-dir", "/data/pub/.state"),
+        {},
+        defaults,
+      ),
+    UsageError,
+    "The state directory /data/pub/.state is inside the folder /data/pub; choose one outside it",
+  );
 });

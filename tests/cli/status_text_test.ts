@@ -26,8 +26,10 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
       files: 1234,
       bytes: 5_600_000_000,
       state: "in sync",
-      mode: "send and receive",
       waiting: [],
+      mode: "send-receive",
+      differing: 0,
+      localChanges: 0,
     },
     group: "GGGG-HHHH-IIII",
     device: { name: "alpha", fingerprint: "1111-2222-3333" },
@@ -69,8 +71,10 @@ Deno.test("renderStatusReport() says what is missing and shows disconnected peer
         files: 2,
         bytes: 2_000,
         state: "syncing",
-        mode: "send and receive",
         waiting: ["1 file to bring here", "waiting for beta to finish pulling"],
+        mode: "send-receive",
+        differing: 0,
+        localChanges: 0,
       },
       peers: [
         { ...beta, confirmed: false },
@@ -114,5 +118,24 @@ Deno.test("renderStatusReport() says what is missing and shows disconnected peer
       0,
     ),
     ["/data/shared: no peer connected, 1,234 files, 5.6 GB"],
+  );
+});
+
+Deno.test("renderStatusReport() says how a send-only or receive-only folder differs from the group", () => {
+  assertEquals(
+    renderStatusReport(
+      doc({ folder: { ...doc().folder, mode: "send-only", differing: 3 } }),
+      192_000,
+    )[1],
+    "  send-only: 3 files differ from the group (dsync override -d /data/shared puts this folder's state on the peers)",
+  );
+  assertEquals(
+    renderStatusReport(
+      doc({
+        folder: { ...doc().folder, mode: "receive-only", localChanges: 1 },
+      }),
+      192_000,
+    )[1],
+    "  receive-only: 1 local change kept here, not sent (dsync revert -d /data/shared replaces them with the group's)",
   );
 });

@@ -53,8 +53,20 @@ export class Mesh {
     return found;
   }
 
-  /** Starts `node`, dialing `peers` (the others when omitted; `[]`: alone). */
-  start(node: MeshNode, peers?: readonly MeshNode[]): DsyncProcess {
+  /** The environment the nodes run in (for `runDsync` commands). */
+  get env(): Record<string, string> {
+    return this.#env;
+  }
+
+  /**
+   * Starts `node`, dialing `peers` (the others when omitted; `[]`: alone),
+   * with `extra` arguments.
+   */
+  start(
+    node: MeshNode,
+    peers?: readonly MeshNode[],
+    extra: readonly string[] = [],
+  ): DsyncProcess {
     if (node.proc !== undefined) throw new Error(`${node.name} is running`);
     const dial = (peers ?? this.nodes.filter((n) => n !== node)).flatMap((
       p,
@@ -68,6 +80,7 @@ export class Mesh {
       node.name,
       "--no-discovery",
       ...dial,
+      ...extra,
     ], { permissions: RUN_PERMISSIONS, env: this.#env });
     return node.proc;
   }

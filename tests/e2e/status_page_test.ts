@@ -187,7 +187,7 @@ Deno.test(
       assertEquals(doc.folder.files, 3);
       assertEquals(doc.folder.bytes, BIG + 6 + 7);
       assertEquals(doc.folder.state, "in sync");
-      assertEquals(doc.folder.mode, "send and receive");
+      assertEquals(doc.folder.mode, "send-receive");
       assertEquals(doc.folder.waiting, []);
       assertEquals(doc.device.name, "alpha");
       assert(/^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/.test(doc.group));

@@ -38,6 +38,11 @@ function status(overrides: Partial<SyncStatus> = {}): SyncStatus {
     bytesReceived: 10,
     bytesSent: 20,
     bytesReused: 5,
+    paused: false,
+    deletesHeld: 0,
+    mode: "send-receive",
+    differing: 0,
+    localChanges: 0,
     ...overrides,
   };
 }

@@ -44,6 +44,11 @@ const status: SyncStatus = {
   bytesReceived: 0,
   bytesSent: 0,
   bytesReused: 0,
+  paused: false,
+  deletesHeld: 0,
+  mode: "send-receive",
+  differing: 0,
+  localChanges: 0,
 };
 
 Deno.test("toStatusView() keeps connected peers and maps transfers", () => {

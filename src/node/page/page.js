@@ -59,13 +59,19 @@
       ? "No device connected"
       : f.state === "scanning"
       ? "Scanning the folder"
+      : f.state === "paused"
+      ? "Paused (dsync resume starts it again)"
       : "Syncing";
     document.title = `dsync: ${f.state}`;
     fill($("waiting"), f.waiting.map((w) => el("li", w)));
     $("f-path").textContent = f.path;
     $("f-files").textContent = f.files.toLocaleString();
     $("f-size").textContent = bytes(f.bytes);
-    $("f-mode").textContent = f.mode;
+    $("f-mode").textContent = f.mode === "send-only"
+      ? `send only (${f.differing} files differ from the group)`
+      : f.mode === "receive-only"
+      ? `receive only (${f.localChanges} local changes kept here)`
+      : "send and receive";
     $("f-state").textContent = f.state;
     $("f-group").textContent = doc.group;
     $("f-device").textContent =

@@ -39,6 +39,7 @@ import {
 } from "./safe_paths.ts";
 import { partName, writeSymlink } from "./atomic_writer.ts";
 import { removeExactly } from "./exact_replace.ts";
+import type { VersionKeeper } from "../../versions/mod.ts";
 
 const log = getLogger(["dsync", "sync", "local_ops"]);
 
@@ -62,6 +63,48 @@ export interface LocalOpsContext {
   readonly store: IndexStore;
   readonly gate: ApplyGate;
   readonly echo: EchoFilter;
+  /**
+   * Where a file that a peer's change replaces or deletes is kept first;
+   * none when versioning is off.
+   */
+  readonly versions?: VersionKeeper;
+}
+
+/**
+ * Keeps the local file of `path` as a version, if versioning is on and a
+ * file the index holds (`expected`) is there, after checking it is still
+ * what the index holds (else
+ * {@linkcode LocalChangeError}). Call it under the gate, right before the
+ * step that replaces or deletes the path: a file to be `"deleted"` is
+ * moved to the versions, one to be `"replaced"` stays in place until the
+ * new one is renamed over it. Returns the version's name.
+ */
+export async function keepVersion(
+  ctx: LocalOpsContext,
+  path: string,
+  expected: StoredStat | undefined,
+  change: "replaced" | "deleted",
+): Promise<string | undefined> {
+  if (ctx.versions === undefined || expected?.kind !== "file") return undefined;
+  const os = await checkParentDirs(ctx.folder, path);
+  if (os === undefined) return undefined;
+  await assertUnchanged(path, os, expected);
+  try {
+    await Deno.lstat(os);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+  const name = await ctx.versions.keep(
+    path,
+    change === "replaced" ? "link" : "move",
+  );
+  log.info("A peer {change} {path}; kept the old copy in versions ({name})", {
+    change,
+    path,
+    name,
+  });
+  return name;
 }
 
 /**
@@ -105,7 +148,8 @@ export function appliedRecord(d: Decision, info?: Deno.FileInfo): FileRecord {
   };
 }
 
-function liveStat(stat: StoredStat | undefined): StoredStat | undefined {
+/** `stat` unless it is a tombstone's. */
+export function liveStat(stat: StoredStat | undefined): StoredStat | undefined {
   return stat === undefined || stat.deleted ? undefined : stat;
 }
 
@@ -134,6 +178,7 @@ export async function applyMkdir(
     assertDecisionCurrent(ctx.store, d);
     const expected = liveStat(ctx.store.getStat(d.path));
     if (expected !== undefined && expected.kind !== "dir") {
+      await keepVersion(ctx, d.path, expected, "deleted");
       const outcome = await removePath(ctx.folder, d.path, { expected });
       if (outcome === "not-empty") throw new DirectoryNotEmptyError(d.path);
       log.info("{path} became a directory on a peer: replaced the {kind}", {
@@ -214,6 +259,7 @@ export async function applySymlink(
       if (outcome === "not-empty") throw new DirectoryNotEmptyError(d.path);
       expected = undefined;
     }
+    await keepVersion(ctx, d.path, expected, "replaced");
     const info = await writeSymlink(
       ctx.folder,
       d.path,
@@ -341,8 +387,43 @@ async function removeFileExactly(
     expected,
     conflictTag: ctx.store.replicaId.toString(16).padStart(16, "0").slice(0, 8)
       .toUpperCase(),
+    ...(ctx.versions === undefined || expected.kind !== "file" ? {} : {
+      takeOld: (aside: string) =>
+        keepAside(ctx.versions!, aside, path, "deleted"),
+    }),
   });
   return removed ? "removed" : "absent";
+}
+
+/**
+ * Keeps the old file of `path`, moved aside at `aside` by an exact delete
+ * or replace, as a version; where that fails it is removed (as without
+ * versions), never left as a stray `.part`.
+ */
+export function keepAside(
+  versions: VersionKeeper,
+  aside: string,
+  path: string,
+  change: "deleted" | "replaced",
+): void {
+  try {
+    const name = versions.keepAsideSync(aside, path);
+    log.info("A peer {change} {path}; kept the old copy in versions ({name})", {
+      change,
+      path,
+      name,
+    });
+  } catch (error) {
+    log.warn("Cannot keep the old copy of {path} in versions: {error}", {
+      path,
+      error: String(error),
+    });
+    try {
+      Deno.removeSync(aside);
+    } catch {
+      // Gone already.
+    }
+  }
 }
 
 /** Removes the empty parents of `path` that the index holds as deleted. */

@@ -80,6 +80,11 @@ export interface SmallFile {
   readonly check?: () => void;
   /** This replica's tag for a conflict name (see `replaceExactly`). */
   readonly conflictTag?: string;
+  /**
+   * Takes the old file, moved aside (OS path) once it is known to be what
+   * the index held, to keep it as a version; without it, it is removed.
+   */
+  readonly keepOld?: (asideOsPath: string) => void;
 }
 
 /** Outcome of one file. */
@@ -323,6 +328,7 @@ function renameInPlace(
       ...(file.conflictTag === undefined
         ? {}
         : { conflictTag: file.conflictTag }),
+      ...(file.keepOld === undefined ? {} : { takeOld: file.keepOld }),
     }, staged.partPath);
     releasePart(staged.partPath);
     return { ok: true, path: file.path, info: staged.info };

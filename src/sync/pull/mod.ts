@@ -24,6 +24,18 @@ export {
 } from "./chunk_source.ts";
 export { conflictName, splitExtension } from "../apply/mod.ts";
 export {
+  DeleteGuard,
+  isMassDelete,
+  MASS_DELETE_MIN,
+  MASS_DELETE_WINDOW_MS,
+} from "./delete_guard.ts";
+export {
+  type FolderMode,
+  holdsBack,
+  isLocalChange,
+  withholds,
+} from "./folder_mode.ts";
+export {
   type LeftoverPart,
   LeftoverParts,
   type LeftoverPartsOptions,

@@ -58,6 +58,9 @@ import {
   type EchoFilter,
   echoStateOf,
   isDiskFull,
+  keepAside,
+  keepVersion,
+  liveStat,
   LocalChangeError,
   type LocalOpsContext,
   moveConflictLoser,
@@ -84,6 +87,9 @@ import {
 } from "../session/mod.ts";
 import { FailureBackoff } from "./failure_backoff.ts";
 import { lastModifier, plan } from "./planner.ts";
+import type { VersionKeeper } from "../../versions/mod.ts";
+import { type FolderMode, holdsBack, isLocalChange } from "./folder_mode.ts";
+import { DeleteGuard } from "./delete_guard.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
@@ -92,6 +98,14 @@ export class PullerClosedError extends Error {
   constructor() {
     super("The puller is closing");
     this.name = "PullerClosedError";
+  }
+}
+
+/** The puller was paused; work in progress was set aside to resume. */
+export class PullerPausedError extends Error {
+  constructor() {
+    super("The puller is paused");
+    this.name = "PullerPausedError";
   }
 }
 
@@ -143,6 +157,22 @@ export interface PullerOptions {
    * or files already here but not yet indexed would be fetched again).
    */
   readonly held?: boolean;
+  /**
+   * Where a file that a peer's change replaces or deletes is kept first;
+   * none when versioning is off.
+   */
+  readonly versions?: VersionKeeper;
+  /**
+   * The disk is full while writing `path` (`bytes` long): free space (old
+   * versions) before the retry.
+   */
+  readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
+  /** Which way changes flow (default send-receive). */
+  readonly mode?: FolderMode;
+  /** Live files in the local index (for the mass-delete guard). */
+  readonly liveFiles?: () => number;
+  /** The name of the peer whose replica is `replica`, if connected. */
+  readonly nameOf?: (replica: bigint) => string | undefined;
 }
 
 /** A file being pulled, for status displays. */
@@ -235,6 +265,9 @@ export class Puller {
   readonly #active = new Set<string>();
   readonly #waiting = new Set<string>();
   readonly #localRetries = new Map<string, number>();
+  /** Paths whose peers' changes the folder's mode keeps from being applied. */
+  readonly #heldBack = new Set<string>();
+  readonly #deleteGuard = new DeleteGuard();
   readonly #dirRetries = new Map<string, number>();
   readonly #jobs = new Set<Promise<void>>();
   readonly #tasks = new Set<Promise<void>>();
@@ -242,7 +275,8 @@ export class Puller {
   /** Retry timers pending per path. */
   readonly #retryPaths = new Map<string, number>();
   readonly #transfers = new Map<string, Transfer>();
-  readonly #abort = new AbortController();
+  #abort = new AbortController();
+  #paused = false;
   /** Nothing is planned while held (see `PullerOptions.held`). */
   #held: boolean;
   readonly #idleWaiters: (() => void)[] = [];
@@ -267,6 +301,7 @@ export class Puller {
       store: options.store,
       gate: options.gate,
       echo: options.echo,
+      ...(options.versions === undefined ? {} : { versions: options.versions }),
     };
     this.#fetcher = new ChunkFetcher(options);
     this.#held = options.held ?? false;
@@ -278,6 +313,30 @@ export class Puller {
     if (!this.#held) return;
     this.#held = false;
     this.#kick();
+  }
+
+  /**
+   * Stops pulling until {@linkcode resume}: downloads in progress are set
+   * aside (a big file's `.part` is kept to resume from), queued and
+   * retried paths stay queued, and nothing new starts.
+   */
+  pause(): void {
+    if (this.#paused || this.#closed) return;
+    this.#paused = true;
+    this.#abort.abort(new PullerPausedError());
+  }
+
+  /** Pulls again after {@linkcode pause}, from where it stopped. */
+  resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    this.#abort = new AbortController();
+    this.#kick();
+  }
+
+  /** Whether {@linkcode pause} holds the puller. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** What was pulled so far. */
@@ -422,6 +481,7 @@ export class Puller {
       return;
     }
     for (const wake of this.#idleWaiters.splice(0)) wake();
+    this.#deleteGuard.settle();
     if (!this.#idle) {
       this.#idle = true;
       this.#o.onIdle?.();
@@ -431,7 +491,7 @@ export class Puller {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
-      if (this.#held) {
+      if (this.#held || this.#paused) {
         await this.#sleep();
         continue;
       }
@@ -500,12 +560,44 @@ export class Puller {
     return { path, local, ...best, more: count > 1 };
   }
 
+  /**
+   * Paths where a peer's change is not applied because of the folder's
+   * mode: send-only, every path that differs from the group; receive-only,
+   * local changes the group has newer records of.
+   */
+  get heldBack(): ReadonlySet<string> {
+    return this.#heldBack;
+  }
+
+  /** True (and `d.path` held back) when the mode keeps `d` from being applied. */
+  #holdBack(d: Decision): boolean {
+    const mode = this.#o.mode ?? "send-receive";
+    if (mode === "send-receive") return false;
+    const local = mode === "receive-only" &&
+      isLocalChange(
+        d.local,
+        this.#o.remote.recordsFor(d.path).map((r) => r.record),
+      );
+    if (!holdsBack(mode, d.action, local)) return false;
+    if (!this.#heldBack.has(d.path)) {
+      this.#heldBack.add(d.path);
+      log.debug(
+        mode === "send-only"
+          ? "Not applying a peer's change of {path}: this folder is send-only"
+          : "Keeping the local change of {path}: this folder is receive-only",
+        { path: d.path },
+      );
+    }
+    return true;
+  }
+
   async #runRound(paths: string[]): Promise<void> {
     await this.#o.chunkIndex.refresh();
     const byKind = new Map<string, Decision[]>();
     for (const path of paths) {
       const d = this.#decide(path);
-      if (d === undefined) continue;
+      if (d === undefined || !this.#holdBack(d)) this.#heldBack.delete(path);
+      if (d === undefined || this.#heldBack.has(path)) continue;
       const kind = d.action.kind;
       let list = byKind.get(kind);
       if (list === undefined) byKind.set(kind, list = []);
@@ -543,7 +635,7 @@ export class Puller {
       else await this.#op(d, () => this.#clearDirectory(d));
     }
     const started = await this.#startFiles(pulls);
-    const deletes = get("delete");
+    const deletes = this.#guardDeletes(get("delete"));
     if (deletes.length > 0) {
       for (const d of deletes) this.#active.add(d.path);
       this.#track(
@@ -551,6 +643,49 @@ export class Puller {
       );
     }
     this.#o.onStored();
+  }
+
+  /** The deletes of a round that the mass-delete guard lets through. */
+  #guardDeletes(ds: Decision[]): Decision[] {
+    if (ds.length === 0 || this.#o.liveFiles === undefined) return ds;
+    const files = ds.filter((d) => d.local?.kind === "file").length;
+    const before = this.#deleteGuard.held.size;
+    const verdict = this.#deleteGuard.judge(
+      ds.map((d) => d.path),
+      files,
+      this.#o.liveFiles(),
+      this.#now(),
+    );
+    if (verdict === "apply") return ds;
+    if (before === 0) {
+      const replica = this.#o.remote.recordsFor(ds[0]!.path).find((r) =>
+        r.record.deleted
+      )?.replica;
+      const peer =
+        (replica === undefined ? undefined : this.#o.nameOf?.(replica)) ??
+          "a peer";
+      log.warn(
+        "{peer} would delete {count} of the {files} files here; nothing of it is applied. If that is right: dsync resume -d DIR --accept-deletes",
+        {
+          peer,
+          count: this.#deleteGuard.held.size,
+          files: this.#o.liveFiles(),
+        },
+      );
+    }
+    return [];
+  }
+
+  /** Paths whose delete the mass-delete guard holds. */
+  get deletesHeld(): number {
+    return this.#deleteGuard.held.size;
+  }
+
+  /** Applies the deletes the guard held (and those that follow until idle). */
+  acceptDeletes(): number {
+    const paths = this.#deleteGuard.accept();
+    this.enqueue(paths);
+    return paths.length;
   }
 
   /** Runs a quick action for `d` (or a batch when `d` is undefined), handling failures. */
@@ -628,6 +763,12 @@ export class Puller {
         } else if (now !== undefined) this.#queue.add(d.path);
       }
       const outcome = await applyDeletes(this.#ops, fresh);
+      this.#deleteGuard.applied(
+        fresh.filter((d) =>
+          d.local?.kind === "file" && outcome.done.includes(d.path)
+        ).length,
+        this.#now(),
+      );
       for (const path of outcome.done) {
         this.#localRetries.delete(path);
         this.#dirRetries.delete(path);
@@ -764,6 +905,7 @@ export class Puller {
   ): Promise<void> {
     const leftovers = this.#o.leftovers;
     const resumable = this.#closed || err instanceof PullerClosedError ||
+      err instanceof PullerPausedError ||
       err instanceof ChunkHashMismatchError || lacksSource(err);
     if (leftovers === undefined || !resumable) {
       await part.abort();
@@ -777,10 +919,24 @@ export class Puller {
     }
   }
 
+  /** Takes back the version kept for a replace that then failed. */
+  async #unkeep(path: string, name: string): Promise<void> {
+    try {
+      await this.#o.versions?.discard(name);
+    } catch (err) {
+      log.warn("Cannot take back the version {name} of {path}: {error}", {
+        path,
+        name,
+        error: String(err),
+      });
+    }
+  }
+
   async #pullOne(planned: Decision): Promise<void> {
     const d = this.#recheck(planned);
     if (d === undefined || this.#closed) return;
     const epoch = this.#sourceEpoch;
+    const signal = this.#abort.signal;
     const transfer = this.#startTransfer(d);
     let part: PartFile | undefined;
     try {
@@ -789,17 +945,32 @@ export class Puller {
         d.remote,
         part,
         this.#o.fileWindowBytes ?? 1 << 20,
-        this.#abort.signal,
+        signal,
         (n) => transfer.bytesDone += n,
       );
-      this.#abort.signal.throwIfAborted();
+      signal.throwIfAborted();
       await part.prepare();
       const p = part;
       const copy = d.action.kind === "conflict" ? this.#copyName(d) : undefined;
       await this.#o.gate.run(async () => {
         assertDecisionCurrent(this.#o.store, d);
+        let kept: string | undefined;
         if (copy !== undefined) await moveConflictLoser(this.#ops, d, copy);
-        const info = await p.rename();
+        else {
+          kept = await keepVersion(
+            this.#ops,
+            d.path,
+            liveStat(this.#o.store.getStat(d.path)),
+            "replaced",
+          );
+        }
+        let info: Deno.FileInfo;
+        try {
+          info = await p.rename();
+        } catch (err) {
+          if (kept !== undefined) await this.#unkeep(d.path, kept);
+          throw err;
+        }
         this.#o.store.put(appliedRecord(d, info));
         this.#o.echo.remember(d.path, echoStateOf(info, d.remote.hash));
       });
@@ -831,6 +1002,7 @@ export class Puller {
 
   async #pullGroup(planned: Decision[]): Promise<void> {
     const epoch = this.#sourceEpoch;
+    const signal = this.#abort.signal;
     const failures: { path: string; error: unknown }[] = [];
     const files: SmallFile[] = [];
     const byPath = new Map<string, Decision>();
@@ -843,7 +1015,7 @@ export class Puller {
         try {
           const data = await this.#fetcher.assemble(
             d.remote,
-            this.#abort.signal,
+            signal,
             (n) => transfer.bytesDone += n,
           );
           byPath.set(d.path, d);
@@ -857,12 +1029,16 @@ export class Puller {
             expected: this.#o.store.getStat(d.path),
             conflictTag: this.#localTag,
             check: () => assertDecisionCurrent(this.#o.store, d),
+            ...(this.#o.versions === undefined ? {} : {
+              keepOld: (aside: string) =>
+                keepAside(this.#o.versions!, aside, d.path, "replaced"),
+            }),
           });
         } catch (err) {
           failures.push({ path: d.path, error: err });
         }
       }));
-      this.#abort.signal.throwIfAborted();
+      signal.throwIfAborted();
       if (files.length > 0) {
         const outcomes = await writeSmallFiles(
           this.#o.folder,
@@ -923,6 +1099,10 @@ export class Puller {
     epoch = this.#sourceEpoch,
   ): Promise<void> {
     if (this.#closed) return;
+    if (err instanceof PullerPausedError) {
+      this.enqueue([path]); // taken again once resumed
+      return;
+    }
     const error = errorOf(err);
     if (error instanceof LocalChangeError) {
       const tries = (this.#localRetries.get(path) ?? 0) + 1;
@@ -987,6 +1167,16 @@ export class Puller {
     }
     if (isDiskFull(error)) {
       this.#diskFull.report(path, error, RETRY_DELAY_MS * 10);
+      const bytes = this.#o.remote.recordsFor(path).reduce(
+        (most, r) => Math.max(most, r.record.size),
+        0,
+      );
+      await this.#o.onDiskFull?.(path, bytes).catch((err) =>
+        log.warn("Cannot free space for {path}: {error}", {
+          path,
+          error: String(err),
+        })
+      );
       this.#retryLater(path, 10);
       return;
     }

@@ -130,6 +130,13 @@ export interface PeerSessionOptions {
   readonly caseInsensitive: boolean;
   /** Our file system holds any name POSIX allows (else: Windows rules), sent in `Hello`. */
   readonly posixNames: boolean;
+  /**
+   * Local records never announced (a receive-only folder's local
+   * changes); the peer does not learn of them at all.
+   */
+  readonly withhold?: (record: FileRecord) => boolean;
+  /** While true, local changes are not announced (they are once it is false and `notifyLocalChanges` is called). */
+  readonly held?: () => boolean;
   /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
   readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
   /** The peer said hello. */
@@ -313,6 +320,7 @@ export class PeerSession {
   notifyLocalChanges(): void {
     if (this.#closed || this.#sentUpTo === undefined) return;
     this.#dirty = true;
+    if (this.#o.held?.()) return;
     this.#pumping ??= this.#pump().finally(() => this.#pumping = undefined);
   }
 
@@ -452,7 +460,7 @@ export class PeerSession {
   }
 
   async #pump(): Promise<void> {
-    while (this.#dirty && !this.#closed) {
+    while (this.#dirty && !this.#closed && !this.#o.held?.()) {
       this.#dirty = false;
       try {
         await this.#sendDelta();
@@ -504,7 +512,7 @@ export class PeerSession {
       }
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
-        if (held?.paths.has(record.path)) {
+        if (held?.paths.has(record.path) || this.#o.withhold?.(record)) {
           cursor = batchEnd = record.sequence;
           continue;
         }

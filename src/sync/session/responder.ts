@@ -246,6 +246,8 @@ export interface ChunkResponderOptions {
   readonly maxQueued?: number;
   /** Tuning of the compression governor (tests). */
   readonly governor?: GovernorOptions;
+  /** While paused, a promise of the resume: answering waits for it. */
+  readonly whilePaused?: () => Promise<void> | undefined;
 }
 
 /**
@@ -343,6 +345,12 @@ export class ChunkResponder {
   async #drain(): Promise<void> {
     let busySince = performance.now();
     while (!this.#closed && this.#head < this.#queue.length) {
+      const paused = this.#opts.whilePaused?.();
+      if (paused !== undefined) {
+        await paused;
+        busySince = performance.now();
+        continue;
+      }
       if (this.#sending >= this.#maxSending) {
         await new Promise<void>((resolve) => (this.#wakeSent = resolve));
         busySince = performance.now();

@@ -1,0 +1,86 @@
+/**
+ * The mass-delete guard: when a peer's changes would delete more than half
+ * of the folder's files (and more than 100), none of those deletes is
+ * applied until the user accepts them (`dsync resume --accept-deletes`).
+ * An unmounted disk or a wrong `rm -r` on one device should not empty
+ * every other device, even though versions would make it undoable.
+ * Deletes applied in the last minute count too, so a delete that arrives
+ * in several batches is judged as one.
+ * @module
+ */
+
+/** More deletes than this, and more than half the files, are held. */
+export const MASS_DELETE_MIN = 100;
+/** Deletes applied within this window count with the next ones. */
+export const MASS_DELETE_WINDOW_MS = 60_000;
+
+/**
+ * Whether deleting `total` files (now and within the window) of a folder
+ * that held `baseline` files when the window began is a mass delete. Pure.
+ */
+export function isMassDelete(total: number, baseline: number): boolean {
+  return total > MASS_DELETE_MIN && total * 2 > baseline;
+}
+
+/** The guard's state: deletes held, deletes applied lately, acceptance. */
+export class DeleteGuard {
+  readonly #held = new Set<string>();
+  #applied: { at: number; count: number }[] = [];
+  /** Live files when the first delete of the window was judged. */
+  #baseline = 0;
+  #accepting = false;
+
+  /** Paths whose delete waits for acceptance. */
+  get held(): ReadonlySet<string> {
+    return this.#held;
+  }
+
+  /**
+   * Judges a round's deletes (`files` of them delete files; `live` files
+   * in the folder now): apply them, or hold them. Returns `"hold"` for a round that starts
+   * or continues a held episode.
+   */
+  judge(
+    paths: readonly string[],
+    files: number,
+    live: number,
+    now: number,
+  ): "apply" | "hold" {
+    this.#applied = this.#applied.filter((a) =>
+      now - a.at < MASS_DELETE_WINDOW_MS
+    );
+    if (this.#accepting || paths.length === 0) return "apply";
+    if (this.#applied.length === 0 && this.#held.size === 0) {
+      this.#baseline = live;
+    }
+    const recent = this.#applied.reduce((sum, a) => sum + a.count, 0);
+    if (
+      this.#held.size > 0 ||
+      isMassDelete(files + recent, Math.max(this.#baseline, live))
+    ) {
+      for (const path of paths) this.#held.add(path);
+      return "hold";
+    }
+    return "apply";
+  }
+
+  /** `count` files were deleted at `now`. */
+  applied(count: number, now: number): void {
+    if (count > 0) this.#applied.push({ at: now, count });
+  }
+
+  /** The user accepted: returns the held paths, applied from now on until {@linkcode settle}. */
+  accept(): string[] {
+    this.#accepting = true;
+    const paths = [...this.#held];
+    this.#held.clear();
+    return paths;
+  }
+
+  /** Nothing is left to do: accepted deletes are done, guard again. */
+  settle(): void {
+    if (!this.#accepting) return;
+    this.#accepting = false;
+    this.#applied = [];
+  }
+}
