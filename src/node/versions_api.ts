@@ -26,12 +26,34 @@ export interface RestoreReply {
   readonly kept?: string;
 }
 
-/** `POST /api/restore` with `{ path, at? }` (`at` in epoch ms). */
+/** How many versions `GET /api/versions` lists at most (the newest). */
+export const VERSIONS_LISTED = 500;
+
+/**
+ * `GET /api/versions`: the newest kept versions (`path`, `at` in epoch ms,
+ * `size`, newest first, at most {@linkcode VERSIONS_LISTED}) and `total`;
+ * `POST /api/restore` with `{ path, at? }` (`at` in epoch ms).
+ */
 export function versionRoutes(
   versions: VersionStore,
   engine: SyncEngine,
 ): ControlRoutes {
   return {
+    "GET /api/versions": async () => {
+      const all = await versions.list();
+      const newest = all.toSorted((a, b) => b.at - a.at || b.serial - a.serial);
+      return {
+        status: 200,
+        body: {
+          total: all.length,
+          versions: newest.slice(0, VERSIONS_LISTED).map((v) => ({
+            path: v.path,
+            at: v.at,
+            size: v.size,
+          })),
+        },
+      };
+    },
     "POST /api/restore": async (body) => {
       const { path, at } = (body ?? {}) as { path?: unknown; at?: unknown };
       if (

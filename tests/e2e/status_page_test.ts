@@ -15,31 +15,11 @@ import { assert, assertEquals } from "../assert.ts";
 import { waitFor } from "../_wait.ts";
 import { DsyncProcess, freePort, isolatedEnv, runDsync } from "./_dsync.ts";
 import { skip, writeBigFile } from "./_faults.ts";
+import { findChromium } from "./_chromium.ts";
 import type { StatusDocument } from "../../src/node/mod.ts";
 
 const TEST = "status page in a browser";
 const BIG = 300 * 1000 * 1000;
-
-/** The chromium to drive, or why there is none. */
-function findChromium(): { path: string } | { reason: string } {
-  const candidates = [
-    Deno.env.get("CHROMIUM_PATH"),
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-  ];
-  for (const path of candidates) {
-    if (path === undefined || path === "") continue;
-    try {
-      if (Deno.statSync(path).isFile) return { path };
-    } catch {
-      // Not here.
-    }
-  }
-  return {
-    reason:
-      "chromium is not installed (apt-get install chromium; .ci/run does)",
-  };
-}
 
 /** In the page: the headline says in sync with the one peer. */
 const IN_SYNC =

@@ -43,8 +43,96 @@
     return "in sync";
   };
 
+  // Buttons call the same API as the commands; the cookie carries the token.
+  const say = (text) => {
+    $("outcome").textContent = text;
+  };
+  async function call(method, path, body) {
+    const response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const reply = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(reply.error ?? `HTTP ${response.status}`);
+    return reply;
+  }
+  const act = (button, work) => {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await work();
+      } catch (err) {
+        say(`${button.textContent} failed: ${err.message}`);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  };
+
+  let paused = false;
+  act($("pause"), async () => {
+    await call("POST", paused ? "/api/resume" : "/api/pause", {});
+    say(paused ? "Resumed." : "Paused: nothing is sent or received.");
+  });
+  act($("invite"), async () => {
+    const { code, expiresAt } = await call("POST", "/api/invite", {});
+    const box = $("invite-code");
+    box.textContent = code;
+    box.hidden = false;
+    say(
+      `Type this code on the new device (dsync -d FOLDER --join ${code}); ` +
+        `it works until ${time(expiresAt)}.`,
+    );
+  });
+
+  async function loadVersions() {
+    const { versions, total } = await call("GET", "/api/versions");
+    $("no-versions").hidden = versions.length > 0;
+    fill(
+      $("versions").tBodies[0],
+      versions.map((v) => {
+        const row = el("tr", undefined, { "data-path": v.path });
+        cell(row, "Path", v.path, "path");
+        cell(row, "Kept at", new Date(v.at).toLocaleString());
+        cell(row, "Size", bytes(v.size));
+        const button = el("button", "Restore", {
+          type: "button",
+          "aria-label": `Restore ${v.path} as kept at ${
+            new Date(v.at).toLocaleString()
+          }`,
+        });
+        act(button, async () => {
+          await call("POST", "/api/restore", { path: v.path, at: v.at });
+          say(`Restored ${v.path}; the devices get it now.`);
+          await loadVersions();
+        });
+        cell(row, "Restore", button);
+        return row;
+      }),
+    );
+    if (total > versions.length) {
+      say(`Showing the newest ${versions.length} of ${total} versions.`);
+    }
+  }
+  let versionsFor = -1;
+  const refreshVersions = (doc) => {
+    // Versions come from peers' changes: look again when those change.
+    const stamp = doc.recent.length === 0
+      ? 0
+      : doc.recent[doc.recent.length - 1].time;
+    if (stamp === versionsFor) return;
+    versionsFor = stamp;
+    loadVersions().catch((err) => say(`Versions: ${err.message}`));
+  };
+
   function render(doc) {
     const f = doc.folder;
+    paused = f.state === "paused";
+    $("pause").textContent = paused ? "Resume" : "Pause";
+    $("invite").hidden = doc.group === "open";
+    refreshVersions(doc);
     const connected = doc.peers.filter((p) => p.connected).length;
     $("device").textContent = doc.device.name;
     $("folder-path").textContent = f.path;
@@ -113,6 +201,21 @@
       } else cell(row, "Holds", "unknown");
       cell(row, "Rates", `${rate(p.rateIn)} / ${rate(p.rateOut)}`);
       cell(row, "Address", p.address ?? "");
+      if (doc.group !== "open") {
+        const remove = el("button", "Remove", {
+          type: "button",
+          "aria-label": `Remove ${p.name ?? p.fingerprint} from the group`,
+        });
+        act(remove, async () => {
+          const who = p.name ?? p.fingerprint;
+          if (!confirm(`Remove ${who} from the group? It gets no more data.`)) {
+            return;
+          }
+          await call("POST", "/api/remove", { fingerprint: p.fingerprint });
+          say(`Removed ${who}; the others got a new group key.`);
+        });
+        cell(row, "Remove", remove);
+      } else cell(row, "Remove", "");
       return row;
     });
     fill($("peers").tBodies[0], rows);
