@@ -14,6 +14,7 @@ import { followDiscoveredPeers } from "./discovered_peers.ts";
 import { FolderGuard } from "./folder_guard.ts";
 import { FolderLock } from "./folder_lock.ts";
 import {
+  detectCaseInsensitive,
   LeftoverParts,
   removeStrayPart,
   type RunTotals,
@@ -126,7 +127,11 @@ async function runLockedNode(
   const signal = AbortSignal.any([stopSignal, guard.signal]);
   guard.watch();
   await ensureIgnoreFile(config.folder);
-  const ignore = await IgnoreRules.load(config.folder, config.excludes);
+  // Once: ignore rules and the engine must agree on how names compare.
+  const caseInsensitive = detectCaseInsensitive(config.folder);
+  const ignore = await IgnoreRules.load(config.folder, config.excludes, {
+    caseInsensitive,
+  });
   const store = IndexStore.openOrRebuild(config.folder);
   const hasher = new HasherPool();
   const group = await GroupContext.open(config.folder, {
@@ -168,6 +173,7 @@ async function runLockedNode(
       store,
       scanner,
       ignore,
+      caseInsensitive,
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
       leftovers,
