@@ -1,6 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import {
   ensureIgnoreFile,
+  findLookAlikes,
   HasherPool,
   IgnoreRules,
   IndexStore,
@@ -37,6 +38,13 @@ import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
 
 const log = getLogger(["dsync", "node"]);
+
+/** Every live path of the index. */
+function* livePaths(store: IndexStore): Generator<string> {
+  for (const stat of store.statMap().values()) {
+    if (!stat.deleted) yield stat.path;
+  }
+}
 
 function plural(n: number, noun: string): string {
   return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
@@ -225,6 +233,7 @@ async function runLockedNode(
       conflicts: () => feed?.conflicts ?? [],
       unreadable: () => scanner.unreadable,
       invalidNames: () => scanner.invalidNames,
+      names: () => findLookAlikes(livePaths(store)),
       now: Date.now,
     });
     control = await ControlServer.start(config.folder, {

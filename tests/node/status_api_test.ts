@@ -195,6 +195,7 @@ Deno.test("statusRoutes() serves GET /api/status with the group read per request
   const doc = first.body as ReturnType<typeof statusDocument>;
   assertEquals(doc.group, "GGGG-HHHH");
   assertEquals(doc.device, sources.device);
+  assertEquals(doc.names.twins, [["A", "a"]]);
   assertEquals(doc.folder.path, "/data/shared");
   assertEquals(doc.transfers, [{
     path: "big.iso",
