@@ -65,6 +65,7 @@ export {
   PeerNotConnectedError,
   type PoolEvents,
   type PoolOptions,
+  type StaticPeerOptions,
 } from "./pool.ts";
 export {
   ChannelClosedError,

@@ -260,6 +260,8 @@ async function runLockedNode(
           tag: group.tagFor(identity.publicKey),
           joinable: group.acceptsJoins,
         }),
+        // The open pseudo-group's tag is public: it proves nothing there.
+        verify: (peer) => !group.isOpen && group.recognises(peer.tag, peer.id),
       });
       discovery = mdns;
       followDiscoveredPeers(
