@@ -10,6 +10,7 @@ import {
   checkOwnCounter,
   detectCaseInsensitive,
   fromWireRecord,
+  MAX_COUNTER,
   MAX_OWN_COUNTER,
   NameNotAllowedError,
   toWireRecord,
@@ -109,24 +110,25 @@ Deno.test("fromWireRecord() copies hashes out of the message buffer", () => {
   assert(back.chunks[0]!.hash.buffer !== wire.chunks[0]!.hash.buffer);
 });
 
-Deno.test("fromWireRecord() refuses counters above 2^53 - 1", () => {
+Deno.test("fromWireRecord() refuses a counter above 2^52 for any replica, so every device refuses the same records", () => {
   const wire = toWireRecord(fileRecord("a", "abc"));
-  const big = {
-    ...wire,
-    version: [{ replica: 1n, counter: 1n << 53n }],
-  };
-  assertThrows(
-    () => fromWireRecord(big, { ignore: noIgnore }),
-    WireRecordError,
-    "out of range",
-  );
+  for (const replica of [1n, 2n, 0xffff_ffff_ffff_ffffn]) {
+    for (const counter of [1n << 53n, (1n << 52n) + 5n, (1n << 52n) + 1n, 0n]) {
+      const bad = { ...wire, version: [{ replica, counter }] };
+      assertThrows(
+        () => fromWireRecord(bad, { ignore: noIgnore }),
+        WireRecordError,
+        "out of range",
+      );
+    }
+  }
   const max = {
     ...wire,
-    version: [{ replica: 1n, counter: (1n << 53n) - 1n }],
+    version: [{ replica: 1n, counter: 1n << 52n }],
   };
   assertEquals(
     fromWireRecord(max, { ignore: noIgnore })!.version[0]!.counter,
-    Number.MAX_SAFE_INTEGER,
+    MAX_COUNTER,
   );
 });
 
