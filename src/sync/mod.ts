@@ -18,3 +18,5 @@ export {
   type SyncStatus,
 } from "./engine.ts";
 export { LeftoverParts, removeStrayPart } from "./pull/mod.ts";
+// The node probes the disk once, so ignore rules and the engine agree.
+export { detectCaseInsensitive } from "./session/mod.ts";
