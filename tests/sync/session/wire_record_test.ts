@@ -278,3 +278,22 @@ Deno.test("fromWireRecord() refuses a file whose hash is not over its chunk list
     "not the hash of its chunk list",
   );
 });
+
+Deno.test("fromWireRecord() keeps a record's chunk hashes in one buffer, not one per chunk", () => {
+  const parts = ["a".repeat(10), "b".repeat(20), "c".repeat(30)];
+  const chunks = parts.map((p) => ({
+    length: p.length,
+    hash: blake3(enc.encode(p)),
+  }));
+  const wire: WireFileRecord = {
+    ...toWireRecord(fileRecord("a", "abc")),
+    size: 60,
+    hash: fileHashOfChunks(chunks),
+    chunks,
+  };
+  const back = fromWireRecord(overTheWire(wire), { ignore: noIgnore })!;
+  const buffers = new Set(back.chunks.map((c) => c.hash.buffer));
+  assertEquals(buffers.size, 1);
+  assertEquals(back.chunks.map((c) => c.offset), [0, 10, 30]);
+  back.chunks.forEach((c, i) => assertEquals(c.hash, chunks[i]!.hash));
+});
