@@ -14,6 +14,12 @@ const log = getLogger(["dsync", "node"]);
 export const MAX_DISCOVERED_DIAL_FAILURES = 3;
 /** At most one summary of failed dials per this interval (ms). */
 export const DIAL_FAILURE_REPORT_MS = 60_000;
+/**
+ * A goodbye for a connected peer counts only if its connection ends within
+ * this long (ms): a real peer leaving closes it at once, a spoofed goodbye
+ * leaves it up.
+ */
+export const GOODBYE_GRACE_MS = 10_000;
 
 /** The address to dial: IPv4 first, since the pool listens on 0.0.0.0. */
 export function dialAddress(peer: DiscoveredPeer): string | undefined {
@@ -26,7 +32,8 @@ export function dialAddress(peer: DiscoveredPeer): string | undefined {
  * prove the announced id; follows address changes and stops dialing a peer
  * that says goodbye, expires, keeps failing, or is no longer accepted (its
  * tag changed). A goodbye or expiry of a peer we are connected to ends
- * nothing: the connection itself proves it is there. Failed dials are
+ * nothing by itself: the connection proves it is there; only if that
+ * connection ends soon after is the peer taken as gone. Failed dials are
  * summarised once a minute.
  */
 export function followDiscoveredPeers(
@@ -49,7 +56,31 @@ export function followDiscoveredPeers(
     );
     failed = givenUp = 0;
   };
+  const stopDialing = (peer: DiscoveredPeer, why: string) => {
+    const key = peerIdHex(peer.id);
+    dialing.get(key)?.stop();
+    dialing.delete(key);
+    log.info("Peer {name} ({fingerprint}) left the network ({why})", {
+      name: peer.name,
+      fingerprint: fingerprint(peer.id),
+      why,
+    });
+  };
+  // Goodbyes of connected peers, waiting for their connection to end.
+  const farewells = new Map<
+    string,
+    { peer: DiscoveredPeer; why: string; at: number }
+  >();
   pool.on("peer-connected", ({ peerId }) => discovery.markVerified(peerId));
+  pool.on("peer-disconnected", ({ peerId }) => {
+    const key = peerIdHex(peerId);
+    const farewell = farewells.get(key);
+    if (farewell === undefined) return;
+    farewells.delete(key);
+    if (now() - farewell.at <= GOODBYE_GRACE_MS && dialing.has(key)) {
+      stopDialing(farewell.peer, farewell.why);
+    }
+  });
   discovery.on("peer", (peer) => {
     const key = peerIdHex(peer.id);
     const address = dialAddress(peer);
@@ -76,8 +107,19 @@ export function followDiscoveredPeers(
       address: target,
       stop: pool.addStaticPeer(address, peer.port, peer.id, {
         maxFailures: MAX_DISCOVERED_DIAL_FAILURES,
-        onFailure: () => {
+        onFailure: (error, failures) => {
           failed++;
+          // The first failure of each entry is named; the rest are counted.
+          if (failures === 1) {
+            log.info(
+              "Dialing {target} failed ({name}: {message}); further failures are summarised once a minute",
+              {
+                target,
+                name: error instanceof Error ? error.name : "Error",
+                message: error instanceof Error ? error.message : String(error),
+              },
+            );
+          }
           report();
         },
         onGiveUp: () => {
@@ -100,14 +142,10 @@ export function followDiscoveredPeers(
         fingerprint: fingerprint(peer.id),
         why,
       });
+      if (farewells.size >= 1024) farewells.clear();
+      farewells.set(key, { peer, why, at: now() });
       return;
     }
-    dialing.get(key)?.stop();
-    dialing.delete(key);
-    log.info("Peer {name} ({fingerprint}) left the network ({why})", {
-      name: peer.name,
-      fingerprint: fingerprint(peer.id),
-      why,
-    });
+    stopDialing(peer, why);
   });
 }
