@@ -56,10 +56,11 @@ Deno.test("split brain: a counter far ahead for another replica is refused by ev
     const hostile = await HostilePeer.start(portV);
     const evil = encoder.encode("poisoned\n");
     await hostile.announce("shared.txt", evil, "correct", {
+      // Entries in increasing replica order, as the codec requires.
       version: [
         { replica: replicaL, counter: (1n << 52n) + 5n },
         { replica: hostile.replicaId, counter: 1n },
-      ],
+      ].sort((a, b) => (a.replica < b.replica ? -1 : 1)),
     });
     await v.waitForOutput(/shared\.txt.*out of range/);
     await hostile.close();
