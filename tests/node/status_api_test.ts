@@ -169,6 +169,7 @@ Deno.test("statusRoutes() serves GET /api/status with the group read per request
       recent: () => [],
       conflicts: () => [],
       unreadable: () => [],
+      names: () => ({ twins: [["A", "a"]], invisible: [], truncated: false }),
       now: () => 1_000,
       group: () => group,
       status: () =>
