@@ -10,6 +10,7 @@ import {
   formatCount,
   formatDuration,
   formatRate,
+  showInvisible,
 } from "../ui/mod.ts";
 
 function plural(n: number, noun: string): string {
@@ -111,8 +112,33 @@ function modeLines(doc: StatusDocument): string[] {
   return [];
 }
 
-/** The lines `dsync status` prints for `doc`, as of epoch ms `now`. */
+function nameLines(doc: StatusDocument): string[] {
+  // Older nodes send no `names`.
+  const names = doc.names ?? { twins: [], invisible: [], truncated: false };
+  const lines: string[] = [];
+  for (const twins of names.twins) {
+    lines.push(
+      `  look-alike names (differ only by case, normalisation or invisible characters): ${
+        twins.join(", ")
+      }`,
+    );
+  }
+  for (const path of names.invisible) {
+    lines.push(`  name with invisible or reordering characters: ${path}`);
+  }
+  if (names.truncated) lines.push("  (more look-alike names not listed)");
+  return lines;
+}
+
+/**
+ * The lines `dsync status` prints for `doc`, as of epoch ms `now`; names
+ * from peers and disks are shown with invisible characters spelled out.
+ */
 export function renderStatusReport(doc: StatusDocument, now: number): string[] {
+  return renderRaw(doc, now).map(showInvisible);
+}
+
+function renderRaw(doc: StatusDocument, now: number): string[] {
   const lines = [folderLine(doc), ...modeLines(doc)];
   for (const peer of doc.peers) lines.push(peerLine(peer, now));
   for (const t of doc.transfers) {
@@ -133,5 +159,6 @@ export function renderStatusReport(doc: StatusDocument, now: number): string[] {
   for (const c of doc.conflicts) {
     lines.push(`  conflict copy: ${c.path} (of ${c.original})`);
   }
+  lines.push(...nameLines(doc));
   return lines;
 }

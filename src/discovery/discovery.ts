@@ -70,6 +70,8 @@ export interface DiscoveryOptions {
   maxPeers?: number;
   /** The TXT extras to announce now (group tag, join flag); read at each announcement. */
   announcement?: () => { tag?: string; joinable?: boolean };
+  /** True when a sighting proves itself (e.g. its group tag checks): such entries are kept over others. */
+  verify?: (peer: { id: Uint8Array; tag: string | undefined }) => boolean;
   /** Opens a socket (default: the real mDNS socket); for tests. */
   openSocket?: (opts: MdnsSocketOptions) => MdnsSocket;
 }
@@ -158,7 +160,10 @@ export class Discovery {
     this.#socket = socket;
     socket.on("error", (err) => log.warn("mDNS socket error: {err}", { err }));
     socket.on("warning", (err) => log.debug("mDNS warning: {err}", { err }));
-    socket.on("response", (msg) => this.#guard(() => this.#onResponse(msg)));
+    socket.on(
+      "response",
+      (msg, rinfo) => this.#guard(() => this.#onResponse(msg, rinfo)),
+    );
     socket.on(
       "query",
       (msg, rinfo) => this.#guard(() => this.#onQuery(msg, rinfo)),
@@ -212,6 +217,19 @@ export class Discovery {
   /** Peers currently known. */
   peers(): DiscoveredPeer[] {
     return this.#table.peers();
+  }
+
+  /** The peer `id` completed a handshake: its entry is kept over unverified ones. */
+  markVerified(id: Uint8Array): void {
+    this.#table.verify(id);
+  }
+
+  /**
+   * The unverified peer `id` could not be connected to: it leaves the
+   * table and is not taken again for a while (see `PeerTable.fail`).
+   */
+  markFailed(id: Uint8Array): DiscoveredPeer | undefined {
+    return this.#table.fail(id);
   }
 
   /** Send a goodbye (TTL 0) and close the socket. */
@@ -458,7 +476,7 @@ export class Discovery {
     );
   }
 
-  #onResponse(msg: unknown): void {
+  #onResponse(msg: unknown, rinfo?: RemoteInfo): void {
     const instance = instanceName(this.#label);
     if (typeof msg === "object" && msg !== null) {
       const m = msg as Record<string, unknown>;
@@ -480,11 +498,17 @@ export class Discovery {
         log.debug("Dropped mDNS response: {reason}", { reason: r.reason });
       } else if (r.kind === "goodbye") {
         if (r.instance === ownInstance) continue;
-        for (const p of this.#table.goodbye(r.instance)) {
+        for (const p of this.#table.goodbye(r.instance, rinfo?.address)) {
           this.#emitLost(p, "goodbye");
         }
       } else if (!samePeerId(r.service.id, this.#opts.peerId)) {
-        const o = this.#table.observe(r.service);
+        const o = this.#table.observe(r.service, {
+          source: rinfo?.address,
+          verified: this.#opts.verify?.({
+            id: r.service.id,
+            tag: r.service.tag,
+          }) ?? false,
+        });
         if (o.kind === "new" || o.kind === "updated") {
           for (const fn of this.#listeners.peer) this.#guard(() => fn(o.peer));
         } else if (o.kind === "rejected") log.debug(o.reason);

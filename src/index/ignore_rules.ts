@@ -1,7 +1,10 @@
 /**
  * Ignore rules: the folder's `.dsyncignore` plus `-e` patterns, with
  * gitignore semantics (the `ignore` package), on top of paths dsync never
- * syncs. Matching is case-sensitive on every platform so that peers agree.
+ * syncs. The names dsync never syncs match in any case, everywhere. User
+ * patterns match case-sensitively, except on a case-insensitive disk: there
+ * `.GIT/config` *is* `.git/config`, and a case-sensitive rule would let a
+ * peer read or write an ignored file under a case variant of its name.
  */
 
 import { getLogger } from "@logtape/logtape";
@@ -21,9 +24,15 @@ export const ALWAYS_IGNORED: readonly string[] = Object.freeze([
   IGNORE_FILE,
 ]);
 
-/** True for a file or directory name matched by {@linkcode ALWAYS_IGNORED}. */
+/**
+ * True for a file or directory name matched by {@linkcode ALWAYS_IGNORED},
+ * in any case (`.DSYNC`, `X.PART`), so no disk can hold a twin of them that
+ * syncs.
+ */
 export function isAlwaysIgnoredName(name: string): boolean {
-  return name === STATE_DIR || name === IGNORE_FILE || name.endsWith(".part");
+  const lower = name.toLowerCase();
+  return lower === STATE_DIR || lower === IGNORE_FILE ||
+    lower.endsWith(".part");
 }
 
 /**
@@ -39,7 +48,8 @@ export const CACHE_CHARS = 16 * 1024 * 1024;
 export const DEFAULT_DSYNCIGNORE =
   `# dsync ignore rules, one gitignore pattern per line.
 # "#" starts a comment, "!" re-includes, a trailing "/" matches directories only,
-# a leading "/" anchors to the folder root. Matching is case-sensitive.
+# a leading "/" anchors to the folder root. Matching is case-sensitive,
+# except on a case-insensitive disk (where .GIT is .git).
 # This file is never synced, and edits take effect without a restart.
 # Always ignored, whatever this file says: .dsync/, *.part, .dsyncignore
 
@@ -80,8 +90,8 @@ export async function ensureIgnoreFile(folder: string): Promise<boolean> {
   }
 }
 
-function newMatcher(): Ignore {
-  return ignore({ ignorecase: false });
+function newMatcher(caseInsensitive = false): Ignore {
+  return ignore({ ignorecase: caseInsensitive });
 }
 
 /** Splits ignore-file text into candidate pattern lines (comments and blanks kept out). */
@@ -137,27 +147,44 @@ function addPatterns(
 export class IgnoreRules {
   readonly #folder: string;
   readonly #extra: readonly string[];
+  readonly #caseInsensitive: boolean;
   #user: Ignore = newMatcher();
   #cachedChars = 0;
   #fileText: string | undefined;
   #patterns: readonly string[] = [];
 
-  private constructor(folder: string, extraPatterns: readonly string[]) {
+  private constructor(
+    folder: string,
+    extraPatterns: readonly string[],
+    caseInsensitive: boolean,
+  ) {
     this.#folder = folder;
     this.#extra = [...extraPatterns];
+    this.#caseInsensitive = caseInsensitive;
   }
 
   /**
    * Loads the rules of `folder`: its `.dsyncignore` (absent means no user
    * rules) followed by `extraPatterns` (the `-e` flags, same syntax).
+   * `caseInsensitive`: the folder's disk folds case, so patterns do too.
    */
   static async load(
     folder: string,
     extraPatterns: readonly string[] = [],
+    options: { readonly caseInsensitive?: boolean } = {},
   ): Promise<IgnoreRules> {
-    const rules = new IgnoreRules(folder, extraPatterns);
+    const rules = new IgnoreRules(
+      folder,
+      extraPatterns,
+      options.caseInsensitive ?? false,
+    );
     rules.#rebuild(await rules.#readFile());
     return rules;
+  }
+
+  /** True when user patterns match in any case (a case-insensitive disk). */
+  get caseInsensitive(): boolean {
+    return this.#caseInsensitive;
   }
 
   /** Active user patterns (file then `-e`), after invalid ones were dropped. */
@@ -232,11 +259,11 @@ export class IgnoreRules {
 
   #renewMatchers(): void {
     this.#cachedChars = 0;
-    this.#user = newMatcher().add([...this.#patterns]);
+    this.#user = newMatcher(this.#caseInsensitive).add([...this.#patterns]);
   }
 
   #rebuild(fileText: string | undefined): void {
-    const matcher = newMatcher();
+    const matcher = newMatcher(this.#caseInsensitive);
     const fromFile = addPatterns(
       matcher,
       patternLines(fileText ?? ""),

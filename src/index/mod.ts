@@ -14,6 +14,12 @@ export {
   isAlwaysIgnoredName,
 } from "./ignore_rules.ts";
 export {
+  findLookAlikes,
+  hasInvisibleCharacter,
+  lookAlikeKey,
+  type LookAlikeReport,
+} from "./look_alike_names.ts";
+export {
   FILE_KINDS,
   type FileKind,
   type FileRecord,

@@ -100,6 +100,7 @@ export class RemoteIndex {
     | "get"
     | "heldSince"
     | "forPath"
+    | "knows"
     | "withHash"
     | "pending"
     | "localSince"
@@ -164,6 +165,7 @@ export class RemoteIndex {
         WHERE f.sequence > ? ORDER BY f.sequence LIMIT ?`,
       ),
       forPath: db.prepare(`SELECT ${COLUMNS} FROM remote_files WHERE path = ?`),
+      knows: db.prepare("SELECT 1 FROM remote_files WHERE path = ? LIMIT 1"),
       withHash: db.prepare(
         `SELECT replica FROM remote_files
         WHERE path = ? AND hash = ? AND deleted = 0 AND kind = 0`,
@@ -305,6 +307,11 @@ export class RemoteIndex {
   /** Every replica's record of `path`. */
   recordsFor(path: string): RemoteEntry[] {
     return (this.#stmt.forPath.all(path) as Row[]).map(entryOf);
+  }
+
+  /** True when some peer's record of `path` (live or deleted) is stored. */
+  knows(path: string): boolean {
+    return this.#stmt.knows.get(path) !== undefined;
   }
 
   /** Replicas whose record of `path` is a live file with content `hash`. */

@@ -1,12 +1,16 @@
 /**
  * The TCP listener. Admission control runs before any cryptography: a per-IP
- * token bucket, then caps on handshakes in flight, on open sessions and on
- * sessions per IP; refused connections are closed at once and only counted.
- * Admitted ones get a handshake deadline.
+ * token bucket, then caps on handshakes in flight (overall and per IP) and
+ * on sessions per IP; refused connections are closed at once and only
+ * counted. Admitted ones get a handshake deadline. A full listener makes
+ * room rather than locking everyone out (see `admission.ts`): the oldest
+ * handshake, or the longest idle session, of whoever holds more than its
+ * share is closed, strangers before members.
  */
 import { getLogger } from "@logtape/logtape";
 import { type HandshakeIdentity, NotGroupMemberError } from "../crypto/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
+import { admitHandshake, admitSession } from "./admission.ts";
 import { formatHostPort } from "./dialer.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, establishChannel } from "./establish.ts";
 import type { SecureChannel } from "./secure_channel.ts";
@@ -18,9 +22,11 @@ const log = getLogger(["dsync", "net"]);
 export interface ListenerLimits {
   /** Handshake deadline. */
   handshakeTimeoutMs: number;
-  /** Handshakes running at once; more connections are closed at once. */
+  /** Handshakes running at once; when full the oldest of the busiest address makes room. */
   maxHandshakes: number;
-  /** Open sessions (after the handshake) at once; more are refused at accept. */
+  /** Handshakes running at once from one IP (below `maxHandshakes`). */
+  maxHandshakesPerIp: number;
+  /** Open sessions (after the handshake); when full the longest idle stranger, or of the busiest address, makes room. */
   maxSessions: number;
   /** Open sessions plus handshakes from one IP at once. */
   maxSessionsPerIp: number;
@@ -42,6 +48,7 @@ export interface ListenerLimits {
 export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
   handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
   maxHandshakes: 64,
+  maxHandshakesPerIp: 8,
   maxSessions: 128,
   maxSessionsPerIp: 32,
   perIpBurst: 16,
@@ -57,6 +64,8 @@ export interface ListenerStats {
   rateLimited: number;
   /** Refused: too many handshakes, sessions, or sessions from that IP. */
   overCapacity: number;
+  /** Handshakes and sessions closed to make room for a newcomer. */
+  evicted: number;
   handshakesInFlight: number;
   /** Sessions handed to `onSession` so far. */
   sessions: number;
@@ -153,12 +162,14 @@ export function listen(options: ListenOptions): Listener {
     accepted: 0,
     rateLimited: 0,
     overCapacity: 0,
+    evicted: 0,
     handshakesInFlight: 0,
     sessions: 0,
     openSessions: 0,
     failures: {},
   };
-  const inFlight = new Set<Deno.Conn>();
+  const inFlight = new Map<Deno.Conn, { ip: string; startedAt: number }>();
+  const open = new Map<SecureChannel, { ip: string; member: boolean }>();
   // Handshakes plus open sessions per IP; entries vanish at zero.
   const perIp = new Map<string, number>();
   const release = (ip: string) => {
@@ -171,18 +182,18 @@ export function listen(options: ListenOptions): Listener {
   let closed = false;
 
   // Refusals and failures are summed and logged at most once per interval.
-  let unreported = { rateLimited: 0, overCapacity: 0, failed: 0 };
+  let unreported = { rateLimited: 0, overCapacity: 0, evicted: 0, failed: 0 };
   let lastReport = -Infinity;
   const report = (force = false) => {
     const t = now();
     if (!force && t - lastReport < limits.logIntervalMs) return;
-    const { rateLimited, overCapacity, failed } = unreported;
-    if (rateLimited + overCapacity + failed === 0) return;
+    const { rateLimited, overCapacity, evicted, failed } = unreported;
+    if (rateLimited + overCapacity + evicted + failed === 0) return;
     lastReport = t;
-    unreported = { rateLimited: 0, overCapacity: 0, failed: 0 };
+    unreported = { rateLimited: 0, overCapacity: 0, evicted: 0, failed: 0 };
     log.warn(
-      "Refused {rateLimited} connections over the per-IP rate and {overCapacity} over the handshake or session caps; {failed} handshakes failed",
-      { rateLimited, overCapacity, failed },
+      "Refused {rateLimited} connections over the per-IP rate and {overCapacity} over the handshake or session caps, closed {evicted} to make room; {failed} handshakes failed",
+      { rateLimited, overCapacity, evicted, failed },
     );
   };
 
@@ -235,9 +246,41 @@ export function listen(options: ListenOptions): Listener {
       channel.abort(new Error("Listener closed"));
       return;
     }
+    const member = channel.peerMode === "member";
+    const seat = admitSession(
+      [...open].map(([key, s]) => ({
+        key,
+        ip: s.ip,
+        member: s.member,
+        lastActiveAt: key.lastReceivedAt,
+      })),
+      { ip: remote.hostname, member },
+      limits.maxSessions,
+    );
+    if (seat.kind === "refuse") {
+      release(remote.hostname);
+      stats.overCapacity++;
+      unreported.overCapacity++;
+      channel.abort(new SessionLimitError("the listener is full"));
+      report();
+      return;
+    }
+    if (seat.kind === "evict") {
+      stats.evicted++;
+      unreported.evicted++;
+      log.debug("Closing an idle session from {addr} to make room", {
+        addr: seat.key.remoteAddr,
+      });
+      seat.key.abort(
+        new SessionLimitError("closed to make room for another device"),
+      );
+      report();
+    }
+    open.set(channel, { ip: remote.hostname, member });
     stats.sessions++;
     stats.openSessions++;
     channel.closed.then(() => {
+      open.delete(channel);
       stats.openSessions--;
       release(remote.hostname);
     });
@@ -281,9 +324,13 @@ export function listen(options: ListenOptions): Listener {
         report();
         continue;
       }
+      const slot = admitHandshake(
+        [...inFlight].map(([key, h]) => ({ key, ...h })),
+        remote.hostname,
+        { max: limits.maxHandshakes, perIp: limits.maxHandshakesPerIp },
+      );
       if (
-        inFlight.size >= limits.maxHandshakes ||
-        inFlight.size + stats.openSessions >= limits.maxSessions ||
+        slot.kind === "refuse" ||
         (perIp.get(remote.hostname) ?? 0) >= limits.maxSessionsPerIp
       ) {
         stats.overCapacity++;
@@ -292,7 +339,14 @@ export function listen(options: ListenOptions): Listener {
         report();
         continue;
       }
-      inFlight.add(conn);
+      if (slot.kind === "evict") {
+        // Its handshake fails and releases its slot.
+        stats.evicted++;
+        unreported.evicted++;
+        closeQuietly(slot.key);
+        inFlight.delete(slot.key);
+      }
+      inFlight.set(conn, { ip: remote.hostname, startedAt: now() });
       perIp.set(remote.hostname, (perIp.get(remote.hostname) ?? 0) + 1);
       stats.handshakesInFlight = inFlight.size;
       const task = handshake(conn, remote);
@@ -316,12 +370,20 @@ export function listen(options: ListenOptions): Listener {
       } catch {
         // Already closed.
       }
-      for (const conn of inFlight) closeQuietly(conn);
+      for (const conn of inFlight.keys()) closeQuietly(conn);
       await loop;
       await Promise.allSettled([...tasks]);
       report(true);
     },
   };
+}
+
+/** A session closed or refused because the listener was full. */
+export class SessionLimitError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`Session limit: ${message}`, options);
+    this.name = "SessionLimitError";
+  }
 }
 
 function closeQuietly(conn: Deno.Conn): void {

@@ -12,6 +12,14 @@ export {
   type BackoffOptions,
   DEFAULT_BACKOFF,
 } from "./backoff.ts";
+export {
+  admitHandshake,
+  admitSession,
+  type HandshakeAdmission,
+  type HandshakeSeat,
+  type SessionAdmission,
+  type SessionSeat,
+} from "./admission.ts";
 export { dial, type DialOptions, formatHostPort } from "./dialer.ts";
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -41,6 +49,7 @@ export {
   type ListenerStats,
   type ListenOptions,
   PortUnavailableError,
+  SessionLimitError,
 } from "./listener.ts";
 export {
   MESSAGE_HEADER_SIZE,
@@ -56,6 +65,7 @@ export {
   PeerNotConnectedError,
   type PoolEvents,
   type PoolOptions,
+  type StaticPeerOptions,
 } from "./pool.ts";
 export {
   ChannelClosedError,

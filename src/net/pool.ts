@@ -114,6 +114,22 @@ interface StaticPeer {
   /** Already reported as not in the group (said once). */
   refused?: boolean;
   stop: AbortController;
+  /** Failed dials in a row (none since the last connection). */
+  failures: number;
+  options: StaticPeerOptions;
+}
+
+/** How `addStaticPeer()` treats failures (e.g. for peers found by mDNS). */
+export interface StaticPeerOptions {
+  /** Stop after this many failed dials in a row (default: never). */
+  readonly maxFailures?: number;
+  /**
+   * Told of each failed dial; when given, the pool logs failures only at
+   * debug level, so the caller can summarise them.
+   */
+  readonly onFailure?: (error: unknown, failures: number) => void;
+  /** Called once when the peer is given up after `maxFailures`. */
+  readonly onGiveUp?: () => void;
 }
 
 /** The set of live channels to peers. */
@@ -254,6 +270,7 @@ export class ConnectionPool {
     hostname: string,
     port: number,
     expectedPeerId?: Uint8Array,
+    options: StaticPeerOptions = {},
   ): () => void {
     if (this.#closing) throw new Error("Connection pool is closed");
     const peer: StaticPeer = {
@@ -262,6 +279,8 @@ export class ConnectionPool {
       expectedPeerId,
       peerKey: expectedPeerId ? peerIdHex(expectedPeerId) : undefined,
       stop: new AbortController(),
+      failures: 0,
+      options,
     };
     this.#statics.add(peer);
     this.#track(
@@ -271,6 +290,11 @@ export class ConnectionPool {
       peer.stop.abort();
       this.#statics.delete(peer);
     };
+  }
+
+  /** True while a channel to `peerId` is open. */
+  isConnected(peerId: Uint8Array): boolean {
+    return this.#peers.has(peerIdHex(peerId));
   }
 
   /** Says goodbye to every peer, stops dialing and listening. */
@@ -326,6 +350,7 @@ export class ConnectionPool {
           return;
         }
         this.#adopt(channel, "local");
+        peer.failures = 0;
         // Either way a channel to this peer is now open (ours or the one that
         // won the tie-break); the loop waits for it to end.
         if (!this.#peers.has(peer.peerKey)) {
@@ -340,6 +365,19 @@ export class ConnectionPool {
           return;
         }
         const delay = backoff.next();
+        peer.failures++;
+        peer.options.onFailure?.(error, peer.failures);
+        if (
+          peer.options.maxFailures !== undefined &&
+          peer.failures >= peer.options.maxFailures
+        ) {
+          log.debug("Giving up on {address} after {n} failed dials", {
+            address,
+            n: peer.failures,
+          });
+          peer.options.onGiveUp?.();
+          return;
+        }
         if (error instanceof NotGroupMemberError) {
           if (!peer.refused) {
             log.warn(
@@ -351,15 +389,16 @@ export class ConnectionPool {
           await this.#sleep(delay, peer.stop.signal);
           continue;
         }
-        log.info(
-          "Dialing {address} failed ({name}: {message}); retrying in {delay} ms",
-          {
-            address,
-            name: error instanceof Error ? error.name : "Error",
-            message: error instanceof Error ? error.message : String(error),
-            delay,
-          },
-        );
+        const failed = {
+          address,
+          name: error instanceof Error ? error.name : "Error",
+          message: error instanceof Error ? error.message : String(error),
+          delay,
+        };
+        const line =
+          "Dialing {address} failed ({name}: {message}); retrying in {delay} ms";
+        if (peer.options.onFailure === undefined) log.info(line, failed);
+        else log.debug(line, failed);
         await this.#sleep(delay, peer.stop.signal);
       }
     }

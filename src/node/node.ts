@@ -1,6 +1,7 @@
 import { getLogger } from "@logtape/logtape";
 import {
   ensureIgnoreFile,
+  findLookAlikes,
   HasherPool,
   IgnoreRules,
   IndexStore,
@@ -14,6 +15,7 @@ import { followDiscoveredPeers } from "./discovered_peers.ts";
 import { FolderGuard } from "./folder_guard.ts";
 import { FolderLock } from "./folder_lock.ts";
 import {
+  detectCaseInsensitive,
   LeftoverParts,
   removeStrayPart,
   type RunTotals,
@@ -45,6 +47,13 @@ import { modeRoutes } from "./mode_api.ts";
 import { pauseRoutes, wasPaused } from "./pause_api.ts";
 
 const log = getLogger(["dsync", "node"]);
+
+/** Every live path of the index. */
+function* livePaths(store: IndexStore): Generator<string> {
+  for (const stat of store.statMap().values()) {
+    if (!stat.deleted) yield stat.path;
+  }
+}
 
 function plural(n: number, noun: string): string {
   return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
@@ -141,7 +150,14 @@ async function runLockedNode(
     // A read-only folder (with --state-dir) goes without the defaults file.
     if (stateInFolder) throw error;
   });
-  const ignore = await IgnoreRules.load(config.folder, config.excludes);
+  // Once: ignore rules and the engine must agree on how names compare. A
+  // read-only folder's disk cannot be probed: the platform's default.
+  const caseInsensitive = stateInFolder
+    ? detectCaseInsensitive(config.folder)
+    : Deno.build.os !== "linux";
+  const ignore = await IgnoreRules.load(config.folder, config.excludes, {
+    caseInsensitive,
+  });
   const store = IndexStore.openOrRebuild(root);
   const hasher = new HasherPool();
   const group = await GroupContext.open(root, {
@@ -183,15 +199,12 @@ async function runLockedNode(
       onPartFile: (os) => removeStrayPart(os, leftovers),
     });
     const sync = new SyncEngine({
-      ...(stateInFolder ? {} : {
-        stateRoot: root,
-        // The folder's disk cannot be probed (read-only): the platform's default.
-        caseInsensitive: Deno.build.os !== "linux",
-      }),
+      ...(stateInFolder ? {} : { stateRoot: root }),
       folder: config.folder,
       store,
       scanner,
       ignore,
+      caseInsensitive,
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
       leftovers,
@@ -261,6 +274,7 @@ async function runLockedNode(
       conflicts: () => feed?.conflicts ?? [],
       unreadable: () => scanner.unreadable,
       invalidNames: () => scanner.invalidNames,
+      names: () => findLookAlikes(livePaths(store)),
       now: Date.now,
     });
     control = await ControlServer.start(root, {
@@ -290,6 +304,8 @@ async function runLockedNode(
           tag: group.tagFor(identity.publicKey),
           joinable: group.acceptsJoins,
         }),
+        // The open pseudo-group's tag is public: it proves nothing there.
+        verify: (peer) => !group.isOpen && group.recognises(peer.tag, peer.id),
       });
       discovery = mdns;
       followDiscoveredPeers(

@@ -7,6 +7,7 @@
  * says what is missing, one reason a line.
  * @module
  */
+import type { LookAlikeReport } from "../index/mod.ts";
 import type { FolderMode, PeerStatus, SyncStatus } from "../sync/mod.ts";
 import type { Change, ConflictCopy } from "./change_feed.ts";
 import type { ControlRoutes } from "./control_server.ts";
@@ -158,6 +159,12 @@ export interface StatusDocument {
   readonly bytesReceived: number;
   readonly bytesSent: number;
   readonly bytesReused: number;
+  /**
+   * Names a person cannot tell apart or read right: paths that differ only
+   * by case, normalisation or invisible characters, and paths holding
+   * invisible or reordering characters (bidi overrides).
+   */
+  readonly names: LookAlikeReport;
 }
 
 /** Where the status document's parts come from. */
@@ -174,6 +181,8 @@ export interface StatusSources {
   readonly conflicts: () => readonly ConflictCopy[];
   readonly unreadable: () => readonly string[];
   readonly invalidNames?: () => readonly string[];
+  /** Look-alike and invisible names among the live paths (read at each request). */
+  readonly names?: () => LookAlikeReport;
   readonly now: () => number;
 }
 
@@ -281,6 +290,7 @@ function holding(
 export function statusDocument(
   sources: StatusExtras,
   status: SyncStatus,
+  names: LookAlikeReport = NO_NAMES,
 ): StatusDocument {
   const peers = latestPerDevice(status.peers);
   const { inSync, waiting } = syncVerdict(status);
@@ -361,10 +371,17 @@ export function statusDocument(
     bytesReceived: status.bytesReceived,
     bytesSent: status.bytesSent,
     bytesReused: status.bytesReused,
+    names,
   };
 }
 
 /** Builds status documents, keeping the byte counters' rates between calls. */
+const NO_NAMES: LookAlikeReport = {
+  twins: [],
+  invisible: [],
+  truncated: false,
+};
+
 export class StatusBuilder {
   readonly #sources: StatusSources;
   readonly #meter = new RateMeter();
@@ -389,18 +406,22 @@ export class StatusBuilder {
         held.set(peer.replica, src.heldBy(peer.replica));
       }
     }
-    return statusDocument({
-      folder: src.folder,
-      device: src.device,
-      group: src.group(),
-      rates,
-      held,
-      receiveRate: this.#meter.rate("in", status.bytesReceived, now),
-      recent: src.recent(),
-      conflicts: src.conflicts(),
-      unreadable: src.unreadable(),
-      invalidNames: src.invalidNames?.() ?? [],
-    }, status);
+    return statusDocument(
+      {
+        folder: src.folder,
+        device: src.device,
+        group: src.group(),
+        rates,
+        held,
+        receiveRate: this.#meter.rate("in", status.bytesReceived, now),
+        recent: src.recent(),
+        conflicts: src.conflicts(),
+        unreadable: src.unreadable(),
+        invalidNames: src.invalidNames?.() ?? [],
+      },
+      status,
+      src.names?.() ?? NO_NAMES,
+    );
   }
 }
 

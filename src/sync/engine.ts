@@ -29,6 +29,7 @@ import {
   ChunkResponder,
   detectCaseInsensitive,
   fromWireRecord,
+  IndexChunkLookup,
   PeerSession,
 } from "./session/mod.ts";
 import {
@@ -814,6 +815,7 @@ export class SyncEngine {
     const responder = new ChunkResponder({
       folder: this.#o.folder,
       ignore: this.#o.ignore,
+      indexed: new IndexChunkLookup(this.#o.store),
       send: (response) => session.send(response),
       onChanged: (path) => this.#rescanSoon(path),
       whilePaused: () => this.#pause.whilePaused(),

@@ -20,3 +20,5 @@ export {
 export { LeftoverParts, removeStrayPart } from "./pull/mod.ts";
 export type { FolderMode } from "./pull/mod.ts";
 export type { RevertOutcome } from "./mode_actions.ts";
+// The node probes the disk once, so ignore rules and the engine agree.
+export { detectCaseInsensitive } from "./session/mod.ts";

@@ -5,6 +5,7 @@ import {
   reset,
   type Sink,
 } from "@logtape/logtape";
+import { showInvisible } from "./visible_text.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,7 +29,8 @@ function stderrSink(output: LogOutput | undefined): Sink {
         : inspect(value),
   });
   return (record: LogRecord) => {
-    const line = format(record);
+    // Names from peers and disks may hold bidi overrides or escapes.
+    const line = showInvisible(format(record));
     if (output) output.interrupt(line);
     else Deno.stderr.writeSync(encoder.encode(line));
   };

@@ -21,3 +21,4 @@ export {
   formatDuration,
   formatRate,
 } from "./format.ts";
+export { showInvisible } from "./visible_text.ts";

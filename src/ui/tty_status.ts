@@ -1,5 +1,6 @@
 import { renderStatus } from "./progress.ts";
 import type { StatusView } from "./status_view.ts";
+import { showInvisible } from "./visible_text.ts";
 
 const encoder = new TextEncoder();
 const CLEAR_LINE = "\x1b[2K";
@@ -30,7 +31,11 @@ export class TtyStatus {
 
   /** Redraws the block for `view`. */
   draw(view: StatusView, now: number): void {
-    const lines = renderStatus(view, now, Math.max(20, this.#columns() - 1));
+    const lines = renderStatus(
+      shownView(view),
+      now,
+      Math.max(20, this.#columns() - 1),
+    );
     let text = this.#erase();
     for (const line of lines) text += `${CLEAR_LINE}${line}\n`;
     this.#drawn = lines.length;
@@ -60,4 +65,16 @@ export class TtyStatus {
   #write(text: string): void {
     if (text !== "") this.#out.writeSync(encoder.encode(text));
   }
+}
+
+/** `view` with peer names and paths safe to show (before widths are fitted). */
+function shownView(view: StatusView): StatusView {
+  return {
+    ...view,
+    peers: view.peers.map((p) => ({ ...p, name: showInvisible(p.name) })),
+    transfers: view.transfers.map((t) => ({
+      ...t,
+      path: showInvisible(t.path),
+    })),
+  };
 }

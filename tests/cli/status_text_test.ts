@@ -52,6 +52,7 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
     bytesReceived: 1_500_000,
     bytesSent: 0,
     bytesReused: 0,
+    names: { twins: [], invisible: [], truncated: false },
     ...overrides,
   };
 }
@@ -138,4 +139,26 @@ Deno.test("renderStatusReport() says how a send-only or receive-only folder diff
     )[1],
     "  receive-only: 1 local change kept here, not sent (dsync revert -d /data/shared replaces them with the group's)",
   );
+});
+
+Deno.test("renderStatusReport() lists look-alike and invisible names with invisible characters spelled out", () => {
+  const lines = renderStatusReport(
+    doc({
+      peers: [{ ...beta, name: "be\u202eta" }],
+      names: {
+        twins: [["Notes.txt", "notes.txt"], ["a\u200bb", "ab"]],
+        invisible: ["\u202egnp.exe", "a\u200bb"],
+        truncated: true,
+      },
+    }),
+    192_000,
+  );
+  assertEquals(lines.slice(1), [
+    "  be<U+202E>ta (AAAA-BBBB-CCCC) at 10.0.0.2:9000: in sync, connected for 3m12s; received 1.5 MB, sent 0 B",
+    "  look-alike names (differ only by case, normalisation or invisible characters): Notes.txt, notes.txt",
+    "  look-alike names (differ only by case, normalisation or invisible characters): a<U+200B>b, ab",
+    "  name with invisible or reordering characters: <U+202E>gnp.exe",
+    "  name with invisible or reordering characters: a<U+200B>b",
+    "  (more look-alike names not listed)",
+  ]);
 });

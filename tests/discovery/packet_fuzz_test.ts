@@ -4,7 +4,7 @@
  * drops, problems or valid services, never as a crash or an unnamed throw.
  * @module
  */
-import { assert } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import {
   asksForService,
   buildServiceRecords,
@@ -206,24 +206,43 @@ Deno.test("mDNS receive path survives seeded random and mutated packets", async 
   }
 });
 
-Deno.test("Discovery keeps its peer table bounded under a flood of announcers", async () => {
+Deno.test("Discovery keeps its peer table bounded under a flood of announcers, and a real peer still gets in", async () => {
   const socket = new FakeSocket();
   const discovery = started(socket, 16);
+  const announce = (i: number, source: string, ttl = 4500) =>
+    socket.emit("response", {
+      type: "response",
+      answers: buildServiceRecords({
+        name: `flood-${i}`,
+        host: `h${i}`,
+        port: 1 + i,
+        peerId: Identity.generate().publicKey,
+        ipv4: [source],
+        ipv6: [],
+      }, ttl),
+    }, { address: source, port: 5353 });
   try {
-    for (let i = 0; i < 300; i++) {
-      socket.emit("response", {
-        type: "response",
-        answers: buildServiceRecords({
-          name: `flood-${i}`,
-          host: `h${i}`,
-          port: 1 + i,
-          peerId: Identity.generate().publicKey,
-          ipv4: ["10.1.0.1"],
-          ipv6: [],
-        }),
-      }, { address: "10.1.0.1", port: 5353 });
-    }
-    assert(discovery.peers().length === 16);
+    // 300 fake ids from one address: at most 8 (its share) are kept.
+    for (let i = 0; i < 300; i++) announce(i, "10.1.0.1");
+    assertEquals(discovery.peers().length, 8);
+    // From 6 addresses: the table fills, and stays bounded.
+    for (let i = 0; i < 300; i++) announce(i, `10.1.0.${2 + (i % 6)}`);
+    assertEquals(discovery.peers().length, 16);
+    // A real peer from a seventh address is still found.
+    const real = Identity.generate().publicKey;
+    socket.emit("response", {
+      type: "response",
+      answers: buildServiceRecords({
+        name: "real",
+        host: "real",
+        port: 22000,
+        peerId: real,
+        ipv4: ["10.2.0.1"],
+        ipv6: [],
+      }),
+    }, { address: "10.2.0.1", port: 5353 });
+    assert(discovery.peers().some((p) => p.name === "real"), "real peer kept");
+    assertEquals(discovery.peers().length, 16);
   } finally {
     await discovery.close();
   }

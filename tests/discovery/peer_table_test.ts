@@ -1,5 +1,9 @@
-import { assertEquals } from "../assert.ts";
-import { PeerTable } from "../../src/discovery/peer_table.ts";
+import { assert, assertEquals } from "../assert.ts";
+import {
+  DUD_MS,
+  MAX_ENTRY_TTL,
+  PeerTable,
+} from "../../src/discovery/peer_table.ts";
 import type { DiscoveredService } from "../../src/discovery/service_records.ts";
 
 function service(
@@ -89,4 +93,71 @@ Deno.test("PeerTable.observe() stays bounded under a flood of new ids", () => {
     table.observe(service(0, { id: first, instance: "p0" })).kind,
     "refreshed",
   );
+});
+
+Deno.test("PeerTable caps honoured TTLs, so a fake entry cannot live 75 minutes", () => {
+  let now = 0;
+  const table = new PeerTable({ now: () => now });
+  table.observe(service(1, { ttl: 4500 }), { source: "10.0.0.9" });
+  assertEquals(table.nextExpiryMs(), MAX_ENTRY_TTL * 1000);
+  now = MAX_ENTRY_TTL * 1000;
+  assertEquals(table.expire().length, 1);
+});
+
+Deno.test("PeerTable honours a goodbye only from the address that announced the peer", () => {
+  const table = new PeerTable({ now: () => 0 });
+  table.observe(service(1), { source: "10.0.0.1" });
+  assertEquals(table.goodbye("peer1._dsync._tcp.local", "10.0.0.66"), []);
+  assertEquals(table.size, 1);
+  const gone = table.goodbye("peer1._dsync._tcp.local", "10.0.0.1");
+  assertEquals(gone.map((p) => p.id[0]), [1]);
+});
+
+Deno.test("PeerTable caps unverified entries per source and makes room for others, never dropping a verified one", () => {
+  const table = new PeerTable({
+    maxPeers: 6,
+    maxUnverifiedPerSource: 4,
+    now: () => 0,
+  });
+  const verdicts = [];
+  for (let i = 1; i <= 6; i++) {
+    verdicts.push(table.observe(service(i), { source: "10.9.9.9" }).kind);
+  }
+  assertEquals(verdicts, ["new", "new", "new", "new", "rejected", "rejected"]);
+  table.observe(service(20), { source: "10.0.0.2", verified: true });
+  table.observe(service(21), { source: "10.0.0.3" });
+  assertEquals(table.size, 6);
+  // Full: a newcomer from a fresh address takes a seat of the busiest one.
+  assertEquals(table.observe(service(22), { source: "10.0.0.4" }).kind, "new");
+  const ids = () => table.peers().map((p) => p.id[0]).sort((a, b) => a! - b!);
+  assertEquals(ids(), [2, 3, 4, 20, 21, 22]);
+  // A verified newcomer may take a seat even from an address with little.
+  for (let i = 30; i < 40; i++) {
+    table.observe(service(i), { source: "10.0.0.5", verified: true });
+  }
+  assertEquals(table.size, 6);
+  assert(ids().includes(20), "the verified entry stays");
+  // Someone else cannot move a verified entry.
+  assertEquals(
+    table.observe(service(20, { port: 1 }), { source: "10.6.6.6" }).kind,
+    "rejected",
+  );
+});
+
+Deno.test("PeerTable.fail() drops a peer; an unverified id is refused for a while, a verified one comes back at its next announcement", () => {
+  let now = 0;
+  const table = new PeerTable({ now: () => now });
+  table.observe(service(1), { source: "10.0.0.1" });
+  table.observe(service(2), { source: "10.0.0.2" });
+  table.verify(new Uint8Array(32).fill(2));
+  assertEquals(table.fail(new Uint8Array(32).fill(1))?.name, "peer1");
+  assertEquals(table.fail(new Uint8Array(32).fill(2))?.name, "peer2");
+  assertEquals(table.size, 0);
+  assertEquals(
+    table.observe(service(1), { source: "10.0.0.1" }).kind,
+    "rejected",
+  );
+  assertEquals(table.observe(service(2), { source: "10.0.0.2" }).kind, "new");
+  now = DUD_MS;
+  assertEquals(table.observe(service(1), { source: "10.0.0.1" }).kind, "new");
 });

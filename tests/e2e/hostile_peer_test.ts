@@ -509,9 +509,24 @@ Deno.test("a dsync process under attack by a hostile peer refuses every trick an
           await ask(4, "outlink", zero);
           await ask(5, "keep/a.txt", zero);
           await ask(6, "no/such/file", zero);
+          // The first chunk of the victim's record is served; its first
+          // 1,000 bytes alone are not.
+          await peer.waitFor(
+            () => ownRecord(peer, "keep/a.txt") !== undefined,
+            "the victim's record of keep/a.txt",
+          );
+          const first = ownRecord(peer, "keep/a.txt")!.chunks[0]!;
           await peer.send({
             type: "chunk_request",
             id: 7,
+            path: "keep/a.txt",
+            hash: first.hash,
+            offset: 0,
+            length: first.length,
+          });
+          await peer.send({
+            type: "chunk_request",
+            id: 8,
             path: "keep/a.txt",
             hash: blake3(kept.subarray(0, 1000)),
             offset: 0,
@@ -521,19 +536,21 @@ Deno.test("a dsync process under attack by a hostile peer refuses every trick an
             for (const m of peer.received) {
               if (m.type === "chunk_response") responses.set(m.id, m);
             }
-            return responses.size === 7;
-          }, "seven answers");
+            return responses.size === 8;
+          }, "eight answers");
           const status = (id: number) => responses.get(id)?.status;
+          // Anything but a whole indexed chunk is `changed`, unread.
           assertEquals(
-            [1, 2, 3, 4, 5, 6, 7].map(status),
+            [1, 2, 3, 4, 5, 6, 7, 8].map(status),
             [
               "refused",
               "refused",
-              "not_found",
-              "not_found",
               "changed",
-              "not_found",
+              "changed",
+              "changed",
+              "changed",
               "ok",
+              "changed",
             ],
           );
           await logNames(world, "chunk request for .dsync/index.db@0: inside");
@@ -541,7 +558,7 @@ Deno.test("a dsync process under attack by a hostile peer refuses every trick an
           // A path that leaves the folder does not even decode.
           await peer.sendRaw(rawMessage({
             type: "chunk_request",
-            id: 8,
+            id: 9,
             path: "../outside/secret.txt",
             hash: blake3(encoder.encode(SECRET)),
             offset: 0,
@@ -584,9 +601,14 @@ Deno.test("a dsync process under attack by a hostile peer refuses every trick an
             emptyFileRecord("counter-own.txt", peer.nextSequence(), 0n, {
               version: [{ replica: hello.replicaId, counter: 2n ** 53n - 1n }],
             }),
+            // Any replica's counter above 2^52: refused here as by every
+            // device (one rule for all, so no device takes what another refuses).
+            emptyFileRecord("counter-over.txt", peer.nextSequence(), 0n, {
+              version: [{ replica: peer.replicaId, counter: 2n ** 52n + 1n }],
+            }),
             // The highest counter taken: edits here still have room.
             emptyFileRecord("counter-top.txt", peer.nextSequence(), 0n, {
-              version: [{ replica: hello.replicaId, counter: 2n ** 52n }],
+              version: [{ replica: peer.replicaId, counter: 2n ** 52n }],
             }),
             emptyFileRecord("counter-ok.txt", peer.nextSequence(), 0n, {
               version: [{ replica: peer.replicaId, counter: 5n }],
@@ -596,9 +618,10 @@ Deno.test("a dsync process under attack by a hostile peer refuses every trick an
             () => exists(`${world.victimDir}/counter-ok.txt`),
             "the record with a sane counter",
           );
-          await logNames(world, "WireRecordError", before + 2);
+          await logNames(world, "WireRecordError", before + 3);
           assert(world.victim.output.includes("counter-max.txt"));
           assert(world.victim.output.includes("counter-own.txt"));
+          assert(world.victim.output.includes("counter-over.txt"));
           assert(peer.open, "a refused record does not end the session");
           // A counter of 2^64 does not even decode.
           await peer.sendRecords([
@@ -613,6 +636,7 @@ Deno.test("a dsync process under attack by a hostile peer refuses every trick an
         }
         assert(!await exists(`${world.victimDir}/counter-max.txt`));
         assert(!await exists(`${world.victimDir}/counter-own.txt`));
+        assert(!await exists(`${world.victimDir}/counter-over.txt`));
         // Edits here still sync, also of the file whose version the peer
         // pushed to the top of our own counter's range.
         for (const name of ["counter-ok.txt", "counter-top.txt"]) {

@@ -139,6 +139,39 @@ Deno.test("IgnoreRules matches case-sensitively and in NFC", async () => {
   });
 });
 
+Deno.test("IgnoreRules on a case-insensitive disk ignores every case variant of an ignored name", async () => {
+  await withFolder(async (dir) => {
+    await Deno.writeTextFile(`${dir}/${IGNORE_FILE}`, ".git\nprivate/\n");
+    const sensitive = await IgnoreRules.load(dir, ["id.key"]);
+    const folding = await IgnoreRules.load(dir, ["id.key"], {
+      caseInsensitive: true,
+    });
+    assert.equal(folding.caseInsensitive, true);
+    const cases: [string, boolean, boolean, boolean][] = [
+      // path, isDir, ignored when case-sensitive, when case-insensitive
+      [".git/config", false, true, true],
+      [".GIT/config", false, false, true],
+      [".Git", true, false, true],
+      ["ID.KEY", false, false, true],
+      ["PRIVATE/x", false, false, true],
+      ["private/x", false, true, true],
+      ["public/x", false, false, false],
+      // dsync's own names: in any case, on every disk.
+      [".DSYNC/index.db", false, true, true],
+      [".DsyncIgnore", false, true, true],
+      ["movie.PART", false, true, true],
+    ];
+    for (const [path, isDir, wantSensitive, wantFolding] of cases) {
+      assert.equal(sensitive.ignores(path, isDir), wantSensitive, path);
+      assert.equal(folding.ignores(path, isDir), wantFolding, path);
+    }
+    // A reload keeps folding.
+    await Deno.writeTextFile(`${dir}/${IGNORE_FILE}`, "Build\n");
+    assert.equal(await folding.refresh(), true);
+    assert.equal(folding.ignores("BUILD", true), true);
+  });
+});
+
 Deno.test("IgnoreRules.refresh() picks up edits and deletion of .dsyncignore", async () => {
   await withFolder(async (dir) => {
     const file = `${dir}/${IGNORE_FILE}`;
@@ -182,8 +215,8 @@ Deno.test("IgnoreRules.load() without a .dsyncignore only ignores dsync's own pa
   });
 });
 
-Deno.test("isAlwaysIgnoredName() agrees with the ALWAYS_IGNORED patterns", () => {
-  const matcher = ignore({ ignorecase: false }).add([...ALWAYS_IGNORED]);
+Deno.test("isAlwaysIgnoredName() agrees with the ALWAYS_IGNORED patterns in any case", () => {
+  const matcher = ignore({ ignorecase: true }).add([...ALWAYS_IGNORED]);
   const names = [
     ".dsync",
     ".dsyncignore",
@@ -194,6 +227,8 @@ Deno.test("isAlwaysIgnoredName() agrees with the ALWAYS_IGNORED patterns", () =>
     ".dsync2",
     "dsync",
     "a.PART",
+    ".DSYNC",
+    ".DSyncIgnore",
   ];
   for (const name of names) {
     assert.equal(isAlwaysIgnoredName(name), matcher.ignores(name), name);

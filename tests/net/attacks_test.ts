@@ -537,3 +537,114 @@ Deno.test("a peer that breaks the message envelope is closed with a named error"
     await server.close();
   }
 });
+
+/** Dials the listener on `port` from `from` with a fresh identity. */
+function dialFrom(port: number, from: string): Promise<SecureChannel> {
+  return dial({
+    hostname: "127.0.0.1",
+    port,
+    identity: Identity.generate(),
+    timeoutMs: 3_000,
+    connect: (hostname, p) => connectFrom(from, hostname, p),
+  });
+}
+
+const ATTACKERS = ["2", "3", "4", "5", "6", "7"].map((n) => `127.0.0.${n}`);
+
+Deno.test("listen() full of idle sessions from 6 addresses still seats a device from a seventh, 4 of 4 times", async () => {
+  const server = echoServer({
+    maxSessions: 24,
+    maxSessionsPerIp: 8,
+    perIpBurst: 1_000,
+    perIpPerSecond: 1_000,
+  });
+  const idle: SecureChannel[] = [];
+  const legit: SecureChannel[] = [];
+  try {
+    for (const from of ATTACKERS) {
+      for (let i = 0; i < 4; i++) idle.push(await dialFrom(server.port, from));
+    }
+    await waitFor(() => server.listener.stats.openSessions === 24, "24 idle");
+    // Four attempts, one after the other, as a device retrying would.
+    for (let i = 0; i < 4; i++) {
+      const channel = await dialFrom(server.port, "127.0.0.9");
+      legit.push(channel);
+      await echoOnce(channel, pattern(100, i));
+      await channel.close();
+    }
+    // And four devices at once, from four more addresses.
+    for (let i = 0; i < 4; i++) {
+      legit.push(await dialFrom(server.port, `127.0.0.${10 + i}`));
+    }
+    for (const channel of legit.slice(4)) {
+      await echoOnce(channel, pattern(10, 7));
+    }
+    const evicted = server.listener.stats.evicted;
+    assert(evicted >= 4, `evicted ${evicted}`);
+    assert(server.listener.stats.openSessions <= 24);
+  } finally {
+    await Promise.allSettled([...idle, ...legit].map((c) => c.close()));
+    await server.close();
+  }
+});
+
+Deno.test("listen() under half-open handshakes topped up from 6 addresses lets 10 of 10 legitimate handshakes through", async () => {
+  const server = echoServer({
+    maxHandshakes: 16,
+    maxHandshakesPerIp: 4,
+    handshakeTimeoutMs: 5_000,
+    perIpBurst: 100_000,
+    perIpPerSecond: 100_000,
+  });
+  let stop = false;
+  const silent = new Set<
+    Deno.Conn | import("../../src/net/mod.ts").ChannelConn
+  >();
+  // Each attacker keeps 6 silent connections open, reopening each as soon
+  // as the listener drops it.
+  const topUp = async (from: string) => {
+    for (let round = 0; !stop && round < 2_000; round++) {
+      let conn;
+      try {
+        conn = await connectFrom(from, "127.0.0.1", server.port);
+      } catch {
+        continue;
+      }
+      silent.add(conn);
+      const buf = new Uint8Array(64);
+      while (!stop && (await conn.read(buf).catch(() => null)) !== null) {
+        // Until the listener hangs up.
+      }
+      silent.delete(conn);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+  };
+  const attackers = ATTACKERS.flatMap((from) =>
+    Array.from({ length: 6 }, () => topUp(from))
+  );
+  const legit: SecureChannel[] = [];
+  try {
+    await waitFor(
+      () => server.listener.stats.handshakesInFlight >= 16,
+      "the attackers to fill every handshake slot",
+    );
+    for (let i = 0; i < 10; i++) {
+      const channel = await dialFrom(server.port, "127.0.0.9");
+      legit.push(channel);
+      await echoOnce(channel, pattern(50, i));
+    }
+    assert(server.listener.stats.evicted >= 10, "room was made");
+  } finally {
+    stop = true;
+    for (const conn of silent) {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+    await Promise.allSettled(attackers);
+    await Promise.allSettled(legit.map((c) => c.close()));
+    await server.close();
+  }
+});

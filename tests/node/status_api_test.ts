@@ -174,6 +174,7 @@ Deno.test("statusRoutes() serves GET /api/status with the group read per request
       recent: () => [],
       conflicts: () => [],
       unreadable: () => [],
+      names: () => ({ twins: [["A", "a"]], invisible: [], truncated: false }),
       now: () => 1_000,
       group: () => group,
       status: () =>
@@ -200,6 +201,7 @@ Deno.test("statusRoutes() serves GET /api/status with the group read per request
   const doc = first.body as ReturnType<typeof statusDocument>;
   assertEquals(doc.group, "GGGG-HHHH");
   assertEquals(doc.device, sources.device);
+  assertEquals(doc.names.twins, [["A", "a"]]);
   assertEquals(doc.folder.path, "/data/shared");
   assertEquals(doc.transfers, [{
     path: "big.iso",

@@ -17,6 +17,12 @@ export {
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
 export {
+  IndexChunkLookup,
+  type IndexedChunks,
+  type LocalRecords,
+  recordHoldsChunk,
+} from "./indexed_chunks.ts";
+export {
   type LocalIndexView,
   type PeerLink,
   PeerSession,

@@ -108,6 +108,8 @@ export interface RemoteIndexView {
     records: readonly FileRecord[],
     maxSequence: bigint,
   ): void;
+  /** True when some peer's record of `path` is stored (see `neverSeen`). */
+  knows?(path: string): boolean;
 }
 
 /** What the peer holds of a page of local records (see `heldSince`). */
@@ -191,6 +193,8 @@ export class PeerSession {
   /** Short form of the peer id, for logs. */
   readonly fingerprint: string;
   readonly #o: PeerSessionOptions;
+  /** Deletions of never-seen paths dropped from this peer (see `#neverSeen`). */
+  tombstonesDropped = 0;
   readonly #requester: ChunkRequester;
   readonly #batchRecords: number;
   readonly #batchBytes: number;
@@ -418,8 +422,21 @@ export class PeerSession {
     if (sequence > this.#peerAck) this.#peerAck = sequence;
   }
 
+  /**
+   * A deletion of a path neither we nor any peer ever had a record of: it
+   * changes nothing here, so it is neither stored nor passed on. A flood of
+   * 500,000 such tombstones grew the victim's index to 153 MB and, passed
+   * on, an honest peer's to 152 MB (issue #19).
+   */
+  #neverSeen(path: string): boolean {
+    const { local, remote } = this.#o;
+    if (local.get === undefined || remote.knows === undefined) return false;
+    return local.get(path) === undefined && !remote.knows(path);
+  }
+
   #onBatch(replica: bigint, batch: IndexBatch): void {
     const records: FileRecord[] = [];
+    let dropped = 0;
     let max = this.#received;
     for (const wire of batch.records) {
       if (wire.sequence > max) max = wire.sequence;
@@ -448,7 +465,19 @@ export class PeerSession {
         this.#logSkipped(err);
         continue;
       }
-      if (record !== undefined) records.push(record);
+      if (record === undefined) continue;
+      if (record.deleted && this.#neverSeen(record.path)) {
+        dropped++;
+        continue;
+      }
+      records.push(record);
+    }
+    if (dropped > 0) {
+      this.tombstonesDropped += dropped;
+      log.debug(
+        "Dropped {n} deletions from {peer} of paths this device never had",
+        { n: dropped, peer: this.#label() },
+      );
     }
     this.#o.remote.storeBatch(replica, records, max);
     this.#received = max;

@@ -1,7 +1,10 @@
 /**
  * Answers a peer's chunk requests from the folder. The path must be valid,
  * not ignored, and name a regular file reached through real directories
- * only (`lstat` at every step; a symlink is never followed). The bytes read
+ * only (`lstat` at every step; a symlink is never followed). The request
+ * must name a whole chunk of the path's current index record (offset,
+ * length and hash; see `indexed_chunks.ts`), else the answer is `changed`
+ * without reading anything. The bytes read
  * must still hash to the requested BLAKE3, else the answer is `changed`
  * (and the owner is told, so it rescans the path: the peer was working from
  * an outdated record). Data is LZ4-compressed when that pays. Reading
@@ -30,6 +33,7 @@ import {
   type EncodedChunk,
   type GovernorOptions,
 } from "../../compress/mod.ts";
+import type { IndexedChunks } from "./indexed_chunks.ts";
 import { OpenFiles } from "./open_files.ts";
 
 const log = getLogger(["dsync", "sync", "responder"]);
@@ -180,7 +184,8 @@ function readChecked(
  * a turn of a busy event loop, which measured several times slower.
  * With `files`, the handle is kept for the next request of the same path;
  * with `policy`, chunks of a file that did not compress are sent untried;
- * with `compress` false, none is tried.
+ * with `compress` false, none is tried; with `indexed`, only whole
+ * indexed chunks are read (the node always passes it).
  */
 export function answerChunkRequest(
   folder: string,
@@ -189,11 +194,20 @@ export function answerChunkRequest(
   files?: OpenFiles,
   policy?: CompressionPolicy,
   compress = true,
+  indexed?: IndexedChunks,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
   const refusal = refusalOf(ignore, path);
   if (refusal !== undefined) {
     return { response: statusOnly(id, "refused"), changed: false, refusal };
+  }
+  if (
+    indexed !== undefined &&
+    !indexed.holds(path, offset, length, request.hash)
+  ) {
+    // Not a chunk of our index (an outdated record, or a guess): nothing
+    // is read, and nothing needs rescanning.
+    return { response: statusOnly(id, "changed"), changed: false };
   }
   try {
     const data = readChecked(folder, request, files);
@@ -235,6 +249,8 @@ export interface ChunkResponderOptions {
   readonly ignore: IgnoreCheck;
   /** Sends one answer (resolves once written). */
   readonly send: (response: ChunkResponse) => Promise<void>;
+  /** Only whole chunks of the current index are served (see `indexed_chunks.ts`). */
+  readonly indexed?: IndexedChunks;
   /** Told about a path whose content no longer matches what the peer asked for. */
   readonly onChanged?: (path: string) => void;
   /**
@@ -368,6 +384,7 @@ export class ChunkResponder {
         this.#files,
         this.#policy,
         this.#governor.compressing,
+        this.#opts.indexed,
       );
       if (answer.response.status === "ok") {
         this.#governor.answered(answer.response.rawLength);

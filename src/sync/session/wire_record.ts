@@ -10,8 +10,8 @@
  * {@linkcode wireRecordProblem} so the sender can skip it.
  *
  * Incoming: paths under `.dsync/` (in any case), ignored paths and
- * `.dsyncignore` are dropped (`undefined`); counters above 2^53 - 1 (the
- * index keeps them as numbers), invalid paths and, on a case-insensitive
+ * `.dsyncignore` are dropped (`undefined`); counters above
+ * {@linkcode MAX_COUNTER} (of any replica), invalid paths and, on a case-insensitive
  * disk, a case-only variant of an existing local path are refused with a
  * {@linkcode WireRecordError}.
  * @module
@@ -48,7 +48,6 @@ import {
 const log = getLogger(["dsync", "sync", "wire_record"]);
 
 const EMPTY = new Uint8Array(0);
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A peer's record that cannot be taken in; the record is skipped, the session goes on. */
 export class WireRecordError extends Error {
@@ -112,6 +111,18 @@ export interface FromWireContext {
  * never adds to them.
  */
 export const MAX_OWN_COUNTER: number = 2 ** 52;
+
+/**
+ * Largest version counter of *any* replica a record may carry: the same
+ * 2^52. The bound used to apply only to a device's own entry, so a hostile
+ * peer's record with L's counter at 2^52 + 5 was taken by V and refused by
+ * L; L's later edits then looked older than that record to V, and the two
+ * stayed apart for good. A rule that depends on nothing but the record is
+ * applied alike by every device: a record is refused everywhere or nowhere.
+ * No honest replica gets near it (one edit adds one).
+ */
+export const MAX_COUNTER: number = MAX_OWN_COUNTER;
+const MAX_COUNTER_BIG = BigInt(MAX_COUNTER);
 
 /**
  * Throws {@linkcode WireRecordError} when `wire` gives our replica
@@ -246,10 +257,10 @@ export function fromWireRecord(
     return undefined;
   }
   for (const entry of wire.version) {
-    if (entry.counter > MAX_SAFE || entry.counter < 1n) {
+    if (entry.counter > MAX_COUNTER_BIG || entry.counter < 1n) {
       throw new WireRecordError(
         path,
-        `Refusing "${path}": version counter ${entry.counter} of replica ${entry.replica} is out of range`,
+        `Refusing "${path}": version counter ${entry.counter} of replica ${entry.replica} is out of range (1..${MAX_COUNTER}, the bound every device applies)`,
       );
     }
   }
@@ -283,10 +294,19 @@ export function fromWireRecord(
     };
   }
   const chunks: ChunkInfo[] = new Array(wire.chunks.length);
+  // One buffer for every chunk hash: a copy per hash (an ArrayBuffer each)
+  // cost 169 MB for a record at the 448K-chunk cap, this about a third.
+  const hashes = new Uint8Array(wire.chunks.length * HASH_SIZE);
   let offset = 0;
   for (let i = 0; i < wire.chunks.length; i++) {
     const c = wire.chunks[i]!;
-    chunks[i] = { offset, length: c.length, hash: c.hash.slice() };
+    const at = i * HASH_SIZE;
+    hashes.set(c.hash, at);
+    chunks[i] = {
+      offset,
+      length: c.length,
+      hash: hashes.subarray(at, at + HASH_SIZE),
+    };
     offset += c.length;
   }
   if (offset !== wire.size) {

@@ -525,3 +525,38 @@ Deno.test("PeerSession sends InSync once per received sequence", async () => {
   await until("in sync", () => b.session.state().peerInSync === 1n);
   assertEquals(a.sent.filter((m) => m.type === "in_sync").length, 1);
 });
+
+Deno.test("PeerSession neither stores nor passes on deletions of paths no one here ever had", async () => {
+  const localA = new FakeLocal(10n);
+  for (const path of ["gone-never", "gone-known", "gone-ours", "live"]) {
+    const r = localA.add(path);
+    if (path !== "live") {
+      localA.records[localA.records.length - 1] = { ...r, deleted: true };
+    }
+  }
+  class LocalB extends FakeLocal {
+    get(path: string): FileRecord | undefined {
+      return path === "gone-ours" ? record(path, 1, 20n) : undefined;
+    }
+  }
+  class RemoteB extends FakeRemote {
+    knows(path: string): boolean {
+      return path === "gone-known" ||
+        [...this.stored.keys()].some((k) => k.endsWith(`:${path}`));
+    }
+  }
+  const { a, b } = pair({
+    localA,
+    localB: new LocalB(20n),
+    remoteB: new RemoteB(),
+  });
+  a.session.start();
+  b.session.start();
+  await until("initial", () => a.session.state().allAcked);
+  assertEquals(
+    [...b.remote.stored.keys()].sort(),
+    ["10:gone-known", "10:gone-ours", "10:live"],
+  );
+  assertEquals(b.session.tombstonesDropped, 1);
+  assertEquals(b.remote.maxSequence(10n), 4n);
+});

@@ -14,6 +14,7 @@ import {
   TooManyRequestsError,
 } from "../../../src/sync/session/responder.ts";
 import { OpenFiles } from "../../../src/sync/session/open_files.ts";
+import { IgnoreRules } from "../../../src/index/mod.ts";
 
 const enc = new TextEncoder();
 const noIgnore = { ignores: () => false };
@@ -119,6 +120,30 @@ Deno.test("answerChunkRequest() refuses ignored and internal paths", () =>
       const { response } = answerChunkRequest(dir, ignore, request(path, data));
       assertEquals(response.status, "refused", path);
       assertEquals(response.data.length, 0);
+    }
+  }));
+
+Deno.test("answerChunkRequest() on a (simulated) case-insensitive disk refuses case variants of ignored names", () =>
+  withFolder(async (dir) => {
+    // On a case-insensitive disk `.GIT/config` opens `.git/config`; here
+    // the files sit under the variant names a peer would ask for, and the
+    // rules fold case as they do on such a disk.
+    const data = enc.encode("[remote] url = secret\n");
+    await Deno.writeTextFile(`${dir}/.dsyncignore`, ".git\nprivate/\n");
+    for (const p of [".GIT", "PRIVATE", ".DSYNC"]) {
+      await Deno.mkdir(`${dir}/${p}`);
+    }
+    for (const p of [".GIT/config", "PRIVATE/x", ".DSYNC/id.key"]) {
+      await Deno.writeFile(`${dir}/${p}`, data);
+    }
+    const folding = await IgnoreRules.load(dir, [], { caseInsensitive: true });
+    for (const path of [".GIT/config", "PRIVATE/x", ".DSYNC/id.key"]) {
+      const { response } = answerChunkRequest(
+        dir,
+        folding,
+        request(path, data),
+      );
+      assertEquals(response.status, "refused", path);
     }
   }));
 

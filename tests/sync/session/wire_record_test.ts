@@ -10,6 +10,7 @@ import {
   checkOwnCounter,
   detectCaseInsensitive,
   fromWireRecord,
+  MAX_COUNTER,
   MAX_OWN_COUNTER,
   NameNotAllowedError,
   toWireRecord,
@@ -109,24 +110,25 @@ Deno.test("fromWireRecord() copies hashes out of the message buffer", () => {
   assert(back.chunks[0]!.hash.buffer !== wire.chunks[0]!.hash.buffer);
 });
 
-Deno.test("fromWireRecord() refuses counters above 2^53 - 1", () => {
+Deno.test("fromWireRecord() refuses a counter above 2^52 for any replica, so every device refuses the same records", () => {
   const wire = toWireRecord(fileRecord("a", "abc"));
-  const big = {
-    ...wire,
-    version: [{ replica: 1n, counter: 1n << 53n }],
-  };
-  assertThrows(
-    () => fromWireRecord(big, { ignore: noIgnore }),
-    WireRecordError,
-    "out of range",
-  );
+  for (const replica of [1n, 2n, 0xffff_ffff_ffff_ffffn]) {
+    for (const counter of [1n << 53n, (1n << 52n) + 5n, (1n << 52n) + 1n, 0n]) {
+      const bad = { ...wire, version: [{ replica, counter }] };
+      assertThrows(
+        () => fromWireRecord(bad, { ignore: noIgnore }),
+        WireRecordError,
+        "out of range",
+      );
+    }
+  }
   const max = {
     ...wire,
-    version: [{ replica: 1n, counter: (1n << 53n) - 1n }],
+    version: [{ replica: 1n, counter: 1n << 52n }],
   };
   assertEquals(
     fromWireRecord(max, { ignore: noIgnore })!.version[0]!.counter,
-    Number.MAX_SAFE_INTEGER,
+    MAX_COUNTER,
   );
 });
 
@@ -275,4 +277,23 @@ Deno.test("fromWireRecord() refuses a file whose hash is not over its chunk list
     WireRecordError,
     "not the hash of its chunk list",
   );
+});
+
+Deno.test("fromWireRecord() keeps a record's chunk hashes in one buffer, not one per chunk", () => {
+  const parts = ["a".repeat(10), "b".repeat(20), "c".repeat(30)];
+  const chunks = parts.map((p) => ({
+    length: p.length,
+    hash: blake3(enc.encode(p)),
+  }));
+  const wire: WireFileRecord = {
+    ...toWireRecord(fileRecord("a", "abc")),
+    size: 60,
+    hash: fileHashOfChunks(chunks),
+    chunks,
+  };
+  const back = fromWireRecord(overTheWire(wire), { ignore: noIgnore })!;
+  const buffers = new Set(back.chunks.map((c) => c.hash.buffer));
+  assertEquals(buffers.size, 1);
+  assertEquals(back.chunks.map((c) => c.offset), [0, 10, 30]);
+  back.chunks.forEach((c, i) => assertEquals(c.hash, chunks[i]!.hash));
 });

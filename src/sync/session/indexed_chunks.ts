@@ -1,0 +1,79 @@
+/**
+ * Which chunks may be served: only whole chunks of the current index,
+ * named by offset, length and hash. A responder that read any range and
+ * answered "ok" or "changed" by comparing the bytes with the requested hash
+ * was an oracle: 256 one-byte guesses per offset read a file back without
+ * knowing any of it (issue #19). A request that names no indexed chunk is
+ * answered `changed` without reading the disk.
+ * @module
+ */
+import { type FileRecord, sameBytes } from "../../index/mod.ts";
+
+/** The chunks this folder may serve. */
+export interface IndexedChunks {
+  /** True when `path`'s current record has a chunk at `offset` of `length` bytes with `hash`. */
+  holds(
+    path: string,
+    offset: number,
+    length: number,
+    hash: Uint8Array,
+  ): boolean;
+}
+
+/** Where the current local record of a path comes from. */
+export interface LocalRecords {
+  get(path: string): FileRecord | undefined;
+  sequenceOf(path: string): number | undefined;
+}
+
+/** True when `record` has a chunk exactly at `offset`, `length`, `hash`. */
+export function recordHoldsChunk(
+  record: FileRecord,
+  offset: number,
+  length: number,
+  hash: Uint8Array,
+): boolean {
+  if (record.deleted || record.kind !== "file") return false;
+  const chunks = record.chunks;
+  let lo = 0;
+  let hi = chunks.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = chunks[mid]!;
+    if (c.offset < offset) lo = mid + 1;
+    else if (c.offset > offset) hi = mid - 1;
+    else return c.length === length && sameBytes(c.hash, hash);
+  }
+  return false;
+}
+
+/**
+ * {@linkcode IndexedChunks} over the local index. The record of the path
+ * asked last is kept while its sequence is unchanged: a big file's chunk
+ * list is decoded once per pull, not once per request.
+ */
+export class IndexChunkLookup implements IndexedChunks {
+  readonly #records: LocalRecords;
+  #cached: { path: string; sequence: number; record: FileRecord } | undefined;
+
+  constructor(records: LocalRecords) {
+    this.#records = records;
+  }
+
+  holds(
+    path: string,
+    offset: number,
+    length: number,
+    hash: Uint8Array,
+  ): boolean {
+    const sequence = this.#records.sequenceOf(path);
+    if (sequence === undefined) return false;
+    let cached = this.#cached;
+    if (cached?.path !== path || cached.sequence !== sequence) {
+      const record = this.#records.get(path);
+      if (record === undefined) return false;
+      cached = this.#cached = { path, sequence, record };
+    }
+    return recordHoldsChunk(cached.record, offset, length, hash);
+  }
+}

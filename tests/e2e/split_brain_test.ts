@@ -1,0 +1,89 @@
+/**
+ * Point 1 of issue #19: a hostile peer gives V a version of `shared.txt`
+ * whose counter for L's replica is 2^52 + 5. L used to refuse it (its own
+ * counter, never issued) while V took it, and after the attacker left
+ * their edits never crossed again. Now every device applies the same bound
+ * to every replica's counter: V refuses the record too, and once the
+ * attacker is gone both honest devices' edits reach each other.
+ * @module
+ */
+import { assert } from "../assert.ts";
+import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import { HostilePeer } from "./_hostile_peer.ts";
+import { waitFor } from "../_wait.ts";
+
+const encoder = new TextEncoder();
+
+async function contentOf(path: string): Promise<string> {
+  return await Deno.readTextFile(path).catch(() => "");
+}
+
+Deno.test("split brain: a counter far ahead for another replica is refused by every device, and the honest two converge after the attacker leaves", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dsync-split-" });
+  const env = isolatedEnv(`${root}/home`);
+  const nodes: DsyncProcess[] = [];
+  try {
+    for (const d of ["l", "v", "home"]) await Deno.mkdir(`${root}/${d}`);
+    await Deno.writeTextFile(`${root}/l/shared.txt`, "first\n");
+    const [portL, portV] = [freePort(), freePort()];
+    const start = (name: string, port: number, peer: number) =>
+      new DsyncProcess([
+        "-d",
+        `${root}/${name}`,
+        "-n",
+        name,
+        "-p",
+        String(port),
+        "--no-discovery",
+        "-a",
+        `127.0.0.1:${peer}`,
+      ], { env });
+    const l = start("l", portL, portV);
+    const v = start("v", portV, portL);
+    nodes.push(l, v);
+    await waitFor(
+      async () => await contentOf(`${root}/v/shared.txt`) === "first\n",
+      "shared.txt to reach v",
+      30_000,
+    );
+
+    // Learn L's replica id the way any peer does: from its hello.
+    const spy = await HostilePeer.start(portL);
+    const replicaL = (await spy.hello()).replicaId;
+    await spy.close();
+
+    // Poison V: L's counter far ahead, content only the attacker serves.
+    const hostile = await HostilePeer.start(portV);
+    const evil = encoder.encode("poisoned\n");
+    await hostile.announce("shared.txt", evil, "correct", {
+      // Entries in increasing replica order, as the codec requires.
+      version: [
+        { replica: replicaL, counter: (1n << 52n) + 5n },
+        { replica: hostile.replicaId, counter: 1n },
+      ].sort((a, b) => (a.replica < b.replica ? -1 : 1)),
+    });
+    await v.waitForOutput(/shared\.txt.*out of range/);
+    await hostile.close();
+    assert(
+      await contentOf(`${root}/v/shared.txt`) === "first\n",
+      "v kept its copy",
+    );
+
+    // The attacker is gone: edits cross both ways, each within 10 s.
+    await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
+    await waitFor(
+      async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
+      "l's edit to reach v",
+      10_000,
+    );
+    await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
+    await waitFor(
+      async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
+      "v's edit to reach l",
+      10_000,
+    );
+  } finally {
+    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});

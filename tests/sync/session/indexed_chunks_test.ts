@@ -1,0 +1,116 @@
+import { assertEquals } from "../../assert.ts";
+import type { FileRecord } from "../../../src/index/file_record.ts";
+import { blake3, fileHashOfChunks } from "../../../src/index/hash.ts";
+import {
+  IndexChunkLookup,
+  recordHoldsChunk,
+} from "../../../src/sync/session/indexed_chunks.ts";
+import { answerChunkRequest } from "../../../src/sync/session/responder.ts";
+
+const enc = new TextEncoder();
+
+function recordOf(path: string, parts: string[], sequence = 1): FileRecord {
+  let offset = 0;
+  const chunks = parts.map((p) => {
+    const bytes = enc.encode(p);
+    const c = { offset, length: bytes.length, hash: blake3(bytes) };
+    offset += bytes.length;
+    return c;
+  });
+  return {
+    path,
+    kind: "file",
+    size: offset,
+    mtimeNs: 0n,
+    exec: false,
+    hash: fileHashOfChunks(chunks),
+    chunks,
+    version: [{ replica: 1n, counter: 1 }],
+    deleted: false,
+    sequence,
+  };
+}
+
+Deno.test("recordHoldsChunk() takes only a whole chunk at its offset with its hash", () => {
+  const r = recordOf("f", ["alpha", "beta", "gamma"]);
+  const h = (s: string) => blake3(enc.encode(s));
+  const cases: [number, number, Uint8Array, boolean][] = [
+    [0, 5, h("alpha"), true],
+    [5, 4, h("beta"), true],
+    [9, 5, h("gamma"), true],
+    [0, 1, h("a"), false], // a one-byte guess
+    [1, 4, h("lpha"), false],
+    [5, 4, h("alpha"), false], // another chunk's hash
+    [0, 9, h("alphabeta"), false], // two chunks at once
+    [14, 1, h("x"), false],
+  ];
+  for (const [offset, length, hash, want] of cases) {
+    assertEquals(
+      recordHoldsChunk(r, offset, length, hash),
+      want,
+      `${offset}+${length}`,
+    );
+  }
+  assertEquals(
+    recordHoldsChunk({ ...r, deleted: true }, 0, 5, h("alpha")),
+    false,
+  );
+});
+
+Deno.test("IndexChunkLookup reads a record once per sequence", () => {
+  let record = recordOf("f", ["alpha", "beta"]);
+  let reads = 0;
+  const lookup = new IndexChunkLookup({
+    get: () => (reads++, record),
+    sequenceOf: (p) => (p === "f" ? record.sequence : undefined),
+  });
+  const h = (s: string) => blake3(enc.encode(s));
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), true);
+  assertEquals(lookup.holds("f", 5, 4, h("beta")), true);
+  assertEquals(reads, 1);
+  record = recordOf("f", ["omega", "beta"], 2);
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), false);
+  assertEquals(lookup.holds("f", 0, 5, h("omega")), true);
+  assertEquals(reads, 2);
+  assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
+});
+
+Deno.test("answerChunkRequest() with the index answers a right and a wrong one-byte guess alike, reading nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const secret = "secret-content";
+    await Deno.writeTextFile(`${dir}/f`, secret);
+    const record = recordOf("f", [secret]);
+    const indexed = new IndexChunkLookup({
+      get: () => record,
+      sequenceOf: () => 1,
+    });
+    const ask = (offset: number, length: number, guess: string) =>
+      answerChunkRequest(
+        dir,
+        { ignores: () => false },
+        {
+          type: "chunk_request",
+          id: 1,
+          path: "f",
+          hash: blake3(enc.encode(guess)),
+          offset,
+          length,
+        },
+        undefined,
+        undefined,
+        false,
+        indexed,
+      );
+    const right = ask(0, 1, "s");
+    const wrong = ask(0, 1, "x");
+    assertEquals(right.response.status, "changed");
+    assertEquals(wrong.response.status, "changed");
+    assertEquals(right.changed, false);
+    const whole = ask(0, secret.length, secret);
+    assertEquals(whole.response.status, "ok");
+    assertEquals(new TextDecoder().decode(whole.response.data), secret);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
