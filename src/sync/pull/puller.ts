@@ -10,7 +10,7 @@
  *   fsynced and renamed into place only if the target is still what the
  *   index holds, and its record is stored with the post-rename stat. Big
  *   files run one per transfer slot; small files go in groups, committed
- *   together (`commitBatch`), a group per slot;
+ *   together (`writeSmallFiles`), a group per slot;
  * - directories, links, metadata and merged versions are applied at once
  *   (`apply/local_ops.ts`); deletes wait until the files of the same round are
  *   in place (a rename arrives as a new file plus a delete, and the new
