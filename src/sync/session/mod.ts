@@ -16,16 +16,15 @@ export {
   PeerGoneError,
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
+export { PeerSession } from "./peer_session.ts";
+export { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 export {
   type LocalIndexView,
   type PeerLink,
-  PeerSession,
   type PeerSessionOptions,
   type RemoteIndexView,
-  SameReplicaError,
-  SessionProtocolError,
   type SessionState,
-} from "./peer_session.ts";
+} from "./session_options.ts";
 export {
   answerChunkRequest,
   type ChunkAnswer,

@@ -24,10 +24,9 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type FileRecord, type HeldMark, STATE_DIR } from "../../index/mod.ts";
+import type { FileRecord } from "../../index/mod.ts";
 import { fingerprint } from "../../identity/mod.ts";
 import {
-  type ChunkRequest,
   decodeOwnedMessage,
   encodedRecordSize,
   encodeMessageParts,
@@ -47,66 +46,10 @@ import {
   WireRecordError,
   wireRecordProblem,
 } from "./wire_record.ts";
+import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
+import type { PeerSessionOptions, SessionState } from "./session_options.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
-
-/** The peer sent a well-formed message at the wrong time, or a Hello we cannot accept. */
-export class SessionProtocolError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "SessionProtocolError";
-  }
-}
-
-/** The peer announced our own replica id: the folder was copied with its `.dsync/`. */
-export class SameReplicaError extends SessionProtocolError {
-  constructor(replica: bigint) {
-    super(
-      `Peer uses our own replica id ${
-        replica.toString(16)
-      }: was this folder copied with its ${STATE_DIR} directory? Delete ${STATE_DIR} on one side`,
-    );
-    this.name = "SameReplicaError";
-  }
-}
-
-/** How a session talks to its peer: the pool's channel, or a fake in tests. */
-export interface PeerLink {
-  /** Sends one encoded message, maybe in pieces; resolves once written. */
-  send(bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
-  /** Ends the connection at once, reporting `error`. */
-  close(error: Error): void;
-}
-
-/** The local index as a session reads it. */
-export interface LocalIndexView {
-  readonly replicaId: bigint;
-  /** Highest sequence assigned so far. */
-  readonly maxSequence: number;
-  since(sequence: number, limit: number): FileRecord[];
-  /** The local record of `path` (to tell our own counters from inflated ones). */
-  get?(path: string): FileRecord | undefined;
-}
-
-/** The remote index as a session writes it. */
-export interface RemoteIndexView {
-  maxSequence(replica: bigint): bigint;
-  /**
-   * The local records after `sequence` (at most `limit`, in order), each
-   * marked with whether `replica`'s record of its path has exactly the local
-   * version: the peer holds that state already, so it is not sent back.
-   */
-  heldSince?(
-    replica: bigint,
-    sequence: number,
-    limit: number,
-  ): readonly HeldMark[];
-  storeBatch(
-    replica: bigint,
-    records: readonly FileRecord[],
-    maxSequence: bigint,
-  ): void;
-}
 
 /** What the peer holds of a page of local records (see `heldSince`). */
 type HeldPage =
@@ -114,61 +57,6 @@ type HeldPage =
   | { readonly kind: "all"; readonly last: number; readonly full: boolean }
   /** The records of these paths. */
   | { readonly kind: "some"; readonly paths: ReadonlySet<string> };
-
-/** Options of {@linkcode PeerSession}. */
-export interface PeerSessionOptions {
-  readonly peerId: Uint8Array;
-  /** The peer's device key, shown as its fingerprint (default: `peerId`). */
-  readonly peerDevice?: Uint8Array | undefined;
-  readonly link: PeerLink;
-  readonly local: LocalIndexView;
-  readonly remote: RemoteIndexView;
-  /** Our display name and case sensitivity, sent in `Hello`. */
-  readonly name: string;
-  readonly caseInsensitive: boolean;
-  /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
-  readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
-  /** The peer said hello. */
-  readonly onHello?: (session: PeerSession) => void;
-  /** The peer removed a device from the group and sends the new secret. */
-  readonly onGroupRekey?: (
-    session: PeerSession,
-    secret: Uint8Array,
-    removed: Uint8Array,
-  ) => void;
-  /** Records received and stored (sequence order). */
-  readonly onRecords?: (session: PeerSession, records: FileRecord[]) => void;
-  /** The peer's initial delta arrived completely. */
-  readonly onInitialDelta?: (session: PeerSession) => void;
-  /** A chunk request; throwing closes the connection (e.g. a flood). */
-  readonly onChunkRequest?: (
-    session: PeerSession,
-    request: ChunkRequest,
-  ) => void;
-  /** Most records per batch (default 1000). */
-  readonly batchRecords?: number;
-  /** Most encoded bytes per batch, unless one record alone is larger (default 4 MiB). */
-  readonly batchBytes?: number;
-  /** Chunk bytes in flight to this peer (default 32 MiB). */
-  readonly maxRequestBytes?: number;
-}
-
-/** Progress of a session, for status displays. */
-export interface SessionState {
-  readonly helloReceived: boolean;
-  readonly name: string | undefined;
-  readonly replica: bigint | undefined;
-  /** The peer's initial delta arrived (`last`). */
-  readonly initialReceived: boolean;
-  /** Our initial delta is complete and the peer acked everything sent. */
-  readonly allAcked: boolean;
-  /** Highest sequence of ours the peer acked. */
-  readonly peerAck: bigint;
-  /** Highest sequence of the peer's we stored. */
-  readonly received: bigint;
-  /** The peer's last `InSync` sequence, if any. */
-  readonly peerInSync: bigint | undefined;
-}
 
 const PAGE = 1000;
 /** Refused records of one session logged one by one; later ones are counted. */
