@@ -5,6 +5,18 @@
  * they share, and the gate that keeps the scanner from mistaking our own
  * writes for edits. The node feeds it local changes (`scan`,
  * `onLocalChanges`) and a connection pool (`attach`).
+ *
+ * A peer's file, followed by calls: the session stores the peer's records
+ * in the remote index and offers them to the puller (`onRecords` →
+ * `Puller.offer`, `pull/puller.ts`); the puller plans each path
+ * (`pull/decision.ts`, `pull/planner.ts`) and hands files to
+ * `pull/file_pull.ts` or `pull/group_pull.ts`, whose chunk fetcher asks the
+ * {@linkcode ConnectedPeers} directory who can serve them and requests the
+ * chunks through their sessions (`session/chunk_requests.ts`); the bytes go
+ * to disk in the apply room (`apply/atomic_writer.ts`,
+ * `apply/small_file_batch.ts`). A local edit goes the other way: the
+ * node's watcher calls `scan`, and every session pushes the new sequences
+ * (`PeerSession.notifyLocalChanges`).
  * @module
  */
 
@@ -16,10 +28,8 @@ import {
   RemoteIndex,
   type Scanner,
   type ScanSummary,
-  toHex,
   toOsPath,
 } from "../index/mod.ts";
-import { fingerprint } from "../identity/mod.ts";
 import { ApplyGate, EchoFilter, echoStateOf } from "./apply/mod.ts";
 import {
   CaseFoldIndex,
@@ -28,44 +38,12 @@ import {
   fromWireRecord,
   PeerSession,
 } from "./session/mod.ts";
-import {
-  type ChunkSource,
-  type LeftoverParts,
-  LocalChunkIndex,
-  Puller,
-  type Transfer,
-} from "./pull/mod.ts";
+import { type LeftoverParts, LocalChunkIndex, Puller } from "./pull/mod.ts";
+import { ConnectedPeers } from "./peer_directory.ts";
+import type { PeerChannel, PeerPool, PeerPoolEvents } from "./peer_pool.ts";
+import type { RunTotals, SyncStatus } from "./status.ts";
 
 const log = getLogger(["dsync", "sync"]);
-
-/** The connection as the engine uses it (a `SecureChannel` fits). */
-export interface PeerChannel {
-  /** The peer's stable device key (its fingerprint is what people see). */
-  readonly peerDevice?: Uint8Array;
-  /** `host:port` of the other end, for status displays. */
-  readonly remoteAddr?: string;
-  /** One message, maybe in pieces (sent as their concatenation). */
-  send(message: Uint8Array | readonly Uint8Array[]): Promise<void>;
-  abort(error: Error): void;
-}
-
-/** Events the engine subscribes to (a `ConnectionPool`'s). */
-export interface PeerPoolEvents {
-  "peer-connected": { peerId: Uint8Array; channel: PeerChannel };
-  "peer-disconnected": {
-    peerId: Uint8Array;
-    reason: { kind: string; reason?: string; error?: Error };
-  };
-  "message": { peerId: Uint8Array; message: Uint8Array };
-}
-
-/** The connection pool as the engine uses it (`ConnectionPool` fits). */
-export interface PeerPool {
-  on<K extends keyof PeerPoolEvents>(
-    type: K,
-    handler: (event: PeerPoolEvents[K]) => void | Promise<void>,
-  ): () => void;
-}
 
 /** Options of {@linkcode SyncEngine}. */
 export interface SyncEngineOptions {
@@ -94,100 +72,6 @@ export interface SyncEngineOptions {
   ) => void;
 }
 
-/** One peer as the UI shows it. */
-export interface PeerStatus {
-  /** Peer id, 64 hex characters. */
-  readonly id: string;
-  readonly fingerprint: string;
-  readonly name: string | undefined;
-  readonly connected: boolean;
-  /** Both initial deltas exchanged and acknowledged. */
-  readonly initialSyncDone: boolean;
-  /** We hold the peer's whole index (its initial delta arrived). */
-  readonly indexReceived: boolean;
-  /** The peer acknowledged every record of ours we sent. */
-  readonly indexAcked: boolean;
-  /**
-   * The peer said (`InSync`) that it holds everything of ours it
-   * acknowledged: nothing of ours is left for it to pull.
-   */
-  readonly confirmed: boolean;
-  /** `host:port` of the current (or last) connection, when known. */
-  readonly address: string | undefined;
-  /** Epoch ms the current (or last) connection came up. */
-  readonly connectedAt: number;
-  /** Epoch ms the last connection ended; undefined while connected. */
-  readonly disconnectedAt: number | undefined;
-  /** Chunk bytes received from / sent to this peer (as on the wire). */
-  readonly bytesReceived: number;
-  readonly bytesSent: number;
-}
-
-/** A snapshot of the engine for the UI. */
-export interface SyncStatus {
-  readonly peers: PeerStatus[];
-  readonly transfers: Transfer[];
-  /** Live files in the local index and their bytes. */
-  readonly totals: { readonly files: number; readonly bytes: number };
-  /** Paths queued, in progress or waiting for a peer. */
-  readonly pending: number;
-  /** Paths that failed to apply and wait for a retry (disk full, denied…). */
-  readonly retrying: number;
-  /**
-   * The first full scan is still running: the index (and what peers got of
-   * it) is not the whole folder yet.
-   */
-  readonly indexing: boolean;
-  /**
-   * The folder is indexed, nothing is left to pull or retry, and every
-   * connected peer's index is exchanged both ways.
-   */
-  readonly inSync: boolean;
-  /** Chunk bytes received from peers (as on the wire). */
-  readonly bytesReceived: number;
-  /** Chunk bytes sent to peers (as on the wire). */
-  readonly bytesSent: number;
-  /** Chunk bytes copied from local files instead of fetched. */
-  readonly bytesReused: number;
-}
-
-/** Chunk bytes a run moved, for the summary at shutdown. */
-export interface RunTotals {
-  /** Received from peers (as on the wire). */
-  readonly received: number;
-  /** Sent to peers (as on the wire). */
-  readonly sent: number;
-  /** Copied from local files instead of fetched. */
-  readonly reused: number;
-  /** Kept from `.part` files of interrupted pulls. */
-  readonly resumed: number;
-}
-
-interface Peer {
-  readonly id: string;
-  readonly fingerprint: string;
-  name: string | undefined;
-  session: PeerSession | undefined;
-  responder: ChunkResponder | undefined;
-  address: string | undefined;
-  connectedAt: number;
-  disconnectedAt: number | undefined;
-  /** Bytes of the sessions already ended. */
-  bytesReceived: number;
-  bytesSent: number;
-}
-
-/** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
-const hexCache = new WeakMap<Uint8Array, string>();
-
-function hex(bytes: Uint8Array): string {
-  const cached = hexCache.get(bytes);
-  if (cached !== undefined) return cached;
-  const out = toHex(bytes);
-  hexCache.set(bytes, out);
-  return out;
-}
-
 function describeReason(
   reason: PeerPoolEvents["peer-disconnected"]["reason"],
 ): string {
@@ -209,7 +93,7 @@ export class SyncEngine {
   readonly #caseFold: CaseFoldIndex | undefined;
   readonly #caseInsensitive: boolean;
   readonly #puller: Puller;
-  readonly #peers = new Map<string, Peer>();
+  readonly #peers: ConnectedPeers;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #rescans = new Set<string>();
   #rescanTimer: ReturnType<typeof setTimeout> | undefined;
@@ -218,8 +102,6 @@ export class SyncEngine {
   #indexed = false;
   #closing: Promise<void> | undefined;
   #quietScan: Promise<ScanSummary> | undefined;
-  #bytesReceived = 0;
-  #bytesSent = 0;
   #startup: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
   #totals: RunTotals | undefined;
@@ -228,6 +110,7 @@ export class SyncEngine {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#remote = RemoteIndex.open(options.folder);
+    this.#peers = new ConnectedPeers(this.#remote, this.#now);
     this.#caseInsensitive = options.caseInsensitive ??
       detectCaseInsensitive(options.folder);
     this.#caseFold = this.#caseInsensitive
@@ -245,14 +128,14 @@ export class SyncEngine {
       gate: this.#gate,
       echo: this.#echo,
       maxConcurrentTransfers: options.maxConcurrentTransfers,
-      sourcesFor: (path, hash) => this.#sourcesFor(path, hash),
+      peers: this.#peers,
       rescan: async (paths) => {
         await this.scan(paths);
       },
       onStored: () => this.onLocalChanges(),
       held: true,
       onIdle: () => {
-        for (const peer of this.#peers.values()) peer.session?.sendInSync();
+        for (const peer of this.#peers.all()) peer.session?.sendInSync();
       },
       ...(caseTwin === undefined ? {} : { caseTwin }),
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -286,7 +169,7 @@ export class SyncEngine {
       pool.on("message", (e) => {
         // Synchronous on purpose: long work is queued, never awaited here,
         // or request/response on this connection would deadlock.
-        this.#peers.get(hex(e.peerId))?.session?.receive(e.message);
+        this.#peers.get(e.peerId)?.session?.receive(e.message);
       }),
     );
   }
@@ -294,9 +177,7 @@ export class SyncEngine {
   /** The local index got new sequences: push them to every peer. */
   onLocalChanges(): void {
     if (this.#closed) return;
-    for (const peer of this.#peers.values()) {
-      peer.session?.notifyLocalChanges();
-    }
+    for (const peer of this.#peers.all()) peer.session?.notifyLocalChanges();
   }
 
   /**
@@ -402,7 +283,7 @@ export class SyncEngine {
     except: ReadonlySet<string>,
   ): Promise<number> {
     const sends: Promise<void>[] = [];
-    for (const peer of this.#peers.values()) {
+    for (const peer of this.#peers.all()) {
       if (peer.session === undefined || except.has(peer.id)) continue;
       sends.push(peer.session.sendGroupRekey(secret, removed));
     }
@@ -417,37 +298,7 @@ export class SyncEngine {
 
   /** A snapshot for the UI. */
   status(): SyncStatus {
-    const peers: PeerStatus[] = [];
-    let allExchanged = true;
-    let received = this.#bytesReceived;
-    let sent = this.#bytesSent;
-    for (const peer of this.#peers.values()) {
-      const state = peer.session?.state();
-      const done = state !== undefined && state.initialReceived &&
-        state.allAcked;
-      if (peer.session !== undefined && !done) allExchanged = false;
-      const peerReceived = peer.session?.requester.wireBytes ?? 0;
-      const peerSent = peer.responder?.bytesSent ?? 0;
-      received += peerReceived;
-      sent += peerSent;
-      peers.push({
-        id: peer.id,
-        fingerprint: peer.fingerprint,
-        name: peer.name,
-        connected: peer.session !== undefined,
-        initialSyncDone: done,
-        indexReceived: state?.initialReceived ?? false,
-        indexAcked: state?.allAcked ?? false,
-        confirmed: state !== undefined && state.allAcked &&
-          state.peerInSync !== undefined &&
-          state.peerInSync >= state.peerAck,
-        address: peer.address,
-        connectedAt: peer.connectedAt,
-        disconnectedAt: peer.disconnectedAt,
-        bytesReceived: peer.bytesReceived + peerReceived,
-        bytesSent: peer.bytesSent + peerSent,
-      });
-    }
+    const { peers, allExchanged, received, sent } = this.#peers.status();
     const pending = this.#puller.pending;
     return {
       peers,
@@ -483,9 +334,9 @@ export class SyncEngine {
     this.#puller.stop();
     // Ends the chunk requests in flight, so abandoned downloads finish now.
     const responders: Promise<void>[] = [];
-    for (const peer of this.#peers.values()) {
+    for (const peer of this.#peers.all()) {
       if (peer.responder !== undefined) responders.push(peer.responder.close());
-      this.#retire(peer, "shutting down");
+      this.#peers.retire(peer, "shutting down");
     }
     await this.#puller.close();
     await Promise.allSettled(responders);
@@ -502,27 +353,7 @@ export class SyncEngine {
 
   #connected(peerId: Uint8Array, channel: PeerChannel): void {
     if (this.#closed) return;
-    const id = hex(peerId);
-    let peer = this.#peers.get(id);
-    if (peer === undefined) {
-      peer = {
-        id,
-        fingerprint: fingerprint(channel.peerDevice ?? peerId),
-        name: undefined,
-        session: undefined,
-        responder: undefined,
-        address: undefined,
-        connectedAt: 0,
-        disconnectedAt: undefined,
-        bytesReceived: 0,
-        bytesSent: 0,
-      };
-      this.#peers.set(id, peer);
-    }
-    this.#retire(peer, "replaced");
-    peer.address = channel.remoteAddr;
-    peer.connectedAt = this.#now();
-    peer.disconnectedAt = undefined;
+    const peer = this.#peers.arrive(peerId, channel);
     const current = peer;
     const session = new PeerSession({
       peerId,
@@ -583,7 +414,7 @@ export class SyncEngine {
     peerId: Uint8Array,
     reason: PeerPoolEvents["peer-disconnected"]["reason"],
   ): void {
-    const peer = this.#peers.get(hex(peerId));
+    const peer = this.#peers.get(peerId);
     if (peer === undefined || peer.session === undefined) return;
     if (reason.kind !== "replaced") {
       log.info("Peer {name} ({fingerprint}) disconnected: {reason}", {
@@ -592,48 +423,7 @@ export class SyncEngine {
         reason: describeReason(reason),
       });
     }
-    this.#retire(peer, describeReason(reason));
-  }
-
-  /** Ends the peer's current session, keeping its byte counts. */
-  #retire(peer: Peer, reason: string): void {
-    const { session, responder } = peer;
-    if (session === undefined) return;
-    peer.session = undefined;
-    peer.responder = undefined;
-    peer.disconnectedAt = this.#now();
-    session.closed(reason);
-    this.#bytesReceived += session.requester.wireBytes;
-    peer.bytesReceived += session.requester.wireBytes;
-    if (responder !== undefined) {
-      this.#bytesSent += responder.bytesSent;
-      peer.bytesSent += responder.bytesSent;
-      responder.close().catch(() => {});
-    }
-  }
-
-  #sourcesFor(path: string, hash: Uint8Array): ChunkSource[] {
-    const replicas = this.#remote.replicasWithContent(path, hash);
-    if (replicas.length === 0) return [];
-    const out: ChunkSource[] = [];
-    for (const peer of this.#peers.values()) {
-      const session = peer.session;
-      if (session === undefined || !session.open) continue;
-      const replica = session.replica;
-      if (replica === undefined || !replicas.includes(replica)) continue;
-      out.push({
-        key: peer.id,
-        get open() {
-          return session.open;
-        },
-        get load() {
-          return session.requester.inFlightBytes;
-        },
-        request: (p, h, offset, length, signal) =>
-          session.requestChunk(p, h, offset, length, signal),
-      });
-    }
-    return out;
+    this.#peers.retire(peer, describeReason(reason));
   }
 
   #rescanSoon(path: string): void {

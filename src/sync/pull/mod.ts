@@ -14,6 +14,7 @@ export {
   type ChunkSink,
   type ChunkSource,
   NoSourceError,
+  type PeerDirectory,
 } from "./chunk_fetcher.ts";
 export {
   type ChunkLocation,

@@ -12,7 +12,7 @@ import type {
   EchoFilter,
   LocalOpsContext,
 } from "../apply/mod.ts";
-import type { ChunkFetcher, ChunkSource } from "./chunk_fetcher.ts";
+import type { ChunkFetcher, PeerDirectory } from "./chunk_fetcher.ts";
 import type { LocalChunkIndex } from "./chunk_source.ts";
 import type { PullFailures } from "./failure_policy.ts";
 import type { LeftoverParts } from "./part_cleanup.ts";
@@ -42,8 +42,8 @@ export interface PullerOptions {
   readonly echo: EchoFilter;
   /** Files (big) or groups of small files in flight at once. */
   readonly maxConcurrentTransfers: number;
-  /** Connected peers that announced `path` with content `hash`. */
-  readonly sourcesFor: (path: string, hash: Uint8Array) => ChunkSource[];
+  /** Connected peers, asked who can serve a file's chunks. */
+  readonly peers: PeerDirectory;
   /** Rescans paths (the owner runs the scanner under the gate and pushes what changed). */
   readonly rescan: (paths: string[]) => Promise<void>;
   /** New local records were stored: push them to peers. */

@@ -130,7 +130,7 @@ async function withWorld(
     gate,
     echo: new EchoFilter(),
     maxConcurrentTransfers: 2,
-    sourcesFor: () => (w.connected ? [peer] : []),
+    peers: { sourcesFor: () => (w.connected ? [peer] : []) },
     rescan: async (paths) => {
       w.rescans.push(paths);
       await gate.run(() => scanner.scanPaths(paths));
