@@ -48,19 +48,12 @@ import {
 } from "./wire_record.ts";
 import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 import type { PeerSessionOptions, SessionState } from "./session_options.ts";
+import { type HeldPage, heldPage } from "./held_page.ts";
+import { SkippedRecords } from "./skipped_records.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
 
-/** What the peer holds of a page of local records (see `heldSince`). */
-type HeldPage =
-  /** Every record; `last` is the page's last sequence, `full` if more may follow. */
-  | { readonly kind: "all"; readonly last: number; readonly full: boolean }
-  /** The records of these paths. */
-  | { readonly kind: "some"; readonly paths: ReadonlySet<string> };
-
 const PAGE = 1000;
-/** Refused records of one session logged one by one; later ones are counted. */
-const SKIPPED_LOGGED = 20;
 
 /** The protocol with one peer, over one connection. */
 export class PeerSession {
@@ -85,7 +78,7 @@ export class PeerSession {
   #pumping: Promise<void> | undefined;
   #dirty = false;
   /** Records of the peer refused so far (their log lines are bounded). */
-  #skipped = 0;
+  readonly #skipped = new SkippedRecords();
   /** What we acked at hello: the peer's highest sequence we had stored. */
   #helloAck = 0n;
   /**
@@ -304,7 +297,7 @@ export class PeerSession {
         record = this.#o.convert(wire);
       } catch (err) {
         if (!(err instanceof WireRecordError)) throw err;
-        this.#logSkipped(err);
+        this.#skipped.log(this.#label(), err);
         continue;
       }
       if (record !== undefined) records.push(record);
@@ -412,30 +405,10 @@ export class PeerSession {
     this.#sentEnd = highestSent;
   }
 
-  /**
-   * Which records of the next page after `cursor` the peer holds in that
-   * version. Undefined when that is unknown: the peer is new, or its index
-   * went back.
-   */
+  /** What the peer holds of the page after `cursor` (see {@linkcode heldPage}). */
   #heldPage(cursor: number): HeldPage | undefined {
-    const replica = this.#hello?.replicaId;
-    const remote = this.#o.remote;
-    if (
-      replica === undefined || this.#peerWentBack ||
-      remote.heldSince === undefined
-    ) return undefined;
-    const marks = remote.heldSince(replica, cursor, PAGE);
-    if (marks.length > 0 && marks.every((m) => m.held)) {
-      return {
-        kind: "all",
-        last: marks[marks.length - 1]!.sequence,
-        full: marks.length === PAGE,
-      };
-    }
-    return {
-      kind: "some",
-      paths: new Set(marks.filter((m) => m.held).map((m) => m.path)),
-    };
+    if (this.#peerWentBack) return undefined;
+    return heldPage(this.#o.remote, this.#hello?.replicaId, cursor, PAGE);
   }
 
   #post(message: Message): void {
@@ -449,34 +422,6 @@ export class PeerSession {
     return name === undefined
       ? this.fingerprint
       : `${name} (${this.fingerprint})`;
-  }
-
-  /**
-   * Logs a refused record: the first few each, then only a running count
-   * at powers of two, so a peer cannot flood the log (4096 bad records fit
-   * in one batch).
-   */
-  #logSkipped(err: WireRecordError): void {
-    const n = ++this.#skipped;
-    if (n <= SKIPPED_LOGGED) {
-      log.warn("Skipping a record from {peer}: {name}: {message}", {
-        peer: this.#label(),
-        name: err.name,
-        message: err.message,
-      });
-      return;
-    }
-    log.debug("Skipping a record from {peer}: {name}: {message}", {
-      peer: this.#label(),
-      name: err.name,
-      message: err.message,
-    });
-    if ((n & (n - 1)) === 0) {
-      log.warn(
-        "Skipped {count} records from {peer} so far (only the first {logged} are logged one by one)",
-        { count: n, peer: this.#label(), logged: SKIPPED_LOGGED },
-      );
-    }
   }
 
   #violation(err: Error): void {
