@@ -23,6 +23,7 @@ export {
   type PeerLink,
   type PeerSessionOptions,
   type RemoteIndexView,
+  type SessionHandle,
   type SessionState,
 } from "./session_options.ts";
 export {

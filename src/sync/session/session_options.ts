@@ -1,13 +1,16 @@
 /**
- * What a {@linkcode PeerSession} works with: the link to its peer, the two
+ * What a `PeerSession` works with: the link to its peer, the two
  * indexes as it reads and writes them, and what it reports (its options),
  * and the progress it shows.
  * @module
  */
 
 import type { FileRecord, HeldMark } from "../../index/mod.ts";
-import type { ChunkRequest, WireFileRecord } from "../../protocol/mod.ts";
-import type { PeerSession } from "./peer_session.ts";
+import type {
+  ChunkRequest,
+  Message,
+  WireFileRecord,
+} from "../../protocol/mod.ts";
 
 /** How a session talks to its peer: the pool's channel, or a fake in tests. */
 export interface PeerLink {
@@ -47,7 +50,19 @@ export interface RemoteIndexView {
   ): void;
 }
 
-/** Options of {@linkcode PeerSession}. */
+/** The session as its callbacks see it (a `PeerSession`). */
+export interface SessionHandle {
+  /** The peer's display name, once it said hello. */
+  readonly name: string | undefined;
+  /** Short form of the peer id, for logs. */
+  readonly fingerprint: string;
+  /** Sends one message to the peer. */
+  send(message: Message): Promise<void>;
+  /** Tells the peer we hold everything of its index we acked. */
+  sendInSync(): void;
+}
+
+/** Options of a `PeerSession`. */
 export interface PeerSessionOptions {
   readonly peerId: Uint8Array;
   /** The peer's device key, shown as its fingerprint (default: `peerId`). */
@@ -61,20 +76,20 @@ export interface PeerSessionOptions {
   /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
   readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
   /** The peer said hello. */
-  readonly onHello?: (session: PeerSession) => void;
+  readonly onHello?: (session: SessionHandle) => void;
   /** The peer removed a device from the group and sends the new secret. */
   readonly onGroupRekey?: (
-    session: PeerSession,
+    session: SessionHandle,
     secret: Uint8Array,
     removed: Uint8Array,
   ) => void;
   /** Records received and stored (sequence order). */
-  readonly onRecords?: (session: PeerSession, records: FileRecord[]) => void;
+  readonly onRecords?: (session: SessionHandle, records: FileRecord[]) => void;
   /** The peer's initial delta arrived completely. */
-  readonly onInitialDelta?: (session: PeerSession) => void;
+  readonly onInitialDelta?: (session: SessionHandle) => void;
   /** A chunk request; throwing closes the connection (e.g. a flood). */
   readonly onChunkRequest?: (
-    session: PeerSession,
+    session: SessionHandle,
     request: ChunkRequest,
   ) => void;
   /** Most records per batch (default 1000). */
