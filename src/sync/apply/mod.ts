@@ -12,7 +12,8 @@
 
 export { type Action, mergedRecord, mergedVersion } from "./action.ts";
 export { ApplyGate } from "./apply_gate.ts";
-export { type Committed, PartFile, type PartTarget } from "./atomic_writer.ts";
+export { type Committed, PartFile } from "./atomic_writer.ts";
+export { type PartTarget, type TargetChunk } from "./part_target.ts";
 export { syncDir } from "./dir_sync.ts";
 export { PART_FILE_PATTERN, partName, partTargetName } from "./part_name.ts";
 export { writeSymlink } from "./symlink_writer.ts";

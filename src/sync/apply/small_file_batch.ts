@@ -28,7 +28,7 @@ import {
   toHex,
   toOsPath,
 } from "../../index/mod.ts";
-import type { TargetChunk } from "./atomic_writer.ts";
+import type { TargetChunk } from "./part_target.ts";
 import { syncDir } from "./dir_sync.ts";
 import { partName } from "./part_name.ts";
 import { replaceExactly } from "./exact_replace.ts";

@@ -1,10 +1,8 @@
 import { blake3 } from "../../../src/index/hash.ts";
 import { digestBytes } from "../../../src/index/file_digest.ts";
 import type { StoredStat } from "../../../src/index/store.ts";
-import {
-  PartFile,
-  type PartTarget,
-} from "../../../src/sync/apply/atomic_writer.ts";
+import { PartFile } from "../../../src/sync/apply/atomic_writer.ts";
+import type { PartTarget } from "../../../src/sync/apply/part_target.ts";
 import {
   PART_FILE_PATTERN,
   partName,
