@@ -5,6 +5,7 @@
  */
 import { benchHash } from "./bench_hash.ts";
 import { benchLz4 } from "./bench_lz4.ts";
+import { benchWasm } from "./bench_wasm.ts";
 import { benchScan } from "./bench_scan.ts";
 import { benchCrypto } from "./bench_crypto.ts";
 import { benchNet } from "./bench_net.ts";
@@ -16,6 +17,7 @@ import { printTable, type Row } from "./bench_table.ts";
 const PARTS: [string, () => Promise<Row[]>][] = [
   ["hash", benchHash],
   ["lz4", benchLz4],
+  ["wasm", benchWasm],
   ["scan", benchScan],
   ["crypto", benchCrypto],
   ["net", benchNet],

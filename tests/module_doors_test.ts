@@ -143,6 +143,44 @@ Deno.test("every module-door exception is still needed and says why", async () =
   }
 });
 
+/** Import cycles between files of src/ (type-only imports count; workers do not). */
+async function importCycles(): Promise<string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of await sourceFiles(SRC, "src")) {
+    const text = await Deno.readTextFile(new URL(file, ROOT));
+    const targets: string[] = [];
+    for (const pattern of IMPORT_PATTERNS.slice(0, 3)) {
+      for (const m of text.matchAll(pattern)) {
+        const spec = m[1]!;
+        if (spec.startsWith(".")) targets.push(resolve(file, spec));
+      }
+    }
+    graph.set(file, targets);
+  }
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const cycles: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, "open");
+    stack.push(file);
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === "open") {
+        cycles.push([...stack.slice(stack.indexOf(next)), next].join(" -> "));
+      } else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(file, "done");
+  };
+  for (const file of [...graph.keys()].sort()) {
+    if (!state.has(file)) visit(file);
+  }
+  return cycles;
+}
+
+Deno.test("no file of src/ imports itself through others", async () => {
+  assertEquals(await importCycles(), [], "Break these import cycles");
+});
+
 Deno.test("the module-door scan sees imports in all their forms", () => {
   // Quotes added by q(), so this file's own text holds no such import.
   const q = (spec: string) => `"${spec}"`;

@@ -1,6 +1,7 @@
 /**
  * dsync: two `deno run -A main.ts` processes from the repository root, each
- * pointed at the other with `-a 127.0.0.1:PORT` and discovery off, with the
+ * pointed at the other with `-a 127.0.0.1:PORT`, discovery off and in open
+ * mode (`--open`: two fresh folders are in no common group), with the
  * V8 flags of the `start` task in deno.json (what users run). HOME and
  * XDG_CONFIG_HOME point into the run's scratch folder so that no user config
  * is read; DENO_DIR stays the real cache so nothing is downloaded.
@@ -68,6 +69,7 @@ export const dsync: SyncTool = {
           "-p",
           String(ports[i]),
           "--no-discovery",
+          "--open",
           "-a",
           `127.0.0.1:${ports[1 - i]}`,
         ],

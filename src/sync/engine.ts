@@ -1,244 +1,63 @@
 /**
- * The sync engine of one folder: a {@linkcode PeerSession} per connected
- * peer (index exchange), a {@linkcode ChunkResponder} per peer (serving our
- * chunks), one {@linkcode Puller} (bringing theirs here), the remote index
- * they share, and the gate that keeps the scanner from mistaking our own
- * writes for edits. The node feeds it local changes (`scan`,
- * `onLocalChanges`) and a connection pool (`attach`).
+ * The sync engine of one folder: a `PeerSession` per connected peer (index
+ * exchange), a `ChunkResponder` per peer (serving our chunks), one
+ * {@linkcode Puller} (bringing theirs here), the remote index they share,
+ * and the gate that keeps the scanner from mistaking our own writes for
+ * edits. The node feeds it local changes (`scan`, `onLocalChanges`) and a
+ * connection pool (`attach`); it also carries the folder's mode, pause and
+ * mass-delete acceptance to the puller and the sessions.
+ *
+ * A peer's file, followed by calls: the session (wired in
+ * `peer_wiring.ts`) stores the peer's records in the remote index and
+ * offers them to the puller (`onRecords` → `Puller.offer`,
+ * `pull/puller.ts`); the puller plans each path (`pull/decision.ts`,
+ * `pull/planner.ts`) and hands files to `pull/file_pull.ts` or
+ * `pull/group_pull.ts`, whose chunk fetcher asks the
+ * {@linkcode ConnectedPeers} directory who can serve them and requests the
+ * chunks through their sessions (`session/chunk_requests.ts`); the bytes go
+ * to disk in the apply room (`apply/atomic_writer.ts`,
+ * `apply/small_file_batch.ts`). A local edit goes the other way: the
+ * node's watcher calls `scan`, and every session pushes the new sequences
+ * (`PeerSession.notifyLocalChanges`).
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
 import {
-  compare,
   emptyScanSummary,
   type FileRecord,
-  type IgnoreRules,
-  type IndexStore,
   RemoteIndex,
-  type Scanner,
   type ScanSummary,
-  toHex,
   toOsPath,
 } from "../index/mod.ts";
-import { fingerprint } from "../identity/mod.ts";
 import { LOCAL_NAMING_RULES, type NamingRules } from "../protocol/mod.ts";
 import { ApplyGate, EchoFilter, echoStateOf } from "./apply/mod.ts";
-import {
-  CaseFoldIndex,
-  ChunkResponder,
-  detectCaseInsensitive,
-  fromWireRecord,
-  IndexChunkLookup,
-  PeerSession,
-} from "./session/mod.ts";
-import {
-  type ChunkSource,
-  type LeftoverParts,
-  LocalChunkIndex,
-  Puller,
-  type Transfer,
-} from "./pull/mod.ts";
+import { CaseFoldIndex, detectCaseInsensitive } from "./session/mod.ts";
+import { type FolderMode, LocalChunkIndex, Puller } from "./pull/mod.ts";
 import { PauseSwitch } from "./pause_switch.ts";
 import type { VersionKeeper } from "../versions/mod.ts";
-import { type FolderMode, isLocalChange, withholds } from "./pull/mod.ts";
 import {
+  type ModeContext,
   overrideGroup,
   revertLocalChanges,
   type RevertOutcome,
 } from "./mode_actions.ts";
+import { LocalChanges } from "./local_changes.ts";
+import { type PeerWiring, wirePeer } from "./peer_wiring.ts";
+import { pathsToReplan, RescanSoon, untilIdle } from "./rescans.ts";
+import { ConnectedPeers } from "./peer_directory.ts";
+import {
+  describeReason,
+  type PeerChannel,
+  type PeerPool,
+  type PeerPoolEvents,
+} from "./peer_pool.ts";
+import type { SyncEngineOptions } from "./engine_options.ts";
+
+export type { SyncEngineOptions } from "./engine_options.ts";
+import type { RunTotals, SyncStatus } from "./status.ts";
 
 const log = getLogger(["dsync", "sync"]);
-
-/** The connection as the engine uses it (a `SecureChannel` fits). */
-export interface PeerChannel {
-  /** The peer's stable device key (its fingerprint is what people see). */
-  readonly peerDevice?: Uint8Array;
-  /** `host:port` of the other end, for status displays. */
-  readonly remoteAddr?: string;
-  /** One message, maybe in pieces (sent as their concatenation). */
-  send(message: Uint8Array | readonly Uint8Array[]): Promise<void>;
-  abort(error: Error): void;
-}
-
-/** Events the engine subscribes to (a `ConnectionPool`'s). */
-export interface PeerPoolEvents {
-  "peer-connected": { peerId: Uint8Array; channel: PeerChannel };
-  "peer-disconnected": {
-    peerId: Uint8Array;
-    reason: { kind: string; reason?: string; error?: Error };
-  };
-  "message": { peerId: Uint8Array; message: Uint8Array };
-}
-
-/** The connection pool as the engine uses it (`ConnectionPool` fits). */
-export interface PeerPool {
-  on<K extends keyof PeerPoolEvents>(
-    type: K,
-    handler: (event: PeerPoolEvents[K]) => void | Promise<void>,
-  ): () => void;
-}
-
-/** Options of {@linkcode SyncEngine}. */
-export interface SyncEngineOptions {
-  /** Absolute path of the synced folder. */
-  readonly folder: string;
-  readonly store: IndexStore;
-  readonly scanner: Scanner;
-  readonly ignore: IgnoreRules;
-  /** Big files (or groups of small ones) pulled at once. */
-  readonly maxConcurrentTransfers: number;
-  /** Our display name, sent to peers. */
-  readonly name: string;
-  /** Clock in epoch ms. */
-  readonly now?: () => number;
-  /** Overrides the probe of the disk's case sensitivity (tests). */
-  readonly caseInsensitive?: boolean;
-  /** `.part` files to resume (gathered at start); pulls park theirs here. */
-  readonly leftovers?: LeftoverParts;
-  /** Which names this side holds, said to peers (default: this OS's rules). */
-  readonly namingRules?: NamingRules;
-  /** A peer's change was applied to `path` here (recent changes, logs). */
-  readonly onApplied?: (path: string) => void;
-  /** Where files a peer's change replaces or deletes are kept (versioning on). */
-  readonly versions?: VersionKeeper;
-  /** The disk is full while writing `path`: free space before the retry. */
-  readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
-  /** Which way changes flow (default send-receive). */
-  readonly mode?: FolderMode;
-  /** The directory whose `.dsync/` holds the index (default: the folder). */
-  readonly stateRoot?: string;
-  /** A peer said hello (its name is known from now on). */
-  readonly onPeerHello?: (peerId: Uint8Array, name: string) => void;
-  /** A peer sent the group's new secret after removing `removed`. */
-  readonly onGroupRekey?: (
-    peerId: Uint8Array,
-    secret: Uint8Array,
-    removed: Uint8Array,
-  ) => void;
-}
-
-/** One peer as the UI shows it. */
-export interface PeerStatus {
-  /** Peer id, 64 hex characters. */
-  readonly id: string;
-  readonly fingerprint: string;
-  readonly name: string | undefined;
-  /** The peer's replica id (hex), once its hello arrived. */
-  readonly replica?: string | undefined;
-  readonly connected: boolean;
-  /** Both initial deltas exchanged and acknowledged. */
-  readonly initialSyncDone: boolean;
-  /** We hold the peer's whole index (its initial delta arrived). */
-  readonly indexReceived: boolean;
-  /** The peer acknowledged every record of ours we sent. */
-  readonly indexAcked: boolean;
-  /**
-   * The peer said (`InSync`) that it holds everything of ours it
-   * acknowledged: nothing of ours is left for it to pull.
-   */
-  readonly confirmed: boolean;
-  /** `host:port` of the current (or last) connection, when known. */
-  readonly address: string | undefined;
-  /** Our paths this peer's naming rules refuse (it cannot hold them). */
-  readonly withheld?: readonly string[];
-  /** This peer's paths our naming rules refuse. */
-  readonly refused?: readonly string[];
-  /** Epoch ms the current (or last) connection came up. */
-  readonly connectedAt: number;
-  /** Epoch ms the last connection ended; undefined while connected. */
-  readonly disconnectedAt: number | undefined;
-  /** Chunk bytes received from / sent to this peer (as on the wire). */
-  readonly bytesReceived: number;
-  readonly bytesSent: number;
-}
-
-/** A snapshot of the engine for the UI. */
-export interface SyncStatus {
-  readonly peers: PeerStatus[];
-  readonly transfers: Transfer[];
-  /** Live files in the local index and their bytes. */
-  readonly totals: { readonly files: number; readonly bytes: number };
-  /** Paths queued, in progress or waiting for a peer. */
-  readonly pending: number;
-  /** Paths that failed to apply and wait for a retry (disk full, denied…). */
-  readonly retrying: number;
-  /**
-   * The first full scan is still running: the index (and what peers got of
-   * it) is not the whole folder yet.
-   */
-  readonly indexing: boolean;
-  /**
-   * The folder is indexed, nothing is left to pull or retry, and every
-   * connected peer's index is exchanged both ways.
-   */
-  readonly inSync: boolean;
-  /** Chunk bytes received from peers (as on the wire). */
-  readonly bytesReceived: number;
-  /** Chunk bytes sent to peers (as on the wire). */
-  readonly bytesSent: number;
-  /** Chunk bytes copied from local files instead of fetched. */
-  readonly bytesReused: number;
-  /** `dsync pause` holds every transfer and announcement. */
-  readonly paused: boolean;
-  /** Deletes the mass-delete guard holds until accepted. */
-  readonly deletesHeld: number;
-  /** Which way changes flow. */
-  readonly mode: FolderMode;
-  /** Send-only: paths that differ from the group and are not changed here. */
-  readonly differing: number;
-  /** Receive-only: local changes kept here and not sent. */
-  readonly localChanges: number;
-}
-
-/** Chunk bytes a run moved, for the summary at shutdown. */
-export interface RunTotals {
-  /** Received from peers (as on the wire). */
-  readonly received: number;
-  /** Sent to peers (as on the wire). */
-  readonly sent: number;
-  /** Copied from local files instead of fetched. */
-  readonly reused: number;
-  /** Kept from `.part` files of interrupted pulls. */
-  readonly resumed: number;
-}
-
-interface Peer {
-  readonly id: string;
-  readonly fingerprint: string;
-  name: string | undefined;
-  replica: string | undefined;
-  session: PeerSession | undefined;
-  responder: ChunkResponder | undefined;
-  address: string | undefined;
-  connectedAt: number;
-  disconnectedAt: number | undefined;
-  /** Bytes of the sessions already ended. */
-  bytesReceived: number;
-  bytesSent: number;
-}
-
-/** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
-const hexCache = new WeakMap<Uint8Array, string>();
-
-function hex(bytes: Uint8Array): string {
-  const cached = hexCache.get(bytes);
-  if (cached !== undefined) return cached;
-  const out = toHex(bytes);
-  hexCache.set(bytes, out);
-  return out;
-}
-
-function describeReason(
-  reason: PeerPoolEvents["peer-disconnected"]["reason"],
-): string {
-  if (reason.error !== undefined) {
-    return `${reason.error.name}: ${reason.error.message}`;
-  }
-  return reason.reason === undefined
-    ? reason.kind
-    : `${reason.kind} (${reason.reason})`;
-}
 
 /** Keeps one folder in sync with the peers of a pool. */
 export class SyncEngine {
@@ -251,22 +70,21 @@ export class SyncEngine {
   readonly #caseFold: CaseFoldIndex | undefined;
   readonly #caseInsensitive: boolean;
   readonly #puller: Puller;
-  readonly #peers = new Map<string, Peer>();
+  readonly #peers: ConnectedPeers;
   readonly #unsubscribe: (() => void)[] = [];
-  readonly #rescans = new Set<string>();
-  #rescanTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #rescanSoon = new RescanSoon((paths) => this.scan(paths));
   #closed = false;
   /** Whether a full scan has completed (peers may connect before). */
   #indexed = false;
   #closing: Promise<void> | undefined;
   #quietScan: Promise<ScanSummary> | undefined;
-  #bytesReceived = 0;
-  #bytesSent = 0;
   #startup: Promise<unknown> = Promise.resolve();
   readonly #now: () => number;
   readonly #rules: NamingRules;
+  readonly #localChanges: LocalChanges;
+  readonly #wiring: PeerWiring;
+  readonly #modeContext: ModeContext;
   #totals: RunTotals | undefined;
-  #localChangeCount: { at: number; count: number } | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -276,6 +94,13 @@ export class SyncEngine {
       onRemember: (path) => options.onApplied?.(path),
     });
     this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
+    this.#peers = new ConnectedPeers(this.#remote, this.#now);
+    this.#localChanges = new LocalChanges({
+      mode: options.mode ?? "send-receive",
+      store: options.store,
+      remote: this.#remote,
+      now: this.#now,
+    });
     this.#caseInsensitive = options.caseInsensitive ??
       detectCaseInsensitive(options.folder);
     this.#caseFold = this.#caseInsensitive
@@ -293,14 +118,14 @@ export class SyncEngine {
       gate: this.#gate,
       echo: this.#echo,
       maxConcurrentTransfers: options.maxConcurrentTransfers,
-      sourcesFor: (path, hash) => this.#sourcesFor(path, hash),
+      peers: this.#peers,
       rescan: async (paths) => {
         await this.scan(paths);
       },
       onStored: () => this.onLocalChanges(),
       held: true,
       onIdle: () => {
-        for (const peer of this.#peers.values()) peer.session?.sendInSync();
+        for (const peer of this.#peers.all()) peer.session?.sendInSync();
       },
       ...(caseTwin === undefined ? {} : { caseTwin }),
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -313,8 +138,27 @@ export class SyncEngine {
         : { onDiskFull: options.onDiskFull }),
       ...(options.mode === undefined ? {} : { mode: options.mode }),
       liveFiles: () => this.#remote.localTotals().files,
-      nameOf: (replica) => this.#peerNameOf(replica),
+      nameOf: (replica) => this.#peers.nameOf(replica),
     });
+    this.#modeContext = {
+      ...options,
+      remote: this.#remote,
+      gate: this.#gate,
+      echo: this.#echo,
+    };
+    this.#wiring = {
+      options,
+      remote: this.#remote,
+      puller: this.#puller,
+      pause: this.#pause,
+      caseInsensitive: this.#caseInsensitive,
+      rules: this.#rules,
+      caseTwin,
+      withhold: options.mode === "receive-only"
+        ? (record) => this.#localChanges.withholds(record)
+        : undefined,
+      changed: (path) => this.#rescanSoon.add(path),
+    };
   }
 
   /** Whether the folder's disk ignores case (probed at start). */
@@ -341,7 +185,7 @@ export class SyncEngine {
       pool.on("message", (e) => {
         // Synchronous on purpose: long work is queued, never awaited here,
         // or request/response on this connection would deadlock.
-        this.#peers.get(hex(e.peerId))?.session?.receive(e.message);
+        this.#peers.get(e.peerId)?.session?.receive(e.message);
       }),
     );
   }
@@ -349,9 +193,7 @@ export class SyncEngine {
   /** The local index got new sequences: push them to every peer. */
   onLocalChanges(): void {
     if (this.#closed) return;
-    for (const peer of this.#peers.values()) {
-      peer.session?.notifyLocalChanges();
-    }
+    for (const peer of this.#peers.all()) peer.session?.notifyLocalChanges();
   }
 
   /**
@@ -385,30 +227,9 @@ export class SyncEngine {
     return this.#puller.acceptDeletes();
   }
 
-  #peerNameOf(replica: bigint): string | undefined {
-    for (const peer of this.#peers.values()) {
-      if (peer.session?.state().replica === replica) {
-        return peer.name ?? peer.fingerprint;
-      }
-    }
-    return undefined;
-  }
-
   /** Which way changes flow. */
   get mode(): FolderMode {
     return this.#o.mode ?? "send-receive";
-  }
-
-  #withholds(record: FileRecord): boolean {
-    // A reverted change's tombstone: older than anything, for nobody.
-    if (record.version.length === 0) return true;
-    return withholds(
-      this.mode,
-      isLocalChange(
-        record,
-        this.#remote.recordsFor(record.path).map((r) => r.record),
-      ),
-    );
   }
 
   /**
@@ -417,30 +238,7 @@ export class SyncEngine {
    * seconds; `status()` reports the last count).
    */
   localChanges(): number {
-    if (this.mode !== "receive-only") return 0;
-    const now = this.#now();
-    if (
-      this.#localChangeCount !== undefined &&
-      now - this.#localChangeCount.at < 5000
-    ) {
-      return this.#localChangeCount.count;
-    }
-    let count = 0;
-    for (let cursor = 0;;) {
-      const page = this.#o.store.since(cursor, 1000);
-      if (page.length === 0) break;
-      cursor = page[page.length - 1]!.sequence;
-      for (const record of page) {
-        const remotes = this.#remote.recordsFor(record.path).map((r) =>
-          r.record
-        );
-        if (record.version.length > 0 && isLocalChange(record, remotes)) {
-          count++;
-        }
-      }
-    }
-    this.#localChangeCount = { at: now, count };
-    return count;
+    return this.#localChanges.count();
   }
 
   /**
@@ -448,7 +246,7 @@ export class SyncEngine {
    * the group win, so the peers apply it. Returns the paths announced.
    */
   async override(): Promise<string[]> {
-    const paths = await overrideGroup(this.#modeContext(), [
+    const paths = await overrideGroup(this.#modeContext, [
       ...this.#puller.heldBack,
     ]);
     this.onLocalChanges();
@@ -461,20 +259,10 @@ export class SyncEngine {
    * pulls the group's versions of those paths.
    */
   async revert(versions: VersionKeeper): Promise<RevertOutcome> {
-    const outcome = await revertLocalChanges(this.#modeContext(), versions);
-    this.#localChangeCount = undefined;
+    const outcome = await revertLocalChanges(this.#modeContext, versions);
+    this.#localChanges.forget();
     this.#puller.enqueue(outcome.reverted);
     return outcome;
-  }
-
-  #modeContext() {
-    return {
-      folder: this.#o.folder,
-      store: this.#o.store,
-      remote: this.#remote,
-      gate: this.#gate,
-      echo: this.#echo,
-    };
   }
 
   /**
@@ -512,34 +300,11 @@ export class SyncEngine {
       this.#indexed = true;
       this.#puller.release();
     } else if (recorded[1] > recorded[0]) {
-      this.#replan(recorded[0], recorded[1]);
+      const paths = pathsToReplan(this.#remote, recorded[0], recorded[1]);
+      if (paths.length > 0) this.#puller.enqueue(paths);
     }
     this.onLocalChanges();
     return summary;
-  }
-
-  /**
-   * Plans again the paths a scan changed (local sequences in `(from, to]`)
-   * that some peer has a record of. A peer's record that needed no work
-   * against the old local record may need some now: an edit a peer made
-   * concurrently with the one we had (ours won, so it waited) must come
-   * back when we delete ours, since an edit beats a concurrent delete.
-   * (The first full scan needs none of this: the puller plans every path
-   * that differs from a peer's once it ends.)
-   */
-  #replan(from: number, to: number): void {
-    const paths: string[] = [];
-    let after = from;
-    for (let page = 0; page < 10_000 && after < to; page++) {
-      const rows = this.#remote.localSince(after, 1000);
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        if (row.sequence > to) break;
-        if (this.#remote.recordsFor(row.path).length > 0) paths.push(row.path);
-      }
-      after = rows[rows.length - 1]!.sequence;
-    }
-    if (paths.length > 0) this.#puller.enqueue(paths);
   }
 
   /**
@@ -555,17 +320,7 @@ export class SyncEngine {
       // Without this await an idle puller clears #quietScan below before
       // `??=` stores the promise, and every later call reuses that one.
       await Promise.resolve();
-      const deadline = Date.now() + maxDelayMs;
-      while (!this.#closed && !this.#puller.idle && Date.now() < deadline) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          this.#puller.whenIdle(),
-          new Promise((resolve) => {
-            timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-          }),
-        ]);
-        clearTimeout(timer);
-      }
+      await untilIdle(this.#puller, () => this.#closed, maxDelayMs);
       this.#quietScan = undefined;
       return await this.scan("full");
     })();
@@ -593,13 +348,7 @@ export class SyncEngine {
     removed: Uint8Array,
     except: ReadonlySet<string>,
   ): Promise<number> {
-    const sends: Promise<void>[] = [];
-    for (const peer of this.#peers.values()) {
-      if (peer.session === undefined || except.has(peer.id)) continue;
-      sends.push(peer.session.sendGroupRekey(secret, removed));
-    }
-    const results = await Promise.allSettled(sends);
-    return results.filter((r) => r.status === "fulfilled").length;
+    return await this.#peers.sendGroupRekey(secret, removed, except);
   }
 
   /** Paths the puller has queued or in progress (cheap, approximate). */
@@ -609,40 +358,7 @@ export class SyncEngine {
 
   /** A snapshot for the UI. */
   status(): SyncStatus {
-    const peers: PeerStatus[] = [];
-    let allExchanged = true;
-    let received = this.#bytesReceived;
-    let sent = this.#bytesSent;
-    for (const peer of this.#peers.values()) {
-      const state = peer.session?.state();
-      const done = state !== undefined && state.initialReceived &&
-        state.allAcked;
-      if (peer.session !== undefined && !done) allExchanged = false;
-      const peerReceived = peer.session?.requester.wireBytes ?? 0;
-      const peerSent = peer.responder?.bytesSent ?? 0;
-      received += peerReceived;
-      sent += peerSent;
-      peers.push({
-        id: peer.id,
-        fingerprint: peer.fingerprint,
-        name: peer.name,
-        replica: peer.replica,
-        connected: peer.session !== undefined,
-        initialSyncDone: done,
-        indexReceived: state?.initialReceived ?? false,
-        indexAcked: state?.allAcked ?? false,
-        confirmed: state !== undefined && state.allAcked &&
-          state.peerInSync !== undefined &&
-          state.peerInSync >= state.peerAck,
-        address: peer.address,
-        withheld: peer.session?.withheldNames ?? [],
-        refused: peer.session?.refusedNames ?? [],
-        connectedAt: peer.connectedAt,
-        disconnectedAt: peer.disconnectedAt,
-        bytesReceived: peer.bytesReceived + peerReceived,
-        bytesSent: peer.bytesSent + peerSent,
-      });
-    }
+    const { peers, allExchanged, received, sent } = this.#peers.status();
     const pending = this.#puller.pending;
     return {
       peers,
@@ -661,7 +377,7 @@ export class SyncEngine {
       mode: this.mode,
       differing: this.mode === "send-only" ? this.#puller.heldBack.size : 0,
       // Counted by localChanges() (status requests), not at every redraw.
-      localChanges: this.#localChangeCount?.count ?? 0,
+      localChanges: this.#localChanges.last,
     };
   }
 
@@ -670,16 +386,8 @@ export class SyncEngine {
    * same version: where a change applied here came from.
    */
   sourceOf(record: FileRecord): string | undefined {
-    // Closing: the remote index may be closed already.
     if (this.#closed) return undefined;
-    for (const entry of this.#remote.recordsFor(record.path)) {
-      if (compare(entry.record.version, record.version) !== "equal") continue;
-      const replica = entry.replica.toString(16).padStart(16, "0");
-      for (const peer of this.#peers.values()) {
-        if (peer.replica === replica) return peer.name ?? peer.fingerprint;
-      }
-    }
-    return undefined;
+    return this.#peers.sourceOf(record);
   }
 
   /**
@@ -688,15 +396,7 @@ export class SyncEngine {
    */
   heldBy(replica: string): { files: number; bytes: number } {
     if (this.#closed) return { files: 0, bytes: 0 };
-    let through = 0;
-    for (const peer of this.#peers.values()) {
-      if (peer.replica !== replica) continue;
-      const confirmed = peer.session?.state().peerInSync;
-      if (confirmed !== undefined) {
-        through = Math.max(through, Number(confirmed));
-      }
-    }
-    return this.#remote.heldTotals(BigInt(`0x${replica}`), through);
+    return this.#peers.heldBy(replica);
   }
 
   /** What the run moved, once `close()` resolved (the node logs it). */
@@ -713,15 +413,15 @@ export class SyncEngine {
   async #close(): Promise<void> {
     this.#closed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
-    clearTimeout(this.#rescanTimer);
+    this.#rescanSoon.close();
     await this.#startup;
     this.#pause.close();
     this.#puller.stop();
     // Ends the chunk requests in flight, so abandoned downloads finish now.
     const responders: Promise<void>[] = [];
-    for (const peer of this.#peers.values()) {
+    for (const peer of this.#peers.all()) {
       if (peer.responder !== undefined) responders.push(peer.responder.close());
-      this.#retire(peer, "shutting down");
+      this.#peers.retire(peer, "shutting down");
     }
     await this.#puller.close();
     await Promise.allSettled(responders);
@@ -738,98 +438,15 @@ export class SyncEngine {
 
   #connected(peerId: Uint8Array, channel: PeerChannel): void {
     if (this.#closed) return;
-    const id = hex(peerId);
-    let peer = this.#peers.get(id);
-    if (peer === undefined) {
-      peer = {
-        id,
-        fingerprint: fingerprint(channel.peerDevice ?? peerId),
-        name: undefined,
-        replica: undefined,
-        session: undefined,
-        responder: undefined,
-        address: undefined,
-        connectedAt: 0,
-        disconnectedAt: undefined,
-        bytesReceived: 0,
-        bytesSent: 0,
-      };
-      this.#peers.set(id, peer);
-    }
-    this.#retire(peer, "replaced");
-    peer.address = channel.remoteAddr;
-    peer.connectedAt = this.#now();
-    peer.disconnectedAt = undefined;
-    const current = peer;
-    const session = new PeerSession({
-      peerId,
-      peerDevice: channel.peerDevice,
-      link: {
-        send: (bytes) => channel.send(bytes),
-        close: (error) => channel.abort(error),
-      },
-      local: this.#o.store,
-      remote: this.#remote,
-      ...(this.#o.mode === "receive-only"
-        ? { withhold: (record: FileRecord) => this.#withholds(record) }
-        : {}),
-      held: () => this.#pause.paused,
-      name: this.#o.name,
-      caseInsensitive: this.#caseInsensitive,
-      posixNames: this.#rules === "posix",
-      convert: (wire) =>
-        fromWireRecord(wire, {
-          ignore: this.#o.ignore,
-          rules: this.#rules,
-          ...(this.#caseFold === undefined
-            ? {}
-            : { caseTwin: (p: string) => this.#caseFold!.twin(p) }),
-        }),
-      onHello: (s) => {
-        current.name = s.name;
-        current.replica = s.replica?.toString(16).padStart(16, "0");
-        this.#o.onPeerHello?.(peerId, s.name ?? "");
-        log.info("Peer {name} ({fingerprint}) connected", {
-          name: s.name,
-          fingerprint: s.fingerprint,
-        });
-        this.#puller.retryWaiting();
-      },
-      onRecords: (s, records) => {
-        this.#puller.offer(records);
-        // Records that need nothing here do not wake the puller, so its
-        // idle hook would not tell the peer we hold them.
-        if (this.#puller.idle) s.sendInSync();
-      },
-      onGroupRekey: (_s, secret, removed) =>
-        this.#o.onGroupRekey?.(peerId, secret, removed),
-      onInitialDelta: (s) => {
-        log.debug("Received the index of {name} ({fingerprint})", {
-          name: s.name,
-          fingerprint: s.fingerprint,
-        });
-        if (this.#puller.idle) s.sendInSync();
-      },
-      onChunkRequest: (_s, request) => responder.handle(request),
-    });
-    const responder = new ChunkResponder({
-      folder: this.#o.folder,
-      ignore: this.#o.ignore,
-      indexed: new IndexChunkLookup(this.#o.store),
-      send: (response) => session.send(response),
-      onChanged: (path) => this.#rescanSoon(path),
-      whilePaused: () => this.#pause.whilePaused(),
-    });
-    peer.session = session;
-    peer.responder = responder;
-    session.start();
+    const peer = this.#peers.arrive(peerId, channel);
+    wirePeer(this.#wiring, peerId, channel, peer);
   }
 
   #disconnected(
     peerId: Uint8Array,
     reason: PeerPoolEvents["peer-disconnected"]["reason"],
   ): void {
-    const peer = this.#peers.get(hex(peerId));
+    const peer = this.#peers.get(peerId);
     if (peer === undefined || peer.session === undefined) return;
     if (reason.kind !== "replaced") {
       log.info("Peer {name} ({fingerprint}) disconnected: {reason}", {
@@ -838,70 +455,6 @@ export class SyncEngine {
         reason: describeReason(reason),
       });
     }
-    this.#retire(peer, describeReason(reason));
-  }
-
-  /** Ends the peer's current session, keeping its byte counts. */
-  #retire(peer: Peer, reason: string): void {
-    const { session, responder } = peer;
-    if (session === undefined) return;
-    peer.session = undefined;
-    peer.responder = undefined;
-    peer.disconnectedAt = this.#now();
-    session.closed(reason);
-    this.#bytesReceived += session.requester.wireBytes;
-    peer.bytesReceived += session.requester.wireBytes;
-    if (responder !== undefined) {
-      this.#bytesSent += responder.bytesSent;
-      peer.bytesSent += responder.bytesSent;
-      responder.close().catch(() => {});
-    }
-  }
-
-  #sourcesFor(path: string, hash: Uint8Array): ChunkSource[] {
-    const replicas = this.#remote.replicasWithContent(path, hash);
-    if (replicas.length === 0) return [];
-    const out: ChunkSource[] = [];
-    for (const peer of this.#peers.values()) {
-      const session = peer.session;
-      if (session === undefined || !session.open) continue;
-      const replica = session.replica;
-      if (replica === undefined || !replicas.includes(replica)) continue;
-      out.push({
-        key: peer.id,
-        get open() {
-          return session.open;
-        },
-        get load() {
-          return session.requester.inFlightBytes;
-        },
-        request: (p, h, offset, length, signal) =>
-          session.requestChunk(p, h, offset, length, signal),
-      });
-    }
-    return out;
-  }
-
-  #rescanSoon(path: string): void {
-    if (this.#closed) return;
-    if (!this.#rescans.has(path)) {
-      log.info(
-        "{path} changed while a peer was fetching it; rescanning it so peers get the new version",
-        { path },
-      );
-    }
-    this.#rescans.add(path);
-    if (this.#rescanTimer !== undefined) return;
-    this.#rescanTimer = setTimeout(() => {
-      this.#rescanTimer = undefined;
-      const paths = [...this.#rescans];
-      this.#rescans.clear();
-      if (this.#closed) return;
-      this.scan(paths).catch((err) =>
-        log.warn("Rescan of changed files failed: {error}", {
-          error: String(err),
-        })
-      );
-    }, 100);
+    this.#peers.retire(peer, describeReason(reason));
   }
 }

@@ -7,16 +7,9 @@
  * @module
  */
 
-export {
-  type PeerChannel,
-  type PeerPool,
-  type PeerPoolEvents,
-  type PeerStatus,
-  type RunTotals,
-  SyncEngine,
-  type SyncEngineOptions,
-  type SyncStatus,
-} from "./engine.ts";
+export { SyncEngine, type SyncEngineOptions } from "./engine.ts";
+export type { PeerChannel, PeerPool, PeerPoolEvents } from "./peer_pool.ts";
+export type { PeerStatus, RunTotals, SyncStatus } from "./status.ts";
 export { LeftoverParts, removeStrayPart } from "./pull/mod.ts";
 export type { FolderMode } from "./pull/mod.ts";
 export type { RevertOutcome } from "./mode_actions.ts";

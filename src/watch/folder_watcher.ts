@@ -44,30 +44,12 @@ import {
   type WatchPlan,
 } from "./watch_plan.ts";
 import { OS_SEP, parentRel } from "../index/mod.ts";
+import type { EventSource, WatchFs } from "./event_source.ts";
 
 const log = getLogger(["dsync", "watch"]);
 
 /** Default period of full rescans when the OS watcher is unavailable, in ms. */
 export const DEFAULT_FALLBACK_INTERVAL_MS = 10_000;
-
-/** A stream of file-system events: what `Deno.watchFs` returns. */
-export interface EventSource extends AsyncIterable<Deno.FsEvent> {
-  close(): void;
-  /**
-   * Settles once changes are being watched, or watching failed (the
-   * iteration then says why). Absent: watching from the start.
-   */
-  readonly ready?: Promise<void>;
-}
-
-/**
- * Starts watching `folder` recursively, or the absolute paths of `plan`
- * (around unreadable subfolders); throws when it cannot.
- */
-export type WatchFs = (
-  folder: string,
-  plan?: { readonly recursive: string[]; readonly flat: string[] },
-) => EventSource;
 
 /** Options of {@linkcode FolderWatcher}. */
 export interface FolderWatcherOptions extends EventCoalescerOptions {

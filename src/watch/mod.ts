@@ -13,12 +13,11 @@ export {
   type EventCoalescerOptions,
   type RescanBatch,
 } from "./coalescer.ts";
+export type { EventSource, WatchFs } from "./event_source.ts";
 export {
   DEFAULT_FALLBACK_INTERVAL_MS,
-  type EventSource,
   FolderWatcher,
   type FolderWatcherOptions,
-  type WatchFs,
 } from "./folder_watcher.ts";
 export {
   DEFAULT_MAX_IN_FLIGHT,

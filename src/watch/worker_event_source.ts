@@ -8,7 +8,7 @@
  */
 
 import { folderRoots } from "./event_path.ts";
-import type { EventSource } from "./folder_watcher.ts";
+import type { EventSource } from "./event_source.ts";
 import type { WatchAck, WatchReport, WatchRequest } from "./watch_worker.ts";
 
 /** Default cap on events sent by the worker and not yet consumed here. */

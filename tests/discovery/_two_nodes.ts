@@ -4,18 +4,15 @@
  * Prints one JSON line with what was observed.
  * @module
  */
+import { waitFor as poll } from "../_wait.ts";
 import { Identity, peerIdHex } from "../../src/identity/mod.ts";
 import { Discovery } from "../../src/discovery/mod.ts";
 import type { DiscoveredPeer } from "../../src/discovery/mod.ts";
 
 const DEADLINE_MS = 15_000;
 
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + DEADLINE_MS;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function waitFor(cond: () => boolean, what: string): Promise<void> {
+  return poll(cond, what, DEADLINE_MS, 50);
 }
 
 const idA = Identity.generate();

@@ -1,3 +1,4 @@
+import { waitFor as poll } from "../_wait.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { Discovery, type LostReason } from "../../src/discovery/mod.ts";
 import {
@@ -8,12 +9,8 @@ import type { DnsMessage } from "../../src/discovery/mdns_socket.ts";
 import { Identity, peerIdHex } from "../../src/identity/mod.ts";
 import { FakeSocket } from "./_fake_socket.ts";
 
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function waitFor(cond: () => boolean, what: string): Promise<void> {
+  return poll(cond, what, 10_000, 20);
 }
 
 /** Two fresh ids, the lower first (ties go to the higher id). */

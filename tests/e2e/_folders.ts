@@ -12,7 +12,6 @@ import {
   isolatedEnv,
   RUN_PERMISSIONS,
 } from "./_dsync.ts";
-import { waitFor as poll } from "../_wait.ts";
 
 /** What a path holds: `dir`, `file:<exec>:<size>[:<blake3>]` or `link:<target>`. */
 export type Snapshot = Map<string, string>;
@@ -200,16 +199,6 @@ export async function waitIdentical(
       diff.slice(0, 30).join("\n")
     }\n${logs}`,
   );
-}
-
-/** Polls `condition` until it holds; throws `what` after `timeoutMs`. */
-export function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-  pollMs = 20,
-): Promise<void> {
-  return poll(condition, what, timeoutMs, pollMs);
 }
 
 /** One dsync instance of a test: its folder, port and process. */

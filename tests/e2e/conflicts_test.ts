@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { IndexStore } from "../../src/index/store.ts";
-import { partSize, randomBytes, waitFor, writeTree } from "./_folders.ts";
+import { partSize, randomBytes, writeTree } from "./_folders.ts";
+import { waitFor } from "../_wait.ts";
 import { Mesh, type MeshNode } from "./_mesh.ts";
 import { LOGGED_SIZE, parseLoggedBytes } from "./_units.ts";
 
@@ -258,7 +259,12 @@ async function killSourceMidTransfer(): Promise<number> {
   mesh.start(c, []);
   await c.proc!.waitForOutput(/Listening/);
   mesh.start(a, [c]);
-  await waitFor("a .part on gamma", async () => await partSize(c.dir) > 0);
+  await waitFor(
+    async () => await partSize(c.dir) > 0,
+    "a .part on gamma",
+    30_000,
+    20,
+  );
   mesh.start(b, [a, c]);
   // Killed as soon as beta is connected: gamma may not have beta's index
   // yet, and then drops its .part and starts the file over from beta once

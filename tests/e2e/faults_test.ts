@@ -13,10 +13,10 @@ import {
   randomBytes,
   snapshot,
   SyncPair,
-  waitFor,
   waitIdentical,
   writeTree,
 } from "./_folders.ts";
+import { waitFor } from "../_wait.ts";
 import {
   countLines,
   largestPart,
@@ -65,11 +65,11 @@ Deno.test("faults: a receiver, then a sender, killed -9 mid 1 GiB restart and th
   const target = `${pair.b.dir}/huge.bin`;
   pair.startBoth();
   await waitFor(
-    "a quarter of the .part on the receiver",
     async () => {
       await assertWholeOrAbsent(target, size);
       return await largestPart(pair.b.dir) > size / 4;
     },
+    "a quarter of the .part on the receiver",
     120_000,
     10,
   );
@@ -77,11 +77,11 @@ Deno.test("faults: a receiver, then a sender, killed -9 mid 1 GiB restart and th
   assertEquals(await sizeOf(target), undefined, "half a file in place");
   const restarted = pair.start(pair.b);
   await waitFor(
-    "60% of the .part on the receiver",
     async () => {
       await assertWholeOrAbsent(target, size);
       return await largestPart(pair.b.dir) > size * 0.6;
     },
+    "60% of the .part on the receiver",
     120_000,
     10,
   );
@@ -89,11 +89,11 @@ Deno.test("faults: a receiver, then a sender, killed -9 mid 1 GiB restart and th
   assertEquals(await sizeOf(target), undefined, "half a file in place");
   pair.start(pair.a);
   await waitFor(
-    "the file in place on the receiver",
     async () => {
       await assertWholeOrAbsent(target, size);
       return await sizeOf(target) === size;
     },
+    "the file in place on the receiver",
     180_000,
     20,
   );
@@ -172,9 +172,10 @@ Deno.test("faults: a link cut for 30 s mid-transfer comes back and the transfer 
       const port = 9611;
       procs.push(...startLinkedPair(link, a, b, port, env));
       await waitFor(
-        "4 MiB of the .part on the receiver",
         async () => await largestPart(b) > 4 * MiB,
+        "4 MiB of the .part on the receiver",
         60_000,
+        20,
       );
       await link.setUp(false);
       const cutAt = await largestPart(b);
@@ -210,12 +211,17 @@ Deno.test("faults: a full disk on the receiver is reported once, loses nothing, 
   await b.waitForOutput(/The disk is full/, 60_000);
   // Retries fail while the disk stays full, quietly (debug lines only).
   // Retries come 10 s apart: a quiet failure 5 s after the notice is one.
-  await waitFor("a retry that failed again", () => {
-    const first = logTimes(b.output, /The disk is full/)[0]!;
-    return logTimes(b.output, /Still no space for/).some((t) =>
-      t > first + 5_000
-    );
-  }, 60_000);
+  await waitFor(
+    () => {
+      const first = logTimes(b.output, /The disk is full/)[0]!;
+      return logTimes(b.output, /Still no space for/).some((t) =>
+        t > first + 5_000
+      );
+    },
+    "a retry that failed again",
+    60_000,
+    20,
+  );
   assertEquals(countLines(b.output, /The disk is full/), 1, b.output);
   // Besides the notice, a rescan that could not store its result may say
   // "database or disk is full" once or twice; never a line per file.
@@ -313,15 +319,22 @@ Deno.test("faults: permission denied on the sender or the receiver is named in t
     env,
   });
   pair.b.proc = receiver;
-  await waitFor("the readable files on the receiver", async () => {
-    const snap = await snapshot(pair.b.dir, false);
-    return snap.has("readable.txt") && snap.has("sub/also-fine.txt");
-  });
+  await waitFor(
+    async () => {
+      const snap = await snapshot(pair.b.dir, false);
+      return snap.has("readable.txt") && snap.has("sub/also-fine.txt");
+    },
+    "the readable files on the receiver",
+    30_000,
+    20,
+  );
   // The unreadable directory is left out of the watch (a rescan follows
   // at once). Each problem is a warning once, not once per scan.
   await waitFor(
-    "a second scan",
     () => countLines(sender.output, /Scan done/) >= 2,
+    "a second scan",
+    30_000,
+    20,
   );
   assertEquals(
     countLines(sender.output, /WRN.*Cannot read file locked\.txt/),
@@ -359,13 +372,13 @@ Deno.test("faults: a file that changes while it is sent ends as its last version
   let started = "";
   try {
     await waitFor(
-      "the receiver to start on the file",
       async () => {
         if (await sizeOf(`${pair.b.dir}/changing.bin`) !== undefined) {
           started = "already in place";
         } else if (await largestPart(pair.b.dir) > 0) started = "in a .part";
         return started !== "";
       },
+      "the receiver to start on the file",
       60_000,
       5,
     );

@@ -6,13 +6,8 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import {
-  partSize,
-  randomBytes,
-  SyncPair,
-  waitFor,
-  writeTree,
-} from "./_folders.ts";
+import { partSize, randomBytes, SyncPair, writeTree } from "./_folders.ts";
+import { waitFor } from "../_wait.ts";
 
 import { LOGGED_SIZE, parseLoggedBytes } from "./_units.ts";
 
@@ -65,8 +60,8 @@ Deno.test("sync: a receiver killed mid-transfer resumes without fetching its .pa
   await writeBigFile(`${pair.a.dir}/large.bin`, size, 5);
   pair.startBoth();
   await waitFor(
-    "96 MiB in the receiver's .part",
     async () => await partSize(pair.b.dir) > 96 * MiB,
+    "96 MiB in the receiver's .part",
     90_000,
     5,
   );
@@ -99,7 +94,6 @@ Deno.test("sync: a 1 GiB file arrives byte-identical", async () => {
   await writeBigFile(`${pair.a.dir}/huge.bin`, size, 9);
   pair.startBoth();
   await waitFor(
-    "the file in place on the receiver",
     async () => {
       try {
         return (await Deno.stat(`${pair.b.dir}/huge.bin`)).size === size;
@@ -107,6 +101,7 @@ Deno.test("sync: a 1 GiB file arrives byte-identical", async () => {
         return false;
       }
     },
+    "the file in place on the receiver",
     120_000,
     200,
   );
@@ -146,8 +141,8 @@ Deno.test("sync: 10,000 small files in nested folders arrive byte-identical; an 
   // A cheap poll first: comparing snapshots of 10,000 files takes CPU from
   // the processes under test.
   await waitFor(
-    "10,000 files on the receiver",
     async () => await countFiles(pair.b.dir) === 10_001,
+    "10,000 files on the receiver",
     120_000,
     500,
   );

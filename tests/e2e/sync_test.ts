@@ -4,7 +4,8 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { IndexStore } from "../../src/index/store.ts";
-import { randomBytes, SyncPair, waitFor, writeTree } from "./_folders.ts";
+import { randomBytes, SyncPair, writeTree } from "./_folders.ts";
+import { waitFor } from "../_wait.ts";
 
 const MiB = 1024 * 1024;
 
@@ -132,13 +133,13 @@ Deno.test("sync: a file modified while it is being sent ends correct", async () 
   pair.startBoth();
   // Rewrite the file as soon as the receiver starts assembling it.
   await waitFor(
-    "a .part file on the receiver",
     async () => {
       for await (const e of Deno.readDir(pair.b.dir)) {
         if (e.name.endsWith(".part")) return true;
       }
       return false;
     },
+    "a .part file on the receiver",
     60_000,
     5,
   );
@@ -156,7 +157,6 @@ Deno.test("sync: restarting the receiver mid-transfer completes the file", async
   pair.startBoth();
   let partPath = "";
   await waitFor(
-    "30 MB of the .part on the receiver",
     async () => {
       for await (const e of Deno.readDir(pair.b.dir)) {
         if (!e.name.endsWith(".part")) continue;
@@ -169,6 +169,7 @@ Deno.test("sync: restarting the receiver mid-transfer completes the file", async
       }
       return false;
     },
+    "30 MB of the .part on the receiver",
     60_000,
     5,
   );

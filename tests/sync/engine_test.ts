@@ -4,12 +4,12 @@ import { digestBytes } from "../../src/index/file_digest.ts";
 import { IgnoreRules } from "../../src/index/ignore_rules.ts";
 import { Scanner } from "../../src/index/scanner.ts";
 import { IndexStore } from "../../src/index/store.ts";
-import {
-  type PeerChannel,
-  type PeerPool,
-  type PeerPoolEvents,
-  SyncEngine,
-} from "../../src/sync/engine.ts";
+import { SyncEngine } from "../../src/sync/engine.ts";
+import type {
+  PeerChannel,
+  PeerPool,
+  PeerPoolEvents,
+} from "../../src/sync/peer_pool.ts";
 import { RemoteIndex } from "../../src/index/remote_index.ts";
 import { waitFor } from "../_wait.ts";
 

@@ -1,9 +1,9 @@
 import type { RescanBatch } from "../../src/watch/coalescer.ts";
 import {
-  type EventSource,
   FolderWatcher,
   type FolderWatcherOptions,
 } from "../../src/watch/folder_watcher.ts";
+import type { EventSource } from "../../src/watch/event_source.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { waitFor } from "../_wait.ts";
 

@@ -8,7 +8,7 @@
  * await using part = await PartFile.create({ folder, path, size, hash, chunks, mtimeNs, exec, expected });
  * await part.write(0, chunk0);          // verified chunks, any order
  * await part.write(chunk0.length, chunk1);
- * const { info } = await part.commit(); // or commitBatch([...parts]) for many small files
+ * const { info } = await part.commit();
  * ```
  *
  * `.part` files are named `.<name>.dsync-<16 hex>.part` (see
@@ -49,100 +49,28 @@ import { getLogger } from "@logtape/logtape";
 import {
   baseName,
   blake3,
-  BLAKE3_LEN,
-  fileHashOfChunks,
   parentRel,
   sameBytes,
-  type StoredStat,
-  toHex,
   toOsPath,
 } from "../../index/mod.ts";
-import { truncateUtf8 } from "../../protocol/mod.ts";
+import { parentOsPath, syncDirLogged } from "./dir_sync.ts";
+import { partName, partTargetName } from "./part_name.ts";
+import { checkTarget, type PartTarget } from "./part_target.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
 import { replaceExactly } from "./exact_replace.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
-import {
-  assertUnchanged,
-  checkParentDirs,
-  ensureParentDirs,
-} from "./safe_paths.ts";
+import { checkParentDirs, ensureParentDirs } from "./safe_paths.ts";
 
 const log = getLogger(["dsync", "sync", "atomic_writer"]);
 
 const IS_WINDOWS = Deno.build.os === "windows";
-/** Largest name the `.part` keeps of its target's, so the whole name fits in 255 bytes. */
-const PART_NAME_ROOM = 255 - ".".length - ".dsync-".length - 16 -
-  ".part".length;
-/** How many `.part` files `commitBatch` prepares (verify, fsync) at once. */
-const BATCH_CONCURRENCY = 64;
-
-/** Matches the names of the `.part` files dsync creates. */
-export const PART_FILE_PATTERN: RegExp = /^\..*\.dsync-[0-9a-f]{16}\.part$/s;
-
-/**
- * The target name a `.part` named `partFile` was made for, or undefined when
- * it is no dsync `.part` or its target's name was cut to fit.
- */
-export function partTargetName(partFile: string): string | undefined {
-  if (!PART_FILE_PATTERN.test(partFile)) return undefined;
-  const name = partFile.slice(1, -(".dsync-".length + 16 + ".part".length));
-  if (name === "" || new TextEncoder().encode(name).length >= PART_NAME_ROOM) {
-    return undefined;
-  }
-  return name;
-}
-
-/** The `.part` name for a target named `name`, with a random 16-hex tag. */
-export function partName(name: string): string {
-  const tag = toHex(crypto.getRandomValues(new Uint8Array(8)));
-  return `.${truncateUtf8(name, PART_NAME_ROOM)}.dsync-${tag}.part`;
-}
-
-/** One chunk of a {@linkcode PartTarget}. */
-export interface TargetChunk {
-  readonly length: number;
-  /** BLAKE3 of the chunk's bytes (32 bytes). */
-  readonly hash: Uint8Array;
-}
-
-/** What a {@linkcode PartFile} becomes once committed. */
-export interface PartTarget {
-  /** The synced folder (OS path). */
-  readonly folder: string;
-  /** Canonical relative path of the target. */
-  readonly path: string;
-  /** Final size in bytes. */
-  readonly size: number;
-  /** The file hash (32 bytes): `fileHashOf` the chunks' hashes. */
-  readonly hash: Uint8Array;
-  /** The content's chunks in order: lengths summing to `size`, and BLAKE3s. */
-  readonly chunks: readonly TargetChunk[];
-  /** Modification time to set, ns since the epoch. */
-  readonly mtimeNs: bigint;
-  /** Owner-executable bit to set (ignored on Windows). */
-  readonly exec: boolean;
-  /**
-   * What the index holds about the target now (`IndexStore.getStat`);
-   * undefined or a tombstone when nothing should be there. Checked just
-   * before the rename.
-   */
-  readonly expected: StoredStat | undefined;
-  /** This replica's tag for a conflict name (see `replaceExactly`). */
-  readonly conflictTag?: string;
-}
-
 /** A committed file: its relative path and its `lstat` after the rename. */
 export interface Committed {
   readonly path: string;
   /** Store this stat's inode and mtime as the record's local fields; remember it in the echo filter. */
   readonly info: Deno.FileInfo;
 }
-
-/** Outcome of one part in {@linkcode commitBatch}. */
-export type BatchOutcome =
-  | { readonly ok: true; readonly path: string; readonly info: Deno.FileInfo }
-  | { readonly ok: false; readonly path: string; readonly error: Error };
 
 type State = "open" | "prepared" | "done";
 
@@ -408,7 +336,8 @@ export class PartFile implements AsyncDisposable {
   /**
    * Step 1 of a commit: checks size and chunks, sets exec bit and mtime,
    * fsyncs and closes the `.part`. Throws {@linkcode ContentMismatchError}.
-   * Used by {@linkcode commitBatch}; prefer {@linkcode commit}.
+   * The puller prepares outside the `ApplyGate` and renames
+   * under it; otherwise prefer {@linkcode commit}.
    */
   async prepare(): Promise<void> {
     if (this.#state !== "open") {
@@ -442,7 +371,7 @@ export class PartFile implements AsyncDisposable {
   /**
    * Step 2 of a commit: rechecks the parents and the target, renames the
    * prepared `.part` over the target and returns the target's stat. Does
-   * not fsync the directory. Used by {@linkcode commitBatch}.
+   * not fsync the directory.
    */
   async rename(): Promise<Deno.FileInfo> {
     if (this.#state !== "prepared") {
@@ -516,146 +445,4 @@ export class PartFile implements AsyncDisposable {
     this.#queue = run.catch(() => {});
     return run;
   }
-}
-
-function checkTarget(t: PartTarget): void {
-  if (!Number.isSafeInteger(t.size) || t.size < 0) {
-    throw new RangeError(`Cannot write "${t.path}": size ${t.size} is invalid`);
-  }
-  if (t.hash.length !== BLAKE3_LEN) {
-    throw new RangeError(
-      `Cannot write "${t.path}": hash of ${t.hash.length} bytes, expected 32`,
-    );
-  }
-  const covered = t.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  // fileHashOfChunks throws RangeError on a chunk hash of the wrong length.
-  if (covered !== t.size || !sameBytes(fileHashOfChunks(t.chunks), t.hash)) {
-    throw new ContentMismatchError(
-      t.path,
-      `Cannot write "${t.path}": its chunk list does not make its hash ${
-        toHex(t.hash)
-      } and size ${t.size}`,
-    );
-  }
-}
-
-function parentOsPath(folder: string, relPath: string): string {
-  return toOsPath(folder, parentRel(relPath));
-}
-
-/**
- * Fsyncs directory `osDir` so a rename in it is durable. A no-op on
- * Windows, where Deno cannot open a directory.
- */
-export async function syncDir(osDir: string): Promise<void> {
-  if (IS_WINDOWS) return;
-  using dir = await Deno.open(osDir, { read: true });
-  await dir.syncData();
-}
-
-/** {@linkcode syncDir}, logging a failure: the rename it follows has happened. */
-async function syncDirLogged(osDir: string): Promise<void> {
-  try {
-    await syncDir(osDir);
-  } catch (err) {
-    log.warn("Cannot fsync directory {dir}: {error}", {
-      dir: osDir,
-      error: String(err),
-    });
-  }
-}
-
-async function inPool<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
-}
-
-/**
- * Commits many `.part` files at once (DESIGN §3.6: one blocking fsync after
- * another costs ~10x): verifies and fsyncs them concurrently, renames them
- * one by one, then fsyncs each touched directory once. Returns one outcome
- * per part, in order; a part that fails (mismatch, local change, unsafe
- * path) is removed and does not stop the others. Parts must not be written
- * to anymore.
- */
-export async function commitBatch(
-  parts: readonly PartFile[],
-): Promise<BatchOutcome[]> {
-  const errors = new Map<PartFile, Error>();
-  const fail = async (part: PartFile, err: unknown) => {
-    errors.set(part, err instanceof Error ? err : new Error(String(err)));
-    await part.abort();
-  };
-  await inPool(parts, BATCH_CONCURRENCY, async (part) => {
-    try {
-      await part.prepare();
-    } catch (err) {
-      await fail(part, err);
-    }
-  });
-  const infos = new Map<PartFile, Deno.FileInfo>();
-  const dirs = new Set<string>();
-  for (const part of parts) {
-    if (errors.has(part)) continue;
-    try {
-      infos.set(part, await part.rename());
-      dirs.add(parentOsPath(part.target.folder, part.target.path));
-    } catch (err) {
-      await fail(part, err);
-    }
-  }
-  await inPool([...dirs], BATCH_CONCURRENCY, syncDirLogged);
-  return parts.map((part): BatchOutcome => {
-    const info = infos.get(part);
-    if (info !== undefined) return { ok: true, path: part.target.path, info };
-    return {
-      ok: false,
-      path: part.target.path,
-      error: errors.get(part) ??
-        new Error(`"${part.target.path}" not committed`),
-    };
-  });
-}
-
-/**
- * Places a symlink `relPath` → `linkTarget` the same way: created under a
- * `.part` name beside it, then renamed over the entry after checking it
- * against `expected` ({@linkcode LocalChangeError} when it differs). The link
- * is never followed. A directory in the way must be removed first. Returns
- * the link's `lstat`.
- */
-export async function writeSymlink(
-  folder: string,
-  relPath: string,
-  linkTarget: string,
-  expected: StoredStat | undefined,
-): Promise<Deno.FileInfo> {
-  if (linkTarget === "" || linkTarget.includes("\0")) {
-    throw new RangeError(`Cannot link "${relPath}" to "${linkTarget}"`);
-  }
-  const os = await ensureParentDirs(folder, relPath);
-  const dirRel = parentRel(relPath);
-  const partPath = toOsPath(
-    folder,
-    (dirRel === "" ? "" : `${dirRel}/`) + partName(baseName(relPath)),
-  );
-  await Deno.symlink(linkTarget, partPath);
-  try {
-    await assertUnchanged(relPath, os, expected);
-    await Deno.rename(partPath, os);
-  } catch (err) {
-    await Deno.remove(partPath).catch(() => {});
-    throw err;
-  }
-  await syncDirLogged(parentOsPath(folder, relPath));
-  return await Deno.lstat(os);
 }

@@ -37,7 +37,8 @@ import {
   makeDir,
   removePath,
 } from "./safe_paths.ts";
-import { partName, writeSymlink } from "./atomic_writer.ts";
+import { writeSymlink } from "./symlink_writer.ts";
+import { partName } from "./part_name.ts";
 import { removeExactly } from "./exact_replace.ts";
 import type { VersionKeeper } from "../../versions/mod.ts";
 

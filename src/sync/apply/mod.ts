@@ -12,18 +12,11 @@
 
 export { type Action, mergedRecord, mergedVersion } from "./action.ts";
 export { ApplyGate } from "./apply_gate.ts";
-export {
-  type BatchOutcome,
-  commitBatch,
-  type Committed,
-  PART_FILE_PATTERN,
-  PartFile,
-  partName,
-  type PartTarget,
-  partTargetName,
-  syncDir,
-  writeSymlink,
-} from "./atomic_writer.ts";
+export { type Committed, PartFile } from "./atomic_writer.ts";
+export { type PartTarget, type TargetChunk } from "./part_target.ts";
+export { syncDir } from "./dir_sync.ts";
+export { PART_FILE_PATTERN, partName, partTargetName } from "./part_name.ts";
+export { writeSymlink } from "./symlink_writer.ts";
 export { DiskFullNotice, isDiskFull } from "./disk_full.ts";
 export {
   EchoFilter,

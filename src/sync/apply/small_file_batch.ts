@@ -1,10 +1,11 @@
 /**
- * Small files put in place in groups, the way `commitBatch` does it (write
- * every `.part`, fsync them concurrently, rename them one by one, fsync each
- * touched directory once), but with synchronous calls for everything except
- * the fsyncs. Each asynchronous file-system call is a round trip through the
- * runtime's blocking thread pool; `PartFile` + `commitBatch` make about a
- * dozen per file, which measured twice the CPU of this for 4 KiB files.
+ * Small files put in place in groups (write every `.part`, fsync them
+ * concurrently, rename them one by one, fsync each touched directory once),
+ * with synchronous calls for everything except the fsyncs. Each
+ * asynchronous file-system call is a round trip through the runtime's
+ * blocking thread pool; a `PartFile` per file makes about a dozen, which
+ * measured twice the CPU of this for 4 KiB files. Big files go through
+ * `PartFile` one by one; there is no third way to apply a file.
  *
  * The rules are those of `atomic_writer.ts` and `safe_paths.ts`: each
  * chunk of the content is checked against its BLAKE3, and the chunk list
@@ -27,7 +28,9 @@ import {
   toHex,
   toOsPath,
 } from "../../index/mod.ts";
-import { partName, syncDir, type TargetChunk } from "./atomic_writer.ts";
+import type { TargetChunk } from "./part_target.ts";
+import { syncDir } from "./dir_sync.ts";
+import { partName } from "./part_name.ts";
 import { replaceExactly } from "./exact_replace.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
 import { checkRelPath, refuseParent } from "./safe_paths.ts";

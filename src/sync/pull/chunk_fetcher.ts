@@ -58,12 +58,18 @@ interface Got {
   readonly kept: boolean;
 }
 
+/** Who can give us a chunk: the engine's peers, as the pull room sees them. */
+export interface PeerDirectory {
+  /** Connected peers that announced `path` with content `hash`. */
+  sourcesFor(path: string, hash: Uint8Array): ChunkSource[];
+}
+
 /** Options of {@linkcode ChunkFetcher}. */
 export interface ChunkFetcherOptions {
   readonly folder: string;
   readonly chunkIndex: LocalChunkIndex;
-  /** Connected peers that announced `path` with content `hash`. */
-  readonly sourcesFor: (path: string, hash: Uint8Array) => ChunkSource[];
+  /** Connected peers, asked for the sources of each file. */
+  readonly peers: PeerDirectory;
   /** Clock for refreshing the source list (ms); defaults to `Date.now`. */
   readonly now?: () => number;
 }
@@ -270,7 +276,7 @@ export class ChunkFetcher {
     }
     for (let fresh = cache.list === undefined;; fresh = true) {
       if (cache.list === undefined) {
-        cache.list = this.#o.sourcesFor(record.path, record.hash);
+        cache.list = this.#o.peers.sourcesFor(record.path, record.hash);
         cache.at = now;
       }
       let best: ChunkSource | undefined;

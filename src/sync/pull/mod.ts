@@ -14,6 +14,7 @@ export {
   type ChunkSink,
   type ChunkSource,
   NoSourceError,
+  type PeerDirectory,
 } from "./chunk_fetcher.ts";
 export {
   type ChunkLocation,
@@ -51,10 +52,10 @@ export {
   plan,
   type PlanContext,
 } from "./planner.ts";
+export { type PullCounters, Puller } from "./puller.ts";
 export {
-  type PullCounters,
-  Puller,
   PullerClosedError,
   type PullerOptions,
-  type Transfer,
-} from "./puller.ts";
+  type RemoteRecords,
+} from "./pull_context.ts";
+export { type Transfer } from "./transfers.ts";

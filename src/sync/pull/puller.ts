@@ -10,7 +10,7 @@
  *   fsynced and renamed into place only if the target is still what the
  *   index holds, and its record is stored with the post-rename stat. Big
  *   files run one per transfer slot; small files go in groups, committed
- *   together (`commitBatch`), a group per slot;
+ *   together (`writeSmallFiles`), a group per slot;
  * - directories, links, metadata and merged versions are applied at once
  *   (`apply/local_ops.ts`); deletes wait until the files of the same round are
  *   in place (a rename arrives as a new file plus a delete, and the new
@@ -32,157 +32,39 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import type { FileRecord } from "../../index/mod.ts";
 import {
-  compare,
-  type FileRecord,
-  type IndexStore,
-  parentRel,
-  type StoredStat,
-  toOsPath,
-  type VersionVector,
-} from "../../index/mod.ts";
-import {
-  appliedRecord,
-  applyDeletes,
-  type ApplyGate,
   applyMetadata,
   applyMkdir,
   applySymlink,
-  assertDecisionCurrent,
   clearDirectoryForFile,
-  conflictName,
-  ContentMismatchError,
   type Decision,
-  DirectoryNotEmptyError,
-  DiskFullNotice,
-  type EchoFilter,
-  echoStateOf,
-  isDiskFull,
-  keepAside,
-  keepVersion,
-  liveStat,
-  LocalChangeError,
   type LocalOpsContext,
-  moveConflictLoser,
-  PartFile,
-  type PartTarget,
-  renameConflictLoser,
-  type SmallFile,
   storeMerges,
-  syncDir,
-  UnsafePathError,
-  writeSmallFiles,
 } from "../apply/mod.ts";
-import type { LeftoverParts } from "./part_cleanup.ts";
-import type { LocalChunkIndex } from "./chunk_source.ts";
+import { ChunkFetcher } from "./chunk_fetcher.ts";
 import {
-  ChunkFetcher,
-  type ChunkSource,
-  NoSourceError,
-} from "./chunk_fetcher.ts";
+  decidePath,
+  pathsWanting,
+  replacesInPlace,
+  sameLocal,
+} from "./decision.ts";
+import { copyName, keepLocalLoser, tagOf } from "./conflict_copy.ts";
+import { applyDeleteRound, DirRetries } from "./deletes.ts";
+import { MassDeleteCheck } from "./mass_delete.ts";
+import { ModeHold } from "./mode_hold.ts";
+import { PullFailures } from "./failure_policy.ts";
 import {
-  ChunkHashMismatchError,
-  ChunkUnavailableError,
-  PeerGoneError,
-} from "../session/mod.ts";
-import { FailureBackoff } from "./failure_backoff.ts";
-import { lastModifier, plan } from "./planner.ts";
-import type { VersionKeeper } from "../../versions/mod.ts";
-import { type FolderMode, holdsBack, isLocalChange } from "./folder_mode.ts";
-import { DeleteGuard } from "./delete_guard.ts";
+  type PullContext,
+  PullerClosedError,
+  type PullerOptions,
+  PullerPausedError,
+} from "./pull_context.ts";
+import { PullQueue, queuePending } from "./pull_queue.ts";
+import { type Transfer, TransferBoard } from "./transfers.ts";
+import { TransferSlots } from "./transfer_slots.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
-
-/** The puller is closing; work in progress was abandoned. */
-export class PullerClosedError extends Error {
-  constructor() {
-    super("The puller is closing");
-    this.name = "PullerClosedError";
-  }
-}
-
-/** The puller was paused; work in progress was set aside to resume. */
-export class PullerPausedError extends Error {
-  constructor() {
-    super("The puller is paused");
-    this.name = "PullerPausedError";
-  }
-}
-
-/** Where a file records from the peers' records. */
-export interface RemoteRecords {
-  recordsFor(path: string): { replica: bigint; record: FileRecord }[];
-  pendingPaths(after: string, limit: number): string[];
-}
-
-/** Options of {@linkcode Puller}. */
-export interface PullerOptions {
-  readonly folder: string;
-  readonly store: IndexStore;
-  readonly remote: RemoteRecords;
-  readonly chunkIndex: LocalChunkIndex;
-  readonly gate: ApplyGate;
-  readonly echo: EchoFilter;
-  /** Files (big) or groups of small files in flight at once. */
-  readonly maxConcurrentTransfers: number;
-  /** Connected peers that announced `path` with content `hash`. */
-  readonly sourcesFor: (path: string, hash: Uint8Array) => ChunkSource[];
-  /** Rescans paths (the owner runs the scanner under the gate and pushes what changed). */
-  readonly rescan: (paths: string[]) => Promise<void>;
-  /** New local records were stored: push them to peers. */
-  readonly onStored: () => void;
-  /** Whenever nothing is left to do. */
-  readonly onIdle?: () => void;
-  /** On a case-insensitive disk: the live local path `path` would collide with. */
-  readonly caseTwin?: (path: string) => string | undefined;
-  /** Clock in epoch ms (conflict copy names). */
-  readonly now?: () => number;
-  /** Files up to this size are pulled in groups (default 256 KiB). */
-  readonly smallFileBytes?: number;
-  /** Most files in a group (default 128). */
-  readonly groupFiles?: number;
-  /** Most bytes in a group (default 8 MiB). */
-  readonly groupBytes?: number;
-  /** Bytes of one big file in flight at once (default 1 MiB). */
-  readonly fileWindowBytes?: number;
-  /**
-   * `.part` files kept to resume: a big file's pull starts from its
-   * leftover, and a pull that fails for want of a peer (or because the
-   * puller stops) leaves its `.part` here instead of removing it.
-   */
-  readonly leftovers?: LeftoverParts;
-  /**
-   * Start held: paths are queued but nothing is planned or fetched until
-   * {@linkcode Puller.release} (the node's first full scan has to finish,
-   * or files already here but not yet indexed would be fetched again).
-   */
-  readonly held?: boolean;
-  /**
-   * Where a file that a peer's change replaces or deletes is kept first;
-   * none when versioning is off.
-   */
-  readonly versions?: VersionKeeper;
-  /**
-   * The disk is full while writing `path` (`bytes` long): free space (old
-   * versions) before the retry.
-   */
-  readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
-  /** Which way changes flow (default send-receive). */
-  readonly mode?: FolderMode;
-  /** Live files in the local index (for the mass-delete guard). */
-  readonly liveFiles?: () => number;
-  /** The name of the peer whose replica is `replica`, if connected. */
-  readonly nameOf?: (replica: bigint) => string | undefined;
-}
-
-/** A file being pulled, for status displays. */
-export interface Transfer {
-  readonly path: string;
-  bytesDone: number;
-  readonly bytesTotal: number;
-  /** Epoch ms. */
-  readonly startedAt: number;
-}
 
 /** Byte counts of the pulls so far. */
 export interface PullCounters {
@@ -197,91 +79,30 @@ export interface PullCounters {
 }
 
 const ROUND = 2000;
-const MAX_LOCAL_CHANGE_RETRIES = 3;
-const MAX_DIR_RETRIES = 5;
-const RETRY_DELAY_MS = 1000;
-/** After this many retry delays a path that kept changing locally is planned again. */
-const LOCAL_CHANGE_PAUSE = 10;
-
-/** No connected peer could serve a chunk (none had it, or it left or changed). */
-function lacksSource(err: unknown): boolean {
-  return err instanceof NoSourceError || err instanceof PeerGoneError ||
-    err instanceof ChunkUnavailableError;
-}
-
-function errorOf(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-/** True when `stat` (stored now) still describes `record` (stored when decided). */
-function sameLocal(
-  stat: StoredStat | undefined,
-  record: FileRecord | undefined,
-): boolean {
-  if (stat === undefined || record === undefined) {
-    return stat === undefined && record === undefined;
-  }
-  return stat.deleted === record.deleted && stat.kind === record.kind &&
-    stat.size === record.size && stat.exec === record.exec &&
-    stat.mtimeMs === Number(record.mtimeNs / 1_000_000n) &&
-    stat.inode === record.inode;
-}
 
 /**
- * A conflict the winner of which is a file and the loser a file or link:
- * pulled like any file, the loser moved aside in the step that puts the
- * winner in place.
+ * Pulls what peers have and this folder lacks: plans each round of queued
+ * paths, carries out the quick actions itself and hands files to the
+ * executors (`pullFile`, `pullGroup`) in {@linkcode TransferSlots};
+ * failures go to the {@linkcode PullFailures} policy.
  */
-function replacesInPlace(d: Decision): boolean {
-  return d.action.kind === "conflict" && d.action.winner === "remote" &&
-    d.remote.kind === "file" && d.local !== undefined && !d.local.deleted &&
-    d.local.kind !== "dir";
-}
-
-/** Short tag of the replica that made a conflict's losing edit. */
-function conflictTag(
-  loser: VersionVector,
-  winner: VersionVector,
-  fallback: bigint,
-): string {
-  return tagOf(lastModifier(loser, winner) ?? fallback);
-}
-
-/** A replica's tag in conflict names: the first 8 hex digits of its id, upper case. */
-function tagOf(replica: bigint): string {
-  return replica.toString(16).padStart(16, "0").slice(0, 8).toUpperCase();
-}
-
-/** Pulls what peers have and this folder lacks. */
 export class Puller {
   readonly #o: PullerOptions;
   readonly #ops: LocalOpsContext;
   readonly #now: () => number;
-  /** This replica's tag, for a local write found while a file was replaced. */
-  get #localTag(): string {
-    return tagOf(this.#o.store.replicaId);
-  }
-  readonly #queue = new Set<string>();
-  readonly #active = new Set<string>();
-  readonly #waiting = new Set<string>();
-  readonly #localRetries = new Map<string, number>();
-  /** Paths whose peers' changes the folder's mode keeps from being applied. */
-  readonly #heldBack = new Set<string>();
-  readonly #deleteGuard = new DeleteGuard();
-  readonly #dirRetries = new Map<string, number>();
-  readonly #jobs = new Set<Promise<void>>();
+  readonly #queue = new PullQueue();
+  readonly #dirs = new DirRetries(this.#queue);
   readonly #tasks = new Set<Promise<void>>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  /** Retry timers pending per path. */
-  readonly #retryPaths = new Map<string, number>();
-  readonly #transfers = new Map<string, Transfer>();
+  readonly #transfers = new TransferBoard();
   #abort = new AbortController();
   #paused = false;
+  /** Paths whose peers' changes the folder's mode keeps from being applied. */
+  readonly #modeHold: ModeHold;
+  readonly #massDelete: MassDeleteCheck;
   /** Nothing is planned while held (see `PullerOptions.held`). */
   #held: boolean;
   readonly #idleWaiters: (() => void)[] = [];
   readonly #loop: Promise<void>;
-  #wake: (() => void) | undefined;
   #closed = false;
   #idle = true;
   /** A round is being planned or started (its paths are in no set meanwhile). */
@@ -289,9 +110,11 @@ export class Puller {
   /** Bumped whenever peers may serve more than before (see `retryWaiting`). */
   #sourceEpoch = 0;
   readonly #fetcher: ChunkFetcher;
-  readonly #diskFull = new DiskFullNotice();
-  readonly #failures = new FailureBackoff();
-  #files = 0;
+  readonly #failures: PullFailures;
+  /** What the executors use of this puller. */
+  readonly #ctx: PullContext;
+  /** Big files and groups of small files in flight. */
+  readonly #slots: TransferSlots;
 
   constructor(options: PullerOptions) {
     this.#o = options;
@@ -303,7 +126,43 @@ export class Puller {
       echo: options.echo,
       ...(options.versions === undefined ? {} : { versions: options.versions }),
     };
+    this.#modeHold = new ModeHold(
+      options.mode ?? "send-receive",
+      options.remote,
+    );
+    this.#massDelete = new MassDeleteCheck(options);
     this.#fetcher = new ChunkFetcher(options);
+    this.#failures = new PullFailures({
+      queue: this.#queue,
+      rescan: (paths) => options.rescan(paths),
+      now: this.#now,
+      closed: () => this.#closed,
+      sourceEpoch: () => this.#sourceEpoch,
+      onDiskFull: async (path) => {
+        const bytes = options.remote.recordsFor(path).reduce(
+          (most, r) => Math.max(most, r.record.size),
+          0,
+        );
+        await options.onDiskFull?.(path, bytes);
+      },
+    });
+    const ctx: PullContext = {
+      options,
+      ops: this.#ops,
+      fetcher: this.#fetcher,
+      failures: this.#failures,
+      transfers: this.#transfers,
+      signal: () => this.#abort.signal,
+      now: this.#now,
+      closed: () => this.#closed,
+      sourceEpoch: () => this.#sourceEpoch,
+      recheck: (d) => this.#recheck(d),
+      copyName: (d) => copyName(d, this.#now(), options.store.replicaId),
+      localTag: () => tagOf(options.store.replicaId),
+      requeueMore: (ds) => this.#requeueMore(ds),
+    };
+    this.#ctx = ctx;
+    this.#slots = new TransferSlots(ctx, this.#queue);
     this.#held = options.held ?? false;
     this.#loop = this.#run();
   }
@@ -312,7 +171,7 @@ export class Puller {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    this.#kick();
+    this.#queue.kick();
   }
 
   /**
@@ -331,12 +190,33 @@ export class Puller {
     if (!this.#paused || this.#closed) return;
     this.#paused = false;
     this.#abort = new AbortController();
-    this.#kick();
+    this.#queue.kick();
   }
 
   /** Whether {@linkcode pause} holds the puller. */
   get paused(): boolean {
     return this.#paused;
+  }
+
+  /**
+   * Paths where a peer's change is not applied because of the folder's
+   * mode: send-only, every path that differs from the group; receive-only,
+   * local changes the group has newer records of.
+   */
+  get heldBack(): ReadonlySet<string> {
+    return this.#modeHold.paths;
+  }
+
+  /** Paths whose delete the mass-delete guard holds. */
+  get deletesHeld(): number {
+    return this.#massDelete.held;
+  }
+
+  /** Applies the deletes the guard held (and those that follow until idle). */
+  acceptDeletes(): number {
+    const paths = this.#massDelete.guard.accept();
+    this.enqueue(paths);
+    return paths.length;
   }
 
   /** What was pulled so far. */
@@ -345,91 +225,62 @@ export class Puller {
       fetchedBytes: this.#fetcher.fetchedBytes,
       reusedBytes: this.#fetcher.reusedBytes,
       resumedBytes: this.#fetcher.resumedBytes,
-      files: this.#files,
+      files: this.#transfers.placed,
     };
   }
 
   /** Paths queued, in progress or waiting for a peer. */
   get pending(): number {
-    const all = new Set([...this.#queue, ...this.#active, ...this.#waiting]);
-    return all.size;
+    return this.#queue.pending;
   }
 
   /** Paths queued or in progress, cheaply (a path may count twice). */
   get backlog(): number {
-    return this.#queue.size + this.#active.size;
+    return this.#queue.queued + this.#queue.active;
   }
 
   /** Paths waiting for a peer that can serve them. */
   get waiting(): number {
-    return this.#waiting.size;
+    return this.#queue.waiting;
   }
 
   /** Paths that failed and wait for a retry (the folders differ there). */
   get retrying(): number {
-    return this.#retryPaths.size;
+    return this.#queue.retrying;
   }
 
   /** True when nothing is queued or in progress (waiting paths aside). */
   get idle(): boolean {
-    return !this.#inRound && this.#queue.size === 0 &&
-      this.#active.size === 0 && this.#jobs.size === 0 &&
+    return !this.#inRound && this.#queue.queued === 0 &&
+      this.#queue.active === 0 && this.#slots.running === 0 &&
       this.#tasks.size === 0;
   }
 
   /** Files being pulled now. */
   transfers(): Transfer[] {
-    return [...this.#transfers.values()].map((t) => ({ ...t }));
+    return this.#transfers.list();
   }
 
   /** Queues the paths of peer records that need work here (cheap pre-check). */
   offer(records: readonly FileRecord[]): void {
-    const ctx = { localReplica: this.#o.store.replicaId };
-    let added = false;
-    for (const record of records) {
-      const action = plan(this.#o.store.get(record.path), record, ctx);
-      if (
-        action.kind === "nothing" ||
-        (action.kind === "conflict" && action.winner === "local")
-      ) continue;
-      this.#waiting.delete(record.path);
-      this.#queue.add(record.path);
-      added = true;
-    }
-    if (added) this.#kick();
+    const paths = pathsWanting(this.#o.store, records);
+    if (paths.length > 0) this.#queue.enqueue(paths);
   }
 
   /** Queues paths to be planned again. */
   enqueue(paths: Iterable<string>): void {
-    for (const path of paths) {
-      this.#waiting.delete(path);
-      this.#queue.add(path);
-    }
-    this.#kick();
+    this.#queue.enqueue(paths);
   }
 
   /** A peer became available: retry the paths that waited for one. */
   retryWaiting(): void {
     this.#sourceEpoch++;
-    if (this.#waiting.size === 0) return;
-    const paths = [...this.#waiting];
-    this.#waiting.clear();
-    this.enqueue(paths);
+    this.#queue.retryWaiting();
   }
 
   /** Queues every path where some peer's record differs from ours (after a restart). */
-  async queuePendingFromIndex(): Promise<number> {
-    let after = "";
-    let count = 0;
-    for (;;) {
-      if (this.#closed) return count;
-      const page = this.#o.remote.pendingPaths(after, 1000);
-      this.enqueue(page);
-      count += page.length;
-      if (page.length < 1000) return count;
-      after = page[page.length - 1]!;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+  queuePendingFromIndex(): Promise<number> {
+    return queuePending(this.#o.remote, this.#queue, () => this.#closed);
   }
 
   /** Resolves the next time nothing is queued or in progress. */
@@ -448,31 +299,18 @@ export class Puller {
     if (this.#closed) return;
     this.#closed = true;
     this.#abort.abort(new PullerClosedError());
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    this.#retryPaths.clear();
-    this.#kick();
+    this.#queue.stop();
   }
 
   /** {@linkcode stop}, then waits for the tasks in progress to end. */
   async close(): Promise<void> {
     this.stop();
     await this.#loop;
-    while (this.#jobs.size > 0 || this.#tasks.size > 0) {
-      await Promise.allSettled([...this.#jobs, ...this.#tasks]);
+    while (this.#slots.running > 0 || this.#tasks.size > 0) {
+      await Promise.allSettled([...this.#slots.jobs(), ...this.#tasks]);
     }
-    this.#diskFull.close();
+    this.#failures.close();
     for (const wake of this.#idleWaiters.splice(0)) wake();
-  }
-
-  #kick(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #sleep(): Promise<void> {
-    return new Promise((resolve) => (this.#wake = resolve));
   }
 
   #checkIdle(): void {
@@ -481,7 +319,7 @@ export class Puller {
       return;
     }
     for (const wake of this.#idleWaiters.splice(0)) wake();
-    this.#deleteGuard.settle();
+    this.#massDelete.guard.settle();
     if (!this.#idle) {
       this.#idle = true;
       this.#o.onIdle?.();
@@ -492,13 +330,13 @@ export class Puller {
   async #run(): Promise<void> {
     while (!this.#closed) {
       if (this.#held || this.#paused) {
-        await this.#sleep();
+        await this.#queue.sleep();
         continue;
       }
-      const round = this.#take(ROUND);
+      const round = this.#queue.take(ROUND);
       if (round.length === 0) {
         this.#checkIdle();
-        await this.#sleep();
+        await this.#queue.sleep();
         continue;
       }
       this.#idle = false;
@@ -507,97 +345,19 @@ export class Puller {
         await this.#runRound(round);
       } catch (err) {
         log.error("Pull round failed: {error}", { error: String(err) });
-        for (const path of round) this.#retryLater(path);
+        for (const path of round) this.#queue.retryLater(path);
       } finally {
         this.#inRound = false;
       }
     }
   }
 
-  #take(limit: number): string[] {
-    const out: string[] = [];
-    for (const path of this.#queue) {
-      if (this.#active.has(path)) continue;
-      this.#queue.delete(path);
-      this.#waiting.delete(path);
-      out.push(path);
-      if (out.length >= limit) break;
-    }
-    return out;
-  }
-
-  /** The most advanced peer record of `path` that wants work here, if any. */
-  #decide(path: string): Decision | undefined {
-    const local = this.#o.store.get(path);
-    const ctx = { localReplica: this.#o.store.replicaId };
-    let best: { remote: FileRecord; action: Decision["action"] } | undefined;
-    let count = 0;
-    for (const { record } of this.#o.remote.recordsFor(path)) {
-      const action = plan(local, record, ctx);
-      if (
-        action.kind === "nothing" ||
-        (action.kind === "conflict" && action.winner === "local")
-      ) continue;
-      count++;
-      if (
-        best === undefined ||
-        compare(record.version, best.remote.version) === "greater"
-      ) {
-        best = { remote: record, action };
-      }
-    }
-    if (best === undefined) return undefined;
-    if ((local === undefined || local.deleted) && !best.remote.deleted) {
-      const twin = this.#o.caseTwin?.(path);
-      if (twin !== undefined) {
-        log.warn(
-          "Not creating {path}: it differs only in case from {twin} and this disk ignores case",
-          { path, twin },
-        );
-        return undefined;
-      }
-    }
-    return { path, local, ...best, more: count > 1 };
-  }
-
-  /**
-   * Paths where a peer's change is not applied because of the folder's
-   * mode: send-only, every path that differs from the group; receive-only,
-   * local changes the group has newer records of.
-   */
-  get heldBack(): ReadonlySet<string> {
-    return this.#heldBack;
-  }
-
-  /** True (and `d.path` held back) when the mode keeps `d` from being applied. */
-  #holdBack(d: Decision): boolean {
-    const mode = this.#o.mode ?? "send-receive";
-    if (mode === "send-receive") return false;
-    const local = mode === "receive-only" &&
-      isLocalChange(
-        d.local,
-        this.#o.remote.recordsFor(d.path).map((r) => r.record),
-      );
-    if (!holdsBack(mode, d.action, local)) return false;
-    if (!this.#heldBack.has(d.path)) {
-      this.#heldBack.add(d.path);
-      log.debug(
-        mode === "send-only"
-          ? "Not applying a peer's change of {path}: this folder is send-only"
-          : "Keeping the local change of {path}: this folder is receive-only",
-        { path: d.path },
-      );
-    }
-    return true;
-  }
-
   async #runRound(paths: string[]): Promise<void> {
     await this.#o.chunkIndex.refresh();
     const byKind = new Map<string, Decision[]>();
     for (const path of paths) {
-      const d = this.#decide(path);
-      if (d === undefined || !this.#holdBack(d)) this.#heldBack.delete(path);
-      if (d === undefined || this.#heldBack.has(path)) continue;
+      const d = decidePath(this.#o, path);
+      if (this.#modeHold.holds(path, d) || d === undefined) continue;
       const kind = d.action.kind;
       let list = byKind.get(kind);
       if (list === undefined) byKind.set(kind, list = []);
@@ -634,58 +394,23 @@ export class Puller {
       if (d.local?.kind !== "dir" || d.local.deleted) pulls.push(d);
       else await this.#op(d, () => this.#clearDirectory(d));
     }
-    const started = await this.#startFiles(pulls);
-    const deletes = this.#guardDeletes(get("delete"));
+    const started = await this.#slots.start(pulls);
+    const deletes = this.#massDelete.pass(get("delete"), this.#now());
     if (deletes.length > 0) {
-      for (const d of deletes) this.#active.add(d.path);
+      this.#queue.activate(deletes.map((d) => d.path));
       this.#track(
-        Promise.allSettled(started).then(() => this.#deletes(deletes)),
+        Promise.allSettled(started).then(() =>
+          applyDeleteRound(
+            this.#ctx,
+            this.#queue,
+            this.#dirs,
+            this.#massDelete.guard,
+            deletes,
+          )
+        ),
       );
     }
     this.#o.onStored();
-  }
-
-  /** The deletes of a round that the mass-delete guard lets through. */
-  #guardDeletes(ds: Decision[]): Decision[] {
-    if (ds.length === 0 || this.#o.liveFiles === undefined) return ds;
-    const files = ds.filter((d) => d.local?.kind === "file").length;
-    const before = this.#deleteGuard.held.size;
-    const verdict = this.#deleteGuard.judge(
-      ds.map((d) => d.path),
-      files,
-      this.#o.liveFiles(),
-      this.#now(),
-    );
-    if (verdict === "apply") return ds;
-    if (before === 0) {
-      const replica = this.#o.remote.recordsFor(ds[0]!.path).find((r) =>
-        r.record.deleted
-      )?.replica;
-      const peer =
-        (replica === undefined ? undefined : this.#o.nameOf?.(replica)) ??
-          "a peer";
-      log.warn(
-        "{peer} would delete {count} of the {files} files here; nothing of it is applied. If that is right: dsync resume -d DIR --accept-deletes",
-        {
-          peer,
-          count: this.#deleteGuard.held.size,
-          files: this.#o.liveFiles(),
-        },
-      );
-    }
-    return [];
-  }
-
-  /** Paths whose delete the mass-delete guard holds. */
-  get deletesHeld(): number {
-    return this.#deleteGuard.held.size;
-  }
-
-  /** Applies the deletes the guard held (and those that follow until idle). */
-  acceptDeletes(): number {
-    const paths = this.#deleteGuard.accept();
-    this.enqueue(paths);
-    return paths.length;
   }
 
   /** Runs a quick action for `d` (or a batch when `d` is undefined), handling failures. */
@@ -697,12 +422,12 @@ export class Puller {
     try {
       await fn();
       if (d !== undefined) {
-        this.#localRetries.delete(d.path);
+        this.#failures.settled(d.path);
         this.#requeueMore([d]);
       }
     } catch (err) {
       if (d === undefined) throw err;
-      await this.#failed(d.path, err);
+      await this.#failures.failed(d.path, err);
     }
   }
 
@@ -711,38 +436,19 @@ export class Puller {
     if (more.length > 0) this.enqueue(more);
   }
 
-  /** The name the losing local copy of `d.path` is kept under. */
-  #copyName(d: Decision): string {
-    return conflictName(
-      d.path,
-      new Date(this.#now()),
-      conflictTag(d.local!.version, d.remote.version, this.#o.store.replicaId),
-    );
-  }
-
   async #resolveConflict(d: Decision): Promise<void> {
-    const copy = this.#copyName(d);
-    await renameConflictLoser(this.#ops, d, copy);
-    log.info("Conflict on {path}: the local copy lost and was kept as {copy}", {
-      path: d.path,
-      copy,
-    });
-    await this.#o.rescan([d.path, copy]);
+    await keepLocalLoser(this.#ctx, d);
     this.enqueue([d.path]);
   }
 
   /** A directory that is a file on the peer: removes it once empty, then pulls. */
   async #clearDirectory(d: Decision): Promise<void> {
     if (await clearDirectoryForFile(this.#ops, d) === "removed") {
-      this.#dirRetries.delete(d.path);
+      this.#dirs.cleared(d.path);
       this.enqueue([d.path]);
       return;
     }
-    const tries = (this.#dirRetries.get(d.path) ?? 0) + 1;
-    this.#dirRetries.set(d.path, tries);
-    if (tries <= MAX_DIR_RETRIES) this.#retryLater(d.path, tries);
-    else {
-      this.#dirRetries.delete(d.path);
+    if (!this.#dirs.notEmpty(d.path, true)) {
       log.warn(
         "Not replacing directory {path} by the peer's file: it still holds entries",
         { path: d.path },
@@ -750,468 +456,19 @@ export class Puller {
     }
   }
 
-  async #deletes(ds: Decision[]): Promise<void> {
-    try {
-      if (this.#closed) return;
-      // Plan again: the files pulled meanwhile may have changed things.
-      const fresh: Decision[] = [];
-      for (const d of ds) {
-        const now = this.#decide(d.path);
-        if (now?.action.kind === "delete") {
-          await this.#o.leftovers?.discard(d.path);
-          fresh.push(now);
-        } else if (now !== undefined) this.#queue.add(d.path);
-      }
-      const outcome = await applyDeletes(this.#ops, fresh);
-      this.#deleteGuard.applied(
-        fresh.filter((d) =>
-          d.local?.kind === "file" && outcome.done.includes(d.path)
-        ).length,
-        this.#now(),
-      );
-      for (const path of outcome.done) {
-        this.#localRetries.delete(path);
-        this.#dirRetries.delete(path);
-      }
-      this.#requeueMore(fresh.filter((d) => outcome.done.includes(d.path)));
-      for (const path of outcome.notEmpty) {
-        const tries = (this.#dirRetries.get(path) ?? 0) + 1;
-        this.#dirRetries.set(path, tries);
-        if (tries <= MAX_DIR_RETRIES) this.#retryLater(path, tries);
-        else {
-          log.info("Keeping directory {path}: it still holds entries", {
-            path,
-          });
-        }
-      }
-      for (const { path, error } of outcome.failed) {
-        await this.#failed(path, error);
-      }
-      if (outcome.done.length > 0) this.#o.onStored();
-    } finally {
-      for (const d of ds) this.#active.delete(d.path);
-      this.#kick();
-    }
-  }
-
-  /** Starts pull jobs, waiting for free transfer slots; returns the jobs started. */
-  async #startFiles(ds: Decision[]): Promise<Promise<void>[]> {
-    const small = this.#o.smallFileBytes ?? 256 * 1024;
-    const groupFiles = this.#o.groupFiles ?? 128;
-    const groupBytes = this.#o.groupBytes ?? 8 << 20;
-    const started: Promise<void>[] = [];
-    let group: Decision[] = [];
-    let bytes = 0;
-    const launch = async (job: () => Promise<void>, paths: string[]) => {
-      while (this.#jobs.size >= Math.max(1, this.#o.maxConcurrentTransfers)) {
-        await Promise.race(this.#jobs);
-      }
-      for (const p of paths) this.#active.add(p);
-      const run: Promise<void> = job()
-        .catch((err) =>
-          log.error("Pull job failed: {error}", { error: String(err) })
-        )
-        .finally(() => {
-          for (const p of paths) this.#active.delete(p);
-          this.#jobs.delete(run);
-          this.#kick();
-        });
-      this.#jobs.add(run);
-      started.push(run);
-    };
-    for (const d of ds) {
-      if (this.#closed) break;
-      if (d.remote.size > small || d.action.kind === "conflict") {
-        await launch(() => this.#pullOne(d), [d.path]);
-        continue;
-      }
-      group.push(d);
-      bytes += d.remote.size;
-      if (group.length >= groupFiles || bytes >= groupBytes) {
-        const g = group;
-        group = [];
-        bytes = 0;
-        await launch(() => this.#pullGroup(g), g.map((x) => x.path));
-      }
-    }
-    if (group.length > 0 && !this.#closed) {
-      const g = group;
-      await launch(() => this.#pullGroup(g), g.map((x) => x.path));
-    }
-    return started;
-  }
-
   /** Plans `d.path` again now; a pull of the same content or undefined (requeued if other work). */
   #recheck(d: Decision): Decision | undefined {
     // Unchanged local entry: the decision holds (news from peers requeue
     // the path anyway). The stat is much cheaper than planning again.
     if (sameLocal(this.#o.store.getStat(d.path), d.local)) return d;
-    const now = this.#decide(d.path);
+    const now = decidePath(this.#o, d.path);
     if (now === undefined) return undefined;
     if (now.action.kind === d.action.kind && now.action.kind === "pull") {
       return now;
     }
     if (d.action.kind === "conflict" && replacesInPlace(now)) return now;
-    this.#queue.add(d.path);
+    this.#queue.requeue(d.path);
     return undefined;
-  }
-
-  /** A `.part` for `d`: its leftover resumed, if any, else a new one. */
-  async #openPart(d: Decision): Promise<PartFile> {
-    const target: PartTarget = {
-      folder: this.#o.folder,
-      path: d.path,
-      size: d.remote.size,
-      hash: d.remote.hash,
-      chunks: d.remote.chunks,
-      mtimeNs: d.remote.mtimeNs,
-      exec: d.remote.exec,
-      expected: this.#o.store.getStat(d.path),
-      conflictTag: this.#localTag,
-    };
-    const leftover = this.#o.leftovers?.take(d.path);
-    if (leftover !== undefined) {
-      let part: PartFile | undefined;
-      try {
-        part = await PartFile.resume(target, leftover.os);
-      } catch (err) {
-        log.debug("Cannot resume {path}: {error}", {
-          path: d.path,
-          error: String(err),
-        });
-      }
-      if (part !== undefined) {
-        log.info("Resuming {path} from a .part holding {bytes} bytes", {
-          path: d.path,
-          bytes: part.resumable,
-        });
-        return part;
-      }
-      await Deno.remove(leftover.os).catch(() => {});
-    }
-    return await PartFile.create(target);
-  }
-
-  /**
-   * After a failed pull: keeps the `.part` for resuming when the pull
-   * stopped for want of a peer or because the puller is closing (every
-   * chunk in it was verified), else removes it (a full disk wants the
-   * space back; a local failure or a bad whole file, a fresh start).
-   */
-  async #parkOrAbort(
-    path: string,
-    part: PartFile,
-    err: unknown,
-  ): Promise<void> {
-    const leftovers = this.#o.leftovers;
-    const resumable = this.#closed || err instanceof PullerClosedError ||
-      err instanceof PullerPausedError ||
-      err instanceof ChunkHashMismatchError || lacksSource(err);
-    if (leftovers === undefined || !resumable) {
-      await part.abort();
-      return;
-    }
-    const size = await part.detach();
-    if (size > 0) {
-      await leftovers.park(path, part.partPath, size);
-    } else {
-      await Deno.remove(part.partPath).catch(() => {});
-    }
-  }
-
-  /** Takes back the version kept for a replace that then failed. */
-  async #unkeep(path: string, name: string): Promise<void> {
-    try {
-      await this.#o.versions?.discard(name);
-    } catch (err) {
-      log.warn("Cannot take back the version {name} of {path}: {error}", {
-        path,
-        name,
-        error: String(err),
-      });
-    }
-  }
-
-  async #pullOne(planned: Decision): Promise<void> {
-    const d = this.#recheck(planned);
-    if (d === undefined || this.#closed) return;
-    const epoch = this.#sourceEpoch;
-    const signal = this.#abort.signal;
-    const transfer = this.#startTransfer(d);
-    let part: PartFile | undefined;
-    try {
-      part = await this.#openPart(d);
-      await this.#fetcher.fill(
-        d.remote,
-        part,
-        this.#o.fileWindowBytes ?? 1 << 20,
-        signal,
-        (n) => transfer.bytesDone += n,
-      );
-      signal.throwIfAborted();
-      await part.prepare();
-      const p = part;
-      const copy = d.action.kind === "conflict" ? this.#copyName(d) : undefined;
-      await this.#o.gate.run(async () => {
-        assertDecisionCurrent(this.#o.store, d);
-        let kept: string | undefined;
-        if (copy !== undefined) await moveConflictLoser(this.#ops, d, copy);
-        else {
-          kept = await keepVersion(
-            this.#ops,
-            d.path,
-            liveStat(this.#o.store.getStat(d.path)),
-            "replaced",
-          );
-        }
-        let info: Deno.FileInfo;
-        try {
-          info = await p.rename();
-        } catch (err) {
-          if (kept !== undefined) await this.#unkeep(d.path, kept);
-          throw err;
-        }
-        this.#o.store.put(appliedRecord(d, info));
-        this.#o.echo.remember(d.path, echoStateOf(info, d.remote.hash));
-      });
-      if (copy !== undefined) {
-        log.info(
-          "Conflict on {path}: the local copy lost and was kept as {copy}",
-          { path: d.path, copy },
-        );
-        await this.#o.rescan([copy]);
-      }
-      await syncDirQuietly(toOsPath(this.#o.folder, parentRel(d.path)));
-      log.debug("Pulled {path} ({size} bytes) in {ms} ms", {
-        path: d.path,
-        size: d.remote.size,
-        ms: Math.round(this.#now() - transfer.startedAt),
-      });
-      this.#files++;
-      this.#diskFull.clear();
-      this.#localRetries.delete(d.path);
-      this.#requeueMore([d]);
-      this.#o.onStored();
-    } catch (err) {
-      if (part !== undefined) await this.#parkOrAbort(d.path, part, err);
-      await this.#failed(d.path, err, epoch);
-    } finally {
-      this.#transfers.delete(d.path);
-    }
-  }
-
-  async #pullGroup(planned: Decision[]): Promise<void> {
-    const epoch = this.#sourceEpoch;
-    const signal = this.#abort.signal;
-    const failures: { path: string; error: unknown }[] = [];
-    const files: SmallFile[] = [];
-    const byPath = new Map<string, Decision>();
-    try {
-      await Promise.all(planned.map(async (p) => {
-        const d = this.#recheck(p);
-        if (d === undefined || this.#closed) return;
-        await this.#o.leftovers?.discard(d.path);
-        const transfer = this.#startTransfer(d);
-        try {
-          const data = await this.#fetcher.assemble(
-            d.remote,
-            signal,
-            (n) => transfer.bytesDone += n,
-          );
-          byPath.set(d.path, d);
-          files.push({
-            path: d.path,
-            data,
-            hash: d.remote.hash,
-            chunks: d.remote.chunks,
-            mtimeNs: d.remote.mtimeNs,
-            exec: d.remote.exec,
-            expected: this.#o.store.getStat(d.path),
-            conflictTag: this.#localTag,
-            check: () => assertDecisionCurrent(this.#o.store, d),
-            ...(this.#o.versions === undefined ? {} : {
-              keepOld: (aside: string) =>
-                keepAside(this.#o.versions!, aside, d.path, "replaced"),
-            }),
-          });
-        } catch (err) {
-          failures.push({ path: d.path, error: err });
-        }
-      }));
-      signal.throwIfAborted();
-      if (files.length > 0) {
-        const outcomes = await writeSmallFiles(
-          this.#o.folder,
-          files,
-          (rename) =>
-            this.#o.gate.run(() => {
-              const records: FileRecord[] = [];
-              for (const outcome of rename()) {
-                if (!outcome.ok) continue;
-                const d = byPath.get(outcome.path)!;
-                records.push(appliedRecord(d, outcome.info));
-                this.#o.echo.remember(
-                  d.path,
-                  echoStateOf(outcome.info, d.remote.hash),
-                );
-              }
-              this.#o.store.putMany(records);
-              this.#files += records.length;
-              if (records.length > 0) this.#diskFull.clear();
-            }),
-        );
-        for (const outcome of outcomes) {
-          if (outcome.ok) this.#localRetries.delete(outcome.path);
-          else failures.push({ path: outcome.path, error: outcome.error });
-        }
-        this.#requeueMore([...byPath.values()]);
-        this.#o.onStored();
-      }
-    } catch (err) {
-      for (const f of files) failures.push({ path: f.path, error: err });
-    } finally {
-      for (const d of planned) this.#transfers.delete(d.path);
-    }
-    for (const { path, error } of failures) {
-      await this.#failed(path, error, epoch);
-    }
-  }
-
-  #startTransfer(d: Decision): Transfer {
-    const transfer: Transfer = {
-      path: d.path,
-      bytesDone: 0,
-      bytesTotal: d.remote.size,
-      startedAt: this.#now(),
-    };
-    this.#transfers.set(d.path, transfer);
-    return transfer;
-  }
-
-  /**
-   * Decides what becomes of a path whose action failed; `epoch` is the
-   * source epoch when the action started (a peer that said hello since may
-   * serve what failed).
-   */
-  async #failed(
-    path: string,
-    err: unknown,
-    epoch = this.#sourceEpoch,
-  ): Promise<void> {
-    if (this.#closed) return;
-    if (err instanceof PullerPausedError) {
-      this.enqueue([path]); // taken again once resumed
-      return;
-    }
-    const error = errorOf(err);
-    if (error instanceof LocalChangeError) {
-      const tries = (this.#localRetries.get(path) ?? 0) + 1;
-      this.#localRetries.set(path, tries);
-      if (tries > MAX_LOCAL_CHANGE_RETRIES) {
-        log.warn(
-          "{path} keeps changing locally; trying again in {seconds} s",
-          { path, seconds: LOCAL_CHANGE_PAUSE * RETRY_DELAY_MS / 1000 },
-        );
-        this.#localRetries.delete(path);
-        this.#retryLater(path, LOCAL_CHANGE_PAUSE);
-        return;
-      }
-      log.debug("{path} changed locally; rescanning it first ({message})", {
-        path,
-        message: error.message,
-      });
-      try {
-        await this.#o.rescan([path]);
-      } catch (scanError) {
-        log.warn("Cannot rescan {path}: {error}", {
-          path,
-          error: String(scanError),
-        });
-      }
-      this.enqueue([path]);
-      return;
-    }
-    if (error instanceof UnsafePathError) {
-      log.warn("Not applying {path}: {message}", {
-        path,
-        message: error.message,
-      });
-      return;
-    }
-    if (
-      error instanceof ContentMismatchError ||
-      error instanceof ChunkHashMismatchError ||
-      lacksSource(error)
-    ) {
-      if (epoch !== this.#sourceEpoch || this.#queue.has(path)) {
-        this.enqueue([path]); // a peer came (or news arrived) meanwhile
-        return;
-      }
-      log.debug(
-        "{path} waits for a peer that can serve it: {name}: {message}",
-        {
-          path,
-          name: error.name,
-          message: error.message,
-        },
-      );
-      this.#waiting.add(path);
-      return;
-    }
-    if (error instanceof DirectoryNotEmptyError) {
-      log.info("Not replacing {path}: {message}", {
-        path,
-        message: error.message,
-      });
-      return;
-    }
-    if (isDiskFull(error)) {
-      this.#diskFull.report(path, error, RETRY_DELAY_MS * 10);
-      const bytes = this.#o.remote.recordsFor(path).reduce(
-        (most, r) => Math.max(most, r.record.size),
-        0,
-      );
-      await this.#o.onDiskFull?.(path, bytes).catch((err) =>
-        log.warn("Cannot free space for {path}: {error}", {
-          path,
-          error: String(err),
-        })
-      );
-      this.#retryLater(path, 10);
-      return;
-    }
-    const retry = this.#failures.failed(path, this.#now());
-    const props = {
-      path,
-      name: error.name,
-      message: error.message,
-      seconds: Math.round(retry.delayMs / 1000),
-    };
-    if (retry.warn) {
-      log.warn(
-        "Cannot apply {path}: {name}: {message}; retrying in {seconds} s, then less often (quietly)",
-        props,
-      );
-    } else {
-      log.debug(
-        "Still cannot apply {path}: {name}: {message}; retrying in {seconds} s",
-        props,
-      );
-    }
-    this.#retryLater(path, retry.delayMs / RETRY_DELAY_MS);
-  }
-
-  #retryLater(path: string, factor = 1): void {
-    if (this.#closed) return;
-    this.#retryPaths.set(path, (this.#retryPaths.get(path) ?? 0) + 1);
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      const left = (this.#retryPaths.get(path) ?? 1) - 1;
-      if (left > 0) this.#retryPaths.set(path, left);
-      else this.#retryPaths.delete(path);
-      this.enqueue([path]);
-    }, RETRY_DELAY_MS * factor);
-    this.#timers.add(timer);
   }
 
   #track(task: Promise<void>): void {
@@ -1221,16 +478,8 @@ export class Puller {
       )
       .finally(() => {
         this.#tasks.delete(t);
-        this.#kick();
+        this.#queue.kick();
       });
     this.#tasks.add(t);
-  }
-}
-
-async function syncDirQuietly(os: string): Promise<void> {
-  try {
-    await syncDir(os);
-  } catch {
-    // The rename happened; a failed directory fsync only weakens durability.
   }
 }

@@ -16,6 +16,8 @@ export {
   PeerGoneError,
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
+export { PeerSession } from "./peer_session.ts";
+export { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 export {
   IndexChunkLookup,
   type IndexedChunks,
@@ -25,13 +27,11 @@ export {
 export {
   type LocalIndexView,
   type PeerLink,
-  PeerSession,
   type PeerSessionOptions,
   type RemoteIndexView,
-  SameReplicaError,
-  SessionProtocolError,
+  type SessionHandle,
   type SessionState,
-} from "./peer_session.ts";
+} from "./session_options.ts";
 export {
   answerChunkRequest,
   type ChunkAnswer,

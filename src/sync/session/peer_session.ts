@@ -24,10 +24,9 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type FileRecord, type HeldMark, STATE_DIR } from "../../index/mod.ts";
+import type { FileRecord } from "../../index/mod.ts";
 import { fingerprint } from "../../identity/mod.ts";
 import {
-  type ChunkRequest,
   decodeOwnedMessage,
   encodedRecordSize,
   encodeMessageParts,
@@ -39,153 +38,23 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   type WireFileRecord,
-  wirePathProblem,
 } from "../../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
 import {
   checkOwnCounter,
-  NameNotAllowedError,
   toWireRecord,
   WireRecordError,
   wireRecordProblem,
 } from "./wire_record.ts";
+import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
+import type { PeerSessionOptions, SessionState } from "./session_options.ts";
+import { type HeldPage, heldPage } from "./held_page.ts";
+import { SkippedRecords } from "./skipped_records.ts";
+import { NameReports, neverSeen } from "./name_reports.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
 
-/** The peer sent a well-formed message at the wrong time, or a Hello we cannot accept. */
-export class SessionProtocolError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "SessionProtocolError";
-  }
-}
-
-/** The peer announced our own replica id: the folder was copied with its `.dsync/`. */
-export class SameReplicaError extends SessionProtocolError {
-  constructor(replica: bigint) {
-    super(
-      `Peer uses our own replica id ${
-        replica.toString(16)
-      }: was this folder copied with its ${STATE_DIR} directory? Delete ${STATE_DIR} on one side`,
-    );
-    this.name = "SameReplicaError";
-  }
-}
-
-/** How a session talks to its peer: the pool's channel, or a fake in tests. */
-export interface PeerLink {
-  /** Sends one encoded message, maybe in pieces; resolves once written. */
-  send(bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
-  /** Ends the connection at once, reporting `error`. */
-  close(error: Error): void;
-}
-
-/** The local index as a session reads it. */
-export interface LocalIndexView {
-  readonly replicaId: bigint;
-  /** Highest sequence assigned so far. */
-  readonly maxSequence: number;
-  since(sequence: number, limit: number): FileRecord[];
-  /** The local record of `path` (to tell our own counters from inflated ones). */
-  get?(path: string): FileRecord | undefined;
-}
-
-/** The remote index as a session writes it. */
-export interface RemoteIndexView {
-  maxSequence(replica: bigint): bigint;
-  /**
-   * The local records after `sequence` (at most `limit`, in order), each
-   * marked with whether `replica`'s record of its path has exactly the local
-   * version: the peer holds that state already, so it is not sent back.
-   */
-  heldSince?(
-    replica: bigint,
-    sequence: number,
-    limit: number,
-  ): readonly HeldMark[];
-  storeBatch(
-    replica: bigint,
-    records: readonly FileRecord[],
-    maxSequence: bigint,
-  ): void;
-  /** True when some peer's record of `path` is stored (see `neverSeen`). */
-  knows?(path: string): boolean;
-}
-
-/** What the peer holds of a page of local records (see `heldSince`). */
-type HeldPage =
-  /** Every record; `last` is the page's last sequence, `full` if more may follow. */
-  | { readonly kind: "all"; readonly last: number; readonly full: boolean }
-  /** The records of these paths. */
-  | { readonly kind: "some"; readonly paths: ReadonlySet<string> };
-
-/** Options of {@linkcode PeerSession}. */
-export interface PeerSessionOptions {
-  readonly peerId: Uint8Array;
-  /** The peer's device key, shown as its fingerprint (default: `peerId`). */
-  readonly peerDevice?: Uint8Array | undefined;
-  readonly link: PeerLink;
-  readonly local: LocalIndexView;
-  readonly remote: RemoteIndexView;
-  /** Our display name and case sensitivity, sent in `Hello`. */
-  readonly name: string;
-  readonly caseInsensitive: boolean;
-  /** Our file system holds any name POSIX allows (else: Windows rules), sent in `Hello`. */
-  readonly posixNames: boolean;
-  /**
-   * Local records never announced (a receive-only folder's local
-   * changes); the peer does not learn of them at all.
-   */
-  readonly withhold?: (record: FileRecord) => boolean;
-  /** While true, local changes are not announced (they are once it is false and `notifyLocalChanges` is called). */
-  readonly held?: () => boolean;
-  /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
-  readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
-  /** The peer said hello. */
-  readonly onHello?: (session: PeerSession) => void;
-  /** The peer removed a device from the group and sends the new secret. */
-  readonly onGroupRekey?: (
-    session: PeerSession,
-    secret: Uint8Array,
-    removed: Uint8Array,
-  ) => void;
-  /** Records received and stored (sequence order). */
-  readonly onRecords?: (session: PeerSession, records: FileRecord[]) => void;
-  /** The peer's initial delta arrived completely. */
-  readonly onInitialDelta?: (session: PeerSession) => void;
-  /** A chunk request; throwing closes the connection (e.g. a flood). */
-  readonly onChunkRequest?: (
-    session: PeerSession,
-    request: ChunkRequest,
-  ) => void;
-  /** Most records per batch (default 1000). */
-  readonly batchRecords?: number;
-  /** Most encoded bytes per batch, unless one record alone is larger (default 4 MiB). */
-  readonly batchBytes?: number;
-  /** Chunk bytes in flight to this peer (default 32 MiB). */
-  readonly maxRequestBytes?: number;
-}
-
-/** Progress of a session, for status displays. */
-export interface SessionState {
-  readonly helloReceived: boolean;
-  readonly name: string | undefined;
-  readonly replica: bigint | undefined;
-  /** The peer's initial delta arrived (`last`). */
-  readonly initialReceived: boolean;
-  /** Our initial delta is complete and the peer acked everything sent. */
-  readonly allAcked: boolean;
-  /** Highest sequence of ours the peer acked. */
-  readonly peerAck: bigint;
-  /** Highest sequence of the peer's we stored. */
-  readonly received: bigint;
-  /** The peer's last `InSync` sequence, if any. */
-  readonly peerInSync: bigint | undefined;
-}
-
 const PAGE = 1000;
-/** Refused records of one session logged one by one; later ones are counted. */
-const SKIPPED_LOGGED = 20;
 
 /** The protocol with one peer, over one connection. */
 export class PeerSession {
@@ -193,14 +62,14 @@ export class PeerSession {
   /** Short form of the peer id, for logs. */
   readonly fingerprint: string;
   readonly #o: PeerSessionOptions;
-  /** Deletions of never-seen paths dropped from this peer (see `#neverSeen`). */
+  /** Deletions of never-seen paths dropped from this peer (see `neverSeen`). */
   tombstonesDropped = 0;
   readonly #requester: ChunkRequester;
   readonly #batchRecords: number;
   readonly #batchBytes: number;
   #hello: Hello | undefined;
-  readonly #withheldNames = new Set<string>();
-  readonly #refusedNames = new Set<string>();
+  /** Names the naming rules keep apart, for the status. */
+  readonly names = new NameReports();
   #closed = false;
   /** Our sequence the peer has (from its first ack); undefined until then. */
   #sentUpTo: number | undefined;
@@ -214,7 +83,7 @@ export class PeerSession {
   #pumping: Promise<void> | undefined;
   #dirty = false;
   /** Records of the peer refused so far (their log lines are bounded). */
-  #skipped = 0;
+  readonly #skipped = new SkippedRecords();
   /** What we acked at hello: the peer's highest sequence we had stored. */
   #helloAck = 0n;
   /**
@@ -240,16 +109,6 @@ export class PeerSession {
         ? {}
         : { maxBytes: options.maxRequestBytes }),
     });
-  }
-
-  /** Our paths the peer's naming rules refuse (it cannot hold them). */
-  get withheldNames(): string[] {
-    return [...this.#withheldNames].sort();
-  }
-
-  /** The peer's paths our naming rules refuse (we cannot hold them). */
-  get refusedNames(): string[] {
-    return [...this.#refusedNames].sort();
   }
 
   /** The peer's replica id, once it said hello. */
@@ -422,18 +281,6 @@ export class PeerSession {
     if (sequence > this.#peerAck) this.#peerAck = sequence;
   }
 
-  /**
-   * A deletion of a path neither we nor any peer ever had a record of: it
-   * changes nothing here, so it is neither stored nor passed on. A flood of
-   * 500,000 such tombstones grew the victim's index to 153 MB and, passed
-   * on, an honest peer's to 152 MB (issue #19).
-   */
-  #neverSeen(path: string): boolean {
-    const { local, remote } = this.#o;
-    if (local.get === undefined || remote.knows === undefined) return false;
-    return local.get(path) === undefined && !remote.knows(path);
-  }
-
   #onBatch(replica: bigint, batch: IndexBatch): void {
     const records: FileRecord[] = [];
     let dropped = 0;
@@ -458,19 +305,15 @@ export class PeerSession {
         record = this.#o.convert(wire);
       } catch (err) {
         if (!(err instanceof WireRecordError)) throw err;
-        if (err instanceof NameNotAllowedError) {
-          if (wire.deleted) this.#refusedNames.delete(wire.path);
-          else this.#refusedNames.add(wire.path);
-        }
-        this.#logSkipped(err);
+        this.names.refusedRecord(wire.path, wire.deleted, err);
+        this.#skipped.log(this.#label(), err);
         continue;
       }
       if (record === undefined) continue;
-      if (record.deleted && this.#neverSeen(record.path)) {
-        dropped++;
-        continue;
-      }
-      records.push(record);
+      const { local, remote } = this.#o;
+      if (!record.deleted || !neverSeen(local, remote, record.path)) {
+        records.push(record);
+      } else dropped++;
     }
     if (dropped > 0) {
       this.tombstonesDropped += dropped;
@@ -555,12 +398,7 @@ export class PeerSession {
           cursor = batchEnd = record.sequence;
           continue;
         }
-        if (this.#hello?.posixNames === false) {
-          // Sent all the same (the peer skips it and says so); reported here.
-          if (!record.deleted && wirePathProblem(record.path) !== null) {
-            this.#withheldNames.add(record.path);
-          } else this.#withheldNames.delete(record.path);
-        }
+        this.names.sending(record, this.#hello?.posixNames);
         const wire = toWireRecord(record);
         const size = encodedRecordSize(wire);
         if (
@@ -588,30 +426,10 @@ export class PeerSession {
     this.#sentEnd = highestSent;
   }
 
-  /**
-   * Which records of the next page after `cursor` the peer holds in that
-   * version. Undefined when that is unknown: the peer is new, or its index
-   * went back.
-   */
+  /** What the peer holds of the page after `cursor` (see {@linkcode heldPage}). */
   #heldPage(cursor: number): HeldPage | undefined {
-    const replica = this.#hello?.replicaId;
-    const remote = this.#o.remote;
-    if (
-      replica === undefined || this.#peerWentBack ||
-      remote.heldSince === undefined
-    ) return undefined;
-    const marks = remote.heldSince(replica, cursor, PAGE);
-    if (marks.length > 0 && marks.every((m) => m.held)) {
-      return {
-        kind: "all",
-        last: marks[marks.length - 1]!.sequence,
-        full: marks.length === PAGE,
-      };
-    }
-    return {
-      kind: "some",
-      paths: new Set(marks.filter((m) => m.held).map((m) => m.path)),
-    };
+    if (this.#peerWentBack) return undefined;
+    return heldPage(this.#o.remote, this.#hello?.replicaId, cursor, PAGE);
   }
 
   #post(message: Message): void {
@@ -625,34 +443,6 @@ export class PeerSession {
     return name === undefined
       ? this.fingerprint
       : `${name} (${this.fingerprint})`;
-  }
-
-  /**
-   * Logs a refused record: the first few each, then only a running count
-   * at powers of two, so a peer cannot flood the log (4096 bad records fit
-   * in one batch).
-   */
-  #logSkipped(err: WireRecordError): void {
-    const n = ++this.#skipped;
-    if (n <= SKIPPED_LOGGED) {
-      log.warn("Skipping a record from {peer}: {name}: {message}", {
-        peer: this.#label(),
-        name: err.name,
-        message: err.message,
-      });
-      return;
-    }
-    log.debug("Skipping a record from {peer}: {name}: {message}", {
-      peer: this.#label(),
-      name: err.name,
-      message: err.message,
-    });
-    if ((n & (n - 1)) === 0) {
-      log.warn(
-        "Skipped {count} records from {peer} so far (only the first {logged} are logged one by one)",
-        { count: n, peer: this.#label(), logged: SKIPPED_LOGGED },
-      );
-    }
   }
 
   #violation(err: Error): void {

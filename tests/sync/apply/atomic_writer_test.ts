@@ -1,14 +1,13 @@
 import { blake3 } from "../../../src/index/hash.ts";
 import { digestBytes } from "../../../src/index/file_digest.ts";
 import type { StoredStat } from "../../../src/index/store.ts";
+import { PartFile } from "../../../src/sync/apply/atomic_writer.ts";
+import type { PartTarget } from "../../../src/sync/apply/part_target.ts";
 import {
-  commitBatch,
   PART_FILE_PATTERN,
-  PartFile,
   partName,
-  type PartTarget,
-  writeSymlink,
-} from "../../../src/sync/apply/atomic_writer.ts";
+} from "../../../src/sync/apply/part_name.ts";
+import { writeSymlink } from "../../../src/sync/apply/symlink_writer.ts";
 import { WRITEBACK_STEP } from "../../../src/sync/apply/early_writeback.ts";
 import {
   ContentMismatchError,
@@ -342,62 +341,6 @@ Deno.test("partName() stays within 255 bytes and matches PART_FILE_PATTERN", () 
   assert(PART_FILE_PATTERN.test(partName("a.txt")));
   assert(!PART_FILE_PATTERN.test("movie.part"));
   assert(!PART_FILE_PATTERN.test(".a.txt.dsync-xyz.part"));
-});
-
-Deno.test("commitBatch() commits 500 small files in 5 directories", async () => {
-  await withDirs(async (folder) => {
-    const parts: PartFile[] = [];
-    const contents: Uint8Array[] = [];
-    for (let i = 0; i < 500; i++) {
-      const data = enc.encode(`file ${i}\n`.repeat(i % 7 + 1));
-      contents.push(data);
-      const part = await PartFile.create(
-        target(folder, `d${i % 5}/f${i}.txt`, data, { exec: i % 2 === 0 }),
-      );
-      await part.write(0, data);
-      parts.push(part);
-    }
-    const outcomes = await commitBatch(parts);
-    assertEquals(outcomes.length, 500);
-    for (let i = 0; i < 500; i++) {
-      const o = outcomes[i]!;
-      assert(o.ok, `file ${i}: ${!o.ok && o.error.message}`);
-      assertEquals(o.path, `d${i % 5}/f${i}.txt`);
-      assertEquals(
-        await Deno.readFile(`${folder}/d${i % 5}/f${i}.txt`),
-        contents[i],
-      );
-      if (!IS_WINDOWS && o.ok) {
-        assertEquals(((o.info.mode ?? 0) & 0o100) !== 0, i % 2 === 0);
-      }
-    }
-    for (let d = 0; d < 5; d++) {
-      const left = (await names(`${folder}/d${d}`)).filter((n) =>
-        n.endsWith(".part")
-      );
-      assertEquals(left, []);
-    }
-  });
-});
-
-Deno.test("commitBatch() reports failing parts without stopping the others", async () => {
-  await withDirs(async (folder) => {
-    await Deno.writeTextFile(`${folder}/edited.txt`, "user's");
-    const good = enc.encode("good");
-    const p1 = await PartFile.create(target(folder, "ok.txt", good));
-    await p1.write(0, good);
-    const p2 = await PartFile.create(target(folder, "bad.txt", good));
-    await p2.write(2, enc.encode("il"));
-    await p2.write(0, enc.encode("ev"));
-    const p3 = await PartFile.create(target(folder, "edited.txt", good));
-    await p3.write(0, good);
-    const [o1, o2, o3] = await commitBatch([p1, p2, p3]);
-    assert(o1!.ok);
-    assert(!o2!.ok && o2!.error instanceof ContentMismatchError);
-    assert(!o3!.ok && o3!.error instanceof LocalChangeError);
-    assertEquals(await names(folder), ["edited.txt", "ok.txt"]);
-    assertEquals(await Deno.readTextFile(`${folder}/edited.txt`), "user's");
-  });
 });
 
 Deno.test("writeSymlink() places a link without following it, checking the entry first", async () => {

@@ -59,7 +59,7 @@ Deno.test("ChunkFetcher takes in a peer that announces the file after the pull s
       folder,
       chunkIndex: new LocalChunkIndex(store),
       // beta announces the file only after the first lookup.
-      sourcesFor: () => lookups++ === 0 ? [a] : [b, a],
+      peers: { sourcesFor: () => lookups++ === 0 ? [a] : [b, a] },
       now: () => clock,
     });
     const out = new Uint8Array(data.length);
@@ -96,15 +96,17 @@ Deno.test("ChunkFetcher.fill() keeps the chunks a resumed sink holds and fetches
     const fetcher = new ChunkFetcher({
       folder,
       chunkIndex: new LocalChunkIndex(store),
-      sourcesFor: () => [{
-        key: "a",
-        open: true,
-        load: 0,
-        request(_path, _hash, offset, length) {
-          fetched += length;
-          return Promise.resolve(data.slice(offset, offset + length));
-        },
-      }],
+      peers: {
+        sourcesFor: () => [{
+          key: "a",
+          open: true,
+          load: 0,
+          request(_path, _hash, offset, length) {
+            fetched += length;
+            return Promise.resolve(data.slice(offset, offset + length));
+          },
+        }],
+      },
     });
     const out = new Uint8Array(data.length);
     const kept: number[] = [];

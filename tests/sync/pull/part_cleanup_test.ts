@@ -1,7 +1,4 @@
-import {
-  partName,
-  partTargetName,
-} from "../../../src/sync/apply/atomic_writer.ts";
+import { partName, partTargetName } from "../../../src/sync/apply/part_name.ts";
 import {
   LeftoverParts,
   removeLeftoverParts,

@@ -16,7 +16,8 @@ import { ChunkUnavailableError } from "../../../src/sync/session/chunk_requests.
 import { LocalChunkIndex } from "../../../src/sync/pull/chunk_source.ts";
 import { EchoFilter } from "../../../src/sync/apply/echo_filter.ts";
 import type { ChunkSource } from "../../../src/sync/pull/chunk_fetcher.ts";
-import { Puller, type PullerOptions } from "../../../src/sync/pull/puller.ts";
+import { Puller } from "../../../src/sync/pull/puller.ts";
+import type { PullerOptions } from "../../../src/sync/pull/pull_context.ts";
 import { LeftoverParts } from "../../../src/sync/pull/part_cleanup.ts";
 import { RemoteIndex } from "../../../src/index/remote_index.ts";
 
@@ -129,7 +130,7 @@ async function withWorld(
     gate,
     echo: new EchoFilter(),
     maxConcurrentTransfers: 2,
-    sourcesFor: () => (w.connected ? [peer] : []),
+    peers: { sourcesFor: () => (w.connected ? [peer] : []) },
     rescan: async (paths) => {
       w.rescans.push(paths);
       await gate.run(() => scanner.scanPaths(paths));

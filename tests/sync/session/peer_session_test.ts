@@ -10,13 +10,13 @@ import {
   ChunkUnavailableError,
   PeerGoneError,
 } from "../../../src/sync/session/chunk_requests.ts";
-import {
-  type LocalIndexView,
-  type PeerLink,
-  PeerSession,
-  type PeerSessionOptions,
-  type RemoteIndexView,
-} from "../../../src/sync/session/peer_session.ts";
+import { PeerSession } from "../../../src/sync/session/peer_session.ts";
+import type {
+  LocalIndexView,
+  PeerLink,
+  PeerSessionOptions,
+  RemoteIndexView,
+} from "../../../src/sync/session/session_options.ts";
 import type { HeldMark } from "../../../src/index/remote_index.ts";
 import {
   fromWireRecord,

@@ -1,0 +1,255 @@
+/**
+ * The peers of one folder as the engine knows them: each one's current
+ * session and responder (none while disconnected), its address and byte
+ * counts across sessions. It answers the puller's one question about
+ * peers, "who can give me this chunk" ({@linkcode PeerDirectory}): the
+ * connected peers whose replica announced the same content.
+ * @module
+ */
+
+import { fingerprint } from "../identity/mod.ts";
+import {
+  compare,
+  type FileRecord,
+  type RemoteIndex,
+  toHex,
+} from "../index/mod.ts";
+import type { ChunkSource, PeerDirectory } from "./pull/mod.ts";
+import type { ChunkResponder, PeerSession } from "./session/mod.ts";
+import type { PeerStatus } from "./status.ts";
+
+/** One peer, across its sessions. */
+export interface Peer {
+  readonly id: string;
+  readonly fingerprint: string;
+  name: string | undefined;
+  /** The peer's replica id (16 hex digits), once its hello arrived. */
+  replica: string | undefined;
+  session: PeerSession | undefined;
+  responder: ChunkResponder | undefined;
+  address: string | undefined;
+  connectedAt: number;
+  disconnectedAt: number | undefined;
+  /** Bytes of the sessions already ended. */
+  bytesReceived: number;
+  bytesSent: number;
+}
+
+/** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
+const hexCache = new WeakMap<Uint8Array, string>();
+
+/** `bytes` as hex, cached per array. */
+export function peerHex(bytes: Uint8Array): string {
+  const cached = hexCache.get(bytes);
+  if (cached !== undefined) return cached;
+  const out = toHex(bytes);
+  hexCache.set(bytes, out);
+  return out;
+}
+
+/** The peers' state for the UI, summed over peers. */
+export interface PeersStatus {
+  readonly peers: PeerStatus[];
+  /** Every connected peer's index is exchanged both ways. */
+  readonly allExchanged: boolean;
+  /** Chunk bytes received from / sent to peers, ended sessions included. */
+  readonly received: number;
+  readonly sent: number;
+}
+
+/** The engine's peers; see the module comment. */
+export class ConnectedPeers implements PeerDirectory {
+  readonly #remote: RemoteIndex;
+  readonly #now: () => number;
+  readonly #peers = new Map<string, Peer>();
+  /** Bytes of the sessions already ended, all peers. */
+  #bytesReceived = 0;
+  #bytesSent = 0;
+
+  constructor(remote: RemoteIndex, now: () => number) {
+    this.#remote = remote;
+    this.#now = now;
+  }
+
+  /** The peer with id `peerId`, if ever seen. */
+  get(peerId: Uint8Array): Peer | undefined {
+    return this.#peers.get(peerHex(peerId));
+  }
+
+  /** Every peer ever seen. */
+  all(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
+  /**
+   * The peer `peerId` connected over `channel`: its entry (made on first
+   * sight), its previous session retired, ready for a new session.
+   */
+  arrive(
+    peerId: Uint8Array,
+    channel: { readonly peerDevice?: Uint8Array; readonly remoteAddr?: string },
+  ): Peer {
+    const id = peerHex(peerId);
+    let peer = this.#peers.get(id);
+    if (peer === undefined) {
+      peer = {
+        id,
+        fingerprint: fingerprint(channel.peerDevice ?? peerId),
+        name: undefined,
+        replica: undefined,
+        session: undefined,
+        responder: undefined,
+        address: undefined,
+        connectedAt: 0,
+        disconnectedAt: undefined,
+        bytesReceived: 0,
+        bytesSent: 0,
+      };
+      this.#peers.set(id, peer);
+    }
+    this.retire(peer, "replaced");
+    peer.address = channel.remoteAddr;
+    peer.connectedAt = this.#now();
+    peer.disconnectedAt = undefined;
+    return peer;
+  }
+
+  /** Ends the peer's current session, keeping its byte counts. */
+  retire(peer: Peer, reason: string): void {
+    const { session, responder } = peer;
+    if (session === undefined) return;
+    peer.session = undefined;
+    peer.responder = undefined;
+    peer.disconnectedAt = this.#now();
+    session.closed(reason);
+    this.#bytesReceived += session.requester.wireBytes;
+    peer.bytesReceived += session.requester.wireBytes;
+    if (responder !== undefined) {
+      this.#bytesSent += responder.bytesSent;
+      peer.bytesSent += responder.bytesSent;
+      responder.close().catch(() => {});
+    }
+  }
+
+  sourcesFor(path: string, hash: Uint8Array): ChunkSource[] {
+    const replicas = this.#remote.replicasWithContent(path, hash);
+    if (replicas.length === 0) return [];
+    const out: ChunkSource[] = [];
+    for (const peer of this.#peers.values()) {
+      const session = peer.session;
+      if (session === undefined || !session.open) continue;
+      const replica = session.replica;
+      if (replica === undefined || !replicas.includes(replica)) continue;
+      out.push({
+        key: peer.id,
+        get open() {
+          return session.open;
+        },
+        get load() {
+          return session.requester.inFlightBytes;
+        },
+        request: (p, h, offset, length, signal) =>
+          session.requestChunk(p, h, offset, length, signal),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Hands the group's new secret to every connected peer but `except`
+   * (peer ids as hex); resolves with how many were sent.
+   */
+  async sendGroupRekey(
+    secret: Uint8Array,
+    removed: Uint8Array,
+    except: ReadonlySet<string>,
+  ): Promise<number> {
+    const sends: Promise<void>[] = [];
+    for (const peer of this.#peers.values()) {
+      if (peer.session === undefined || except.has(peer.id)) continue;
+      sends.push(peer.session.sendGroupRekey(secret, removed));
+    }
+    const results = await Promise.allSettled(sends);
+    return results.filter((r) => r.status === "fulfilled").length;
+  }
+
+  /** The name (or fingerprint) of the connected peer whose replica is `replica`. */
+  nameOf(replica: bigint): string | undefined {
+    for (const peer of this.#peers.values()) {
+      if (peer.session?.state().replica === replica) {
+        return peer.name ?? peer.fingerprint;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The name (or fingerprint) of a peer whose replica announced exactly
+   * `record`'s version: where that change came from.
+   */
+  sourceOf(record: FileRecord): string | undefined {
+    for (const entry of this.#remote.recordsFor(record.path)) {
+      if (compare(entry.record.version, record.version) !== "equal") continue;
+      const replica = entry.replica.toString(16).padStart(16, "0");
+      for (const peer of this.#peers.values()) {
+        if (peer.replica === replica) return peer.name ?? peer.fingerprint;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Files and bytes of ours the peers with `replica` confirmed they hold
+   * (through their last `InSync`).
+   */
+  heldBy(replica: string): { files: number; bytes: number } {
+    let through = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer.replica !== replica) continue;
+      const confirmed = peer.session?.state().peerInSync;
+      if (confirmed !== undefined) {
+        through = Math.max(through, Number(confirmed));
+      }
+    }
+    return this.#remote.heldTotals(BigInt(`0x${replica}`), through);
+  }
+
+  /** Each peer as the UI shows it, and the sums. */
+  status(): PeersStatus {
+    const peers: PeerStatus[] = [];
+    let allExchanged = true;
+    let received = this.#bytesReceived;
+    let sent = this.#bytesSent;
+    for (const peer of this.#peers.values()) {
+      const state = peer.session?.state();
+      const done = state !== undefined && state.initialReceived &&
+        state.allAcked;
+      if (peer.session !== undefined && !done) allExchanged = false;
+      const peerReceived = peer.session?.requester.wireBytes ?? 0;
+      const peerSent = peer.responder?.bytesSent ?? 0;
+      received += peerReceived;
+      sent += peerSent;
+      peers.push({
+        id: peer.id,
+        fingerprint: peer.fingerprint,
+        name: peer.name,
+        replica: peer.replica,
+        connected: peer.session !== undefined,
+        initialSyncDone: done,
+        indexReceived: state?.initialReceived ?? false,
+        indexAcked: state?.allAcked ?? false,
+        confirmed: state !== undefined && state.allAcked &&
+          state.peerInSync !== undefined &&
+          state.peerInSync >= state.peerAck,
+        address: peer.address,
+        withheld: peer.session?.names.withheld ?? [],
+        refused: peer.session?.names.refused ?? [],
+        connectedAt: peer.connectedAt,
+        disconnectedAt: peer.disconnectedAt,
+        bytesReceived: peer.bytesReceived + peerReceived,
+        bytesSent: peer.bytesSent + peerSent,
+      });
+    }
+    return { peers, allExchanged, received, sent };
+  }
+}

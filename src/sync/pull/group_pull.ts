@@ -1,0 +1,103 @@
+/**
+ * A group of small files' trip from peers to disk: each file's chunks are
+ * assembled in memory (copied from local files or fetched), then the apply
+ * room writes them all at once ({@linkcode writeSmallFiles}), renaming
+ * each into place under the apply gate and storing the records in one
+ * transaction. A file that fails does not hold up the others; each failure
+ * goes to the failure policy.
+ * @module
+ */
+
+import type { FileRecord } from "../../index/mod.ts";
+import {
+  appliedRecord,
+  assertDecisionCurrent,
+  type Decision,
+  echoStateOf,
+  keepAside,
+  type SmallFile,
+  writeSmallFiles,
+} from "../apply/mod.ts";
+import type { PullContext } from "./pull_context.ts";
+
+/** Pulls the small files `planned` decided, as one group. */
+export async function pullGroup(
+  ctx: PullContext,
+  planned: Decision[],
+): Promise<void> {
+  const o = ctx.options;
+  const epoch = ctx.sourceEpoch();
+  const signal = ctx.signal();
+  const failures: { path: string; error: unknown }[] = [];
+  const files: SmallFile[] = [];
+  const byPath = new Map<string, Decision>();
+  try {
+    await Promise.all(planned.map(async (p) => {
+      const d = ctx.recheck(p);
+      if (d === undefined || ctx.closed()) return;
+      await o.leftovers?.discard(d.path);
+      const transfer = ctx.transfers.start(d, ctx.now());
+      try {
+        const data = await ctx.fetcher.assemble(
+          d.remote,
+          signal,
+          (n) => transfer.bytesDone += n,
+        );
+        byPath.set(d.path, d);
+        files.push({
+          path: d.path,
+          data,
+          hash: d.remote.hash,
+          chunks: d.remote.chunks,
+          mtimeNs: d.remote.mtimeNs,
+          exec: d.remote.exec,
+          expected: o.store.getStat(d.path),
+          conflictTag: ctx.localTag(),
+          check: () => assertDecisionCurrent(o.store, d),
+          ...(o.versions === undefined ? {} : {
+            keepOld: (aside: string) =>
+              keepAside(o.versions!, aside, d.path, "replaced"),
+          }),
+        });
+      } catch (err) {
+        failures.push({ path: d.path, error: err });
+      }
+    }));
+    signal.throwIfAborted();
+    if (files.length > 0) {
+      const outcomes = await writeSmallFiles(
+        o.folder,
+        files,
+        (rename) =>
+          o.gate.run(() => {
+            const records: FileRecord[] = [];
+            for (const outcome of rename()) {
+              if (!outcome.ok) continue;
+              const d = byPath.get(outcome.path)!;
+              records.push(appliedRecord(d, outcome.info));
+              o.echo.remember(
+                d.path,
+                echoStateOf(outcome.info, d.remote.hash),
+              );
+            }
+            o.store.putMany(records);
+            ctx.transfers.countPlaced(records.length);
+            if (records.length > 0) ctx.failures.wrote();
+          }),
+      );
+      for (const outcome of outcomes) {
+        if (outcome.ok) ctx.failures.settled(outcome.path);
+        else failures.push({ path: outcome.path, error: outcome.error });
+      }
+      ctx.requeueMore([...byPath.values()]);
+      o.onStored();
+    }
+  } catch (err) {
+    for (const f of files) failures.push({ path: f.path, error: err });
+  } finally {
+    for (const d of planned) ctx.transfers.end(d.path);
+  }
+  for (const { path, error } of failures) {
+    await ctx.failures.failed(path, error, epoch);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * What a `PeerSession` works with: the link to its peer, the two
+ * indexes as it reads and writes them, and what it reports (its options),
+ * and the progress it shows.
+ * @module
+ */
+
+import type { FileRecord, HeldMark } from "../../index/mod.ts";
+import type {
+  ChunkRequest,
+  Message,
+  WireFileRecord,
+} from "../../protocol/mod.ts";
+
+/** How a session talks to its peer: the pool's channel, or a fake in tests. */
+export interface PeerLink {
+  /** Sends one encoded message, maybe in pieces; resolves once written. */
+  send(bytes: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /** Ends the connection at once, reporting `error`. */
+  close(error: Error): void;
+}
+
+/** The local index as a session reads it. */
+export interface LocalIndexView {
+  readonly replicaId: bigint;
+  /** Highest sequence assigned so far. */
+  readonly maxSequence: number;
+  since(sequence: number, limit: number): FileRecord[];
+  /** The local record of `path` (to tell our own counters from inflated ones). */
+  get?(path: string): FileRecord | undefined;
+}
+
+/** The remote index as a session writes it. */
+export interface RemoteIndexView {
+  maxSequence(replica: bigint): bigint;
+  /**
+   * The local records after `sequence` (at most `limit`, in order), each
+   * marked with whether `replica`'s record of its path has exactly the local
+   * version: the peer holds that state already, so it is not sent back.
+   */
+  heldSince?(
+    replica: bigint,
+    sequence: number,
+    limit: number,
+  ): readonly HeldMark[];
+  storeBatch(
+    replica: bigint,
+    records: readonly FileRecord[],
+    maxSequence: bigint,
+  ): void;
+  /** True when some peer's record of `path` is stored (see `neverSeen`). */
+  knows?(path: string): boolean;
+}
+
+/** The session as its callbacks see it (a `PeerSession`). */
+export interface SessionHandle {
+  /** The peer's display name, once it said hello. */
+  readonly name: string | undefined;
+  /** The peer's replica id, once it said hello. */
+  readonly replica: bigint | undefined;
+  /** Short form of the peer id, for logs. */
+  readonly fingerprint: string;
+  /** Sends one message to the peer. */
+  send(message: Message): Promise<void>;
+  /** Tells the peer we hold everything of its index we acked. */
+  sendInSync(): void;
+}
+
+/** Options of a `PeerSession`. */
+export interface PeerSessionOptions {
+  readonly peerId: Uint8Array;
+  /** The peer's device key, shown as its fingerprint (default: `peerId`). */
+  readonly peerDevice?: Uint8Array | undefined;
+  readonly link: PeerLink;
+  readonly local: LocalIndexView;
+  readonly remote: RemoteIndexView;
+  /** Our display name and case sensitivity, sent in `Hello`. */
+  readonly name: string;
+  readonly caseInsensitive: boolean;
+  /** Our file system holds any name POSIX allows (else: Windows rules), sent in `Hello`. */
+  readonly posixNames: boolean;
+  /**
+   * Local records never announced (a receive-only folder's local
+   * changes); the peer does not learn of them at all.
+   */
+  readonly withhold?: (record: FileRecord) => boolean;
+  /** While true, local changes are not announced (they are once it is false and `notifyLocalChanges` is called). */
+  readonly held?: () => boolean;
+  /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
+  readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
+  /** The peer said hello. */
+  readonly onHello?: (session: SessionHandle) => void;
+  /** The peer removed a device from the group and sends the new secret. */
+  readonly onGroupRekey?: (
+    session: SessionHandle,
+    secret: Uint8Array,
+    removed: Uint8Array,
+  ) => void;
+  /** Records received and stored (sequence order). */
+  readonly onRecords?: (session: SessionHandle, records: FileRecord[]) => void;
+  /** The peer's initial delta arrived completely. */
+  readonly onInitialDelta?: (session: SessionHandle) => void;
+  /** A chunk request; throwing closes the connection (e.g. a flood). */
+  readonly onChunkRequest?: (
+    session: SessionHandle,
+    request: ChunkRequest,
+  ) => void;
+  /** Most records per batch (default 1000). */
+  readonly batchRecords?: number;
+  /** Most encoded bytes per batch, unless one record alone is larger (default 4 MiB). */
+  readonly batchBytes?: number;
+  /** Chunk bytes in flight to this peer (default 32 MiB). */
+  readonly maxRequestBytes?: number;
+}
+
+/** Progress of a session, for status displays. */
+export interface SessionState {
+  readonly helloReceived: boolean;
+  readonly name: string | undefined;
+  readonly replica: bigint | undefined;
+  /** The peer's initial delta arrived (`last`). */
+  readonly initialReceived: boolean;
+  /** Our initial delta is complete and the peer acked everything sent. */
+  readonly allAcked: boolean;
+  /** Highest sequence of ours the peer acked. */
+  readonly peerAck: bigint;
+  /** Highest sequence of the peer's we stored. */
+  readonly received: bigint;
+  /** The peer's last `InSync` sequence, if any. */
+  readonly peerInSync: bigint | undefined;
+}
