@@ -141,6 +141,32 @@ export async function runDsync(
   };
 }
 
+/**
+ * Arguments of a node named `name` on `root/name`, listening on `port` of
+ * loopback and dialing `peerPort` there, without mDNS; `extra` follows
+ * (by default its status page on any free port).
+ */
+export function loopbackNodeArgs(
+  root: string,
+  name: string,
+  port: number,
+  peerPort: number,
+  extra: readonly string[] = ["--gui", "127.0.0.1:0"],
+): string[] {
+  return [
+    "-d",
+    `${root}/${name}`,
+    "-n",
+    name,
+    "-p",
+    String(port),
+    "--no-discovery",
+    "-a",
+    `127.0.0.1:${peerPort}`,
+    ...extra,
+  ];
+}
+
 /** A dsync process running in the background. */
 export class DsyncProcess {
   #child: Deno.ChildProcess;

@@ -9,7 +9,12 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import {
+  DsyncProcess,
+  freePort,
+  isolatedEnv,
+  loopbackNodeArgs,
+} from "./_dsync.ts";
 import { writeBigFile } from "./_faults.ts";
 
 const SIZE = 50 * 1000 * 1000;
@@ -39,19 +44,9 @@ Deno.test(`honest in sync: neither side says "In sync" before the receiver holds
     }
     const [portA, portB] = [freePort(), freePort()];
     const start = (name: string, port: number, peer: number) => {
-      const node = new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${peer}`,
-        "--gui",
-        "127.0.0.1:0",
-      ], { env });
+      const node = new DsyncProcess(loopbackNodeArgs(root, name, port, peer), {
+        env,
+      });
       nodes.push(node);
       return node;
     };

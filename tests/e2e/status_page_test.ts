@@ -13,7 +13,13 @@
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { assert, assertEquals } from "../assert.ts";
 import { waitFor } from "../_wait.ts";
-import { DsyncProcess, freePort, isolatedEnv, runDsync } from "./_dsync.ts";
+import {
+  DsyncProcess,
+  freePort,
+  isolatedEnv,
+  loopbackNodeArgs,
+  runDsync,
+} from "./_dsync.ts";
 import { skip, writeBigFile } from "./_faults.ts";
 import { findChromium } from "./_chromium.ts";
 import type { StatusDocument } from "../../src/node/mod.ts";
@@ -45,19 +51,10 @@ Deno.test(
       await Deno.writeTextFile(`${root}/alpha/readme.txt`, "hello\n");
       const [portA, portB] = [freePort(), freePort()];
       const start = (name: string, port: number, peer: number) => {
-        const node = new DsyncProcess([
-          "-d",
-          `${root}/${name}`,
-          "-n",
-          name,
-          "-p",
-          String(port),
-          "--no-discovery",
-          "-a",
-          `127.0.0.1:${peer}`,
-          "--gui",
-          "127.0.0.1:0",
-        ], { env });
+        const node = new DsyncProcess(
+          loopbackNodeArgs(root, name, port, peer),
+          { env },
+        );
         nodes.push(node);
         return node;
       };

@@ -5,7 +5,13 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import { DsyncProcess, freePort, isolatedEnv, runDsync } from "./_dsync.ts";
+import {
+  DsyncProcess,
+  freePort,
+  isolatedEnv,
+  loopbackNodeArgs,
+  runDsync,
+} from "./_dsync.ts";
 import { writeTree } from "./_folders.ts";
 import type { StatusDocument } from "../../src/node/mod.ts";
 
@@ -42,17 +48,10 @@ Deno.test("dsync status summarises a running node, --json prints the whole docum
     });
     const [portA, portB] = [freePort(), freePort()];
     const start = (name: string, port: number, peerPort: number) => {
-      const node = new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${peerPort}`,
-      ], { env });
+      const node = new DsyncProcess(
+        loopbackNodeArgs(root, name, port, peerPort, []),
+        { env },
+      );
       nodes.push(node);
       return node;
     };

@@ -8,7 +8,13 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { waitFor } from "../_wait.ts";
-import { DsyncProcess, freePort, isolatedEnv, runDsync } from "./_dsync.ts";
+import {
+  DsyncProcess,
+  freePort,
+  isolatedEnv,
+  loopbackNodeArgs,
+  runDsync,
+} from "./_dsync.ts";
 import { skip, whyNotRoot } from "./_faults.ts";
 import type { StatusDocument } from "../../src/node/mod.ts";
 
@@ -44,19 +50,10 @@ Deno.test("unreadable subfolder: skipped and reported, the rest watched live (ne
     await Deno.chmod(`${root}/alpha/closed`, 0o000);
     const [pa, pb] = [freePort(), freePort()];
     const start = (name: string, port: number, peer: number) => {
-      const node = new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${peer}`,
-        "--gui",
-        "127.0.0.1:0",
-      ], { env, wrapper });
+      const node = new DsyncProcess(loopbackNodeArgs(root, name, port, peer), {
+        env,
+        wrapper,
+      });
       nodes.push(node);
       return node;
     };
