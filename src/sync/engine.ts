@@ -133,6 +133,7 @@ export class SyncEngine {
         ? {}
         : { leftovers: options.leftovers }),
       ...(options.versions === undefined ? {} : { versions: options.versions }),
+      sourceOf: (record) => this.sourceOf(record),
       ...(options.onDiskFull === undefined
         ? {}
         : { onDiskFull: options.onDiskFull }),

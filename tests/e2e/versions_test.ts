@@ -76,7 +76,7 @@ Deno.test("versions: a peer's delete and overwrite are kept; restore brings them
   assert(!(await exists(`${a.dir}/.dsync/versions`)), "alpha kept versions");
   assert(
     b.proc!.output.includes(
-      "A peer deleted x.txt; kept the old copy in versions",
+      "alpha deleted x.txt; kept the old copy in versions",
     ),
     b.proc!.output,
   );

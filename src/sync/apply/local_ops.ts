@@ -26,11 +26,10 @@ import {
   type StoredStat,
   toOsPath,
 } from "../../index/mod.ts";
-import type { ApplyGate } from "./apply_gate.ts";
-import { type EchoFilter, echoStateOf } from "./echo_filter.ts";
+import { echoStateOf } from "./echo_filter.ts";
 import { LocalChangeError } from "./errors.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
-import { type Action, mergedRecord, mergedVersion } from "./action.ts";
+import { mergedRecord, mergedVersion } from "./action.ts";
 import {
   assertUnchanged,
   checkParentDirs,
@@ -40,73 +39,16 @@ import {
 import { writeSymlink } from "./symlink_writer.ts";
 import { partName } from "./part_name.ts";
 import { removeExactly } from "./exact_replace.ts";
-import type { VersionKeeper } from "../../versions/mod.ts";
+import {
+  changedBy,
+  type Decision,
+  type LocalOpsContext,
+} from "./ops_context.ts";
+import { keepAside, keepVersion } from "./keep_version.ts";
 
 const log = getLogger(["dsync", "sync", "local_ops"]);
 
 const IS_WINDOWS = Deno.build.os === "windows";
-
-/** What the puller decided for one path. */
-export interface Decision {
-  readonly path: string;
-  /** The local record when decided. */
-  readonly local: FileRecord | undefined;
-  /** The peer record to apply. */
-  readonly remote: FileRecord;
-  readonly action: Action;
-  /** Other peers' records of the path also want work (plan again after this one). */
-  readonly more: boolean;
-}
-
-/** What the local operations work on. */
-export interface LocalOpsContext {
-  readonly folder: string;
-  readonly store: IndexStore;
-  readonly gate: ApplyGate;
-  readonly echo: EchoFilter;
-  /**
-   * Where a file that a peer's change replaces or deletes is kept first;
-   * none when versioning is off.
-   */
-  readonly versions?: VersionKeeper;
-}
-
-/**
- * Keeps the local file of `path` as a version, if versioning is on and a
- * file the index holds (`expected`) is there, after checking it is still
- * what the index holds (else
- * {@linkcode LocalChangeError}). Call it under the gate, right before the
- * step that replaces or deletes the path: a file to be `"deleted"` is
- * moved to the versions, one to be `"replaced"` stays in place until the
- * new one is renamed over it. Returns the version's name.
- */
-export async function keepVersion(
-  ctx: LocalOpsContext,
-  path: string,
-  expected: StoredStat | undefined,
-  change: "replaced" | "deleted",
-): Promise<string | undefined> {
-  if (ctx.versions === undefined || expected?.kind !== "file") return undefined;
-  const os = await checkParentDirs(ctx.folder, path);
-  if (os === undefined) return undefined;
-  await assertUnchanged(path, os, expected);
-  try {
-    await Deno.lstat(os);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
-  const name = await ctx.versions.keep(
-    path,
-    change === "replaced" ? "link" : "move",
-  );
-  log.info("A peer {change} {path}; kept the old copy in versions ({name})", {
-    change,
-    path,
-    name,
-  });
-  return name;
-}
 
 /**
  * Throws {@linkcode LocalChangeError} unless the index still holds the
@@ -179,7 +121,7 @@ export async function applyMkdir(
     assertDecisionCurrent(ctx.store, d);
     const expected = liveStat(ctx.store.getStat(d.path));
     if (expected !== undefined && expected.kind !== "dir") {
-      await keepVersion(ctx, d.path, expected, "deleted");
+      await keepVersion(ctx, d.path, expected, "deleted", changedBy(ctx, d));
       const outcome = await removePath(ctx.folder, d.path, { expected });
       if (outcome === "not-empty") throw new DirectoryNotEmptyError(d.path);
       log.info("{path} became a directory on a peer: replaced the {kind}", {
@@ -260,7 +202,7 @@ export async function applySymlink(
       if (outcome === "not-empty") throw new DirectoryNotEmptyError(d.path);
       expected = undefined;
     }
-    await keepVersion(ctx, d.path, expected, "replaced");
+    await keepVersion(ctx, d.path, expected, "replaced", changedBy(ctx, d));
     const info = await writeSymlink(
       ctx.folder,
       d.path,
@@ -338,7 +280,7 @@ export async function applyDeletes(
         assertDecisionCurrent(ctx.store, d);
         const expected = liveStat(ctx.store.getStat(d.path));
         const removed = expected !== undefined && expected.kind !== "dir"
-          ? await removeFileExactly(ctx, d.path, expected)
+          ? await removeFileExactly(ctx, d.path, expected, changedBy(ctx, d))
           : await removePath(
             ctx.folder,
             d.path,
@@ -373,6 +315,7 @@ async function removeFileExactly(
   ctx: LocalOpsContext,
   path: string,
   expected: StoredStat,
+  by: string,
 ): Promise<"removed" | "absent"> {
   const os = await checkParentDirs(ctx.folder, path);
   if (os === undefined) return "absent";
@@ -390,41 +333,10 @@ async function removeFileExactly(
       .toUpperCase(),
     ...(ctx.versions === undefined || expected.kind !== "file" ? {} : {
       takeOld: (aside: string) =>
-        keepAside(ctx.versions!, aside, path, "deleted"),
+        keepAside(ctx.versions!, aside, path, "deleted", by),
     }),
   });
   return removed ? "removed" : "absent";
-}
-
-/**
- * Keeps the old file of `path`, moved aside at `aside` by an exact delete
- * or replace, as a version; where that fails it is removed (as without
- * versions), never left as a stray `.part`.
- */
-export function keepAside(
-  versions: VersionKeeper,
-  aside: string,
-  path: string,
-  change: "deleted" | "replaced",
-): void {
-  try {
-    const name = versions.keepAsideSync(aside, path);
-    log.info("A peer {change} {path}; kept the old copy in versions ({name})", {
-      change,
-      path,
-      name,
-    });
-  } catch (error) {
-    log.warn("Cannot keep the old copy of {path} in versions: {error}", {
-      path,
-      error: String(error),
-    });
-    try {
-      Deno.removeSync(aside);
-    } catch {
-      // Gone already.
-    }
-  }
 }
 
 /** Removes the empty parents of `path` that the index holds as deleted. */

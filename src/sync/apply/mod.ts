@@ -37,16 +37,18 @@ export {
   applySymlink,
   assertDecisionCurrent,
   clearDirectoryForFile,
-  type Decision,
   DirectoryNotEmptyError,
-  keepAside,
-  keepVersion,
   liveStat,
-  type LocalOpsContext,
   moveConflictLoser,
   renameConflictLoser,
   storeMerges,
 } from "./local_ops.ts";
+export { keepAside, keepVersion } from "./keep_version.ts";
+export {
+  changedBy,
+  type Decision,
+  type LocalOpsContext,
+} from "./ops_context.ts";
 export { conflictName, splitExtension } from "./conflict_name.ts";
 export { isActivePart } from "./part_registry.ts";
 export {

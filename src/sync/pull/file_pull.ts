@@ -14,6 +14,7 @@ import { parentRel, toOsPath } from "../../index/mod.ts";
 import {
   appliedRecord,
   assertDecisionCurrent,
+  changedBy,
   type Decision,
   echoStateOf,
   keepVersion,
@@ -68,6 +69,7 @@ export async function pullFile(
           d.path,
           liveStat(o.store.getStat(d.path)),
           "replaced",
+          changedBy(ctx.ops, d),
         );
       }
       let info: Deno.FileInfo;

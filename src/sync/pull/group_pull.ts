@@ -12,6 +12,7 @@ import type { FileRecord } from "../../index/mod.ts";
 import {
   appliedRecord,
   assertDecisionCurrent,
+  changedBy,
   type Decision,
   echoStateOf,
   keepAside,
@@ -56,7 +57,13 @@ export async function pullGroup(
           check: () => assertDecisionCurrent(o.store, d),
           ...(o.versions === undefined ? {} : {
             keepOld: (aside: string) =>
-              keepAside(o.versions!, aside, d.path, "replaced"),
+              keepAside(
+                o.versions!,
+                aside,
+                d.path,
+                "replaced",
+                changedBy(ctx.ops, d),
+              ),
           }),
         });
       } catch (err) {

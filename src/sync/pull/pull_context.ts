@@ -75,6 +75,8 @@ export interface PullerOptions {
    * none when versioning is off.
    */
   readonly versions?: VersionKeeper;
+  /** The name of the device whose change `record` is (for messages). */
+  readonly sourceOf?: (record: FileRecord) => string | undefined;
   /**
    * The disk is full while writing `path` (`bytes` long): free space (old
    * versions) before the retry.

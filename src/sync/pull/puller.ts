@@ -125,6 +125,7 @@ export class Puller {
       gate: options.gate,
       echo: options.echo,
       ...(options.versions === undefined ? {} : { versions: options.versions }),
+      ...(options.sourceOf === undefined ? {} : { sourceOf: options.sourceOf }),
     };
     this.#modeHold = new ModeHold(
       options.mode ?? "send-receive",
