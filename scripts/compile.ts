@@ -41,7 +41,7 @@ export const PERMISSIONS = [
   "--allow-write",
   "--allow-net",
   "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE",
-  "--allow-sys=hostname,networkInterfaces",
+  "--allow-sys=hostname,networkInterfaces,statfs",
 ];
 
 /**

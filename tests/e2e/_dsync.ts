@@ -59,7 +59,7 @@ export const RUN_PERMISSIONS = [
   "--allow-write",
   "--allow-net",
   "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE,INIT_CWD",
-  "--allow-sys=hostname,networkInterfaces",
+  "--allow-sys=hostname,networkInterfaces,statfs",
 ];
 
 export interface RunResult {

@@ -65,7 +65,7 @@ Deno.test("deno task compile --dry-run prints the exact deno compile command of 
     "deno compile --v8-flags=--max-semi-space-size=4,--heap-growing-percent=100 " +
     "--allow-read --allow-write --allow-net " +
     "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE " +
-    "--allow-sys=hostname,networkInterfaces " +
+    "--allow-sys=hostname,networkInterfaces,statfs " +
     "--include src/index/hasher_worker.ts --include src/watch/watch_worker.ts";
   assertEquals(stdout.trim().split("\n"), [
     `${common} --target x86_64-unknown-linux-gnu --output dist/dsync-${v}-x86_64-unknown-linux-gnu main.ts`,
