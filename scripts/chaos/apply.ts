@@ -167,6 +167,23 @@ async function replaceExactly(
   }
 }
 
+/**
+ * Whether the file written through `file` is no longer the one at
+ * `target`: dsync put another file there while it was written (the write
+ * then went to the old file, kept only in `.dsync/versions/` or nowhere).
+ * Its link count does not tell, since a kept version links it.
+ */
+export async function replacedUnder(
+  file: Deno.FsFile,
+  target: string,
+): Promise<boolean> {
+  const written = await file.stat();
+  if (written.nlink === 0) return true;
+  const there = await Deno.lstat(target).catch(() => undefined);
+  return there === undefined || there.ino !== written.ino ||
+    there.dev !== written.dev;
+}
+
 /** Writes `spec` at `path` (creating parents); `exec` sets the exec bit afterwards. */
 export async function applyWrite(
   place: Place,
@@ -197,7 +214,7 @@ export async function applyWrite(
     await file.truncate(0);
     await file.seek(0, Deno.SeekMode.Start);
     await writeAll(file, data);
-    const orphaned = (await file.stat()).nlink === 0;
+    const orphaned = await replacedUnder(file, target);
     const seen = existed || tokens.length > 0 ? [{ path, tokens }] : [];
     effect = orphaned
       ? {
@@ -231,7 +248,7 @@ export async function applyAppend(
   if (!(await file.stat()).isFile) return SKIPPED("not a file here");
   const tokens = tokensIn(await readAll(file));
   await writeAll(file, appendLine(token));
-  const orphaned = (await file.stat()).nlink === 0;
+  const orphaned = await replacedUnder(file, full(place, path));
   return {
     seen: [{ path, tokens }],
     replaced: [],

@@ -4,7 +4,11 @@
  * @module
  */
 import { assertEquals } from "../assert.ts";
-import { applyWrite, type Place } from "../../scripts/chaos/apply.ts";
+import {
+  applyWrite,
+  type Place,
+  replacedUnder,
+} from "../../scripts/chaos/apply.ts";
 import { fileContent, tokensIn } from "../../scripts/chaos/content.ts";
 
 async function place(): Promise<Place & { root: string }> {
@@ -67,6 +71,24 @@ Deno.test("an atomic write over a folder journals every file it held", async () 
     });
     assertEquals(effect.seen, [{ path: "c/d/e.txt", tokens: ["7-4"] }]);
     assertEquals((await Deno.lstat(`${p.dir}/c`)).isFile, true);
+  } finally {
+    await Deno.remove(p.root, { recursive: true });
+  }
+});
+
+Deno.test("a file replaced while written in place counts as replaced, even when a kept version still links it", async () => {
+  const p = await place();
+  try {
+    const target = `${p.dir}/a.txt`;
+    await Deno.writeTextFile(target, "old");
+    using file = await Deno.open(target, { read: true, write: true });
+    assertEquals(await replacedUnder(file, target), false);
+    // dsync keeps the old file as a version (a hard link) and puts the
+    // peer's in place: the open file still has a link, not the path.
+    await Deno.link(target, `${p.scratch}/version`);
+    await Deno.writeTextFile(`${p.scratch}/new`, "peer's");
+    await Deno.rename(`${p.scratch}/new`, target);
+    assertEquals(await replacedUnder(file, target), true);
   } finally {
     await Deno.remove(p.root, { recursive: true });
   }
