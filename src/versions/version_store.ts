@@ -86,44 +86,35 @@ export class VersionStore implements VersionKeeper {
   }
 
   async keep(path: string, how: KeepMode): Promise<string> {
-    const at = this.#now();
-    for (let serial = 1; serial <= MAX_SERIAL; serial++) {
-      const name = versionName(path, at, serial);
-      const target = toOsPath(this.root, name);
-      await Deno.mkdir(dirname(target), { recursive: true });
-      if (await existsAsync(target)) continue;
-      const source = toOsPath(this.folder, path);
-      if (how === "move") await moveFile(source, target);
-      else await linkFile(source, target);
-      return name;
-    }
-    throw new Error(`Too many versions of "${path}" in one second`);
+    const { name, target } = this.#freeName(path);
+    const source = toOsPath(this.folder, path);
+    if (how === "move") await moveFile(source, target);
+    else await linkFile(source, target);
+    return name;
   }
 
   keepSync(path: string, how: KeepMode): string {
-    const at = this.#now();
-    for (let serial = 1; serial <= MAX_SERIAL; serial++) {
-      const name = versionName(path, at, serial);
-      const target = toOsPath(this.root, name);
-      Deno.mkdirSync(dirname(target), { recursive: true });
-      if (existsSync(target)) continue;
-      const source = toOsPath(this.folder, path);
-      if (how === "move") moveFileSync(source, target);
-      else linkFileSync(source, target);
-      return name;
-    }
-    throw new Error(`Too many versions of "${path}" in one second`);
+    const { name, target } = this.#freeName(path);
+    const source = toOsPath(this.folder, path);
+    if (how === "move") moveFileSync(source, target);
+    else linkFileSync(source, target);
+    return name;
   }
 
   keepAsideSync(from: string, path: string): string {
+    const { name, target } = this.#freeName(path);
+    moveFileSync(from, target);
+    return name;
+  }
+
+  /** The first free version name of `path` stamped now, and its OS path (parents made). */
+  #freeName(path: string): { name: string; target: string } {
     const at = this.#now();
     for (let serial = 1; serial <= MAX_SERIAL; serial++) {
       const name = versionName(path, at, serial);
       const target = toOsPath(this.root, name);
       Deno.mkdirSync(dirname(target), { recursive: true });
-      if (existsSync(target)) continue;
-      moveFileSync(from, target);
-      return name;
+      if (!existsSync(target)) return { name, target };
     }
     throw new Error(`Too many versions of "${path}" in one second`);
   }
@@ -229,16 +220,6 @@ export class VersionStore implements VersionKeeper {
         return; // not empty, or gone
       }
     }
-  }
-}
-
-async function existsAsync(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }
 
