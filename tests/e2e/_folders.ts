@@ -24,6 +24,20 @@ export type FileSpec = string | Uint8Array | {
 
 const encoder = new TextEncoder();
 
+/**
+ * Whether `path` holds exactly `text` now. A missing file is "not yet": while
+ * dsync replaces a file, the path is briefly empty (the old entry is moved
+ * aside before the new one is linked in), so a poll must not fail on it.
+ */
+export async function holdsText(path: string, text: string): Promise<boolean> {
+  try {
+    return (await Deno.readTextFile(path)) === text;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 /** Writes `files` (relative `/` paths) under `root`, creating parents; `dirs` adds empty folders. */
 export async function writeTree(
   root: string,

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { runDsync } from "./_dsync.ts";
-import { writeTree } from "./_folders.ts";
+import { holdsText, writeTree } from "./_folders.ts";
 import { waitFor } from "../_wait.ts";
 import { Mesh, type MeshNode } from "./_mesh.ts";
 
@@ -65,8 +65,7 @@ Deno.test("versions: a peer's delete and overwrite are kept; restore brings them
       s.get("docs/y.txt") !== undefined,
   });
   await waitFor(
-    async () =>
-      (await Deno.readTextFile(`${b.dir}/docs/y.txt`)) === "y overwritten\n",
+    () => holdsText(`${b.dir}/docs/y.txt`, "y overwritten\n"),
     "the overwrite on beta",
   );
   assertEquals(await versionsOf(b.dir, "x.txt"), ["x as it was\n"]);
@@ -104,8 +103,7 @@ Deno.test("versions: a peer's delete and overwrite are kept; restore brings them
   assertEquals(over.code, 0, over.stderr);
   assertMatch(over.stdout, /kept in versions as docs\/y\.txt~\d{8}-\d{6}/);
   await waitFor(
-    async () =>
-      (await Deno.readTextFile(`${a.dir}/docs/y.txt`)) === "y as it was\n",
+    () => holdsText(`${a.dir}/docs/y.txt`, "y as it was\n"),
     "the restored y on alpha",
   );
   assertEquals(await versionsOf(b.dir, "docs/y.txt"), ["y overwritten\n"]);
