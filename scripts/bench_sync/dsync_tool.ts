@@ -1,6 +1,7 @@
 /**
- * dsync: two `deno run -A main.ts` processes from the repository root, each
- * pointed at the other with `-a 127.0.0.1:PORT`, discovery off and in open
+ * dsync: one `deno run -A main.ts` process per device from the repository
+ * root (run through the device's wrapper, e.g. `ip netns exec NS`), each
+ * pointed at every other with `-a IP:PORT`, discovery off and in open
  * mode (`--open`: two fresh folders are in no common group), with the
  * V8 flags of the `start` task in deno.json (what users run). HOME and
  * XDG_CONFIG_HOME point into the run's scratch folder so that no user config
@@ -9,8 +10,12 @@
  */
 import { ManagedProcess } from "./managed_process.ts";
 import {
+  type Endpoint,
   freePorts,
-  pairRun,
+  type GroupRun,
+  groupRun,
+  LOOPBACK,
+  pairOf,
   type SyncRun,
   type SyncTool,
 } from "./sync_tool.ts";
@@ -42,7 +47,16 @@ export const dsync: SyncTool = {
       return `no main.ts in ${REPO_ROOT}`;
     }
   },
-  async prepare(src, dst, work): Promise<SyncRun> {
+  async prepare(src, dst, work, sides): Promise<SyncRun> {
+    return pairOf(
+      await dsync.prepareGroup!(
+        [src, dst],
+        work,
+        sides ?? [LOOPBACK, LOOPBACK],
+      ),
+    );
+  },
+  async prepareGroup(folders, work, hosts): Promise<GroupRun> {
     const home = `${work}/home`;
     await Deno.mkdir(`${home}/.config`, { recursive: true });
     const env = {
@@ -53,11 +67,13 @@ export const dsync: SyncTool = {
     const v8Flags = startTaskV8Flags(
       await Deno.readTextFile(`${REPO_ROOT}/deno.json`),
     );
-    const ports = freePorts(2);
-    const folders = [src, dst];
-    return pairRun((i) =>
+    const ports = freePorts(folders.length);
+    const at = (i: number): Endpoint => hosts[i] ?? LOOPBACK;
+    const name = (i: number) =>
+      folders.length === 2 ? (i === 0 ? "src" : "dst") : `dev${i + 1}`;
+    return groupRun(folders.length, (i) =>
       ManagedProcess.spawn(
-        `dsync ${i === 0 ? "src" : "dst"}`,
+        `dsync ${name(i)}`,
         Deno.execPath(),
         [
           "run",
@@ -70,11 +86,16 @@ export const dsync: SyncTool = {
           String(ports[i]),
           "--no-discovery",
           "--open",
-          "-a",
-          `127.0.0.1:${ports[1 - i]}`,
+          ...folders.flatMap((_, j) =>
+            j === i ? [] : ["-a", `${at(j).ip}:${ports[j]}`]
+          ),
         ],
-        { log: `${work}/dsync-${i}`, cwd: REPO_ROOT, env },
-      )
-    );
+        {
+          log: `${work}/dsync-${i}`,
+          cwd: REPO_ROOT,
+          env,
+          wrapper: at(i).wrapper,
+        },
+      ));
   },
 };

@@ -12,6 +12,8 @@ export interface SpawnOptions {
   log: string;
   cwd?: string;
   env?: Record<string, string>;
+  /** A prefix that runs the command elsewhere, e.g. `["ip", "netns", "exec", NS]`. */
+  wrapper?: readonly string[];
 }
 
 const STOP_GRACE_MS = 5000;
@@ -82,8 +84,9 @@ export class ManagedProcess {
     args: string[],
     options: SpawnOptions,
   ): ManagedProcess {
-    const child = new Deno.Command(command, {
-      args,
+    const argv = [...(options.wrapper ?? []), command, ...args];
+    const child = new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -9,7 +9,7 @@ import { waitForIdentical, type WaitOutcome } from "./completion.ts";
 import { buildManifest, type Manifest } from "./manifest.ts";
 import { Prng } from "./prng.ts";
 import { type CpuTime, PeakMemory } from "./proc.ts";
-import type { SyncRun, SyncTool } from "./sync_tool.ts";
+import type { Endpoint, SyncRun, SyncTool } from "./sync_tool.ts";
 
 /** Peak bytes of each side (null: no process was seen). */
 export interface SidePeaks {
@@ -34,13 +34,19 @@ export interface TransferResult {
   peaks: SidePeaks;
   /** When it did not finish: the last line each process wrote. */
   lastLines?: string[];
+  /** Bytes on the wire while the clock ran, when the link can count them. */
+  wireBytes?: number;
 }
 
-/** Limits shared by the measurements. */
+/** Limits shared by the measurements, and where the two sides run. */
 export interface MeasureOptions {
   timeoutMs: number;
   stallMs: number;
   signal?: AbortSignal;
+  /** Source and destination (default: both on loopback). */
+  sides?: readonly [Endpoint, Endpoint];
+  /** Bytes the link has carried so far (a counter read at start and end). */
+  wireBytes?: () => Promise<number>;
 }
 
 const SAMPLE_MS = 250;
@@ -72,6 +78,7 @@ async function withRun<T>(
   tool: SyncTool,
   src: string,
   scratch: string,
+  sides: readonly [Endpoint, Endpoint] | undefined,
   body: (run: SyncRun, dst: string, memory: PeakMemory) => Promise<T>,
 ): Promise<{ value: T; peaks: SidePeaks }> {
   const dst = await Deno.makeTempDir({
@@ -86,7 +93,7 @@ async function withRun<T>(
   let run: SyncRun | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   try {
-    run = await tool.prepare(src, dst, work);
+    run = await tool.prepare(src, dst, work, sides);
     const sample = () => memory.sample(run!.pids());
     timer = setInterval(sample, SAMPLE_MS);
     const value = await body(run, dst, memory);
@@ -106,6 +113,103 @@ async function withRun<T>(
     await Deno.remove(dst, { recursive: true }).catch(() => {});
     await Deno.remove(work, { recursive: true }).catch(() => {});
     await removeLeftovers(src);
+  }
+}
+
+/** The result of a timed wait that started at `t0`. */
+function finish(
+  value: {
+    outcome: WaitOutcome;
+    t0: number;
+    lastLines: string[];
+    wire: number | undefined;
+  },
+  peaks: SidePeaks,
+): TransferResult {
+  const seconds = value.outcome.kind === "done"
+    ? (value.outcome.at - value.t0) / 1000
+    : null;
+  const result: TransferResult = seconds === null
+    ? { outcome: value.outcome, seconds, peaks, lastLines: value.lastLines }
+    : { outcome: value.outcome, seconds, peaks };
+  if (value.wire !== undefined) result.wireBytes = value.wire;
+  return result;
+}
+
+/**
+ * A small change in a synced file: `src` is synced to an empty folder
+ * (untimed), the tool is stopped (continuous tools) and `change` edits
+ * `src` so that it matches `expected`; the clock runs from starting the
+ * tool again (one-shot tools: running it again) until the destination is
+ * identical. Both sides keep what they stored, as after a restart.
+ */
+export async function measureChange(
+  tool: SyncTool,
+  src: string,
+  change: () => Promise<void>,
+  expected: Manifest,
+  scratch: string,
+  options: MeasureOptions,
+): Promise<TransferResult> {
+  const reason = await tool.unavailable();
+  if (reason !== null) {
+    return {
+      outcome: { kind: "unavailable", reason },
+      seconds: null,
+      peaks: { src: null, dst: null },
+    };
+  }
+  try {
+    const before = await buildManifest(src);
+    const { value, peaks } = await withRun(
+      tool,
+      src,
+      scratch,
+      options.sides,
+      async (run, dst) => {
+        const wait = (t0: number) =>
+          waitForIdentical(dst, before, {
+            deadline: t0 + options.timeoutMs,
+            stallMs: options.stallMs,
+            failure: () => run.failure(),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+        const first = performance.now();
+        await run.start();
+        const warm = await wait(first);
+        if (warm.kind !== "done") {
+          return {
+            outcome: warm,
+            t0: first,
+            lastLines: run.lastLines(),
+            wire: undefined,
+          };
+        }
+        if (tool.continuous) await run.close();
+        await change();
+        const wire0 = await options.wireBytes?.();
+        const t0 = performance.now();
+        await run.start();
+        const outcome = await waitForIdentical(dst, expected, {
+          deadline: t0 + options.timeoutMs,
+          stallMs: options.stallMs,
+          failure: () => run.failure(),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const wire1 = await options.wireBytes?.();
+        const wire = wire0 === undefined || wire1 === undefined
+          ? undefined
+          : wire1 - wire0;
+        return { outcome, t0, lastLines: run.lastLines(), wire };
+      },
+    );
+    return finish(value, peaks);
+  } catch (error) {
+    return {
+      outcome: { kind: "error", message: message(error) },
+      seconds: null,
+      peaks: { src: null, dst: null },
+    };
   }
 }
 
@@ -131,7 +235,9 @@ export async function measureTransfer(
       tool,
       src,
       scratch,
+      options.sides,
       async (run, dst) => {
+        const wire0 = await options.wireBytes?.();
         const t0 = performance.now();
         await run.start();
         const outcome = await waitForIdentical(dst, expected, {
@@ -140,15 +246,14 @@ export async function measureTransfer(
           failure: () => run.failure(),
           ...(options.signal ? { signal: options.signal } : {}),
         });
-        return { outcome, t0, lastLines: run.lastLines() };
+        const wire1 = await options.wireBytes?.();
+        const wire = wire0 === undefined || wire1 === undefined
+          ? undefined
+          : wire1 - wire0;
+        return { outcome, t0, lastLines: run.lastLines(), wire };
       },
     );
-    const seconds = value.outcome.kind === "done"
-      ? (value.outcome.at - value.t0) / 1000
-      : null;
-    return seconds === null
-      ? { outcome: value.outcome, seconds, peaks, lastLines: value.lastLines }
-      : { outcome: value.outcome, seconds, peaks };
+    return finish(value, peaks);
   } catch (error) {
     return {
       outcome: { kind: "error", message: message(error) },
@@ -225,6 +330,7 @@ export async function measureLatency(
       tool,
       src,
       scratch,
+      options.sides,
       async (run, dst) => {
         const started = performance.now();
         await run.start();

@@ -1,15 +1,17 @@
 /**
- * rsync: `rsync -a SRC/ rsync://127.0.0.1:PORT/dst/` against an rsync daemon
- * on loopback that is started (and waited for) before the clock starts.
+ * rsync: `rsync -a SRC/ rsync://IP:PORT/dst/` against an rsync daemon on
+ * the destination side (loopback, or its namespace) that is started (and
+ * waited for) before the clock starts.
  * @module
  */
 import { ManagedProcess } from "./managed_process.ts";
+import { waitListening } from "./netlab.ts";
 import {
   commandMissing,
   freePorts,
+  LOOPBACK,
   type SyncRun,
   type SyncTool,
-  waitForPort,
 } from "./sync_tool.ts";
 
 /** The daemon's config: one writable module `dst`, no chroot. */
@@ -38,7 +40,8 @@ export const rsync: SyncTool = {
   name: "rsync",
   continuous: false,
   unavailable: () => commandMissing("rsync"),
-  async prepare(src, dst, work): Promise<SyncRun> {
+  async prepare(src, dst, work, sides): Promise<SyncRun> {
+    const [from, to] = sides ?? [LOOPBACK, LOOPBACK];
     const [port] = freePorts(1) as [number];
     const config = `${work}/rsyncd.conf`;
     await Deno.writeTextFile(
@@ -49,29 +52,29 @@ export const rsync: SyncTool = {
       "--daemon",
       "--no-detach",
       `--config=${config}`,
-      "--address=127.0.0.1",
+      `--address=${to.ip}`,
       `--port=${port}`,
       `--log-file=${work}/rsyncd.log`,
-    ], { log: `${work}/daemon` });
+    ], { log: `${work}/daemon`, wrapper: to.wrapper });
     let client: ManagedProcess | undefined;
     const close = async () => {
       await client?.stop();
       await daemon.stop();
     };
     try {
-      await waitForPort(port, 10_000);
+      await waitListening(to.wrapper, port, 10_000);
     } catch (error) {
       await close();
       throw error;
     }
     return {
-      start() {
+      async start() {
+        await client?.stop();
         client = ManagedProcess.spawn("rsync", "rsync", [
           "-a",
           `${src}/`,
-          `rsync://127.0.0.1:${port}/dst/`,
-        ], { log: `${work}/client` });
-        return Promise.resolve();
+          `rsync://${to.ip}:${port}/dst/`,
+        ], { log: `${work}/client`, wrapper: from.wrapper });
       },
       pids: () => ({
         src: client?.status === null ? [client.pid] : [],

@@ -7,7 +7,11 @@ import type { ManagedProcess } from "./managed_process.ts";
 
 /** One sync from `src` to `dst`, set up and ready to start. */
 export interface SyncRun {
-  /** Spawns the processes the clock measures from (it starts just before). */
+  /**
+   * Spawns the processes the clock measures from (it starts just before).
+   * One-shot tools run again on each call; continuous tools may be started
+   * again after `close()`, with what they stored in their folders.
+   */
   start(): Promise<void>;
   /** Pids of the processes (with their children) on each side. */
   pids(): { src: number[]; dst: number[] };
@@ -19,6 +23,26 @@ export interface SyncRun {
   close(): Promise<void>;
 }
 
+/** A sync among several devices, one folder each, set up and ready to start. */
+export interface GroupRun {
+  /** Spawns every device's process (the clock starts just before). */
+  start(): Promise<void>;
+  /** Pids of each device's process, in device order. */
+  pids(): number[][];
+  failure(): string | null;
+  lastLines(): string[];
+  close(): Promise<void>;
+}
+
+/** Where one side runs: its address and the prefix that starts a process there. */
+export interface Endpoint {
+  readonly ip: string;
+  readonly wrapper: readonly string[];
+}
+
+/** Both sides on this machine's loopback. */
+export const LOOPBACK: Endpoint = { ip: "127.0.0.1", wrapper: [] };
+
 /** A sync tool under test. */
 export interface SyncTool {
   readonly name: string;
@@ -26,27 +50,41 @@ export interface SyncTool {
   readonly continuous: boolean;
   /** Null when it can run here, else why not ("not installed"). */
   unavailable(): Promise<string | null>;
-  /** Sets up a run; `work` is an empty scratch folder for its config and logs. */
-  prepare(src: string, dst: string, work: string): Promise<SyncRun>;
+  /**
+   * Sets up a run; `work` is an empty scratch folder for its config and
+   * logs; `sides` says where source and destination run (default loopback).
+   */
+  prepare(
+    src: string,
+    dst: string,
+    work: string,
+    sides?: readonly [Endpoint, Endpoint],
+  ): Promise<SyncRun>;
+  /**
+   * Continuous tools: sets up one device per folder, device `i` at
+   * `hosts[i]`, every device sharing its folder with all the others.
+   */
+  prepareGroup?(
+    folders: readonly string[],
+    work: string,
+    hosts: readonly Endpoint[],
+  ): Promise<GroupRun>;
 }
 
-/**
- * A run of two long-lived processes, a source side (`side` 0) and a
- * destination side (1), each spawned by `spawn` when the run starts.
- */
-export function pairRun(
-  spawn: (side: 0 | 1) => ManagedProcess,
-): SyncRun {
+/** A run of one long-lived process per device, each spawned by `spawn` at start. */
+export function groupRun(
+  count: number,
+  spawn: (device: number) => ManagedProcess,
+): GroupRun {
   const procs: ManagedProcess[] = [];
   return {
+    /** Starts every device; after `close()`, starts them again. */
     start() {
-      procs.push(spawn(0), spawn(1));
+      procs.length = 0;
+      for (let i = 0; i < count; i++) procs.push(spawn(i));
       return Promise.resolve();
     },
-    pids: () => ({
-      src: procs[0] ? [procs[0].pid] : [],
-      dst: procs[1] ? [procs[1].pid] : [],
-    }),
+    pids: () => procs.map((p) => [p.pid]),
     lastLines: () => procs.map((p) => `${p.name}: ${p.lastLine()}`),
     failure() {
       const dead = procs.find((p) => p.status !== null);
@@ -55,6 +93,20 @@ export function pairRun(
     async close() {
       await Promise.all(procs.map((p) => p.stop()));
     },
+  };
+}
+
+/** A two-device group seen as a source (device 0) and a destination (1). */
+export function pairOf(group: GroupRun): SyncRun {
+  return {
+    start: () => group.start(),
+    pids: () => {
+      const [src, dst] = group.pids();
+      return { src: src ?? [], dst: dst ?? [] };
+    },
+    failure: () => group.failure(),
+    lastLines: () => group.lastLines(),
+    close: () => group.close(),
   };
 }
 
@@ -83,29 +135,4 @@ export function freePorts(count: number): number[] {
   const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
   for (const l of listeners) l.close();
   return ports;
-}
-
-/** Waits until something accepts TCP connections on 127.0.0.1:`port`. */
-export async function waitForPort(
-  port: number,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch (error) {
-      if (performance.now() > deadline) {
-        throw new Error(
-          `Nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`,
-          {
-            cause: error,
-          },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }

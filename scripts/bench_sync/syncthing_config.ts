@@ -1,19 +1,26 @@
 /**
  * Turns the config.xml that `syncthing generate` wrote into one for the
- * benchmark: a folder shared with exactly one peer at a fixed loopback
- * address, and everything that would reach beyond loopback turned off
+ * benchmark: a folder shared with the given peers at fixed addresses (on
+ * loopback, or in the benchmark's namespaces), and everything that would
+ * reach beyond them turned off
  * (discovery, relays, NAT, STUN, usage and crash reports, upgrades, GUI).
  * Starting from the generated file keeps this version's defaults for every
  * folder setting (e.g. the 10 s file-watcher delay).
  * @module
  */
 
-/** The benchmark's settings for one of the two Syncthing instances. */
+/** A device the folder is shared with, and where it listens ("host:port"). */
+export interface SyncthingPeer {
+  id: string;
+  address: string;
+}
+
+/** The benchmark's settings for one Syncthing instance. */
 export interface SyncthingSetup {
   selfId: string;
-  peerId: string;
-  listenPort: number;
-  peerPort: number;
+  /** Where it listens, "host:port". */
+  listen: string;
+  peers: SyncthingPeer[];
   folderId: string;
   folderPath: string;
 }
@@ -64,19 +71,21 @@ export function syncthingConfig(generated: string, s: SyncthingSetup): string {
   if (self === undefined) {
     throw new Error(`Cannot find device ${s.selfId} in Syncthing's config.xml`);
   }
-  const peer = self.replace(`id="${s.selfId}"`, `id="${s.peerId}"`)
-    .replace(/ name="[^"]*"/, ' name="peer"')
-    .replace(
-      /<address>[^<]*<\/address>/,
-      `<address>tcp://127.0.0.1:${s.peerPort}</address>`,
-    );
+  const peers = s.peers.map((p, i) =>
+    self.replace(`id="${s.selfId}"`, `id="${p.id}"`)
+      .replace(/ name="[^"]*"/, ` name="peer${i + 1}"`)
+      .replace(
+        /<address>[^<]*<\/address>/,
+        `<address>tcp://${escapeXml(p.address)}</address>`,
+      )
+  ).join("\n    ");
   const template = xml.match(
     /<defaults>\s*(<folder id=""[\s\S]*?<\/folder>)/,
   )?.[1];
   if (template === undefined) {
     throw new Error("Cannot find the default folder in Syncthing's config.xml");
   }
-  const shares = [s.selfId, s.peerId].map((id) =>
+  const shares = [s.selfId, ...s.peers.map((p) => p.id)].map((id) =>
     `<device id="${id}" introducedBy=""><encryptionPassword></encryptionPassword></device>`
   ).join("\n            ");
   const folder = template
@@ -94,11 +103,11 @@ export function syncthingConfig(generated: string, s: SyncthingSetup): string {
       "Cannot adapt the default folder of Syncthing's config.xml",
     );
   }
-  xml = xml.replace(self, () => `${folder}\n    ${self}\n    ${peer}`);
+  xml = xml.replace(self, () => `${folder}\n    ${self}\n    ${peers}`);
   for (const [tag, value] of Object.entries(OPTIONS)) {
     xml = setOption(xml, tag, value);
   }
-  xml = setOption(xml, "listenAddress", `tcp://127.0.0.1:${s.listenPort}`);
+  xml = setOption(xml, "listenAddress", `tcp://${s.listen}`);
   xml = xml.replace(/<gui enabled="true"/, '<gui enabled="false"');
   return xml;
 }

@@ -1,8 +1,9 @@
 /**
- * Syncthing: two instances on loopback (Debian's package), each with its own
+ * Syncthing (Debian's package): one instance per device, each with its own
  * `--home` in the run's scratch folder, keys made by `syncthing generate`,
- * sharing one folder over fixed `tcp://127.0.0.1:PORT` addresses, with
- * everything that would leave loopback turned off (see syncthing_config.ts).
+ * sharing one folder over fixed `tcp://IP:PORT` addresses (loopback, or the
+ * device's namespace address, run through its wrapper), with everything
+ * that would reach further turned off (see syncthing_config.ts).
  * The clock starts when both are spawned, so it includes their start-up and
  * initial scan, as for dsync.
  * @module
@@ -11,8 +12,12 @@ import { ManagedProcess } from "./managed_process.ts";
 import { deviceIdOf, syncthingConfig } from "./syncthing_config.ts";
 import {
   commandMissing,
+  type Endpoint,
   freePorts,
-  pairRun,
+  type GroupRun,
+  groupRun,
+  LOOPBACK,
+  pairOf,
   type SyncRun,
   type SyncTool,
 } from "./sync_tool.ts";
@@ -60,31 +65,46 @@ export const syncthing: SyncTool = {
   name: "syncthing",
   continuous: true,
   unavailable: () => commandMissing("syncthing"),
-  async prepare(src, dst, work): Promise<SyncRun> {
+  async prepare(src, dst, work, sides): Promise<SyncRun> {
+    return pairOf(
+      await syncthing.prepareGroup!(
+        [src, dst],
+        work,
+        sides ?? [LOOPBACK, LOOPBACK],
+      ),
+    );
+  },
+  async prepareGroup(folders, work, hosts): Promise<GroupRun> {
     const env = quietEnv(`${work}/home`);
     await Deno.mkdir(`${work}/home`);
-    const homes = [`${work}/a`, `${work}/b`] as const;
-    const ids = [await generate(homes[0], env), await generate(homes[1], env)];
-    const ports = freePorts(2);
-    const folders = [src, dst];
-    for (let i = 0; i < 2; i++) {
+    const count = folders.length;
+    const homes = folders.map((_, i) => `${work}/h${i}`);
+    const ids: string[] = [];
+    for (const home of homes) ids.push(await generate(home, env));
+    const ports = freePorts(count);
+    const at = (i: number): Endpoint => hosts[i] ?? LOOPBACK;
+    const address = (i: number) => `${at(i).ip}:${ports[i]}`;
+    for (let i = 0; i < count; i++) {
       const generated = await Deno.readTextFile(`${homes[i]}/config.xml`);
       await Deno.writeTextFile(
         `${homes[i]}/config.xml`,
         syncthingConfig(generated, {
           selfId: ids[i]!,
-          peerId: ids[1 - i]!,
-          listenPort: ports[i]!,
-          peerPort: ports[1 - i]!,
+          listen: address(i),
+          peers: ids.flatMap((id, j) =>
+            j === i ? [] : [{ id, address: address(j) }]
+          ),
           folderId: FOLDER_ID,
           folderPath: folders[i]!,
         }),
       );
       await Deno.mkdir(`${folders[i]}/${MARKER}`, { recursive: true });
     }
-    return pairRun((i) =>
+    const name = (i: number) =>
+      count === 2 ? (i === 0 ? "src" : "dst") : `dev${i + 1}`;
+    return groupRun(count, (i) =>
       ManagedProcess.spawn(
-        `syncthing ${i === 0 ? "src" : "dst"}`,
+        `syncthing ${name(i)}`,
         "syncthing",
         [
           "serve",
@@ -95,8 +115,7 @@ export const syncthing: SyncTool = {
           "--no-default-folder",
           "--logflags=3",
         ],
-        { log: `${work}/syncthing-${i}`, env },
-      )
-    );
+        { log: `${work}/syncthing-${i}`, env, wrapper: at(i).wrapper },
+      ));
   },
 };
