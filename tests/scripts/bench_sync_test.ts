@@ -215,9 +215,8 @@ Deno.test("syncthingConfig() shares one folder on loopback only", () => {
   assertEquals(deviceIdOf(GENERATED), SELF);
   const xml = syncthingConfig(GENERATED, {
     selfId: SELF,
-    peerId: PEER,
-    listenPort: 4001,
-    peerPort: 4002,
+    listen: "127.0.0.1:4001",
+    peers: [{ id: PEER, address: "127.0.0.1:4002" }],
     folderId: "bench",
     folderPath: "/tmp/a&b",
   });
@@ -244,6 +243,27 @@ Deno.test("syncthingConfig() shares one folder on loopback only", () => {
   assert(folder.includes(`<device id="${SELF}"`));
   assert(folder.includes(`<device id="${PEER}"`));
   assertEquals(xml.match(/<device id="/g)?.length, 5);
+});
+
+Deno.test("syncthingConfig() shares the folder with every peer at its address", () => {
+  const OTHER = PEER.replaceAll("B", "C");
+  const xml = syncthingConfig(GENERATED, {
+    selfId: SELF,
+    listen: "10.216.1.1:4001",
+    peers: [
+      { id: PEER, address: "10.216.1.2:4002" },
+      { id: OTHER, address: "10.216.1.3:4003" },
+    ],
+    folderId: "bench",
+    folderPath: "/tmp/f",
+  });
+  assert(xml.includes("<listenAddress>tcp://10.216.1.1:4001</listenAddress>"));
+  assert(xml.includes("<address>tcp://10.216.1.2:4002</address>"));
+  assert(xml.includes("<address>tcp://10.216.1.3:4003</address>"));
+  const folder = xml.match(/<folder id="bench"[\s\S]*?<\/folder>/)?.[0] ?? "";
+  for (const id of [SELF, PEER, OTHER]) {
+    assert(folder.includes(`<device id="${id}"`), id);
+  }
 });
 
 Deno.test("startTaskV8Flags() gives the benchmark the start task's V8 flags", async () => {
