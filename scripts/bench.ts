@@ -1,6 +1,12 @@
 /**
- * `deno task bench`: runs every benchmark and prints one table.
- * Each part is also runnable alone (`deno run -A scripts/bench_<part>.ts`).
+ * `deno task bench`: runs every benchmark and prints one table, then the
+ * comparison with rsync and Syncthing on loopback, shaped links and a mesh
+ * (`links`, see bench_links.ts). `deno task bench PART…` runs only those
+ * parts; `deno task bench links [flags]` runs only the comparison, with
+ * its flags (e.g. `--quick`, `--modes link`). `sync` is the loopback-only
+ * comparison with its own details (memory, CPU); the default run leaves it
+ * out because `links` measures loopback too. Each part is also runnable
+ * alone (`deno run -A scripts/bench_<part>.ts`).
  * @module
  */
 import { benchHash } from "./bench_hash.ts";
@@ -13,6 +19,7 @@ import { benchFloor } from "./bench_floor.ts";
 import { benchProtocol } from "./bench_protocol.ts";
 import { benchSync } from "./bench_sync.ts";
 import { printTable, type Row } from "./bench_table.ts";
+import { main as benchLinks } from "./bench_links.ts";
 
 const PARTS: [string, () => Promise<Row[]>][] = [
   ["hash", benchHash],
@@ -26,15 +33,36 @@ const PARTS: [string, () => Promise<Row[]>][] = [
   ["sync", () => benchSync()],
 ];
 
+/** Part names the default run (no arguments) leaves out. */
+const NOT_BY_DEFAULT = ["sync"];
+
 if (import.meta.main) {
-  const only = Deno.args;
+  const at = Deno.args.indexOf("links");
+  const only = at < 0 ? Deno.args : Deno.args.slice(0, at);
+  const linksArgs = at < 0 ? [] : Deno.args.slice(at + 1);
+  const known = [...PARTS.map(([name]) => name), "links"];
+  const unknown = only.find((name) => !known.includes(name));
+  if (unknown !== undefined) {
+    console.error(
+      `bench: unknown part "${unknown}" (expected ${known.join(", ")})`,
+    );
+    Deno.exit(2);
+  }
   const rows: Row[] = [];
   for (const [name, run] of PARTS) {
-    if (only.length > 0 && !only.includes(name)) continue;
+    const wanted = only.length > 0 || at >= 0
+      ? only.includes(name)
+      : !NOT_BY_DEFAULT.includes(name);
+    if (!wanted) continue;
     console.error(`bench: ${name}…`);
     for (const row of await run()) {
       rows.push({ ...row, name: `${name}: ${row.name}` });
     }
   }
-  printTable(rows);
+  if (rows.length > 0) printTable(rows);
+  if (at >= 0 || only.length === 0) {
+    console.error("bench: links…");
+    const code = await benchLinks(linksArgs);
+    if (code !== 0) Deno.exit(code);
+  }
 }

@@ -386,9 +386,7 @@ async function runMesh(
   };
   const row: MeasuredRow = {
     workload: "mesh",
-    label: `new ${
-      (size / 2 ** 20).toFixed(size < 2 ** 20 ? 2 : 0)
-    } MiB file to all`,
+    label: meshLabel(opts.scale),
     setting,
     cells: new Map(),
     linkSeconds: size / throughput,
@@ -439,9 +437,7 @@ export function describePlan(opts: LinksOptions): string[] {
   }
   if (opts.modes.includes("mesh")) {
     lines.push(
-      `new ${
-        meshFileSize(opts.scale)
-      } B file: mesh ${opts.devices} × ${opts.meshRate}`,
+      `${meshLabel(opts.scale)}: mesh ${opts.devices} × ${opts.meshRate}`,
     );
   }
   return lines;

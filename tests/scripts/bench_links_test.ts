@@ -11,8 +11,8 @@ import {
   workloads,
 } from "../../scripts/bench_sync/links_plan.ts";
 import {
-  median,
   measureLink,
+  median,
   parseBlastReport,
 } from "../../scripts/bench_sync/link_blast.ts";
 import {
