@@ -276,8 +276,9 @@ async function runWorkload(
         cells: new Map(),
         scale: opts.scale,
       };
-      if (place.throughput !== undefined && !workload.change) {
-        row.linkSeconds = payload / place.throughput;
+      if (place.throughput !== undefined) {
+        row.linkRate = place.throughput;
+        if (!workload.change) row.linkSeconds = payload / place.throughput;
       }
       for (const tool of tools) {
         if (signal?.aborted) break;
@@ -390,6 +391,7 @@ async function runMesh(
     setting,
     cells: new Map(),
     linkSeconds: size / throughput,
+    linkRate: throughput,
     scale: opts.scale,
   };
   for (const tool of tools) {

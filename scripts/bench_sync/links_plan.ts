@@ -235,6 +235,8 @@ export interface MeasuredRow {
   cells: Map<string, Cell>;
   /** Payload bytes / measured link throughput (shaped settings). */
   linkSeconds?: number;
+  /** The link's measured throughput, bytes per second (shaped settings). */
+  linkRate?: number;
   /** Payload bytes (for the wire target, scaled). */
   changeBytes?: number;
   scale: number;
@@ -336,16 +338,30 @@ function fmtSeconds(s: number): string {
   return s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`;
 }
 
-function cellText(cell: Cell | undefined): string {
+function cellText(cell: Cell | undefined, showRss: boolean): string {
   if (cell === undefined) return "–";
   if (cell.seconds === null) return cell.note;
   const wire = cell.wireBytes === undefined
     ? ""
     : `, ${(cell.wireBytes / 1e6).toFixed(cell.wireBytes < 1e8 ? 2 : 0)} MB`;
-  return `${fmtSeconds(cell.seconds)}${wire}`;
+  const rss = showRss && cell.peakRss !== undefined
+    ? `, RSS ${(cell.peakRss / 1e6).toFixed(0)} MB`
+    : "";
+  return `${fmtSeconds(cell.seconds)}${wire}${rss}`;
 }
 
-/** The side-by-side table: one line per workload and setting. */
+function settingText(row: MeasuredRow): string {
+  const rate = row.linkRate === undefined
+    ? ""
+    : ` (${(row.linkRate * 8 / 1e6).toFixed(0)} Mbit/s measured)`;
+  return `${settingName(row.setting)}${rate}`;
+}
+
+/**
+ * The side-by-side table: one line per workload and setting. A cell is the
+ * time, then the bytes on the wire (shaped settings) and, for small files,
+ * the larger peak RSS of the two sides.
+ */
 export function formatTable(rows: MeasuredRow[], tools: string[]): string[] {
   const header = [
     "workload",
@@ -362,8 +378,8 @@ export function formatTable(rows: MeasuredRow[], tools: string[]): string[] {
     const verdicts = verdict(row);
     lines.push([
       row.label,
-      settingName(row.setting),
-      ...tools.map((t) => cellText(row.cells.get(t))),
+      settingText(row),
+      ...tools.map((t) => cellText(row.cells.get(t), row.workload === "small")),
       row.linkSeconds === undefined ? "–" : fmtSeconds(row.linkSeconds),
       r === null ? "–" : `${r.toFixed(2)}x`,
       verdicts.map((v) => v.target).join("; ") || "–",

@@ -227,15 +227,18 @@ Deno.test("formatTable() puts settings, ratio, target and verdict on each line",
     row("big", GBIT, {
       dsync: s(12, { wireBytes: 1.08e9 }),
       syncthing: s(null),
-    }, { linkSeconds: 10 }),
+    }, { linkSeconds: 10, linkRate: 117e6 }),
+    row("small", LOOP, { dsync: s(2, { peakRss: 150e6 }) }),
   ], ["dsync", "syncthing"]);
-  assertEquals(lines.length, 4);
+  assertEquals(lines.length, 5);
   assert(lines[0]!.startsWith("workload"));
   assert(lines[2]!.includes("loopback") && lines[2]!.includes("0.80x"));
   assert(lines[2]!.endsWith("PASS"), lines[2]);
   assert(lines[3]!.includes("link 1gbit") && lines[3]!.includes("1080 MB"));
   assert(lines[3]!.includes("timeout (1/4)"));
   assert(lines[3]!.includes("10.00 s") && lines[3]!.endsWith("FAIL"));
+  assert(lines[3]!.includes("(936 Mbit/s measured)"), lines[3]);
+  assert(lines[4]!.includes("2.00 s, RSS 150 MB"), lines[4]);
 });
 
 Deno.test("describePlan() lists what a run would measure, without running it", () => {
