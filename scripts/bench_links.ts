@@ -23,7 +23,7 @@
 import { buildManifest } from "./bench_sync/manifest.ts";
 import { writeDataset } from "./bench_sync/datasets.ts";
 import { dsync } from "./bench_sync/dsync_tool.ts";
-import { measureLink } from "./bench_sync/link_blast.ts";
+import { BlastReportError, measureLink } from "./bench_sync/link_blast.ts";
 import {
   type Cell,
   formatTable,
@@ -45,7 +45,12 @@ import {
   measureTransfer,
   type TransferResult,
 } from "./bench_sync/measure.ts";
-import { Netlab, rateBits, whyNoNetlab } from "./bench_sync/netlab.ts";
+import {
+  Netlab,
+  NetlabError,
+  rateBits,
+  whyNoNetlab,
+} from "./bench_sync/netlab.ts";
 import { Prng } from "./bench_sync/prng.ts";
 import { rsync } from "./bench_sync/rsync_tool.ts";
 import { measureSpread, type SpreadResult } from "./bench_sync/spread.ts";
@@ -61,6 +66,19 @@ interface Place {
   lab?: Netlab;
   /** Measured throughput of the link, bytes per second. */
   throughput?: number;
+}
+
+/** What every step of one run shares. */
+interface Run {
+  opts: LinksOptions;
+  tools: SyncTool[];
+  scratch: string;
+  log: (line: string) => void;
+  signal: AbortSignal | undefined;
+  /** Namespaces made so far, all closed at the end. */
+  labs: Netlab[];
+  skips: string[];
+  rows: MeasuredRow[];
 }
 
 /** What a run produced: rows, and the settings that were skipped and why. */
@@ -128,14 +146,12 @@ async function readAt(path: string, offset: number, length: number) {
   return buf;
 }
 
-/** Builds the shaped pairs; a failure or a missing root gives a named skip. */
-async function openLinks(
-  opts: LinksOptions,
-  scratch: string,
-  log: (line: string) => void,
-  skips: string[],
-  labs: Netlab[],
-): Promise<Place[]> {
+/**
+ * The settings to measure in: loopback, and a shaped pair per rate (with
+ * its throughput measured); without root the pairs are a named skip.
+ */
+async function openLinks(run: Run): Promise<Place[]> {
+  const { opts, scratch, log, skips, labs } = run;
   const places: Place[] = [];
   if (opts.modes.includes("loopback")) {
     places.push({ setting: { kind: "loopback" } });
@@ -179,74 +195,69 @@ async function blast(
   return await measureLink(a, b, bytes, 3, scratch);
 }
 
-/** Runs the plan; `labs` collects what must be closed. */
+/** The limits of a measurement at `place`, with its wire counter. */
+function limits(run: Run, place: Place): MeasureOptions {
+  return {
+    timeoutMs: run.opts.timeoutMs,
+    stallMs: run.opts.stallMs,
+    ...(run.signal ? { signal: run.signal } : {}),
+    ...(place.sides ? { sides: place.sides } : {}),
+    ...(place.lab ? { wireBytes: () => place.lab!.sentBytes() } : {}),
+  };
+}
+
+/**
+ * Runs the plan in `opts`; every namespace and process made is removed
+ * before it returns, also when `signal` aborts it or a step throws.
+ */
 export async function benchLinks(
   opts: LinksOptions,
   log: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<LinksReport> {
-  const tools = TOOLS.filter((t) => opts.tools.includes(t.name));
-  const rows: MeasuredRow[] = [];
-  const skips: string[] = [];
-  const labs: Netlab[] = [];
-  const scratch = await Deno.makeTempDir({
-    dir: opts.scratchDir,
-    prefix: "dsync-bench-links-",
-  });
-  const limits = (place: Place): MeasureOptions => ({
-    timeoutMs: opts.timeoutMs,
-    stallMs: opts.stallMs,
-    ...(signal ? { signal } : {}),
-    ...(place.sides ? { sides: place.sides } : {}),
-    ...(place.lab ? { wireBytes: () => place.lab!.sentBytes() } : {}),
-  });
+  const run: Run = {
+    opts,
+    tools: TOOLS.filter((t) => opts.tools.includes(t.name)),
+    scratch: await Deno.makeTempDir({
+      dir: opts.scratchDir,
+      prefix: "dsync-bench-links-",
+    }),
+    log,
+    signal,
+    labs: [],
+    skips: [],
+    rows: [],
+  };
   try {
-    const places = await openLinks(opts, scratch, log, skips, labs);
+    const places = await openLinks(run);
     for (const workload of workloads(opts.only, opts.scale)) {
       if (signal?.aborted || places.length === 0) break;
-      await runWorkload(
-        workload,
-        places,
-        tools,
-        scratch,
-        opts,
-        limits,
-        log,
-        rows,
-        signal,
-      );
+      await runWorkload(run, workload, places);
     }
     if (
       opts.only.includes("latency") && opts.modes.includes("loopback") &&
       !signal?.aborted
     ) {
-      rows.push(await runLatency(tools, scratch, opts, log, signal));
+      run.rows.push(await runLatency(run));
     }
     if (opts.modes.includes("mesh") && !signal?.aborted) {
       const why = await whyNoNetlab();
-      if (why !== null) skips.push(`mesh: skipped (${why})`);
-      else {
-        rows.push(await runMesh(tools, scratch, opts, log, labs, limits));
-      }
+      if (why !== null) run.skips.push(`mesh: skipped (${why})`);
+      else run.rows.push(await runMesh(run));
     }
   } finally {
-    for (const lab of labs) await lab.close();
-    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    for (const lab of run.labs) await lab.close();
+    await Deno.remove(run.scratch, { recursive: true }).catch(() => {});
   }
-  return { rows, skips };
+  return { rows: run.rows, skips: run.skips };
 }
 
 async function runWorkload(
+  run: Run,
   workload: Workload,
   places: Place[],
-  tools: SyncTool[],
-  scratch: string,
-  opts: LinksOptions,
-  limits: (place: Place) => MeasureOptions,
-  log: (line: string) => void,
-  rows: MeasuredRow[],
-  signal: AbortSignal | undefined,
 ): Promise<void> {
+  const { opts, tools, scratch, log, rows, signal } = run;
   const src = `${scratch}/${workload.key}`;
   await Deno.mkdir(src);
   try {
@@ -294,10 +305,16 @@ async function runWorkload(
             change,
             changed,
             scratch,
-            limits(place),
+            limits(run, place),
           )
             .finally(restore)
-          : await measureTransfer(tool, src, expected, scratch, limits(place));
+          : await measureTransfer(
+            tool,
+            src,
+            expected,
+            scratch,
+            limits(run, place),
+          );
         const cell = cellOf(result);
         log(
           `links: ${workload.label}, ${
@@ -320,13 +337,8 @@ async function runWorkload(
   }
 }
 
-async function runLatency(
-  tools: SyncTool[],
-  scratch: string,
-  opts: LinksOptions,
-  log: (line: string) => void,
-  signal: AbortSignal | undefined,
-): Promise<MeasuredRow> {
+async function runLatency(run: Run): Promise<MeasuredRow> {
+  const { opts, tools, scratch, log, signal } = run;
   const saves = opts.scale < 1 / 8 ? 5 : 20;
   const row: MeasuredRow = {
     workload: "latency",
@@ -356,14 +368,8 @@ async function runLatency(
   return row;
 }
 
-async function runMesh(
-  tools: SyncTool[],
-  scratch: string,
-  opts: LinksOptions,
-  log: (line: string) => void,
-  labs: Netlab[],
-  limits: (place: Place) => MeasureOptions,
-): Promise<MeasuredRow> {
+async function runMesh(run: Run): Promise<MeasuredRow> {
+  const { opts, tools, scratch, log, labs } = run;
   const size = meshFileSize(opts.scale);
   const lab = await Netlab.star(opts.devices, opts.meshRate);
   labs.push(lab);
@@ -398,7 +404,7 @@ async function runMesh(
     if (!tool.prepareGroup) continue;
     log(`links: mesh: ${tool.name}… (${machineLoad()})`);
     const r = await measureSpread(tool, hosts, size, opts.seed, scratch, {
-      ...limits({ setting, lab }),
+      ...limits(run, { setting, lab }),
     });
     const cell: Cell = { seconds: r.seconds, note: outcomeNote(r) };
     if (r.wireBytes !== undefined) cell.wireBytes = r.wireBytes;
@@ -469,7 +475,16 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const log = (line: string) => console.error(line);
     log(`links: start, ${machineLoad()}`);
-    const report = await benchLinks(opts, log, stop.signal);
+    let report: LinksReport;
+    try {
+      report = await benchLinks(opts, log, stop.signal);
+    } catch (error) {
+      if (
+        !(error instanceof NetlabError || error instanceof BlastReportError)
+      ) throw error;
+      console.error(`bench links: ${error.message}`);
+      return 1;
+    }
     for (const line of formatTable(report.rows, opts.tools)) console.log(line);
     for (const line of report.skips) console.log(line);
     console.log(machineLoad());
