@@ -71,26 +71,43 @@ export function parsePeerAddress(text: string): PeerAddress {
 }
 
 /**
- * Parses where the status page listens: `IPV4:PORT` (port 0: any free
- * one), the address one of this machine's or 0.0.0.0 for all of them.
+ * Parses where the status page listens: `IPV4:PORT` or `[IPV6]:PORT`
+ * (port 0: any free one), an address of this machine, `0.0.0.0` or `[::]`
+ * for all of them. An IPv6 address comes back in its canonical form
+ * (`[0:0::1]` is `::1`), as the Host check compares it.
  * @throws {UsageError} naming the value when it is malformed.
  */
 export function parseGuiAddress(text: string): PeerAddress {
   const raw = text.trim();
-  const match = raw.match(/^((?:\d{1,3}\.){3}\d{1,3}):(\d{1,5})$/);
-  const octetsOk = match?.[1]?.split(".").every((o) => Number(o) <= 255);
-  if (match === null || !octetsOk) {
-    throw new UsageError(
-      `Invalid --gui address "${raw}": expected IPV4:PORT, e.g. 127.0.0.1:8385`,
+  const bad = () =>
+    new UsageError(
+      `Invalid --gui address "${raw}": expected IPV4:PORT or [IPV6]:PORT, e.g. 127.0.0.1:8385 or [::1]:8385`,
     );
+  const v4 = raw.match(/^((?:\d{1,3}\.){3}\d{1,3}):(\d{1,5})$/);
+  const v6 = raw.match(/^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/);
+  let hostname: string;
+  let portText: string;
+  if (v4 !== null) {
+    if (!v4[1]!.split(".").every((o) => Number(o) <= 255)) throw bad();
+    hostname = v4[1]!;
+    portText = v4[2]!;
+  } else if (v6 !== null && v6[1]!.includes(":")) {
+    try {
+      hostname = new URL(`http://[${v6[1]}]/`).hostname.slice(1, -1);
+    } catch {
+      throw bad();
+    }
+    portText = v6[2]!;
+  } else {
+    throw bad();
   }
-  const port = Number(match[2]);
+  const port = Number(portText);
   if (port > 65535) {
     throw new UsageError(
       `Invalid --gui address "${raw}": port ${port} is above 65535`,
     );
   }
-  return { hostname: match[1]!, port };
+  return { hostname, port };
 }
 
 /** Formats an address the way the user writes it. */

@@ -53,6 +53,7 @@ export {
 } from "./rel_path.ts";
 export {
   CONTROL_FILE,
+  CONTROL_TOKEN_FILE,
   DEVICE_KEY_FILE,
   GROUP_KEY_FILE,
   INDEX_FILE,

@@ -15,6 +15,8 @@ export const INDEX_FILE = "index.db";
 export const LOCK_FILE = "lock";
 /** Port and token of the running node's local control API. */
 export const CONTROL_FILE = "control.json";
+/** The status page's token (mode 0600), kept across restarts for bookmarks. */
+export const CONTROL_TOKEN_FILE = "control.token";
 /** The devices seen in the folder's group. */
 export const MEMBERS_FILE = "members.json";
 /** The group secret (32 bytes, mode 0600). */

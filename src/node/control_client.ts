@@ -4,7 +4,12 @@
  * `dsync invite | members | remove` commands.
  * @module
  */
-import { type ControlEndpoint, controlFilePath } from "./control_server.ts";
+import {
+  type ControlEndpoint,
+  controlFilePath,
+  dialHostname,
+  urlHost,
+} from "./control_server.ts";
 
 /** No instance runs for the folder (or it cannot be reached). */
 export class NoInstanceError extends Error {
@@ -46,10 +51,11 @@ async function endpointOf(
       data.port < 1 || data.port > 65535 || typeof data.token !== "string" ||
       !/^[0-9a-f]{64}$/.test(data.token)
     ) throw new Error("bad fields");
+    // Only an IP literal: the file must not send the token to a name.
     const hostname = typeof data.hostname === "string" &&
-        /^(?:\d{1,3}\.){3}\d{1,3}$/.test(data.hostname) &&
-        data.hostname !== "0.0.0.0"
-      ? data.hostname
+        (/^(?:\d{1,3}\.){3}\d{1,3}$/.test(data.hostname) ||
+          /^[0-9a-f:.]+$/.test(data.hostname) && data.hostname.includes(":"))
+      ? dialHostname(data.hostname)
       : "127.0.0.1";
     return { port: data.port, token: data.token, pid: data.pid ?? 0, hostname };
   } catch {
@@ -71,10 +77,13 @@ export async function callInstance(
   body?: unknown,
   stateRoot = folder,
 ): Promise<unknown> {
-  const { port, token, hostname } = await endpointOf(folder, stateRoot);
+  const { port, token, hostname = "127.0.0.1" } = await endpointOf(
+    folder,
+    stateRoot,
+  );
   let response: Response;
   try {
-    response = await fetch(`http://${hostname}:${port}${path}`, {
+    response = await fetch(`http://${urlHost(hostname)}:${port}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${token}`,

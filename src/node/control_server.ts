@@ -5,15 +5,19 @@
  * Only the same user on the same machine can use it: the port and a random
  * token are written to `.dsync/control.json` (mode 0600), and every request
  * must carry the token, as `Authorization: Bearer …` (the CLI) or as the
- * cookie that opening the logged URL (`/?token=…`) sets (the browser).
+ * cookie that opening the logged URL (`/?token=…`) sets (the browser). The
+ * token is kept in `.dsync/control.token` across restarts (see
+ * `control_token.ts`), so a bookmarked URL keeps working.
  * Without it a request gets 401 and nothing else. The Host header must name
- * the address it listens on (an IP literal or `localhost`, never another
- * name: DNS rebinding) and a foreign Origin is refused (CSRF).
+ * the address it listens on (an IPv4 or bracketed IPv6 literal, or
+ * `localhost` for loopback, never another name: DNS rebinding) and a
+ * foreign Origin is refused (CSRF).
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import { constantTimeEqual } from "../crypto/mod.ts";
 import { CONTROL_FILE, STATE_DIR, toOsPath } from "../index/mod.ts";
+import { loadOrCreateToken } from "./control_token.ts";
 
 const log = getLogger(["dsync", "node"]);
 
@@ -72,11 +76,16 @@ export function controlFilePath(folder: string): string {
 
 const MAX_BODY = 16 * 1024;
 
-function randomToken(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(32)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+/** `hostname` as it goes in a URL or a Host header: IPv6 in brackets. */
+export function urlHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/** Where a client on this machine reaches a server listening on `hostname`. */
+export function dialHostname(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  if (hostname === "::") return "::1";
+  return hostname;
 }
 
 /** The running control server. */
@@ -112,7 +121,13 @@ export class ControlServer {
     routes: ControlRoutes,
     address: ControlAddress = { hostname: "127.0.0.1", port: 0 },
   ): Promise<ControlServer> {
-    const token = randomToken();
+    const { token, replaced } = await loadOrCreateToken(folder);
+    if (replaced !== undefined) {
+      log.warn(
+        "The stored status page token was {why}; made a new one (bookmarks of the old URL stop working)",
+        { why: replaced },
+      );
+    }
     const closing = new AbortController();
     const gate = { port: 0, hostname: address.hostname, token };
     const handler = (request: Request) =>
@@ -155,7 +170,7 @@ export class ControlServer {
 
   /** The URL that opens the page and hands the browser its cookie. */
   get pageUrl(): string {
-    const host = this.hostname === "0.0.0.0" ? "127.0.0.1" : this.hostname;
+    const host = urlHost(dialHostname(this.hostname));
     return `http://${host}:${this.port}/?token=${this.#token}`;
   }
 
@@ -174,11 +189,26 @@ export function cookieName(port: number): string {
 
 const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
 
+/** The IPv6 literal inside `[…]` in its canonical form, or undefined. */
+function bracketedIpv6(name: string): string | undefined {
+  if (!/^\[[0-9a-f:.]+\]$/.test(name)) return undefined;
+  try {
+    return new URL(`http://${name}/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for a loopback address: 127.0.0.0/8 or ::1. */
+export function isLoopback(hostname: string): boolean {
+  return /^127\./.test(hostname) || hostname === "::1";
+}
+
 /**
  * Whether a Host header names this server: the address it listens on (any
- * IPv4 literal when it listens on all of them), or `localhost` and
- * 127.0.0.1 for loopback, with its port. Names that DNS resolves are
- * refused, so a rebinding attack cannot reach it.
+ * IP literal when it listens on all of them), or `localhost` for loopback,
+ * with its port. Names that DNS resolves are refused, so a rebinding attack
+ * cannot reach it.
  */
 export function hostAllowed(
   host: string,
@@ -190,10 +220,16 @@ export function hostAllowed(
     return false;
   }
   const name = lower.slice(0, colon);
+  const v6 = bracketedIpv6(name);
   if (listen.hostname === "0.0.0.0") {
     return name === "localhost" || IPV4.test(name);
   }
-  if (listen.hostname === "127.0.0.1" && name === "localhost") return true;
+  if (listen.hostname === "::") {
+    // Listening on every address (IPv4 too, where the system maps it).
+    return name === "localhost" || IPV4.test(name) || v6 !== undefined;
+  }
+  if (name === "localhost") return isLoopback(listen.hostname);
+  if (listen.hostname.includes(":")) return v6 === listen.hostname;
   return name === listen.hostname;
 }
 

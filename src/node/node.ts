@@ -30,7 +30,11 @@ import {
   stateRootOf,
 } from "./node_config.ts";
 import { rescanBatch } from "./watch_batch.ts";
-import { ControlServer, DEFAULT_CONTROL_ADDRESS } from "./control_server.ts";
+import {
+  ControlServer,
+  DEFAULT_CONTROL_ADDRESS,
+  isLoopback,
+} from "./control_server.ts";
 import { ChangeFeed } from "./change_feed.ts";
 import { pageRoutes } from "./status_page.ts";
 import { GroupContext } from "./group_context.ts";
@@ -286,6 +290,13 @@ async function runLockedNode(
       ...pageRoutes(),
     }, config.gui ?? DEFAULT_CONTROL_ADDRESS);
     log.info("Status page: {url}", { url: control.pageUrl });
+    if (!isLoopback(control.hostname)) {
+      // Only an address the user gave: the default is loopback.
+      log.warn(
+        "The status page and control API listen on {address}: other machines can reach them (with the token, over plain HTTP)",
+        { address: control.hostname },
+      );
+    }
     announceGroup(
       group,
       pool.addr?.port ?? config.port,

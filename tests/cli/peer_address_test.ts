@@ -84,10 +84,28 @@ Deno.test("parseGuiAddress() takes IPV4:PORT, port 0 for any free one, and refus
       "127.0.0.1",
       "1.2.3.4:99999",
       "300.1.1.1:80",
-      "[::1]:80",
+      "::1:80",
+      "[::1]",
+      "[localhost]:80",
+      "[1.2.3.4]:80",
+      "[::1%lo]:80",
+      "[::1]:99999",
       ":80",
     ]
   ) {
     assertThrows(() => parseGuiAddress(bad), UsageError, "--gui");
   }
+});
+
+Deno.test("parseGuiAddress() takes [IPV6]:PORT in canonical form", () => {
+  assertEquals(parseGuiAddress("[::1]:8385"), { hostname: "::1", port: 8385 });
+  assertEquals(parseGuiAddress("[0:0:0:0:0:0:0:1]:0"), {
+    hostname: "::1",
+    port: 0,
+  });
+  assertEquals(parseGuiAddress("[::]:8385"), { hostname: "::", port: 8385 });
+  assertEquals(parseGuiAddress("[FE80::1]:80"), {
+    hostname: "fe80::1",
+    port: 80,
+  });
 });

@@ -12,6 +12,12 @@ import {
   callInstance,
   NoInstanceError,
 } from "../../src/node/control_client.ts";
+import {
+  judgeTokenFile,
+  tokenFilePath,
+  type TokenFileSighting,
+  type TokenVerdict,
+} from "../../src/node/control_token.ts";
 
 async function withServer(
   fn: (endpoint: ControlEndpoint, folder: string) => Promise<void>,
@@ -121,6 +127,9 @@ Deno.test("hostAllowed() accepts the listening address and loopback names only, 
   const loop = { hostname: "127.0.0.1", port: 8385 };
   const all = { hostname: "0.0.0.0", port: 8385 };
   const lan = { hostname: "192.168.1.5", port: 8385 };
+  const loop6 = { hostname: "::1", port: 8385 };
+  const any6 = { hostname: "::", port: 8385 };
+  const lan6 = { hostname: "2001:db8::5", port: 8385 };
   const table: [string, typeof loop, boolean][] = [
     ["127.0.0.1:8385", loop, true],
     ["localhost:8385", loop, true],
@@ -133,6 +142,19 @@ Deno.test("hostAllowed() accepts the listening address and loopback names only, 
     ["10.0.0.7:8385", all, true],
     ["nas.local:8385", all, false],
     ["", loop, false],
+    ["[::1]:8385", loop6, true],
+    ["[0:0::1]:8385", loop6, true],
+    ["localhost:8385", loop6, true],
+    ["[::1]:8386", loop6, false],
+    ["127.0.0.1:8385", loop6, false],
+    ["[::2]:8385", loop6, false],
+    ["[::1]:8385", loop, false],
+    ["[fe80::1]:8385", any6, true],
+    ["10.0.0.7:8385", any6, true],
+    ["nas.local:8385", any6, false],
+    ["[nas.local]:8385", any6, false],
+    ["[2001:db8::5]:8385", lan6, true],
+    ["localhost:8385", lan6, false],
   ];
   for (const [host, listen, ok] of table) {
     assertEquals(
@@ -152,6 +174,8 @@ Deno.test("originAllowed() accepts no Origin or this very origin", () => {
     false,
   );
   assertEquals(originAllowed("null", "127.0.0.1:8385"), false);
+  assertEquals(originAllowed("http://[::1]:8385", "[::1]:8385"), true);
+  assertEquals(originAllowed("http://evil.example", "[::1]:8385"), false);
 });
 
 Deno.test("ControlServer turns the logged URL's token into a cookie and accepts the cookie", async () => {
@@ -211,6 +235,142 @@ Deno.test("ControlServer takes a free port when the one asked for is taken", asy
     ]);
   } finally {
     squatter.close();
+    await server.close();
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("ControlServer keeps its token across restarts, so a bookmarked URL keeps working", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-control-" });
+  await Deno.mkdir(`${folder}/.dsync`);
+  try {
+    const first = await ControlServer.start(folder, {});
+    const url = first.pageUrl;
+    await first.close();
+    const second = await ControlServer.start(folder, {}, {
+      hostname: "127.0.0.1",
+      port: first.port,
+    });
+    try {
+      const token = new URL(url).searchParams.get("token");
+      assertEquals(new URL(second.pageUrl).searchParams.get("token"), token);
+      const opened = await fetch(
+        `http://127.0.0.1:${second.port}/?token=${token}`,
+        { redirect: "manual" },
+      );
+      assertEquals(opened.status, 303);
+      await opened.body?.cancel();
+    } finally {
+      await second.close();
+    }
+    if (Deno.build.os !== "windows") {
+      const mode = (await Deno.stat(tokenFilePath(folder))).mode! & 0o777;
+      assertEquals(mode, 0o600);
+    }
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("ControlServer replaces a stored token that is damaged or readable by others", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-control-" });
+  await Deno.mkdir(`${folder}/.dsync`);
+  const file = tokenFilePath(folder);
+  const tokenOf = async () =>
+    new URL((await restart()).pageUrl).searchParams.get("token");
+  const restart = async () => {
+    const server = await ControlServer.start(folder, {});
+    await server.close();
+    return server;
+  };
+  try {
+    const stored = "ab".repeat(32);
+    await Deno.writeTextFile(file, stored + "\n", { mode: 0o600 });
+    assertEquals(await tokenOf(), stored);
+    if (Deno.build.os !== "windows") {
+      await Deno.chmod(file, 0o644);
+      const fresh = await tokenOf();
+      assert(fresh !== stored && /^[0-9a-f]{64}$/.test(fresh ?? ""), fresh!);
+      assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+      assertEquals(await tokenOf(), fresh);
+    }
+    await Deno.writeTextFile(file, "not a token\n", { mode: 0o600 });
+    const repaired = await tokenOf();
+    assert(/^[0-9a-f]{64}$/.test(repaired ?? ""), repaired!);
+    assertEquals((await Deno.readTextFile(file)).trim(), repaired);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("judgeTokenFile() trusts only an owner-only regular file with a token", () => {
+  const token = "0f".repeat(32);
+  const file = { isFile: true, isSymlink: false, mode: 0o600, uid: 1000 };
+  const table: [TokenFileSighting, TokenVerdict][] = [
+    [{ info: file, text: token + "\n" }, "ok"],
+    [{}, "missing"],
+    [
+      { info: { ...file, mode: 0o640 }, text: token },
+      "readable by other users",
+    ],
+    [{ info: { ...file, mode: undefined }, text: token }, "ok"],
+    [{ info: { ...file, uid: 0 }, text: token }, "owned by another user"],
+    [
+      { info: { ...file, isSymlink: true, isFile: false } },
+      "not a regular file",
+    ],
+    [{ info: { ...file, isFile: false } }, "not a regular file"],
+    [{ info: file, text: token.toUpperCase() }, "not a token"],
+    [{ info: file, text: token.slice(2) }, "not a token"],
+  ];
+  for (const [seen, want] of table) {
+    assertEquals(judgeTokenFile(seen, 1000), want, JSON.stringify(seen));
+  }
+});
+
+Deno.test("ControlServer on [::1] answers its IPv6 Host, and the CLI reaches it", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-control-" });
+  await Deno.mkdir(`${folder}/.dsync`);
+  let server: ControlServer;
+  try {
+    server = await ControlServer.start(folder, {
+      "GET /api/ping": () => ({ status: 200, body: { pong: true } }),
+    }, { hostname: "::1", port: 0 });
+  } catch (error) {
+    await Deno.remove(folder, { recursive: true });
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      console.log("skipped: no IPv6 loopback here");
+      return;
+    }
+    throw error;
+  }
+  try {
+    const url = new URL(server.pageUrl);
+    assertEquals(url.hostname, "[::1]");
+    const opened = await fetch(url, { redirect: "manual" });
+    assertEquals(opened.status, 303);
+    await opened.body?.cancel();
+    assertEquals(
+      await callInstance(folder, "GET", "/api/ping"),
+      { pong: true },
+    );
+    const token = url.searchParams.get("token")!;
+    const origin = `http://[::1]:${server.port}`;
+    assertEquals(
+      await status(`${origin}/api/ping`, {
+        authorization: `Bearer ${token}`,
+        origin,
+      }),
+      200,
+    );
+    assertEquals(
+      await status(`${origin}/api/ping`, {
+        authorization: `Bearer ${token}`,
+        origin: "http://evil.example",
+      }),
+      403,
+    );
+  } finally {
     await server.close();
     await Deno.remove(folder, { recursive: true });
   }
