@@ -101,7 +101,10 @@ export async function loadOrCreateToken(
 ): Promise<LoadedToken> {
   const file = tokenFilePath(stateRoot);
   const seen = await sightTokenFile(file);
-  const verdict = judgeTokenFile(seen, Deno.uid());
+  // The owner of `.dsync/` stands for this user (Deno.uid() would need
+  // another permission): a token file someone else put there is refused.
+  const owner = (await Deno.stat(toOsPath(stateRoot, STATE_DIR))).uid;
+  const verdict = judgeTokenFile(seen, owner);
   if (verdict === "ok") return { token: seen.text!.trim() };
   const token = randomToken();
   const temp = `${file}.tmp`;

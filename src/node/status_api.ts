@@ -236,6 +236,13 @@ export function waitingReasons(status: SyncStatus): string[] {
   if (status.retrying > 0) {
     reasons.push(`${count(status.retrying, "file")} failing, retrying`);
   }
+  if (status.deletesSettling > 0) {
+    reasons.push(
+      `${
+        count(status.deletesSettling, "delete")
+      } from a peer being checked (more than half of the files would be held back)`,
+    );
+  }
   if (status.deletesHeld > 0) {
     reasons.push(
       `${

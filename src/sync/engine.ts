@@ -374,7 +374,8 @@ export class SyncEngine {
       bytesSent: sent,
       bytesReused: this.#puller.counters.reusedBytes,
       paused: this.paused,
-      deletesHeld: this.#puller.deletesHeld,
+      deletesHeld: this.#puller.deletes.held,
+      deletesSettling: this.#puller.deletes.settling,
       mode: this.mode,
       differing: this.mode === "send-only" ? this.#puller.heldBack.size : 0,
       // Counted by localChanges() (status requests), not at every redraw.

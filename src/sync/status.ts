@@ -71,6 +71,8 @@ export interface SyncStatus {
   readonly paused: boolean;
   /** Deletes the mass-delete guard holds until accepted. */
   readonly deletesHeld: number;
+  /** Deletes staged until the peers' batches settle, then judged at once. */
+  readonly deletesSettling: number;
   /** Which way changes flow. */
   readonly mode: FolderMode;
   /** Send-only: paths that differ from the group and are not changed here. */

@@ -40,6 +40,7 @@ function status(overrides: Partial<SyncStatus> = {}): SyncStatus {
     bytesReused: 5,
     paused: false,
     deletesHeld: 0,
+    deletesSettling: 0,
     mode: "send-receive",
     differing: 0,
     localChanges: 0,

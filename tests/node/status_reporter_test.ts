@@ -46,6 +46,7 @@ const status: SyncStatus = {
   bytesReused: 0,
   paused: false,
   deletesHeld: 0,
+  deletesSettling: 0,
   mode: "send-receive",
   differing: 0,
   localChanges: 0,

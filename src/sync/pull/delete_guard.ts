@@ -4,8 +4,11 @@
  * applied until the user accepts them (`dsync resume --accept-deletes`).
  * An unmounted disk or a wrong `rm -r` on one device should not empty
  * every other device, even though versions would make it undoable.
- * Deletes applied in the last minute count too, so a delete that arrives
- * in several batches is judged as one.
+ * Deletes that arrive in quick succession are judged together: the
+ * puller stages them until no new one came for {@linkcode DELETE_SETTLE_MS}
+ * (a peer's `rm -r` reaches us in several index batches, and the first
+ * batches alone are below the threshold). Deletes applied in the last
+ * minute count too, so batches further apart are still judged as one.
  * @module
  */
 
@@ -13,6 +16,34 @@
 export const MASS_DELETE_MIN = 100;
 /** Deletes applied within this window count with the next ones. */
 export const MASS_DELETE_WINDOW_MS = 60_000;
+/**
+ * Deletes are staged until none came for this long (in a folder that can
+ * hold a mass delete at all), so that one peer's batches are judged at once.
+ */
+export const DELETE_SETTLE_MS = 2000;
+/** A steady stream of deletes is judged at the latest after this long. */
+export const DELETE_SETTLE_MAX_MS = 20_000;
+
+/**
+ * When staged deletes (the first staged at `first`, the last at `last`)
+ * are to be judged: the time, or `"now"` once it has come. Pure.
+ */
+export function settleTime(
+  first: number,
+  last: number,
+  now: number,
+): number | "now" {
+  const at = Math.min(last + DELETE_SETTLE_MS, first + DELETE_SETTLE_MAX_MS);
+  return now >= at ? "now" : at;
+}
+
+/**
+ * Whether deletes can wait no staging: `live` files here and `recent`
+ * deleted within the window cannot add up to a mass delete. Pure.
+ */
+export function tooFewForMassDelete(live: number, recent: number): boolean {
+  return live + recent <= MASS_DELETE_MIN;
+}
 
 /**
  * Whether deleting `total` files (now and within the window) of a folder
@@ -33,6 +64,19 @@ export class DeleteGuard {
   /** Paths whose delete waits for acceptance. */
   get held(): ReadonlySet<string> {
     return this.#held;
+  }
+
+  /** True from {@linkcode accept} until {@linkcode settle}. */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Files deleted within the window before `now`. */
+  recent(now: number): number {
+    return this.#applied.reduce(
+      (sum, a) => now - a.at < MASS_DELETE_WINDOW_MS ? sum + a.count : sum,
+      0,
+    );
   }
 
   /**

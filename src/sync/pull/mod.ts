@@ -25,10 +25,14 @@ export {
 } from "./chunk_source.ts";
 export { conflictName, splitExtension } from "../apply/mod.ts";
 export {
+  DELETE_SETTLE_MAX_MS,
+  DELETE_SETTLE_MS,
   DeleteGuard,
   isMassDelete,
   MASS_DELETE_MIN,
   MASS_DELETE_WINDOW_MS,
+  settleTime,
+  tooFewForMassDelete,
 } from "./delete_guard.ts";
 export {
   type FolderMode,

@@ -131,7 +131,7 @@ export class Puller {
       options.mode ?? "send-receive",
       options.remote,
     );
-    this.#massDelete = new MassDeleteCheck(options);
+    this.#massDelete = new MassDeleteCheck(options, this.#queue);
     this.#fetcher = new ChunkFetcher(options);
     this.#failures = new PullFailures({
       queue: this.#queue,
@@ -208,14 +208,14 @@ export class Puller {
     return this.#modeHold.paths;
   }
 
-  /** Paths whose delete the mass-delete guard holds. */
-  get deletesHeld(): number {
-    return this.#massDelete.held;
+  /** Deletes the mass-delete guard holds, and those it stages to judge. */
+  get deletes(): { held: number; settling: number } {
+    return { held: this.#massDelete.held, settling: this.#massDelete.staged };
   }
 
   /** Applies the deletes the guard held (and those that follow until idle). */
   acceptDeletes(): number {
-    const paths = this.#massDelete.guard.accept();
+    const paths = this.#massDelete.accept();
     this.enqueue(paths);
     return paths.length;
   }
@@ -250,9 +250,10 @@ export class Puller {
     return this.#queue.retrying;
   }
 
-  /** True when nothing is queued or in progress (waiting paths aside). */
+  /** True when nothing is queued, staged or in progress (waiting paths aside). */
   get idle(): boolean {
-    return !this.#inRound && this.#queue.queued === 0 &&
+    return !this.#inRound && this.#massDelete.staged === 0 &&
+      this.#queue.queued === 0 &&
       this.#queue.active === 0 && this.#slots.running === 0 &&
       this.#tasks.size === 0;
   }
@@ -299,6 +300,7 @@ export class Puller {
   stop(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#massDelete.close();
     this.#abort.abort(new PullerClosedError());
     this.#queue.stop();
   }

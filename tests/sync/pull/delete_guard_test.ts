@@ -1,8 +1,12 @@
 import { assertEquals } from "../../assert.ts";
 import {
+  DELETE_SETTLE_MAX_MS,
+  DELETE_SETTLE_MS,
   DeleteGuard,
   isMassDelete,
   MASS_DELETE_WINDOW_MS,
+  settleTime,
+  tooFewForMassDelete,
 } from "../../../src/sync/pull/mod.ts";
 
 Deno.test("isMassDelete() is more than 100 files and more than half of the folder", () => {
@@ -43,4 +47,42 @@ Deno.test("DeleteGuard holds a mass delete and what follows until accepted, then
     guard.judge(paths(5), 5, 200, 3000 + MASS_DELETE_WINDOW_MS),
     "apply",
   );
+});
+
+Deno.test("settleTime() judges staged deletes after a quiet spell, or after the longest wait", () => {
+  const table: [number, number, number, number | "now"][] = [
+    // first staged, last staged, now, wanted
+    [0, 0, 0, DELETE_SETTLE_MS],
+    [0, 500, 1000, 500 + DELETE_SETTLE_MS],
+    [0, 500, 500 + DELETE_SETTLE_MS, "now"],
+    // A steady stream is judged once the longest wait is over.
+    [
+      0,
+      DELETE_SETTLE_MAX_MS - 1,
+      DELETE_SETTLE_MAX_MS - 1,
+      DELETE_SETTLE_MAX_MS,
+    ],
+    [0, DELETE_SETTLE_MAX_MS - 1, DELETE_SETTLE_MAX_MS, "now"],
+  ];
+  for (const [first, last, now, want] of table) {
+    assertEquals(settleTime(first, last, now), want, `${first} ${last} ${now}`);
+  }
+});
+
+Deno.test("tooFewForMassDelete() lets a folder of at most 100 files (with recent deletes) skip the staging", () => {
+  assertEquals(tooFewForMassDelete(100, 0), true);
+  assertEquals(tooFewForMassDelete(60, 40), true);
+  assertEquals(tooFewForMassDelete(101, 0), false);
+  assertEquals(tooFewForMassDelete(90, 11), false);
+});
+
+Deno.test("DeleteGuard.recent() counts the deletes within the window only", () => {
+  const guard = new DeleteGuard();
+  guard.applied(30, 0);
+  guard.applied(20, 1000);
+  assertEquals(guard.recent(1000), 50);
+  assertEquals(guard.recent(MASS_DELETE_WINDOW_MS + 1), 20);
+  assertEquals(guard.accepting, false);
+  guard.accept();
+  assertEquals(guard.accepting, true);
 });
