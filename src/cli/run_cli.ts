@@ -17,6 +17,7 @@ import { setupLogging, teardownLogging, TtyStatus } from "../ui/mod.ts";
 import {
   callInstance as callFolder,
   ControlRequestError,
+  EmptiedFolderError,
   FolderInUseError,
   folderVersions,
   JoinFailedError,
@@ -380,6 +381,7 @@ function reportError(error: unknown, verbose: boolean): number {
   if (
     error instanceof UsageError || error instanceof FolderInUseError ||
     error instanceof ReadOnlyFolderError ||
+    error instanceof EmptiedFolderError ||
     error instanceof PortUnavailableError || error instanceof JoinFailedError ||
     error instanceof NoInstanceError ||
     (error instanceof ControlRequestError && error.status < 500)

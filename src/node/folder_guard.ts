@@ -14,7 +14,12 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { FolderUnavailableError, LOCK_FILE, STATE_DIR } from "../index/mod.ts";
+import {
+  FolderUnavailableError,
+  IGNORE_FILE,
+  LOCK_FILE,
+  STATE_DIR,
+} from "../index/mod.ts";
 
 const log = getLogger(["dsync", "node", "folder_guard"]);
 
@@ -284,4 +289,50 @@ export class FolderGuard {
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/**
+ * With `--state-dir` the folder holds no `.dsync/` whose absence would tell
+ * an unmounted disk from an emptied folder, and the index (elsewhere) still
+ * lists every file: a scan of an empty mount point would send all their
+ * deletions. The one line refusing a folder that lists no entry (the
+ * `.dsyncignore` dsync writes aside) while its index holds `indexed` live
+ * entries, or undefined when it may be scanned. Pure.
+ */
+export function emptiedFolderProblem(
+  folder: string,
+  rootEntries: readonly string[],
+  indexed: number,
+): string | undefined {
+  if (indexed === 0) return undefined;
+  if (rootEntries.some((name) => name !== IGNORE_FILE)) return undefined;
+  return `Folder ${folder} is empty but its index holds ${indexed} ${
+    indexed === 1 ? "entry" : "entries"
+  }: is its disk mounted? Stopped without sending any deletions (if you emptied it on purpose, put any file in it and start dsync again)`;
+}
+
+/** The folder is empty while its index (in `--state-dir`) holds entries. */
+export class EmptiedFolderError extends FolderUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = "EmptiedFolderError";
+  }
+}
+
+/**
+ * Refuses a folder that looks unmounted; see {@linkcode emptiedFolderProblem}.
+ * @throws {EmptiedFolderError} naming the folder and the count.
+ */
+export async function checkNotEmptied(
+  folder: string,
+  indexed: number,
+): Promise<void> {
+  if (indexed === 0) return;
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    names.push(entry.name);
+    if (entry.name !== IGNORE_FILE) break;
+  }
+  const problem = emptiedFolderProblem(folder, names, indexed);
+  if (problem !== undefined) throw new EmptiedFolderError(problem);
 }

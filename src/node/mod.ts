@@ -5,6 +5,7 @@
  */
 export { describeScan, describeTotals, runNode } from "./node.ts";
 export { FolderInUseError, ReadOnlyFolderError } from "./folder_lock.ts";
+export { EmptiedFolderError } from "./folder_guard.ts";
 export type { NodeConfig, StaticPeer } from "./node_config.ts";
 export { DEFAULT_RESCAN_INTERVAL_MS } from "./node_config.ts";
 export {

@@ -3,6 +3,7 @@ import {
   ensureIgnoreFile,
   findLookAlikes,
   HasherPool,
+  IGNORE_FILE,
   IgnoreRules,
   IndexStore,
   Scanner,
@@ -12,7 +13,8 @@ import { fingerprint, Identity } from "../identity/mod.ts";
 import { bindPort, ConnectionPool } from "../net/mod.ts";
 import { Discovery } from "../discovery/mod.ts";
 import { followDiscoveredPeers } from "./discovered_peers.ts";
-import { FolderGuard } from "./folder_guard.ts";
+import { checkNotEmptied, FolderGuard } from "./folder_guard.ts";
+import { probeCase } from "./case_probe.ts";
 import { FolderLock } from "./folder_lock.ts";
 import {
   detectCaseInsensitive,
@@ -51,6 +53,30 @@ import { modeRoutes } from "./mode_api.ts";
 import { pauseRoutes, wasPaused } from "./pause_api.ts";
 
 const log = getLogger(["dsync", "node"]);
+
+/** Live entries of the index. */
+function countLive(store: IndexStore): number {
+  let n = 0;
+  for (const stat of store.statMap().values()) if (!stat.deleted) n++;
+  return n;
+}
+
+/** The case probe of a folder whose `.dsync/` is elsewhere (`--state-dir`). */
+async function probeStateDirCase(folder: string): Promise<boolean> {
+  const probe = await probeCase(folder, {
+    skip: (rel) => rel === IGNORE_FILE,
+  });
+  const line = "Names in {folder} are case-{kind} ({how}: {detail})";
+  const fields = {
+    folder,
+    kind: probe.caseInsensitive ? "insensitive" : "sensitive",
+    how: probe.how === "skipped" ? "not probed" : "probed",
+    detail: probe.detail,
+  };
+  if (probe.how === "skipped") log.info(line, fields);
+  else log.debug(line, fields);
+  return probe.caseInsensitive;
+}
 
 /** Every live path of the index. */
 function* livePaths(store: IndexStore): Generator<string> {
@@ -150,19 +176,29 @@ async function runLockedNode(
   guard.watch();
   const root = stateRootOf(config);
   const stateInFolder = root === config.folder;
+  const store = IndexStore.openOrRebuild(root);
+  if (!stateInFolder) {
+    // The index is elsewhere: an empty mount point must not read as a
+    // folder whose every file was deleted (in the folder, .dsync/ tells
+    // them apart). Checked before dsync writes anything in it.
+    try {
+      await checkNotEmptied(config.folder, countLive(store));
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
   await ensureIgnoreFile(config.folder).catch((error) => {
     // A read-only folder (with --state-dir) goes without the defaults file.
     if (stateInFolder) throw error;
   });
-  // Once: ignore rules and the engine must agree on how names compare. A
-  // read-only folder's disk cannot be probed: the platform's default.
+  // Once: ignore rules and the engine must agree on how names compare.
   const caseInsensitive = stateInFolder
     ? detectCaseInsensitive(config.folder)
-    : Deno.build.os !== "linux";
+    : await probeStateDirCase(config.folder);
   const ignore = await IgnoreRules.load(config.folder, config.excludes, {
     caseInsensitive,
   });
-  const store = IndexStore.openOrRebuild(root);
   const hasher = new HasherPool();
   const group = await GroupContext.open(root, {
     open: config.open ?? false,

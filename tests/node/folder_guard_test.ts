@@ -10,7 +10,9 @@ import { ensureIgnoreFile, IgnoreRules } from "../../src/index/ignore_rules.ts";
 import { FolderUnavailableError, Scanner } from "../../src/index/scanner.ts";
 import { IndexStore } from "../../src/index/store.ts";
 import {
+  checkNotEmptied,
   type DirId,
+  emptiedFolderProblem,
   type EntrySighting,
   type FolderBaseline,
   FolderGuard,
@@ -302,4 +304,36 @@ Deno.test("Scanner with a FolderGuard records no deletion from a folder that van
       store.close();
     }
   });
+});
+
+Deno.test("emptiedFolderProblem() refuses an empty folder whose index (kept elsewhere) holds entries", () => {
+  const table: [string[], number, boolean][] = [
+    [[], 0, false], // a new folder
+    [[], 3, true],
+    [[".dsyncignore"], 3, true], // dsync's own file does not count
+    [["a.txt"], 3, false],
+    [[".dsyncignore", "a.txt"], 500, false],
+  ];
+  for (const [names, indexed, refused] of table) {
+    const problem = emptiedFolderProblem("/mnt/data", names, indexed);
+    assertEquals(problem !== undefined, refused, `${names} ${indexed}`);
+  }
+  assertEquals(
+    emptiedFolderProblem("/mnt/data", [], 1),
+    "Folder /mnt/data is empty but its index holds 1 entry: is its disk mounted? Stopped without sending any deletions (if you emptied it on purpose, put any file in it and start dsync again)",
+  );
+});
+
+Deno.test("checkNotEmptied() throws FolderUnavailableError for an empty folder with an index", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsync-empty-" });
+  try {
+    await checkNotEmptied(dir, 0);
+    const error = await checkNotEmptied(dir, 7).then(() => undefined, (e) => e);
+    assert(error instanceof FolderUnavailableError, String(error));
+    assert(/holds 7 entries/.test(error.message), error.message);
+    await Deno.writeTextFile(`${dir}/b.txt`, "b");
+    await checkNotEmptied(dir, 7);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
