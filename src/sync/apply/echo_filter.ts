@@ -58,8 +58,12 @@ export interface EchoFilterOptions {
   readonly maxEntries?: number;
   /** Clock in ms; defaults to `Date.now`. */
   readonly now?: () => number;
-  /** Told of every path dsync itself changes (what a peer's change did here). */
-  readonly onRemember?: (path: string, state: EchoState) => void;
+  /**
+   * Told of every path dsync itself changes (what a peer's change did
+   * here), with what it left there; without a state for a record stored
+   * with nothing changed on disk (merged versions, see `stored`).
+   */
+  readonly onRemember?: (path: string, state?: EchoState) => void;
 }
 
 interface Entry {
@@ -72,7 +76,9 @@ export class EchoFilter {
   readonly #ttl: number;
   readonly #max: number;
   readonly #now: () => number;
-  readonly #onRemember: ((path: string, state: EchoState) => void) | undefined;
+  readonly #onRemember:
+    | ((path: string, state?: EchoState) => void)
+    | undefined;
   /** In insertion order, which is expiry order (the TTL is fixed). */
   readonly #entries = new Map<string, Entry>();
 
@@ -99,6 +105,11 @@ export class EchoFilter {
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
     this.#onRemember?.(path, state);
+  }
+
+  /** A peer's change was stored at `path` with nothing to write on disk. */
+  stored(path: string): void {
+    this.#onRemember?.(path);
   }
 
   /** True when `observed` at `path` is what dsync itself left there recently. */

@@ -109,6 +109,7 @@ export async function storeMerges(
       const merged = mergedRecord(local, d.remote);
       return local === undefined ? { ...merged, sequence: 0 } : merged;
     }));
+    for (const d of ds) ctx.echo.stored(d.path);
   });
 }
 
@@ -142,6 +143,7 @@ export async function applyMkdir(
     }
     const info = await Deno.lstat(toOsPath(ctx.folder, d.path));
     ctx.store.put(appliedRecord(d, info));
+    ctx.echo.remember(d.path, echoStateOf(info));
   });
 }
 
