@@ -74,7 +74,11 @@ function peerLine(peer: PeerReport, now: number): string {
       : ` ${formatDuration(Math.max(0, now - peer.disconnectedAt))} ago`;
     return `  ${who}: disconnected${ago}; ${traffic}`;
   }
-  const holds = peer.holds === null || peer.holds.percent === 100
+  const holds = peer.holds === null
+    ? ""
+    : peer.holds.known === "confirming"
+    ? `, confirming what it holds (at least ${peer.holds.percent}% so far)`
+    : peer.holds.percent === 100
     ? ""
     : `, holds ${peer.holds.percent}%`;
   const rates = peer.rateIn > 0 || peer.rateOut > 0

@@ -53,7 +53,26 @@ export interface PeerReport {
     readonly bytes: number;
     /** 0–100, by bytes (by files for a folder of empty files). */
     readonly percent: number;
+    /**
+     * How sure the figure is: `confirmed` once the peer confirmed our
+     * current index (exact); `confirming` while it has not (a lower bound:
+     * a peer does not announce back what it takes from us, so the files
+     * it pulled count only once it confirms); `last known` when it is
+     * disconnected (as of then).
+     */
+    readonly known: HoldsKnown;
   } | null;
+}
+
+/** How sure a peer's `holds` figure is; see {@linkcode PeerReport}. */
+export type HoldsKnown = "confirmed" | "confirming" | "last known";
+
+/** How sure the `holds` figure of a peer in this state is (pure). */
+export function holdsKnown(
+  peer: { connected: boolean; confirmed: boolean },
+): HoldsKnown {
+  if (!peer.connected) return "last known";
+  return peer.confirmed ? "confirmed" : "confirming";
 }
 
 /** Why a file is not synced. */
@@ -279,6 +298,7 @@ export function syncVerdict(
 function holding(
   held: { files: number; bytes: number } | undefined,
   totals: { files: number; bytes: number },
+  known: HoldsKnown,
 ): PeerReport["holds"] {
   if (held === undefined) return null;
   const percent = totals.bytes > 0
@@ -290,6 +310,7 @@ function holding(
     files: held.files,
     bytes: held.bytes,
     percent: Math.min(100, Math.floor(percent * 10) / 10),
+    known,
   };
 }
 
@@ -343,7 +364,7 @@ export function statusDocument(
       rateOut: Math.round(sources.rates.get(p.fingerprint)?.out ?? 0),
       holds: p.replica === undefined
         ? null
-        : holding(sources.held.get(p.replica), status.totals),
+        : holding(sources.held.get(p.replica), status.totals, holdsKnown(p)),
     })),
     transfers: status.transfers.map((t) => ({
       path: t.path,

@@ -162,3 +162,23 @@ Deno.test("renderStatusReport() lists look-alike and invisible names with invisi
     "  (more look-alike names not listed)",
   ]);
 });
+
+Deno.test("renderStatusReport() says a peer is confirming what it holds instead of a low share", () => {
+  const pulling: PeerReport = {
+    ...beta,
+    confirmed: false,
+    holds: { files: 2, bytes: 10, percent: 12.5, known: "confirming" },
+  };
+  assertEquals(
+    renderStatusReport(doc({ peers: [pulling] }), 192_000)[1],
+    "  beta (AAAA-BBBB-CCCC) at 10.0.0.2:9000: pulling from us, confirming what it holds (at least 12.5% so far), connected for 3m12s; received 1.5 MB, sent 0 B",
+  );
+  const exact: PeerReport = {
+    ...beta,
+    holds: { files: 2, bytes: 10, percent: 12.5, known: "confirmed" },
+  };
+  assertEquals(
+    renderStatusReport(doc({ peers: [exact] }), 192_000)[1],
+    "  beta (AAAA-BBBB-CCCC) at 10.0.0.2:9000: in sync, holds 12.5%, connected for 3m12s; received 1.5 MB, sent 0 B",
+  );
+});

@@ -186,6 +186,7 @@ Deno.test(
         files: 3,
         bytes: BIG + 6 + 7,
         percent: 100,
+        known: "confirmed",
       });
       assertEquals(doc.transfers, []);
       assertEquals(doc.remaining, { bytes: 0, etaSeconds: 0 });

@@ -1,5 +1,6 @@
 import { assertEquals } from "../assert.ts";
 import {
+  holdsKnown,
   StatusBuilder,
   statusDocument,
   statusRoutes,
@@ -213,4 +214,41 @@ Deno.test("statusRoutes() serves GET /api/status with the group read per request
   group = "open";
   const second = await route(undefined, context) as { body: unknown };
   assertEquals((second.body as typeof doc).group, "open");
+});
+
+Deno.test("holdsKnown() calls a peer's share exact only once it confirmed our current index", () => {
+  const table: [boolean, boolean, string][] = [
+    [true, true, "confirmed"],
+    [true, false, "confirming"],
+    [false, true, "last known"],
+    [false, false, "last known"],
+  ];
+  for (const [connected, confirmed, want] of table) {
+    assertEquals(holdsKnown({ connected, confirmed }), want);
+  }
+});
+
+Deno.test("statusDocument() shows a peer's share as confirming (a lower bound) until it confirms", () => {
+  const held = new Map([["00000000000000aa", { files: 1, bytes: 1_000 }]]);
+  const pulling = peer({ replica: "00000000000000aa", confirmed: false });
+  const doc = statusDocument(
+    { ...sources, held },
+    status({ peers: [pulling], inSync: false }),
+  );
+  assertEquals(doc.peers[0]!.holds, {
+    files: 1,
+    bytes: 1_000,
+    percent: 25,
+    known: "confirming",
+  });
+  assertEquals(doc.folder.waiting, ["waiting for beta to finish pulling"]);
+  const done = statusDocument(
+    {
+      ...sources,
+      held: new Map([["00000000000000aa", { files: 3, bytes: 4_000 }]]),
+    },
+    status({ peers: [{ ...pulling, confirmed: true }] }),
+  );
+  assertEquals(done.peers[0]!.holds?.known, "confirmed");
+  assertEquals(done.peers[0]!.holds?.percent, 100);
 });

@@ -187,15 +187,24 @@
       cell(row, "State", st);
       if (p.holds) {
         const box = el("span");
+        const h = p.holds;
+        const figure = `${h.percent}% (${
+          bytes(h.bytes)
+        }, ${h.files.toLocaleString()} files)`;
+        // Until the peer confirms, its figure is only a lower bound: no
+        // bar that looks like progress, but what is known.
+        const exact = h.known === "confirmed";
         box.append(
           el("progress", undefined, {
             max: "100",
-            value: String(p.holds.percent),
+            ...(exact ? { value: String(h.percent) } : {}),
             "aria-label": `${p.name} holds`,
           }),
-          `${p.holds.percent}% (${
-            bytes(p.holds.bytes)
-          }, ${p.holds.files.toLocaleString()} files)`,
+          exact
+            ? figure
+            : h.known === "confirming"
+            ? `confirming; at least ${figure}`
+            : `${figure} when last connected`,
         );
         cell(row, "Holds", box);
       } else cell(row, "Holds", "unknown");
