@@ -15,6 +15,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Decision } from "../apply/mod.ts";
 import {
   DeleteGuard,
+  MASS_DELETE_WINDOW_MS,
   settleTime,
   tooFewForMassDelete,
 } from "./delete_guard.ts";
@@ -37,8 +38,12 @@ export class MassDeleteCheck {
   readonly #queue: Pick<PullQueue, "enqueue">;
   /** Deletes waiting to be judged: path → whether it deletes a file. */
   readonly #staged = new Map<string, boolean>();
-  /** Judged and let through: applied when their path is planned again. */
-  readonly #released = new Set<string>();
+  /**
+   * Judged and let through, with when: applied when their path is planned
+   * again as a delete soon (a path that is not, e.g. re-created meanwhile,
+   * is judged afresh later).
+   */
+  readonly #released = new Map<string, number>();
   #first = 0;
   #last = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,7 +69,11 @@ export class MassDeleteCheck {
     const liveFiles = this.#o.liveFiles;
     if (ds.length === 0 || liveFiles === undefined) return ds;
     if (this.guard.accepting) return ds;
-    const released = ds.filter((d) => this.#released.delete(d.path));
+    const released = ds.filter((d) => {
+      const at = this.#released.get(d.path);
+      this.#released.delete(d.path);
+      return at !== undefined && now - at < MASS_DELETE_WINDOW_MS;
+    });
     const rest = ds.filter((d) => !released.includes(d));
     if (rest.length === 0) return released;
     if (
@@ -117,8 +126,11 @@ export class MassDeleteCheck {
     const paths = [...this.#staged.keys()];
     const files = [...this.#staged.values()].filter((f) => f).length;
     this.#staged.clear();
+    for (const [path, at] of this.#released) {
+      if (now - at >= MASS_DELETE_WINDOW_MS) this.#released.delete(path);
+    }
     if (this.#verdict(paths, files, now) === "apply") {
-      for (const path of paths) this.#released.add(path);
+      for (const path of paths) this.#released.set(path, now);
     }
     // Held or not, the puller looks again (released paths are applied;
     // after a hold it may be idle now).
