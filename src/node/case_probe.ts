@@ -28,19 +28,15 @@ export interface CaseProbe {
 export const PROBE_ENTRIES = 1000;
 
 /**
- * `name` with the case of its letters swapped, or undefined when that is
- * not another spelling of the same name (no cased letters, or a letter
- * such as `ß` whose other case is not one character). Pure.
+ * `name` with the case of its ASCII letters swapped (every case-folding
+ * file system folds those; not all fold others), or undefined when it has
+ * none. Pure.
  */
 export function caseVariant(name: string): string | undefined {
-  let out = "";
-  for (const ch of name) {
-    const upper = ch.toUpperCase();
-    const lower = ch.toLowerCase();
-    const swapped = ch === upper ? lower : upper;
-    if ([...swapped].length !== 1) return undefined;
-    out += swapped;
-  }
+  const out = name.replace(
+    /[A-Za-z]/g,
+    (ch) => ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase(),
+  );
   return out === name ? undefined : out;
 }
 

@@ -107,7 +107,10 @@ export class EchoFilter {
     this.#onRemember?.(path, state);
   }
 
-  /** A peer's change was stored at `path` with nothing to write on disk. */
+  /**
+   * A peer's change was stored at `path` with no write to remember as an
+   * echo (merged versions, a new directory): told to `onRemember` only.
+   */
   stored(path: string): void {
     this.#onRemember?.(path);
   }

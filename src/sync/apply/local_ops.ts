@@ -143,7 +143,9 @@ export async function applyMkdir(
     }
     const info = await Deno.lstat(toOsPath(ctx.folder, d.path));
     ctx.store.put(appliedRecord(d, info));
-    ctx.echo.remember(d.path, echoStateOf(info));
+    // Told, not remembered as an echo: a batch naming the directory covers
+    // what appears in it, which must not be skipped with it.
+    ctx.echo.stored(d.path);
   });
 }
 
