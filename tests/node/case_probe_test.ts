@@ -11,7 +11,7 @@ Deno.test("caseVariant() swaps the case of every ASCII letter, or says there is 
     ["Notes.txt", "nOTES.TXT"],
     ["a", "A"],
     ["ÉTÉ", "ÉtÉ"], // not every file system folds É
-    ["été", undefined],
+    ["éé", undefined],
     ["2024", undefined],
     ["..", undefined],
     ["straße", "STRAßE"],
