@@ -3,7 +3,11 @@
  * stores gets a sequence number, so reading the index from the last
  * sequence seen gives every change once, local edits and peers' changes
  * alike. A path the engine applied for a peer (`applied`) is that peer's
- * change; any other is an edit made here. The feed keeps the last 200 for
+ * change; any other is an edit made here, but for a folder that appeared
+ * here within seconds of a peer's file below it: the pull made it (its
+ * parents are created with the file, and the scanner may record them
+ * before the peer's own record of the folder is applied), and the peer has
+ * that folder too. The feed keeps the last 200 for
  * the status page, the conflict copies of the folder, and turns bursts of
  * changes into log lines: one a change for a few, one summary for many.
  * @module
@@ -33,6 +37,17 @@ export interface ConflictCopy {
 export const RECENT_CHANGES = 200;
 /** Bursts up to this many changes per device are logged change by change. */
 export const DETAILED_BURST = 10;
+/** A folder added here this close to a peer's file in it is the peer's. */
+export const PARENT_WINDOW_MS = 10_000;
+
+/** The folders above `path`, nearest first. */
+function parentsOf(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+    out.push(path.slice(0, i));
+  }
+  return out;
+}
 
 const CONFLICT = /\.sync-conflict-\d{8}-\d{6}-[0-9A-Za-z]+/;
 
@@ -122,6 +137,10 @@ export class ChangeFeed {
   readonly #conflicts = new Map<string, ConflictCopy>();
   /** Paths applied for a peer, with when (a mark that no record follows expires). */
   readonly #applied = new Map<string, number>();
+  /** Folders above a peer's applied paths lately: folder → device, when. */
+  readonly #peerParents = new Map<string, { device: string; at: number }>();
+  /** Folders added "here" lately, that a peer's file below may claim. */
+  readonly #hereFolders = new Map<string, { change: Change; at: number }>();
   #after = 0;
   #burst: Change[] = [];
   #burstStart = 0;
@@ -145,17 +164,25 @@ export class ChangeFeed {
   poll(): Change[] {
     const now = this.#now();
     const fresh: Change[] = [];
+    const claims: { path: string; device: string }[] = [];
     this.#read((record) => {
       this.#noteConflict(record);
       const fromPeer = this.#applied.delete(record.path);
       const device = fromPeer ? this.#o.deviceOf(record) : "here";
-      fresh.push(changeOf(record, device, now));
+      const change = changeOf(record, device, now);
+      fresh.push(change);
+      if (fromPeer) {
+        claims.push({ path: record.path, device });
+      } else if (record.kind === "dir" && change.action === "added") {
+        this.#hereFolders.set(record.path, { change, at: now });
+      }
     });
     // A mark no record followed (the apply failed) must not make a later
     // local edit of that path the peer's.
     for (const [path, at] of this.#applied) {
       if (now - at > 10_000) this.#applied.delete(path);
     }
+    this.#claimFolders(fresh, claims, now);
     if (fresh.length > 0) {
       this.#recent.push(...fresh);
       this.#recent.splice(0, Math.max(0, this.#recent.length - RECENT_CHANGES));
@@ -170,6 +197,39 @@ export class ChangeFeed {
       this.flush();
     }
     return fresh;
+  }
+
+  /**
+   * Gives the folders added "here" around a peer's file (before or after
+   * it, within {@linkcode PARENT_WINDOW_MS}) to that peer, in `fresh` and
+   * in what was kept already.
+   */
+  #claimFolders(
+    fresh: Change[],
+    claims: readonly { path: string; device: string }[],
+    now: number,
+  ): void {
+    for (const { path, device } of claims) {
+      for (const dir of parentsOf(path)) {
+        this.#peerParents.set(dir, { device, at: now });
+      }
+    }
+    for (const [dir, { change, at }] of this.#hereFolders) {
+      const claim = this.#peerParents.get(dir);
+      if (now - at > PARENT_WINDOW_MS) this.#hereFolders.delete(dir);
+      if (claim === undefined || Math.abs(claim.at - at) > PARENT_WINDOW_MS) {
+        continue;
+      }
+      this.#hereFolders.delete(dir);
+      const theirs: Change = { ...change, device: claim.device };
+      for (const list of [fresh, this.#recent, this.#burst]) {
+        const i = list.indexOf(change);
+        if (i >= 0) list[i] = theirs;
+      }
+    }
+    for (const [dir, { at }] of this.#peerParents) {
+      if (now - at > PARENT_WINDOW_MS) this.#peerParents.delete(dir);
+    }
   }
 
   /** Logs the burst in progress (at shutdown, or once it is over). */

@@ -151,3 +151,56 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ChangeFeed gives a folder added here to the peer whose file in it came within seconds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsync-feed-" });
+  const store = IndexStore.open(dir);
+  const folder = (path: string) =>
+    record(path, { kind: "dir", size: 0, hash: new Uint8Array(), chunks: [] });
+  try {
+    let now = 1_000;
+    const feed = new ChangeFeed({
+      store,
+      deviceOf: () => "beta",
+      log: () => {},
+      now: () => now,
+    });
+    // The scanner records the folders a pull made before the file lands.
+    store.put(folder("new"));
+    store.put(folder("new/deep"));
+    store.put(folder("mine"));
+    feed.poll();
+    now += 250;
+    feed.applied("new/deep/f.txt");
+    store.put(record("new/deep/f.txt"));
+    feed.poll();
+    // And the other way round: the file first, its folder after.
+    feed.applied("late/g.txt");
+    store.put(record("late/g.txt"));
+    feed.poll();
+    now += 250;
+    store.put(folder("late"));
+    feed.poll();
+    // Long after, a folder of the user's own is not claimed.
+    now += 60_000;
+    store.put(folder("new/later"));
+    feed.poll();
+    feed.applied("new/later/h.txt");
+    now += 11_000;
+    store.put(record("new/later/h.txt"));
+    feed.poll();
+    assertEquals(feed.recent.map((c) => [c.path, c.device]), [
+      ["new", "beta"],
+      ["new/deep", "beta"],
+      ["mine", "here"],
+      ["new/deep/f.txt", "beta"],
+      ["late/g.txt", "beta"],
+      ["late", "beta"],
+      ["new/later", "here"],
+      ["new/later/h.txt", "beta"],
+    ]);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
