@@ -135,8 +135,11 @@ export class ChangeFeed {
   readonly #now: () => number;
   readonly #recent: Change[] = [];
   readonly #conflicts = new Map<string, ConflictCopy>();
-  /** Paths applied for a peer, with when (a mark that no record follows expires). */
-  readonly #applied = new Map<string, number>();
+  /**
+   * Paths applied for a peer, with when (a mark that no record follows
+   * expires) and the peer's name if known then.
+   */
+  readonly #applied = new Map<string, { at: number; device?: string }>();
   /** Folders above a peer's applied paths lately: folder → device, when. */
   readonly #peerParents = new Map<string, { device: string; at: number }>();
   /** Folders added "here" lately, that a peer's file below may claim. */
@@ -155,9 +158,12 @@ export class ChangeFeed {
     this.#read((record) => this.#noteConflict(record), 100_000);
   }
 
-  /** The engine applied a peer's change at `path`. */
-  applied(path: string): void {
-    this.#applied.set(path, this.#now());
+  /** The engine applied a peer's change (of `device`, if known) at `path`. */
+  applied(path: string, device?: string): void {
+    this.#applied.set(path, {
+      at: this.#now(),
+      ...(device === undefined ? {} : { device }),
+    });
   }
 
   /** Reads what the index stored since the last poll; returns the new changes. */
@@ -167,8 +173,12 @@ export class ChangeFeed {
     const claims: { path: string; device: string }[] = [];
     this.#read((record) => {
       this.#noteConflict(record);
-      const fromPeer = this.#applied.delete(record.path);
-      const device = fromPeer ? this.#o.deviceOf(record) : "here";
+      const mark = this.#applied.get(record.path);
+      this.#applied.delete(record.path);
+      const fromPeer = mark !== undefined;
+      const device = mark === undefined
+        ? "here"
+        : mark.device ?? this.#o.deviceOf(record);
       const change = changeOf(record, device, now);
       fresh.push(change);
       if (fromPeer) {
@@ -179,7 +189,7 @@ export class ChangeFeed {
     });
     // A mark no record followed (the apply failed) must not make a later
     // local edit of that path the peer's.
-    for (const [path, at] of this.#applied) {
+    for (const [path, { at }] of this.#applied) {
       if (now - at > 10_000) this.#applied.delete(path);
     }
     this.#claimFolders(fresh, claims, now);

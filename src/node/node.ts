@@ -248,7 +248,7 @@ async function runLockedNode(
       maxConcurrentTransfers: config.maxConcurrentTransfers,
       name: config.name,
       leftovers,
-      onApplied: (path) => feed?.applied(path),
+      onApplied: (path, device) => feed?.applied(path, device),
       ...(config.namingRules === undefined
         ? {}
         : { namingRules: config.namingRules }),

@@ -91,7 +91,7 @@ export class SyncEngine {
     this.#now = options.now ?? Date.now;
     this.#rules = options.namingRules ?? LOCAL_NAMING_RULES;
     this.#echo = new EchoFilter({
-      onRemember: (path) => options.onApplied?.(path),
+      onRemember: (path, _state, device) => options.onApplied?.(path, device),
     });
     this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
     this.#peers = new ConnectedPeers(this.#remote, this.#now);

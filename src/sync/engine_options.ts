@@ -36,8 +36,11 @@ export interface SyncEngineOptions {
   ) => void;
   /** Which names this side holds, said to peers (default: this OS's rules). */
   readonly namingRules?: NamingRules;
-  /** A peer's change was applied to `path` here (recent changes, logs). */
-  readonly onApplied?: (path: string) => void;
+  /**
+   * A peer's change was applied to `path` here (recent changes, logs);
+   * `device` names the peer where it was known then.
+   */
+  readonly onApplied?: (path: string, device?: string) => void;
   /** Where files a peer's change replaces or deletes are kept (versioning on). */
   readonly versions?: VersionKeeper;
   /** The disk is full while writing `path`: free space before the retry. */

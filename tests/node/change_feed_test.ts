@@ -125,10 +125,14 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
     feed.applied("from-beta.txt");
     store.put(record("from-beta.txt"));
     store.put(record("mine.txt"));
+    // A merged version equals no peer's record: named when it was stored.
+    feed.applied("merged.txt", "gamma");
+    store.put(record("merged.txt"));
     const fresh = feed.poll();
     assertEquals(fresh.map((c) => [c.path, c.device, c.time]), [
       ["from-beta.txt", "beta", 1_000],
       ["mine.txt", "here", 1_000],
+      ["merged.txt", "gamma", 1_000],
     ]);
     assertEquals(lines, []); // the burst is still going on
     now += 600;
@@ -136,6 +140,7 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
     assertEquals(lines, [
       "beta: added from-beta.txt (12.0 KB)",
       "here: added mine.txt (12.0 KB)",
+      "gamma: added merged.txt (12.0 KB)",
     ]);
     store.put(
       record("x.sync-conflict-20261207-031100-AB12CD34.txt", {
@@ -145,7 +150,7 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
     );
     feed.poll();
     assertEquals(feed.conflicts, []);
-    assertEquals(feed.recent.length, 3);
+    assertEquals(feed.recent.length, 4);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });

@@ -61,9 +61,14 @@ export interface EchoFilterOptions {
   /**
    * Told of every path dsync itself changes (what a peer's change did
    * here), with what it left there; without a state for a record stored
-   * with nothing changed on disk (merged versions, see `stored`).
+   * with nothing changed on disk (merged versions, see `stored`), then
+   * with the peer's name when the caller knows it.
    */
-  readonly onRemember?: (path: string, state?: EchoState) => void;
+  readonly onRemember?: (
+    path: string,
+    state?: EchoState,
+    device?: string,
+  ) => void;
 }
 
 interface Entry {
@@ -77,7 +82,7 @@ export class EchoFilter {
   readonly #max: number;
   readonly #now: () => number;
   readonly #onRemember:
-    | ((path: string, state?: EchoState) => void)
+    | ((path: string, state?: EchoState, device?: string) => void)
     | undefined;
   /** In insertion order, which is expiry order (the TTL is fixed). */
   readonly #entries = new Map<string, Entry>();
@@ -109,10 +114,12 @@ export class EchoFilter {
 
   /**
    * A peer's change was stored at `path` with no write to remember as an
-   * echo (merged versions, a new directory): told to `onRemember` only.
+   * echo (merged versions, a new directory): told to `onRemember` only,
+   * with the name of the peer whose change it is (a merged version equals
+   * no peer's record, so it cannot be found later).
    */
-  stored(path: string): void {
-    this.#onRemember?.(path);
+  stored(path: string, device?: string): void {
+    this.#onRemember?.(path, undefined, device);
   }
 
   /** True when `observed` at `path` is what dsync itself left there recently. */

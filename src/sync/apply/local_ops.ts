@@ -109,7 +109,7 @@ export async function storeMerges(
       const merged = mergedRecord(local, d.remote);
       return local === undefined ? { ...merged, sequence: 0 } : merged;
     }));
-    for (const d of ds) ctx.echo.stored(d.path);
+    for (const d of ds) ctx.echo.stored(d.path, ctx.sourceOf?.(d.remote));
   });
 }
 
@@ -145,7 +145,7 @@ export async function applyMkdir(
     ctx.store.put(appliedRecord(d, info));
     // Told, not remembered as an echo: a batch naming the directory covers
     // what appears in it, which must not be skipped with it.
-    ctx.echo.stored(d.path);
+    ctx.echo.stored(d.path, ctx.sourceOf?.(d.remote));
   });
 }
 
