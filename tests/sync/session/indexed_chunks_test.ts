@@ -76,6 +76,31 @@ Deno.test("IndexChunkLookup reads a record once per sequence", () => {
   assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
 });
 
+Deno.test("IndexChunkLookup asks nothing of the records while their last sequence stays", () => {
+  let record = recordOf("f", ["alpha", "beta"]);
+  let queries = 0;
+  const records = {
+    maxSequence: 1,
+    get: () => record,
+    sequenceOf: (
+      p: string,
+    ) => (queries++, p === "f" ? record.sequence : undefined),
+  };
+  const lookup = new IndexChunkLookup(records);
+  const h = (s: string) => blake3(enc.encode(s));
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), true);
+  assertEquals(lookup.holds("f", 5, 4, h("beta")), true);
+  assertEquals(lookup.stampOf("f"), { size: 9, mtimeMs: 0 });
+  assertEquals(queries, 1);
+  // Any change anywhere gets a new sequence: looked up again.
+  record = recordOf("f", ["omega", "beta"], 2);
+  records.maxSequence = 2;
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), false);
+  assertEquals(lookup.holds("f", 0, 5, h("omega")), true);
+  assertEquals(queries, 2);
+  assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
+});
+
 Deno.test("answerChunkRequest() with the index answers a right and a wrong one-byte guess alike, reading nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {
