@@ -114,12 +114,6 @@ export {
   type FileDigest,
 } from "./file_digest.ts";
 export {
-  ChunkVerifier,
-  type ChunkVerifierOptions,
-  sharedChunkVerifier,
-  VERIFY_INLINE_BELOW,
-} from "./chunk_verifier.ts";
-export {
   HasherPool,
   HasherPoolClosedError,
   type HasherPoolOptions,

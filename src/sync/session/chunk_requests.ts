@@ -2,8 +2,8 @@
  * Chunk requests to one peer, pipelined: many requests in flight at once,
  * bounded by count and bytes (callers beyond the bounds wait their turn,
  * first come first served). Each answer is matched to its request by id,
- * decompressed and checked against the requested BLAKE3 (on a verifier's
- * worker thread when one is given) before the caller sees a byte.
+ * decompressed and checked against the requested BLAKE3 before the caller
+ * sees a byte.
  * @module
  */
 
@@ -51,12 +51,6 @@ export class PeerGoneError extends Error {
   }
 }
 
-function mismatchOf(request: ChunkRequest): ChunkHashMismatchError {
-  return new ChunkHashMismatchError(
-    `Chunk "${request.path}"@${request.offset} (${request.length} bytes) does not have the requested BLAKE3`,
-  );
-}
-
 /** Options of {@linkcode ChunkRequester}. */
 export interface ChunkRequesterOptions {
   /** Sends one request (resolves once written). */
@@ -68,19 +62,6 @@ export interface ChunkRequesterOptions {
   readonly maxBytes?: number;
   /** Most requests in flight (default 1024). */
   readonly maxRequests?: number;
-  /**
-   * Checks answers off this thread (see `ChunkVerifier`); without it they
-   * are hashed inline, and a mismatch is thrown by `handleResponse`.
-   */
-  readonly verifier?: {
-    verify(data: Uint8Array, hash: Uint8Array): Promise<boolean>;
-  };
-  /**
-   * Told of a peer that broke the protocol in a way found only after
-   * `handleResponse` returned (a chunk the verifier found wrong): the
-   * caller closes the connection, as for a throw.
-   */
-  readonly onViolation?: (error: Error) => void;
 }
 
 interface Pending {
@@ -100,8 +81,6 @@ export class ChunkRequester {
   readonly #send: (request: ChunkRequest) => Promise<void>;
   readonly #maxBytes: number;
   readonly #maxRequests: number;
-  readonly #verifier: ChunkRequesterOptions["verifier"];
-  readonly #onViolation: ((error: Error) => void) | undefined;
   readonly #pending = new Map<number, Pending>();
   readonly #waiters: Waiter[] = [];
   /** Bytes and requests reserved: in flight or about to be sent. */
@@ -118,8 +97,6 @@ export class ChunkRequester {
     this.#send = options.send;
     this.#maxBytes = Math.max(MAX_CHUNK_SIZE, options.maxBytes ?? 4 << 20);
     this.#maxRequests = Math.max(1, options.maxRequests ?? 1024);
-    this.#verifier = options.verifier;
-    this.#onViolation = options.onViolation;
   }
 
   /** Requested bytes not yet answered (plus those waiting for room). */
@@ -224,34 +201,17 @@ export class ChunkRequester {
       data = response.compression === "lz4"
         ? decompressChunk(response.data, response.rawLength, MAX_CHUNK_SIZE)
         : response.data;
-      if (this.#verifier === undefined) {
-        if (!sameBytes(blake3(data), request.hash)) {
-          throw mismatchOf(request);
-        }
+      if (!sameBytes(blake3(data), request.hash)) {
+        throw new ChunkHashMismatchError(
+          `Chunk "${request.path}"@${request.offset} (${request.length} bytes) does not have the requested BLAKE3`,
+        );
       }
     } catch (err) {
       this.#settle(response.id)?.reject(err as Error);
       throw err;
     }
-    if (this.#verifier === undefined) {
-      this.#deliver(response.id, data);
-      return;
-    }
-    this.#verifier.verify(data, request.hash).then((ok) => {
-      if (ok) return this.#deliver(response.id, data);
-      const error = mismatchOf(request);
-      this.#settle(response.id)?.reject(error);
-      this.#onViolation?.(error);
-    }, (err) => {
-      this.#settle(response.id)?.reject(err as Error);
-    });
-  }
-
-  #deliver(id: number, data: Uint8Array): void {
-    const pending = this.#settle(id);
-    if (pending === undefined) return;
     this.rawBytes += data.length;
-    pending.resolve(data);
+    this.#settle(response.id)?.resolve(data);
   }
 
   /** Fails every request in flight and every waiter with `error`; later requests fail too. */

@@ -24,7 +24,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type FileRecord, sharedChunkVerifier } from "../../index/mod.ts";
+import type { FileRecord } from "../../index/mod.ts";
 import { fingerprint } from "../../identity/mod.ts";
 import {
   decodeOwnedMessage,
@@ -105,8 +105,6 @@ export class PeerSession {
     this.#batchBytes = Math.max(1, options.batchBytes ?? 4 << 20);
     this.#requester = new ChunkRequester({
       send: (request) => this.send(request),
-      verifier: options.verifier ?? sharedChunkVerifier(),
-      onViolation: (error) => this.#violation(error),
       ...(options.maxRequestBytes === undefined
         ? {}
         : { maxBytes: options.maxRequestBytes }),

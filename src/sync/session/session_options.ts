@@ -111,10 +111,6 @@ export interface PeerSessionOptions {
   readonly batchBytes?: number;
   /** Chunk bytes in flight to this peer (default 32 MiB). */
   readonly maxRequestBytes?: number;
-  /** Checks received chunks off the session's thread (default: the process's `ChunkVerifier`). */
-  readonly verifier?: {
-    verify(data: Uint8Array, hash: Uint8Array): Promise<boolean>;
-  };
 }
 
 /** Progress of a session, for status displays. */
