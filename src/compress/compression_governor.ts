@@ -42,7 +42,39 @@ export interface GovernorOptions {
   readonly settleBytes?: number;
 }
 
-type Phase = "measure-on" | "measure-off" | "hold";
+/** Where a governor stands: measuring with compression, without, or holding the faster way. */
+export type GovernorPhase = "measure-on" | "measure-off" | "hold";
+type Phase = GovernorPhase;
+
+/** What a governor does when a window or hold ends. */
+export interface GovernorStep {
+  readonly phase: GovernorPhase;
+  readonly compressing: boolean;
+}
+
+/**
+ * The decision table, pure. A window measured with compression (`rate`)
+ * is kept as `rateOn`, and the same is measured without. Without wins only
+ * when faster by more than `margin`: a link slower than the compressor
+ * (sending is link-bound) carries more raw bytes per second compressed,
+ * so compression stays on; where the link outruns the compressor (the
+ * sender is CPU-bound) it goes off. A hold ends in a new measurement.
+ */
+export function governorStep(
+  phase: GovernorPhase,
+  rate: number,
+  rateOn: number,
+  margin: number,
+): GovernorStep {
+  switch (phase) {
+    case "measure-on":
+      return { phase: "measure-off", compressing: false };
+    case "measure-off":
+      return { phase: "hold", compressing: !(rate > rateOn * margin) };
+    case "hold":
+      return { phase: "measure-on", compressing: true };
+  }
+}
 
 /** Per-peer choice of trying compression, by measured throughput. */
 export class CompressionGovernor {
@@ -97,17 +129,14 @@ export class CompressionGovernor {
     this.#bytes += rawBytes;
     const elapsed = now - this.#since;
     if (this.#phase === "hold") {
-      if (elapsed >= this.#holdMs) this.#enter("measure-on", true, now);
+      if (elapsed < this.#holdMs) return;
+    } else if (elapsed < this.#windowMs || this.#bytes < this.#windowBytes) {
       return;
     }
-    if (elapsed < this.#windowMs || this.#bytes < this.#windowBytes) return;
     const rate = this.#bytes / elapsed;
-    if (this.#phase === "measure-on") {
-      this.#rateOn = rate;
-      this.#enter("measure-off", false, now);
-    } else {
-      this.#enter("hold", !(rate > this.#rateOn * this.#margin), now);
-    }
+    if (this.#phase === "measure-on") this.#rateOn = rate;
+    const next = governorStep(this.#phase, rate, this.#rateOn, this.#margin);
+    this.#enter(next.phase, next.compressing, now);
   }
 
   /** Starts `phase` with compression `on`; a switch lets the pipeline settle first. */

@@ -17,5 +17,8 @@ export {
 export {
   CompressionGovernor,
   type GovernorOptions,
+  type GovernorPhase,
+  type GovernorStep,
+  governorStep,
 } from "./compression_governor.ts";
 export { CompressionPolicy } from "./compression_policy.ts";

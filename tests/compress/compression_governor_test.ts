@@ -1,5 +1,9 @@
 import { assert, assertEquals } from "../assert.ts";
-import { CompressionGovernor } from "../../src/compress/compression_governor.ts";
+import {
+  CompressionGovernor,
+  type GovernorPhase,
+  governorStep,
+} from "../../src/compress/compression_governor.ts";
 
 const MiB = 1 << 20;
 
@@ -85,4 +89,34 @@ Deno.test("CompressionGovernor does not count pauses as slowness", () => {
   // of measuring a low rate.
   const changes = run((on) => on ? 110 : 160, 9_000, [[700, 1000]]);
   assertEquals(changes.at(-1)![1], false);
+});
+
+Deno.test("governorStep() follows its decision table", () => {
+  // [phase, rate of the window just ended, rate measured with compression,
+  //  next phase, compressing next]; rates in MB/s, margin 1.05.
+  const table: [GovernorPhase, number, number, GovernorPhase, boolean][] = [
+    // A window with compression ended: measure without.
+    ["measure-on", 40, 0, "measure-off", false],
+    // Link-bound (100 Mbit/s: 12 MB/s raw as is, 27 compressed): back on.
+    ["measure-off", 12, 27, "hold", true],
+    // 1 Gbit/s with a compressor that keeps up: 117 as is, 180 with: on.
+    ["measure-off", 117, 180, "hold", true],
+    // CPU-bound (loopback: the compressor is the slowest step): off.
+    ["measure-off", 160, 110, "hold", false],
+    // Within the margin: compression is kept (it saves the link's bytes).
+    ["measure-off", 104, 100, "hold", true],
+    ["measure-off", 105.1, 100, "hold", false],
+    // Random data: compression tried and given up per file, so both rates
+    // match: kept on, and it costs little.
+    ["measure-off", 150, 150, "hold", true],
+    // A hold ends: measure again, starting with compression.
+    ["hold", 160, 110, "measure-on", true],
+  ];
+  for (const [phase, rate, rateOn, next, on] of table) {
+    assertEquals(
+      governorStep(phase, rate, rateOn, 1.05),
+      { phase: next, compressing: on },
+      `${phase} at ${rate} after ${rateOn}`,
+    );
+  }
 });

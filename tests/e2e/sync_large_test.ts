@@ -18,9 +18,14 @@ const MiB = 1024 * 1024;
  * units: off by at most half its last digit, 0.5 MB below 1 GB, far inside
  * the slack of the checks).
  */
-function summaryBytes(output: string, what: "received" | "resumed"): number {
+function summaryBytes(
+  output: string,
+  what: "received" | "resumed" | "reused",
+): number {
   const pattern = what === "received"
     ? new RegExp(`Received (${LOGGED_SIZE}) of file data`, "g")
+    : what === "reused"
+    ? new RegExp(`reused (${LOGGED_SIZE}) from local files`, "g")
     : new RegExp(`(${LOGGED_SIZE}) from resumed \\.part files`, "g");
   const all = [...output.matchAll(pattern)];
   assert(all.length > 0, `no ${what} byte count in output:\n${output}`);
@@ -173,4 +178,34 @@ Deno.test("sync: renaming a 100 MiB file transfers less than 1 MiB", async () =>
   assertEquals(await pair.stop(pair.b), 0);
   const received = summaryBytes(receiver.output, "received");
   assert(received < 1 * MiB, `received ${received} bytes for a rename`);
+});
+
+Deno.test("sync: a 1 MiB overwrite inside a 64 MiB file is fetched alone and written over a copy of the old version", async () => {
+  await using pair = await SyncPair.create();
+  const data = randomBytes(64 * MiB, 4);
+  await writeTree(pair.a.dir, { "big.bin": data });
+  await writeTree(pair.b.dir, { "big.bin": data });
+  pair.startBoth();
+  await pair.connected();
+  const before = await pair.identical();
+  const patch = randomBytes(MiB, 5);
+  {
+    using file = await Deno.open(`${pair.a.dir}/big.bin`, { write: true });
+    await file.seek(20 * MiB, Deno.SeekMode.Start);
+    for (let done = 0; done < patch.length;) {
+      done += await file.write(patch.subarray(done));
+    }
+  }
+  await pair.identical({
+    timeoutMs: 60_000,
+    check: (s) => s.get("big.bin") !== before.get("big.bin"),
+  });
+  const receiver = pair.b.proc!;
+  assertEquals(await pair.stop(pair.b), 0);
+  const received = summaryBytes(receiver.output, "received");
+  const reused = summaryBytes(receiver.output, "reused");
+  // The changed MiB and the chunks it cuts into, nothing else; and none
+  // of the unchanged 63 MiB read back through dsync (the kernel copied it).
+  assert(received < 2 * MiB, `received ${received} bytes for 1 MiB changed`);
+  assert(reused < MiB, `read ${reused} bytes back from local files`);
 });

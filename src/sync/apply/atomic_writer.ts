@@ -46,16 +46,16 @@
 
 import { registerPart, releasePart } from "./part_registry.ts";
 import { getLogger } from "@logtape/logtape";
-import {
-  baseName,
-  blake3,
-  parentRel,
-  sameBytes,
-  toOsPath,
-} from "../../index/mod.ts";
+import { baseName, parentRel, toOsPath } from "../../index/mod.ts";
 import { parentOsPath, syncDirLogged } from "./dir_sync.ts";
 import { partName, partTargetName } from "./part_name.ts";
-import { checkTarget, type PartTarget } from "./part_target.ts";
+import {
+  checkTarget,
+  type PartTarget,
+  type TargetChunk,
+  verifyPartChunks,
+} from "./part_target.ts";
+import { chunksInPlace, COPY_MIN_SHARE, copyUnchanged } from "./part_copy.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
 import { replaceExactly } from "./exact_replace.ts";
@@ -92,6 +92,8 @@ export class PartFile implements AsyncDisposable {
    * verify, then {@linkcode keep} them.
    */
   readonly resumable: number;
+  /** Chunks already in place in a part copied from the old version (offset → length). */
+  #inPlace: ReadonlyMap<number, number> | undefined;
   #file: Deno.FsFile | undefined;
   readonly #writeback: EarlyWriteback;
   #state: State = "open";
@@ -127,16 +129,58 @@ export class PartFile implements AsyncDisposable {
   static async create(target: PartTarget): Promise<PartFile> {
     checkTarget(target);
     const targetPath = await ensureParentDirs(target.folder, target.path);
-    const dirRel = parentRel(target.path);
-    const partRel = (dirRel === "" ? "" : `${dirRel}/`) +
-      partName(baseName(target.path));
-    const partPath = toOsPath(target.folder, partRel);
+    const partPath = newPartPath(target);
     const file = await Deno.open(partPath, {
       read: true,
       write: true,
       createNew: true,
     });
     return new PartFile(target, partPath, targetPath, file, 0);
+  }
+
+  /**
+   * A `.part` that starts as a kernel copy of the target's current file
+   * (see `part_copy.ts`), when at least half of the new content sits
+   * there in place (same offset, length and hash in `previous`, the
+   * chunks of the record the index holds) and the file still shows what
+   * the index holds; else undefined (use {@linkcode create}). Chunks in
+   * place are then taken with {@linkcode keep} instead of written.
+   */
+  static async fromCopy(
+    target: PartTarget,
+    previous: readonly TargetChunk[],
+  ): Promise<PartFile | undefined> {
+    checkTarget(target);
+    const expected = target.expected;
+    if (
+      expected === undefined || expected.deleted || expected.kind !== "file"
+    ) {
+      return undefined;
+    }
+    const inPlace = chunksInPlace(target.chunks, previous);
+    if (inPlace.bytes === 0 || inPlace.bytes < target.size * COPY_MIN_SHARE) {
+      return undefined;
+    }
+    const targetPath = await ensureParentDirs(target.folder, target.path);
+    const partPath = newPartPath(target);
+    if (!await copyUnchanged(targetPath, partPath, expected)) return undefined;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(partPath, { read: true, write: true });
+      if (expected.size > target.size) await file.truncate(target.size);
+    } catch (err) {
+      await Deno.remove(partPath).catch(() => {});
+      throw err;
+    }
+    const part = new PartFile(target, partPath, targetPath, file, 0);
+    part.#inPlace = inPlace.chunks;
+    part.#position = undefined;
+    return part;
+  }
+
+  /** True when the part holds the target's chunk at `offset` of `length` bytes already (see {@linkcode fromCopy}). */
+  inPlace(offset: number, length: number): boolean {
+    return this.#inPlace?.get(offset) === length;
   }
 
   /**
@@ -214,22 +258,23 @@ export class PartFile implements AsyncDisposable {
   }
 
   /**
-   * Takes `data` (verified chunks) as the content at `offset`, where the
-   * part already holds exactly these bytes: not written again.
+   * Takes the `length` bytes at `offset` as they are, where the part holds
+   * exactly the target's bytes already (verified chunks of a resumed part,
+   * or chunks {@linkcode inPlace}): not written again.
    */
-  keep(offset: number, data: Uint8Array): Promise<void> {
+  keep(offset: number, length: number): Promise<void> {
     if (
-      this.#state !== "open" || offset + data.length > this.resumable ||
-      offset < 0
+      this.#state !== "open" || offset < 0 ||
+      (offset + length > this.resumable && !this.inPlace(offset, length))
     ) {
       return Promise.reject(
         new RangeError(
-          `Cannot keep ${data.length} bytes at ${offset} of ${this.partPath}`,
+          `Cannot keep ${length} bytes at ${offset} of ${this.partPath}`,
         ),
       );
     }
     return this.#serial(() => {
-      this.#track(offset, data.length);
+      this.#track(offset, length);
       return Promise.resolve();
     });
   }
@@ -355,7 +400,10 @@ export class PartFile implements AsyncDisposable {
         `Assembled "${path}" has ${stat.size} bytes, expected ${size}`,
       );
     }
-    if (this.#writtenTo !== size) await this.#verifyChunks(file);
+    if (this.#writtenTo !== size) {
+      this.#position = undefined;
+      await verifyPartChunks(file, this.target);
+    }
     if (!IS_WINDOWS) {
       const mode = (stat.mode ?? 0o644) & 0o7777;
       const wanted = execMode(mode, this.target.exec);
@@ -406,31 +454,6 @@ export class PartFile implements AsyncDisposable {
     this.#writtenTo = this.#writtenTo === offset ? offset + length : -1;
   }
 
-  /** Reads the part back and checks each chunk's BLAKE3. */
-  async #verifyChunks(file: Deno.FsFile): Promise<void> {
-    const { path, chunks } = this.target;
-    this.#position = undefined;
-    await file.seek(0, Deno.SeekMode.Start);
-    let buf = new Uint8Array(0);
-    let offset = 0;
-    for (const chunk of chunks) {
-      if (buf.length < chunk.length) buf = new Uint8Array(chunk.length);
-      const data = buf.subarray(0, chunk.length);
-      for (let got = 0; got < data.length;) {
-        const n = await file.read(data.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      if (!sameBytes(blake3(data), chunk.hash)) {
-        throw new ContentMismatchError(
-          path,
-          `Assembled "${path}" has other bytes than expected at ${offset}`,
-        );
-      }
-      offset += chunk.length;
-    }
-  }
-
   #closeFile(): void {
     try {
       this.#file?.close();
@@ -445,4 +468,12 @@ export class PartFile implements AsyncDisposable {
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/** OS path of a new `.part` beside `target`. */
+function newPartPath(target: PartTarget): string {
+  const dirRel = parentRel(target.path);
+  const partRel = (dirRel === "" ? "" : `${dirRel}/`) +
+    partName(baseName(target.path));
+  return toOsPath(target.folder, partRel);
 }

@@ -6,6 +6,7 @@
  */
 
 import {
+  blake3,
   BLAKE3_LEN,
   fileHashOfChunks,
   sameBytes,
@@ -66,5 +67,36 @@ export function checkTarget(t: PartTarget): void {
         toHex(t.hash)
       } and size ${t.size}`,
     );
+  }
+}
+
+/**
+ * Reads `file` from its start and checks each of `target`'s chunks
+ * against its BLAKE3; throws {@linkcode ContentMismatchError} at the
+ * first that differs.
+ */
+export async function verifyPartChunks(
+  file: Deno.FsFile,
+  target: PartTarget,
+): Promise<void> {
+  const { path, chunks } = target;
+  await file.seek(0, Deno.SeekMode.Start);
+  let buf = new Uint8Array(0);
+  let offset = 0;
+  for (const chunk of chunks) {
+    if (buf.length < chunk.length) buf = new Uint8Array(chunk.length);
+    const data = buf.subarray(0, chunk.length);
+    for (let got = 0; got < data.length;) {
+      const n = await file.read(data.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    if (!sameBytes(blake3(data), chunk.hash)) {
+      throw new ContentMismatchError(
+        path,
+        `Assembled "${path}" has other bytes than expected at ${offset}`,
+      );
+    }
+    offset += chunk.length;
   }
 }

@@ -4,7 +4,8 @@
  * copies and moves cost no network) or else requested from the least
  * loaded connected peer that announced the same content, another one on
  * failure. Big files stream into their `.part` in order with a window of
- * chunks fetched ahead; small files are assembled in memory.
+ * chunks fetched ahead (chunks the part holds in place already, copied
+ * from the old version, are skipped); small files are assembled in memory.
  * @module
  */
 
@@ -49,8 +50,18 @@ export interface ChunkSink {
    */
   readonly resumable?: number;
   readBack?(offset: number, length: number): Promise<Uint8Array | undefined>;
-  keep?(offset: number, data: Uint8Array): Promise<void>;
+  /** Takes the bytes at `offset` as they are (checked, or in place). */
+  keep?(offset: number, length: number): Promise<void>;
+  /**
+   * True when the sink holds the chunk at `offset` of `length` bytes
+   * already, trusted without reading it (a part copied from the old
+   * version of the file: see `PartFile.fromCopy`).
+   */
+  inPlace?(offset: number, length: number): boolean;
 }
+
+/** The data of a chunk the sink holds in place (its length is the chunk's). */
+const NOTHING = new Uint8Array(0);
 
 /** A chunk's bytes, and whether the sink already holds them. */
 interface Got {
@@ -98,6 +109,8 @@ export class ChunkFetcher {
   reusedBytes = 0;
   /** Chunk bytes found already in place in resumed `.part` files. */
   resumedBytes = 0;
+  /** Chunk bytes in place in parts copied from the old version. */
+  inPlaceBytes = 0;
 
   constructor(options: ChunkFetcherOptions) {
     this.#o = options;
@@ -154,9 +167,9 @@ export class ChunkFetcher {
       signal.throwIfAborted();
       if (kept) {
         await flush();
-        await sink.keep!(chunks[i]!.offset, data);
-        progress(data.length);
-        blockStart += data.length;
+        await sink.keep!(chunks[i]!.offset, chunks[i]!.length);
+        progress(chunks[i]!.length);
+        blockStart += chunks[i]!.length;
         continue;
       }
       if (blockFill + data.length > block.length) await flush();
@@ -202,6 +215,10 @@ export class ChunkFetcher {
     signal: AbortSignal,
     sources: SourceCache,
   ): Promise<Got> {
+    if (sink.keep !== undefined && sink.inPlace?.(chunk.offset, chunk.length)) {
+      this.inPlaceBytes += chunk.length;
+      return { data: NOTHING, kept: true };
+    }
     if (
       sink.readBack !== undefined && sink.keep !== undefined &&
       chunk.offset + chunk.length <= (sink.resumable ?? 0)

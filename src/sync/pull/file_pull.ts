@@ -1,7 +1,8 @@
 /**
  * One big file's trip from peers to disk: its `.part` is opened (a
- * leftover of an interrupted pull resumed, verified), filled chunk by chunk
- * by the chunk fetcher, verified and fsynced, then renamed over
+ * leftover of an interrupted pull resumed, verified; or a copy of the
+ * file's current version, when the change left most chunks in place),
+ * filled chunk by chunk by the chunk fetcher, verified and fsynced, then renamed over
  * the path under the apply gate if the index still holds what the decision
  * was planned against; a conflict's losing copy is moved aside in the same
  * gated step. A failed pull keeps its `.part` for resuming when only a
@@ -108,7 +109,12 @@ export async function pullFile(
   }
 }
 
-/** A `.part` for `d`: its leftover resumed, if any, else a new one. */
+/**
+ * A `.part` for `d`: its leftover resumed, if any; else a kernel copy of
+ * the current file when most of the new version sits in it at the same
+ * offsets (only the changed chunks are then fetched and written); else a
+ * new one.
+ */
 async function openPart(ctx: PullContext, d: Decision): Promise<PartFile> {
   const o = ctx.options;
   const target: PartTarget = {
@@ -141,6 +147,16 @@ async function openPart(ctx: PullContext, d: Decision): Promise<PartFile> {
       return part;
     }
     await Deno.remove(leftover.os).catch(() => {});
+  }
+  const current = o.store.get(d.path);
+  if (current !== undefined && !current.deleted && current.kind === "file") {
+    const copied = await PartFile.fromCopy(target, current.chunks);
+    if (copied !== undefined) {
+      log.debug("Building {path} from a copy of its current version", {
+        path: d.path,
+      });
+      return copied;
+    }
   }
   return await PartFile.create(target);
 }

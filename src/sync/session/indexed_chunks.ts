@@ -9,6 +9,13 @@
  */
 import { type FileRecord, sameBytes } from "../../index/mod.ts";
 
+/** Size and modification time of a file as its index record holds them. */
+export interface IndexedStamp {
+  readonly size: number;
+  /** Modification time in whole milliseconds (what `stat` reports here). */
+  readonly mtimeMs: number;
+}
+
 /** The chunks this folder may serve. */
 export interface IndexedChunks {
   /** True when `path`'s current record has a chunk at `offset` of `length` bytes with `hash`. */
@@ -18,12 +25,33 @@ export interface IndexedChunks {
     length: number,
     hash: Uint8Array,
   ): boolean;
+  /**
+   * Size and mtime of `path`'s current record (the one `holds` looked at
+   * last), or undefined when it has none. A file whose `stat` still shows
+   * them is taken to hold the indexed bytes, without hashing them again.
+   */
+  stampOf?(path: string): IndexedStamp | undefined;
+}
+
+/** The stamp of a live file record. */
+export function stampOfRecord(record: FileRecord): IndexedStamp | undefined {
+  if (record.deleted || record.kind !== "file") return undefined;
+  return {
+    size: record.size,
+    mtimeMs: Number(record.mtimeNs / 1_000_000n),
+  };
 }
 
 /** Where the current local record of a path comes from. */
 export interface LocalRecords {
   get(path: string): FileRecord | undefined;
   sequenceOf(path: string): number | undefined;
+  /**
+   * The last sequence assigned to any record, when known cheaply: while it
+   * stays the same no record was replaced, and the kept one is asked for
+   * nothing (a query per chunk request cost the sender ~2 s per GiB).
+   */
+  readonly maxSequence?: number;
 }
 
 /** True when `record` has a chunk exactly at `offset`, `length`, `hash`. */
@@ -54,7 +82,16 @@ export function recordHoldsChunk(
  */
 export class IndexChunkLookup implements IndexedChunks {
   readonly #records: LocalRecords;
-  #cached: { path: string; sequence: number; record: FileRecord } | undefined;
+  #cached:
+    | {
+      path: string;
+      sequence: number;
+      /** `maxSequence` of the records when this one was looked up. */
+      latest: number | undefined;
+      record: FileRecord;
+      stamp: IndexedStamp | undefined;
+    }
+    | undefined;
 
   constructor(records: LocalRecords) {
     this.#records = records;
@@ -66,14 +103,35 @@ export class IndexChunkLookup implements IndexedChunks {
     length: number,
     hash: Uint8Array,
   ): boolean {
+    const cached = this.#current(path);
+    if (cached === undefined) return false;
+    return recordHoldsChunk(cached.record, offset, length, hash);
+  }
+
+  stampOf(path: string): IndexedStamp | undefined {
+    return this.#current(path)?.stamp;
+  }
+
+  #current(path: string) {
+    const latest = this.#records.maxSequence;
+    if (
+      latest !== undefined && this.#cached?.path === path &&
+      this.#cached.latest === latest
+    ) return this.#cached;
     const sequence = this.#records.sequenceOf(path);
-    if (sequence === undefined) return false;
+    if (sequence === undefined) return undefined;
     let cached = this.#cached;
     if (cached?.path !== path || cached.sequence !== sequence) {
       const record = this.#records.get(path);
-      if (record === undefined) return false;
-      cached = this.#cached = { path, sequence, record };
-    }
-    return recordHoldsChunk(cached.record, offset, length, hash);
+      if (record === undefined) return undefined;
+      cached = this.#cached = {
+        path,
+        sequence,
+        latest,
+        record,
+        stamp: stampOfRecord(record),
+      };
+    } else cached.latest = latest;
+    return cached;
   }
 }

@@ -120,9 +120,9 @@ Deno.test("ChunkFetcher.fill() keeps the chunks a resumed sink holds and fetches
               ? held.slice(offset, offset + length)
               : undefined,
           ),
-        keep: (offset, bytes) => {
+        keep: (offset, length) => {
           kept.push(offset);
-          out.set(bytes, offset);
+          out.set(held.subarray(offset, offset + length), offset);
           return Promise.resolve();
         },
         write: (offset, bytes) => Promise.resolve(void out.set(bytes, offset)),

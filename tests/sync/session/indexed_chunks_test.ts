@@ -6,6 +6,7 @@ import {
   recordHoldsChunk,
 } from "../../../src/sync/session/indexed_chunks.ts";
 import { answerChunkRequest } from "../../../src/sync/session/responder.ts";
+import { OpenFiles } from "../../../src/sync/session/open_files.ts";
 
 const enc = new TextEncoder();
 
@@ -75,6 +76,31 @@ Deno.test("IndexChunkLookup reads a record once per sequence", () => {
   assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
 });
 
+Deno.test("IndexChunkLookup asks nothing of the records while their last sequence stays", () => {
+  let record = recordOf("f", ["alpha", "beta"]);
+  let queries = 0;
+  const records = {
+    maxSequence: 1,
+    get: () => record,
+    sequenceOf: (
+      p: string,
+    ) => (queries++, p === "f" ? record.sequence : undefined),
+  };
+  const lookup = new IndexChunkLookup(records);
+  const h = (s: string) => blake3(enc.encode(s));
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), true);
+  assertEquals(lookup.holds("f", 5, 4, h("beta")), true);
+  assertEquals(lookup.stampOf("f"), { size: 9, mtimeMs: 0 });
+  assertEquals(queries, 1);
+  // Any change anywhere gets a new sequence: looked up again.
+  record = recordOf("f", ["omega", "beta"], 2);
+  records.maxSequence = 2;
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), false);
+  assertEquals(lookup.holds("f", 0, 5, h("omega")), true);
+  assertEquals(queries, 2);
+  assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
+});
+
 Deno.test("answerChunkRequest() with the index answers a right and a wrong one-byte guess alike, reading nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -111,6 +137,75 @@ Deno.test("answerChunkRequest() with the index answers a right and a wrong one-b
     assertEquals(whole.response.status, "ok");
     assertEquals(new TextDecoder().decode(whole.response.data), secret);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("answerChunkRequest() with the index trusts a file whose stat shows its record, and re-checks one that changed", async () => {
+  const dir = await Deno.makeTempDir();
+  const files = new OpenFiles();
+  try {
+    const indexedText = "alpha-beta";
+    await Deno.writeTextFile(`${dir}/f`, indexedText);
+    const mtime = new Date(1_700_000_000_123);
+    await Deno.utime(`${dir}/f`, mtime, mtime);
+    let record: FileRecord = {
+      ...recordOf("f", [indexedText]),
+      mtimeNs: BigInt(mtime.getTime()) * 1_000_000n,
+    };
+    let sequence = 1;
+    const indexed = new IndexChunkLookup({
+      get: () => record,
+      sequenceOf: () => sequence,
+    });
+    const ask = () =>
+      answerChunkRequest(
+        dir,
+        { ignores: () => false },
+        {
+          type: "chunk_request",
+          id: 1,
+          path: "f",
+          hash: blake3(enc.encode(indexedText)),
+          offset: 0,
+          length: indexedText.length,
+        },
+        files,
+        undefined,
+        false,
+        indexed,
+      );
+    // Same size and mtime as the record: sent as read, not hashed again
+    // (a write in the same millisecond would get through; the receiver's
+    // own check is what catches that one).
+    await Deno.writeTextFile(`${dir}/f`, "ALPHA-BETA");
+    await Deno.utime(`${dir}/f`, mtime, mtime);
+    const trusted = ask();
+    assertEquals(trusted.response.status, "ok");
+    assertEquals(new TextDecoder().decode(trusted.response.data), "ALPHA-BETA");
+    // A later mtime: the bytes are hashed, found changed, and the owner is
+    // told so it rescans; through the kept handle and through a fresh one.
+    await Deno.utime(`${dir}/f`, new Date(), new Date());
+    const changed = ask();
+    assertEquals(changed.response.status, "changed");
+    assertEquals(changed.changed, true);
+    files.clear();
+    assertEquals(ask().response.status, "changed");
+    // Rewritten back to the indexed bytes with a new mtime: stat differs,
+    // the hash matches, so it is served.
+    await Deno.writeTextFile(`${dir}/f`, indexedText);
+    assertEquals(ask().response.status, "ok");
+    // The rescan records the new mtime: trusted again from then on.
+    const now = (await Deno.stat(`${dir}/f`)).mtime!.getTime();
+    record = { ...record, mtimeNs: BigInt(now) * 1_000_000n, sequence: 2 };
+    sequence = 2;
+    assertEquals(indexed.stampOf("f"), {
+      size: indexedText.length,
+      mtimeMs: now,
+    });
+    assertEquals(ask().response.status, "ok");
+  } finally {
+    files.clear();
     await Deno.remove(dir, { recursive: true });
   }
 });

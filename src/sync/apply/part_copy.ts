@@ -1,0 +1,100 @@
+/**
+ * A new version of a big file built from the old one: the current file is
+ * copied into the `.part` by the kernel (`Deno.copyFile`: copy_file_range,
+ * a reflink where the file system has them), and only the chunks that
+ * changed are fetched and written over it. Worth it where the offsets did
+ * not shift (an overwrite in place, an append); where they did (an insert
+ * near the start), chunks are found by hash as before.
+ *
+ * A chunk counts as in place when the old record has a chunk of the same
+ * length and hash at the same offset. The copy is trusted to hold the old
+ * record's bytes only while the file's `lstat` shows what the index holds
+ * (size, mtime, inode) both before and after copying; otherwise no copy.
+ * @module
+ */
+
+import type { StoredStat } from "../../index/mod.ts";
+import { sameBytes } from "../../index/mod.ts";
+import type { TargetChunk } from "./part_target.ts";
+
+/** A copy pays when at least this share of the new file is in place. */
+export const COPY_MIN_SHARE = 0.5;
+
+/** The new chunks found in place in the old content: offset → length. */
+export interface InPlace {
+  readonly chunks: ReadonlyMap<number, number>;
+  /** Bytes of the new file they cover. */
+  readonly bytes: number;
+}
+
+/**
+ * The chunks of `next` that sit at the same offset, with the same length
+ * and hash, in `previous` (both in file order).
+ */
+export function chunksInPlace(
+  next: readonly TargetChunk[],
+  previous: readonly TargetChunk[],
+): InPlace {
+  const chunks = new Map<number, number>();
+  let bytes = 0;
+  let i = 0;
+  let j = 0;
+  let at = 0; // offset of next[i]
+  let oldAt = 0; // offset of previous[j]
+  while (i < next.length && j < previous.length) {
+    const a = next[i]!;
+    const b = previous[j]!;
+    if (oldAt < at) {
+      oldAt += b.length;
+      j++;
+    } else if (at < oldAt) {
+      at += a.length;
+      i++;
+    } else {
+      if (a.length === b.length && sameBytes(a.hash, b.hash)) {
+        chunks.set(at, a.length);
+        bytes += a.length;
+      }
+      at += a.length;
+      oldAt += b.length;
+      i++;
+      j++;
+    }
+  }
+  return { chunks, bytes };
+}
+
+function sameFile(info: Deno.FileInfo, expected: StoredStat): boolean {
+  return info.isFile && info.size === expected.size &&
+    (info.mtime?.getTime() ?? 0) === expected.mtimeMs &&
+    (expected.inode === undefined || info.ino === null ||
+      info.ino === expected.inode);
+}
+
+/**
+ * Copies the file at `fromOs` to `toOs` (created) when its `lstat` shows
+ * `expected` before and after; true when it did. Leaves nothing at `toOs`
+ * otherwise.
+ */
+export async function copyUnchanged(
+  fromOs: string,
+  toOs: string,
+  expected: StoredStat,
+): Promise<boolean> {
+  let before: Deno.FileInfo;
+  try {
+    before = await Deno.lstat(fromOs);
+  } catch {
+    return false;
+  }
+  if (!sameFile(before, expected)) return false;
+  try {
+    await Deno.copyFile(fromOs, toOs);
+    const after = await Deno.lstat(fromOs);
+    if (sameFile(after, expected) && after.ino === before.ino) return true;
+  } catch {
+    // Counted as not copied.
+  }
+  await Deno.remove(toOs).catch(() => {});
+  return false;
+}
