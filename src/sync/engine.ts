@@ -183,11 +183,11 @@ export class SyncEngine {
         "peer-disconnected",
         (e) => this.#disconnected(e.peerId, e.reason),
       ),
-      pool.on("message", (e) => {
-        // Synchronous on purpose: long work is queued, never awaited here,
-        // or request/response on this connection would deadlock.
-        this.#peers.get(e.peerId)?.session?.receive(e.message);
-      }),
+      pool.on("message", (e) =>
+        // Long work is queued, never awaited here, or request/response on
+        // this connection would deadlock; only a timed pause of the peer's
+        // index intake (its quota) is returned for the pool to wait out.
+        this.#peers.get(e.peerId)?.session?.receive(e.message)),
     );
   }
 

@@ -17,6 +17,12 @@ export {
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
 export { PeerSession } from "./peer_session.ts";
+export {
+  IndexIntake,
+  IntakeQuota,
+  NEVER_SEEN_PER_MINUTE,
+  RECORDS_PER_MINUTE,
+} from "./intake_quota.ts";
 export { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 export {
   IndexChunkLookup,

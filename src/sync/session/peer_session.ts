@@ -51,6 +51,7 @@ import type { PeerSessionOptions, SessionState } from "./session_options.ts";
 import { type HeldPage, heldPage } from "./held_page.ts";
 import { SkippedRecords } from "./skipped_records.ts";
 import { NameReports, neverSeen } from "./name_reports.ts";
+import { IndexIntake } from "./intake_quota.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
 
@@ -93,6 +94,8 @@ export class PeerSession {
   #peerWentBack = false;
   /** The next delta starts from our first record again. */
   #resendAll = false;
+  /** The peer's index intake: its quotas and the pauses they ask for. */
+  readonly #intake: IndexIntake;
 
   constructor(options: PeerSessionOptions) {
     this.#o = options;
@@ -103,6 +106,12 @@ export class PeerSession {
       Math.max(1, options.batchRecords ?? 1000),
     );
     this.#batchBytes = Math.max(1, options.batchBytes ?? 4 << 20);
+    this.#intake = new IndexIntake({
+      peer: () => this.#label(),
+      recordsPerMinute: options.recordsPerMinute,
+      neverSeenPerMinute: options.neverSeenPerMinute,
+      now: options.now,
+    });
     this.#requester = new ChunkRequester({
       send: (request) => this.send(request),
       ...(options.maxRequestBytes === undefined
@@ -168,14 +177,18 @@ export class PeerSession {
 
   /**
    * Handles one message from the peer, taking `bytes` over (decoded in
-   * place: nobody may change them afterwards). Never throws.
+   * place: nobody may change them afterwards). Never throws. After a large
+   * index batch, or one past the peer's quota, it returns a promise: read
+   * nothing more from this peer until it resolves (see `intake_quota.ts`).
    */
-  receive(bytes: Uint8Array): void {
-    if (this.#closed) return;
+  receive(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#closed) return undefined;
     try {
-      this.#dispatch(decodeOwnedMessage(bytes));
+      const waitMs = this.#dispatch(decodeOwnedMessage(bytes));
+      return waitMs === undefined ? undefined : this.#intake.pause(waitMs);
     } catch (err) {
       this.#violation(err instanceof Error ? err : new Error(String(err)));
+      return undefined;
     }
   }
 
@@ -220,6 +233,7 @@ export class PeerSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#requester.close(new PeerGoneError(`Peer disconnected: ${reason}`));
+    this.#intake.close();
   }
 
   /** Waits for an index push in progress to end. */
@@ -227,29 +241,34 @@ export class PeerSession {
     await this.#pumping;
   }
 
-  #dispatch(msg: Message): void {
-    if (msg.type === "hello") return this.#onHello(msg);
+  /** Handles `msg`; returns how long to wait before reading on, if at all. */
+  #dispatch(msg: Message): number | undefined {
+    if (msg.type === "hello") {
+      this.#onHello(msg);
+      return undefined;
+    }
     const hello = this.#hello;
     if (hello === undefined) {
       throw new SessionProtocolError(`Received ${msg.type} before hello`);
     }
     switch (msg.type) {
       case "index_ack":
-        return this.#onAck(msg.sequence);
+        this.#onAck(msg.sequence);
+        return undefined;
       case "index_batch":
         return this.#onBatch(hello.replicaId, msg);
       case "chunk_request":
         this.#o.onChunkRequest?.(this, msg);
-        return;
+        return undefined;
       case "chunk_response":
         this.#requester.handleResponse(msg);
-        return;
+        return undefined;
       case "in_sync":
         this.#peerInSync = msg.sequence;
-        return;
+        return undefined;
       case "group_rekey":
         this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
-        return;
+        return undefined;
     }
   }
 
@@ -281,7 +300,7 @@ export class PeerSession {
     if (sequence > this.#peerAck) this.#peerAck = sequence;
   }
 
-  #onBatch(replica: bigint, batch: IndexBatch): void {
+  #onBatch(replica: bigint, batch: IndexBatch): number | undefined {
     const records: FileRecord[] = [];
     let dropped = 0;
     let max = this.#received;
@@ -329,6 +348,7 @@ export class PeerSession {
     if (batch.last) this.#initialReceived = true;
     if (records.length > 0) this.#o.onRecords?.(this, records);
     if (first) this.#o.onInitialDelta?.(this);
+    return this.#intake.spend(batch.records.length, dropped);
   }
 
   async #pump(): Promise<void> {

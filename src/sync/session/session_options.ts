@@ -111,6 +111,12 @@ export interface PeerSessionOptions {
   readonly batchBytes?: number;
   /** Chunk bytes in flight to this peer (default 32 MiB). */
   readonly maxRequestBytes?: number;
+  /** Index records per minute taken in from this peer (see `intake_quota.ts`). */
+  readonly recordsPerMinute?: number;
+  /** Deletions per minute of paths no one here had, taken in from this peer. */
+  readonly neverSeenPerMinute?: number;
+  /** The clock of the quotas (tests). */
+  readonly now?: () => number;
 }
 
 /** Progress of a session, for status displays. */

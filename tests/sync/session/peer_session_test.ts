@@ -560,3 +560,29 @@ Deno.test("PeerSession neither stores nor passes on deletions of paths no one he
   assertEquals(b.session.tombstonesDropped, 1);
   assertEquals(b.remote.maxSequence(10n), 4n);
 });
+
+Deno.test("PeerSession stops reading a peer past its record quota until the debt is paid, or the connection ends", async () => {
+  const localA = new FakeLocal(10n);
+  for (let i = 0; i < 30; i++) localA.add(`f${i}`);
+  const { a, b } = pair({
+    localA,
+    b: { recordsPerMinute: 20, now: () => 0 },
+  });
+  const pauses: Promise<void>[] = [];
+  a.deliver = (bytes) => {
+    const pause = b.session.receive(bytes);
+    if (pause !== undefined) pauses.push(pause);
+  };
+  a.session.start();
+  b.session.start();
+  await until("a's records at b", () => b.remote.stored.size === 30);
+  // 30 records against 20 a minute: 10 in debt, 30 s at 20/min.
+  assertEquals(pauses.length, 1);
+  let resumed = false;
+  pauses[0]!.then(() => resumed = true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert(!resumed, "read on while in debt");
+  b.session.closed();
+  await pauses[0];
+  assert(resumed);
+});
