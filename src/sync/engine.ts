@@ -159,6 +159,8 @@ export class SyncEngine {
         ? (record) => this.#localChanges.withholds(record)
         : undefined,
       changed: (path) => this.#rescanSoon.add(path),
+      gate: this.#gate,
+      announce: () => this.onLocalChanges(),
     };
   }
 
@@ -184,9 +186,8 @@ export class SyncEngine {
         (e) => this.#disconnected(e.peerId, e.reason),
       ),
       pool.on("message", (e) =>
-        // Long work is queued, never awaited here, or request/response on
-        // this connection would deadlock; only a timed pause of the peer's
-        // index intake (its quota) is returned for the pool to wait out.
+        // Long work is queued, never awaited, or request/response here would
+        // deadlock; only a timed pause (the peer's quota) is returned.
         this.#peers.get(e.peerId)?.session?.receive(e.message)),
     );
   }

@@ -17,6 +17,7 @@ export {
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
 export { PeerSession } from "./peer_session.ts";
+export { isPoisoned, repairedVersion } from "./poisoned_version.ts";
 export {
   IndexIntake,
   IntakeQuota,

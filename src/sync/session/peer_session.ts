@@ -24,7 +24,6 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../../index/mod.ts";
 import { fingerprint } from "../../identity/mod.ts";
 import {
   decodeOwnedMessage,
@@ -40,18 +39,14 @@ import {
   type WireFileRecord,
 } from "../../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
-import {
-  checkOwnCounter,
-  toWireRecord,
-  WireRecordError,
-  wireRecordProblem,
-} from "./wire_record.ts";
+import { toWireRecord, wireRecordProblem } from "./wire_record.ts";
 import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 import type { PeerSessionOptions, SessionState } from "./session_options.ts";
 import { type HeldPage, heldPage } from "./held_page.ts";
 import { SkippedRecords } from "./skipped_records.ts";
-import { NameReports, neverSeen } from "./name_reports.ts";
+import { NameReports } from "./name_reports.ts";
 import { IndexIntake } from "./intake_quota.ts";
+import { repairIfPoisoned, takeRecords } from "./record_intake.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
 
@@ -177,9 +172,8 @@ export class PeerSession {
 
   /**
    * Handles one message from the peer, taking `bytes` over (decoded in
-   * place: nobody may change them afterwards). Never throws. After a large
-   * index batch, or one past the peer's quota, it returns a promise: read
-   * nothing more from this peer until it resolves (see `intake_quota.ts`).
+   * place: nobody may change them afterwards). Never throws. A promise
+   * returned (see `intake_quota.ts`): read nothing more until it resolves.
    */
   receive(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#closed) return undefined;
@@ -301,8 +295,6 @@ export class PeerSession {
   }
 
   #onBatch(replica: bigint, batch: IndexBatch): number | undefined {
-    const records: FileRecord[] = [];
-    let dropped = 0;
     let max = this.#received;
     for (const wire of batch.records) {
       if (wire.sequence > max) max = wire.sequence;
@@ -315,32 +307,14 @@ export class PeerSession {
         this.#resendAll = true;
         this.notifyLocalChanges();
       }
-      let record: FileRecord | undefined;
-      try {
-        const ours = this.#o.local.replicaId;
-        if (wire.version.some((entry) => entry.replica === ours)) {
-          checkOwnCounter(wire, ours, this.#o.local.get?.(wire.path));
-        }
-        record = this.#o.convert(wire);
-      } catch (err) {
-        if (!(err instanceof WireRecordError)) throw err;
-        this.names.refusedRecord(wire.path, wire.deleted, err);
-        this.#skipped.log(this.#label(), err);
-        continue;
-      }
-      if (record === undefined) continue;
-      const { local, remote } = this.#o;
-      if (!record.deleted || !neverSeen(local, remote, record.path)) {
-        records.push(record);
-      } else dropped++;
     }
-    if (dropped > 0) {
-      this.tombstonesDropped += dropped;
-      log.debug(
-        "Dropped {n} deletions from {peer} of paths this device never had",
-        { n: dropped, peer: this.#label() },
-      );
-    }
+    const { records, dropped } = takeRecords(batch.records, {
+      o: this.#o,
+      names: this.names,
+      skipped: this.#skipped,
+      peer: this.#label(),
+    });
+    this.tombstonesDropped += dropped;
     this.#o.remote.storeBatch(replica, records, max);
     this.#received = max;
     this.#post({ type: "index_ack", sequence: max });
@@ -405,6 +379,10 @@ export class PeerSession {
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
         if (held?.paths.has(record.path) || this.#o.withhold?.(record)) {
+          cursor = batchEnd = record.sequence;
+          continue;
+        }
+        if (repairIfPoisoned(record, this.#o.repairPoisoned)) {
           cursor = batchEnd = record.sequence;
           continue;
         }

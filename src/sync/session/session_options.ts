@@ -111,6 +111,11 @@ export interface PeerSessionOptions {
   readonly batchBytes?: number;
   /** Chunk bytes in flight to this peer (default 32 MiB). */
   readonly maxRequestBytes?: number;
+  /**
+   * Our record of `path` holds a counter no device accepts any more (see
+   * `poisoned_version.ts`): give it a version every device takes.
+   */
+  readonly repairPoisoned?: (path: string) => void;
   /** Index records per minute taken in from this peer (see `intake_quota.ts`). */
   readonly recordsPerMinute?: number;
   /** Deletions per minute of paths no one here had, taken in from this peer. */

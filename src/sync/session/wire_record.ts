@@ -164,6 +164,11 @@ export function wireRecordProblem(record: FileRecord): string | undefined {
   if (record.mtimeNs < MIN_MTIME_NS || record.mtimeNs > MAX_MTIME_NS) {
     return `mtime ${record.mtimeNs} out of range`;
   }
+  for (const entry of record.version) {
+    if (entry.counter > MAX_COUNTER) {
+      return `version counter ${entry.counter} of replica ${entry.replica} above ${MAX_COUNTER}, which every device refuses`;
+    }
+  }
   if (record.deleted || record.kind === "dir") return undefined;
   if (record.hash.length !== HASH_SIZE) return "no content hash";
   if (record.kind === "symlink") {

@@ -586,3 +586,36 @@ Deno.test("PeerSession stops reading a peer past its record quota until the debt
   await pauses[0];
   assert(resumed);
 });
+
+Deno.test("PeerSession asks for a poisoned local record to be repaired, instead of sending it or letting the peer's records lose to it", async () => {
+  const localA = new FakeLocal(10n);
+  const good = localA.add("good");
+  const bad = localA.add("bad");
+  localA.records[1] = {
+    ...bad,
+    version: versionOf([[10n, 2], [20n, 2 ** 52 + 5]]),
+  };
+  class LocalA extends FakeLocal {
+    get(path: string): FileRecord | undefined {
+      return this.records.find((r) => r.path === path);
+    }
+  }
+  const local = new LocalA(10n);
+  local.records.push(good, localA.records[1]!);
+  const repaired: string[] = [];
+  const { a, b } = pair({
+    localA: local,
+    a: { repairPoisoned: (path) => repaired.push(path) },
+  });
+  a.session.start();
+  b.session.start();
+  await until("initial", () => a.session.state().allAcked);
+  // Not sent (every device refuses it), but repaired.
+  assertEquals([...b.remote.stored.keys()], ["10:good"]);
+  assertEquals(repaired, ["bad"]);
+  // The peer's record of the path asks for the repair too.
+  b.local.add("bad");
+  b.session.notifyLocalChanges();
+  await until("b's record at a", () => a.remote.stored.has("20:bad"));
+  assertEquals(repaired, ["bad", "bad"]);
+});

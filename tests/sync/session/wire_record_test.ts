@@ -246,6 +246,17 @@ Deno.test("wireRecordProblem() names records the wire cannot carry", () => {
   assertEquals(wireRecordProblem(fileRecord("a:b", "x")), undefined);
   assert(wireRecordProblem(fileRecord("a\\b", "x"))?.includes("path"));
   assert(wireRecordProblem({ ...fileRecord("a", "x"), version: [] }));
+  // A counter past the bound every device applies (stored before the rule).
+  const poisoned = versionOf([[1n, 2 ** 52 + 5]]);
+  assert(
+    wireRecordProblem({ ...fileRecord("a", "x"), version: poisoned })
+      ?.includes("every device refuses"),
+  );
+  const top = versionOf([[1n, 2 ** 52]]);
+  assertEquals(
+    wireRecordProblem({ ...fileRecord("a", "x"), version: top }),
+    undefined,
+  );
   assert(
     wireRecordProblem({
       ...fileRecord("l", ""),
