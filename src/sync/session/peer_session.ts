@@ -382,7 +382,9 @@ export class PeerSession {
           cursor = batchEnd = record.sequence;
           continue;
         }
-        if (repairIfPoisoned(record, this.#o.repairPoisoned)) {
+        if (
+          repairIfPoisoned(record.path, record.version, this.#o.repairPoisoned)
+        ) {
           cursor = batchEnd = record.sequence;
           continue;
         }

@@ -8,7 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../../index/mod.ts";
+import type { FileRecord, VersionVector } from "../../index/mod.ts";
 import type { WireFileRecord } from "../../protocol/mod.ts";
 import { checkOwnCounter, WireRecordError } from "./wire_record.ts";
 import { type NameReports, neverSeen } from "./name_reports.ts";
@@ -65,7 +65,10 @@ export function takeRecords(
     }
     records.push(record);
     if (ctx.o.repairPoisoned !== undefined) {
-      repairIfPoisoned(local.get?.(record.path), ctx.o.repairPoisoned);
+      const ours = remote.localVersion?.(record.path);
+      if (ours !== undefined) {
+        repairIfPoisoned(record.path, ours, ctx.o.repairPoisoned);
+      }
     }
   }
   if (dropped > 0) {
@@ -77,13 +80,16 @@ export function takeRecords(
   return { records, dropped };
 }
 
-/** Asks for `local` to be repaired when it is poisoned; true when it was. */
+/**
+ * Asks for our record of `path` to be repaired when its `version` is
+ * poisoned; true when it is.
+ */
 export function repairIfPoisoned(
-  local: FileRecord | undefined,
+  path: string,
+  version: VersionVector,
   repair: ((path: string) => void) | undefined,
 ): boolean {
-  if (repair === undefined || local === undefined) return false;
-  if (!isPoisoned(local.version)) return false;
-  repair(local.path);
+  if (repair === undefined || !isPoisoned(version)) return false;
+  repair(path);
   return true;
 }

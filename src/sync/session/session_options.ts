@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FileRecord, HeldMark } from "../../index/mod.ts";
+import type { FileRecord, HeldMark, VersionVector } from "../../index/mod.ts";
 import type {
   ChunkRequest,
   Message,
@@ -50,6 +50,8 @@ export interface RemoteIndexView {
   ): void;
   /** True when some peer's record of `path` is stored (see `neverSeen`). */
   knows?(path: string): boolean;
+  /** The version of our record of `path` (read alone: cheaper than `get`). */
+  localVersion?(path: string): VersionVector | undefined;
 }
 
 /** The session as its callbacks see it (a `PeerSession`). */

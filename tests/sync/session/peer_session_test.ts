@@ -602,9 +602,15 @@ Deno.test("PeerSession asks for a poisoned local record to be repaired, instead 
   }
   const local = new LocalA(10n);
   local.records.push(good, localA.records[1]!);
+  class RemoteA extends FakeRemote {
+    localVersion(path: string) {
+      return local.get(path)?.version;
+    }
+  }
   const repaired: string[] = [];
   const { a, b } = pair({
     localA: local,
+    remoteA: new RemoteA(),
     a: { repairPoisoned: (path) => repaired.push(path) },
   });
   a.session.start();
