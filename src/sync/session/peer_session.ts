@@ -382,9 +382,7 @@ export class PeerSession {
           cursor = batchEnd = record.sequence;
           continue;
         }
-        if (
-          repairIfPoisoned(record.path, record.version, this.#o.repairPoisoned)
-        ) {
+        if (repairIfPoisoned(record, this.#o.repairPoisoned)) {
           cursor = batchEnd = record.sequence;
           continue;
         }

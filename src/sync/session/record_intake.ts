@@ -67,7 +67,10 @@ export function takeRecords(
     if (ctx.o.repairPoisoned !== undefined) {
       const ours = remote.localVersion?.(record.path);
       if (ours !== undefined) {
-        repairIfPoisoned(record.path, ours, ctx.o.repairPoisoned);
+        repairIfPoisoned(
+          { path: record.path, version: ours },
+          ctx.o.repairPoisoned,
+        );
       }
     }
   }
@@ -80,16 +83,12 @@ export function takeRecords(
   return { records, dropped };
 }
 
-/**
- * Asks for our record of `path` to be repaired when its `version` is
- * poisoned; true when it is.
- */
+/** Asks for our record of `ours.path` to be repaired when its version is poisoned; true when it is. */
 export function repairIfPoisoned(
-  path: string,
-  version: VersionVector,
+  ours: { readonly path: string; readonly version: VersionVector },
   repair: ((path: string) => void) | undefined,
 ): boolean {
-  if (repair === undefined || !isPoisoned(version)) return false;
-  repair(path);
+  if (repair === undefined || !isPoisoned(ours.version)) return false;
+  repair(ours.path);
   return true;
 }
