@@ -14,7 +14,11 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { decodeVersion, encodeVersion } from "./version_vector.ts";
+import {
+  decodeVersion,
+  encodeVersion,
+  type VersionVector,
+} from "./version_vector.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
 import { toOsPath } from "./rel_path.ts";
 import { INDEX_FILE, STATE_DIR } from "./state_dir.ts";
@@ -101,6 +105,7 @@ export class RemoteIndex {
     | "heldSince"
     | "forPath"
     | "knows"
+    | "localVersion"
     | "withHash"
     | "pending"
     | "localSince"
@@ -166,6 +171,7 @@ export class RemoteIndex {
       ),
       forPath: db.prepare(`SELECT ${COLUMNS} FROM remote_files WHERE path = ?`),
       knows: db.prepare("SELECT 1 FROM remote_files WHERE path = ? LIMIT 1"),
+      localVersion: db.prepare("SELECT version FROM files WHERE path = ?"),
       withHash: db.prepare(
         `SELECT replica FROM remote_files
         WHERE path = ? AND hash = ? AND deleted = 0 AND kind = 0`,
@@ -312,6 +318,14 @@ export class RemoteIndex {
   /** True when some peer's record of `path` (live or deleted) is stored. */
   knows(path: string): boolean {
     return this.#stmt.knows.get(path) !== undefined;
+  }
+
+  /** The version of the local record of `path`, without decoding the rest. */
+  localVersion(path: string): VersionVector | undefined {
+    const row = this.#stmt.localVersion.get(path) as Row | undefined;
+    return row === undefined
+      ? undefined
+      : decodeVersion(row.version as Uint8Array);
   }
 
   /** Replicas whose record of `path` is a live file with content `hash`. */

@@ -64,14 +64,53 @@ export function counterOf(v: VersionVector, replica: bigint): number {
   return 0;
 }
 
-/** A new vector with `replica`'s counter one higher. */
+/**
+ * Largest counter a record may carry, of any replica: every device refuses
+ * a record with more (a rule that depends on the record alone, so a record
+ * is taken everywhere or nowhere; issue #19). No honest replica gets near
+ * it: one edit adds one.
+ */
+export const MAX_VERSION_COUNTER: number = 2 ** 52;
+
+/** Most entries a vector may hold (the protocol's limit). */
+const MAX_ENTRIES = 256;
+
+/**
+ * The id `replica` writes under once its own counter of a path is at
+ * {@linkcode MAX_VERSION_COUNTER} (a hostile peer can put it there: the
+ * value is valid). Fixed per replica (SplitMix64 of its id), so no other
+ * replica uses it.
+ */
+export function overflowReplica(replica: bigint): bigint {
+  const mask = (1n << 64n) - 1n;
+  let z = (replica + 0x9e3779b97f4a7c15n) & mask;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
+  return z ^ (z >> 31n);
+}
+
+/**
+ * A new vector one change past `v`, made by `replica`: its counter one
+ * higher, or, when that counter is at {@linkcode MAX_VERSION_COUNTER}, the
+ * counter of its {@linkcode overflowReplica} (and so on). A counter past
+ * the bound would be refused by every peer, and the replica's edits of the
+ * path would never leave it again.
+ */
 export function bump(v: VersionVector, replica: bigint): VersionVector {
   checkReplica(replica);
-  const next = counterOf(v, replica) + 1;
-  checkCounter(next);
+  let writer = replica;
+  let hops = 0;
+  while (counterOf(v, writer) >= MAX_VERSION_COUNTER) {
+    if (++hops >= MAX_ENTRIES) {
+      throw new RangeError(
+        `Version counters of replica ${replica} and its ${MAX_ENTRIES} overflow ids are all at ${MAX_VERSION_COUNTER}`,
+      );
+    }
+    writer = overflowReplica(writer);
+  }
   return versionOf([
     ...v.map((e) => [e.replica, e.counter] as const),
-    [replica, next] as const,
+    [writer, counterOf(v, writer) + 1] as const,
   ]);
 }
 

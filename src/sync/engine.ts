@@ -159,6 +159,8 @@ export class SyncEngine {
         ? (record) => this.#localChanges.withholds(record)
         : undefined,
       changed: (path) => this.#rescanSoon.add(path),
+      gate: this.#gate,
+      announce: () => this.onLocalChanges(),
     };
   }
 
@@ -183,11 +185,10 @@ export class SyncEngine {
         "peer-disconnected",
         (e) => this.#disconnected(e.peerId, e.reason),
       ),
-      pool.on("message", (e) => {
-        // Synchronous on purpose: long work is queued, never awaited here,
-        // or request/response on this connection would deadlock.
-        this.#peers.get(e.peerId)?.session?.receive(e.message);
-      }),
+      pool.on("message", (e) =>
+        // Long work is queued, never awaited, or request/response here would
+        // deadlock; only a timed pause (the peer's quota) is returned.
+        this.#peers.get(e.peerId)?.session?.receive(e.message)),
     );
   }
 

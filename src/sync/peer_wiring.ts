@@ -20,6 +20,8 @@ import type { SyncEngineOptions } from "./engine_options.ts";
 import type { Peer } from "./peer_directory.ts";
 import type { PeerChannel } from "./peer_pool.ts";
 import type { PauseSwitch } from "./pause_switch.ts";
+import type { ApplyGate } from "./apply/mod.ts";
+import { poisonRepairer } from "./poison_repair.ts";
 
 const log = getLogger(["dsync", "sync"]);
 
@@ -27,7 +29,10 @@ const log = getLogger(["dsync", "sync"]);
 export interface PeerWiring {
   readonly options: SyncEngineOptions;
   readonly remote: RemoteIndex;
-  readonly puller: Pick<Puller, "retryWaiting" | "offer" | "idle">;
+  readonly puller: Pick<
+    Puller,
+    "retryWaiting" | "offer" | "idle" | "enqueue"
+  >;
   readonly pause: PauseSwitch;
   readonly caseInsensitive: boolean;
   readonly rules: NamingRules;
@@ -37,6 +42,10 @@ export interface PeerWiring {
   readonly withhold: ((record: FileRecord) => boolean) | undefined;
   /** A file changed while the peer fetched it. */
   readonly changed: (path: string) => void;
+  /** Where local records are changed (a poisoned version repaired). */
+  readonly gate: ApplyGate;
+  /** New local sequences exist: push them to every peer. */
+  readonly announce: () => void;
 }
 
 /** Starts the session and responder of `peer`, connected over `channel`. */
@@ -58,6 +67,10 @@ export function wirePeer(
     local: o.store,
     remote: w.remote,
     ...(w.withhold === undefined ? {} : { withhold: w.withhold }),
+    repairPoisoned: poisonRepairer({ store: o.store, gate: w.gate }, (path) => {
+      w.announce();
+      w.puller.enqueue([path]);
+    }),
     held: () => w.pause.paused,
     name: o.name,
     caseInsensitive: w.caseInsensitive,

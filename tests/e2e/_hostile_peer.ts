@@ -104,6 +104,15 @@ export function tombstoneRecord(
   };
 }
 
+/** How a hostile peer connects. */
+export interface HostileOptions {
+  /** Above the protocol's, to send oversized messages. */
+  readonly maxMessageSize?: number;
+  readonly identity?: Identity;
+  /** Our replica id (default: random), for records encoded in advance. */
+  readonly replicaId?: bigint;
+}
+
 /** The connected hostile peer. */
 export class HostilePeer {
   readonly channel: SecureChannel;
@@ -124,11 +133,15 @@ export class HostilePeer {
   #resolveHello!: (hello: Hello) => void;
   #loop: Promise<void>;
 
-  private constructor(channel: SecureChannel, identity: Identity) {
+  private constructor(
+    channel: SecureChannel,
+    identity: Identity,
+    replicaId?: bigint,
+  ) {
     this.channel = channel;
     this.identity = identity;
     const id = crypto.getRandomValues(new Uint8Array(8));
-    this.replicaId = new DataView(id.buffer).getBigUint64(0) | 1n;
+    this.replicaId = replicaId ?? new DataView(id.buffer).getBigUint64(0) | 1n;
     this.#hello = new Promise((resolve) => (this.#resolveHello = resolve));
     this.#loop = this.#receiveLoop();
   }
@@ -140,7 +153,7 @@ export class HostilePeer {
    */
   static async connect(
     port: number,
-    options: { maxMessageSize?: number; identity?: Identity } = {},
+    options: HostileOptions = {},
   ): Promise<HostilePeer> {
     const identity = options.identity ??
       Identity.generate({ membership: TEST_GROUP.membership });
@@ -155,7 +168,7 @@ export class HostilePeer {
           timeoutMs: 10_000,
           maxMessageSize: options.maxMessageSize,
         });
-        return new HostilePeer(channel, identity);
+        return new HostilePeer(channel, identity, options.replicaId);
       } catch (err) {
         if (attempt >= 20) throw err;
         await new Promise((resolve) => setTimeout(resolve, 250));
@@ -170,7 +183,7 @@ export class HostilePeer {
    */
   static async start(
     port: number,
-    options: { maxMessageSize?: number; identity?: Identity } = {},
+    options: HostileOptions = {},
   ): Promise<HostilePeer> {
     const peer = await HostilePeer.connect(port, options);
     await peer.send({

@@ -5,6 +5,10 @@
  * their edits never crossed again. Now every device applies the same bound
  * to every replica's counter: V refuses the record too, and once the
  * attacker is gone both honest devices' edits reach each other.
+ *
+ * A counter of exactly 2^52 is valid, so every device takes it; L's next
+ * edit used to need 2^52 + 1, refused by every peer, and L's edits of that
+ * path never left it. Now L counts past the bound under its overflow id.
  * @module
  */
 import { assert } from "../assert.ts";
@@ -74,6 +78,77 @@ Deno.test("split brain: a counter far ahead for another replica is refused by ev
     await waitFor(
       async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
       "l's edit to reach v",
+      10_000,
+    );
+    await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
+    await waitFor(
+      async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
+      "v's edit to reach l",
+      10_000,
+    );
+  } finally {
+    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("split brain: a counter of exactly 2^52 for another replica (accepted everywhere) does not stop that replica's edits", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dsync-split52-" });
+  const env = isolatedEnv(`${root}/home`);
+  const nodes: DsyncProcess[] = [];
+  try {
+    for (const d of ["l", "v", "home"]) await Deno.mkdir(`${root}/${d}`);
+    await Deno.writeTextFile(`${root}/l/shared.txt`, "first\n");
+    const [portL, portV] = [freePort(), freePort()];
+    const start = (name: string, port: number, peer: number) =>
+      new DsyncProcess([
+        "-d",
+        `${root}/${name}`,
+        "-n",
+        name,
+        "-p",
+        String(port),
+        "--no-discovery",
+        "-a",
+        `127.0.0.1:${peer}`,
+      ], { env });
+    const l = start("l", portL, portV);
+    const v = start("v", portV, portL);
+    nodes.push(l, v);
+    await waitFor(
+      async () => await contentOf(`${root}/v/shared.txt`) === "first\n",
+      "shared.txt to reach v",
+      30_000,
+    );
+    const spy = await HostilePeer.start(portL);
+    const replicaL = (await spy.hello()).replicaId;
+    await spy.close();
+
+    // L's counter at the bound itself: valid, so every device takes it.
+    const hostile = await HostilePeer.start(portV);
+    await hostile.announce(
+      "shared.txt",
+      encoder.encode("poisoned\n"),
+      "correct",
+      {
+        version: [
+          { replica: replicaL, counter: 1n << 52n },
+          { replica: hostile.replicaId, counter: 1n },
+        ].sort((a, b) => (a.replica < b.replica ? -1 : 1)),
+      },
+    );
+    await waitFor(
+      async () => await contentOf(`${root}/l/shared.txt`) === "poisoned\n",
+      "the record at the bound to reach l through v",
+      20_000,
+    );
+    await hostile.close();
+
+    // L's next edit must not need a counter past the bound.
+    await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
+    await waitFor(
+      async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
+      () => `l's edit to reach v; v said:\n${v.output.slice(-1500)}`,
       10_000,
     );
     await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");

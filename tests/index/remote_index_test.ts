@@ -150,6 +150,13 @@ Deno.test("RemoteIndex.localTotals() counts live local files", () =>
     assertEquals(remote.localTotals(), { files: 2, bytes: 5 });
   }));
 
+Deno.test("RemoteIndex.localVersion() reads the version of a local record alone", () =>
+  withIndex((store, remote) => {
+    store.putMany([file("a", "12", 7)]);
+    assertEquals(remote.localVersion("a"), versionOf([[BIG_REPLICA, 7]]));
+    assertEquals(remote.localVersion("b"), undefined);
+  }));
+
 Deno.test("CaseFoldIndex finds case-only twins of live local paths", () =>
   withIndex((store, remote) => {
     const folds = new CaseFoldIndex(remote);

@@ -11,7 +11,12 @@ import {
   type ScannerOptions,
 } from "../../src/index/scanner.ts";
 import { IndexStore } from "../../src/index/store.ts";
-import { counterOf } from "../../src/index/version_vector.ts";
+import {
+  counterOf,
+  MAX_VERSION_COUNTER,
+  overflowReplica,
+  versionOf,
+} from "../../src/index/version_vector.ts";
 
 /** Hashes whole files (one chunk per 64 KiB) and remembers what it hashed. */
 class FakeHasher implements FileHasher {
@@ -686,15 +691,15 @@ Deno.test("Scanner.scan() skips a path whose version cannot be bumped and record
       write(dir, "stuck.txt", "one");
       write(dir, "fine.txt", "one");
       await scanner.scan();
-      // A counter at the top of the safe range (as a peer could once set).
+      // Our counter and those of all our overflow ids at the bound (a
+      // vector holds 256 entries): no edit can be counted.
       const stuck = get("stuck.txt")!;
-      store.put({
-        ...stuck,
-        version: [{
-          replica: store.replicaId,
-          counter: Number.MAX_SAFE_INTEGER,
-        }],
-      });
+      const chain: [bigint, number][] = [];
+      for (let id = store.replicaId; chain.length < 256;) {
+        chain.push([id, MAX_VERSION_COUNTER]);
+        id = overflowReplica(id);
+      }
+      store.put({ ...stuck, version: versionOf(chain) });
       const before = get("stuck.txt")!;
       write(dir, "stuck.txt", "two, longer");
       write(dir, "fine.txt", "two, longer");

@@ -7,6 +7,7 @@ import {
   EMPTY_VERSION,
   encodeVersion,
   merge,
+  overflowReplica,
   versionOf,
   type VersionOrder,
   type VersionVector,
@@ -124,4 +125,29 @@ Deno.test("decodeVersion() rejects malformed bytes", () => {
   ) {
     assert.throws(() => decodeVersion(bad), RangeError);
   }
+});
+
+Deno.test("bump() of a counter at 2^52 counts under the replica's overflow id, which nobody else has", () => {
+  const top = versionOf([[A, 2 ** 52], [B, 3]]);
+  const next = bump(top, A);
+  assert.equal(counterOf(next, A), 2 ** 52);
+  assert.equal(counterOf(next, overflowReplica(A)), 1);
+  assert.equal(compare(next, top), "greater");
+  assert.equal(counterOf(bump(next, A), overflowReplica(A)), 2);
+  // The overflow id is fixed per replica, and differs between replicas.
+  assert.equal(overflowReplica(A), overflowReplica(1n));
+  assert.notEqual(overflowReplica(A), overflowReplica(B));
+  assert.notEqual(overflowReplica(A), A);
+  // An overflow id at the bound too moves on to its own overflow id.
+  const both = versionOf([[A, 2 ** 52], [overflowReplica(A), 2 ** 52]]);
+  assert.equal(
+    counterOf(bump(both, A), overflowReplica(overflowReplica(A))),
+    1,
+  );
+  // A vector holds at most 256 entries: a chain that long ends in an error.
+  const chain: [bigint, number][] = [];
+  for (let id = A, i = 0; i < 256; i++, id = overflowReplica(id)) {
+    chain.push([id, 2 ** 52]);
+  }
+  assert.throws(() => bump(versionOf(chain), A), RangeError);
 });

@@ -17,6 +17,13 @@ export {
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
 export { PeerSession } from "./peer_session.ts";
+export { isPoisoned, repairedVersion } from "./poisoned_version.ts";
+export {
+  IndexIntake,
+  IntakeQuota,
+  NEVER_SEEN_PER_MINUTE,
+  RECORDS_PER_MINUTE,
+} from "./intake_quota.ts";
 export { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 export {
   IndexChunkLookup,

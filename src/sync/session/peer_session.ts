@@ -24,7 +24,6 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileRecord } from "../../index/mod.ts";
 import { fingerprint } from "../../identity/mod.ts";
 import {
   decodeOwnedMessage,
@@ -40,17 +39,14 @@ import {
   type WireFileRecord,
 } from "../../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
-import {
-  checkOwnCounter,
-  toWireRecord,
-  WireRecordError,
-  wireRecordProblem,
-} from "./wire_record.ts";
+import { toWireRecord, wireRecordProblem } from "./wire_record.ts";
 import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 import type { PeerSessionOptions, SessionState } from "./session_options.ts";
 import { type HeldPage, heldPage } from "./held_page.ts";
 import { SkippedRecords } from "./skipped_records.ts";
-import { NameReports, neverSeen } from "./name_reports.ts";
+import { NameReports } from "./name_reports.ts";
+import { IndexIntake } from "./intake_quota.ts";
+import { repairIfPoisoned, takeRecords } from "./record_intake.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
 
@@ -93,6 +89,8 @@ export class PeerSession {
   #peerWentBack = false;
   /** The next delta starts from our first record again. */
   #resendAll = false;
+  /** The peer's index intake: its quotas and the pauses they ask for. */
+  readonly #intake: IndexIntake;
 
   constructor(options: PeerSessionOptions) {
     this.#o = options;
@@ -103,6 +101,12 @@ export class PeerSession {
       Math.max(1, options.batchRecords ?? 1000),
     );
     this.#batchBytes = Math.max(1, options.batchBytes ?? 4 << 20);
+    this.#intake = new IndexIntake({
+      peer: () => this.#label(),
+      recordsPerMinute: options.recordsPerMinute,
+      neverSeenPerMinute: options.neverSeenPerMinute,
+      now: options.now,
+    });
     this.#requester = new ChunkRequester({
       send: (request) => this.send(request),
       ...(options.maxRequestBytes === undefined
@@ -168,14 +172,17 @@ export class PeerSession {
 
   /**
    * Handles one message from the peer, taking `bytes` over (decoded in
-   * place: nobody may change them afterwards). Never throws.
+   * place: nobody may change them afterwards). Never throws. A promise
+   * returned (see `intake_quota.ts`): read nothing more until it resolves.
    */
-  receive(bytes: Uint8Array): void {
-    if (this.#closed) return;
+  receive(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#closed) return undefined;
     try {
-      this.#dispatch(decodeOwnedMessage(bytes));
+      const waitMs = this.#dispatch(decodeOwnedMessage(bytes));
+      return waitMs === undefined ? undefined : this.#intake.pause(waitMs);
     } catch (err) {
       this.#violation(err instanceof Error ? err : new Error(String(err)));
+      return undefined;
     }
   }
 
@@ -220,6 +227,7 @@ export class PeerSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#requester.close(new PeerGoneError(`Peer disconnected: ${reason}`));
+    this.#intake.close();
   }
 
   /** Waits for an index push in progress to end. */
@@ -227,29 +235,34 @@ export class PeerSession {
     await this.#pumping;
   }
 
-  #dispatch(msg: Message): void {
-    if (msg.type === "hello") return this.#onHello(msg);
+  /** Handles `msg`; returns how long to wait before reading on, if at all. */
+  #dispatch(msg: Message): number | undefined {
+    if (msg.type === "hello") {
+      this.#onHello(msg);
+      return undefined;
+    }
     const hello = this.#hello;
     if (hello === undefined) {
       throw new SessionProtocolError(`Received ${msg.type} before hello`);
     }
     switch (msg.type) {
       case "index_ack":
-        return this.#onAck(msg.sequence);
+        this.#onAck(msg.sequence);
+        return undefined;
       case "index_batch":
         return this.#onBatch(hello.replicaId, msg);
       case "chunk_request":
         this.#o.onChunkRequest?.(this, msg);
-        return;
+        return undefined;
       case "chunk_response":
         this.#requester.handleResponse(msg);
-        return;
+        return undefined;
       case "in_sync":
         this.#peerInSync = msg.sequence;
-        return;
+        return undefined;
       case "group_rekey":
         this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
-        return;
+        return undefined;
     }
   }
 
@@ -281,9 +294,7 @@ export class PeerSession {
     if (sequence > this.#peerAck) this.#peerAck = sequence;
   }
 
-  #onBatch(replica: bigint, batch: IndexBatch): void {
-    const records: FileRecord[] = [];
-    let dropped = 0;
+  #onBatch(replica: bigint, batch: IndexBatch): number | undefined {
     let max = this.#received;
     for (const wire of batch.records) {
       if (wire.sequence > max) max = wire.sequence;
@@ -296,32 +307,14 @@ export class PeerSession {
         this.#resendAll = true;
         this.notifyLocalChanges();
       }
-      let record: FileRecord | undefined;
-      try {
-        const ours = this.#o.local.replicaId;
-        if (wire.version.some((entry) => entry.replica === ours)) {
-          checkOwnCounter(wire, ours, this.#o.local.get?.(wire.path));
-        }
-        record = this.#o.convert(wire);
-      } catch (err) {
-        if (!(err instanceof WireRecordError)) throw err;
-        this.names.refusedRecord(wire.path, wire.deleted, err);
-        this.#skipped.log(this.#label(), err);
-        continue;
-      }
-      if (record === undefined) continue;
-      const { local, remote } = this.#o;
-      if (!record.deleted || !neverSeen(local, remote, record.path)) {
-        records.push(record);
-      } else dropped++;
     }
-    if (dropped > 0) {
-      this.tombstonesDropped += dropped;
-      log.debug(
-        "Dropped {n} deletions from {peer} of paths this device never had",
-        { n: dropped, peer: this.#label() },
-      );
-    }
+    const { records, dropped } = takeRecords(batch.records, {
+      o: this.#o,
+      names: this.names,
+      skipped: this.#skipped,
+      peer: this.#label(),
+    });
+    this.tombstonesDropped += dropped;
     this.#o.remote.storeBatch(replica, records, max);
     this.#received = max;
     this.#post({ type: "index_ack", sequence: max });
@@ -329,6 +322,7 @@ export class PeerSession {
     if (batch.last) this.#initialReceived = true;
     if (records.length > 0) this.#o.onRecords?.(this, records);
     if (first) this.#o.onInitialDelta?.(this);
+    return this.#intake.spend(batch.records.length, dropped);
   }
 
   async #pump(): Promise<void> {
@@ -385,6 +379,10 @@ export class PeerSession {
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
         if (held?.paths.has(record.path) || this.#o.withhold?.(record)) {
+          cursor = batchEnd = record.sequence;
+          continue;
+        }
+        if (repairIfPoisoned(record, this.#o.repairPoisoned)) {
           cursor = batchEnd = record.sequence;
           continue;
         }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FileRecord, HeldMark } from "../../index/mod.ts";
+import type { FileRecord, HeldMark, VersionVector } from "../../index/mod.ts";
 import type {
   ChunkRequest,
   Message,
@@ -50,6 +50,8 @@ export interface RemoteIndexView {
   ): void;
   /** True when some peer's record of `path` is stored (see `neverSeen`). */
   knows?(path: string): boolean;
+  /** The version of our record of `path` (read alone: cheaper than `get`). */
+  localVersion?(path: string): VersionVector | undefined;
 }
 
 /** The session as its callbacks see it (a `PeerSession`). */
@@ -111,6 +113,17 @@ export interface PeerSessionOptions {
   readonly batchBytes?: number;
   /** Chunk bytes in flight to this peer (default 32 MiB). */
   readonly maxRequestBytes?: number;
+  /**
+   * Our record of `path` holds a counter no device accepts any more (see
+   * `poisoned_version.ts`): give it a version every device takes.
+   */
+  readonly repairPoisoned?: (path: string) => void;
+  /** Index records per minute taken in from this peer (see `intake_quota.ts`). */
+  readonly recordsPerMinute?: number;
+  /** Deletions per minute of paths no one here had, taken in from this peer. */
+  readonly neverSeenPerMinute?: number;
+  /** The clock of the quotas (tests). */
+  readonly now?: () => number;
 }
 
 /** Progress of a session, for status displays. */

@@ -24,6 +24,7 @@ import {
   fileHashOfChunks,
   type FileRecord,
   isInStateDir,
+  MAX_VERSION_COUNTER,
   sameBytes,
   STATE_DIR,
   toOsPath,
@@ -110,7 +111,7 @@ export interface FromWireContext {
  * headroom. Entries of other replicas may go up to 2^53 - 1: a local edit
  * never adds to them.
  */
-export const MAX_OWN_COUNTER: number = 2 ** 52;
+export const MAX_OWN_COUNTER: number = MAX_VERSION_COUNTER;
 
 /**
  * Largest version counter of *any* replica a record may carry: the same
@@ -119,7 +120,9 @@ export const MAX_OWN_COUNTER: number = 2 ** 52;
  * L; L's later edits then looked older than that record to V, and the two
  * stayed apart for good. A rule that depends on nothing but the record is
  * applied alike by every device: a record is refused everywhere or nowhere.
- * No honest replica gets near it (one edit adds one).
+ * No honest replica gets near it (one edit adds one); a replica whose
+ * counter a peer put at the bound itself writes its next edits under its
+ * overflow id (see `bump`), so they are not refused.
  */
 export const MAX_COUNTER: number = MAX_OWN_COUNTER;
 const MAX_COUNTER_BIG = BigInt(MAX_COUNTER);
@@ -160,6 +163,11 @@ export function wireRecordProblem(record: FileRecord): string | undefined {
   }
   if (record.mtimeNs < MIN_MTIME_NS || record.mtimeNs > MAX_MTIME_NS) {
     return `mtime ${record.mtimeNs} out of range`;
+  }
+  for (const entry of record.version) {
+    if (entry.counter > MAX_COUNTER) {
+      return `version counter ${entry.counter} of replica ${entry.replica} above ${MAX_COUNTER}, which every device refuses`;
+    }
   }
   if (record.deleted || record.kind === "dir") return undefined;
   if (record.hash.length !== HASH_SIZE) return "no content hash";

@@ -560,3 +560,68 @@ Deno.test("PeerSession neither stores nor passes on deletions of paths no one he
   assertEquals(b.session.tombstonesDropped, 1);
   assertEquals(b.remote.maxSequence(10n), 4n);
 });
+
+Deno.test("PeerSession stops reading a peer past its record quota until the debt is paid, or the connection ends", async () => {
+  const localA = new FakeLocal(10n);
+  for (let i = 0; i < 30; i++) localA.add(`f${i}`);
+  const { a, b } = pair({
+    localA,
+    b: { recordsPerMinute: 20, now: () => 0 },
+  });
+  const pauses: Promise<void>[] = [];
+  a.deliver = (bytes) => {
+    const pause = b.session.receive(bytes);
+    if (pause !== undefined) pauses.push(pause);
+  };
+  a.session.start();
+  b.session.start();
+  await until("a's records at b", () => b.remote.stored.size === 30);
+  // 30 records against 20 a minute: 10 in debt, 30 s at 20/min.
+  assertEquals(pauses.length, 1);
+  let resumed = false;
+  pauses[0]!.then(() => resumed = true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert(!resumed, "read on while in debt");
+  b.session.closed();
+  await pauses[0];
+  assert(resumed);
+});
+
+Deno.test("PeerSession asks for a poisoned local record to be repaired, instead of sending it or letting the peer's records lose to it", async () => {
+  const localA = new FakeLocal(10n);
+  const good = localA.add("good");
+  const bad = localA.add("bad");
+  localA.records[1] = {
+    ...bad,
+    version: versionOf([[10n, 2], [20n, 2 ** 52 + 5]]),
+  };
+  class LocalA extends FakeLocal {
+    get(path: string): FileRecord | undefined {
+      return this.records.find((r) => r.path === path);
+    }
+  }
+  const local = new LocalA(10n);
+  local.records.push(good, localA.records[1]!);
+  class RemoteA extends FakeRemote {
+    localVersion(path: string) {
+      return local.get(path)?.version;
+    }
+  }
+  const repaired: string[] = [];
+  const { a, b } = pair({
+    localA: local,
+    remoteA: new RemoteA(),
+    a: { repairPoisoned: (path) => repaired.push(path) },
+  });
+  a.session.start();
+  b.session.start();
+  await until("initial", () => a.session.state().allAcked);
+  // Not sent (every device refuses it), but repaired.
+  assertEquals([...b.remote.stored.keys()], ["10:good"]);
+  assertEquals(repaired, ["bad"]);
+  // The peer's record of the path asks for the repair too.
+  b.local.add("bad");
+  b.session.notifyLocalChanges();
+  await until("b's record at a", () => a.remote.stored.has("20:bad"));
+  assertEquals(repaired, ["bad", "bad"]);
+});

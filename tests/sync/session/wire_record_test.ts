@@ -2,7 +2,12 @@ import { assert, assertEquals, assertThrows } from "../../assert.ts";
 import type { FileRecord } from "../../../src/index/file_record.ts";
 import { blake3, fileHashOfChunks } from "../../../src/index/hash.ts";
 import { IgnoreRules } from "../../../src/index/ignore_rules.ts";
-import { bump, versionOf } from "../../../src/index/version_vector.ts";
+import {
+  bump,
+  counterOf,
+  overflowReplica,
+  versionOf,
+} from "../../../src/index/version_vector.ts";
 import { decodeMessage, encodeMessage } from "../../../src/protocol/codec.ts";
 import type { WireFileRecord } from "../../../src/protocol/messages.ts";
 import {
@@ -144,14 +149,20 @@ Deno.test("checkOwnCounter() refuses our own counter above 2^52, leaving room fo
   checkOwnCounter(top, ours);
   const taken = fromWireRecord(top, { ignore: noIgnore })!;
   assertEquals(taken.version[0]!.counter, MAX_OWN_COUNTER);
+  // Our next edit stays within the bound every peer applies (it used to
+  // reach 2^52 + 1, refused by all: our edits of the path never left).
   const edited = bump(taken.version, ours);
-  assertEquals(edited[0]!.counter, 2 ** 52 + 1);
-  // Our own edit echoed back by a peer is not refused.
-  const echo = {
+  assertEquals(counterOf(edited, ours), 2 ** 52);
+  assertEquals(counterOf(edited, overflowReplica(ours)), 1);
+  const sent = {
     ...wire,
-    version: [{ replica: ours, counter: (1n << 52n) + 1n }],
+    version: toWireRecord({ ...taken, version: edited }).version,
   };
-  checkOwnCounter(echo, ours, { ...taken, version: edited });
+  checkOwnCounter(sent, ours, { ...taken, version: edited });
+  assertEquals(
+    fromWireRecord(sent, { ignore: noIgnore })!.version,
+    edited,
+  );
 });
 
 Deno.test("fromWireRecord() drops ignored and internal paths", async () => {
@@ -235,6 +246,17 @@ Deno.test("wireRecordProblem() names records the wire cannot carry", () => {
   assertEquals(wireRecordProblem(fileRecord("a:b", "x")), undefined);
   assert(wireRecordProblem(fileRecord("a\\b", "x"))?.includes("path"));
   assert(wireRecordProblem({ ...fileRecord("a", "x"), version: [] }));
+  // A counter past the bound every device applies (stored before the rule).
+  const poisoned = versionOf([[1n, 2 ** 52 + 5]]);
+  assert(
+    wireRecordProblem({ ...fileRecord("a", "x"), version: poisoned })
+      ?.includes("every device refuses"),
+  );
+  const top = versionOf([[1n, 2 ** 52]]);
+  assertEquals(
+    wireRecordProblem({ ...fileRecord("a", "x"), version: top }),
+    undefined,
+  );
   assert(
     wireRecordProblem({
       ...fileRecord("l", ""),

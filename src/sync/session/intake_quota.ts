@@ -1,0 +1,146 @@
+/**
+ * How fast one peer's index records are taken in. A peer that sent 500,000
+ * deletions of paths no one had (issue #19) kept the receiver's event loop
+ * busy with nothing but its batches: the batches sat decoded in the
+ * channel's buffer and were handled one after the other without a pause,
+ * so another peer's connection saw no answer for 25 s and was closed as
+ * dead, and its 10 KiB file never arrived. Each peer now has a budget of
+ * records per minute (a token bucket: a minute's worth may come at once,
+ * then at the steady rate), and a smaller one for deletions of paths this
+ * device never had (dropped, but each still costs two lookups). A peer
+ * over budget is not refused (an honest one resends the same records when
+ * it reconnects, so refusing would never end): its connection is simply
+ * not read until its debt is paid off, and TCP holds it back.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["dsync", "sync", "session"]);
+
+/** Records per minute one peer may send (all of them, refused ones too). */
+export const RECORDS_PER_MINUTE = 300_000;
+/** Deletions per minute of paths that neither we nor any peer had. */
+export const NEVER_SEEN_PER_MINUTE = 60_000;
+
+/** A budget of `perMinute` units, at most a minute's worth saved up. */
+export class IntakeQuota {
+  readonly perMinute: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #at: number;
+
+  constructor(perMinute: number, now: () => number = Date.now) {
+    if (!(perMinute > 0)) {
+      throw new RangeError(
+        `A quota must be above 0 per minute, not ${perMinute}`,
+      );
+    }
+    this.perMinute = perMinute;
+    this.#now = now;
+    this.#tokens = perMinute;
+    this.#at = now();
+  }
+
+  /**
+   * Spends `n` units (the budget may go into debt: what arrived was
+   * already sent) and returns how many milliseconds to wait before taking
+   * in more: 0 while the budget lasts.
+   */
+  spend(n: number): number {
+    const now = this.#now();
+    const rate = this.perMinute / 60_000;
+    this.#tokens = Math.min(
+      this.perMinute,
+      this.#tokens + Math.max(0, now - this.#at) * rate,
+    );
+    this.#at = now;
+    this.#tokens -= n;
+    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / rate);
+  }
+}
+
+/**
+ * A batch of at least this many records lets other connections and timers
+ * run before the next message of the peer is read, even within its quota.
+ */
+const YIELD_RECORDS = 256;
+
+/** Options of an {@linkcode IndexIntake}. */
+export interface IndexIntakeOptions {
+  /** The peer's name for the log. */
+  readonly peer: () => string;
+  readonly recordsPerMinute?: number | undefined;
+  readonly neverSeenPerMinute?: number | undefined;
+  readonly now?: (() => number) | undefined;
+}
+
+/** One peer's index intake: its two quotas and the pauses they ask for. */
+export class IndexIntake {
+  readonly #peer: () => string;
+  readonly #now: () => number;
+  readonly #records: IntakeQuota;
+  readonly #neverSeen: IntakeQuota;
+  /** When the quota last held this peer back (one log line a minute). */
+  #loggedAt = -Infinity;
+  #pause:
+    | { timer: ReturnType<typeof setTimeout>; resume: () => void }
+    | undefined;
+
+  constructor(o: IndexIntakeOptions) {
+    this.#peer = o.peer;
+    this.#now = o.now ?? Date.now;
+    this.#records = new IntakeQuota(
+      o.recordsPerMinute ?? RECORDS_PER_MINUTE,
+      this.#now,
+    );
+    this.#neverSeen = new IntakeQuota(
+      o.neverSeenPerMinute ?? NEVER_SEEN_PER_MINUTE,
+      this.#now,
+    );
+  }
+
+  /**
+   * A batch of `records` arrived, `neverSeen` of them deletions of paths
+   * no one here had: the milliseconds to wait before reading on (0: just
+   * let others run first), or undefined to read on at once.
+   */
+  spend(records: number, neverSeen: number): number | undefined {
+    const waitMs = Math.max(
+      this.#records.spend(records),
+      this.#neverSeen.spend(neverSeen),
+    );
+    if (waitMs === 0) return records >= YIELD_RECORDS ? 0 : undefined;
+    const now = this.#now();
+    if (now - this.#loggedAt >= 60_000) {
+      this.#loggedAt = now;
+      log.info(
+        "Reading the index of {peer} more slowly (IndexQuota): more than {records} records, or {neverSeen} deletions of paths no one here had, in a minute",
+        {
+          peer: this.#peer(),
+          records: this.#records.perMinute,
+          neverSeen: this.#neverSeen.perMinute,
+        },
+      );
+    }
+    return waitMs;
+  }
+
+  /** Resolves after `ms`, or at once when the connection ends meanwhile. */
+  pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const resume = () => {
+        this.#pause = undefined;
+        resolve();
+      };
+      this.#pause = { timer: setTimeout(resume, ms), resume };
+    });
+  }
+
+  /** The connection ended: a pause in progress ends now. */
+  close(): void {
+    if (this.#pause === undefined) return;
+    clearTimeout(this.#pause.timer);
+    this.#pause.resume();
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Memory probe (not a test; point 5 of issue #19, not yet held): records at
+ * the 448K-chunk maximum pushed a victim from 485 MB to about 3.1 GB RSS
+ * after 8 records. A hostile peer announces `records` such files (each
+ * record one 15 MB message, encoded before connecting) and never serves a
+ * chunk of them, while an honest peer writes a 10 KiB file; the victim's
+ * peak RSS is printed.
+ *
+ *   deno run -A tests/e2e/_record_memory_probe.ts [records=8]
+ *
+ * Run on 2026-12-07 (2 cores, shared): the victim went silent at the first
+ * records (its honest peer closed the connection as dead after 14.7 s),
+ * and a V8 heap of 4 GB was full after 9 minutes ("Mark-Compact 4092 MB,
+ * allocation failure"); the 10 KiB file never arrived.
+ * @module
+ */
+import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import {
+  HostilePeer,
+  pidOfDsync,
+  rawMessage,
+  residentBytes,
+} from "./_hostile_peer.ts";
+import { randomBytes } from "./_folders.ts";
+import { waitFor } from "../_wait.ts";
+import { fileHashOfChunks } from "../../src/index/hash.ts";
+import { MAX_CHUNKS_PER_RECORD } from "../../src/protocol/mod.ts";
+
+const RECORDS = Number(Deno.args[0] ?? 8);
+const MIB = 1024 * 1024;
+
+{
+  const root = await Deno.makeTempDir({ prefix: "dsync-bigrec-" });
+  const env = isolatedEnv(`${root}/home`);
+  const nodes: DsyncProcess[] = [];
+  let peer: HostilePeer | undefined;
+  let sampling = true;
+  try {
+    for (const d of ["v", "l", "home"]) await Deno.mkdir(`${root}/${d}`);
+    await Deno.writeTextFile(`${root}/l/first.txt`, "hello\n");
+    const [portV, portL] = [freePort(), freePort()];
+    const start = (name: string, port: number, other: number) =>
+      new DsyncProcess([
+        "-d",
+        `${root}/${name}`,
+        "-n",
+        name,
+        "-p",
+        String(port),
+        "--no-discovery",
+        "-a",
+        `127.0.0.1:${other}`,
+      ], { env });
+    nodes.push(start("v", portV, portL), start("l", portL, portV));
+    await waitFor(
+      async () =>
+        await Deno.readTextFile(`${root}/v/first.txt`).catch(() => "") ===
+          "hello\n",
+      "first.txt to reach v",
+      30_000,
+    );
+    const pid = pidOfDsync(`${root}/v`);
+    const startRss = residentBytes(pid);
+    let peakRss = startRss;
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          peakRss = Math.max(peakRss, residentBytes(pid));
+        } catch {
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const n = MAX_CHUNKS_PER_RECORD;
+    const replicaId = 0x5eed_0000_0000_0001n;
+    const messages: Uint8Array[] = [];
+    for (let r = 0; r < RECORDS; r++) {
+      // Distinct hashes (no chunk is found locally): index and record in each.
+      const hashes = new Uint8Array(32 * n);
+      const view = new DataView(hashes.buffer);
+      const chunks = [];
+      for (let i = 0; i < n; i++) {
+        view.setUint32(i * 32, i);
+        view.setUint32(i * 32 + 4, r);
+        view.setUint32(i * 32 + 8, 0x5eed);
+        chunks.push({ length: 1, hash: hashes.subarray(i * 32, i * 32 + 32) });
+      }
+      const record = {
+        path: `big-${r}.bin`,
+        kind: "file",
+        size: n,
+        mtimeNs: 1_700_000_000_000_000_000n,
+        exec: false,
+        hash: fileHashOfChunks(chunks),
+        chunks,
+        version: [{ replica: replicaId, counter: 1n }],
+        deleted: false,
+        sequence: BigInt(r + 1),
+      };
+      messages.push(
+        rawMessage({ type: "index_batch", last: true, records: [record] }),
+      );
+    }
+    peer = await HostilePeer.start(portV, { replicaId });
+    const p = peer;
+    for (let r = 0; r < RECORDS; r++) {
+      p.files.set(`big-${r}.bin`, { data: new Uint8Array(0), mode: "silent" });
+    }
+    const sendStarted = Date.now();
+    for (const message of messages) await p.sendRaw(message);
+    const sentMs = Date.now() - sendStarted;
+    await p.waitFor(
+      () =>
+        p.received.some((m) =>
+          m.type === "index_ack" && m.sequence === BigInt(RECORDS)
+        ),
+      "every big record acknowledged",
+      120_000,
+    );
+    await p.waitFor(() => p.requests > 0, "a chunk request", 60_000);
+    // A 10 KiB file from the honest peer still arrives meanwhile.
+    const data = randomBytes(10 * 1024, 5);
+    const written = Date.now();
+    await Deno.writeFile(`${root}/l/during.bin`, data);
+    await waitFor(
+      async () =>
+        (await Deno.readFile(`${root}/v/during.bin`).catch(() => undefined))
+          ?.length === data.length,
+      "during.bin to reach v",
+      30_000,
+    );
+    const crossedMs = Date.now() - written;
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    sampling = false;
+    await sampler;
+    console.log(
+      `${RECORDS} records of ${n} chunks (sent in ${sentMs} ms): victim RSS ${
+        (startRss / MIB).toFixed(0)
+      } -> peak ${
+        (peakRss / MIB).toFixed(0)
+      } MiB; ${p.requests} chunk requests; 10 KiB file crossed in ${crossedMs} ms`,
+    );
+  } catch (err) {
+    console.log(String(err));
+    console.log(nodes[0]?.output.slice(-2500));
+  } finally {
+    sampling = false;
+    await peer?.close().catch(() => {});
+    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
