@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertNotStrictEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import {
   bump,
   compare,
@@ -38,7 +44,7 @@ Deno.test("compare() orders vectors", () => {
     [v([A, 0]), EMPTY_VERSION, "equal"],
   ];
   for (const [a, b, expected] of cases) {
-    assert.equal(
+    assertStrictEquals(
       compare(a, b),
       expected,
       `${JSON.stringify(a, big)} vs ${JSON.stringify(b, big)}`,
@@ -53,14 +59,14 @@ function big(_key: string, value: unknown): unknown {
 Deno.test("bump() increments one counter and leaves the input alone", () => {
   const start = v([A, 1]);
   const next = bump(start, B);
-  assert.equal(counterOf(next, B), 1);
-  assert.equal(counterOf(next, A), 1);
-  assert.equal(counterOf(start, B), 0);
-  assert.equal(compare(next, start), "greater");
-  assert.equal(counterOf(bump(bump(next, A), A), A), 3);
-  assert.ok(Object.isFrozen(next));
-  assert.throws(() => bump(start, -1n), RangeError);
-  assert.throws(() => bump(start, 1n << 64n), RangeError);
+  assertStrictEquals(counterOf(next, B), 1);
+  assertStrictEquals(counterOf(next, A), 1);
+  assertStrictEquals(counterOf(start, B), 0);
+  assertStrictEquals(compare(next, start), "greater");
+  assertStrictEquals(counterOf(bump(bump(next, A), A), A), 3);
+  assert(Object.isFrozen(next));
+  assertThrows(() => bump(start, -1n), RangeError);
+  assertThrows(() => bump(start, 1n << 64n), RangeError);
 });
 
 Deno.test("merge() takes the element-wise maximum", () => {
@@ -72,18 +78,18 @@ Deno.test("merge() takes the element-wise maximum", () => {
   ];
   for (const [a, b, expected] of cases) {
     const merged = merge(a, b);
-    assert.equal(compare(merged, expected), "equal");
-    assert.deepEqual(merged, expected);
-    assert.notEqual(compare(merged, a), "lesser");
-    assert.notEqual(compare(merged, b), "lesser");
+    assertStrictEquals(compare(merged, expected), "equal");
+    assertEquals(merged, expected);
+    assertNotStrictEquals(compare(merged, a), "lesser");
+    assertNotStrictEquals(compare(merged, b), "lesser");
   }
 });
 
 Deno.test("versionOf() sorts, drops zeros and keeps the largest duplicate", () => {
   const vec = versionOf([[C, 1], [A, 0], [B, 2], [B, 5]]);
-  assert.deepEqual(vec.map((e) => [e.replica, e.counter]), [[B, 5], [C, 1]]);
-  assert.throws(() => versionOf([[A, 1.5]]), RangeError);
-  assert.throws(() => versionOf([[A, -1]]), RangeError);
+  assertEquals(vec.map((e) => [e.replica, e.counter]), [[B, 5], [C, 1]]);
+  assertThrows(() => versionOf([[A, 1.5]]), RangeError);
+  assertThrows(() => versionOf([[A, -1]]), RangeError);
 });
 
 Deno.test("encodeVersion() and decodeVersion() round-trip", () => {
@@ -94,10 +100,10 @@ Deno.test("encodeVersion() and decodeVersion() round-trip", () => {
   ];
   for (const vec of cases) {
     const bytes = encodeVersion(vec);
-    assert.equal(bytes.length, vec.length * 16);
-    assert.deepEqual(decodeVersion(bytes), vec);
+    assertStrictEquals(bytes.length, vec.length * 16);
+    assertEquals(decodeVersion(bytes), vec);
   }
-  assert.deepEqual(
+  assertEquals(
     [...encodeVersion(v([0x0102030405060708n, 9]))],
     [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9],
   );
@@ -122,6 +128,6 @@ Deno.test("decodeVersion() rejects malformed bytes", () => {
       new Uint8Array([...good, ...good]),
     ]
   ) {
-    assert.throws(() => decodeVersion(bad), RangeError);
+    assertThrows(() => decodeVersion(bad), RangeError);
   }
 });
