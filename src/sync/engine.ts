@@ -9,7 +9,7 @@
  *
  * A peer's file, followed by calls: the session (wired in
  * `peer_wiring.ts`) stores the peer's records in the remote index and
- * offers them to the puller (`onRecords` → `Puller.offer`,
+ * offers them to the puller (`PeerLine.records` → `Puller.offer`,
  * `pull/puller.ts`); the puller plans each path (`pull/decision.ts`,
  * `pull/planner.ts`) and hands files to `pull/file_pull.ts` or
  * `pull/group_pull.ts`, whose chunk fetcher asks the
@@ -43,7 +43,7 @@ import {
   type RevertOutcome,
 } from "./mode_actions.ts";
 import { LocalChanges } from "./local_changes.ts";
-import { type PeerWiring, wirePeer } from "./peer_wiring.ts";
+import { PeerLine, type PeerWiring } from "./peer_wiring.ts";
 import { pathsToReplan, RescanSoon, untilIdle } from "./rescans.ts";
 import { ConnectedPeers } from "./peer_directory.ts";
 import {
@@ -158,7 +158,7 @@ export class SyncEngine {
       withhold: options.mode === "receive-only"
         ? (record) => this.#localChanges.withholds(record)
         : undefined,
-      changed: (path) => this.#rescanSoon.add(path),
+      changed: this.#rescanSoon,
     };
   }
 
@@ -440,7 +440,7 @@ export class SyncEngine {
   #connected(peerId: Uint8Array, channel: PeerChannel): void {
     if (this.#closed) return;
     const peer = this.#peers.arrive(peerId, channel);
-    wirePeer(this.#wiring, peerId, channel, peer);
+    new PeerLine(this.#wiring, peerId, channel, peer);
   }
 
   #disconnected(

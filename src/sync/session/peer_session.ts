@@ -239,7 +239,7 @@ export class PeerSession {
       case "index_batch":
         return this.#onBatch(hello.replicaId, msg);
       case "chunk_request":
-        this.#o.onChunkRequest?.(this, msg);
+        this.#o.chunks?.handle(msg);
         return;
       case "chunk_response":
         this.#requester.handleResponse(msg);
@@ -248,7 +248,7 @@ export class PeerSession {
         this.#peerInSync = msg.sequence;
         return;
       case "group_rekey":
-        this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
+        this.#o.listener?.groupRekey?.(this, msg.secret, msg.removed);
         return;
     }
   }
@@ -263,7 +263,7 @@ export class PeerSession {
     this.#hello = hello;
     this.#received = this.#o.remote.maxSequence(hello.replicaId);
     this.#helloAck = this.#received;
-    this.#o.onHello?.(this);
+    this.#o.listener?.hello?.(this);
     this.#post({ type: "index_ack", sequence: this.#received });
   }
 
@@ -327,8 +327,8 @@ export class PeerSession {
     this.#post({ type: "index_ack", sequence: max });
     const first = batch.last && !this.#initialReceived;
     if (batch.last) this.#initialReceived = true;
-    if (records.length > 0) this.#o.onRecords?.(this, records);
-    if (first) this.#o.onInitialDelta?.(this);
+    if (records.length > 0) this.#o.listener?.records?.(this, records);
+    if (first) this.#o.listener?.initialDelta?.(this);
   }
 
   async #pump(): Promise<void> {

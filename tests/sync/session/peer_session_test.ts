@@ -142,7 +142,7 @@ function pair(
       caseInsensitive: false,
       posixNames: false,
       convert: (w) => fromWireRecord(w, { ignore: { ignores: () => false } }),
-      onRecords: (_s, records) => side.received.push(records),
+      listener: { records: (_s, records) => side.received.push(records) },
       ...extra,
     });
     return side;
@@ -459,28 +459,31 @@ Deno.test("PeerSession requests chunks and verifies the answers", async () => {
   let mode: "ok" | "bad" | "missing" = "ok";
   const { a, b } = pair({
     b: {
-      onChunkRequest: (s, req) => {
-        if (mode === "missing") {
+      chunks: {
+        handle: (req) => {
+          const s = b.session;
+          if (mode === "missing") {
+            s.send({
+              type: "chunk_response",
+              id: req.id,
+              status: "not_found",
+              compression: "none",
+              data: new Uint8Array(0),
+              rawLength: 0,
+            });
+            return;
+          }
+          const bytes = data.slice(req.offset, req.offset + req.length);
+          if (mode === "bad") bytes[0]! ^= 1;
           s.send({
             type: "chunk_response",
             id: req.id,
-            status: "not_found",
+            status: "ok",
             compression: "none",
-            data: new Uint8Array(0),
-            rawLength: 0,
+            data: bytes,
+            rawLength: req.length,
           });
-          return;
-        }
-        const bytes = data.slice(req.offset, req.offset + req.length);
-        if (mode === "bad") bytes[0]! ^= 1;
-        s.send({
-          type: "chunk_response",
-          id: req.id,
-          status: "ok",
-          compression: "none",
-          data: bytes,
-          rawLength: req.length,
-        });
+        },
       },
     },
   });
@@ -504,7 +507,9 @@ Deno.test("PeerSession requests chunks and verifies the answers", async () => {
 
 Deno.test("PeerSession fails requests in flight when the peer goes away", async () => {
   let asked = false;
-  const { a, b } = pair({ b: { onChunkRequest: () => asked = true } });
+  const { a, b } = pair({
+    b: { chunks: { handle: () => asked = true } },
+  });
   a.session.start();
   b.session.start();
   await until(() => a.session.state().helloReceived, "hello");

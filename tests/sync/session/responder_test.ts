@@ -190,8 +190,8 @@ Deno.test("ChunkResponder answers in turn and tells about changed files", () =>
     const responder = new ChunkResponder({
       folder: dir,
       ignore: noIgnore,
-      send: collectInto(sent),
-      onChanged: (p) => changed.push(p),
+      to: { send: collectInto(sent) },
+      changed: { add: (p) => changed.push(p) },
       maxSendingBytes: 300,
     });
     for (let i = 0; i < 10; i++) {
@@ -224,7 +224,7 @@ Deno.test("ChunkResponder cuts off a peer that floods it", () =>
       folder: dir,
       ignore: noIgnore,
       // Never written until the end: everything queues meanwhile.
-      send: () => new Promise((_, reject) => stuck.push(reject)),
+      to: { send: () => new Promise((_, reject) => stuck.push(reject)) },
       maxSendingBytes: 1,
       maxQueued: 3,
     });
@@ -301,7 +301,7 @@ Deno.test({
       const responder = new ChunkResponder({
         folder: dir,
         ignore: noIgnore,
-        send: collectInto(sent),
+        to: { send: collectInto(sent) },
       });
       try {
         responder.handle(request("f.bin", data, 0, 1000));
