@@ -93,7 +93,7 @@ export class SyncEngine {
     this.#echo = new EchoFilter({
       onRemember: (path) => options.onApplied?.(path),
     });
-    this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
+    this.#remote = RemoteIndex.of(options.store);
     this.#peers = new ConnectedPeers(this.#remote, this.#now);
     this.#localChanges = new LocalChanges({
       mode: options.mode ?? "send-receive",
@@ -434,7 +434,6 @@ export class SyncEngine {
       reused: status.bytesReused,
       resumed: this.#puller.counters.resumedBytes,
     };
-    this.#remote.close();
   }
 
   #connected(peerId: Uint8Array, channel: PeerChannel): void {

@@ -178,15 +178,11 @@ Deno.test("SyncEngine brings back a peer's concurrent edit when the local copy t
     // Gamma never hears of alpha's edit (its index batches are lost), as
     // when a third peer relays only alpha's later delete.
     FakePool.link(a.pool, g.pool, [2]);
-    const remote = RemoteIndex.open(a.dir);
-    try {
-      await until(
-        () => remote.recordsFor("doc.txt").length > 0,
-        "alpha holds gamma's record",
-      );
-    } finally {
-      remote.close();
-    }
+    const remote = RemoteIndex.of(a.store);
+    await until(
+      () => remote.recordsFor("doc.txt").length > 0,
+      "alpha holds gamma's record",
+    );
     await until(() => a.engine.status().pending === 0, "alpha settled");
     assertEquals(await Deno.readTextFile(`${a.dir}/doc.txt`), "alpha's edit");
     // The user deletes alpha's copy: gamma's concurrent edit beats that delete.

@@ -91,7 +91,7 @@ async function withWorld(
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const store = IndexStore.open(dir);
-  const remote = RemoteIndex.open(dir);
+  const remote = RemoteIndex.of(store);
   const gate = new ApplyGate();
   const ignore = await IgnoreRules.load(dir);
   const scanner = new Scanner({
@@ -143,7 +143,6 @@ async function withWorld(
     await fn(w);
   } finally {
     await w.puller.close();
-    remote.close();
     store.close();
     await Deno.remove(dir, { recursive: true });
   }
