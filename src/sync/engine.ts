@@ -16,9 +16,12 @@
  * {@linkcode ConnectedPeers} directory who can serve them and requests the
  * chunks through their sessions (`session/chunk_requests.ts`); the bytes go
  * to disk in the apply room (`apply/atomic_writer.ts`,
- * `apply/small_file_batch.ts`). A local edit goes the other way: the
- * node's watcher calls `scan`, and every session pushes the new sequences
- * (`PeerSession.notifyLocalChanges`).
+ * `apply/small_file_batch.ts`), and the puller tells the engine through
+ * its `PullerHost` (`stored` → `onLocalChanges`). A local edit goes the
+ * other way: the node's watcher calls `scan`, and every session pushes the
+ * new sequences (`PeerSession.notifyLocalChanges`); on the peer they arrive
+ * as the records above. A peer's chunk requests reach our
+ * `ChunkResponder` through `PeerLine.handle` (`peer_wiring.ts`).
  * @module
  */
 
@@ -33,7 +36,12 @@ import {
 import { LOCAL_NAMING_RULES, type NamingRules } from "../protocol/mod.ts";
 import { ApplyGate, EchoFilter, echoStateOf } from "./apply/mod.ts";
 import { CaseFoldIndex, detectCaseInsensitive } from "./session/mod.ts";
-import { type FolderMode, LocalChunkIndex, Puller } from "./pull/mod.ts";
+import {
+  type FolderMode,
+  LocalChunkIndex,
+  Puller,
+  type PullerHost,
+} from "./pull/mod.ts";
 import { PauseSwitch } from "./pause_switch.ts";
 import type { VersionKeeper } from "../versions/mod.ts";
 import {
@@ -58,6 +66,19 @@ export type { SyncEngineOptions } from "./engine_options.ts";
 import type { RunTotals, SyncStatus } from "./status.ts";
 
 const log = getLogger(["dsync", "sync"]);
+
+/** What the puller calls: scans under the gate, announcements to every peer. */
+function pullerHost(engine: SyncEngine, peers: ConnectedPeers): PullerHost {
+  return {
+    rescan: async (paths) => {
+      await engine.scan(paths);
+    },
+    stored: () => engine.onLocalChanges(),
+    idle: () => {
+      for (const peer of peers.all()) peer.session?.sendInSync();
+    },
+  };
+}
 
 /** Keeps one folder in sync with the peers of a pool. */
 export class SyncEngine {
@@ -119,14 +140,8 @@ export class SyncEngine {
       echo: this.#echo,
       maxConcurrentTransfers: options.maxConcurrentTransfers,
       peers: this.#peers,
-      rescan: async (paths) => {
-        await this.scan(paths);
-      },
-      onStored: () => this.onLocalChanges(),
+      host: pullerHost(this, this.#peers),
       held: true,
-      onIdle: () => {
-        for (const peer of this.#peers.all()) peer.session?.sendInSync();
-      },
       ...(caseTwin === undefined ? {} : { caseTwin }),
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.leftovers === undefined

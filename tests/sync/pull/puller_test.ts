@@ -131,11 +131,14 @@ async function withWorld(
     echo: new EchoFilter(),
     maxConcurrentTransfers: 2,
     peers: { sourcesFor: () => (w.connected ? [peer] : []) },
-    rescan: async (paths) => {
-      w.rescans.push(paths);
-      await gate.run(() => scanner.scanPaths(paths));
+    host: {
+      rescan: async (paths) => {
+        w.rescans.push(paths);
+        await gate.run(() => scanner.scanPaths(paths));
+      },
+      stored: () => {},
+      idle: () => {},
     },
-    onStored: () => {},
     smallFileBytes: 64 * 1024,
     ...more,
   });
