@@ -1,6 +1,8 @@
 /**
- * The few assertions the tests need. `@std/assert` lives on JSR, which this
- * project's build environment cannot reach, so node:assert does the work.
+ * The few assertions the tests need, named and shaped like `@std/assert`.
+ * That lives on JSR, which this project's build environment cannot reach,
+ * so node:assert does the work; this is the only test file that imports it
+ * (`tests/test_style_test.ts` checks).
  * @module
  */
 import assert from "node:assert/strict";
@@ -19,6 +21,29 @@ export function assertNotEquals<T>(
   message?: string,
 ): void {
   assert.notDeepStrictEqual(actual, expected, message);
+}
+
+/** `actual` and `expected` are the same value (`Object.is`), not only equal in structure. */
+export function assertStrictEquals<T>(
+  actual: unknown,
+  expected: T,
+  message?: string,
+): asserts actual is T {
+  assert.strictEqual(actual, expected, message);
+}
+
+/** `actual` and `expected` are not the same value (`Object.is`). */
+export function assertNotStrictEquals(
+  actual: unknown,
+  expected: unknown,
+  message?: string,
+): void {
+  assert.notStrictEqual(actual, expected, message);
+}
+
+/** Fails the test with `message`. */
+export function fail(message?: string): never {
+  throw new assert.AssertionError({ message: message ?? "Failed" });
 }
 
 export function assert_(
@@ -55,14 +80,15 @@ export function assertStringIncludes(
 }
 
 // deno-lint-ignore no-explicit-any
-type ErrorClass = new (...args: any[]) => Error;
+type ErrorClass<E extends Error = Error> = new (...args: any[]) => E;
 
-export function assertThrows(
+/** `fn` throws an `errorClass` whose message includes `messageIncludes`; returns the error. */
+export function assertThrows<E extends Error = Error>(
   fn: () => unknown,
-  errorClass?: ErrorClass,
+  errorClass?: ErrorClass<E>,
   messageIncludes?: string,
   message?: string,
-): Error {
+): E {
   let caught: unknown;
   try {
     fn();
@@ -72,12 +98,13 @@ export function assertThrows(
   return checkError(caught, errorClass, messageIncludes, message);
 }
 
-export async function assertRejects(
+/** {@linkcode assertThrows} for a promise `fn` returns. */
+export async function assertRejects<E extends Error = Error>(
   fn: () => Promise<unknown>,
-  errorClass?: ErrorClass,
+  errorClass?: ErrorClass<E>,
   messageIncludes?: string,
   message?: string,
-): Promise<Error> {
+): Promise<E> {
   let caught: unknown;
   try {
     await fn();
@@ -92,12 +119,12 @@ function isInstance(value: unknown, errorClass: ErrorClass): boolean {
   return value instanceof errorClass;
 }
 
-function checkError(
+function checkError<E extends Error>(
   caught: unknown,
-  errorClass: ErrorClass | undefined,
+  errorClass: ErrorClass<E> | undefined,
   messageIncludes: string | undefined,
   message: string | undefined,
-): Error {
+): E {
   const prefix = message ? `${message}: ` : "";
   if (caught === undefined) {
     throw new assert.AssertionError({ message: `${prefix}Expected a throw` });
@@ -123,5 +150,5 @@ function checkError(
       }, got ${JSON.stringify(error.message)}`,
     });
   }
-  return error;
+  return error as E;
 }

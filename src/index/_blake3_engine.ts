@@ -8,21 +8,34 @@
  * power-of-two subtrees and always holds back the last 1..1024 bytes, so a
  * node is only merged once more input is known to follow (it is never root).
  *
- * Kept after measuring it against the alternatives (issue #17: an emitted
- * kernel stays only where it is at least 1.3x faster end to end). Same
- * inputs, variants interleaved, medians, on the shared 2-core machine
- * under a load average of ~13 (figures are noisy):
- * - `deno task bench wasm`, 64 KiB chunks, 5 runs:
- *   one-shot 266 MB/s, blake3-jit 212 MB/s (1.25x), hash-wasm 92 MB/s;
- * - `deno task bench sync --only big,text --tools dsync`, 3 runs each of
- *   this tree and of one using blake3-jit for every one-shot hash and the
- *   TypeScript LZ4 codec (both swapped at once): time to identical 1 GiB
- *   random 66.1 s vs 80.4 s (1.22x), 1 GiB text 55.2 s vs 80.7 s (1.46x);
- *   receiver CPU 8.8 vs 10.7 s and 9.8 vs 11.7 s (1.2x).
- * The text case passes the bar, the random one does not, and the two
- * kernels were not swapped apart: not enough to remove either. A
- * reference test holds it to an independent implementation over random
- * sizes up to 1 MiB (`tests/index/blake3_reference_test.ts`, hash-wasm).
+ * Kept after measuring it against the alternatives (issue #17: an
+ * emitted kernel stays only where it makes `deno task bench sync` at least
+ * 1.3x faster end to end). Variants interleaved, on the shared 2-core
+ * machine under a 1-minute load average of 8 to 41 (median 23) from other
+ * engineers' runs, so wall times follow the load more than the kernel:
+ * - `deno task bench wasm`, 64 KiB chunks, 5 runs (load ~13): one-shot
+ *   266 MB/s, blake3-jit 212 MB/s (1.25x), hash-wasm 92 MB/s; `hash.ts`
+ *   notes ~940 vs ~620 MB/s (1.5x) on an idle machine.
+ * - 7 December, `deno task bench sync --only big,text --tools dsync`,
+ *   this tree vs blake3-jit for the one-shot `blake3()` (chunk checks on
+ *   receipt; the scanner's digest still here), LZ4 unchanged, 2 runs
+ *   each, medians: CPU seconds sender / receiver, 1 GiB random
+ *   18.9 / 12.3 vs 19.4 / 14.1 (1.07x for the run), 1 GiB text
+ *   14.4 / 12.4 vs 15.4 / 14.3 (1.11x). Wall 97.5 vs 154.0 s and 110.5
+ *   vs 172.7 s, but the runs here started at loads 2.8-15 and
+ *   blake3-jit's at 17-20; at matched load random took 129.6 vs 126.3 s.
+ * - blake3-jit for every hash, the scanner's digest too, 1 run at load
+ *   33: random timed out at 300 s (CPU 22.2 / 15.8 s, 1.22x), text
+ *   294.1 s (CPU 18.0 / 16.7 s: 1.29x for the run, 1.35x on the
+ *   receiver).
+ * - Earlier, both kernels swapped together (3 runs, load ~13): wall 1.22x
+ *   (random) and 1.46x (text); the LZ4 kernel alone is worth 1.02-1.08x in
+ *   CPU (see `compress/_lz4_wasm.ts`), so that 1.46x is mostly this engine.
+ * Text reaches the bar on the receiver, random does not; the full swap has
+ * one run per case. Not enough to remove it: deciding needs 3 runs per
+ * variant of the full swap on a quiet machine. A reference test holds it
+ * to an independent implementation over random sizes up to 1 MiB
+ * (`tests/index/blake3_reference_test.ts`, hash-wasm).
  * @module
  */
 

@@ -1,8 +1,9 @@
 /**
  * What each peer replica announced: its records per path and the highest
  * sequence received from it, kept in the folder's own `.dsync/index.db`
- * (a second SQLite connection beside {@linkcode IndexStore}'s; WAL lets
- * both work). With it a reconnecting peer is asked only for what changed
+ * as a view over {@linkcode IndexStore}'s connection (`RemoteIndex.of`):
+ * the database has one connection and one owner, and a batch joins a store
+ * transaction in progress. With it a reconnecting peer is asked only for what changed
  * (`IndexAck` of the highest sequence stored), pulls interrupted by a
  * restart resume at start, and a chunk can be fetched from any peer that
  * announced the same content.
@@ -13,16 +14,19 @@
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import {
   decodeVersion,
   encodeVersion,
   type VersionVector,
 } from "./version_vector.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
-import { toOsPath } from "./rel_path.ts";
-import { INDEX_FILE, STATE_DIR } from "./state_dir.ts";
-import { decodeChunks, encodeChunks, IndexCorruptError } from "./store.ts";
+import {
+  connectionOf,
+  decodeChunks,
+  encodeChunks,
+  type IndexStore,
+} from "./store.ts";
 
 type Row = Record<string, unknown>;
 
@@ -95,8 +99,7 @@ function entryOf(row: Row): RemoteEntry {
 
 /** Peers' records, by replica and path. Synchronous calls. */
 export class RemoteIndex {
-  readonly #db: DatabaseSync;
-  readonly #path: string;
+  readonly #store: IndexStore;
   readonly #stmt: Record<
     | "max"
     | "setMax"
@@ -114,12 +117,9 @@ export class RemoteIndex {
     | "held",
     StatementSync
   >;
-  #closed = false;
 
-  private constructor(db: DatabaseSync, path: string) {
-    this.#db = db;
-    this.#path = path;
-    db.exec("PRAGMA busy_timeout = 5000");
+  private constructor(store: IndexStore, db: DatabaseSync) {
+    this.#store = store;
     db.exec(`CREATE TABLE IF NOT EXISTS remote_replicas (
       replica BLOB PRIMARY KEY,
       max_sequence INTEGER NOT NULL,
@@ -205,32 +205,16 @@ export class RemoteIndex {
   }
 
   /**
-   * Opens the remote tables of `<folder>/.dsync/index.db`. Open the
-   * folder's {@linkcode IndexStore} first: it creates the database and the
-   * local tables read here.
+   * The remote tables of `store`'s database (created on first use), over
+   * the store's own connection. The store must stay open while it is used.
    */
-  static open(folder: string): RemoteIndex {
-    const path = toOsPath(toOsPath(folder, STATE_DIR), INDEX_FILE);
-    let db: DatabaseSync | undefined;
-    try {
-      db = new DatabaseSync(path);
-      return new RemoteIndex(db, path);
-    } catch (err) {
-      try {
-        db?.close();
-      } catch {
-        // Already unusable.
-      }
-      throw new IndexCorruptError(
-        `Cannot open the remote index in ${path}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+  static of(store: IndexStore): RemoteIndex {
+    return new RemoteIndex(store, connectionOf(store));
   }
 
   /** Path of the database file. */
   get dbPath(): string {
-    return this.#path;
+    return this.#store.dbPath;
   }
 
   /** Highest sequence stored from `replica` (0 when nothing yet). */
@@ -257,8 +241,7 @@ export class RemoteIndex {
     now: number = Date.now(),
   ): void {
     const key = replicaKey(replica);
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    this.#store.transaction(() => {
       for (const r of records) {
         this.#stmt.upsert.run(
           key,
@@ -275,11 +258,7 @@ export class RemoteIndex {
         );
       }
       this.#stmt.setMax.run(key, maxSequence, now);
-      this.#db.exec("COMMIT");
-    } catch (err) {
-      this.#db.exec("ROLLBACK");
-      throw err;
-    }
+    });
   }
 
   /** `replica`'s record of `path`, if any. */
@@ -370,12 +349,5 @@ export class RemoteIndex {
   heldTotals(replica: bigint, through: number): LocalTotals {
     const row = this.#stmt.held.get(through, replicaKey(replica)) as Row;
     return { files: Number(row.n), bytes: Number(row.bytes) };
-  }
-
-  /** Closes this connection (the store's is separate). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#db.close();
   }
 }

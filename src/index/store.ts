@@ -281,8 +281,19 @@ function randomReplicaId(): bigint {
   return id;
 }
 
+/**
+ * The connection of an open store, for the views `src/index/` builds over
+ * it (`RemoteIndex.of`), so the database has one connection and one owner.
+ * Not exported from mod.ts.
+ */
+export let connectionOf: (store: IndexStore) => DatabaseSync;
+
 /** The index of one folder. Synchronous calls; one instance per folder. */
 export class IndexStore {
+  static {
+    connectionOf = (store) => store.#db;
+  }
+
   readonly #db: DatabaseSync;
   readonly #now: () => number;
   readonly #path: string;

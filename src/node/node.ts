@@ -239,7 +239,6 @@ async function runLockedNode(
       onPartFile: (os) => removeStrayPart(os, leftovers),
     });
     const sync = new SyncEngine({
-      ...(stateInFolder ? {} : { stateRoot: root }),
       folder: config.folder,
       store,
       scanner,

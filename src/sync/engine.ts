@@ -9,16 +9,19 @@
  *
  * A peer's file, followed by calls: the session (wired in
  * `peer_wiring.ts`) stores the peer's records in the remote index and
- * offers them to the puller (`onRecords` → `Puller.offer`,
+ * offers them to the puller (`PeerLine.records` → `Puller.offer`,
  * `pull/puller.ts`); the puller plans each path (`pull/decision.ts`,
  * `pull/planner.ts`) and hands files to `pull/file_pull.ts` or
  * `pull/group_pull.ts`, whose chunk fetcher asks the
  * {@linkcode ConnectedPeers} directory who can serve them and requests the
  * chunks through their sessions (`session/chunk_requests.ts`); the bytes go
  * to disk in the apply room (`apply/atomic_writer.ts`,
- * `apply/small_file_batch.ts`). A local edit goes the other way: the
- * node's watcher calls `scan`, and every session pushes the new sequences
- * (`PeerSession.notifyLocalChanges`).
+ * `apply/small_file_batch.ts`), and the puller tells the engine through
+ * its `PullerHost` (`stored` → `onLocalChanges`). A local edit goes the
+ * other way: the node's watcher calls `scan`, and every session pushes the
+ * new sequences (`PeerSession.notifyLocalChanges`); on the peer they arrive
+ * as the records above. A peer's chunk requests reach our
+ * `ChunkResponder` through `PeerLine.handle` (`peer_wiring.ts`).
  * @module
  */
 
@@ -33,7 +36,12 @@ import {
 import { LOCAL_NAMING_RULES, type NamingRules } from "../protocol/mod.ts";
 import { ApplyGate, EchoFilter, echoStateOf } from "./apply/mod.ts";
 import { CaseFoldIndex, detectCaseInsensitive } from "./session/mod.ts";
-import { type FolderMode, LocalChunkIndex, Puller } from "./pull/mod.ts";
+import {
+  type FolderMode,
+  LocalChunkIndex,
+  Puller,
+  type PullerHost,
+} from "./pull/mod.ts";
 import { PauseSwitch } from "./pause_switch.ts";
 import type { VersionKeeper } from "../versions/mod.ts";
 import {
@@ -43,7 +51,7 @@ import {
   type RevertOutcome,
 } from "./mode_actions.ts";
 import { LocalChanges } from "./local_changes.ts";
-import { type PeerWiring, wirePeer } from "./peer_wiring.ts";
+import { PeerLine, type PeerWiring } from "./peer_wiring.ts";
 import { pathsToReplan, RescanSoon, untilIdle } from "./rescans.ts";
 import { ConnectedPeers } from "./peer_directory.ts";
 import {
@@ -58,6 +66,19 @@ export type { SyncEngineOptions } from "./engine_options.ts";
 import type { RunTotals, SyncStatus } from "./status.ts";
 
 const log = getLogger(["dsync", "sync"]);
+
+/** What the puller calls: scans under the gate, announcements to every peer. */
+function pullerHost(engine: SyncEngine, peers: ConnectedPeers): PullerHost {
+  return {
+    rescan: async (paths) => {
+      await engine.scan(paths);
+    },
+    stored: () => engine.onLocalChanges(),
+    idle: () => {
+      for (const peer of peers.all()) peer.session?.sendInSync();
+    },
+  };
+}
 
 /** Keeps one folder in sync with the peers of a pool. */
 export class SyncEngine {
@@ -93,7 +114,7 @@ export class SyncEngine {
     this.#echo = new EchoFilter({
       onRemember: (path, _state, device) => options.onApplied?.(path, device),
     });
-    this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
+    this.#remote = RemoteIndex.of(options.store);
     this.#peers = new ConnectedPeers(this.#remote, this.#now);
     this.#localChanges = new LocalChanges({
       mode: options.mode ?? "send-receive",
@@ -119,14 +140,8 @@ export class SyncEngine {
       echo: this.#echo,
       maxConcurrentTransfers: options.maxConcurrentTransfers,
       peers: this.#peers,
-      rescan: async (paths) => {
-        await this.scan(paths);
-      },
-      onStored: () => this.onLocalChanges(),
+      host: pullerHost(this, this.#peers),
       held: true,
-      onIdle: () => {
-        for (const peer of this.#peers.all()) peer.session?.sendInSync();
-      },
       ...(caseTwin === undefined ? {} : { caseTwin }),
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.leftovers === undefined
@@ -158,7 +173,7 @@ export class SyncEngine {
       withhold: options.mode === "receive-only"
         ? (record) => this.#localChanges.withholds(record)
         : undefined,
-      changed: (path) => this.#rescanSoon.add(path),
+      changed: this.#rescanSoon,
       gate: this.#gate,
       announce: () => this.onLocalChanges(),
     };
@@ -436,13 +451,12 @@ export class SyncEngine {
       reused: status.bytesReused,
       resumed: this.#puller.counters.resumedBytes,
     };
-    this.#remote.close();
   }
 
   #connected(peerId: Uint8Array, channel: PeerChannel): void {
     if (this.#closed) return;
     const peer = this.#peers.arrive(peerId, channel);
-    wirePeer(this.#wiring, peerId, channel, peer);
+    new PeerLine(this.#wiring, peerId, channel, peer);
   }
 
   #disconnected(

@@ -47,6 +47,4 @@ export interface SyncEngineOptions {
   readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
   /** Which way changes flow (default send-receive). */
   readonly mode?: FolderMode;
-  /** The directory whose `.dsync/` holds the index (default: the folder). */
-  readonly stateRoot?: string;
 }

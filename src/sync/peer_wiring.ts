@@ -2,18 +2,23 @@
  * What a connected peer gets: a `PeerSession` for the index exchange,
  * wired to the puller (records offered, retries when the peer can serve),
  * to the folder's mode and pause, and a `ChunkResponder` serving our
- * chunks to it.
+ * chunks to it; {@linkcode PeerLine} holds the three together and is what
+ * the session calls.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
 import type { FileRecord, RemoteIndex } from "../index/mod.ts";
-import type { NamingRules } from "../protocol/mod.ts";
+import type { ChunkRequest, NamingRules } from "../protocol/mod.ts";
 import {
+  type ChangedFiles,
   ChunkResponder,
+  type ChunkServer,
   fromWireRecord,
   IndexChunkLookup,
   PeerSession,
+  type SessionHandle,
+  type SessionListener,
 } from "./session/mod.ts";
 import type { Puller } from "./pull/mod.ts";
 import type { SyncEngineOptions } from "./engine_options.ts";
@@ -40,83 +45,114 @@ export interface PeerWiring {
   readonly caseTwin: ((path: string) => string | undefined) | undefined;
   /** Local records a receive-only folder keeps from its peers. */
   readonly withhold: ((record: FileRecord) => boolean) | undefined;
-  /** A file changed while the peer fetched it. */
-  readonly changed: (path: string) => void;
+  /** Files that changed while a peer fetched them (rescanned soon). */
+  readonly changed: ChangedFiles;
   /** Where local records are changed (a poisoned version repaired). */
   readonly gate: ApplyGate;
   /** New local sequences exist: push them to every peer. */
   readonly announce: () => void;
 }
 
-/** Starts the session and responder of `peer`, connected over `channel`. */
-export function wirePeer(
-  w: PeerWiring,
-  peerId: Uint8Array,
-  channel: PeerChannel,
-  peer: Peer,
-): void {
-  const o = w.options;
-  const caseTwin = w.caseTwin;
-  const session = new PeerSession({
-    peerId,
-    peerDevice: channel.peerDevice,
-    link: {
-      send: (bytes) => channel.send(bytes),
-      close: (error) => channel.abort(error),
-    },
-    local: o.store,
-    remote: w.remote,
-    ...(w.withhold === undefined ? {} : { withhold: w.withhold }),
-    repairPoisoned: poisonRepairer({ store: o.store, gate: w.gate }, (path) => {
-      w.announce();
-      w.puller.enqueue([path]);
-    }),
-    held: () => w.pause.paused,
-    name: o.name,
-    caseInsensitive: w.caseInsensitive,
-    posixNames: w.rules === "posix",
-    convert: (wire) =>
-      fromWireRecord(wire, {
-        ignore: o.ignore,
-        rules: w.rules,
-        ...(caseTwin === undefined ? {} : { caseTwin }),
-      }),
-    onHello: (s) => {
-      peer.name = s.name;
-      peer.replica = s.replica?.toString(16).padStart(16, "0");
-      o.onPeerHello?.(peerId, s.name ?? "");
-      log.info("Peer {name} ({fingerprint}) connected", {
-        name: s.name,
-        fingerprint: s.fingerprint,
-      });
-      w.puller.retryWaiting();
-    },
-    onRecords: (s, records) => {
-      w.puller.offer(records);
-      // Records that need nothing here do not wake the puller, so its
-      // idle hook would not tell the peer we hold them.
-      if (w.puller.idle) s.sendInSync();
-    },
-    onGroupRekey: (_s, secret, removed) =>
-      o.onGroupRekey?.(peerId, secret, removed),
-    onInitialDelta: (s) => {
-      log.debug("Received the index of {name} ({fingerprint})", {
-        name: s.name,
-        fingerprint: s.fingerprint,
-      });
-      if (w.puller.idle) s.sendInSync();
-    },
-    onChunkRequest: (_s, request) => responder.handle(request),
-  });
-  const responder = new ChunkResponder({
-    folder: o.folder,
-    ignore: o.ignore,
-    indexed: new IndexChunkLookup(o.store),
-    send: (response) => session.send(response),
-    onChanged: w.changed,
-    whilePaused: () => w.pause.whilePaused(),
-  });
-  peer.session = session;
-  peer.responder = responder;
-  session.start();
+/**
+ * One connected peer's line into the folder: it starts the peer's
+ * `PeerSession` and `ChunkResponder` and is what the session calls back
+ * (a {@linkcode SessionListener} and a {@linkcode ChunkServer}): records
+ * the peer sent go to the puller (`records` → `Puller.offer`), chunk
+ * requests to the responder.
+ */
+export class PeerLine implements SessionListener, ChunkServer {
+  readonly #w: PeerWiring;
+  readonly #peerId: Uint8Array;
+  readonly #peer: Peer;
+  readonly session: PeerSession;
+  readonly responder: ChunkResponder;
+
+  /** Starts the session and responder of `peer`, connected over `channel`. */
+  constructor(
+    w: PeerWiring,
+    peerId: Uint8Array,
+    channel: PeerChannel,
+    peer: Peer,
+  ) {
+    this.#w = w;
+    this.#peerId = peerId;
+    this.#peer = peer;
+    const o = w.options;
+    const caseTwin = w.caseTwin;
+    this.session = new PeerSession({
+      peerId,
+      peerDevice: channel.peerDevice,
+      link: {
+        send: (bytes) => channel.send(bytes),
+        close: (error) => channel.abort(error),
+      },
+      local: o.store,
+      remote: w.remote,
+      ...(w.withhold === undefined ? {} : { withhold: w.withhold }),
+      repairPoisoned: poisonRepairer(
+        { store: o.store, gate: w.gate },
+        (path) => {
+          w.announce();
+          w.puller.enqueue([path]);
+        },
+      ),
+      held: () => w.pause.paused,
+      name: o.name,
+      caseInsensitive: w.caseInsensitive,
+      posixNames: w.rules === "posix",
+      convert: (wire) =>
+        fromWireRecord(wire, {
+          ignore: o.ignore,
+          rules: w.rules,
+          ...(caseTwin === undefined ? {} : { caseTwin }),
+        }),
+      listener: this,
+      chunks: this,
+    });
+    this.responder = new ChunkResponder({
+      folder: o.folder,
+      ignore: o.ignore,
+      indexed: new IndexChunkLookup(o.store),
+      to: this.session,
+      changed: w.changed,
+      pause: w.pause,
+    });
+    peer.session = this.session;
+    peer.responder = this.responder;
+    this.session.start();
+  }
+
+  hello(s: SessionHandle): void {
+    this.#peer.name = s.name;
+    this.#peer.replica = s.replica?.toString(16).padStart(16, "0");
+    this.#w.options.onPeerHello?.(this.#peerId, s.name ?? "");
+    log.info("Peer {name} ({fingerprint}) connected", {
+      name: s.name,
+      fingerprint: s.fingerprint,
+    });
+    this.#w.puller.retryWaiting();
+  }
+
+  records(s: SessionHandle, records: FileRecord[]): void {
+    this.#w.puller.offer(records);
+    // Records that need nothing here do not wake the puller, so its
+    // idle hook would not tell the peer we hold them.
+    if (this.#w.puller.idle) s.sendInSync();
+  }
+
+  initialDelta(s: SessionHandle): void {
+    log.debug("Received the index of {name} ({fingerprint})", {
+      name: s.name,
+      fingerprint: s.fingerprint,
+    });
+    if (this.#w.puller.idle) s.sendInSync();
+  }
+
+  groupRekey(_s: SessionHandle, secret: Uint8Array, removed: Uint8Array): void {
+    this.#w.options.onGroupRekey?.(this.#peerId, secret, removed);
+  }
+
+  handle(request: ChunkRequest): void {
+    this.responder.handle(request);
+  }
 }

@@ -1,5 +1,5 @@
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import assert from "node:assert/strict";
+import { assertEquals, assertStrictEquals, assertThrows } from "../assert.ts";
 import {
   aeadOpen,
   aeadSeal,
@@ -30,8 +30,8 @@ Deno.test("aeadSeal() matches the RFC 8439 §2.8.2 test vector", () => {
     "3ff4def08e4b7a9de576d26586cec64b6116" +
     "1ae10b594f09e26a7e902ecbd0600691";
   const sealed = aeadSeal(key, nonce, ad, plaintext);
-  assert.equal(toHex(sealed), expected);
-  assert.deepEqual(aeadOpen(key, nonce, ad, sealed), plaintext);
+  assertStrictEquals(toHex(sealed), expected);
+  assertEquals(aeadOpen(key, nonce, ad, sealed), plaintext);
 });
 
 Deno.test("aeadSeal() and aeadOpen() agree with @noble/ciphers on random inputs", () => {
@@ -60,9 +60,9 @@ Deno.test("aeadSeal() and aeadOpen() agree with @noble/ciphers on random inputs"
     const reference = chacha20poly1305(rawKey, nonce, ad).encrypt(plaintext);
     const key = importAeadKey(rawKey);
     const sealed = aeadSeal(key, nonce, ad, plaintext);
-    assert.equal(sealed.length, length + TAG_LENGTH);
-    assert.deepEqual(sealed, reference, `length ${length}, case ${i}`);
-    assert.deepEqual(aeadOpen(key, nonce, ad, reference), plaintext);
+    assertStrictEquals(sealed.length, length + TAG_LENGTH);
+    assertEquals(sealed, reference, `length ${length}, case ${i}`);
+    assertEquals(aeadOpen(key, nonce, ad, reference), plaintext);
   }
 });
 
@@ -82,14 +82,17 @@ Deno.test("AeadSealStream seals pieces like @noble/ciphers seals their concatena
     let at = 3;
     for (let off = 0; off < length;) {
       const n = Math.min(length - off, 1 + random.below(i % 2 ? 70 : 20_000));
-      assert.equal(stream.update(plaintext.subarray(off, off + n), out, at), n);
+      assertStrictEquals(
+        stream.update(plaintext.subarray(off, off + n), out, at),
+        n,
+      );
       at += n;
       off += n;
     }
-    assert.equal(stream.finish(out, at), TAG_LENGTH);
-    assert.deepEqual(out.subarray(3, 3 + length + TAG_LENGTH), reference);
-    assert.deepEqual(out.subarray(0, 3), new Uint8Array(3).fill(0xaa));
-    assert.deepEqual(
+    assertStrictEquals(stream.finish(out, at), TAG_LENGTH);
+    assertEquals(out.subarray(3, 3 + length + TAG_LENGTH), reference);
+    assertEquals(out.subarray(0, 3), new Uint8Array(3).fill(0xaa));
+    assertEquals(
       out.subarray(out.length - 2),
       new Uint8Array(2).fill(0xaa),
     );
@@ -102,23 +105,26 @@ Deno.test("AeadSealStream refuses pieces without room and use after finish()", (
     noiseNonce(0n),
   );
   const out = new Uint8Array(20);
-  assert.throws(() => stream.update(new Uint8Array(8), out, 13), RangeError);
-  assert.throws(() => stream.finish(out, 5), RangeError);
-  assert.equal(stream.finish(out, 4), TAG_LENGTH);
-  assert.throws(() => stream.update(new Uint8Array(1), out, 0), Error);
-  assert.throws(() => stream.finish(out, 0), Error);
+  assertThrows(() => stream.update(new Uint8Array(8), out, 13), RangeError);
+  assertThrows(() => stream.finish(out, 5), RangeError);
+  assertStrictEquals(stream.finish(out, 4), TAG_LENGTH);
+  assertThrows(() => stream.update(new Uint8Array(1), out, 0), Error);
+  assertThrows(() => stream.finish(out, 0), Error);
 });
 
 Deno.test("noiseNonce() is 4 zero bytes then the counter little-endian", () => {
-  assert.equal(toHex(noiseNonce(0n)), "000000000000000000000000");
-  assert.equal(toHex(noiseNonce(1n)), "000000000100000000000000");
-  assert.equal(
+  assertStrictEquals(toHex(noiseNonce(0n)), "000000000000000000000000");
+  assertStrictEquals(toHex(noiseNonce(1n)), "000000000100000000000000");
+  assertStrictEquals(
     toHex(noiseNonce(0x0102030405060708n)),
     "000000000807060504030201",
   );
-  assert.equal(toHex(noiseNonce((1n << 64n) - 1n)), "00000000ffffffffffffffff");
-  assert.throws(() => noiseNonce(1n << 64n), RangeError);
-  assert.throws(() => noiseNonce(-1n), RangeError);
+  assertStrictEquals(
+    toHex(noiseNonce((1n << 64n) - 1n)),
+    "00000000ffffffffffffffff",
+  );
+  assertThrows(() => noiseNonce(1n << 64n), RangeError);
+  assertThrows(() => noiseNonce(-1n), RangeError);
 });
 
 Deno.test("aeadOpen() throws DecryptError on any tampering", () => {
@@ -134,36 +140,33 @@ Deno.test("aeadOpen() throws DecryptError on any tampering", () => {
     for (const bit of [0x01, 0x80]) {
       const copy = sealed.slice();
       copy[index]! ^= bit;
-      assert.throws(() => aeadOpen(key, nonce, ad, copy), DecryptError);
+      assertThrows(() => aeadOpen(key, nonce, ad, copy), DecryptError);
     }
   }
   const otherAd = ad.slice();
   otherAd[0]! ^= 1;
-  assert.throws(() => aeadOpen(key, nonce, otherAd, sealed), DecryptError);
-  assert.throws(
+  assertThrows(() => aeadOpen(key, nonce, otherAd, sealed), DecryptError);
+  assertThrows(
     () => aeadOpen(key, nonce, new Uint8Array(0), sealed),
     DecryptError,
   );
-  assert.throws(() => aeadOpen(key, noiseNonce(6n), ad, sealed), DecryptError);
+  assertThrows(() => aeadOpen(key, noiseNonce(6n), ad, sealed), DecryptError);
   const otherKey = rawKey.slice();
   otherKey[31]! ^= 1;
-  assert.throws(
+  assertThrows(
     () => aeadOpen(importAeadKey(otherKey), nonce, ad, sealed),
     DecryptError,
   );
-  assert.throws(
+  assertThrows(
     () => aeadOpen(key, nonce, ad, sealed.subarray(0, sealed.length - 1)),
     DecryptError,
   );
-  assert.throws(
+  assertThrows(
     () => aeadOpen(key, nonce, ad, sealed.subarray(0, 15)),
     DecryptError,
   );
-  assert.throws(
-    () => aeadOpen(key, nonce, ad, new Uint8Array(0)),
-    DecryptError,
-  );
-  assert.throws(
+  assertThrows(() => aeadOpen(key, nonce, ad, new Uint8Array(0)), DecryptError);
+  assertThrows(
     () => aeadOpen(key, nonce, ad, new Uint8Array(TAG_LENGTH)),
     DecryptError,
   );
@@ -179,8 +182,8 @@ Deno.test("aeadOpen() returns a plain, exactly sized Uint8Array", () => {
       new Uint8Array(0),
       aeadSeal(key, nonce, new Uint8Array(0), new Uint8Array(length).fill(9)),
     );
-    assert.equal(opened.length, length);
-    assert.equal(opened.buffer.byteLength, length);
+    assertStrictEquals(opened.length, length);
+    assertStrictEquals(opened.buffer.byteLength, length);
   }
 });
 
@@ -190,19 +193,19 @@ Deno.test("importAeadKey() keeps its own copy of the key", () => {
   const nonce = noiseNonce(1n);
   const sealed = aeadSeal(key, nonce, new Uint8Array(0), new Uint8Array(10));
   raw.fill(4);
-  assert.deepEqual(
+  assertEquals(
     sealed,
     chacha20poly1305(new Uint8Array(32).fill(3), nonce).encrypt(
       new Uint8Array(10),
     ),
   );
-  assert.deepEqual(
+  assertEquals(
     aeadSeal(key, nonce, new Uint8Array(0), new Uint8Array(10)),
     sealed,
   );
 });
 
 Deno.test("importAeadKey() rejects keys that are not 32 bytes", () => {
-  assert.throws(() => importAeadKey(new Uint8Array(31)), RangeError);
-  assert.throws(() => importAeadKey(new Uint8Array(33)), RangeError);
+  assertThrows(() => importAeadKey(new Uint8Array(31)), RangeError);
+  assertThrows(() => importAeadKey(new Uint8Array(33)), RangeError);
 });

@@ -5,7 +5,7 @@
  * initiator and checking every field of the identity payload the way the
  * document's tables lay it out.
  */
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertStrictEquals } from "../assert.ts";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
@@ -47,13 +47,13 @@ Deno.test("docs/PROTOCOL.md: message 2 of the reference handshake decodes as doc
   const msg1 = fromHex(v.wire_messages[0]!);
   const msg2 = fromHex(v.wire_messages[1]!);
   // Length prefixes of the framing table.
-  assert.equal(toHex(msg1.subarray(0, 2)), "0020");
-  assert.equal(toHex(msg2.subarray(0, 2)), "0142");
-  assert.equal(msg2.length - 2, 322);
+  assertStrictEquals(toHex(msg1.subarray(0, 2)), "0020");
+  assertStrictEquals(toHex(msg2.subarray(0, 2)), "0142");
+  assertStrictEquals(msg2.length - 2, 322);
 
   // InitializeSymmetric: the name is 32 bytes, so h = name and ck = h.
   let h: Uint8Array = text("Noise_XX_25519_ChaChaPoly_SHA256");
-  assert.equal(h.length, 32);
+  assertStrictEquals(h.length, 32);
   let ck: Uint8Array = h;
   let k: Uint8Array | undefined;
   let n = 0;
@@ -73,7 +73,7 @@ Deno.test("docs/PROTOCOL.md: message 2 of the reference handshake decodes as doc
   // Message 1: e, empty payload (hashed in clear).
   const ei = fromHex(v.initiator_ephemeral!);
   const eiPub = msg1.subarray(2);
-  assert.deepEqual(eiPub, x25519.getPublicKey(ei));
+  assertEquals(eiPub, x25519.getPublicKey(ei));
   mixHash(eiPub);
   mixHash(new Uint8Array(0));
 
@@ -89,27 +89,27 @@ Deno.test("docs/PROTOCOL.md: message 2 of the reference handshake decodes as doc
   );
 
   // The identity payload table.
-  assert.equal(payload.length, 226);
-  assert.equal(payload[0], 0x02);
+  assertStrictEquals(payload.length, 226);
+  assertStrictEquals(payload[0], 0x02);
   const session = payload.subarray(1, 33);
   const signature = payload.subarray(33, 97);
   const device = payload.subarray(97, 129);
   const endorsement = payload.subarray(129, 193);
   const mode = payload[193];
   const proof = payload.subarray(194, 226);
-  assert.equal(toHex(session), v.responder_peer_id);
-  assert.equal(toHex(device), v.responder_device_id);
-  assert.ok(
+  assertStrictEquals(toHex(session), v.responder_peer_id);
+  assertStrictEquals(toHex(device), v.responder_device_id);
+  assert(
     ed25519.verify(
       signature,
       cat(text("dsync/2 identity"), payloadHash),
       session,
     ),
   );
-  assert.ok(
+  assert(
     ed25519.verify(endorsement, cat(text("dsync/2 device"), session), device),
   );
-  assert.equal(mode, 0x01);
+  assertStrictEquals(mode, 0x01);
   const membershipKey = hkdf(
     sha256,
     fromHex(v.group_secret!),
@@ -122,5 +122,5 @@ Deno.test("docs/PROTOCOL.md: message 2 of the reference handshake decodes as doc
     membershipKey,
     cat(text("dsync/2 member"), Uint8Array.of(0x02), payloadHash),
   );
-  assert.deepEqual(proof, expected);
+  assertEquals(proof, expected);
 });

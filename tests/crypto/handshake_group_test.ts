@@ -4,7 +4,12 @@
  * device with no group can only ask to join, and the device key endorses
  * the session key.
  */
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import {
   BadSignatureError,
   HandshakeError,
@@ -48,10 +53,10 @@ Deno.test("secureHandshake() connects two members of one group and names their d
     secureHandshake(a, { role: "initiator", identity: member(GROUP, deviceA) }),
     secureHandshake(b, { role: "responder", identity: member(GROUP, deviceB) }),
   ]);
-  assert.equal(sa.peerMode, "member");
-  assert.equal(sb.peerMode, "member");
-  assert.deepEqual(sa.peerDevice, deviceB.publicKey);
-  assert.deepEqual(sb.peerDevice, deviceA.publicKey);
+  assertStrictEquals(sa.peerMode, "member");
+  assertStrictEquals(sb.peerMode, "member");
+  assertEquals(sa.peerDevice, deviceB.publicKey);
+  assertEquals(sb.peerDevice, deviceA.publicKey);
 });
 
 for (
@@ -71,8 +76,8 @@ for (
         secureHandshake(b, { role: "responder", identity: member(responder) }),
       ),
     ]);
-    assert.ok(ea instanceof NotGroupMemberError, String(ea));
-    assert.ok(eb instanceof NotGroupMemberError, String(eb));
+    assert(ea instanceof NotGroupMemberError, String(ea));
+    assert(eb instanceof NotGroupMemberError, String(eb));
   });
 }
 
@@ -83,10 +88,10 @@ Deno.test("secureHandshake() gives a device without a group a join session, noth
     secureHandshake(a, { role: "initiator", identity: joiner }),
     secureHandshake(b, { role: "responder", identity: member() }),
   ]);
-  assert.equal(sb.peerMode, "join");
-  assert.equal(sa.peerMode, "member");
+  assertStrictEquals(sb.peerMode, "join");
+  assertStrictEquals(sa.peerMode, "member");
   // A responder never asks to join.
-  assert.throws(
+  assertThrows(
     () => encodeIdentityPayload(joiner, new Uint8Array(32), "responder"),
     TypeError,
   );
@@ -116,7 +121,7 @@ Deno.test("secureHandshake() refuses a membership proof copied from another sess
     return payload;
   })));
   const error = await initiator;
-  assert.ok(error instanceof NotGroupMemberError, String(error));
+  assert(error instanceof NotGroupMemberError, String(error));
   b.close();
 });
 
@@ -139,7 +144,7 @@ Deno.test("secureHandshake() refuses a device endorsement of another session key
     return payload;
   })));
   const error = await initiator;
-  assert.ok(error instanceof BadSignatureError, String(error));
-  assert.ok(error instanceof HandshakeError);
+  assert(error instanceof BadSignatureError, String(error));
+  assert(error instanceof HandshakeError);
   b.close();
 });

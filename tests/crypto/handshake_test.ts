@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertStrictEquals,
+  assertThrows,
+  fail,
+} from "../assert.ts";
 import {
   generateKeyPair,
   type KeyPair,
@@ -34,15 +40,15 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   } catch (error) {
     return error;
   }
-  assert.fail("Expected a rejection");
+  fail("Expected a rejection");
 }
 
 function assertSessionsMatch(a: SecureSession, b: SecureSession): void {
-  assert.deepEqual(a.handshakeHash, b.handshakeHash);
+  assertEquals(a.handshakeHash, b.handshakeHash);
   for (const [from, to] of [[a, b], [b, a]] as const) {
     for (const text of ["one", "", "three"]) {
       const bytes = new TextEncoder().encode(text);
-      assert.deepEqual(to.receiver.open(from.sender.seal(bytes)), bytes);
+      assertEquals(to.receiver.open(from.sender.seal(bytes)), bytes);
     }
   }
 }
@@ -59,9 +65,9 @@ Deno.test("secureHandshake() lets both sides learn each other's peer id", async 
     }),
     secureHandshake(b, { role: "responder", identity: bob }),
   ]);
-  assert.deepEqual(sa.peerId, bob.publicKey);
-  assert.deepEqual(sb.peerId, alice.publicKey);
-  assert.equal(sa.handshakeHash.length, 32);
+  assertEquals(sa.peerId, bob.publicKey);
+  assertEquals(sb.peerId, alice.publicKey);
+  assertStrictEquals(sa.handshakeHash.length, 32);
   assertSessionsMatch(sa, sb);
 });
 
@@ -86,8 +92,8 @@ Deno.test("secureHandshake() sends messages of the documented lengths", async ()
     secureHandshake(spy, { role: "initiator", identity: Identity.generate() }),
     secureHandshake(spyB, { role: "responder", identity: Identity.generate() }),
   ]);
-  assert.deepEqual(MESSAGE_LENGTHS, [32, 322, 290]);
-  assert.deepEqual(written, MESSAGE_LENGTHS.map((n) => n + 2));
+  assertEquals(MESSAGE_LENGTHS, [32, 322, 290]);
+  assertEquals(written, MESSAGE_LENGTHS.map((n) => n + 2));
 });
 
 Deno.test("secureHandshake() rejects a responder other than expectedPeerId with IdentityMismatchError", async () => {
@@ -102,11 +108,11 @@ Deno.test("secureHandshake() rejects a responder other than expectedPeerId with 
     identity: Identity.generate(),
   });
   const error = await rejection(initiator);
-  assert.ok(error instanceof IdentityMismatchError);
-  assert.ok(error instanceof HandshakeError);
-  assert.equal(error.name, "IdentityMismatchError");
+  assert(error instanceof IdentityMismatchError);
+  assert(error instanceof HandshakeError);
+  assertStrictEquals(error.name, "IdentityMismatchError");
   a.close();
-  assert.ok((await rejection(responder)) instanceof HandshakeError);
+  assert((await rejection(responder)) instanceof HandshakeError);
 });
 
 /**
@@ -138,15 +144,15 @@ Deno.test("secureHandshake() defeats a relaying man in the middle with BadSignat
   withAlice.readMessage(await readFrame(malloryToAlice));
   await malloryToBob.write(frame(withBob.writeMessage(new Uint8Array(0))));
   const bobPayload = withBob.readMessage(await readFrame(malloryToBob));
-  assert.deepEqual(decodeIdentityPayload(bobPayload).publicKey, bob.publicKey);
+  assertEquals(decodeIdentityPayload(bobPayload).publicKey, bob.publicKey);
   // Bob's genuine, signed payload, relayed inside Mallory's own session.
   await malloryToAlice.write(frame(withAlice.writeMessage(bobPayload)));
 
   const error = await rejection(aliceSide);
-  assert.ok(error instanceof BadSignatureError, String(error));
+  assert(error instanceof BadSignatureError, String(error));
   malloryToAlice.close();
   malloryToBob.close();
-  assert.ok((await rejection(bobSide)) instanceof HandshakeError);
+  assert((await rejection(bobSide)) instanceof HandshakeError);
 });
 
 Deno.test("secureHandshake() responder rejects an initiator payload relayed from another session", async () => {
@@ -182,13 +188,13 @@ Deno.test("secureHandshake() responder rejects an initiator payload relayed from
   );
   const alicePayload = withAlice.readMessage(await readFrame(malloryToAlice));
   const aliceSession = await aliceSide;
-  assert.deepEqual(aliceSession.peerId, mallory.publicKey); // not Bob
+  assertEquals(aliceSession.peerId, mallory.publicKey); // not Bob
 
   await malloryToBob.write(frame(withBob.writeMessage(new Uint8Array(0))));
   withBob.readMessage(await readFrame(malloryToBob));
   await malloryToBob.write(frame(withBob.writeMessage(alicePayload)));
   const error = await rejection(bobSide);
-  assert.ok(error instanceof BadSignatureError, String(error));
+  assert(error instanceof BadSignatureError, String(error));
   malloryToAlice.close();
   malloryToBob.close();
 });
@@ -208,11 +214,11 @@ Deno.test("secureHandshake() rejects a signature without the dsync/2 identity co
   state.readMessage(await readFrame(b));
   await b.write(frame(state.writeMessage((h) => {
     const payload = encodeIdentityPayload(bob, h, "responder");
-    assert.equal(payload.length, PAYLOAD_LENGTH);
+    assertStrictEquals(payload.length, PAYLOAD_LENGTH);
     payload.set(bob.sign(h), 33); // h alone, no context prefix
     return payload;
   })));
-  assert.ok((await rejection(initiator)) instanceof BadSignatureError);
+  assert((await rejection(initiator)) instanceof BadSignatureError);
   b.close();
 });
 
@@ -235,8 +241,8 @@ Deno.test("secureHandshake() rejects an identity payload with an unknown version
     return payload;
   })));
   const error = await rejection(initiator);
-  assert.ok(error instanceof HandshakeError);
-  assert.equal((error as Error).name, "HandshakeError");
+  assert(error instanceof HandshakeError);
+  assertStrictEquals((error as Error).name, "HandshakeError");
   b.close();
 });
 
@@ -260,7 +266,7 @@ Deno.test("secureHandshake() responder rejects a low-order ephemeral key with Lo
     });
     await a.write(frame(fromHex(point)));
     const error = await rejection(responder);
-    assert.ok(error instanceof LowOrderPointError, `${point}: ${error}`);
+    assert(error instanceof LowOrderPointError, `${point}: ${error}`);
     a.close();
   }
 });
@@ -277,7 +283,7 @@ Deno.test("secureHandshake() initiator rejects a low-order responder ephemeral k
     message.set(fromHex(point), 0);
     await b.write(frame(message));
     const error = await rejection(initiator);
-    assert.ok(error instanceof LowOrderPointError, `${point}: ${error}`);
+    assert(error instanceof LowOrderPointError, `${point}: ${error}`);
     b.close();
   }
 });
@@ -306,7 +312,7 @@ Deno.test("secureHandshake() rejects a low-order static key with LowOrderPointEr
     ),
   );
   const error = await rejection(initiator);
-  assert.ok(error instanceof LowOrderPointError, String(error));
+  assert(error instanceof LowOrderPointError, String(error));
   b.close();
 });
 
@@ -385,7 +391,7 @@ Deno.test("secureHandshake() rejects wrong lengths, truncation and garbage with 
     const side = secureHandshake(a, { role, identity: Identity.generate() });
     await feed(b);
     const error = await rejection(side);
-    assert.ok(error instanceof HandshakeError, `${name}: ${error}`);
+    assert(error instanceof HandshakeError, `${name}: ${error}`);
     a.close();
   }
 });
@@ -406,10 +412,10 @@ Deno.test("secureHandshake() reports a tampered message 2 as HandshakeError caus
   second[100]! ^= 1;
   await b.write(frame(second));
   const error = await rejection(initiator);
-  assert.ok(error instanceof HandshakeError);
-  assert.ok((error as Error).cause instanceof DecryptError);
+  assert(error instanceof HandshakeError);
+  assert((error as Error).cause instanceof DecryptError);
   c.close();
-  assert.ok((await rejection(responder)) instanceof HandshakeError);
+  assert((await rejection(responder)) instanceof HandshakeError);
 });
 
 Deno.test("secureHandshake() fails when the peer uses another prologue", async () => {
@@ -430,7 +436,7 @@ Deno.test("secureHandshake() fails when the peer uses another prologue", async (
       state.writeMessage((h) => encodeIdentityPayload(bob, h, "responder")),
     ),
   );
-  assert.ok((await rejection(initiator)) instanceof HandshakeError);
+  assert((await rejection(initiator)) instanceof HandshakeError);
   b.close();
 });
 
@@ -444,11 +450,11 @@ Deno.test("secureHandshake() rejects with the abort reason when the signal fires
   });
   const reason = new Error("deadline");
   controller.abort(reason);
-  assert.equal(await rejection(responder), reason);
+  assertStrictEquals(await rejection(responder), reason);
   a.close();
 
   const already = AbortSignal.abort(reason);
-  assert.equal(
+  assertStrictEquals(
     await rejection(
       secureHandshake(a, {
         role: "initiator",
@@ -464,33 +470,33 @@ Deno.test("decodeIdentityPayload() accepts exactly version 2 and 226 bytes", () 
   const identity = Identity.generate();
   const h = new Uint8Array(32).fill(3);
   const payload = encodeIdentityPayload(identity, h, "initiator");
-  assert.equal(payload.length, 226);
+  assertStrictEquals(payload.length, 226);
   const decoded = decodeIdentityPayload(payload);
-  assert.deepEqual(decoded.publicKey, identity.publicKey);
-  assert.deepEqual(decoded.signature, identity.sign(signatureInput(h)));
-  assert.throws(
+  assertEquals(decoded.publicKey, identity.publicKey);
+  assertEquals(decoded.signature, identity.sign(signatureInput(h)));
+  assertThrows(
     () => decodeIdentityPayload(payload.subarray(0, 96)),
     HandshakeError,
   );
-  assert.throws(
+  assertThrows(
     () => decodeIdentityPayload(new Uint8Array([...payload, 0])),
     HandshakeError,
   );
-  assert.throws(() => decodeIdentityPayload(new Uint8Array(0)), HandshakeError);
+  assertThrows(() => decodeIdentityPayload(new Uint8Array(0)), HandshakeError);
   const v0 = payload.slice();
   v0[0] = 0;
-  assert.throws(() => decodeIdentityPayload(v0), HandshakeError);
+  assertThrows(() => decodeIdentityPayload(v0), HandshakeError);
 });
 
 Deno.test("signatureInput() is the ASCII context followed by h", () => {
   const h = new Uint8Array(32).fill(0xab);
   const input = signatureInput(h);
-  assert.equal(
+  assertStrictEquals(
     new TextDecoder().decode(input.subarray(0, 16)),
     "dsync/2 identity",
   );
-  assert.deepEqual(input.subarray(16), h);
-  assert.equal(input.length, 48);
+  assertEquals(input.subarray(16), h);
+  assertStrictEquals(input.length, 48);
 });
 
 Deno.test("secureHandshake() reproduces the documented dsync/2 handshake transcript", async () => {
@@ -520,8 +526,8 @@ Deno.test("secureHandshake() reproduces the documented dsync/2 handshake transcr
       membership,
     },
   );
-  assert.equal(toHex(initiator.publicKey), v.initiator_peer_id);
-  assert.equal(toHex(responder.publicKey), v.responder_peer_id);
+  assertStrictEquals(toHex(initiator.publicKey), v.initiator_peer_id);
+  assertStrictEquals(toHex(responder.publicKey), v.responder_peer_id);
   const [a, b] = duplexPipe();
   const wire: string[] = [];
   const spy = (end: PipeEnd): PipeEnd => ({
@@ -544,13 +550,13 @@ Deno.test("secureHandshake() reproduces the documented dsync/2 handshake transcr
       ephemeralKeyPair: keyPairFromPrivate(fromHex(v.responder_ephemeral!)),
     }),
   ]);
-  assert.deepEqual(wire, v.wire_messages);
-  assert.equal(toHex(si.handshakeHash), v.handshake_hash);
-  assert.equal(toHex(sr.handshakeHash), v.handshake_hash);
+  assertEquals(wire, v.wire_messages);
+  assertStrictEquals(toHex(si.handshakeHash), v.handshake_hash);
+  assertStrictEquals(toHex(sr.handshakeHash), v.handshake_hash);
   for (const { from, plaintext, message } of v.transport) {
     const [sender, receiver] = from === "initiator" ? [si, sr] : [sr, si];
     const sealed = sender.sender.seal(fromHex(plaintext));
-    assert.equal(toHex(sealed), message);
-    assert.equal(toHex(receiver.receiver.open(sealed)), plaintext);
+    assertStrictEquals(toHex(sealed), message);
+    assertStrictEquals(toHex(receiver.receiver.open(sealed)), plaintext);
   }
 });

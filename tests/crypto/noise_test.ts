@@ -1,5 +1,10 @@
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import assert from "node:assert/strict";
+import {
+  assertEquals,
+  assertNotEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { generateKeyPair } from "../../src/crypto/dh.ts";
 import {
   DecryptError,
@@ -33,17 +38,25 @@ function states() {
 
 Deno.test("HandshakeState refuses to write or read out of turn", () => {
   const { initiator, responder } = states();
-  assert.throws(() => responder.writeMessage(EMPTY), /Cannot write/);
-  assert.throws(() => initiator.readMessage(new Uint8Array(32)), /Cannot read/);
-  assert.throws(() => initiator.split(), /before the handshake is complete/);
+  assertThrows(() => responder.writeMessage(EMPTY), Error, "Cannot write");
+  assertThrows(
+    () => initiator.readMessage(new Uint8Array(32)),
+    Error,
+    "Cannot read",
+  );
+  assertThrows(
+    () => initiator.split(),
+    Error,
+    "before the handshake is complete",
+  );
 });
 
 Deno.test("HandshakeState.readMessage() throws HandshakeError for short or oversize messages", () => {
-  assert.throws(
+  assertThrows(
     () => states().responder.readMessage(new Uint8Array(31)),
     HandshakeError,
   );
-  assert.throws(
+  assertThrows(
     () => states().responder.readMessage(new Uint8Array(65536)),
     HandshakeError,
   );
@@ -52,10 +65,11 @@ Deno.test("HandshakeState.readMessage() throws HandshakeError for short or overs
     const { initiator, responder } = states();
     responder.readMessage(initiator.writeMessage(EMPTY));
     const second = responder.writeMessage(EMPTY);
-    assert.equal(second.length, 96);
-    assert.throws(
+    assertStrictEquals(second.length, 96);
+    assertThrows(
       () => initiator.readMessage(second.subarray(0, length)),
       HandshakeError,
+      undefined,
       `length ${length}`,
     );
   }
@@ -67,9 +81,9 @@ Deno.test("HandshakeState is unusable after a failed read", () => {
   const second = responder.writeMessage(EMPTY);
   const tampered = second.slice();
   tampered[40]! ^= 1;
-  assert.throws(() => initiator.readMessage(tampered), DecryptError);
-  assert.throws(() => initiator.readMessage(second), /unusable/);
-  assert.throws(() => initiator.writeMessage(EMPTY), /unusable/);
+  assertThrows(() => initiator.readMessage(tampered), DecryptError);
+  assertThrows(() => initiator.readMessage(second), Error, "unusable");
+  assertThrows(() => initiator.writeMessage(EMPTY), Error, "unusable");
 });
 
 Deno.test("HandshakeState exposes the payload hash used as associated data", () => {
@@ -80,10 +94,10 @@ Deno.test("HandshakeState exposes the payload hash used as associated data", () 
     seen = h;
     return new Uint8Array([1, 2, 3]);
   });
-  assert.deepEqual(responder.payloadHash, seen);
-  assert.deepEqual(initiator.readMessage(second), new Uint8Array([1, 2, 3]));
-  assert.deepEqual(initiator.payloadHash, seen);
-  assert.notDeepEqual(initiator.handshakeHash, seen);
+  assertEquals(responder.payloadHash, seen);
+  assertEquals(initiator.readMessage(second), new Uint8Array([1, 2, 3]));
+  assertEquals(initiator.payloadHash, seen);
+  assertNotEquals(initiator.handshakeHash, seen);
 });
 
 Deno.test("rekeyKey() is ENCRYPT(k, 2^64-1, empty, 32 zeros)[:32]", () => {
@@ -93,20 +107,20 @@ Deno.test("rekeyKey() is ENCRYPT(k, 2^64-1, empty, 32 zeros)[:32]", () => {
   const expected = chacha20poly1305(key, nonce, EMPTY)
     .encrypt(new Uint8Array(32))
     .subarray(0, 32);
-  assert.deepEqual(rekeyKey(key), expected);
+  assertEquals(rekeyKey(key), expected);
 });
 
 Deno.test("CipherState passes data through without a key and refuses nonce 2^64-1", () => {
   const cipher = new CipherState();
-  assert.deepEqual(
+  assertEquals(
     cipher.encryptWithAd(EMPTY, new Uint8Array([5])),
     new Uint8Array([5]),
   );
   cipher.initializeKey(new Uint8Array(32));
   cipher.setNonce((1n << 64n) - 2n);
   cipher.encryptWithAd(EMPTY, EMPTY);
-  assert.throws(() => cipher.encryptWithAd(EMPTY, EMPTY), NonceExhaustedError);
-  assert.throws(
+  assertThrows(() => cipher.encryptWithAd(EMPTY, EMPTY), NonceExhaustedError);
+  assertThrows(
     () => cipher.decryptWithAd(EMPTY, new Uint8Array(16)),
     NonceExhaustedError,
   );
@@ -118,6 +132,6 @@ Deno.test("CipherState.rekey() keeps the nonce and changes the key", () => {
   a.initializeKey(key);
   a.setNonce(9n);
   a.rekey();
-  assert.equal(a.nonce, 9n);
-  assert.deepEqual(a.key, rekeyKey(key));
+  assertStrictEquals(a.nonce, 9n);
+  assertEquals(a.key, rekeyKey(key));
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertStrictEquals } from "../assert.ts";
 import { keyPairFromPrivate } from "../../src/crypto/dh.ts";
 import { HandshakeState, PROTOCOL_NAME } from "../../src/crypto/noise.ts";
 import { TransportCipher } from "../../src/crypto/transport_cipher.ts";
@@ -32,7 +32,7 @@ for (const vector of data.vectors) {
   const label = vector.source.split(" ")[0];
 
   Deno.test(`HandshakeState matches the ${label} vector byte for byte`, () => {
-    assert.equal(vector.protocol_name, PROTOCOL_NAME);
+    assertStrictEquals(vector.protocol_name, PROTOCOL_NAME);
     const initiator = new HandshakeState({
       initiator: true,
       prologue: fromHex(vector.init_prologue),
@@ -52,29 +52,33 @@ for (const vector of data.vectors) {
         ? [initiator, responder]
         : [responder, initiator];
       const message = writer.writeMessage(fromHex(payload));
-      assert.equal(toHex(message), ciphertext, `handshake message ${i + 1}`);
-      assert.equal(toHex(reader.readMessage(message)), payload);
-      assert.deepEqual(writer.payloadHash, reader.payloadHash);
+      assertStrictEquals(
+        toHex(message),
+        ciphertext,
+        `handshake message ${i + 1}`,
+      );
+      assertStrictEquals(toHex(reader.readMessage(message)), payload);
+      assertEquals(writer.payloadHash, reader.payloadHash);
     }
 
-    assert.ok(initiator.isComplete && responder.isComplete);
-    assert.deepEqual(initiator.handshakeHash, responder.handshakeHash);
+    assert(initiator.isComplete && responder.isComplete);
+    assertEquals(initiator.handshakeHash, responder.handshakeHash);
     if (vector.handshake_hash !== undefined) {
-      assert.equal(toHex(initiator.handshakeHash), vector.handshake_hash);
+      assertStrictEquals(toHex(initiator.handshakeHash), vector.handshake_hash);
     }
-    assert.deepEqual(
+    assertEquals(
       initiator.remoteStaticKey,
       keyPairFromPrivate(fromHex(vector.resp_static)).publicKey,
     );
-    assert.deepEqual(
+    assertEquals(
       responder.remoteStaticKey,
       keyPairFromPrivate(fromHex(vector.init_static)).publicKey,
     );
 
     const i = initiator.split();
     const r = responder.split();
-    assert.deepEqual(i.send, r.receive);
-    assert.deepEqual(i.receive, r.send);
+    assertEquals(i.send, r.receive);
+    assertEquals(i.receive, r.send);
     const ciphers = {
       initiatorSend: new TransportCipher(i.send),
       initiatorReceive: new TransportCipher(i.receive),
@@ -87,12 +91,16 @@ for (const vector of data.vectors) {
         ? [ciphers.initiatorSend, ciphers.responderReceive]
         : [ciphers.responderSend, ciphers.initiatorReceive];
       const sealed = sender.seal(fromHex(payload));
-      assert.equal(toHex(sealed), ciphertext, `transport message ${n + 1}`);
-      assert.equal(toHex(receiver.open(sealed)), payload);
+      assertStrictEquals(
+        toHex(sealed),
+        ciphertext,
+        `transport message ${n + 1}`,
+      );
+      assertStrictEquals(toHex(receiver.open(sealed)), payload);
     }
   });
 }
 
 Deno.test("HandshakeState starts from h = protocol name (32 bytes, no padding)", () => {
-  assert.equal(new TextEncoder().encode(PROTOCOL_NAME).length, 32);
+  assertStrictEquals(new TextEncoder().encode(PROTOCOL_NAME).length, 32);
 });

@@ -1,5 +1,5 @@
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import assert from "node:assert/strict";
+import { assertEquals, assertStrictEquals, assertThrows } from "../assert.ts";
 import { DecryptError, NonceExhaustedError } from "../../src/crypto/errors.ts";
 import {
   MAX_PLAINTEXT,
@@ -45,15 +45,15 @@ Deno.test("TransportCipher round-trips messages and matches the reference AEAD",
   for (const [n, length] of lengths.entries()) {
     const plaintext = random.bytes(length);
     const sealed = sender.seal(plaintext);
-    assert.deepEqual(sealed, referenceSeal(key, BigInt(n), plaintext));
-    assert.deepEqual(receiver.open(sealed), plaintext);
+    assertEquals(sealed, referenceSeal(key, BigInt(n), plaintext));
+    assertEquals(receiver.open(sealed), plaintext);
   }
-  assert.equal(sender.nonce, BigInt(lengths.length));
-  assert.equal(receiver.nonce, BigInt(lengths.length));
+  assertStrictEquals(sender.nonce, BigInt(lengths.length));
+  assertStrictEquals(receiver.nonce, BigInt(lengths.length));
 });
 
 Deno.test("TransportCipher rekeys every 2^20 messages as Noise §11.3 REKEY", () => {
-  assert.equal(REKEY_INTERVAL, 2 ** 20);
+  assertStrictEquals(REKEY_INTERVAL, 2 ** 20);
   const random = new SeededRandom(12);
   const k0 = random.bytes(32);
   const k1 = referenceRekey(k0);
@@ -70,18 +70,18 @@ Deno.test("TransportCipher rekeys every 2^20 messages as Noise §11.3 REKEY", ()
   for (const [n, key] of expected) {
     const plaintext = random.bytes(40);
     const sealed = sender.seal(plaintext);
-    assert.deepEqual(sealed, referenceSeal(key, n, plaintext), `nonce ${n}`);
-    assert.deepEqual(receiver.open(sealed), plaintext);
+    assertEquals(sealed, referenceSeal(key, n, plaintext), `nonce ${n}`);
+    assertEquals(receiver.open(sealed), plaintext);
   }
 
   const second = pair(k1, 2n * interval - 1n);
   const last = random.bytes(10);
-  assert.deepEqual(
+  assertEquals(
     second.sender.seal(last),
     referenceSeal(k1, 2n * interval - 1n, last),
   );
   const next = random.bytes(10);
-  assert.deepEqual(
+  assertEquals(
     second.sender.seal(next),
     referenceSeal(k2, 2n * interval, next),
   );
@@ -95,20 +95,20 @@ Deno.test("TransportCipher carries the counter past 2^32 (and rekeys there)", ()
   const b = new Uint8Array([4, 5, 6]);
   const sealedA = sender.seal(a);
   const sealedB = sender.seal(b);
-  assert.deepEqual(sealedA, referenceSeal(key, start, a));
-  assert.deepEqual(sealedB, referenceSeal(referenceRekey(key), start + 1n, b));
-  assert.equal(sender.nonce, 1n << 32n | 1n);
-  assert.deepEqual(receiver.open(sealedA), a);
-  assert.deepEqual(receiver.open(sealedB), b);
+  assertEquals(sealedA, referenceSeal(key, start, a));
+  assertEquals(sealedB, referenceSeal(referenceRekey(key), start + 1n, b));
+  assertStrictEquals(sender.nonce, 1n << 32n | 1n);
+  assertEquals(receiver.open(sealedA), a);
+  assertEquals(receiver.open(sealedB), b);
 });
 
 Deno.test("TransportCipher refuses nonce 2^64-1", () => {
   const key = new SeededRandom(14).bytes(32);
   const { sender, receiver } = pair(key, (1n << 64n) - 2n);
   const sealed = sender.seal(new Uint8Array([7]));
-  assert.deepEqual(receiver.open(sealed), new Uint8Array([7]));
-  assert.throws(() => sender.seal(new Uint8Array([8])), NonceExhaustedError);
-  assert.throws(() => receiver.open(sealed), DecryptError);
+  assertEquals(receiver.open(sealed), new Uint8Array([7]));
+  assertThrows(() => sender.seal(new Uint8Array([8])), NonceExhaustedError);
+  assertThrows(() => receiver.open(sealed), DecryptError);
 });
 
 Deno.test("TransportCipher.open() throws DecryptError on a flipped bit and stays closed", () => {
@@ -118,18 +118,18 @@ Deno.test("TransportCipher.open() throws DecryptError on a flipped bit and stays
   const second = sender.seal(new Uint8Array(100).fill(2));
   const tampered = first.slice();
   tampered[50]! ^= 0x04;
-  assert.throws(() => receiver.open(tampered), DecryptError);
+  assertThrows(() => receiver.open(tampered), DecryptError);
   // Any failure closes the direction, even for the genuine message.
-  assert.throws(() => receiver.open(first), DecryptError);
-  assert.throws(() => receiver.open(second), DecryptError);
+  assertThrows(() => receiver.open(first), DecryptError);
+  assertThrows(() => receiver.open(second), DecryptError);
 });
 
 Deno.test("TransportCipher.open() throws DecryptError on a replayed message", () => {
   const key = new SeededRandom(16).bytes(32);
   const { sender, receiver } = pair(key);
   const first = sender.seal(new Uint8Array([1]));
-  assert.deepEqual(receiver.open(first), new Uint8Array([1]));
-  assert.throws(() => receiver.open(first), DecryptError);
+  assertEquals(receiver.open(first), new Uint8Array([1]));
+  assertThrows(() => receiver.open(first), DecryptError);
 });
 
 Deno.test("TransportCipher.open() throws DecryptError on reordered messages", () => {
@@ -137,7 +137,7 @@ Deno.test("TransportCipher.open() throws DecryptError on reordered messages", ()
   const { sender, receiver } = pair(key);
   sender.seal(new Uint8Array([1]));
   const second = sender.seal(new Uint8Array([2]));
-  assert.throws(() => receiver.open(second), DecryptError);
+  assertThrows(() => receiver.open(second), DecryptError);
 });
 
 Deno.test("TransportCipher.open() throws DecryptError for a tampered tag, a truncated or oversized message", () => {
@@ -157,25 +157,25 @@ Deno.test("TransportCipher.open() throws DecryptError for a tampered tag, a trun
   ) {
     const { sender, receiver } = pair(key);
     const sealed = sender.seal(new Uint8Array(64));
-    assert.throws(() => receiver.open(mangle(sealed)), DecryptError);
+    assertThrows(() => receiver.open(mangle(sealed)), DecryptError);
   }
 });
 
 Deno.test("TransportCipher.seal() rejects plaintext over 65519 bytes", () => {
   const sender = new TransportCipher(new Uint8Array(32));
-  assert.equal(MAX_PLAINTEXT, 65519);
-  assert.throws(() => sender.seal(new Uint8Array(65520)), RangeError);
-  assert.equal(sender.nonce, 0n);
-  assert.equal(sender.seal(new Uint8Array(65519)).length, 65535);
+  assertStrictEquals(MAX_PLAINTEXT, 65519);
+  assertThrows(() => sender.seal(new Uint8Array(65520)), RangeError);
+  assertStrictEquals(sender.nonce, 0n);
+  assertStrictEquals(sender.seal(new Uint8Array(65519)).length, 65535);
 });
 
 Deno.test("TransportCipher rejects bad keys and initial nonces", () => {
-  assert.throws(() => new TransportCipher(new Uint8Array(16)), RangeError);
-  assert.throws(
+  assertThrows(() => new TransportCipher(new Uint8Array(16)), RangeError);
+  assertThrows(
     () => new TransportCipher(new Uint8Array(32), { initialNonce: -1n }),
     RangeError,
   );
-  assert.throws(
+  assertThrows(
     () => new TransportCipher(new Uint8Array(32), { initialNonce: 1n << 64n }),
     RangeError,
   );
@@ -188,15 +188,15 @@ Deno.test("TransportCipher.sealInto() writes what seal() returns, at an offset",
   const receiver = new TransportCipher(key);
   const plaintext = new SeededRandom(20).bytes(1000);
   const out = new Uint8Array(2 + 1016 + 5).fill(0xee);
-  assert.equal(a.sealInto(plaintext, out, 2), 1016);
+  assertStrictEquals(a.sealInto(plaintext, out, 2), 1016);
   const sealed = b.seal(plaintext);
-  assert.deepEqual(out.subarray(2, 1018), sealed);
-  assert.deepEqual(out.subarray(0, 2), new Uint8Array([0xee, 0xee]));
-  assert.deepEqual(out.subarray(1018), new Uint8Array(5).fill(0xee));
-  assert.deepEqual(receiver.open(out.subarray(2, 1018)), plaintext);
+  assertEquals(out.subarray(2, 1018), sealed);
+  assertEquals(out.subarray(0, 2), new Uint8Array([0xee, 0xee]));
+  assertEquals(out.subarray(1018), new Uint8Array(5).fill(0xee));
+  assertEquals(receiver.open(out.subarray(2, 1018)), plaintext);
   // No room: nothing is consumed.
-  assert.throws(() => a.sealInto(plaintext, out, 10), RangeError);
-  assert.equal(a.nonce, 1n);
+  assertThrows(() => a.sealInto(plaintext, out, 10), RangeError);
+  assertStrictEquals(a.nonce, 1n);
 });
 
 Deno.test("TransportCipher.startSeal() seals pieces like seal(), rekeying alike", () => {
@@ -216,12 +216,12 @@ Deno.test("TransportCipher.startSeal() seals pieces like seal(), rekeying alike"
       const end = Math.min(Math.max(cut, at), length);
       at += seal.update(plaintext.subarray(at, end), out, at);
     }
-    assert.equal(seal.length, length);
+    assertStrictEquals(seal.length, length);
     seal.finish(out, at);
-    assert.deepEqual(out, whole.seal(plaintext), `length ${length}`);
-    assert.deepEqual(receiver.open(out), plaintext);
+    assertEquals(out, whole.seal(plaintext), `length ${length}`);
+    assertEquals(receiver.open(out), plaintext);
   }
-  assert.equal(streamed.nonce, start + 4n);
+  assertStrictEquals(streamed.nonce, start + 4n);
 });
 
 Deno.test("TransportSeal refuses more than MAX_PLAINTEXT bytes in all", () => {
@@ -229,16 +229,16 @@ Deno.test("TransportSeal refuses more than MAX_PLAINTEXT bytes in all", () => {
   const seal = cipher.startSeal();
   const out = new Uint8Array(MAX_PLAINTEXT + 32);
   seal.update(new Uint8Array(MAX_PLAINTEXT - 1), out, 0);
-  assert.throws(() => seal.update(new Uint8Array(2), out, 0), RangeError);
+  assertThrows(() => seal.update(new Uint8Array(2), out, 0), RangeError);
   seal.update(new Uint8Array(1), out, MAX_PLAINTEXT - 1);
-  assert.equal(seal.finish(out, MAX_PLAINTEXT), 16);
+  assertStrictEquals(seal.finish(out, MAX_PLAINTEXT), 16);
   // The nonce was used when the seal started.
-  assert.equal(cipher.nonce, 1n);
+  assertStrictEquals(cipher.nonce, 1n);
 });
 
 Deno.test("TransportCipher.startSeal() refuses nonce 2^64-1", () => {
   const cipher = new TransportCipher(new Uint8Array(32), {
     initialNonce: (1n << 64n) - 1n,
   });
-  assert.throws(() => cipher.startSeal(), NonceExhaustedError);
+  assertThrows(() => cipher.startSeal(), NonceExhaustedError);
 });

@@ -2,6 +2,7 @@
  * Runs real dsync processes for end-to-end tests and watches their output.
  * @module
  */
+import { waitFor } from "../_wait.ts";
 import { GroupSecret } from "../../src/group/mod.ts";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -225,15 +226,17 @@ export class DsyncProcess {
     pattern: RegExp,
     timeoutMs = 20_000,
   ): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
     let exited = false;
     this.#done.then(() => exited = true);
-    while (Date.now() < deadline) {
-      const match = this.#output.match(pattern);
-      if (match) return match;
-      if (exited) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitFor(
+      () => exited || this.#output.match(pattern) !== null,
+      () =>
+        `${pattern} (process ${
+          exited ? "exited" : "running"
+        }); output:\n${this.#output}`,
+      timeoutMs,
+      25,
+    );
     const match = this.#output.match(pattern);
     if (match) return match;
     throw new Error(

@@ -5,6 +5,7 @@
  * comparison; names are compared in NFC.
  * @module
  */
+import { waitFor } from "../_wait.ts";
 import { Blake3Hasher, toHex } from "../../src/index/hash.ts";
 import {
   DsyncProcess,
@@ -172,8 +173,6 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): string[] {
   return lines.sort();
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Polls until `a` and `b` hold the same entries with the same bytes (sizes
  * are compared first; contents are hashed only when those match) and,
@@ -189,30 +188,38 @@ export async function waitIdentical(
     procs?: DsyncProcess[];
   } = {},
 ): Promise<Snapshot> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let diff: string[] = ["not compared yet"];
-  while (Date.now() < deadline) {
-    const [sa, sb] = await Promise.all([
-      snapshot(a, false),
-      snapshot(b, false),
-    ]);
-    diff = diffSnapshots(sa, sb);
-    if (diff.length === 0) {
-      const [ha, hb] = await Promise.all([snapshot(a), snapshot(b)]);
-      diff = diffSnapshots(ha, hb);
-      if (diff.length === 0 && (options.check?.(ha) ?? true)) return ha;
-      if (diff.length === 0) diff = ["check() not satisfied"];
-    }
-    await sleep(50);
-  }
-  const logs = (options.procs ?? []).map((p, i) =>
-    `--- process ${i} ---\n${p.output.split("\n").slice(-40).join("\n")}`
-  ).join("\n");
-  throw new Error(
-    `Folders ${a} and ${b} still differ:\n${
-      diff.slice(0, 30).join("\n")
-    }\n${logs}`,
+  let same: Snapshot | undefined;
+  await waitFor(
+    async () => {
+      const [sa, sb] = await Promise.all([
+        snapshot(a, false),
+        snapshot(b, false),
+      ]);
+      diff = diffSnapshots(sa, sb);
+      if (diff.length === 0) {
+        const [ha, hb] = await Promise.all([snapshot(a), snapshot(b)]);
+        diff = diffSnapshots(ha, hb);
+        if (diff.length === 0 && (options.check?.(ha) ?? true)) {
+          same = ha;
+          return true;
+        }
+        if (diff.length === 0) diff = ["check() not satisfied"];
+      }
+      return false;
+    },
+    () => {
+      const logs = (options.procs ?? []).map((p, i) =>
+        `--- process ${i} ---\n${p.output.split("\n").slice(-40).join("\n")}`
+      ).join("\n");
+      return `folders ${a} and ${b} to match; they still differ:\n${
+        diff.slice(0, 30).join("\n")
+      }\n${logs}`;
+    },
+    options.timeoutMs ?? 30_000,
+    50,
   );
+  return same!;
 }
 
 /** One dsync instance of a test: its folder, port and process. */

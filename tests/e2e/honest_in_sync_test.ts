@@ -9,6 +9,7 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
+import { waitFor } from "../_wait.ts";
 import {
   DsyncProcess,
   freePort,
@@ -69,23 +70,29 @@ Deno.test(`honest in sync: neither side says "In sync" before the receiver holds
       // sync" of either side must find the file complete already.
       let arrived = -1;
       const said = new Map<string, string>();
-      const runDeadline = Date.now() + 120_000;
-      while (said.size < 2 && Date.now() < runDeadline) {
-        if (arrived < 0) arrived = completeAt(target, SIZE);
-        for (
-          const [side, node] of [["alpha", alpha], ["beta", beta]] as const
-        ) {
-          if (said.has(side)) continue;
-          const match = node.output.match(line);
-          if (match === null) continue;
-          said.set(side, match[0]);
-          assert(
-            arrived >= 0 || completeAt(target, SIZE) >= 0,
-            `run ${run}: ${side} said "${match[0]}" while beta lacked ${name}`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await waitFor(
+        () => {
+          if (arrived < 0) arrived = completeAt(target, SIZE);
+          for (
+            const [side, node] of [["alpha", alpha], ["beta", beta]] as const
+          ) {
+            if (said.has(side)) continue;
+            const match = node.output.match(line);
+            if (match === null) continue;
+            said.set(side, match[0]);
+            assert(
+              arrived >= 0 || completeAt(target, SIZE) >= 0,
+              `run ${run}: ${side} said "${
+                match[0]
+              }" while beta lacked ${name}`,
+            );
+          }
+          return said.size >= 2;
+        },
+        `run ${run}: both sides to say in sync`,
+        120_000,
+        5,
+      );
       assertEquals(said.size, 2, `run ${run}: both sides said in sync`);
       console.log(
         `run ${run}: alpha "${said.get("alpha")!.slice(0, 12)}", beta "${

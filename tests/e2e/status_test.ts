@@ -4,6 +4,7 @@
  * node runs for the folder.
  * @module
  */
+import { waitFor } from "../_wait.ts";
 import { assert, assertEquals } from "../assert.ts";
 import {
   DsyncProcess,
@@ -22,16 +23,19 @@ async function statusUntil(
   ok: (stdout: string) => boolean,
   timeoutMs = 15_000,
 ): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
   let last = "";
-  while (Date.now() < deadline) {
-    const run = await runDsync(["status", ...args], { env });
-    assertEquals(run.code, 0, run.stderr);
-    last = run.stdout;
-    if (ok(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`dsync status never matched; last output:\n${last}`);
+  await waitFor(
+    async () => {
+      const run = await runDsync(["status", ...args], { env });
+      assertEquals(run.code, 0, run.stderr);
+      last = run.stdout;
+      return ok(last);
+    },
+    () => `dsync status to match; last output:\n${last}`,
+    timeoutMs,
+    250,
+  );
+  return last;
 }
 
 Deno.test("dsync status summarises a running node, --json prints the whole document, and no node is one line, exit 2", async () => {

@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertNotEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { hkdfSync } from "node:crypto";
 import {
   calculateGenerator,
@@ -45,12 +51,12 @@ Deno.test("prependLen() matches draft-irtf-cfrg-cpace-21 A.1 vectors", () => {
     const input = v.input_range === undefined
       ? fromHex(v.input)
       : Uint8Array.from({ length: v.input_range }, (_, i) => i);
-    assert.equal(toHex(prependLen(input)), v.output);
+    assertStrictEquals(toHex(prependLen(input)), v.output);
   }
 });
 
 Deno.test("lvCat() matches the draft's vector", () => {
-  assert.equal(
+  assertStrictEquals(
     toHex(lvCat(...vectors.lv_cat.inputs.map(fromHex))),
     vectors.lv_cat.output,
   );
@@ -58,14 +64,14 @@ Deno.test("lvCat() matches the draft's vector", () => {
 
 Deno.test("lexiographicallyLarger() and oCat() match the draft's vectors", () => {
   for (const v of vectors.lexiographically_larger) {
-    assert.equal(
+    assertStrictEquals(
       lexiographicallyLarger(fromHex(v.a), fromHex(v.b)),
       v.larger,
       `${v.a} > ${v.b}`,
     );
   }
   for (const v of vectors.o_cat) {
-    assert.equal(toHex(oCat(fromHex(v.a), fromHex(v.b))), v.output);
+    assertStrictEquals(toHex(oCat(fromHex(v.a), fromHex(v.b))), v.output);
   }
 });
 
@@ -77,7 +83,7 @@ Deno.test("transcriptIr() and transcriptOc() match the draft's vectors", () => {
       Uint8Array,
       Uint8Array,
     ];
-    assert.equal(toHex(transcriptIr(...args)), v.output);
+    assertStrictEquals(toHex(transcriptIr(...args)), v.output);
   }
   for (const v of vectors.transcript_oc) {
     const args = [v.Ya, v.ADa, v.Yb, v.ADb].map(fromHex) as [
@@ -86,12 +92,12 @@ Deno.test("transcriptIr() and transcriptOc() match the draft's vectors", () => {
       Uint8Array,
       Uint8Array,
     ];
-    assert.equal(toHex(transcriptOc(...args)), v.output);
+    assertStrictEquals(toHex(transcriptOc(...args)), v.output);
   }
 });
 
 Deno.test("generatorString() and calculateGenerator() match B.3.1 (ristretto255, SHA-512)", () => {
-  assert.equal(toHex(CPACE_DSI), R.DSI);
+  assertStrictEquals(toHex(CPACE_DSI), R.DSI);
   const genStr = generatorString(
     CPACE_DSI,
     fromHex(R.PRS),
@@ -99,20 +105,20 @@ Deno.test("generatorString() and calculateGenerator() match B.3.1 (ristretto255,
     fromHex(R.sid),
     SHA512_BLOCK_BYTES,
   );
-  assert.equal(toHex(genStr), R.generator_string);
-  assert.equal(toHex(sha512(genStr)), R.generator_string_hash);
+  assertStrictEquals(toHex(genStr), R.generator_string);
+  assertStrictEquals(toHex(sha512(genStr)), R.generator_string_hash);
   const g = calculateGenerator(fromHex(R.PRS), fromHex(R.CI), fromHex(R.sid));
-  assert.equal(toHex(g.toBytes()), R.g);
+  assertStrictEquals(toHex(g.toBytes()), R.g);
 });
 
 Deno.test("scalarMult() and scalarMultVfy() give Ya, Yb and K of B.3.2–B.3.4", () => {
   const g = calculateGenerator(fromHex(R.PRS), fromHex(R.CI), fromHex(R.sid));
   const ya = scalarFromBytes(fromHex(R.ya));
   const yb = scalarFromBytes(fromHex(R.yb));
-  assert.equal(toHex(scalarMult(ya, g)), R.Ya);
-  assert.equal(toHex(scalarMult(yb, g)), R.Yb);
-  assert.equal(toHex(scalarMultVfy(ya, fromHex(R.Yb))), R.K);
-  assert.equal(toHex(scalarMultVfy(yb, fromHex(R.Ya))), R.K);
+  assertStrictEquals(toHex(scalarMult(ya, g)), R.Ya);
+  assertStrictEquals(toHex(scalarMult(yb, g)), R.Yb);
+  assertStrictEquals(toHex(scalarMultVfy(ya, fromHex(R.Yb))), R.K);
+  assertStrictEquals(toHex(scalarMultVfy(yb, fromHex(R.Ya))), R.K);
 });
 
 Deno.test("deriveIsk() gives ISK_IR and ISK_SY of B.3.5–B.3.6", () => {
@@ -124,17 +130,17 @@ Deno.test("deriveIsk() gives ISK_IR and ISK_SY of B.3.5–B.3.6", () => {
     fromHex(R.Yb),
     fromHex(R.ADb),
   );
-  assert.equal(toHex(ir), R.transcript_ir);
-  assert.equal(toHex(deriveIsk(sid, k, ir)), R.ISK_IR);
+  assertStrictEquals(toHex(ir), R.transcript_ir);
+  assertStrictEquals(toHex(deriveIsk(sid, k, ir)), R.ISK_IR);
   const oc = transcriptOc(
     fromHex(R.Ya),
     fromHex(R.ADa),
     fromHex(R.Yb),
     fromHex(R.ADb),
   );
-  assert.equal(toHex(deriveIsk(sid, k, oc)), R.ISK_SY);
+  assertStrictEquals(toHex(deriveIsk(sid, k, oc)), R.ISK_SY);
   const sidOutput = new TextEncoder().encode("CPaceSidOutput");
-  assert.equal(
+  assertStrictEquals(
     toHex(sha512(new Uint8Array([...sidOutput, ...ir]))),
     R.sid_output_ir,
   );
@@ -143,24 +149,24 @@ Deno.test("deriveIsk() gives ISK_IR and ISK_SY of B.3.5–B.3.6", () => {
 Deno.test("scalarMultVfy() matches B.3.10 and returns G.I for B.3.11's invalid inputs", () => {
   const valid = R.scalar_mult_valid;
   const s = scalarFromBytes(fromHex(valid.s));
-  assert.equal(
+  assertStrictEquals(
     toHex(scalarMultVfy(s, fromHex(valid.X))),
     valid.scalar_mult_vfy,
   );
   const bad = R.scalar_mult_vfy_invalid;
   for (const y of [bad.Y_i1_invalid_encoding, bad.Y_i2_identity]) {
-    assert.equal(toHex(scalarMultVfy(s, fromHex(y))), bad.expected);
+    assertStrictEquals(toHex(scalarMultVfy(s, fromHex(y))), bad.expected);
   }
   // Wrong length and a non-canonical (high bit) encoding also give G.I.
-  assert.equal(toHex(scalarMultVfy(s, new Uint8Array(31))), bad.expected);
+  assertStrictEquals(toHex(scalarMultVfy(s, new Uint8Array(31))), bad.expected);
   const high = fromHex(valid.X);
   high[31]! |= 0x80;
-  assert.equal(toHex(scalarMultVfy(s, high)), bad.expected);
+  assertStrictEquals(toHex(scalarMultVfy(s, high)), bad.expected);
 });
 
 Deno.test("sampleScalar() clears the bits above 252 and never returns zero", () => {
   const ones = () => new Uint8Array(32).fill(0xff);
-  assert.equal(sampleScalar(ones), (1n << 252n) - 1n);
+  assertStrictEquals(sampleScalar(ones), (1n << 252n) - 1n);
   let calls = 0;
   const zeroThenOne = (n: number) => {
     calls++;
@@ -168,9 +174,9 @@ Deno.test("sampleScalar() clears the bits above 252 and never returns zero", () 
     if (calls > 1) out[0] = 1;
     return out;
   };
-  assert.equal(sampleScalar(zeroThenOne), 1n);
-  assert.equal(calls, 2);
-  assert.throws(() => sampleScalar(() => new Uint8Array(31)), RangeError);
+  assertStrictEquals(sampleScalar(zeroThenOne), 1n);
+  assertStrictEquals(calls, 2);
+  assertThrows(() => sampleScalar(() => new Uint8Array(31)), RangeError);
 });
 
 // ---------------------------------------------------------------------------
@@ -204,10 +210,10 @@ Deno.test("JoinPake with the same code gives both sides the same keys", () => {
   const tagA = a.receive(b.share);
   const keysA = a.confirm(tagB);
   const keysB = b.confirm(tagA);
-  assert.equal(keysA.isk.length, 64);
-  assert.equal(keysA.handoverKey.length, 32);
-  assert.deepEqual(keysA, keysB);
-  assert.notDeepEqual(tagA, tagB);
+  assertStrictEquals(keysA.isk.length, 64);
+  assertStrictEquals(keysA.handoverKey.length, 32);
+  assertEquals(keysA, keysB);
+  assertNotEquals(tagA, tagB);
 });
 
 Deno.test("JoinPake follows the documented construction (CI, AD, mac_key, tags)", () => {
@@ -217,11 +223,11 @@ Deno.test("JoinPake follows the documented construction (CI, AD, mac_key, tags)"
   const keys = a.confirm(tagB);
   const ci = lvCat(new TextEncoder().encode("dsync/2 join"), ID_I, ID_R);
   const g = calculateGenerator(CODE.password, ci, SID);
-  assert.ok(g.toBytes().length === 32);
+  assert(g.toBytes().length === 32);
   const macKey = confirmationKey(SID, keys.isk);
-  assert.deepEqual(tagA, confirmationTag(macKey, a.share, JOIN_AD_INITIATOR));
-  assert.deepEqual(tagB, confirmationTag(macKey, b.share, JOIN_AD_RESPONDER));
-  assert.deepEqual(
+  assertEquals(tagA, confirmationTag(macKey, a.share, JOIN_AD_INITIATOR));
+  assertEquals(tagB, confirmationTag(macKey, b.share, JOIN_AD_RESPONDER));
+  assertEquals(
     keys.handoverKey,
     new Uint8Array(
       hkdfSync("sha256", keys.isk, SID, "dsync/2 join handover", 32),
@@ -234,8 +240,8 @@ Deno.test("JoinPake with different codes fails confirmation on both sides", () =
   const { a, b } = pair(CODE, other);
   const tagB = b.receive(a.share);
   const tagA = a.receive(b.share);
-  assert.throws(() => a.confirm(tagB), JoinConfirmationError);
-  assert.throws(() => b.confirm(tagA), JoinConfirmationError);
+  assertThrows(() => a.confirm(tagB), JoinConfirmationError);
+  assertThrows(() => b.confirm(tagA), JoinConfirmationError);
 });
 
 Deno.test("JoinPake binds the channel: a different sid or party id fails", () => {
@@ -249,7 +255,7 @@ Deno.test("JoinPake binds the channel: a different sid or party id fails", () =>
     const { a, b } = pair(CODE, CODE, overrides);
     const tagB = b.receive(a.share);
     a.receive(b.share);
-    assert.throws(() => a.confirm(tagB), JoinConfirmationError);
+    assertThrows(() => a.confirm(tagB), JoinConfirmationError);
   }
 });
 
@@ -266,9 +272,14 @@ Deno.test("JoinPake refuses invalid, neutral and reflected shares", () => {
   ];
   for (const [name, share] of cases) {
     const { a } = pair();
-    assert.throws(() => a.receive(share(a)), PakeShareError, name);
+    assertThrows(() => a.receive(share(a)), PakeShareError, undefined, name);
     // A failed PAKE cannot be continued.
-    assert.throws(() => a.confirm(new Uint8Array(64)), TypeError, name);
+    assertThrows(
+      () => a.confirm(new Uint8Array(64)),
+      TypeError,
+      undefined,
+      name,
+    );
   }
 });
 
@@ -276,31 +287,25 @@ Deno.test("JoinPake rejects truncated or altered tags and bad inputs", () => {
   const { a, b } = pair();
   const tagB = b.receive(a.share);
   a.receive(b.share);
-  assert.throws(() => a.confirm(tagB.subarray(0, 32)), JoinConfirmationError);
-  assert.throws(() => a.confirm(tagB), TypeError); // already failed
+  assertThrows(() => a.confirm(tagB.subarray(0, 32)), JoinConfirmationError);
+  assertThrows(() => a.confirm(tagB), TypeError); // already failed
   const base = { role: "initiator" as const, code: CODE, sid: SID };
-  assert.throws(
-    () =>
-      JoinPake.start({
-        ...base,
-        sid: new Uint8Array(16),
-        initiatorId: ID_I,
-        responderId: ID_R,
-      }),
-    RangeError,
-  );
-  assert.throws(
+  assertThrows(() =>
+    JoinPake.start({
+      ...base,
+      sid: new Uint8Array(16),
+      initiatorId: ID_I,
+      responderId: ID_R,
+    }), RangeError);
+  assertThrows(
     () => JoinPake.start({ ...base, initiatorId: ID_I, responderId: ID_I }),
     RangeError,
   );
-  assert.throws(
-    () =>
-      JoinPake.start({
-        ...base,
-        role: "server" as "initiator",
-        initiatorId: ID_I,
-        responderId: ID_R,
-      }),
-    TypeError,
-  );
+  assertThrows(() =>
+    JoinPake.start({
+      ...base,
+      role: "server" as "initiator",
+      initiatorId: ID_I,
+      responderId: ID_R,
+    }), TypeError);
 });

@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fingerprint } from "../../src/identity/mod.ts";
 import {
@@ -32,24 +38,24 @@ async function withFolder(fn: (folder: string) => Promise<void>) {
 
 Deno.test("DeviceKey.fromSeed() derives the RFC 8032 public key and the peer-id fingerprint format", () => {
   const key = DeviceKey.fromSeed(SEED);
-  assert.deepEqual(key.publicKey, PUBLIC);
-  assert.equal(key.fingerprint, fingerprint(PUBLIC));
-  assert.equal(String(key), `DeviceKey(${fingerprint(PUBLIC)})`);
-  assert.ok(!Deno.inspect(key).includes("9d61"));
-  assert.throws(() => DeviceKey.fromSeed(new Uint8Array(31)), RangeError);
+  assertEquals(key.publicKey, PUBLIC);
+  assertStrictEquals(key.fingerprint, fingerprint(PUBLIC));
+  assertStrictEquals(String(key), `DeviceKey(${fingerprint(PUBLIC)})`);
+  assert(!Deno.inspect(key).includes("9d61"));
+  assertThrows(() => DeviceKey.fromSeed(new Uint8Array(31)), RangeError);
 });
 
 Deno.test("DeviceKey.endorse() signs 'dsync/2 device' ‖ session key, and verifyEndorsement() checks it", () => {
   const key = DeviceKey.fromSeed(SEED);
   const session = rng.bytes(32);
   const signature = key.endorse(session);
-  assert.equal(signature.length, ENDORSEMENT_LENGTH);
+  assertStrictEquals(signature.length, ENDORSEMENT_LENGTH);
   const message = new Uint8Array([
     ...new TextEncoder().encode("dsync/2 device"),
     ...session,
   ]);
-  assert.ok(ed25519.verify(signature, message, PUBLIC));
-  assert.equal(verifyEndorsement(PUBLIC, session, signature), true);
+  assert(ed25519.verify(signature, message, PUBLIC));
+  assertStrictEquals(verifyEndorsement(PUBLIC, session, signature), true);
 });
 
 Deno.test("verifyEndorsement() is false for anything but the genuine endorsement", () => {
@@ -77,20 +83,20 @@ Deno.test("verifyEndorsement() is false for anything but the genuine endorsement
     ],
   ];
   for (const [name, device, sessionKey, sig] of cases) {
-    assert.equal(verifyEndorsement(device, sessionKey, sig), false, name);
+    assertStrictEquals(verifyEndorsement(device, sessionKey, sig), false, name);
   }
-  assert.throws(() => key.endorse(new Uint8Array(33)), RangeError);
+  assertThrows(() => key.endorse(new Uint8Array(33)), RangeError);
 });
 
 Deno.test("DeviceKey.loadOrCreate() creates .dsync/device.key 0600 once and keeps it across restarts", async () => {
   await withFolder(async (folder) => {
     const first = await DeviceKey.loadOrCreate(folder);
     const info = await Deno.stat(deviceKeyPath(folder));
-    assert.equal(info.size, 32);
-    if (POSIX) assert.equal(info.mode! & 0o777, 0o600);
+    assertStrictEquals(info.size, 32);
+    if (POSIX) assertStrictEquals(info.mode! & 0o777, 0o600);
     const again = await DeviceKey.loadOrCreate(folder);
-    assert.deepEqual(again.publicKey, first.publicKey);
-    assert.equal(again.fingerprint, first.fingerprint);
+    assertEquals(again.publicKey, first.publicKey);
+    assertStrictEquals(again.fingerprint, first.fingerprint);
   });
 });
 
@@ -99,9 +105,9 @@ Deno.test("DeviceKey.loadOrCreate() run concurrently agrees on one key", async (
     const keys = await Promise.all(
       Array.from({ length: 8 }, () => DeviceKey.loadOrCreate(folder)),
     );
-    for (const key of keys) assert.deepEqual(key.publicKey, keys[0]!.publicKey);
+    for (const key of keys) assertEquals(key.publicKey, keys[0]!.publicKey);
     const names = [...Deno.readDirSync(`${folder}/.dsync`)].map((e) => e.name);
-    assert.deepEqual(names, ["device.key"]);
+    assertEquals(names, ["device.key"]);
   });
 });
 
@@ -115,18 +121,24 @@ Deno.test({
       const path = deviceKeyPath(folder);
       await Deno.writeFile(path, SEED);
       await Deno.chmod(path, 0o644);
-      await assert.rejects(
-        DeviceKey.loadOrCreate(folder),
-        (e: unknown) => e instanceof KeyFileError && e.kind === "permissions",
+      assertStrictEquals(
+        (await assertRejects(
+          () => DeviceKey.loadOrCreate(folder),
+          KeyFileError,
+        )).kind,
+        "permissions",
       );
       await Deno.writeFile(path, new Uint8Array(64));
       await Deno.chmod(path, 0o600);
-      await assert.rejects(
-        DeviceKey.loadOrCreate(folder),
-        (e: unknown) => e instanceof KeyFileError && e.kind === "size",
+      assertStrictEquals(
+        (await assertRejects(
+          () => DeviceKey.loadOrCreate(folder),
+          KeyFileError,
+        )).kind,
+        "size",
       );
       // The bad file is left alone, not replaced by a new key.
-      assert.equal((await Deno.stat(path)).size, 64);
+      assertStrictEquals((await Deno.stat(path)).size, 64);
     });
   },
 });

@@ -1,4 +1,13 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertNotStrictEquals,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { createHash, hkdfSync } from "node:crypto";
 import {
   GROUP_SECRET_LENGTH,
@@ -23,9 +32,9 @@ async function withFolder(fn: (folder: string) => Promise<void>) {
 Deno.test("GroupSecret.generate() draws 32 bytes; two groups differ", () => {
   const a = GroupSecret.generate();
   const b = GroupSecret.generate();
-  assert.equal(a.exportBytes().length, GROUP_SECRET_LENGTH);
-  assert.ok(!a.equals(b));
-  assert.ok(
+  assertStrictEquals(a.exportBytes().length, GROUP_SECRET_LENGTH);
+  assert(!a.equals(b));
+  assert(
     GroupSecret.generate(fixed(7)).equals(
       GroupSecret.fromBytes(new Uint8Array(32).fill(7)),
     ),
@@ -37,9 +46,9 @@ Deno.test("GroupSecret subkeys are HKDF-SHA256 with distinct labels", () => {
   const bytes = new Uint8Array(32).fill(1);
   const hkdf = (label: string) =>
     new Uint8Array(hkdfSync("sha256", bytes, new Uint8Array(0), label, 32));
-  assert.deepEqual(secret.membershipKey, hkdf("dsync/2 membership key"));
-  assert.deepEqual(secret.mdnsTagKey, hkdf("dsync/2 mdns tag key"));
-  assert.deepEqual(secret.secretWrapKey, hkdf("dsync/2 secret wrap key"));
+  assertEquals(secret.membershipKey, hkdf("dsync/2 membership key"));
+  assertEquals(secret.mdnsTagKey, hkdf("dsync/2 mdns tag key"));
+  assertEquals(secret.secretWrapKey, hkdf("dsync/2 secret wrap key"));
   const keys = [
     secret.membershipKey,
     secret.mdnsTagKey,
@@ -48,16 +57,19 @@ Deno.test("GroupSecret subkeys are HKDF-SHA256 with distinct labels", () => {
   ];
   for (let i = 0; i < keys.length; i++) {
     for (let j = i + 1; j < keys.length; j++) {
-      assert.notDeepEqual(keys[i], keys[j]);
+      assertNotEquals(keys[i], keys[j]);
     }
   }
 });
 
 Deno.test("GroupSecret.fingerprint is a stable, label-derived XXXX-XXXX-XXXX", () => {
   const secret = GroupSecret.generate(fixed(2));
-  assert.match(secret.fingerprint, /^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/);
-  assert.equal(secret.fingerprint, GroupSecret.generate(fixed(2)).fingerprint);
-  assert.notEqual(
+  assertMatch(secret.fingerprint, /^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/);
+  assertStrictEquals(
+    secret.fingerprint,
+    GroupSecret.generate(fixed(2)).fingerprint,
+  );
+  assertNotStrictEquals(
     secret.fingerprint,
     GroupSecret.generate(fixed(3)).fingerprint,
   );
@@ -69,25 +81,25 @@ Deno.test("GroupSecret never shows its bytes in logs", () => {
   for (
     const text of [String(secret), Deno.inspect(secret), JSON.stringify(secret)]
   ) {
-    assert.ok(!text.toLowerCase().includes(hex), text);
-    assert.ok(text.includes(secret.fingerprint), text);
+    assert(!text.toLowerCase().includes(hex), text);
+    assert(text.includes(secret.fingerprint), text);
   }
 });
 
 Deno.test("GroupSecret.open() is SHA-256 of its label, public, and never a real group", () => {
   const open = GroupSecret.open();
-  assert.ok(open.isOpen);
-  assert.ok(open === GroupSecret.open());
+  assert(open.isOpen);
+  assert(open === GroupSecret.open());
   const label = createHash("sha256").update("dsync/2 open group").digest();
-  assert.deepEqual(open.exportBytes(), new Uint8Array(label));
-  assert.throws(() => GroupSecret.fromBytes(new Uint8Array(label)), RangeError);
-  assert.ok(!GroupSecret.generate().isOpen);
-  assert.equal(String(open), "GroupSecret(open)");
+  assertEquals(open.exportBytes(), new Uint8Array(label));
+  assertThrows(() => GroupSecret.fromBytes(new Uint8Array(label)), RangeError);
+  assert(!GroupSecret.generate().isOpen);
+  assertStrictEquals(String(open), "GroupSecret(open)");
 });
 
 Deno.test("GroupSecret.fromBytes() refuses wrong lengths", () => {
   for (const n of [0, 16, 31, 33, 64]) {
-    assert.throws(() => GroupSecret.fromBytes(new Uint8Array(n)), RangeError);
+    assertThrows(() => GroupSecret.fromBytes(new Uint8Array(n)), RangeError);
   }
 });
 
@@ -97,28 +109,28 @@ Deno.test("GroupSecret.save() writes .dsync/group.key 0600 and load() reads it b
     await secret.save(folder);
     const path = groupKeyPath(folder);
     const info = await Deno.stat(path);
-    assert.equal(info.size, 32);
-    if (POSIX) assert.equal(info.mode! & 0o777, 0o600);
-    assert.ok((await GroupSecret.load(folder)).equals(secret));
+    assertStrictEquals(info.size, 32);
+    if (POSIX) assertStrictEquals(info.mode! & 0o777, 0o600);
+    assert((await GroupSecret.load(folder)).equals(secret));
     // Rotation replaces it atomically and leaves no temporary file.
     const next = GroupSecret.generate();
     await next.save(folder);
-    assert.ok((await GroupSecret.load(folder)).equals(next));
+    assert((await GroupSecret.load(folder)).equals(next));
     const names = [...Deno.readDirSync(`${folder}/.dsync`)].map((e) => e.name);
-    assert.deepEqual(names, ["group.key"]);
+    assertEquals(names, ["group.key"]);
   });
 });
 
 Deno.test("GroupSecret.load() of a folder without a group throws NotFound", async () => {
   await withFolder(async (folder) => {
-    await assert.rejects(GroupSecret.load(folder), Deno.errors.NotFound);
+    await assertRejects(() => GroupSecret.load(folder), Deno.errors.NotFound);
   });
 });
 
 Deno.test("GroupSecret.save() does not create a missing folder", async () => {
   await withFolder(async (folder) => {
-    await assert.rejects(
-      GroupSecret.generate().save(`${folder}/missing`),
+    await assertRejects(
+      () => GroupSecret.generate().save(`${folder}/missing`),
       Deno.errors.NotFound,
     );
   });
@@ -126,7 +138,7 @@ Deno.test("GroupSecret.save() does not create a missing folder", async () => {
 
 Deno.test("GroupSecret.save() refuses the open group", async () => {
   await withFolder(async (folder) => {
-    await assert.rejects(GroupSecret.open().save(folder), TypeError);
+    await assertRejects(() => GroupSecret.open().save(folder), TypeError);
   });
 });
 
@@ -196,12 +208,13 @@ for (const bad of BAD_FILES) {
         const path = groupKeyPath(folder);
         await Deno.writeFile(path, bad.bytes, { mode: bad.mode });
         if (POSIX) await Deno.chmod(path, bad.mode);
-        await assert.rejects(
-          GroupSecret.load(folder),
-          (e: unknown) =>
-            e instanceof KeyFileError && e.kind === bad.kind &&
-            e.path === path && bad.message.test(e.message),
+        const error = await assertRejects(
+          () => GroupSecret.load(folder),
+          KeyFileError,
         );
+        assertStrictEquals(error.kind, bad.kind);
+        assertStrictEquals(error.path, path);
+        assertMatch(error.message, bad.message);
       });
     },
   });
@@ -213,9 +226,10 @@ Deno.test("GroupSecret.load() refuses a directory named group.key", async () => 
       recursive: true,
       mode: 0o700,
     });
-    await assert.rejects(
-      GroupSecret.load(folder),
-      (e: unknown) => e instanceof KeyFileError && e.kind === "not-a-file",
+    const error = await assertRejects(
+      () => GroupSecret.load(folder),
+      KeyFileError,
     );
+    assertStrictEquals(error.kind, "not-a-file");
   });
 });

@@ -1,4 +1,9 @@
-import assert from "node:assert/strict";
+import {
+  assertMatch,
+  assertNotStrictEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { createHmac } from "node:crypto";
 import { GroupSecret, groupTag, matchesGroup } from "../../src/group/mod.ts";
 import { SeededRandom } from "../crypto/_random.ts";
@@ -14,32 +19,32 @@ Deno.test("groupTag() is the first 16 bytes of HMAC-SHA256(mdnsTagKey, 'dsync/2 
   const mac = createHmac("sha256", GROUP.mdnsTagKey)
     .update(new Uint8Array([...new TextEncoder().encode("dsync/2 tag"), ...ID]))
     .digest("hex");
-  assert.equal(groupTag(GROUP, ID), mac.slice(0, 32));
-  assert.match(groupTag(GROUP, ID), /^[0-9a-f]{32}$/);
+  assertStrictEquals(groupTag(GROUP, ID), mac.slice(0, 32));
+  assertMatch(groupTag(GROUP, ID), /^[0-9a-f]{32}$/);
 });
 
 Deno.test("matchesGroup(): same group matches, in either case", () => {
   const tag = groupTag(GROUP, ID);
-  assert.equal(matchesGroup(tag, ID, GROUP), true);
-  assert.equal(matchesGroup(tag.toUpperCase(), ID, GROUP), true);
+  assertStrictEquals(matchesGroup(tag, ID, GROUP), true);
+  assertStrictEquals(matchesGroup(tag.toUpperCase(), ID, GROUP), true);
 });
 
 Deno.test("matchesGroup(): another group, or another instance id, does not match", () => {
   const tag = groupTag(GROUP, ID);
-  assert.equal(matchesGroup(tag, ID, OTHER), false);
-  assert.equal(matchesGroup(tag, ID2, GROUP), false);
-  assert.notEqual(groupTag(GROUP, ID2), tag);
+  assertStrictEquals(matchesGroup(tag, ID, OTHER), false);
+  assertStrictEquals(matchesGroup(tag, ID2, GROUP), false);
+  assertNotStrictEquals(groupTag(GROUP, ID2), tag);
 });
 
 Deno.test("matchesGroup(): the open group's tag differs from real groups' tags", () => {
   const open = GroupSecret.open();
   const openTag = groupTag(open, ID);
-  assert.equal(matchesGroup(openTag, ID, open), true);
+  assertStrictEquals(matchesGroup(openTag, ID, open), true);
   for (let i = 0; i < 50; i++) {
     const real = GroupSecret.generate(random);
-    assert.notEqual(groupTag(real, ID), openTag);
-    assert.equal(matchesGroup(openTag, ID, real), false);
-    assert.equal(matchesGroup(groupTag(real, ID), ID, open), false);
+    assertNotStrictEquals(groupTag(real, ID), openTag);
+    assertStrictEquals(matchesGroup(openTag, ID, real), false);
+    assertStrictEquals(matchesGroup(groupTag(real, ID), ID, open), false);
   }
 });
 
@@ -55,15 +60,16 @@ Deno.test("matchesGroup(): malformed tags are false, not errors", () => {
       42,
     ]
   ) {
-    assert.equal(matchesGroup(bad as string, ID, GROUP), false, String(bad));
+    assertStrictEquals(
+      matchesGroup(bad as string, ID, GROUP),
+      false,
+      String(bad),
+    );
   }
 });
 
 Deno.test("groupTag() refuses empty or oversized instance ids", () => {
-  assert.throws(() => groupTag(GROUP, new Uint8Array(0)), RangeError);
-  assert.throws(() => groupTag(GROUP, new Uint8Array(256)), RangeError);
-  assert.throws(
-    () => groupTag(GROUP, "id" as unknown as Uint8Array),
-    TypeError,
-  );
+  assertThrows(() => groupTag(GROUP, new Uint8Array(0)), RangeError);
+  assertThrows(() => groupTag(GROUP, new Uint8Array(256)), RangeError);
+  assertThrows(() => groupTag(GROUP, "id" as unknown as Uint8Array), TypeError);
 });

@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { gf32Mul } from "../../src/group/join_code.ts";
 import {
   generateJoinCode,
@@ -21,26 +27,26 @@ Deno.test("generateJoinCode() gives 3 groups of 4 Crockford symbols that parse b
   const random = seeded(1);
   for (let i = 0; i < 200; i++) {
     const code = generateJoinCode(random);
-    assert.match(
+    assertMatch(
       code.toString(),
       /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){2}$/,
     );
-    assert.ok(parseJoinCode(code.toString()).equals(code));
+    assert(parseJoinCode(code.toString()).equals(code));
   }
 });
 
 Deno.test("generateJoinCode() is determined by its randomness and uses 55 bits", () => {
   const a = generateJoinCode(() => new Uint8Array(7).fill(0x5a));
   const b = generateJoinCode(() => new Uint8Array(7).fill(0x5a));
-  assert.equal(a.toString(), b.toString());
+  assertStrictEquals(a.toString(), b.toString());
   // The top bit of the 56 drawn is unused.
   const c = generateJoinCode(() => Uint8Array.of(0x80, 0, 0, 0, 0, 0, 0));
-  assert.equal(c.toString(), "0000-0000-0000");
-  assert.equal(
+  assertStrictEquals(c.toString(), "0000-0000-0000");
+  assertStrictEquals(
     generateJoinCode(() => new Uint8Array(7).fill(0xff)).canonical.slice(0, 11),
     "ZZZZZZZZZZZ",
   );
-  assert.throws(() => generateJoinCode(() => new Uint8Array(6)), RangeError);
+  assertThrows(() => generateJoinCode(() => new Uint8Array(6)), RangeError);
 });
 
 Deno.test("parseJoinCode() normalises case, spaces, dashes and O/0 I/1 L/1", () => {
@@ -59,13 +65,13 @@ Deno.test("parseJoinCode() normalises case, spaces, dashes and O/0 I/1 L/1", () 
     canonical.replaceAll("1", "I").replaceAll("0", "O"),
   ];
   for (const text of variants) {
-    assert.equal(parseJoinCode(text).toString(), code.toString(), text);
+    assertStrictEquals(parseJoinCode(text).toString(), code.toString(), text);
   }
   const withOnes = JoinCode.fromDataValues([1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
-  assert.ok(
+  assert(
     parseJoinCode(withOnes.canonical.replaceAll("1", "i")).equals(withOnes),
   );
-  assert.ok(
+  assert(
     parseJoinCode(withOnes.canonical.replaceAll("1", "L")).equals(withOnes),
   );
 });
@@ -84,13 +90,15 @@ Deno.test("parseJoinCode() rejects bad input with a JoinCodeError that says what
     [good.slice(0, 2) + "é" + good.slice(3), "symbol", /"é"/],
   ];
   for (const [text, kind, message] of cases) {
-    assert.throws(
+    const where = JSON.stringify(text);
+    const error = assertThrows(
       () => parseJoinCode(text),
-      (error: unknown) =>
-        error instanceof JoinCodeError && error.kind === kind &&
-        message.test(error.message),
-      JSON.stringify(text),
+      JoinCodeError,
+      undefined,
+      where,
     );
+    assertStrictEquals(error.kind, kind, where);
+    assertMatch(error.message, message, where);
   }
 });
 
@@ -102,9 +110,15 @@ Deno.test("parseJoinCode() catches every single substitution and every swap", ()
       for (const symbol of JOIN_CODE_ALPHABET) {
         if (symbol === good[i]) continue;
         const typo = good.slice(0, i) + symbol + good.slice(i + 1);
-        assert.throws(
-          () => parseJoinCode(typo),
-          (e: unknown) => e instanceof JoinCodeError && e.kind === "check",
+        assertStrictEquals(
+          assertThrows(
+            () => parseJoinCode(typo),
+            JoinCodeError,
+            undefined,
+            typo,
+          )
+            .kind,
+          "check",
           typo,
         );
       }
@@ -112,9 +126,10 @@ Deno.test("parseJoinCode() catches every single substitution and every swap", ()
         if (good[i] === good[j]) continue;
         const chars = [...good];
         [chars[i], chars[j]] = [chars[j]!, chars[i]!];
-        assert.throws(
-          () => parseJoinCode(chars.join("")),
-          (e: unknown) => e instanceof JoinCodeError && e.kind === "check",
+        assertStrictEquals(
+          assertThrows(() => parseJoinCode(chars.join("")), JoinCodeError)
+            .kind,
+          "check",
         );
       }
     }
@@ -128,20 +143,20 @@ Deno.test("gf32Mul() is a field multiplication with 2 of order 31", () => {
     seen.add(power);
     power = gf32Mul(power, 2);
   }
-  assert.equal(power, 1);
-  assert.equal(seen.size, 31);
+  assertStrictEquals(power, 1);
+  assertStrictEquals(seen.size, 31);
   for (let a = 1; a < 32; a++) {
     let inverses = 0;
     for (let b = 1; b < 32; b++) if (gf32Mul(a, b) === 1) inverses++;
-    assert.equal(inverses, 1, `inverse of ${a}`);
+    assertStrictEquals(inverses, 1, `inverse of ${a}`);
   }
 });
 
 Deno.test("JoinCode keeps itself out of logs", () => {
   const code = generateJoinCode(seeded(5));
-  assert.ok(!Deno.inspect(code).includes(code.canonical));
-  assert.ok(!JSON.stringify({ code }).includes(code.canonical));
-  assert.deepEqual(code.password, new TextEncoder().encode(code.canonical));
+  assert(!Deno.inspect(code).includes(code.canonical));
+  assert(!JSON.stringify({ code }).includes(code.canonical));
+  assertEquals(code.password, new TextEncoder().encode(code.canonical));
 });
 
 // ---------------------------------------------------------------------------
@@ -256,7 +271,7 @@ for (const { name, steps } of BOOK_CASES) {
       switch (step.do) {
         case "issue": {
           const { expiresAt } = book.issue();
-          assert.equal(expiresAt, now + JOIN_CODE_LIFETIME_MS, where);
+          assertStrictEquals(expiresAt, now + JOIN_CODE_LIFETIME_MS, where);
           break;
         }
         case "begin":
@@ -264,9 +279,14 @@ for (const { name, steps } of BOOK_CASES) {
             last = book.beginAttempt();
           } else {
             const kind = step.expect;
-            assert.throws(
-              () => book.beginAttempt(),
-              (e: unknown) => e instanceof JoinCodeError && e.kind === kind,
+            assertStrictEquals(
+              assertThrows(
+                () => book.beginAttempt(),
+                JoinCodeError,
+                undefined,
+                where,
+              ).kind,
+              kind,
               where,
             );
           }
@@ -279,10 +299,10 @@ for (const { name, steps } of BOOK_CASES) {
           break;
         case "status": {
           const status = book.status();
-          assert.equal(status.state, step.state, where);
-          assert.equal(status.attemptsLeft, step.attemptsLeft, where);
+          assertStrictEquals(status.state, step.state, where);
+          assertStrictEquals(status.attemptsLeft, step.attemptsLeft, where);
           if (step.failures !== undefined) {
-            assert.equal(status.failures, step.failures, where);
+            assertStrictEquals(status.failures, step.failures, where);
           }
           break;
         }
@@ -296,30 +316,30 @@ Deno.test("JoinCodeBook hands out the issued code and counts a report once", () 
   const book = new JoinCodeBook({ now: () => now, random: seeded(7) });
   const { code } = book.issue();
   const attempt = book.beginAttempt();
-  assert.ok(attempt.code.equals(code));
+  assert(attempt.code.equals(code));
   attempt.fail();
   attempt.fail();
   attempt.succeed();
-  assert.equal(book.status().failures, 1);
-  assert.equal(book.status().state, "active");
+  assertStrictEquals(book.status().failures, 1);
+  assertStrictEquals(book.status().state, "active");
   now = 5;
   book.revoke();
-  assert.equal(book.status().state, "none");
+  assertStrictEquals(book.status().state, "none");
 });
 
 Deno.test("JoinCodeBook validates its options and clock", () => {
-  assert.throws(
+  assertThrows(
     () => new JoinCodeBook({ now: () => 0, lifetimeMs: 0 }),
     RangeError,
   );
-  assert.throws(
+  assertThrows(
     () => new JoinCodeBook({ now: () => 0, maxAttempts: 0 }),
     RangeError,
   );
-  assert.throws(
+  assertThrows(
     () => new JoinCodeBook({ now: undefined as unknown as () => number }),
     TypeError,
   );
   const book = new JoinCodeBook({ now: () => NaN });
-  assert.throws(() => book.issue(), RangeError);
+  assertThrows(() => book.issue(), RangeError);
 });

@@ -1,5 +1,5 @@
 /** The join exchange over an in-memory channel pair. */
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertStrictEquals, fail } from "../assert.ts";
 import {
   answerJoin,
   generateJoinCode,
@@ -65,9 +65,9 @@ Deno.test("requestJoin() gets the group secret with the right code", async () =>
     requestJoin(joiner, joinerKey, code),
     answerJoin(member, memberKey, book, secret),
   ]);
-  assert.ok(got.equals(secret));
-  assert.deepEqual(outcome, { ok: true });
-  assert.equal(book.status().state, "used");
+  assert(got.equals(secret));
+  assertEquals(outcome, { ok: true });
+  assertStrictEquals(book.status().state, "used");
   now += 1;
 });
 
@@ -79,24 +79,24 @@ Deno.test("requestJoin() with a wrong code is refused on both sides; three sessi
     const [joiner, member, joinerKey, memberKey] = channelPair();
     const [error, outcome] = await Promise.all([
       requestJoin(joiner, joinerKey, generateJoinCode()).then(
-        () => assert.fail("joined with a wrong code"),
+        () => fail("joined with a wrong code"),
         (e) => e,
       ),
       answerJoin(member, memberKey, book, secret),
     ]);
-    assert.ok(error instanceof JoinRefusedError);
-    assert.equal(error.reason, "wrong-code");
-    assert.equal(outcome.ok, false);
+    assert(error instanceof JoinRefusedError);
+    assertStrictEquals(error.reason, "wrong-code");
+    assertStrictEquals(outcome.ok, false);
   }
-  assert.equal(book.status().state, "spent");
+  assertStrictEquals(book.status().state, "spent");
   // The right code is refused now, and says why.
   const [joiner, member, joinerKey, memberKey] = channelPair();
   const [error] = await Promise.all([
     requestJoin(joiner, joinerKey, code).then(() => undefined, (e) => e),
     answerJoin(member, memberKey, book, secret),
   ]);
-  assert.ok(error instanceof JoinRefusedError);
-  assert.equal(error.reason, "spent");
+  assert(error instanceof JoinRefusedError);
+  assertStrictEquals(error.reason, "spent");
 });
 
 Deno.test("answerJoin() refuses when no code is active or it expired", async () => {
@@ -116,7 +116,7 @@ Deno.test("answerJoin() refuses when no code is active or it expired", async () 
       ),
       answerJoin(member, memberKey, book, secret),
     ]);
-    assert.ok(error instanceof JoinRefusedError);
-    assert.equal(error.reason, expected);
+    assert(error instanceof JoinRefusedError);
+    assertStrictEquals(error.reason, expected);
   }
 });

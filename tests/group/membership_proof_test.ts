@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertEquals, assertStrictEquals, assertThrows } from "../assert.ts";
 import { createHmac } from "node:crypto";
 import {
   GroupSecret,
@@ -26,12 +26,12 @@ Deno.test("proveMembership() is HMAC-SHA256(membershipKey, 'dsync/2 member' ‖ 
         ]),
       )
       .digest();
-    assert.deepEqual(
+    assertEquals(
       proveMembership(SECRET, role, H),
       new Uint8Array(expected),
     );
   }
-  assert.equal(
+  assertStrictEquals(
     proveMembership(SECRET, "initiator", H).length,
     MEMBERSHIP_PROOF_LENGTH,
   );
@@ -122,27 +122,27 @@ const CASES: Array<{
 
 for (const c of CASES) {
   Deno.test(`verifyMembership(): ${c.name} → ${c.ok}`, () => {
-    assert.equal(verifyMembership(c.secret, c.role, c.h, c.proof), c.ok);
+    assertStrictEquals(verifyMembership(c.secret, c.role, c.h, c.proof), c.ok);
   });
 }
 
 Deno.test("verifyMembership() treats a non-bytes proof as false", () => {
-  assert.equal(
+  assertStrictEquals(
     verifyMembership(SECRET, "responder", H, "proof" as unknown as Uint8Array),
     false,
   );
 });
 
 Deno.test("proveMembership() refuses a bad h or role", () => {
-  assert.throws(
+  assertThrows(
     () => proveMembership(SECRET, "initiator", new Uint8Array(31)),
     RangeError,
   );
-  assert.throws(
+  assertThrows(
     () => proveMembership(SECRET, "initiator", new Uint8Array(64)),
     RangeError,
   );
-  assert.throws(
+  assertThrows(
     () => proveMembership(SECRET, "toString" as HandshakeRole, H),
     TypeError,
   );

@@ -1,4 +1,12 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertNotStrictEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { keyPairFromPrivate } from "../../src/crypto/dh.ts";
 import { fromHex, toHex } from "../crypto/_hex.ts";
 import {
@@ -22,12 +30,12 @@ const RFC8032_SIGNATURE =
 Deno.test("Identity.generate() creates distinct Ed25519 and X25519 key pairs", () => {
   const a = Identity.generate();
   const b = Identity.generate();
-  assert.equal(a.publicKey.length, 32);
-  assert.equal(a.noiseStatic.publicKey.length, 32);
-  assert.equal(a.noiseStatic.privateKey.length, 32);
-  assert.notDeepEqual(a.publicKey, b.publicKey);
-  assert.notDeepEqual(a.noiseStatic.publicKey, b.noiseStatic.publicKey);
-  assert.notDeepEqual(a.publicKey, a.noiseStatic.publicKey);
+  assertStrictEquals(a.publicKey.length, 32);
+  assertStrictEquals(a.noiseStatic.publicKey.length, 32);
+  assertStrictEquals(a.noiseStatic.privateKey.length, 32);
+  assertNotEquals(a.publicKey, b.publicKey);
+  assertNotEquals(a.noiseStatic.publicKey, b.noiseStatic.publicKey);
+  assertNotEquals(a.publicKey, a.noiseStatic.publicKey);
 });
 
 Deno.test("Identity.sign() follows RFC 8032 (test 1)", () => {
@@ -35,50 +43,53 @@ Deno.test("Identity.sign() follows RFC 8032 (test 1)", () => {
     fromHex(RFC8032_SEED),
     keyPairFromPrivate(new Uint8Array(32).fill(1)),
   );
-  assert.equal(peerIdHex(identity.publicKey), RFC8032_PUBLIC);
-  assert.equal(toHex(identity.sign(new Uint8Array(0))), RFC8032_SIGNATURE);
+  assertStrictEquals(peerIdHex(identity.publicKey), RFC8032_PUBLIC);
+  assertStrictEquals(
+    toHex(identity.sign(new Uint8Array(0))),
+    RFC8032_SIGNATURE,
+  );
 });
 
 Deno.test("verifySignature() accepts good signatures and rejects everything else", () => {
   const identity = Identity.generate();
   const message = new TextEncoder().encode("hello");
   const signature = identity.sign(message);
-  assert.ok(verifySignature(identity.publicKey, message, signature));
+  assert(verifySignature(identity.publicKey, message, signature));
   const badSig = signature.slice();
   badSig[5]! ^= 1;
-  assert.ok(!verifySignature(identity.publicKey, message, badSig));
-  assert.ok(
+  assert(!verifySignature(identity.publicKey, message, badSig));
+  assert(
     !verifySignature(
       identity.publicKey,
       new TextEncoder().encode("hellp"),
       signature,
     ),
   );
-  assert.ok(
+  assert(
     !verifySignature(Identity.generate().publicKey, message, signature),
   );
-  assert.ok(
+  assert(
     !verifySignature(identity.publicKey, message, signature.subarray(1)),
   );
-  assert.ok(
+  assert(
     !verifySignature(identity.publicKey.subarray(1), message, signature),
   );
-  assert.ok(!verifySignature(new Uint8Array(32), message, signature));
+  assert(!verifySignature(new Uint8Array(32), message, signature));
   // A small-order key (the identity point) with a forged "signature" is refused.
   const identityPoint = new Uint8Array(32);
   identityPoint[0] = 1;
   const forged = new Uint8Array(64);
   forged[0] = 1;
-  assert.ok(!verifySignature(identityPoint, message, forged));
+  assert(!verifySignature(identityPoint, message, forged));
 });
 
 Deno.test("peerIdHex() and parsePeerIdHex() round-trip", () => {
   const id = Identity.generate().publicKey;
   const text = peerIdHex(id);
-  assert.match(text, /^[0-9a-f]{64}$/);
-  assert.deepEqual(parsePeerIdHex(text), id);
-  assert.deepEqual(parsePeerIdHex(text.toUpperCase()), id);
-  assert.throws(() => peerIdHex(new Uint8Array(31)), RangeError);
+  assertMatch(text, /^[0-9a-f]{64}$/);
+  assertEquals(parsePeerIdHex(text), id);
+  assertEquals(parsePeerIdHex(text.toUpperCase()), id);
+  assertThrows(() => peerIdHex(new Uint8Array(31)), RangeError);
 });
 
 Deno.test("parsePeerIdHex() rejects malformed or invalid ids with SyntaxError", () => {
@@ -97,16 +108,21 @@ Deno.test("parsePeerIdHex() rejects malformed or invalid ids with SyntaxError", 
       "x".repeat(10_000),
     ]
   ) {
-    assert.throws(() => parsePeerIdHex(bad), SyntaxError, bad.slice(0, 70));
+    assertThrows(
+      () => parsePeerIdHex(bad),
+      SyntaxError,
+      undefined,
+      bad.slice(0, 70),
+    );
   }
 });
 
 Deno.test("fingerprint() is three groups of four base32 characters from SHA-256", () => {
   const id = fromHex(RFC8032_PUBLIC);
   const print = fingerprint(id);
-  assert.match(print, /^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/);
-  assert.equal(fingerprint(id), print);
-  assert.notEqual(fingerprint(Identity.generate().publicKey), print);
+  assertMatch(print, /^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/);
+  assertStrictEquals(fingerprint(id), print);
+  assertNotStrictEquals(fingerprint(Identity.generate().publicKey), print);
 });
 
 Deno.test("fingerprint() encodes the first 60 bits of SHA-256(peer id)", async () => {
@@ -123,7 +139,7 @@ Deno.test("fingerprint() encodes the first 60 bits of SHA-256(peer id)", async (
   for (let i = 0; i < 12; i++) {
     chars += alphabet[parseInt(bits.slice(5 * i, 5 * i + 5), 2)];
   }
-  assert.equal(
+  assertStrictEquals(
     fingerprint(id),
     `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`,
   );
@@ -133,10 +149,10 @@ Deno.test("Identity never shows secret keys when printed", () => {
   const identity = Identity.generate();
   const shown = Deno.inspect(identity) + String(identity) +
     JSON.stringify(identity);
-  assert.ok(shown.includes(fingerprint(identity.publicKey)));
+  assert(shown.includes(fingerprint(identity.publicKey)));
   const secretHex = toHex(identity.noiseStatic.privateKey);
-  assert.ok(!shown.includes(secretHex));
-  assert.deepEqual(JSON.parse(JSON.stringify(identity)), {
+  assert(!shown.includes(secretHex));
+  assertEquals(JSON.parse(JSON.stringify(identity)), {
     peerId: peerIdHex(identity.publicKey),
     fingerprint: fingerprint(identity.publicKey),
   });
@@ -144,14 +160,14 @@ Deno.test("Identity never shows secret keys when printed", () => {
 
 Deno.test("samePeerId() compares bytes", () => {
   const a = Identity.generate().publicKey;
-  assert.ok(samePeerId(a, a.slice()));
-  assert.ok(!samePeerId(a, Identity.generate().publicKey));
-  assert.ok(!samePeerId(a, a.subarray(1)));
+  assert(samePeerId(a, a.slice()));
+  assert(!samePeerId(a, Identity.generate().publicKey));
+  assert(!samePeerId(a, a.subarray(1)));
 });
 
 Deno.test("fingerprint() matches the example in docs/PROTOCOL.md", () => {
   const id = parsePeerIdHex(
     "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
   );
-  assert.equal(fingerprint(id), "KZDV-VJ2U-MNDU");
+  assertStrictEquals(fingerprint(id), "KZDV-VJ2U-MNDU");
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertStrictEquals } from "../assert.ts";
 import {
   AVG_CHUNK,
   Chunker,
@@ -40,11 +40,11 @@ function streamCuts(data: Uint8Array, sizes: number[]): number[] {
 }
 
 Deno.test("GEAR is the pinned table derived from BLAKE3", () => {
-  assert.equal(GEAR.length, 256);
-  assert.equal(GEAR[0]! >>> 0, 0x152a3bda);
-  assert.equal(GEAR[1]! >>> 0, 0x42d7ba74);
-  assert.equal(GEAR[255]! >>> 0, 0x92e01388);
-  assert.equal(
+  assertStrictEquals(GEAR.length, 256);
+  assertStrictEquals(GEAR[0]! >>> 0, 0x152a3bda);
+  assertStrictEquals(GEAR[1]! >>> 0, 0x42d7ba74);
+  assertStrictEquals(GEAR[255]! >>> 0, 0x92e01388);
+  assertStrictEquals(
     toHex(
       blake3(new Uint8Array(GEAR.buffer, GEAR.byteOffset, GEAR.byteLength)),
     ),
@@ -53,18 +53,18 @@ Deno.test("GEAR is the pinned table derived from BLAKE3", () => {
 });
 
 Deno.test("chunker constants follow FastCDC normalized chunking level 2", () => {
-  assert.equal(MIN_CHUNK, 16 * 1024);
-  assert.equal(AVG_CHUNK, 64 * 1024);
-  assert.equal(MAX_CHUNK, 256 * 1024);
+  assertStrictEquals(MIN_CHUNK, 16 * 1024);
+  assertStrictEquals(AVG_CHUNK, 64 * 1024);
+  assertStrictEquals(MAX_CHUNK, 256 * 1024);
   const bits = (m: number) => (m >>> 0).toString(2).replaceAll("0", "").length;
-  assert.equal(bits(MASK_S), 18);
-  assert.equal(bits(MASK_L), 14);
-  assert.equal(MASK_S & MASK_L, MASK_L);
+  assertStrictEquals(bits(MASK_S), 18);
+  assertStrictEquals(bits(MASK_L), 14);
+  assertStrictEquals(MASK_S & MASK_L, MASK_L);
 });
 
 Deno.test("nextCut() gives the pinned cut points of a seeded buffer", () => {
   // Part of the format: a change here breaks chunk reuse between versions.
-  assert.deepEqual(cutsOf(noise(2 << 20, 2024)), [
+  assertEquals(cutsOf(noise(2 << 20, 2024)), [
     66577,
     27153,
     100077,
@@ -97,12 +97,12 @@ Deno.test("nextCut() gives the pinned cut points of a seeded buffer", () => {
 Deno.test("nextCut() is deterministic and keeps chunks within bounds", () => {
   const data = noise(4 << 20, 99);
   const a = cutsOf(data);
-  assert.deepEqual(cutsOf(data.slice()), a);
-  assert.equal(a.reduce((s, x) => s + x, 0), data.length);
+  assertEquals(cutsOf(data.slice()), a);
+  assertStrictEquals(a.reduce((s, x) => s + x, 0), data.length);
   for (const len of a.slice(0, -1)) {
-    assert.ok(len >= MIN_CHUNK && len <= MAX_CHUNK, `chunk of ${len} bytes`);
+    assert(len >= MIN_CHUNK && len <= MAX_CHUNK, `chunk of ${len} bytes`);
   }
-  assert.ok(a.at(-1)! > 0 && a.at(-1)! <= MAX_CHUNK);
+  assert(a.at(-1)! > 0 && a.at(-1)! <= MAX_CHUNK);
 });
 
 Deno.test("nextCut() averages near AVG_CHUNK on random data", () => {
@@ -110,27 +110,27 @@ Deno.test("nextCut() averages near AVG_CHUNK on random data", () => {
   const cuts = cutsOf(data);
   const avg = data.length / cuts.length;
   // Normalized chunking with a 16 KiB minimum lands a little above 64 KiB.
-  assert.ok(avg > 56 * 1024 && avg < 88 * 1024, `average ${avg}`);
+  assert(avg > 56 * 1024 && avg < 88 * 1024, `average ${avg}`);
 });
 
 Deno.test("nextCut() cuts low-entropy data at MAX_CHUNK", () => {
   const zeros = new Uint8Array(MAX_CHUNK * 3 + 5);
-  assert.deepEqual(cutsOf(zeros), [MAX_CHUNK, MAX_CHUNK, MAX_CHUNK, 5]);
+  assertEquals(cutsOf(zeros), [MAX_CHUNK, MAX_CHUNK, MAX_CHUNK, 5]);
 });
 
 Deno.test("nextCut() handles short input and undecided cuts", () => {
   const data = noise(MAX_CHUNK + 10, 3);
-  assert.equal(nextCut(new Uint8Array(0)), 0);
-  assert.equal(nextCut(data.subarray(0, 10)), 10);
-  assert.equal(nextCut(data, 0, MIN_CHUNK), MIN_CHUNK);
+  assertStrictEquals(nextCut(new Uint8Array(0)), 0);
+  assertStrictEquals(nextCut(data.subarray(0, 10)), 10);
+  assertStrictEquals(nextCut(data, 0, MIN_CHUNK), MIN_CHUNK);
   // Not final: nothing can be decided below MIN_CHUNK + 1 bytes.
-  assert.equal(nextCut(data, 0, MIN_CHUNK, false), 0);
+  assertStrictEquals(nextCut(data, 0, MIN_CHUNK, false), 0);
   const full = nextCut(data);
-  assert.ok(full >= MIN_CHUNK && full <= MAX_CHUNK);
+  assert(full >= MIN_CHUNK && full <= MAX_CHUNK);
   // With the data up to the cut plus one byte, the same cut is found.
-  assert.equal(nextCut(data, 0, full + 1, false), full);
+  assertStrictEquals(nextCut(data, 0, full + 1, false), full);
   // A cut at an offset equals the cut of the same bytes at 0.
-  assert.equal(nextCut(data, 7, data.length), nextCut(data.subarray(7)));
+  assertStrictEquals(nextCut(data, 7, data.length), nextCut(data.subarray(7)));
 });
 
 Deno.test("Chunker gives the same cuts as nextCut() for any block sizes", () => {
@@ -146,20 +146,20 @@ Deno.test("Chunker gives the same cuts as nextCut() for any block sizes", () => 
       [1, 7, 100_000, 13, 250_000],
     ]
   ) {
-    assert.deepEqual(streamCuts(data, sizes), expected, `blocks ${sizes}`);
+    assertEquals(streamCuts(data, sizes), expected, `blocks ${sizes}`);
   }
   // Byte by byte on a shorter buffer.
   const small = data.subarray(0, 400_000);
-  assert.deepEqual(streamCuts(small, [1]), cutsOf(small));
+  assertEquals(streamCuts(small, [1]), cutsOf(small));
 });
 
 Deno.test("Chunker reports the pending bytes and resets on finish()", () => {
   const c = new Chunker();
-  assert.deepEqual(c.push(new Uint8Array(100)), []);
-  assert.equal(c.pending, 100);
-  assert.equal(c.finish(), 100);
-  assert.equal(c.pending, 0);
-  assert.equal(c.finish(), 0);
+  assertEquals(c.push(new Uint8Array(100)), []);
+  assertStrictEquals(c.pending, 100);
+  assertStrictEquals(c.finish(), 100);
+  assertStrictEquals(c.pending, 0);
+  assertStrictEquals(c.finish(), 0);
 });
 
 Deno.test("digestBytes() chunks change only near an insertion", () => {
@@ -178,15 +178,15 @@ Deno.test("digestBytes() chunks change only near an insertion", () => {
     same < Math.min(a.length, b.length) &&
     toHex(a[a.length - 1 - same]!.hash) === toHex(b[b.length - 1 - same]!.hash)
   ) same++;
-  assert.ok(
+  assert(
     a.length - same <= 2,
     `${a.length - same} of ${a.length} original chunks changed`,
   );
-  assert.ok(
+  assert(
     b.length - same <= 2,
     `${b.length - same} of ${b.length} new chunks changed`,
   );
-  assert.ok(same >= 50, `only ${same} chunks kept`);
+  assert(same >= 50, `only ${same} chunks kept`);
   // The kept chunks moved by exactly the inserted length.
-  assert.equal(b.at(-1)!.offset, a.at(-1)!.offset + 100);
+  assertStrictEquals(b.at(-1)!.offset, a.at(-1)!.offset + 100);
 });

@@ -1,4 +1,9 @@
-import assert from "node:assert/strict";
+import {
+  assertEquals,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { hash as referenceHash } from "blake3-jit";
 import { MAX_CHUNK, MIN_CHUNK, nextCut } from "../../src/index/chunker.ts";
 import {
@@ -68,7 +73,7 @@ const SIZES = [
 Deno.test("digestBytes() equals chunk-by-chunk hashing with an independent BLAKE3", () => {
   for (const size of SIZES) {
     const data = noise(size, size + 1);
-    assert.deepStrictEqual(
+    assertEquals(
       show(digestBytes(data)),
       show(reference(data)),
       `size ${size}`,
@@ -78,10 +83,10 @@ Deno.test("digestBytes() equals chunk-by-chunk hashing with an independent BLAKE
 
 Deno.test("digestBytes() of empty input has no chunks and the hash of the prefix alone", () => {
   const d = digestBytes(new Uint8Array(0));
-  assert.equal(d.size, 0);
-  assert.deepStrictEqual(d.chunks, []);
+  assertStrictEquals(d.size, 0);
+  assertEquals(d.chunks, []);
   // printf 'dsync/1 file\n' | b3sum
-  assert.equal(
+  assertStrictEquals(
     toHex(d.hash),
     "8e6ea3e3157770f7311ef29e69a63495d2799602e5168923cb3e6e1f8d10896a",
   );
@@ -90,14 +95,14 @@ Deno.test("digestBytes() of empty input has no chunks and the hash of the prefix
 Deno.test("digestBytes() of a one-chunk input hashes that chunk's hash", () => {
   const data = noise(MIN_CHUNK, 1);
   const d = digestBytes(data);
-  assert.equal(d.chunks.length, 1);
-  assert.deepStrictEqual(d.chunks[0]!.hash, referenceHash(data));
-  assert.deepStrictEqual(d.hash, referenceFileHash([referenceHash(data)]));
+  assertStrictEquals(d.chunks.length, 1);
+  assertEquals(d.chunks[0]!.hash, referenceHash(data));
+  assertEquals(d.hash, referenceFileHash([referenceHash(data)]));
 });
 
 Deno.test("digestBytes() handles low-entropy data", () => {
   const zeros = new Uint8Array(3 * MAX_CHUNK + 5);
-  assert.deepStrictEqual(show(digestBytes(zeros)), show(reference(zeros)));
+  assertEquals(show(digestBytes(zeros)), show(reference(zeros)));
 });
 
 Deno.test("digestFile() streams a file to the same digest as digestBytes()", async () => {
@@ -107,7 +112,7 @@ Deno.test("digestFile() streams a file to the same digest as digestBytes()", asy
       const data = noise(size, 3 * size + 2);
       const path = `${dir}/f${size}`;
       await Deno.writeFile(path, data);
-      assert.deepStrictEqual(
+      assertEquals(
         show(await digestFile(path)),
         show(digestBytes(data)),
         `size ${size}`,
@@ -121,7 +126,10 @@ Deno.test("digestFile() streams a file to the same digest as digestBytes()", asy
 Deno.test("digestFile() rejects with NotFound for a missing file", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await assert.rejects(digestFile(`${dir}/missing`), Deno.errors.NotFound);
+    await assertRejects(
+      () => digestFile(`${dir}/missing`),
+      Deno.errors.NotFound,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -134,7 +142,7 @@ Deno.test("digestFile() stops when its signal aborts", async () => {
     await Deno.writeFile(path, noise(1000, 1));
     const ctrl = new AbortController();
     ctrl.abort(new Error("stop"));
-    await assert.rejects(digestFile(path, ctrl.signal), /stop/);
+    await assertRejects(() => digestFile(path, ctrl.signal), Error, "stop");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -142,24 +150,18 @@ Deno.test("digestFile() stops when its signal aborts", async () => {
 
 Deno.test("unpackDigest() rejects inconsistent buffers", () => {
   const hash = new Uint8Array(32);
-  assert.throws(
-    () =>
-      unpackDigest({
-        size: 10,
-        hash,
-        lengths: new Uint32Array([5]),
-        hashes: new Uint8Array(32),
-      }),
-    TypeError,
-  );
-  assert.throws(
-    () =>
-      unpackDigest({
-        size: 5,
-        hash,
-        lengths: new Uint32Array([5]),
-        hashes: new Uint8Array(31),
-      }),
-    TypeError,
-  );
+  assertThrows(() =>
+    unpackDigest({
+      size: 10,
+      hash,
+      lengths: new Uint32Array([5]),
+      hashes: new Uint8Array(32),
+    }), TypeError);
+  assertThrows(() =>
+    unpackDigest({
+      size: 5,
+      hash,
+      lengths: new Uint32Array([5]),
+      hashes: new Uint8Array(31),
+    }), TypeError);
 });

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertEquals, assertThrows } from "../assert.ts";
 import { hash as referenceHash } from "blake3-jit";
 import {
   blake3,
@@ -69,8 +69,8 @@ function testInput(len: number): Uint8Array {
 Deno.test("blake3() matches the official test vectors", () => {
   for (const [len, expected] of VECTORS) {
     const out = blake3(testInput(len));
-    assert.deepStrictEqual(out.length, BLAKE3_LEN);
-    assert.deepStrictEqual(toHex(out), expected, `input length ${len}`);
+    assertEquals(out.length, BLAKE3_LEN);
+    assertEquals(toHex(out), expected, `input length ${len}`);
   }
 });
 
@@ -78,7 +78,7 @@ Deno.test("blake3() matches the official vectors at unaligned offsets", () => {
   for (const [len, expected] of VECTORS) {
     const buf = new Uint8Array(len + 3);
     buf.set(testInput(len), 3);
-    assert.deepStrictEqual(
+    assertEquals(
       toHex(blake3(buf.subarray(3))),
       expected,
       `input length ${len}`,
@@ -88,7 +88,7 @@ Deno.test("blake3() matches the official vectors at unaligned offsets", () => {
 
 Deno.test("blake3() gives the official extended output (XOF)", () => {
   for (const [len, expected] of XOF_VECTORS) {
-    assert.deepStrictEqual(
+    assertEquals(
       toHex(blake3(testInput(len), expected.length / 2)),
       expected,
       `input length ${len}`,
@@ -99,14 +99,14 @@ Deno.test("blake3() gives the official extended output (XOF)", () => {
 Deno.test("blake3() gives 64-byte extended output for any input length", () => {
   for (const [len, expected] of VECTORS) {
     const full = blake3(testInput(len), 64);
-    assert.deepStrictEqual(
+    assertEquals(
       toHex(full).slice(0, 64),
       expected,
       `input length ${len}`,
     );
   }
   const long = testInput(102400);
-  assert.deepStrictEqual(
+  assertEquals(
     toHex(blake3(long, 64)),
     "bc3e3d41a1146b069abffad3c0d44860cf664390afce4d9661f7902e7943e085" +
       "e01c59dab908c04c3342b816941a26d69c2605ebee5ec5291cc55e15b76146e6",
@@ -114,10 +114,10 @@ Deno.test("blake3() gives 64-byte extended output for any input length", () => {
 });
 
 Deno.test("blake3() rejects a bad output length", () => {
-  assert.throws(() => blake3(new Uint8Array(1), 0), RangeError);
-  assert.throws(() => blake3(new Uint8Array(1), 1.5), RangeError);
+  assertThrows(() => blake3(new Uint8Array(1), 0), RangeError);
+  assertThrows(() => blake3(new Uint8Array(1), 1.5), RangeError);
   // Long XOF output of a multi-chunk input is refused rather than wrong.
-  assert.throws(() => blake3(new Uint8Array(1025), 65), RangeError);
+  assertThrows(() => blake3(new Uint8Array(1025), 65), RangeError);
 });
 
 Deno.test("Blake3Hasher matches the official test vectors when fed in pieces", () => {
@@ -129,7 +129,7 @@ Deno.test("Blake3Hasher matches the official test vectors when fed in pieces", (
       for (let off = 0; off < len; off += step) {
         h.update(input.subarray(off, off + step));
       }
-      assert.deepStrictEqual(
+      assertEquals(
         toHex(h.digest()),
         expected,
         `input length ${len}, step ${step}`,
@@ -142,7 +142,7 @@ Deno.test("blake3() and Blake3Hasher agree with blake3-jit on large inputs", () 
   for (const len of [4096 * 1024 + 1, (1 << 20) * 3 + 5, 1 << 22]) {
     const data = noise(len, len);
     const expected = toHex(referenceHash(data));
-    assert.deepStrictEqual(
+    assertEquals(
       toHex(blake3(data)),
       expected,
       `one-shot, length ${len}`,
@@ -151,7 +151,7 @@ Deno.test("blake3() and Blake3Hasher agree with blake3-jit on large inputs", () 
     for (let off = 0; off < len; off += 777_777) {
       h.update(data.subarray(off, off + 777_777));
     }
-    assert.deepStrictEqual(
+    assertEquals(
       toHex(h.digest()),
       expected,
       `incremental, length ${len}`,
@@ -162,23 +162,23 @@ Deno.test("blake3() and Blake3Hasher agree with blake3-jit on large inputs", () 
 Deno.test("Blake3Hasher cannot be used after digest()", () => {
   const h = new Blake3Hasher().update(new Uint8Array(10));
   h.digest();
-  assert.throws(() => h.digest(), TypeError);
-  assert.throws(() => h.update(new Uint8Array(1)), TypeError);
+  assertThrows(() => h.digest(), TypeError);
+  assertThrows(() => h.update(new Uint8Array(1)), TypeError);
 });
 
 Deno.test("toHex() and fromHex() round-trip", () => {
   const bytes = noise(300, 7);
-  assert.deepStrictEqual(fromHex(toHex(bytes)), bytes);
-  assert.deepStrictEqual(toHex(new Uint8Array([0, 1, 0xab, 0xff])), "0001abff");
-  assert.deepStrictEqual(
+  assertEquals(fromHex(toHex(bytes)), bytes);
+  assertEquals(toHex(new Uint8Array([0, 1, 0xab, 0xff])), "0001abff");
+  assertEquals(
     fromHex("0001ABff"),
     new Uint8Array([0, 1, 0xab, 0xff]),
   );
-  assert.deepStrictEqual(fromHex(""), new Uint8Array(0));
+  assertEquals(fromHex(""), new Uint8Array(0));
 });
 
 Deno.test("fromHex() throws TypeError on malformed hex", () => {
   for (const bad of ["a", "abc", "zz", "0g", " 00", "00 ", "0x00", "é0"]) {
-    assert.throws(() => fromHex(bad), TypeError, JSON.stringify(bad));
+    assertThrows(() => fromHex(bad), TypeError, undefined, JSON.stringify(bad));
   }
 });

@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { digestBytes, type FileDigest } from "../../src/index/file_digest.ts";
 import { toHex } from "../../src/index/hash.ts";
 import {
@@ -71,7 +77,7 @@ Deno.test("HasherPool.hashFile() equals digestBytes() for files of many sizes", 
   try {
     for (const pool of pools) {
       for (const { path, data } of files) {
-        assert.deepStrictEqual(
+        assertEquals(
           show(await pool.hashFile(path)),
           show(digestBytes(data)),
           `${data.length} bytes`,
@@ -94,7 +100,7 @@ async function b3sum(data: Uint8Array): Promise<string> {
   await writer.write(data);
   await writer.close();
   const out = await child.output();
-  assert.ok(out.success);
+  assert(out.success);
   return new TextDecoder().decode(out.stdout).split(/\s+/)[0]!;
 }
 
@@ -113,10 +119,14 @@ Deno.test({
         list.set(prefix);
         for (const [i, c] of digest.chunks.entries()) {
           const bytes = data.subarray(c.offset, c.offset + c.length);
-          assert.equal(toHex(c.hash), await b3sum(bytes), `${path} chunk ${i}`);
+          assertStrictEquals(
+            toHex(c.hash),
+            await b3sum(bytes),
+            `${path} chunk ${i}`,
+          );
           list.set(c.hash, prefix.length + 32 * i);
         }
-        assert.equal(toHex(digest.hash), await b3sum(list), path);
+        assertStrictEquals(toHex(digest.hash), await b3sum(list), path);
       }
     } finally {
       await pool.close();
@@ -130,17 +140,17 @@ Deno.test("HasherPool.hashFile() rejects a missing file with NotFound and keeps 
   for (const inlineBelow of [0, 64 * K]) {
     const pool = new HasherPool({ size: 1, inlineBelow });
     try {
-      const err = await assert.rejects(
-        pool.hashFile(`${dir}/missing`),
+      const err = await assertRejects(
+        () => pool.hashFile(`${dir}/missing`),
         Deno.errors.NotFound,
       );
       void err;
-      await assert.rejects(
-        pool.hashFile(`${dir}/missing`),
-        (e: Error) => e.name === "NotFound",
+      assertStrictEquals(
+        (await assertRejects(() => pool.hashFile(`${dir}/missing`))).name,
+        "NotFound",
       );
       const f = files[0]!;
-      assert.deepStrictEqual(
+      assertEquals(
         show(await pool.hashFile(f.path)),
         show(digestBytes(f.data)),
       );
@@ -155,9 +165,9 @@ Deno.test("HasherPool.hashFile() rejects a directory and keeps working", async (
   const { dir, files } = await writeFiles([300 * K]);
   const pool = new HasherPool({ size: 1, inlineBelow: 0 });
   try {
-    await assert.rejects(pool.hashFile(dir), Error);
+    await assertRejects(() => pool.hashFile(dir), Error);
     const f = files[0]!;
-    assert.deepStrictEqual(
+    assertEquals(
       show(await pool.hashFile(f.path)),
       show(digestBytes(f.data)),
     );
@@ -177,7 +187,7 @@ Deno.test("HasherPool.hashFile() digests 20 files at once", async () => {
   try {
     const digests = await Promise.all(files.map((f) => pool.hashFile(f.path)));
     for (const [i, d] of digests.entries()) {
-      assert.deepStrictEqual(
+      assertEquals(
         show(d),
         show(digestBytes(files[i]!.data)),
         `file ${i}`,
@@ -207,11 +217,14 @@ Deno.test("HasherPool.close() rejects queued jobs and later calls", async () => 
     await new Promise((r) => setTimeout(r, 0));
     await pool.close();
     const results = await Promise.all(jobs);
-    assert.ok(
+    assert(
       results.some((r) => r instanceof HasherPoolClosedError),
       `results: ${results}`,
     );
-    await assert.rejects(pool.hashFile(files[0]!.path), HasherPoolClosedError);
+    await assertRejects(
+      () => pool.hashFile(files[0]!.path),
+      HasherPoolClosedError,
+    );
     await pool.close(); // idempotent
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -220,11 +233,11 @@ Deno.test("HasherPool.close() rejects queued jobs and later calls", async () => 
 
 Deno.test("HasherPool defaults to one worker per core and validates its size", async () => {
   const pool = new HasherPool();
-  assert.equal(pool.size, Math.max(1, navigator.hardwareConcurrency));
+  assertStrictEquals(pool.size, Math.max(1, navigator.hardwareConcurrency));
   await pool.close();
-  assert.throws(() => new HasherPool({ size: 0 }), RangeError);
-  assert.throws(() => new HasherPool({ size: 1.5 }), RangeError);
-  assert.throws(() => new HasherPool({ inlineBelow: -1 }), RangeError);
+  assertThrows(() => new HasherPool({ size: 0 }), RangeError);
+  assertThrows(() => new HasherPool({ size: 1.5 }), RangeError);
+  assertThrows(() => new HasherPool({ inlineBelow: -1 }), RangeError);
 });
 
 /** Waits until `cond()` holds, polling; fails after `ms`. */
@@ -236,22 +249,26 @@ Deno.test("HasherPool ends workers idle for idleMs and starts them again on dema
   const { dir, files } = await writeFiles([100 * K, 200 * K, 300 * K]);
   const pool = new HasherPool({ size: 2, inlineBelow: 0, idleMs: 20 });
   try {
-    assert.equal(pool.workers, 0, "workers start lazily");
+    assertStrictEquals(pool.workers, 0, "workers start lazily");
     const [a, b] = await Promise.all(
       files.slice(0, 2).map((f) => pool.hashFile(f.path)),
     );
     // The last result and this line run before any timer can fire.
-    assert.ok(pool.workers >= 1, `workers: ${pool.workers}`);
-    assert.deepStrictEqual(show(a!), show(digestBytes(files[0]!.data)));
-    assert.deepStrictEqual(show(b!), show(digestBytes(files[1]!.data)));
+    assert(pool.workers >= 1, `workers: ${pool.workers}`);
+    assertEquals(show(a!), show(digestBytes(files[0]!.data)));
+    assertEquals(show(b!), show(digestBytes(files[1]!.data)));
     await until(() => pool.workers === 0, "idle workers to end");
 
     const f = files[2]!;
-    assert.deepStrictEqual(
+    assertEquals(
       show(await pool.hashFile(f.path)),
       show(digestBytes(f.data)),
     );
-    assert.equal(pool.workers, 1, "a worker is started again for new work");
+    assertStrictEquals(
+      pool.workers,
+      1,
+      "a worker is started again for new work",
+    );
     await until(() => pool.workers === 0, "the new worker to end");
   } finally {
     await pool.close();
@@ -268,11 +285,11 @@ Deno.test("HasherPool.hashFile() with idleMs 0 ends only idle workers and loses 
     // All at once: the worker always has a next job, so it is never idle.
     const digests = await Promise.all(files.map((f) => pool.hashFile(f.path)));
     for (const [i, d] of digests.entries()) {
-      assert.deepStrictEqual(show(d), show(digestBytes(files[i]!.data)));
+      assertEquals(show(d), show(digestBytes(files[i]!.data)));
     }
     // One after another: the worker may end between files.
     for (const { path, data } of files) {
-      assert.deepStrictEqual(
+      assertEquals(
         show(await pool.hashFile(path)),
         show(digestBytes(data)),
       );
@@ -286,9 +303,9 @@ Deno.test("HasherPool.hashFile() with idleMs 0 ends only idle workers and loses 
 });
 
 Deno.test("HasherPool validates idleMs", async () => {
-  assert.throws(() => new HasherPool({ idleMs: -1 }), RangeError);
-  assert.throws(() => new HasherPool({ idleMs: NaN }), RangeError);
+  assertThrows(() => new HasherPool({ idleMs: -1 }), RangeError);
+  assertThrows(() => new HasherPool({ idleMs: NaN }), RangeError);
   const pool = new HasherPool({ idleMs: Infinity });
-  assert.equal(pool.workers, 0);
+  assertStrictEquals(pool.workers, 0);
   await pool.close();
 });

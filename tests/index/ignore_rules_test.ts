@@ -1,5 +1,5 @@
 import ignore from "ignore";
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertStrictEquals } from "../assert.ts";
 import {
   ALWAYS_IGNORED,
   CACHE_CHARS,
@@ -21,14 +21,17 @@ async function withFolder(fn: (dir: string) => Promise<void>): Promise<void> {
 
 Deno.test("ensureIgnoreFile() creates the defaults once and never overwrites", async () => {
   await withFolder(async (dir) => {
-    assert.equal(await ensureIgnoreFile(dir), true);
-    assert.equal(
+    assertStrictEquals(await ensureIgnoreFile(dir), true);
+    assertStrictEquals(
       await Deno.readTextFile(`${dir}/${IGNORE_FILE}`),
       DEFAULT_DSYNCIGNORE,
     );
     await Deno.writeTextFile(`${dir}/${IGNORE_FILE}`, "mine\n");
-    assert.equal(await ensureIgnoreFile(dir), false);
-    assert.equal(await Deno.readTextFile(`${dir}/${IGNORE_FILE}`), "mine\n");
+    assertStrictEquals(await ensureIgnoreFile(dir), false);
+    assertStrictEquals(
+      await Deno.readTextFile(`${dir}/${IGNORE_FILE}`),
+      "mine\n",
+    );
   });
 });
 
@@ -36,14 +39,14 @@ Deno.test("DEFAULT_DSYNCIGNORE lists the original defaults with comments", () =>
   const patterns = DEFAULT_DSYNCIGNORE.split("\n").filter((l) =>
     l !== "" && !l.startsWith("#")
   );
-  assert.deepEqual(patterns, [
+  assertEquals(patterns, [
     ".git",
     "node_modules",
     ".DS_Store",
     "*.tmp",
     "*.part",
   ]);
-  assert.ok(DEFAULT_DSYNCIGNORE.startsWith("#"));
+  assert(DEFAULT_DSYNCIGNORE.startsWith("#"));
 });
 
 Deno.test("IgnoreRules.ignores() applies the defaults with gitignore semantics", async () => {
@@ -66,7 +69,7 @@ Deno.test("IgnoreRules.ignores() applies the defaults with gitignore semantics",
       ["", true, false],
     ];
     for (const [path, isDir, expected] of cases) {
-      assert.equal(rules.ignores(path, isDir), expected, path);
+      assertStrictEquals(rules.ignores(path, isDir), expected, path);
     }
   });
 });
@@ -87,9 +90,9 @@ Deno.test("IgnoreRules.ignores() always ignores dsync's own paths", async () => 
       ["sub/.dsync", true],
     ];
     for (const [path, isDir] of cases) {
-      assert.equal(rules.ignores(path, isDir), true, path);
+      assertStrictEquals(rules.ignores(path, isDir), true, path);
     }
-    assert.equal(rules.ignores("x.partial", false), false);
+    assertStrictEquals(rules.ignores("x.partial", false), false);
   });
 });
 
@@ -111,13 +114,13 @@ Deno.test("IgnoreRules.load() adds -e patterns after the file's", async () => {
       ["sub/top.txt", false, false],
     ];
     for (const [path, isDir, expected] of cases) {
-      assert.equal(
+      assertStrictEquals(
         rules.ignores(path, isDir),
         expected,
         `${path} (dir: ${isDir})`,
       );
     }
-    assert.deepEqual(rules.patterns, [
+    assertEquals(rules.patterns, [
       "*.log",
       "build/",
       "!keep.log",
@@ -133,9 +136,9 @@ Deno.test("IgnoreRules matches case-sensitively and in NFC", async () => {
       "Secret.txt\ncafe\u0301\n",
     );
     const rules = await IgnoreRules.load(dir);
-    assert.equal(rules.ignores("Secret.txt", false), true);
-    assert.equal(rules.ignores("secret.txt", false), false);
-    assert.equal(rules.ignores("caf\u00e9", false), true);
+    assertStrictEquals(rules.ignores("Secret.txt", false), true);
+    assertStrictEquals(rules.ignores("secret.txt", false), false);
+    assertStrictEquals(rules.ignores("caf\u00e9", false), true);
   });
 });
 
@@ -146,7 +149,7 @@ Deno.test("IgnoreRules on a case-insensitive disk ignores every case variant of 
     const folding = await IgnoreRules.load(dir, ["id.key"], {
       caseInsensitive: true,
     });
-    assert.equal(folding.caseInsensitive, true);
+    assertStrictEquals(folding.caseInsensitive, true);
     const cases: [string, boolean, boolean, boolean][] = [
       // path, isDir, ignored when case-sensitive, when case-insensitive
       [".git/config", false, true, true],
@@ -162,13 +165,13 @@ Deno.test("IgnoreRules on a case-insensitive disk ignores every case variant of 
       ["movie.PART", false, true, true],
     ];
     for (const [path, isDir, wantSensitive, wantFolding] of cases) {
-      assert.equal(sensitive.ignores(path, isDir), wantSensitive, path);
-      assert.equal(folding.ignores(path, isDir), wantFolding, path);
+      assertStrictEquals(sensitive.ignores(path, isDir), wantSensitive, path);
+      assertStrictEquals(folding.ignores(path, isDir), wantFolding, path);
     }
     // A reload keeps folding.
     await Deno.writeTextFile(`${dir}/${IGNORE_FILE}`, "Build\n");
-    assert.equal(await folding.refresh(), true);
-    assert.equal(folding.ignores("BUILD", true), true);
+    assertStrictEquals(await folding.refresh(), true);
+    assertStrictEquals(folding.ignores("BUILD", true), true);
   });
 });
 
@@ -177,17 +180,17 @@ Deno.test("IgnoreRules.refresh() picks up edits and deletion of .dsyncignore", a
     const file = `${dir}/${IGNORE_FILE}`;
     await Deno.writeTextFile(file, "*.a\n");
     const rules = await IgnoreRules.load(dir);
-    assert.equal(rules.ignores("x.a", false), true);
-    assert.equal(await rules.refresh(), false);
+    assertStrictEquals(rules.ignores("x.a", false), true);
+    assertStrictEquals(await rules.refresh(), false);
     // Same size, same second: only the text tells the change.
     await Deno.writeTextFile(file, "*.b\n");
-    assert.equal(await rules.refresh(), true);
-    assert.equal(rules.ignores("x.a", false), false);
-    assert.equal(rules.ignores("x.b", false), true);
+    assertStrictEquals(await rules.refresh(), true);
+    assertStrictEquals(rules.ignores("x.a", false), false);
+    assertStrictEquals(rules.ignores("x.b", false), true);
     await Deno.remove(file);
-    assert.equal(await rules.refresh(), true);
-    assert.equal(rules.ignores("x.b", false), false);
-    assert.equal(rules.ignores("x.part", false), true);
+    assertStrictEquals(await rules.refresh(), true);
+    assertStrictEquals(rules.ignores("x.b", false), false);
+    assertStrictEquals(rules.ignores("x.part", false), true);
   });
 });
 
@@ -198,20 +201,20 @@ Deno.test("IgnoreRules skips invalid patterns without failing", async () => {
       "[\na[\n\\\n[z-a]\nbad\u0001name\n# comment\n\n*.log\n",
     );
     const rules = await IgnoreRules.load(dir, ["also\u0000bad", "*.bak"]);
-    assert.equal(rules.ignores("x.log", false), true);
-    assert.equal(rules.ignores("x.bak", false), true);
-    assert.equal(rules.ignores("plain.txt", false), false);
-    assert.ok(!rules.patterns.includes("bad\u0001name"));
-    assert.ok(!rules.patterns.includes("also\u0000bad"));
+    assertStrictEquals(rules.ignores("x.log", false), true);
+    assertStrictEquals(rules.ignores("x.bak", false), true);
+    assertStrictEquals(rules.ignores("plain.txt", false), false);
+    assert(!rules.patterns.includes("bad\u0001name"));
+    assert(!rules.patterns.includes("also\u0000bad"));
   });
 });
 
 Deno.test("IgnoreRules.load() without a .dsyncignore only ignores dsync's own paths", async () => {
   await withFolder(async (dir) => {
     const rules = await IgnoreRules.load(dir);
-    assert.equal(rules.ignores("node_modules", true), false);
-    assert.equal(rules.ignores(".dsync", true), true);
-    assert.deepEqual(rules.patterns, []);
+    assertStrictEquals(rules.ignores("node_modules", true), false);
+    assertStrictEquals(rules.ignores(".dsync", true), true);
+    assertEquals(rules.patterns, []);
   });
 });
 
@@ -231,7 +234,7 @@ Deno.test("isAlwaysIgnoredName() agrees with the ALWAYS_IGNORED patterns in any 
     ".DSyncIgnore",
   ];
   for (const name of names) {
-    assert.equal(isAlwaysIgnoredName(name), matcher.ignores(name), name);
+    assertStrictEquals(isAlwaysIgnoredName(name), matcher.ignores(name), name);
   }
 });
 
@@ -245,10 +248,10 @@ Deno.test("IgnoreRules keeps its path cache bounded for long, deep paths", async
       const parts = [`top${i}`];
       while (parts.length < 16) parts.push(component);
       const base = parts.join("/");
-      assert.equal(rules.ignores(`${base}/f.txt`, false), false);
-      assert.equal(rules.ignores(`${base}/f.tmp`, false), true);
-      assert.equal(rules.ignores(`${base}/build/x`, false), true);
-      assert.ok(rules.cachedChars <= CACHE_CHARS, `${rules.cachedChars}`);
+      assertStrictEquals(rules.ignores(`${base}/f.txt`, false), false);
+      assertStrictEquals(rules.ignores(`${base}/f.tmp`, false), true);
+      assertStrictEquals(rules.ignores(`${base}/build/x`, false), true);
+      assert(rules.cachedChars <= CACHE_CHARS, `${rules.cachedChars}`);
     }
   });
 });

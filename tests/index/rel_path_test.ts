@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertStrictEquals } from "../assert.ts";
 import {
   baseName,
   isWithin,
@@ -34,7 +34,7 @@ Deno.test("toRelPath() canonicalizes separators, dots and Unicode", () => {
     [".", "/", ""],
   ];
   for (const [input, sep, expected] of cases) {
-    assert.equal(
+    assertStrictEquals(
       toRelPath(input, sep),
       expected,
       `input ${JSON.stringify(input)}`,
@@ -43,11 +43,11 @@ Deno.test("toRelPath() canonicalizes separators, dots and Unicode", () => {
 });
 
 Deno.test("toOsPath() joins with the platform separator", () => {
-  assert.equal(toOsPath("/srv/f", "a/b.txt", "/"), "/srv/f/a/b.txt");
-  assert.equal(toOsPath("/srv/f/", "a/b.txt", "/"), "/srv/f/a/b.txt");
-  assert.equal(toOsPath("C:\\f", "a/b.txt", "\\"), "C:\\f\\a\\b.txt");
-  assert.equal(toOsPath("C:\\f\\", "a/b.txt", "\\"), "C:\\f\\a\\b.txt");
-  assert.equal(toOsPath("/srv/f", "", "/"), "/srv/f");
+  assertStrictEquals(toOsPath("/srv/f", "a/b.txt", "/"), "/srv/f/a/b.txt");
+  assertStrictEquals(toOsPath("/srv/f/", "a/b.txt", "/"), "/srv/f/a/b.txt");
+  assertStrictEquals(toOsPath("C:\\f", "a/b.txt", "\\"), "C:\\f\\a\\b.txt");
+  assertStrictEquals(toOsPath("C:\\f\\", "a/b.txt", "\\"), "C:\\f\\a\\b.txt");
+  assertStrictEquals(toOsPath("/srv/f", "", "/"), "/srv/f");
 });
 
 Deno.test("toRelPath() and toOsPath() round-trip", () => {
@@ -55,20 +55,20 @@ Deno.test("toRelPath() and toOsPath() round-trip", () => {
     const rel = `d/${NFC_E}/x y.txt`;
     const os = toOsPath(sep === "/" ? "/root" : "C:\\root", rel, sep);
     const back = os.slice((sep === "/" ? "/root" : "C:\\root").length + 1);
-    assert.equal(toRelPath(back, sep), rel);
+    assertStrictEquals(toRelPath(back, sep), rel);
   }
 });
 
 Deno.test("joinRel() appends an NFC name", () => {
-  assert.equal(joinRel("", "a"), "a");
-  assert.equal(joinRel("a", `${NFD_E}.txt`), `a/${NFC_E}.txt`);
+  assertStrictEquals(joinRel("", "a"), "a");
+  assertStrictEquals(joinRel("a", `${NFD_E}.txt`), `a/${NFC_E}.txt`);
 });
 
 Deno.test("parentRel(), baseName() and isWithin() split canonical paths", () => {
-  assert.equal(parentRel("a/b/c"), "a/b");
-  assert.equal(parentRel("a"), "");
-  assert.equal(baseName("a/b/c"), "c");
-  assert.equal(baseName("c"), "c");
+  assertStrictEquals(parentRel("a/b/c"), "a/b");
+  assertStrictEquals(parentRel("a"), "");
+  assertStrictEquals(baseName("a/b/c"), "c");
+  assertStrictEquals(baseName("c"), "c");
   const cases: [string, string, boolean][] = [
     ["a/b", "a", true],
     ["a", "a", true],
@@ -78,7 +78,7 @@ Deno.test("parentRel(), baseName() and isWithin() split canonical paths", () => 
     ["x", "", true],
   ];
   for (const [path, ancestor, expected] of cases) {
-    assert.equal(
+    assertStrictEquals(
       isWithin(path, ancestor),
       expected,
       `${path} within ${ancestor}`,
@@ -87,9 +87,9 @@ Deno.test("parentRel(), baseName() and isWithin() split canonical paths", () => 
 });
 
 Deno.test("separatorOf() is a backslash on Windows only", () => {
-  assert.equal(separatorOf("windows"), "\\");
+  assertStrictEquals(separatorOf("windows"), "\\");
   for (const os of ["linux", "darwin", "freebsd", "android"] as const) {
-    assert.equal(separatorOf(os), "/");
+    assertStrictEquals(separatorOf(os), "/");
   }
 });
 
@@ -125,8 +125,12 @@ Deno.test("nativeToWirePath() maps Windows and macOS names to the wire form", ()
   ];
   for (const [platform, native, wire, problem] of table) {
     const mapped = nativeToWirePath(native, platform);
-    assert.equal(mapped, wire, `${platform} ${native}`);
-    assert.equal(wirePathProblem(mapped), problem, `${platform} ${native}`);
+    assertStrictEquals(mapped, wire, `${platform} ${native}`);
+    assertStrictEquals(
+      wirePathProblem(mapped),
+      problem,
+      `${platform} ${native}`,
+    );
   }
 });
 
@@ -150,7 +154,7 @@ Deno.test("wireToNativePath() joins under drive letters, UNC and POSIX folders",
     ["linux", "/srv/sync/", "a/b", "/srv/sync/a/b"],
   ];
   for (const [platform, folder, wire, native] of table) {
-    assert.equal(wireToNativePath(folder, wire, platform), native, wire);
+    assertStrictEquals(wireToNativePath(folder, wire, platform), native, wire);
   }
 });
 
@@ -159,7 +163,7 @@ Deno.test("nativeToWirePath() inverts wireToNativePath() on every platform", () 
   for (const platform of ["windows", "darwin", "linux"] as const) {
     const root = platform === "windows" ? "C:\\Sync" : "/sync";
     const native = wireToNativePath(root, wire, platform);
-    assert.equal(
+    assertStrictEquals(
       nativeToWirePath(native.slice(root.length + 1), platform),
       wire,
     );

@@ -35,11 +35,10 @@ async function withIndex(
 ): Promise<void> {
   const folder = await Deno.makeTempDir();
   const store = IndexStore.open(folder);
-  const remote = RemoteIndex.open(folder);
+  const remote = RemoteIndex.of(store);
   try {
     await fn(store, remote, folder);
   } finally {
-    remote.close();
     store.close();
     await Deno.remove(folder, { recursive: true });
   }
@@ -66,15 +65,13 @@ Deno.test("RemoteIndex survives reopening", async () => {
   const folder = await Deno.makeTempDir();
   try {
     let store = IndexStore.open(folder);
-    let remote = RemoteIndex.open(folder);
+    let remote = RemoteIndex.of(store);
     remote.storeBatch(3n, [file("x", "x")], 9n);
-    remote.close();
     store.close();
     store = IndexStore.open(folder);
-    remote = RemoteIndex.open(folder);
+    remote = RemoteIndex.of(store);
     assertEquals(remote.maxSequence(3n), 9n);
     assertEquals(remote.get(3n, "x")?.size, 1);
-    remote.close();
     store.close();
   } finally {
     await Deno.remove(folder, { recursive: true });

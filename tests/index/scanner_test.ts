@@ -1,5 +1,10 @@
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStrictEquals,
+} from "../assert.ts";
 import type { FileDigest } from "../../src/index/file_digest.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import { blake3 } from "../../src/index/hash.ts";
@@ -147,7 +152,7 @@ Deno.test("Scanner.scan() indexes files, dirs and symlinks without following lin
 
     const summary = await scanner.scan();
 
-    assert.deepEqual(paths(store), [
+    assertEquals(paths(store), [
       "a.txt",
       "dangling",
       "link-outside",
@@ -157,37 +162,37 @@ Deno.test("Scanner.scan() indexes files, dirs and symlinks without following lin
       "sub/deep",
       "sub/deep/c.txt",
     ]);
-    assert.deepEqual(hashedNames(), ["a.txt", "sub/b.bin", "sub/deep/c.txt"]);
-    assert.equal(summary.files, 3);
-    assert.equal(summary.dirs, 2);
-    assert.equal(summary.symlinks, 3);
-    assert.equal(summary.bytes, 200_006);
-    assert.equal(summary.hashedFiles, 3);
-    assert.equal(summary.hashedBytes, 200_006);
-    assert.equal(summary.errors, 0);
-    assert.equal(summary.deleted, 0);
+    assertEquals(hashedNames(), ["a.txt", "sub/b.bin", "sub/deep/c.txt"]);
+    assertStrictEquals(summary.files, 3);
+    assertStrictEquals(summary.dirs, 2);
+    assertStrictEquals(summary.symlinks, 3);
+    assertStrictEquals(summary.bytes, 200_006);
+    assertStrictEquals(summary.hashedFiles, 3);
+    assertStrictEquals(summary.hashedBytes, 200_006);
+    assertStrictEquals(summary.errors, 0);
+    assertStrictEquals(summary.deleted, 0);
 
     const a = get("a.txt")!;
-    assert.equal(a.kind, "file");
-    assert.equal(a.size, 5);
-    assert.deepEqual(a.hash, blake3(new TextEncoder().encode("hello")));
-    assert.equal(a.exec, false);
-    assert.equal(counterOf(a.version, store.replicaId), 1);
-    assert.equal(
+    assertStrictEquals(a.kind, "file");
+    assertStrictEquals(a.size, 5);
+    assertEquals(a.hash, blake3(new TextEncoder().encode("hello")));
+    assertStrictEquals(a.exec, false);
+    assertStrictEquals(counterOf(a.version, store.replicaId), 1);
+    assertStrictEquals(
       a.mtimeNs,
       BigInt(Deno.statSync(`${dir}/a.txt`).mtime!.getTime()) * 1_000_000n,
     );
-    assert.equal(a.inode, Deno.statSync(`${dir}/a.txt`).ino);
-    assert.equal(get("sub/b.bin")!.chunks.length, 4);
-    assert.equal(get("sub/deep/c.txt")!.exec, true);
-    assert.equal(get("sub")!.kind, "dir");
+    assertStrictEquals(a.inode, Deno.statSync(`${dir}/a.txt`).ino);
+    assertStrictEquals(get("sub/b.bin")!.chunks.length, 4);
+    assertStrictEquals(get("sub/deep/c.txt")!.exec, true);
+    assertStrictEquals(get("sub")!.kind, "dir");
     const link = get("link-to-dir")!;
-    assert.equal(link.kind, "symlink");
-    assert.equal(link.symlinkTarget, "sub");
-    assert.deepEqual(link.hash, blake3(new TextEncoder().encode("sub")));
-    assert.equal(get("link-outside")!.symlinkTarget, "/etc");
-    assert.equal(get("link-to-dir/b.bin"), undefined);
-    assert.equal(get(".dsyncignore"), undefined);
+    assertStrictEquals(link.kind, "symlink");
+    assertStrictEquals(link.symlinkTarget, "sub");
+    assertEquals(link.hash, blake3(new TextEncoder().encode("sub")));
+    assertStrictEquals(get("link-outside")!.symlinkTarget, "/etc");
+    assertStrictEquals(get("link-to-dir/b.bin"), undefined);
+    assertStrictEquals(get(".dsyncignore"), undefined);
   });
 });
 
@@ -199,12 +204,12 @@ Deno.test("Scanner.scan() with nothing changed hashes nothing and writes nothing
     hashedNames();
     const sequence = store.maxSequence;
     const summary = await scanner.scan();
-    assert.deepEqual(hashedNames(), []);
-    assert.equal(summary.hashedFiles, 0);
-    assert.equal(summary.files, 30);
-    assert.equal(summary.dirs, 3);
-    assert.equal(summary.symlinks, 1);
-    assert.equal(store.maxSequence, sequence);
+    assertEquals(hashedNames(), []);
+    assertStrictEquals(summary.hashedFiles, 0);
+    assertStrictEquals(summary.files, 30);
+    assertStrictEquals(summary.dirs, 3);
+    assertStrictEquals(summary.symlinks, 1);
+    assertStrictEquals(store.maxSequence, sequence);
   });
 });
 
@@ -218,17 +223,17 @@ Deno.test("Scanner.scan() rehashes a modified file and bumps its version", async
     const untouched = get("b.txt")!;
     write(dir, "a.txt", "two, longer");
     const summary = await scanner.scan();
-    assert.deepEqual(hashedNames(), ["a.txt"]);
-    assert.equal(summary.hashedFiles, 1);
+    assertEquals(hashedNames(), ["a.txt"]);
+    assertStrictEquals(summary.hashedFiles, 1);
     const after = get("a.txt")!;
-    assert.equal(after.size, 11);
-    assert.deepEqual(
+    assertStrictEquals(after.size, 11);
+    assertEquals(
       after.hash,
       blake3(new TextEncoder().encode("two, longer")),
     );
-    assert.equal(counterOf(after.version, store.replicaId), 2);
-    assert.ok(after.sequence > before.sequence);
-    assert.equal(get("b.txt")!.sequence, untouched.sequence);
+    assertStrictEquals(counterOf(after.version, store.replicaId), 2);
+    assert(after.sequence > before.sequence);
+    assertStrictEquals(get("b.txt")!.sequence, untouched.sequence);
   });
 });
 
@@ -241,8 +246,8 @@ Deno.test("Scanner.scan() notices a same-size edit through mtime", async () => {
     Deno.utimeSync(`${dir}/a.txt`, 2_000, 2_000);
     hashedNames();
     await scanner.scan();
-    assert.deepEqual(hashedNames(), ["a.txt"]);
-    assert.deepEqual(
+    assertEquals(hashedNames(), ["a.txt"]);
+    assertEquals(
       get("a.txt")!.hash,
       blake3(new TextEncoder().encode("bbbb")),
     );
@@ -257,14 +262,14 @@ Deno.test("Scanner.scan() updates only local stat when a touch keeps the content
     Deno.utimeSync(`${dir}/a.txt`, 1_234_567, 1_234_567);
     hashedNames();
     await scanner.scan();
-    assert.deepEqual(hashedNames(), ["a.txt"]);
+    assertEquals(hashedNames(), ["a.txt"]);
     const after = get("a.txt")!;
-    assert.equal(after.mtimeNs, 1_234_567_000_000_000n);
-    assert.equal(after.sequence, before.sequence);
-    assert.deepEqual(after.version, before.version);
+    assertStrictEquals(after.mtimeNs, 1_234_567_000_000_000n);
+    assertStrictEquals(after.sequence, before.sequence);
+    assertEquals(after.version, before.version);
     await scanner.scan();
-    assert.deepEqual(hashedNames(), []);
-    assert.equal(store.maxSequence, before.sequence);
+    assertEquals(hashedNames(), []);
+    assertStrictEquals(store.maxSequence, before.sequence);
   });
 });
 
@@ -276,12 +281,12 @@ Deno.test("Scanner.scan() records an exec bit change without rehashing", async (
     const before = get("run.sh")!;
     Deno.chmodSync(`${dir}/run.sh`, 0o755);
     await scanner.scan();
-    assert.deepEqual(hashedNames(), []);
+    assertEquals(hashedNames(), []);
     const after = get("run.sh")!;
-    assert.equal(after.exec, true);
-    assert.deepEqual(after.hash, before.hash);
-    assert.equal(counterOf(after.version, store.replicaId), 2);
-    assert.ok(after.sequence > before.sequence);
+    assertStrictEquals(after.exec, true);
+    assertEquals(after.hash, before.hash);
+    assertStrictEquals(counterOf(after.version, store.replicaId), 2);
+    assert(after.sequence > before.sequence);
   });
 });
 
@@ -298,8 +303,8 @@ Deno.test("Scanner.scan() turns deleted files and directories into tombstones", 
     Deno.removeSync(`${dir}/tree`, { recursive: true });
     Deno.removeSync(`${dir}/ln`);
     const summary = await scanner.scan();
-    assert.equal(summary.deleted, 6);
-    assert.deepEqual(paths(store, (r) => r.deleted), [
+    assertStrictEquals(summary.deleted, 6);
+    assertEquals(paths(store, (r) => r.deleted), [
       "gone.txt",
       "ln",
       "tree",
@@ -308,22 +313,22 @@ Deno.test("Scanner.scan() turns deleted files and directories into tombstones", 
       "tree/z.txt",
     ]);
     const tomb = get("gone.txt")!;
-    assert.equal(tomb.deleted, true);
-    assert.equal(tomb.size, 0);
-    assert.equal(tomb.chunks.length, 0);
-    assert.equal(counterOf(tomb.version, store.replicaId), 2);
-    assert.ok(tomb.sequence > before.sequence);
-    assert.equal(get("keep.txt")!.deleted, false);
+    assertStrictEquals(tomb.deleted, true);
+    assertStrictEquals(tomb.size, 0);
+    assertStrictEquals(tomb.chunks.length, 0);
+    assertStrictEquals(counterOf(tomb.version, store.replicaId), 2);
+    assert(tomb.sequence > before.sequence);
+    assertStrictEquals(get("keep.txt")!.deleted, false);
     // A tombstone is written once.
     const sequence = store.maxSequence;
-    assert.equal((await scanner.scan()).deleted, 0);
-    assert.equal(store.maxSequence, sequence);
+    assertStrictEquals((await scanner.scan()).deleted, 0);
+    assertStrictEquals(store.maxSequence, sequence);
     // A file coming back is a new version that dominates the tombstone.
     write(dir, "gone.txt", "back");
     await scanner.scan();
     const back = get("gone.txt")!;
-    assert.equal(back.deleted, false);
-    assert.equal(counterOf(back.version, store.replicaId), 3);
+    assertStrictEquals(back.deleted, false);
+    assertStrictEquals(counterOf(back.version, store.replicaId), 3);
   });
 });
 
@@ -332,15 +337,15 @@ Deno.test("Scanner records removed empty folders as deleted, by a full scan or a
     Deno.mkdirSync(`${dir}/empty/inner`, { recursive: true });
     Deno.mkdirSync(`${dir}/lonely`);
     await scanner.scan();
-    assert.equal(get("empty/inner")!.deleted, false);
+    assertStrictEquals(get("empty/inner")!.deleted, false);
     // Watcher events lost (e.g. the process was stopped): the full scan.
     Deno.removeSync(`${dir}/empty`, { recursive: true });
-    assert.equal((await scanner.scan()).deleted, 2);
-    assert.deepEqual(paths(store, (r) => r.deleted), ["empty", "empty/inner"]);
+    assertStrictEquals((await scanner.scan()).deleted, 2);
+    assertEquals(paths(store, (r) => r.deleted), ["empty", "empty/inner"]);
     // The watcher's event for the folder: a rescan of that path alone.
     Deno.removeSync(`${dir}/lonely`);
     await scanner.scanPaths(["lonely"]);
-    assert.equal(get("lonely")!.deleted, true);
+    assertStrictEquals(get("lonely")!.deleted, true);
   });
 });
 
@@ -352,10 +357,10 @@ Deno.test("Scanner.scan() records a kind change as a new version", async () => {
     write(dir, "x/inner.txt", "now a dir");
     await scanner.scan();
     const x = get("x")!;
-    assert.equal(x.kind, "dir");
-    assert.equal(x.deleted, false);
-    assert.equal(counterOf(x.version, store.replicaId), 2);
-    assert.equal(get("x/inner.txt")!.kind, "file");
+    assertStrictEquals(x.kind, "dir");
+    assertStrictEquals(x.deleted, false);
+    assertStrictEquals(counterOf(x.version, store.replicaId), 2);
+    assertStrictEquals(get("x/inner.txt")!.kind, "file");
   });
 });
 
@@ -377,10 +382,10 @@ Deno.test("Scanner.scan() skips default-ignored, -e and always-ignored paths", a
     await withScannerExtra(dir, store, ["build/", "*.md"], async (scanner2) => {
       await scanner2.scan();
     });
-    assert.deepEqual(paths(store), ["sub", "web", "web/app.js"]);
+    assertEquals(paths(store), ["sub", "web", "web/app.js"]);
     // The fixture's scanner has no -e patterns: build/ and notes.md appear.
-    assert.equal((await scanner.scan()).deleted, 0);
-    assert.deepEqual(paths(store), [
+    assertStrictEquals((await scanner.scan()).deleted, 0);
+    assertEquals(paths(store), [
       "build",
       "build/out.o",
       "notes.md",
@@ -415,7 +420,7 @@ Deno.test("Scanner.scan() applies an edited .dsyncignore without restart", async
     write(dir, "b.txt", "2");
     write(dir, "logs/c.txt", "3");
     await scanner.scan();
-    assert.deepEqual(paths(store), ["a.log", "b.txt", "logs", "logs/c.txt"]);
+    assertEquals(paths(store), ["a.log", "b.txt", "logs", "logs/c.txt"]);
     const logBefore = get("a.log")!;
     await Deno.writeTextFile(`${dir}/.dsyncignore`, "*.log\nlogs/\n");
     write(dir, "new.log", "4");
@@ -423,15 +428,15 @@ Deno.test("Scanner.scan() applies an edited .dsyncignore without restart", async
     write(dir, "a.log", "changed while ignored");
     const summary = await scanner.scan();
     // Newly ignored paths are neither indexed nor deleted on peers.
-    assert.equal(summary.deleted, 0);
-    assert.equal(get("new.log"), undefined);
-    assert.equal(get("logs/d.txt"), undefined);
-    assert.deepEqual(get("a.log"), logBefore);
-    assert.equal(get("logs/c.txt")!.deleted, false);
+    assertStrictEquals(summary.deleted, 0);
+    assertStrictEquals(get("new.log"), undefined);
+    assertStrictEquals(get("logs/d.txt"), undefined);
+    assertEquals(get("a.log"), logBefore);
+    assertStrictEquals(get("logs/c.txt")!.deleted, false);
     // Un-ignoring brings them back.
     await Deno.writeTextFile(`${dir}/.dsyncignore`, "");
     await scanner.scan();
-    assert.deepEqual(paths(store), [
+    assertEquals(paths(store), [
       "a.log",
       "b.txt",
       "logs",
@@ -439,7 +444,7 @@ Deno.test("Scanner.scan() applies an edited .dsyncignore without restart", async
       "logs/d.txt",
       "new.log",
     ]);
-    assert.equal(get("a.log")!.size, "changed while ignored".length);
+    assertStrictEquals(get("a.log")!.size, "changed while ignored".length);
   });
 });
 
@@ -451,9 +456,9 @@ Deno.test("Scanner.scan() logs and skips an unreadable file and indexes the rest
       write(dir, "sub/ok2.txt", "2");
       hasher.denied.add("/secret.txt");
       const first = await scanner.scan();
-      assert.equal(first.errors, 1);
-      assert.deepEqual(paths(store), ["ok1.txt", "sub", "sub/ok2.txt"]);
-      assert.ok(warnings.some((w) => w.properties.path === "secret.txt"));
+      assertStrictEquals(first.errors, 1);
+      assertEquals(paths(store), ["ok1.txt", "sub", "sub/ok2.txt"]);
+      assert(warnings.some((w) => w.properties.path === "secret.txt"));
 
       // Once indexed, a file that turns unreadable keeps its record: no tombstone.
       hasher.denied.clear();
@@ -462,9 +467,9 @@ Deno.test("Scanner.scan() logs and skips an unreadable file and indexes the rest
       write(dir, "secret.txt", "changed");
       hasher.denied.add("/secret.txt");
       const again = await scanner.scan();
-      assert.equal(again.errors, 1);
-      assert.equal(again.deleted, 0);
-      assert.deepEqual(get("secret.txt"), indexed);
+      assertStrictEquals(again.errors, 1);
+      assertStrictEquals(again.deleted, 0);
+      assertEquals(get("secret.txt"), indexed);
     });
   });
 });
@@ -473,10 +478,10 @@ Deno.test("Scanner.scan() skips FIFOs without opening them", async () => {
   await withScanner(async ({ dir, store, scanner }) => {
     write(dir, "a.txt", "a");
     const mkfifo = new Deno.Command("mkfifo", { args: [`${dir}/pipe`] });
-    assert.equal((await mkfifo.output()).code, 0);
+    assertStrictEquals((await mkfifo.output()).code, 0);
     const summary = await scanner.scan();
-    assert.equal(summary.errors, 0);
-    assert.deepEqual(paths(store), ["a.txt"]);
+    assertStrictEquals(summary.errors, 0);
+    assertEquals(paths(store), ["a.txt"]);
   });
 });
 
@@ -486,18 +491,18 @@ Deno.test("Scanner.scan() stores an NFD name as NFC and keeps it across rescans"
     const nfc = "caf\u00e9";
     write(dir, `${nfd}/r${nfd}sum${nfd}.txt`, "x");
     await scanner.scan();
-    assert.deepEqual(paths(store), [nfc, `${nfc}/r${nfc}sum${nfc}.txt`]);
+    assertEquals(paths(store), [nfc, `${nfc}/r${nfc}sum${nfc}.txt`]);
     const summary = await scanner.scan();
-    assert.equal(summary.deleted, 0);
+    assertStrictEquals(summary.deleted, 0);
     // A targeted rescan by the canonical name finds the NFD file on disk.
     const sequence = store.maxSequence;
     const targeted = await scanner.scanPaths([
       `${nfc}/r${nfc}sum${nfc}.txt`,
       nfc,
     ]);
-    assert.equal(targeted.deleted, 0);
-    assert.equal(store.maxSequence, sequence);
-    assert.equal(get(`${nfc}/r${nfc}sum${nfc}.txt`)!.deleted, false);
+    assertStrictEquals(targeted.deleted, 0);
+    assertStrictEquals(store.maxSequence, sequence);
+    assertStrictEquals(get(`${nfc}/r${nfc}sum${nfc}.txt`)!.deleted, false);
   });
 });
 
@@ -510,12 +515,12 @@ Deno.test("Scanner.scan() hashes a file again when it changes during hashing", a
       () => write(dir, "busy.txt", "second version"),
     );
     await scanner.scan();
-    assert.deepEqual(hashedNames(), ["busy.txt", "busy.txt"]);
-    assert.deepEqual(
+    assertEquals(hashedNames(), ["busy.txt", "busy.txt"]);
+    assertEquals(
       get("busy.txt")!.hash,
       blake3(new TextEncoder().encode("second version")),
     );
-    assert.equal(get("busy.txt")!.size, 14);
+    assertStrictEquals(get("busy.txt")!.size, 14);
   });
 });
 
@@ -528,13 +533,13 @@ Deno.test("Scanner.scan() rehashes a file modified right before it was hashed", 
     clock = Date.now();
     Deno.utimeSync(`${dir}/fresh.txt`, new Date(clock), new Date(clock));
     await scanner.scan();
-    assert.deepEqual(hashedNames(), ["fresh.txt", "old.txt"]);
+    assertEquals(hashedNames(), ["fresh.txt", "old.txt"]);
     // Its mtime was within the racy window of the hash: checked once more.
     clock += 60_000;
     await scanner.scan();
-    assert.deepEqual(hashedNames(), ["fresh.txt"]);
+    assertEquals(hashedNames(), ["fresh.txt"]);
     await scanner.scan();
-    assert.deepEqual(hashedNames(), []);
+    assertEquals(hashedNames(), []);
   }, { now: () => clock });
 });
 
@@ -556,17 +561,17 @@ Deno.test("Scanner.scanPaths() rescans only the given paths", async () => {
       "d/e/z.txt",
       "missing/never.txt",
     ]);
-    assert.deepEqual(hashedNames(), ["a.txt", "d/e/z.txt"]);
-    assert.equal(summary.deleted, 1);
-    assert.equal(get("d/x.txt")!.deleted, true);
-    assert.equal(get("d/e/z.txt")!.size, 3);
-    assert.equal(get("b.txt")!.size, 1);
-    assert.equal(get("missing/never.txt"), undefined);
+    assertEquals(hashedNames(), ["a.txt", "d/e/z.txt"]);
+    assertStrictEquals(summary.deleted, 1);
+    assertStrictEquals(get("d/x.txt")!.deleted, true);
+    assertStrictEquals(get("d/e/z.txt")!.size, 3);
+    assertStrictEquals(get("b.txt")!.size, 1);
+    assertStrictEquals(get("missing/never.txt"), undefined);
     // A removed directory takes its records with it.
     Deno.removeSync(`${dir}/d`, { recursive: true });
     const removed = await scanner.scanPaths(["d"]);
-    assert.equal(removed.deleted, 4);
-    assert.deepEqual(paths(store), ["a.txt", "b.txt"]);
+    assertStrictEquals(removed.deleted, 4);
+    assertEquals(paths(store), ["a.txt", "b.txt"]);
   });
 });
 
@@ -579,11 +584,11 @@ Deno.test("Scanner.scanPaths() handles a directory replaced by a file and paths 
     write(dir, "d", "now a file");
     Deno.symlinkSync("real", `${dir}/via`);
     const summary = await scanner.scanPaths(["d", "via/r.txt", "d\\x.txt"]);
-    assert.equal(get("d")!.kind, "file");
-    assert.equal(get("d/x.txt")!.deleted, true);
-    assert.equal(summary.deleted, 1);
-    assert.equal(get("via/r.txt"), undefined);
-    assert.deepEqual(paths(store), ["d", "real", "real/r.txt"]);
+    assertStrictEquals(get("d")!.kind, "file");
+    assertStrictEquals(get("d/x.txt")!.deleted, true);
+    assertStrictEquals(summary.deleted, 1);
+    assertStrictEquals(get("via/r.txt"), undefined);
+    assertEquals(paths(store), ["d", "real", "real/r.txt"]);
   });
 });
 
@@ -599,12 +604,12 @@ Deno.test("Scanner.scanPaths() ignores ignored paths and never tombstones them",
       "node_modules",
       ".dsync/index.db",
     ]);
-    assert.deepEqual(paths(store), ["keep.txt"]);
+    assertEquals(paths(store), ["keep.txt"]);
     await Deno.writeTextFile(`${dir}/.dsyncignore`, "keep.txt\n");
     Deno.removeSync(`${dir}/keep.txt`);
     const summary = await scanner.scanPaths(["keep.txt"]);
-    assert.equal(summary.deleted, 0);
-    assert.equal(get("keep.txt")!.deleted, false);
+    assertStrictEquals(summary.deleted, 0);
+    assertStrictEquals(get("keep.txt")!.deleted, false);
   });
 });
 
@@ -616,10 +621,10 @@ Deno.test("Scanner runs overlapping scans one after the other", async () => {
       scanner.scanPaths(["f1"]),
       scanner.scan(),
     ]);
-    assert.equal(a.hashedFiles, 20);
-    assert.equal(b.hashedFiles, 0);
-    assert.equal(c.hashedFiles, 0);
-    assert.equal(store.maxSequence, 20);
+    assertStrictEquals(a.hashedFiles, 20);
+    assertStrictEquals(b.hashedFiles, 0);
+    assertStrictEquals(c.hashedFiles, 0);
+    assertStrictEquals(store.maxSequence, 20);
   });
 });
 
@@ -634,7 +639,7 @@ Deno.test("Scanner.scan() finds changes made while stopped after reopening the i
     write(dir, "c.txt", "created while stopped");
     const reopened = IndexStore.open(dir);
     try {
-      assert.equal(reopened.replicaId, replica);
+      assertStrictEquals(reopened.replicaId, replica);
       const ignore = await IgnoreRules.load(dir);
       const hasher = new FakeHasher();
       const again = new Scanner({
@@ -645,10 +650,10 @@ Deno.test("Scanner.scan() finds changes made while stopped after reopening the i
         now: LATER,
       });
       const summary = await again.scan();
-      assert.equal(summary.deleted, 1);
-      assert.equal(summary.hashedFiles, 1);
-      assert.equal(reopened.get("a.txt")!.deleted, true);
-      assert.equal(reopened.get("c.txt")!.deleted, false);
+      assertStrictEquals(summary.deleted, 1);
+      assertStrictEquals(summary.hashedFiles, 1);
+      assertStrictEquals(reopened.get("a.txt")!.deleted, true);
+      assertStrictEquals(reopened.get("c.txt")!.deleted, false);
     } finally {
       reopened.close();
     }
@@ -663,14 +668,14 @@ Deno.test("Scanner.scan() refuses a folder without .dsync and deletes nothing", 
     // As if the folder were unmounted: everything, .dsync included, is gone.
     Deno.renameSync(`${dir}/.dsync`, `${dir}/.dsync-away`);
     Deno.removeSync(`${dir}/a.txt`);
-    await assert.rejects(() => scanner.scan(), FolderUnavailableError);
-    await assert.rejects(
+    await assertRejects(() => scanner.scan(), FolderUnavailableError);
+    await assertRejects(
       () => scanner.scanPaths(["a.txt"]),
       FolderUnavailableError,
     );
     Deno.renameSync(`${dir}/.dsync-away`, `${dir}/.dsync`);
-    assert.equal(store.maxSequence, sequence);
-    assert.equal(store.get("a.txt")!.deleted, false);
+    assertStrictEquals(store.maxSequence, sequence);
+    assertStrictEquals(store.get("a.txt")!.deleted, false);
   });
 });
 
@@ -678,10 +683,10 @@ Deno.test("Scanner keeps working after a failed scan", async () => {
   await withScanner(async ({ dir, scanner, get }) => {
     write(dir, "a.txt", "a");
     Deno.renameSync(`${dir}/.dsync`, `${dir}/.dsync-away`);
-    await assert.rejects(() => scanner.scan(), FolderUnavailableError);
+    await assertRejects(() => scanner.scan(), FolderUnavailableError);
     Deno.renameSync(`${dir}/.dsync-away`, `${dir}/.dsync`);
     await scanner.scan();
-    assert.equal(get("a.txt")!.size, 1);
+    assertStrictEquals(get("a.txt")!.size, 1);
   });
 });
 
@@ -705,10 +710,13 @@ Deno.test("Scanner.scan() skips a path whose version cannot be bumped and record
       write(dir, "fine.txt", "two, longer");
       write(dir, "new.txt", "new");
       await scanner.scan();
-      assert.equal(get("stuck.txt")!.sequence, before.sequence);
-      assert.equal(counterOf(get("fine.txt")!.version, store.replicaId), 2);
-      assert.ok(get("new.txt") !== undefined);
-      assert.ok(
+      assertStrictEquals(get("stuck.txt")!.sequence, before.sequence);
+      assertStrictEquals(
+        counterOf(get("fine.txt")!.version, store.replicaId),
+        2,
+      );
+      assert(get("new.txt") !== undefined);
+      assert(
         warnings.some((w) =>
           String(w.properties.path) === "stuck.txt" &&
           w.rawMessage.toString().includes("Cannot record the change")
@@ -725,9 +733,9 @@ Deno.test("Scanner tells onCommit of records written in the middle of a scan", a
     // Written every 1,000 records (or 250 ms) and at the end.
     await scannerWith({ onCommit: () => seen.push(store.maxSequence) }).scan();
     // The index grew while the scan ran, and peers were told each time.
-    assert.ok(seen.length >= 3, `${seen.length} commits`);
-    assert.ok(seen[0]! < 2500, `first commit at ${seen[0]}`);
-    assert.equal(seen.at(-1), store.maxSequence);
+    assert(seen.length >= 3, `${seen.length} commits`);
+    assert(seen[0]! < 2500, `first commit at ${seen[0]}`);
+    assertStrictEquals(seen.at(-1), store.maxSequence);
     const timed: number[] = [];
     write(dir, "late/a.txt", "a");
     write(dir, "late/b.txt", "b");
@@ -736,7 +744,7 @@ Deno.test("Scanner tells onCommit of records written in the middle of a scan", a
       commitEveryMs: 0,
     }).scan();
     // Two files and a folder, each written as soon as found.
-    assert.ok(timed.length >= 3, `${timed.length} commits`);
+    assert(timed.length >= 3, `${timed.length} commits`);
   }, { defaults: false });
 });
 
@@ -749,15 +757,15 @@ Deno.test("Scanner reports a name that is not valid UTF-8 instead of skipping it
     const sh = async (script: string) => {
       const run = await new Deno.Command("sh", { args: ["-c", script] })
         .output();
-      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      assertStrictEquals(run.code, 0, new TextDecoder().decode(run.stderr));
     };
     await sh(`touch "$(printf '${dir}/sub/bad\\377name.txt')"`);
     await scanner.scan();
-    assert.ok(get("fine.txt") !== undefined);
-    assert.deepStrictEqual(scanner.invalidNames, ["sub/bad\uFFFDname.txt"]);
-    assert.equal(get("sub/bad\uFFFDname.txt"), undefined);
+    assert(get("fine.txt") !== undefined);
+    assertEquals(scanner.invalidNames, ["sub/bad\uFFFDname.txt"]);
+    assertStrictEquals(get("sub/bad\uFFFDname.txt"), undefined);
     await sh(`rm -f "${dir}/sub/"bad*name.txt`);
     await scanner.scan();
-    assert.deepStrictEqual(scanner.invalidNames, []);
+    assertEquals(scanner.invalidNames, []);
   });
 });

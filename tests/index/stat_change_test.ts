@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertStrictEquals } from "../assert.ts";
 import {
   decideStatChange,
   type ObservedStat,
@@ -80,6 +80,6 @@ Deno.test("decideStatChange() decides from stored and observed stat", () => {
     ],
   ];
   for (const [name, before, now, racy, expected] of cases) {
-    assert.equal(decideStatChange(before, now, racy), expected, name);
+    assertStrictEquals(decideStatChange(before, now, racy), expected, name);
   }
 });

@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertNotStrictEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import { DatabaseSync } from "node:sqlite";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import {
@@ -56,18 +62,18 @@ Deno.test("IndexStore.open() creates .dsync/index.db in WAL mode with a stable r
   await withFolder((dir) => {
     const first = IndexStore.open(dir);
     const id = first.replicaId;
-    assert.ok(id > 0n && id < 1n << 64n);
+    assert(id > 0n && id < 1n << 64n);
     first.close();
-    assert.ok(Deno.statSync(`${dir}/.dsync/index.db`).isFile);
+    assert(Deno.statSync(`${dir}/.dsync/index.db`).isFile);
     const again = IndexStore.open(dir);
-    assert.equal(again.replicaId, id);
+    assertStrictEquals(again.replicaId, id);
     again.close();
     const raw = new DatabaseSync(`${dir}/.dsync/index.db`);
     try {
       const row = raw.prepare("PRAGMA journal_mode").get() as {
         journal_mode: string;
       };
-      assert.equal(row.journal_mode, "wal");
+      assertStrictEquals(row.journal_mode, "wal");
     } finally {
       raw.close();
     }
@@ -80,7 +86,7 @@ Deno.test("IndexStore.open() gives different folders different replica ids", asy
       const sa = IndexStore.open(a);
       const sb = IndexStore.open(b);
       try {
-        assert.notEqual(sa.replicaId, sb.replicaId);
+        assertNotStrictEquals(sa.replicaId, sb.replicaId);
       } finally {
         sa.close();
         sb.close();
@@ -128,14 +134,14 @@ Deno.test("IndexStore.put() and get() round-trip every field", async () => {
       ];
       for (const record of records) {
         const stored = store.put(record);
-        assert.ok(stored.sequence > 0);
+        assert(stored.sequence > 0);
         const back = store.get(record.path);
-        assert.deepEqual(back, { ...record, sequence: stored.sequence });
+        assertEquals(back, { ...record, sequence: stored.sequence });
       }
-      assert.equal(store.get("missing"), undefined);
-      assert.equal(store.count(), records.length);
+      assertStrictEquals(store.get("missing"), undefined);
+      assertStrictEquals(store.count(), records.length);
       const stat = store.getStat("dir/caf\u00e9.bin");
-      assert.deepEqual(stat, {
+      assertEquals(stat, {
         path: "dir/caf\u00e9.bin",
         kind: "file",
         size: 70_000,
@@ -169,18 +175,18 @@ Deno.test("IndexStore.put() assigns increasing sequences that survive reopen and
       last,
       a2.sequence,
     ];
-    assert.deepEqual(sequences, [1, 2, 3, 4]);
-    assert.equal(store.maxSequence, 4);
-    assert.equal(store.get("a")!.sequence, 4);
+    assertEquals(sequences, [1, 2, 3, 4]);
+    assertStrictEquals(store.maxSequence, 4);
+    assertStrictEquals(store.get("a")!.sequence, 4);
     // The tombstone holding the highest sequence is purged: numbers must not be reused.
     const d = store.put(fileRecord("d", { deleted: true }));
     now += 10;
-    assert.equal(store.purgeTombstones(now), 2);
+    assertStrictEquals(store.purgeTombstones(now), 2);
     store.close();
     store = IndexStore.open(dir, { now: () => now });
     try {
-      assert.equal(store.maxSequence, d.sequence);
-      assert.equal(store.put(fileRecord("e")).sequence, d.sequence + 1);
+      assertStrictEquals(store.maxSequence, d.sequence);
+      assertStrictEquals(store.put(fileRecord("e")).sequence, d.sequence + 1);
     } finally {
       store.close();
     }
@@ -194,10 +200,10 @@ Deno.test("IndexStore.since() pages through changes in sequence order", async ()
       store.putMany(["a", "b", "c", "d"].map((p) => fileRecord(p)));
       store.put(fileRecord("b", { exec: true }));
       const all = store.since(0, 100).map((r) => [r.path, r.sequence]);
-      assert.deepEqual(all, [["a", 1], ["c", 3], ["d", 4], ["b", 5]]);
-      assert.deepEqual(store.since(1, 2).map((r) => r.path), ["c", "d"]);
-      assert.deepEqual(store.since(5, 10), []);
-      assert.deepEqual(store.since(0, 1)[0]!.chunks.length, 2);
+      assertEquals(all, [["a", 1], ["c", 3], ["d", 4], ["b", 5]]);
+      assertEquals(store.since(1, 2).map((r) => r.path), ["c", "d"]);
+      assertEquals(store.since(5, 10), []);
+      assertEquals(store.since(0, 1)[0]!.chunks.length, 2);
     } finally {
       store.close();
     }
@@ -215,16 +221,16 @@ Deno.test("IndexStore.purgeTombstones() drops only tombstones recorded before th
       // Re-putting a tombstone keeps its original deletion time.
       store.put(fileRecord("old", { deleted: true }));
       store.put(fileRecord("live"));
-      assert.equal(store.purgeTombstones(5_500), 1);
-      assert.equal(store.get("old"), undefined);
-      assert.ok(store.get("new")?.deleted);
-      assert.ok(store.get("live"));
+      assertStrictEquals(store.purgeTombstones(5_500), 1);
+      assertStrictEquals(store.get("old"), undefined);
+      assert(store.get("new")?.deleted);
+      assert(store.get("live"));
       // A path revived and deleted again counts from the new deletion.
       store.put(fileRecord("new"));
       now = 9_000;
       store.put(fileRecord("new", { deleted: true }));
-      assert.equal(store.purgeTombstones(8_000), 0);
-      assert.equal(store.purgeTombstones(9_001), 1);
+      assertStrictEquals(store.purgeTombstones(8_000), 0);
+      assertStrictEquals(store.purgeTombstones(9_001), 1);
     } finally {
       store.close();
     }
@@ -240,9 +246,9 @@ Deno.test("IndexStore.statMap() lists change-detection fields below a directory"
           fileRecord(p)
         ),
       );
-      assert.deepEqual([...store.statMap("a").keys()].sort(), ["a/x", "a/y/z"]);
-      assert.equal(store.statMap("").size, 7);
-      assert.deepEqual([...store.statMap("nothing").keys()], []);
+      assertEquals([...store.statMap("a").keys()].sort(), ["a/x", "a/y/z"]);
+      assertStrictEquals(store.statMap("").size, 7);
+      assertEquals([...store.statMap("nothing").keys()], []);
     } finally {
       store.close();
     }
@@ -256,10 +262,10 @@ Deno.test("IndexStore.touchMany() updates local stat without a new sequence", as
       const before = store.put(fileRecord("a", { inode: 1, dev: 2 }));
       store.touchMany([{ path: "a", mtimeNs: 42_000_000n, inode: 9, dev: 2 }]);
       const after = store.get("a")!;
-      assert.equal(after.sequence, before.sequence);
-      assert.equal(after.mtimeNs, 42_000_000n);
-      assert.equal(after.inode, 9);
-      assert.equal(store.maxSequence, before.sequence);
+      assertStrictEquals(after.sequence, before.sequence);
+      assertStrictEquals(after.mtimeNs, 42_000_000n);
+      assertStrictEquals(after.inode, 9);
+      assertStrictEquals(store.maxSequence, before.sequence);
     } finally {
       store.close();
     }
@@ -273,10 +279,10 @@ Deno.test("IndexStore.putMany() rolls back on a bad record", async () => {
       const bad = fileRecord("bad", {
         chunks: [{ offset: 0, length: 1, hash: new Uint8Array(3) }],
       });
-      assert.throws(() => store.putMany([fileRecord("ok"), bad]), RangeError);
-      assert.equal(store.get("ok"), undefined);
-      assert.equal(store.maxSequence, 0);
-      assert.equal(store.put(fileRecord("ok")).sequence, 1);
+      assertThrows(() => store.putMany([fileRecord("ok"), bad]), RangeError);
+      assertStrictEquals(store.get("ok"), undefined);
+      assertStrictEquals(store.maxSequence, 0);
+      assertStrictEquals(store.put(fileRecord("ok")).sequence, 1);
     } finally {
       store.close();
     }
@@ -290,7 +296,7 @@ Deno.test("IndexStore.open() reports a corrupt database as IndexCorruptError", a
       `${dir}/.dsync/index.db`,
       "not a database ".repeat(500),
     );
-    assert.throws(() => IndexStore.open(dir), IndexCorruptError);
+    assertThrows(() => IndexStore.open(dir), IndexCorruptError);
   });
 });
 
@@ -305,8 +311,8 @@ Deno.test("IndexStore reports malformed rows as IndexCorruptError", async () => 
     raw.close();
     const store = IndexStore.open(dir);
     try {
-      assert.throws(() => store.get("x"), IndexCorruptError);
-      assert.throws(() => store.statMap(""), IndexCorruptError);
+      assertThrows(() => store.get("x"), IndexCorruptError);
+      assertThrows(() => store.statMap(""), IndexCorruptError);
     } finally {
       store.close();
     }
@@ -317,7 +323,7 @@ Deno.test("IndexStore.open() refuses an index of another schema version", async 
   await withFolder((dir) => {
     IndexStore.open(dir).close();
     setSchemaVersion(dir, 99);
-    assert.throws(() => IndexStore.open(dir), IndexCorruptError);
+    assertThrows(() => IndexStore.open(dir), IndexCorruptError);
   });
 });
 
@@ -327,11 +333,11 @@ Deno.test("encodeChunks() and decodeChunks() round-trip and validate", () => {
     { offset: 16_384, length: 262_144, hash: hashOf(5) },
   ];
   const bytes = encodeChunks(chunks);
-  assert.equal(bytes.length, 72);
-  assert.deepEqual(decodeChunks(bytes), chunks);
-  assert.deepEqual(decodeChunks(new Uint8Array(0)), []);
-  assert.throws(() => decodeChunks(bytes.subarray(1)), RangeError);
-  assert.throws(
+  assertStrictEquals(bytes.length, 72);
+  assertEquals(decodeChunks(bytes), chunks);
+  assertEquals(decodeChunks(new Uint8Array(0)), []);
+  assertThrows(() => decodeChunks(bytes.subarray(1)), RangeError);
+  assertThrows(
     () => encodeChunks([{ offset: 5, length: 1, hash: hashOf(1) }]),
     RangeError,
   );
@@ -339,11 +345,8 @@ Deno.test("encodeChunks() and decodeChunks() round-trip and validate", () => {
 
 Deno.test("IndexStore.open() refuses a folder that does not exist", async () => {
   await withFolder((dir) => {
-    assert.throws(
-      () => IndexStore.open(`${dir}/missing`),
-      Deno.errors.NotFound,
-    );
-    assert.throws(() => Deno.statSync(`${dir}/missing`), Deno.errors.NotFound);
+    assertThrows(() => IndexStore.open(`${dir}/missing`), Deno.errors.NotFound);
+    assertThrows(() => Deno.statSync(`${dir}/missing`), Deno.errors.NotFound);
   });
 });
 
@@ -359,10 +362,10 @@ Deno.test("IndexStore.open() migrates a schema 1 index to file hashes over chunk
     const again = IndexStore.open(dir);
     try {
       const a = again.get("a")!;
-      assert.deepStrictEqual(a.hash, fileHashOfChunks(stale.chunks));
-      assert.deepStrictEqual(a.version, stale.version);
-      assert.equal(a.sequence, stale.sequence);
-      assert.deepStrictEqual(again.get("b")!.hash, gone.hash);
+      assertEquals(a.hash, fileHashOfChunks(stale.chunks));
+      assertEquals(a.version, stale.version);
+      assertStrictEquals(a.sequence, stale.sequence);
+      assertEquals(again.get("b")!.hash, gone.hash);
     } finally {
       again.close();
     }
@@ -371,6 +374,6 @@ Deno.test("IndexStore.open() migrates a schema 1 index to file hashes over chunk
       "SELECT value FROM meta WHERE key = 'schema_version'",
     ).get() as { value: number };
     check.close();
-    assert.equal(Number(row.value), 2);
+    assertStrictEquals(Number(row.value), 2);
   });
 });

@@ -1,4 +1,10 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertNotStrictEquals,
+  assertStrictEquals,
+  assertThrows,
+} from "../assert.ts";
 import {
   bump,
   compare,
@@ -39,7 +45,7 @@ Deno.test("compare() orders vectors", () => {
     [v([A, 0]), EMPTY_VERSION, "equal"],
   ];
   for (const [a, b, expected] of cases) {
-    assert.equal(
+    assertStrictEquals(
       compare(a, b),
       expected,
       `${JSON.stringify(a, big)} vs ${JSON.stringify(b, big)}`,
@@ -54,14 +60,14 @@ function big(_key: string, value: unknown): unknown {
 Deno.test("bump() increments one counter and leaves the input alone", () => {
   const start = v([A, 1]);
   const next = bump(start, B);
-  assert.equal(counterOf(next, B), 1);
-  assert.equal(counterOf(next, A), 1);
-  assert.equal(counterOf(start, B), 0);
-  assert.equal(compare(next, start), "greater");
-  assert.equal(counterOf(bump(bump(next, A), A), A), 3);
-  assert.ok(Object.isFrozen(next));
-  assert.throws(() => bump(start, -1n), RangeError);
-  assert.throws(() => bump(start, 1n << 64n), RangeError);
+  assertStrictEquals(counterOf(next, B), 1);
+  assertStrictEquals(counterOf(next, A), 1);
+  assertStrictEquals(counterOf(start, B), 0);
+  assertStrictEquals(compare(next, start), "greater");
+  assertStrictEquals(counterOf(bump(bump(next, A), A), A), 3);
+  assert(Object.isFrozen(next));
+  assertThrows(() => bump(start, -1n), RangeError);
+  assertThrows(() => bump(start, 1n << 64n), RangeError);
 });
 
 Deno.test("merge() takes the element-wise maximum", () => {
@@ -73,18 +79,18 @@ Deno.test("merge() takes the element-wise maximum", () => {
   ];
   for (const [a, b, expected] of cases) {
     const merged = merge(a, b);
-    assert.equal(compare(merged, expected), "equal");
-    assert.deepEqual(merged, expected);
-    assert.notEqual(compare(merged, a), "lesser");
-    assert.notEqual(compare(merged, b), "lesser");
+    assertStrictEquals(compare(merged, expected), "equal");
+    assertEquals(merged, expected);
+    assertNotStrictEquals(compare(merged, a), "lesser");
+    assertNotStrictEquals(compare(merged, b), "lesser");
   }
 });
 
 Deno.test("versionOf() sorts, drops zeros and keeps the largest duplicate", () => {
   const vec = versionOf([[C, 1], [A, 0], [B, 2], [B, 5]]);
-  assert.deepEqual(vec.map((e) => [e.replica, e.counter]), [[B, 5], [C, 1]]);
-  assert.throws(() => versionOf([[A, 1.5]]), RangeError);
-  assert.throws(() => versionOf([[A, -1]]), RangeError);
+  assertEquals(vec.map((e) => [e.replica, e.counter]), [[B, 5], [C, 1]]);
+  assertThrows(() => versionOf([[A, 1.5]]), RangeError);
+  assertThrows(() => versionOf([[A, -1]]), RangeError);
 });
 
 Deno.test("encodeVersion() and decodeVersion() round-trip", () => {
@@ -95,10 +101,10 @@ Deno.test("encodeVersion() and decodeVersion() round-trip", () => {
   ];
   for (const vec of cases) {
     const bytes = encodeVersion(vec);
-    assert.equal(bytes.length, vec.length * 16);
-    assert.deepEqual(decodeVersion(bytes), vec);
+    assertStrictEquals(bytes.length, vec.length * 16);
+    assertEquals(decodeVersion(bytes), vec);
   }
-  assert.deepEqual(
+  assertEquals(
     [...encodeVersion(v([0x0102030405060708n, 9]))],
     [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9],
   );
@@ -123,24 +129,24 @@ Deno.test("decodeVersion() rejects malformed bytes", () => {
       new Uint8Array([...good, ...good]),
     ]
   ) {
-    assert.throws(() => decodeVersion(bad), RangeError);
+    assertThrows(() => decodeVersion(bad), RangeError);
   }
 });
 
 Deno.test("bump() of a counter at 2^52 counts under the replica's overflow id, which nobody else has", () => {
   const top = versionOf([[A, 2 ** 52], [B, 3]]);
   const next = bump(top, A);
-  assert.equal(counterOf(next, A), 2 ** 52);
-  assert.equal(counterOf(next, overflowReplica(A)), 1);
-  assert.equal(compare(next, top), "greater");
-  assert.equal(counterOf(bump(next, A), overflowReplica(A)), 2);
+  assertStrictEquals(counterOf(next, A), 2 ** 52);
+  assertStrictEquals(counterOf(next, overflowReplica(A)), 1);
+  assertStrictEquals(compare(next, top), "greater");
+  assertStrictEquals(counterOf(bump(next, A), overflowReplica(A)), 2);
   // The overflow id is fixed per replica, and differs between replicas.
-  assert.equal(overflowReplica(A), overflowReplica(1n));
-  assert.notEqual(overflowReplica(A), overflowReplica(B));
-  assert.notEqual(overflowReplica(A), A);
+  assertStrictEquals(overflowReplica(A), overflowReplica(1n));
+  assertNotStrictEquals(overflowReplica(A), overflowReplica(B));
+  assertNotStrictEquals(overflowReplica(A), A);
   // An overflow id at the bound too moves on to its own overflow id.
   const both = versionOf([[A, 2 ** 52], [overflowReplica(A), 2 ** 52]]);
-  assert.equal(
+  assertStrictEquals(
     counterOf(bump(both, A), overflowReplica(overflowReplica(A))),
     1,
   );
@@ -149,5 +155,5 @@ Deno.test("bump() of a counter at 2^52 counts under the replica's overflow id, w
   for (let id = A, i = 0; i < 256; i++, id = overflowReplica(id)) {
     chain.push([id, 2 ** 52]);
   }
-  assert.throws(() => bump(versionOf(chain), A), RangeError);
+  assertThrows(() => bump(versionOf(chain), A), RangeError);
 });

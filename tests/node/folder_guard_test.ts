@@ -1,3 +1,4 @@
+import { waitFor } from "../_wait.ts";
 import {
   assert,
   assertEquals,
@@ -227,10 +228,7 @@ Deno.test("FolderGuard.watch() trips by itself between scans", async () => {
     guard.watch(10);
     try {
       await Deno.rename(folder, `${parent}/away`);
-      const deadline = Date.now() + 5000;
-      while (!guard.signal.aborted && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await waitFor(() => guard.signal.aborted, "the guard to trip", 5000);
       assertEquals(guard.signal.aborted, true);
       assert(guard.error instanceof FolderUnavailableError);
     } finally {

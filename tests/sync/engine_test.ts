@@ -112,7 +112,7 @@ async function dispose(n: Node): Promise<void> {
   await Deno.remove(n.dir, { recursive: true });
 }
 
-function until(what: string, cond: () => boolean): Promise<void> {
+function until(cond: () => boolean, what: string): Promise<void> {
   return waitFor(cond, what, 10_000, 5);
 }
 
@@ -126,12 +126,12 @@ Deno.test("SyncEngine syncs two folders and reports them in sync", async () => {
     await a.engine.scan("full");
     await b.engine.scan("full");
     const end = FakePool.link(a.pool, b.pool);
-    await until("in sync", () => {
+    await until(() => {
       const sa = a.engine.status();
       const sb = b.engine.status();
       return sa.inSync && sb.inSync && sa.totals.files === 2 &&
         sb.totals.files === 2;
-    });
+    }, "in sync");
     assertEquals(await Deno.readTextFile(`${b.dir}/sub/one.txt`), "one");
     assertEquals(await Deno.readTextFile(`${a.dir}/two.txt`), "two");
     const status = a.engine.status();
@@ -145,17 +145,17 @@ Deno.test("SyncEngine syncs two folders and reports them in sync", async () => {
     // A live change: scan, then push.
     await Deno.writeTextFile(`${b.dir}/sub/one.txt`, "one, edited");
     await b.engine.scan(["sub/one.txt"]);
-    await until("edit arrives", () => {
+    await until(() => {
       try {
         return Deno.readTextFileSync(`${a.dir}/sub/one.txt`) === "one, edited";
       } catch {
         return false;
       }
-    });
+    }, "edit arrives");
     end();
-    await until("disconnected", () => !a.engine.status().peers[0]!.connected);
+    await until(() => !a.engine.status().peers[0]!.connected, "disconnected");
     // No peer and nothing pending: in sync, once the last apply settles.
-    await until("in sync alone", () => a.engine.status().inSync);
+    await until(() => a.engine.status().inSync, "in sync alone");
   } finally {
     await dispose(a);
     await dispose(b);
@@ -178,27 +178,23 @@ Deno.test("SyncEngine brings back a peer's concurrent edit when the local copy t
     // Gamma never hears of alpha's edit (its index batches are lost), as
     // when a third peer relays only alpha's later delete.
     FakePool.link(a.pool, g.pool, [2]);
-    const remote = RemoteIndex.open(a.dir);
-    try {
-      await until(
-        "alpha holds gamma's record",
-        () => remote.recordsFor("doc.txt").length > 0,
-      );
-    } finally {
-      remote.close();
-    }
-    await until("alpha settled", () => a.engine.status().pending === 0);
+    const remote = RemoteIndex.of(a.store);
+    await until(
+      () => remote.recordsFor("doc.txt").length > 0,
+      "alpha holds gamma's record",
+    );
+    await until(() => a.engine.status().pending === 0, "alpha settled");
     assertEquals(await Deno.readTextFile(`${a.dir}/doc.txt`), "alpha's edit");
     // The user deletes alpha's copy: gamma's concurrent edit beats that delete.
     await Deno.remove(`${a.dir}/doc.txt`);
     await a.engine.scan(["doc.txt"]);
-    await until("gamma's edit is back on alpha", () => {
+    await until(() => {
       try {
         return Deno.readTextFileSync(`${a.dir}/doc.txt`) === "gamma's edit";
       } catch {
         return false;
       }
-    });
+    }, "gamma's edit is back on alpha");
   } finally {
     await dispose(a);
     await dispose(g);
@@ -217,12 +213,12 @@ Deno.test("SyncEngine.status() tells per peer: address, index both ways, confirm
     }
     const before = Date.now();
     const end = FakePool.link(a.pool, b.pool);
-    await until("both confirmed", () =>
+    await until(() =>
       [a, b].every((n) => {
         const p = n.engine.status().peers[0];
         return p !== undefined && p.indexReceived && p.indexAcked &&
           p.confirmed;
-      }));
+      }), "both confirmed");
     const peer = a.engine.status().peers[0]!;
     assertEquals(peer.address, "10.0.0.2:9000");
     assertEquals(peer.disconnectedAt, undefined);
@@ -232,10 +228,10 @@ Deno.test("SyncEngine.status() tells per peer: address, index both ways, confirm
     // holds it only once alpha has pulled it.
     await Deno.writeTextFile(`${b.dir}/new.txt`, "x".repeat(100_000));
     await b.engine.scan(["new.txt"]);
-    await until("pulled and confirmed", () => {
+    await until(() => {
       const p = b.engine.status().peers[0]!;
       return a.engine.status().totals.files === 2 && p.confirmed;
-    });
+    }, "pulled and confirmed");
     assert(b.engine.status().peers[0]!.bytesSent > 0, "bytes sent counted");
     assert(
       a.engine.status().peers[0]!.bytesReceived > 0,
@@ -243,7 +239,7 @@ Deno.test("SyncEngine.status() tells per peer: address, index both ways, confirm
     );
 
     end();
-    await until("disconnected", () => !a.engine.status().peers[0]!.connected);
+    await until(() => !a.engine.status().peers[0]!.connected, "disconnected");
     const gone = a.engine.status().peers[0]!;
     assert(gone.disconnectedAt !== undefined, "disconnectedAt set");
     assertEquals(gone.confirmed, false);
@@ -261,10 +257,10 @@ Deno.test("SyncEngine pulls nothing and is not in sync before its first full sca
     await Deno.writeTextFile(`${a.dir}/f.txt`, "content");
     await a.engine.scan("full");
     FakePool.link(a.pool, b.pool);
-    await until("index exchanged", () => {
+    await until(() => {
       const peers = b.engine.status().peers;
       return peers.length === 1 && peers[0]!.initialSyncDone;
-    });
+    }, "index exchanged");
     // b's own folder is not indexed yet: a file here might be the same one.
     const before = b.engine.status();
     assert(before.indexing);
@@ -272,10 +268,10 @@ Deno.test("SyncEngine pulls nothing and is not in sync before its first full sca
     assertEquals(before.transfers.length, 0);
     await assertRejectsNotFound(`${b.dir}/f.txt`);
     await b.engine.scan("full");
-    await until("pulled and in sync", () => {
+    await until(() => {
       const s = b.engine.status();
       return s.inSync && s.totals.files === 1;
-    });
+    }, "pulled and in sync");
     assertEquals(b.engine.status().indexing, false);
     assertEquals(await Deno.readTextFile(`${b.dir}/f.txt`), "content");
   } finally {
@@ -302,8 +298,8 @@ Deno.test("SyncEngine.isEcho() recognizes its own writes only", async () => {
     await a.engine.scan("full");
     await b.engine.scan("full");
     FakePool.link(a.pool, b.pool);
-    await until("pulled", () => b.engine.status().totals.files === 1);
-    await until("in sync", () => b.engine.status().inSync);
+    await until(() => b.engine.status().totals.files === 1, "pulled");
+    await until(() => b.engine.status().inSync, "in sync");
     assert(b.engine.isEcho("f.txt"));
     await Deno.writeTextFile(`${b.dir}/f.txt`, "user edit!");
     assert(!b.engine.isEcho("f.txt"));

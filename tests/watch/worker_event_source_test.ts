@@ -36,12 +36,17 @@ class Collector {
 /** Waits until the watcher reports a probe file, i.e. it is watching. */
 async function watching(dir: string, seen: Collector): Promise<void> {
   const probe = `${dir}/probe`;
-  const deadline = Date.now() + 10_000;
-  for (let i = 0; !seen.paths.has(probe); i++) {
-    if (Date.now() > deadline) throw new Error("The watcher never started");
-    Deno.writeTextFileSync(probe, String(i));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let i = 0;
+  await waitFor(
+    () => {
+      if (seen.paths.has(probe)) return true;
+      Deno.writeTextFileSync(probe, String(i++));
+      return false;
+    },
+    "the watcher to start",
+    10_000,
+    20,
+  );
 }
 
 /**

@@ -51,5 +51,5 @@ export async function keepLocalLoser(
     path: d.path,
     copy,
   });
-  await ctx.options.rescan([d.path, copy]);
+  await ctx.options.host.rescan([d.path, copy]);
 }

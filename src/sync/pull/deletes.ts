@@ -95,7 +95,7 @@ export async function applyDeleteRound(
     for (const { path, error } of outcome.failed) {
       await ctx.failures.failed(path, error);
     }
-    if (outcome.done.length > 0) o.onStored();
+    if (outcome.done.length > 0) o.host.stored();
   } finally {
     queue.release(ds.map((d) => d.path));
     queue.kick();

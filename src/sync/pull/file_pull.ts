@@ -88,7 +88,7 @@ export async function pullFile(
         "Conflict on {path}: the local copy lost and was kept as {copy}",
         { path: d.path, copy },
       );
-      await o.rescan([copy]);
+      await o.host.rescan([copy]);
     }
     await syncDirQuietly(toOsPath(o.folder, parentRel(d.path)));
     log.debug("Pulled {path} ({size} bytes) in {ms} ms", {
@@ -100,7 +100,7 @@ export async function pullFile(
     ctx.failures.wrote();
     ctx.failures.settled(d.path);
     ctx.requeueMore([d]);
-    o.onStored();
+    o.host.stored();
   } catch (err) {
     if (part !== undefined) await parkOrAbort(ctx, d.path, part, err);
     await ctx.failures.failed(d.path, err, epoch);

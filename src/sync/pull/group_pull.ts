@@ -97,7 +97,7 @@ export async function pullGroup(
         else failures.push({ path: outcome.path, error: outcome.error });
       }
       ctx.requeueMore([...byPath.values()]);
-      o.onStored();
+      o.host.stored();
     }
   } catch (err) {
     for (const f of files) failures.push({ path: f.path, error: err });

@@ -59,6 +59,7 @@ export {
 export { type PullCounters, Puller } from "./puller.ts";
 export {
   PullerClosedError,
+  type PullerHost,
   type PullerOptions,
   type RemoteRecords,
 } from "./pull_context.ts";

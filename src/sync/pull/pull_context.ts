@@ -40,12 +40,8 @@ export interface PullerOptions {
   readonly maxConcurrentTransfers: number;
   /** Connected peers, asked who can serve a file's chunks. */
   readonly peers: PeerDirectory;
-  /** Rescans paths (the owner runs the scanner under the gate and pushes what changed). */
-  readonly rescan: (paths: string[]) => Promise<void>;
-  /** New local records were stored: push them to peers. */
-  readonly onStored: () => void;
-  /** Whenever nothing is left to do. */
-  readonly onIdle?: () => void;
+  /** The folder's side: rescans, and announces what the puller stored. */
+  readonly host: PullerHost;
   /** On a case-insensitive disk: the live local path `path` would collide with. */
   readonly caseTwin?: (path: string) => string | undefined;
   /** Clock in epoch ms (conflict copy names). */
@@ -88,6 +84,20 @@ export interface PullerOptions {
   readonly liveFiles?: () => number;
   /** The name of the peer whose replica is `replica`, if connected. */
   readonly nameOf?: (replica: bigint) => string | undefined;
+}
+
+/**
+ * What a puller asks of the folder it works for, as calls: the engine
+ * (`SyncEngine`) scans paths under its gate and announces new local
+ * records to every peer.
+ */
+export interface PullerHost {
+  /** Rescans paths (under the gate) and pushes what changed. */
+  rescan(paths: string[]): Promise<void>;
+  /** New local records were stored: push them to peers. */
+  stored(): void;
+  /** Nothing is left to do. */
+  idle(): void;
 }
 
 /** What the file and group executors use of the puller. */

@@ -135,7 +135,7 @@ export class Puller {
     this.#fetcher = new ChunkFetcher(options);
     this.#failures = new PullFailures({
       queue: this.#queue,
-      rescan: (paths) => options.rescan(paths),
+      rescan: (paths) => options.host.rescan(paths),
       now: this.#now,
       closed: () => this.#closed,
       sourceEpoch: () => this.#sourceEpoch,
@@ -325,7 +325,7 @@ export class Puller {
     this.#massDelete.guard.settle();
     if (!this.#idle) {
       this.#idle = true;
-      this.#o.onIdle?.();
+      this.#o.host.idle();
       this.#o.leftovers?.expire().catch(() => {});
     }
   }
@@ -378,7 +378,7 @@ export class Puller {
     if (merges.length > 0) {
       await this.#op(undefined, () => storeMerges(this.#ops, merges));
       this.#requeueMore(merges);
-      this.#o.onStored();
+      this.#o.host.stored();
     }
     const depth = (p: string) => p.split("/").length;
     for (
@@ -413,7 +413,7 @@ export class Puller {
         ),
       );
     }
-    this.#o.onStored();
+    this.#o.host.stored();
   }
 
   /** Runs a quick action for `d` (or a batch when `d` is undefined), handling failures. */

@@ -32,19 +32,24 @@ export {
   recordHoldsChunk,
 } from "./indexed_chunks.ts";
 export {
+  type ChunkServer,
   type LocalIndexView,
   type PeerLink,
   type PeerSessionOptions,
   type RemoteIndexView,
   type SessionHandle,
+  type SessionListener,
   type SessionState,
 } from "./session_options.ts";
 export {
   answerChunkRequest,
+  type AnswerLink,
+  type ChangedFiles,
   type ChunkAnswer,
   ChunkResponder,
   type ChunkResponderOptions,
   locateEntry,
+  type PauseGate,
   TooManyRequestsError,
 } from "./responder.ts";
 export {

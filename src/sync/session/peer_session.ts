@@ -252,7 +252,7 @@ export class PeerSession {
       case "index_batch":
         return this.#onBatch(hello.replicaId, msg);
       case "chunk_request":
-        this.#o.onChunkRequest?.(this, msg);
+        this.#o.chunks?.handle(msg);
         return undefined;
       case "chunk_response":
         this.#requester.handleResponse(msg);
@@ -261,7 +261,7 @@ export class PeerSession {
         this.#peerInSync = msg.sequence;
         return undefined;
       case "group_rekey":
-        this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
+        this.#o.listener?.groupRekey?.(this, msg.secret, msg.removed);
         return undefined;
     }
   }
@@ -276,7 +276,7 @@ export class PeerSession {
     this.#hello = hello;
     this.#received = this.#o.remote.maxSequence(hello.replicaId);
     this.#helloAck = this.#received;
-    this.#o.onHello?.(this);
+    this.#o.listener?.hello?.(this);
     this.#post({ type: "index_ack", sequence: this.#received });
   }
 
@@ -320,8 +320,8 @@ export class PeerSession {
     this.#post({ type: "index_ack", sequence: max });
     const first = batch.last && !this.#initialReceived;
     if (batch.last) this.#initialReceived = true;
-    if (records.length > 0) this.#o.onRecords?.(this, records);
-    if (first) this.#o.onInitialDelta?.(this);
+    if (records.length > 0) this.#o.listener?.records?.(this, records);
+    if (first) this.#o.listener?.initialDelta?.(this);
     return this.#intake.spend(batch.records.length, dropped);
   }
 

@@ -274,16 +274,32 @@ export function answerChunkRequest(
   }
 }
 
+/** Where a responder's answers go: the peer's session. */
+export interface AnswerLink {
+  /** Sends one answer (resolves once written). */
+  send(response: ChunkResponse): Promise<void>;
+}
+
+/** Told of files whose content changed while a peer fetched them (the engine rescans them soon). */
+export interface ChangedFiles {
+  add(path: string): void;
+}
+
+/** The folder's pause, as a responder waits on it. */
+export interface PauseGate {
+  /** While paused, a promise of the resume; else undefined. */
+  whilePaused(): Promise<void> | undefined;
+}
+
 /** Options of {@linkcode ChunkResponder}. */
 export interface ChunkResponderOptions {
   readonly folder: string;
   readonly ignore: IgnoreCheck;
-  /** Sends one answer (resolves once written). */
-  readonly send: (response: ChunkResponse) => Promise<void>;
+  readonly to: AnswerLink;
   /** Only whole chunks of the current index are served (see `indexed_chunks.ts`). */
   readonly indexed?: IndexedChunks;
   /** Told about a path whose content no longer matches what the peer asked for. */
-  readonly onChanged?: (path: string) => void;
+  readonly changed?: ChangedFiles;
   /**
    * Answer bytes handed to `send` and not yet written, at most (default
    * 8 MiB): reading stops while the connection is that far behind.
@@ -293,8 +309,8 @@ export interface ChunkResponderOptions {
   readonly maxQueued?: number;
   /** Tuning of the compression governor (tests). */
   readonly governor?: GovernorOptions;
-  /** While paused, a promise of the resume: answering waits for it. */
-  readonly whilePaused?: () => Promise<void> | undefined;
+  /** Answering waits while it is paused. */
+  readonly pause?: PauseGate;
 }
 
 /**
@@ -392,7 +408,7 @@ export class ChunkResponder {
   async #drain(): Promise<void> {
     let busySince = performance.now();
     while (!this.#closed && this.#head < this.#queue.length) {
-      const paused = this.#opts.whilePaused?.();
+      const paused = this.#opts.pause?.whilePaused();
       if (paused !== undefined) {
         await paused;
         busySince = performance.now();
@@ -420,7 +436,7 @@ export class ChunkResponder {
       if (answer.response.status === "ok") {
         this.#governor.answered(answer.response.rawLength);
       }
-      if (answer.changed) this.#opts.onChanged?.(request.path);
+      if (answer.changed) this.#opts.changed?.add(request.path);
       if (answer.refusal !== undefined) this.#logRefusal(request, answer);
       this.#send(answer.response);
       if (performance.now() - busySince >= MAX_BUSY_MS) {
@@ -459,7 +475,7 @@ export class ChunkResponder {
     this.#sending += size;
     this.#sendingCount++;
     this.bytesSent += response.data.length;
-    this.#opts.send(response).catch(() => {
+    this.#opts.to.send(response).catch(() => {
       // The connection is gone; the pool reports it.
     }).finally(() => {
       this.#sending -= size;

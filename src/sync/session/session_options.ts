@@ -54,7 +54,7 @@ export interface RemoteIndexView {
   localVersion?(path: string): VersionVector | undefined;
 }
 
-/** The session as its callbacks see it (a `PeerSession`). */
+/** The session as its listener sees it (a `PeerSession`). */
 export interface SessionHandle {
   /** The peer's display name, once it said hello. */
   readonly name: string | undefined;
@@ -66,6 +66,32 @@ export interface SessionHandle {
   send(message: Message): Promise<void>;
   /** Tells the peer we hold everything of its index we acked. */
   sendInSync(): void;
+}
+
+/**
+ * What a session tells the folder's side about its peer, as calls: the
+ * engine's `PeerLine` (`sync/peer_wiring.ts`) implements it and passes
+ * records on to the puller.
+ */
+export interface SessionListener {
+  /** The peer said hello. */
+  hello(session: SessionHandle): void;
+  /** Records received and stored in the remote index (sequence order). */
+  records(session: SessionHandle, records: FileRecord[]): void;
+  /** The peer's initial delta arrived completely. */
+  initialDelta(session: SessionHandle): void;
+  /** The peer removed a device from the group and sends the new secret. */
+  groupRekey(
+    session: SessionHandle,
+    secret: Uint8Array,
+    removed: Uint8Array,
+  ): void;
+}
+
+/** Takes the peer's chunk requests (a `ChunkResponder` behind the engine's `PeerLine`). */
+export interface ChunkServer {
+  /** Queues `request`; throwing closes the connection (e.g. a flood). */
+  handle(request: ChunkRequest): void;
 }
 
 /** Options of a `PeerSession`. */
@@ -90,23 +116,10 @@ export interface PeerSessionOptions {
   readonly held?: () => boolean;
   /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
   readonly convert: (wire: WireFileRecord) => FileRecord | undefined;
-  /** The peer said hello. */
-  readonly onHello?: (session: SessionHandle) => void;
-  /** The peer removed a device from the group and sends the new secret. */
-  readonly onGroupRekey?: (
-    session: SessionHandle,
-    secret: Uint8Array,
-    removed: Uint8Array,
-  ) => void;
-  /** Records received and stored (sequence order). */
-  readonly onRecords?: (session: SessionHandle, records: FileRecord[]) => void;
-  /** The peer's initial delta arrived completely. */
-  readonly onInitialDelta?: (session: SessionHandle) => void;
-  /** A chunk request; throwing closes the connection (e.g. a flood). */
-  readonly onChunkRequest?: (
-    session: SessionHandle,
-    request: ChunkRequest,
-  ) => void;
+  /** Told what the peer says about the folder (the engine's `PeerLine`). */
+  readonly listener?: Partial<SessionListener>;
+  /** Answers the peer's chunk requests (the engine's `PeerLine`, to a `ChunkResponder`). */
+  readonly chunks?: ChunkServer;
   /** Most records per batch (default 1000). */
   readonly batchRecords?: number;
   /** Most encoded bytes per batch, unless one record alone is larger (default 4 MiB). */

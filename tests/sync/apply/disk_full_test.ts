@@ -1,3 +1,4 @@
+import { waitFor } from "../../_wait.ts";
 import { assertEquals } from "../../assert.ts";
 import {
   DiskFullNotice,
@@ -31,10 +32,7 @@ Deno.test("DiskFullNotice reports an episode once and ends it only after writes 
     assertEquals(notice.full, true);
     // A success followed by quiet ends it.
     notice.clear();
-    const deadline = Date.now() + 5_000;
-    while (notice.full && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitFor(() => !notice.full, "the episode to end", 5_000);
     assertEquals(notice.full, false);
   } finally {
     notice.close();

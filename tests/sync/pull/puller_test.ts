@@ -91,7 +91,7 @@ async function withWorld(
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const store = IndexStore.open(dir);
-  const remote = RemoteIndex.open(dir);
+  const remote = RemoteIndex.of(store);
   const gate = new ApplyGate();
   const ignore = await IgnoreRules.load(dir);
   const scanner = new Scanner({
@@ -131,11 +131,14 @@ async function withWorld(
     echo: new EchoFilter(),
     maxConcurrentTransfers: 2,
     peers: { sourcesFor: () => (w.connected ? [peer] : []) },
-    rescan: async (paths) => {
-      w.rescans.push(paths);
-      await gate.run(() => scanner.scanPaths(paths));
+    host: {
+      rescan: async (paths) => {
+        w.rescans.push(paths);
+        await gate.run(() => scanner.scanPaths(paths));
+      },
+      stored: () => {},
+      idle: () => {},
     },
-    onStored: () => {},
     smallFileBytes: 64 * 1024,
     ...more,
   });
@@ -143,7 +146,6 @@ async function withWorld(
     await fn(w);
   } finally {
     await w.puller.close();
-    remote.close();
     store.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -142,7 +142,7 @@ function pair(
       caseInsensitive: false,
       posixNames: false,
       convert: (w) => fromWireRecord(w, { ignore: { ignores: () => false } }),
-      onRecords: (_s, records) => side.received.push(records),
+      listener: { records: (_s, records) => side.received.push(records) },
       ...extra,
     });
     return side;
@@ -164,7 +164,7 @@ function pair(
   return { a, b };
 }
 
-function until(what: string, cond: () => boolean): Promise<void> {
+function until(cond: () => boolean, what: string): Promise<void> {
   return waitFor(cond, what, 5000, 1);
 }
 
@@ -180,10 +180,10 @@ Deno.test("PeerSession exchanges hello, acks and the initial deltas both ways", 
   a.session.start();
   b.session.start();
   await until(
-    "both initial deltas",
     () =>
       a.session.state().initialReceived && b.session.state().initialReceived &&
       a.session.state().allAcked && b.session.state().allAcked,
+    "both initial deltas",
   );
   assertEquals(a.sent[0]?.type, "hello");
   assertEquals(a.sent[1], { type: "index_ack", sequence: 0n });
@@ -203,14 +203,14 @@ Deno.test("PeerSession does not send a peer the records it holds in that version
   a.local.add("y");
   a.session.start();
   b.session.start();
-  await until("a's records at b", () => b.received.flat().length === 2);
+  await until(() => b.received.flat().length === 2, "a's records at b");
   // b applies x as a had it (same version), y with a local edit, and adds z.
   b.local.records.push({ ...x, sequence: b.local.maxSequence + 1 });
   const yEdited = b.local.add("y");
   b.local.add("z");
   b.session.notifyLocalChanges();
-  await until("b's changes at a", () => a.received.flat().length === 2);
-  await until("all acked", () => b.session.state().allAcked);
+  await until(() => a.received.flat().length === 2, "b's changes at a");
+  await until(() => b.session.state().allAcked, "all acked");
   assertEquals(a.received.flat().map((r) => r.path), ["y", "z"]);
   assertEquals(a.received.flat()[0]!.version, yEdited.version);
   assertEquals(
@@ -239,11 +239,11 @@ Deno.test("PeerSession skips pages the peer holds whole and sends the rest", asy
   const { a, b } = pair({ localA, remoteA });
   a.session.start();
   b.session.start();
-  await until("initial", () => b.session.state().initialReceived);
+  await until(() => b.session.state().initialReceived, "initial");
   assertEquals(b.received.flat().map((r) => r.path), ["f-0700"]);
   a.local.add("new");
   a.session.notifyLocalChanges();
-  await until("new at b", () => b.received.flat().length === 2);
+  await until(() => b.received.flat().length === 2, "new at b");
   assertEquals(
     batches(a).flatMap((m) => m.records.map((r) => r.path)),
     ["f-0700", "new"],
@@ -266,10 +266,10 @@ Deno.test("PeerSession sends a peer whose index went back everything again", asy
   a.session.start();
   b.session.start();
   await until(
-    "x reaches b",
     () => b.received.flat().some((r) => r.path === "x"),
+    "x reaches b",
   );
-  await until("all acked", () => a.session.state().allAcked);
+  await until(() => a.session.state().allAcked, "all acked");
   assertEquals(a.closedWith, undefined);
 });
 
@@ -277,7 +277,7 @@ Deno.test("PeerSession sends an empty last batch when it has nothing", async () 
   const { a, b } = pair();
   a.session.start();
   b.session.start();
-  await until("initial", () => b.session.state().initialReceived);
+  await until(() => b.session.state().initialReceived, "initial");
   const sent = batches(a);
   assertEquals(sent.length, 1);
   assertEquals(sent[0], { type: "index_batch", records: [], last: true });
@@ -289,7 +289,7 @@ Deno.test("PeerSession bounds batches by count and bytes; only the final one is 
   const { a, b } = pair({ localA, a: { batchRecords: 10 } });
   a.session.start();
   b.session.start();
-  await until("initial", () => b.session.state().initialReceived);
+  await until(() => b.session.state().initialReceived, "initial");
   assertEquals(batches(a).map((m) => [m.records.length, m.last]), [
     [10, false],
     [10, false],
@@ -301,7 +301,7 @@ Deno.test("PeerSession bounds batches by count and bytes; only the final one is 
   const p2 = pair({ localA: localC, a: { batchBytes: 1 } });
   p2.a.session.start();
   p2.b.session.start();
-  await until("initial", () => p2.b.session.state().initialReceived);
+  await until(() => p2.b.session.state().initialReceived, "initial");
   assertEquals(batches(p2.a).map((m) => m.records.length), [1, 1, 1]);
 });
 
@@ -310,15 +310,15 @@ Deno.test("PeerSession pushes live changes after the initial delta, marked last"
   a.local.add("first");
   a.session.start();
   b.session.start();
-  await until("initial", () => b.session.state().initialReceived);
+  await until(() => b.session.state().initialReceived, "initial");
   a.local.add("second");
   a.local.add("third");
   a.session.notifyLocalChanges();
-  await until("live", () => b.remote.maxSequence(10n) === 3n);
+  await until(() => b.remote.maxSequence(10n) === 3n, "live");
   const last = batches(a).at(-1)!;
   assertEquals(last.records.map((r) => r.path), ["second", "third"]);
   assertEquals(last.last, true);
-  await until("acked", () => a.session.state().allAcked);
+  await until(() => a.session.state().allAcked, "acked");
 });
 
 Deno.test("PeerSession asks a reconnecting peer only for the delta", async () => {
@@ -329,7 +329,7 @@ Deno.test("PeerSession asks a reconnecting peer only for the delta", async () =>
   const { a, b } = pair({ localA, remoteB });
   a.session.start();
   b.session.start();
-  await until("initial", () => b.session.state().initialReceived);
+  await until(() => b.session.state().initialReceived, "initial");
   assertEquals(b.sent[1], { type: "index_ack", sequence: 3n });
   assertEquals(batches(a).flatMap((m) => m.records.map((r) => r.path)), [
     "f3",
@@ -345,7 +345,7 @@ Deno.test("PeerSession resends everything when acked past its own sequences", as
   const { a, b } = pair({ localA, remoteB });
   a.session.start();
   b.session.start();
-  await until("initial", () => b.session.state().initialReceived);
+  await until(() => b.session.state().initialReceived, "initial");
   assertEquals(batches(a)[0]!.records.map((r) => r.path), ["only"]);
 });
 
@@ -364,7 +364,7 @@ Deno.test("PeerSession skips refused records but acks them", async () => {
   });
   a.session.start();
   b.session.start();
-  await until("initial", () => a.session.state().allAcked);
+  await until(() => a.session.state().allAcked, "initial");
   assertEquals(b.received.flat().map((r) => r.path), ["good"]);
   assertEquals(b.remote.maxSequence(10n), 2n);
   assertEquals(b.closedWith, undefined);
@@ -459,34 +459,37 @@ Deno.test("PeerSession requests chunks and verifies the answers", async () => {
   let mode: "ok" | "bad" | "missing" = "ok";
   const { a, b } = pair({
     b: {
-      onChunkRequest: (s, req) => {
-        if (mode === "missing") {
+      chunks: {
+        handle: (req) => {
+          const s = b.session;
+          if (mode === "missing") {
+            s.send({
+              type: "chunk_response",
+              id: req.id,
+              status: "not_found",
+              compression: "none",
+              data: new Uint8Array(0),
+              rawLength: 0,
+            });
+            return;
+          }
+          const bytes = data.slice(req.offset, req.offset + req.length);
+          if (mode === "bad") bytes[0]! ^= 1;
           s.send({
             type: "chunk_response",
             id: req.id,
-            status: "not_found",
+            status: "ok",
             compression: "none",
-            data: new Uint8Array(0),
-            rawLength: 0,
+            data: bytes,
+            rawLength: req.length,
           });
-          return;
-        }
-        const bytes = data.slice(req.offset, req.offset + req.length);
-        if (mode === "bad") bytes[0]! ^= 1;
-        s.send({
-          type: "chunk_response",
-          id: req.id,
-          status: "ok",
-          compression: "none",
-          data: bytes,
-          rawLength: req.length,
-        });
+        },
       },
     },
   });
   a.session.start();
   b.session.start();
-  await until("hello", () => a.session.state().helloReceived);
+  await until(() => a.session.state().helloReceived, "hello");
   assertEquals(await a.session.requestChunk("f", hash, 0, data.length), data);
   mode = "missing";
   await assertRejects(
@@ -498,17 +501,20 @@ Deno.test("PeerSession requests chunks and verifies the answers", async () => {
     () => a.session.requestChunk("f", hash, 0, data.length),
     ChunkHashMismatchError,
   );
-  await until("closed", () => a.closedWith !== undefined);
+  await until(() => a.closedWith !== undefined, "closed");
   assertEquals(a.closedWith?.name, "ChunkHashMismatchError");
 });
 
 Deno.test("PeerSession fails requests in flight when the peer goes away", async () => {
-  const { a, b } = pair({ b: { onChunkRequest: () => {} } });
+  let asked = false;
+  const { a, b } = pair({
+    b: { chunks: { handle: () => asked = true } },
+  });
   a.session.start();
   b.session.start();
-  await until("hello", () => a.session.state().helloReceived);
+  await until(() => a.session.state().helloReceived, "hello");
   const pending = a.session.requestChunk("f", new Uint8Array(32), 0, 10);
-  await new Promise((r) => setTimeout(r, 5));
+  await until(() => asked, "the request at the peer");
   a.session.closed("test");
   await assertRejects(() => pending, PeerGoneError);
   assert(!a.session.open);
@@ -519,10 +525,10 @@ Deno.test("PeerSession sends InSync once per received sequence", async () => {
   b.local.add("x");
   a.session.start();
   b.session.start();
-  await until("initial", () => a.session.state().initialReceived);
+  await until(() => a.session.state().initialReceived, "initial");
   a.session.sendInSync();
   a.session.sendInSync();
-  await until("in sync", () => b.session.state().peerInSync === 1n);
+  await until(() => b.session.state().peerInSync === 1n, "in sync");
   assertEquals(a.sent.filter((m) => m.type === "in_sync").length, 1);
 });
 
@@ -552,7 +558,7 @@ Deno.test("PeerSession neither stores nor passes on deletions of paths no one he
   });
   a.session.start();
   b.session.start();
-  await until("initial", () => a.session.state().allAcked);
+  await until(() => a.session.state().allAcked, "initial");
   assertEquals(
     [...b.remote.stored.keys()].sort(),
     ["10:gone-known", "10:gone-ours", "10:live"],
@@ -575,7 +581,7 @@ Deno.test("PeerSession stops reading a peer past its record quota until the debt
   };
   a.session.start();
   b.session.start();
-  await until("a's records at b", () => b.remote.stored.size === 30);
+  await until(() => b.remote.stored.size === 30, "a's records at b");
   // 30 records against 20 a minute: 10 in debt, 30 s at 20/min.
   assertEquals(pauses.length, 1);
   let resumed = false;
@@ -615,13 +621,13 @@ Deno.test("PeerSession asks for a poisoned local record to be repaired, instead 
   });
   a.session.start();
   b.session.start();
-  await until("initial", () => a.session.state().allAcked);
+  await until(() => a.session.state().allAcked, "initial");
   // Not sent (every device refuses it), but repaired.
   assertEquals([...b.remote.stored.keys()], ["10:good"]);
   assertEquals(repaired, ["bad"]);
   // The peer's record of the path asks for the repair too.
   b.local.add("bad");
   b.session.notifyLocalChanges();
-  await until("b's record at a", () => a.remote.stored.has("20:bad"));
+  await until(() => a.remote.stored.has("20:bad"), "b's record at a");
   assertEquals(repaired, ["bad", "bad"]);
 });

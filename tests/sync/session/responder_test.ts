@@ -1,3 +1,4 @@
+import { waitFor } from "../../_wait.ts";
 import { assert, assertEquals, assertThrows } from "../../assert.ts";
 import { blake3 } from "../../../src/index/hash.ts";
 import type {
@@ -189,18 +190,15 @@ Deno.test("ChunkResponder answers in turn and tells about changed files", () =>
     const responder = new ChunkResponder({
       folder: dir,
       ignore: noIgnore,
-      send: collectInto(sent),
-      onChanged: (p) => changed.push(p),
+      to: { send: collectInto(sent) },
+      changed: { add: (p) => changed.push(p) },
       maxSendingBytes: 300,
     });
     for (let i = 0; i < 10; i++) {
       responder.handle({ ...request("f", data, i * 100, 100), id: i });
     }
     responder.handle({ ...request("f", enc.encode("nope")), id: 99 });
-    const deadline = Date.now() + 5000;
-    while (sent.length < 11 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await waitFor(() => sent.length >= 11, "11 responses", 5000, 1);
     await responder.close();
     assertEquals(sent.map((r) => r.id).sort((a, b) => a - b), [
       0,
@@ -226,7 +224,7 @@ Deno.test("ChunkResponder cuts off a peer that floods it", () =>
       folder: dir,
       ignore: noIgnore,
       // Never written until the end: everything queues meanwhile.
-      send: () => new Promise((_, reject) => stuck.push(reject)),
+      to: { send: () => new Promise((_, reject) => stuck.push(reject)) },
       maxSendingBytes: 1,
       maxQueued: 3,
     });
@@ -303,21 +301,21 @@ Deno.test({
       const responder = new ChunkResponder({
         folder: dir,
         ignore: noIgnore,
-        send: collectInto(sent),
+        to: { send: collectInto(sent) },
       });
       try {
         responder.handle(request("f.bin", data, 0, 1000));
         responder.handle(request("f.bin", data, 1000, 1000));
-        const deadline = Date.now() + 5_000;
-        while (sent.length < 2 && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 5));
-        }
+        await waitFor(() => sent.length >= 2, "2 responses", 5_000, 5);
         assertEquals(sent.map((r) => r.status), ["ok", "ok"]);
         assertEquals(openDescriptors(path), 1);
         // No more requests: released within a few seconds, not held open.
-        while (openDescriptors(path) > 0 && Date.now() < deadline + 5_000) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitFor(
+          () => openDescriptors(path) === 0,
+          "the file to be closed",
+          5_000,
+          50,
+        );
         assertEquals(openDescriptors(path), 0);
       } finally {
         await responder.close();
