@@ -44,6 +44,15 @@ const ALLOWED: Readonly<Record<string, Allowed>> = {
     sleeps: 1,
     why: `${HOLD}: no file completes through a cut link`,
   },
+  "tests/e2e/index_flood_test.ts": {
+    sleeps: 2,
+    why:
+      `${PACE}: samples RSS every 100 ms; then ${HOLD} (the victim reads no faster than its quota)`,
+  },
+  "tests/sync/session/peer_session_test.ts": {
+    sleeps: 1,
+    why: `${HOLD}: no reading on while a peer is in quota debt`,
+  },
   "tests/e2e/_record_memory_probe.ts": {
     sleeps: 2,
     why:
