@@ -10,7 +10,11 @@ import { type FileKind, type FileRecord, sameContent } from "./file_record.ts";
 import { blake3 } from "./hash.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
 import { isWithin, joinRel, OS_SEP, parentRel } from "./rel_path.ts";
-import type { SeenStat, SmallFileOutcome } from "./small_file_batch.ts";
+import {
+  type SeenStat,
+  seenStatOf,
+  type SmallFileOutcome,
+} from "./small_file_batch.ts";
 import { decideStatChange, type ObservedStat } from "./stat_change.ts";
 import type { IndexStore, LocalStatUpdate, StoredStat } from "./store.ts";
 import { bump, EMPTY_VERSION, type VersionVector } from "./version_vector.ts";
@@ -128,17 +132,6 @@ function localFields(
   return {
     ...(info.ino === null ? {} : { inode: info.ino }),
     ...(info.dev === null ? {} : { dev: info.dev }),
-  };
-}
-
-function seenOf(info: Deno.FileInfo): SeenStat {
-  return {
-    size: info.size,
-    mtimeMs: mtimeMsOf(info),
-    ino: info.ino,
-    dev: info.dev,
-    mode: info.mode,
-    isFile: info.isFile,
   };
 }
 
@@ -276,9 +269,9 @@ export class ScanPass {
         let outcome = this.#look(rel, os, known);
         if (typeof outcome !== "string") {
           if (this.#batches(outcome)) {
-            await this.#addSmall(rel, os, seenOf(outcome));
+            await this.#addSmall(rel, os, seenStatOf(outcome));
           } else if (this.#inflight.size < this.#ctx.concurrency) {
-            this.#track(this.#hashFile(rel, os, seenOf(outcome), 0));
+            this.#track(this.#hashFile(rel, os, seenStatOf(outcome), 0));
           } else {
             await this.#hashLater(rel, os, outcome);
           }
@@ -328,7 +321,7 @@ export class ScanPass {
     info: Deno.FileInfo,
   ): Promise<void> {
     await this.#whenSlotFree();
-    this.#track(this.#hashFile(rel, os, seenOf(info), 0));
+    this.#track(this.#hashFile(rel, os, seenStatOf(info), 0));
   }
 
   /**
@@ -603,7 +596,7 @@ export class ScanPass {
       os,
       before,
       digest,
-      seenOf(after),
+      seenStatOf(after),
       started,
       finished,
       attempt,

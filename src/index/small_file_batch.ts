@@ -25,6 +25,18 @@ export interface SeenStat {
   readonly isFile: boolean;
 }
 
+/** The fields of `info` that tell whether a file changed. */
+export function seenStatOf(info: Deno.FileInfo): SeenStat {
+  return {
+    size: info.size,
+    mtimeMs: info.mtime?.getTime() ?? 0,
+    ino: info.ino,
+    dev: info.dev,
+    mode: info.mode,
+    isFile: info.isFile,
+  };
+}
+
 /** The outcome of one file of a batch. */
 export type SmallFileOutcome =
   | {
