@@ -13,7 +13,8 @@ import {
   type FileDigest,
   unpackDigest,
 } from "./file_digest.ts";
-import { BLAKE3_LEN } from "./hash.ts";
+import { MIN_CHUNK } from "./chunker.ts";
+import { blake3, BLAKE3_LEN, fileHashOf } from "./hash.ts";
 
 /** What `lstat` said of a file just after it was read. */
 export interface SeenStat {
@@ -75,6 +76,7 @@ export interface PackedBatch {
   errors: { index: number; name: string; message: string }[];
 }
 
+const EMPTY = new Uint8Array(0);
 const DIGEST = 0;
 const NOT_SMALL = 1;
 const ERROR = 2;
@@ -159,6 +161,10 @@ export function digestSmallFiles(
           const got = file.readSync(buf.subarray(len));
           if (got === null) break;
           len += got;
+          // The size `lstat` gave is all of a regular file that did not
+          // change (the `lstat` after the read tells if it did), without
+          // one more read to see its end.
+          if (len === before.size) break;
         }
       }
       if (len >= limit) {
@@ -166,12 +172,25 @@ export function digestSmallFiles(
         continue;
       }
       const after = Deno.lstatSync(path);
-      const d = digestBytesPacked(buf.subarray(0, len));
       putStat(stats, at + STAT_FIELDS / 2, after);
-      chunkCounts[i] = d.lengths.length;
-      fileHashes.set(d.hash, i * BLAKE3_LEN);
-      for (const length of d.lengths) lengths.push(length);
-      hashParts.push(d.hashes);
+      const data = buf.subarray(0, len);
+      if (len <= MIN_CHUNK) {
+        // Shorter than the smallest chunk: one chunk (none when empty),
+        // hashed without a streaming digest's buffers.
+        const hashes = len === 0 ? EMPTY : blake3(data);
+        chunkCounts[i] = len === 0 ? 0 : 1;
+        fileHashes.set(fileHashOf(hashes), i * BLAKE3_LEN);
+        if (len > 0) {
+          lengths.push(len);
+          hashParts.push(hashes);
+        }
+      } else {
+        const d = digestBytesPacked(data);
+        chunkCounts[i] = d.lengths.length;
+        fileHashes.set(d.hash, i * BLAKE3_LEN);
+        for (const length of d.lengths) lengths.push(length);
+        hashParts.push(d.hashes);
+      }
     } catch (err) {
       status[i] = ERROR;
       const e = err instanceof Error ? err : new Error(String(err));
