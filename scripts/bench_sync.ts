@@ -6,7 +6,7 @@
  * complete on the other. Datasets are written from a seed into a temp dir
  * under /tmp and removed afterwards; all traffic stays on 127.0.0.1.
  *
- *   deno run -A scripts/bench_sync.ts [--only big,small,text,latency]
+ *   deno run -A scripts/bench_sync.ts [--only big,small,text,large,latency]
  *     [--tools dsync,rsync,syncthing] [--timeout 120] [--stall 30]
  *     [--saves 20] [--latency-budget 60] [--seed 1] [--scratch /tmp]
  *
@@ -22,7 +22,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type DatasetSpec, writeDataset } from "./bench_sync/datasets.ts";
+import {
+  type DatasetSpec,
+  LARGE_FOLDER,
+  writeDataset,
+} from "./bench_sync/datasets.ts";
 import { dsync } from "./bench_sync/dsync_tool.ts";
 import { summarizeLatency } from "./bench_sync/latency_stats.ts";
 import { buildManifest } from "./bench_sync/manifest.ts";
@@ -44,7 +48,7 @@ const MiB = 1024 * KiB;
 
 /** A transfer dataset and dsync's target for it. */
 interface Dataset {
-  key: "big" | "small" | "text";
+  key: "big" | "small" | "text" | "large";
   label: string;
   spec: DatasetSpec;
   targetSeconds: number;
@@ -69,10 +73,16 @@ const DATASETS: Dataset[] = [
     spec: { kind: "text", files: 64, size: 16 * MiB },
     targetSeconds: 3,
   },
+  {
+    key: "large",
+    label: "large folder: 100,000 × 1 KiB / 1,000 folders",
+    spec: LARGE_FOLDER,
+    targetSeconds: 25,
+  },
 ];
 
 /** Every part the benchmark can run. */
-export const PARTS = ["big", "small", "text", "latency"] as const;
+export const PARTS = ["big", "small", "text", "large", "latency"] as const;
 export type Part = typeof PARTS[number];
 
 const TOOLS: SyncTool[] = [dsync, rsync, syncthing];

@@ -15,6 +15,17 @@ export type DatasetSpec =
 
 const BLOCK = 16 * 1024 * 1024;
 
+/**
+ * Issue 21's large folder: 100,000 files of 1 KiB in 1,000 folders of 100
+ * (105 MB with the directories), for the cold index and the initial sync.
+ */
+export const LARGE_FOLDER: DatasetSpec = {
+  kind: "small",
+  files: 100_000,
+  size: 1024,
+  perDir: 100,
+};
+
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   for (let off = 0; off < data.length;) {
     off += await file.write(data.subarray(off));

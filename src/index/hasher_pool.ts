@@ -6,6 +6,11 @@
 import { getLogger } from "@logtape/logtape";
 import { digestBytes, type FileDigest, unpackDigest } from "./file_digest.ts";
 import type { HashJob, HashResult } from "./hasher_worker.ts";
+import {
+  joinPaths,
+  type SmallFileOutcome,
+  unpackBatch,
+} from "./small_file_batch.ts";
 
 const log = getLogger(["dsync", "index", "hasher"]);
 
@@ -28,12 +33,20 @@ export interface HasherPoolOptions {
    * `Infinity` keeps workers until `close()`. Default 10 s.
    */
   idleMs?: number;
+  /**
+   * Files smaller than this many bytes may be digested in batches by
+   * `hashSmallFiles` (default 64 KiB, at least 1).
+   */
+  smallFileLimit?: number;
 }
 
 interface Job {
   id: number;
+  /** The file, or the first file of a batch (for messages). */
   path: string;
-  resolve: (d: FileDigest) => void;
+  /** The files of a batch. */
+  paths?: string[];
+  resolve: (r: HashResult & { ok: true }) => void;
   reject: (e: Error) => void;
 }
 
@@ -72,6 +85,7 @@ function rebuildError(name: string, message: string): Error {
  */
 export class HasherPool {
   readonly size: number;
+  readonly smallFileLimit: number;
   readonly #inlineBelow: number;
   readonly #idleMs: number;
   readonly #slots: Slot[] = [];
@@ -95,6 +109,11 @@ export class HasherPool {
     const idleMs = opts.idleMs ?? 10_000;
     if (!(idleMs >= 0)) throw new RangeError(`Invalid idleMs: ${idleMs}`);
     this.#idleMs = idleMs;
+    const limit = opts.smallFileLimit ?? 64 * 1024;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`Invalid smallFileLimit: ${limit}`);
+    }
+    this.smallFileLimit = limit;
   }
 
   /** Number of running workers (started on demand, ended when idle). */
@@ -109,10 +128,48 @@ export class HasherPool {
       const small = await this.#readIfSmall(absPath);
       if (small !== undefined) return digestBytes(small);
     }
-    return new Promise<FileDigest>((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, path: absPath, resolve, reject });
-      this.#dispatch();
-    });
+    const r = await new Promise<HashResult & { ok: true }>(
+      (resolve, reject) => {
+        this.#queue.push({
+          id: this.#nextId++,
+          path: absPath,
+          resolve,
+          reject,
+        });
+        this.#dispatch();
+      },
+    );
+    if (!("size" in r)) throw new TypeError("Worker answered a batch");
+    return unpackDigest(r);
+  }
+
+  /**
+   * Digests the files at `absPaths` in one worker job: each outcome is its
+   * digest with the `lstat` taken after the read, `not-small` for a path
+   * that is no regular file under {@linkcode smallFileLimit} when opened,
+   * or the error that stopped its read (only that file's). Rejects only
+   * when the pool is closed or the worker fails.
+   */
+  async hashSmallFiles(
+    absPaths: readonly string[],
+  ): Promise<SmallFileOutcome[]> {
+    if (absPaths.length === 0) return [];
+    if (this.#closed) throw new HasherPoolClosedError(absPaths[0]!);
+    const paths = [...absPaths];
+    const r = await new Promise<HashResult & { ok: true }>(
+      (resolve, reject) => {
+        this.#queue.push({
+          id: this.#nextId++,
+          path: paths[0]!,
+          paths,
+          resolve,
+          reject,
+        });
+        this.#dispatch();
+      },
+    );
+    if (!("batch" in r)) throw new TypeError("Worker answered one file");
+    return unpackBatch(r.batch, paths.length, rebuildError);
   }
 
   /** Terminates the workers; queued and running jobs reject. */
@@ -167,7 +224,13 @@ export class HasherPool {
       const job = this.#queue.shift()!;
       slot.jobs.set(job.id, job);
       slot.idleSince = undefined;
-      slot.worker.postMessage({ id: job.id, path: job.path } satisfies HashJob);
+      slot.worker.postMessage(
+        (job.paths === undefined ? { id: job.id, path: job.path } : {
+          id: job.id,
+          paths: joinPaths(job.paths),
+          limit: this.smallFileLimit,
+        }) satisfies HashJob,
+      );
     }
   }
 
@@ -207,18 +270,7 @@ export class HasherPool {
     if (job === undefined) return;
     slot.jobs.delete(r.id);
     if (r.ok) {
-      try {
-        job.resolve(
-          unpackDigest({
-            size: r.size,
-            hash: r.hash,
-            lengths: r.lengths,
-            hashes: r.hashes,
-          }),
-        );
-      } catch (err) {
-        job.reject(err as Error);
-      }
+      job.resolve(r);
     } else {
       job.reject(rebuildError(r.name, r.message));
     }

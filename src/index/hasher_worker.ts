@@ -1,16 +1,24 @@
 /**
  * Worker side of `HasherPool`: digests the files it is sent and answers with
  * flat, transferred buffers (no per-chunk objects cross the thread boundary).
+ * A job names one file (read asynchronously, any size) or a batch of small
+ * files (read synchronously, one after the other: see `small_file_batch.ts`).
  * @module
  */
 
 import { digestFilePacked } from "./file_digest.ts";
+import {
+  digestSmallFiles,
+  type PackedBatch,
+  splitPaths,
+  transferablesOf,
+} from "./small_file_batch.ts";
 
-/** Message to the worker: digest the file at `path`. */
-export interface HashJob {
-  id: number;
-  path: string;
-}
+/** Message to the worker: digest the file at `path`, or the small files at `paths`. */
+export type HashJob =
+  | { id: number; path: string }
+  /** `paths` as made by `joinPaths`. */
+  | { id: number; paths: string; limit: number };
 
 /** Message from the worker: a packed digest, or the error that stopped it. */
 export type HashResult =
@@ -22,6 +30,7 @@ export type HashResult =
     lengths: Uint32Array<ArrayBuffer>;
     hashes: Uint8Array<ArrayBuffer>;
   }
+  | { id: number; ok: true; batch: PackedBatch }
   | { id: number; ok: false; name: string; message: string };
 
 interface WorkerScope {
@@ -31,6 +40,14 @@ interface WorkerScope {
 
 async function run(scope: WorkerScope, job: HashJob): Promise<void> {
   try {
+    if ("paths" in job) {
+      const batch = digestSmallFiles(splitPaths(job.paths), job.limit);
+      scope.postMessage(
+        { id: job.id, ok: true, batch },
+        transferablesOf(batch),
+      );
+      return;
+    }
     const d = await digestFilePacked(job.path);
     scope.postMessage(
       {

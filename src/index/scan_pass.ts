@@ -10,6 +10,11 @@ import { type FileKind, type FileRecord, sameContent } from "./file_record.ts";
 import { blake3 } from "./hash.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
 import { isWithin, joinRel, OS_SEP, parentRel } from "./rel_path.ts";
+import {
+  type SeenStat,
+  seenStatOf,
+  type SmallFileOutcome,
+} from "./small_file_batch.ts";
 import { decideStatChange, type ObservedStat } from "./stat_change.ts";
 import type { IndexStore, LocalStatUpdate, StoredStat } from "./store.ts";
 import { bump, EMPTY_VERSION, type VersionVector } from "./version_vector.ts";
@@ -19,6 +24,13 @@ const log = getLogger(["dsync", "index", "scanner"]);
 /** Hashes file content; the scanner's only dependency on the hashing side. */
 export interface FileHasher {
   hashFile(absPath: string): Promise<FileDigest>;
+  /**
+   * Files found smaller than this go to {@linkcode hashSmallFiles} in
+   * batches, when the hasher has it (both or neither).
+   */
+  readonly smallFileLimit?: number;
+  /** Digests many small files in one job (see `HasherPool.hashSmallFiles`). */
+  hashSmallFiles?(absPaths: readonly string[]): Promise<SmallFileOutcome[]>;
 }
 
 /** What a scan saw and did. Counts cover the scanned part of the folder. */
@@ -75,6 +87,14 @@ export interface PassContext {
 }
 
 const BATCH = 1000;
+/** Small files sent to the hasher per job, at most (count and bytes). */
+const SMALL_BATCH_FILES = 256;
+const SMALL_BATCH_BYTES = 2 << 20;
+/**
+ * Batches in flight at once: enough that each worker has the next one
+ * waiting; more only holds more records in memory.
+ */
+const SMALL_BATCHES_IN_FLIGHT = 4;
 /** A `.part` of dsync's own: `.<name>.dsync-<16 hex>.part`. */
 const DSYNC_PART = /^\..*\.dsync-[0-9a-f]{16}\.part$/s;
 const YIELD_EVERY_MS = 10;
@@ -106,17 +126,30 @@ function observe(kind: FileKind, info: Deno.FileInfo): ObservedStat {
   };
 }
 
-function localFields(info: Deno.FileInfo): { inode?: number; dev?: number } {
+function localFields(
+  info: { ino: number | null; dev: number | null },
+): { inode?: number; dev?: number } {
   return {
     ...(info.ino === null ? {} : { inode: info.ino }),
     ...(info.dev === null ? {} : { dev: info.dev }),
   };
 }
 
-function sameStat(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
-  return a.size === b.size && mtimeMsOf(a) === mtimeMsOf(b) &&
-    a.ino === b.ino &&
+function sameStat(a: SeenStat, b: SeenStat): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino &&
     a.isFile === b.isFile && a.mode === b.mode;
+}
+
+/** A small file found by the walk, waiting for its batch to be sent. */
+interface SmallFile {
+  readonly rel: string;
+  readonly os: string;
+  /**
+   * Its `lstat` in the walk; undefined for a new file listed as a regular
+   * file, which the hasher's own `lstat` looks at first (a cold index of
+   * 100,000 files spent a tenth of its main thread in `lstat`).
+   */
+  readonly before: SeenStat | undefined;
 }
 
 function joinOs(parent: string, name: string): string {
@@ -155,6 +188,10 @@ export class ScanPass {
   #lastCommit = performance.now();
   #fatal: unknown = undefined;
   readonly #vanished = new Set<string>();
+  #small: SmallFile[] = [];
+  #smallBytes = 0;
+  #batchesInFlight = 0;
+  #firstVersion: VersionVector | undefined;
 
   constructor(ctx: PassContext) {
     this.#ctx = ctx;
@@ -222,10 +259,19 @@ export class ScanPass {
         }
         names.add(rel);
         const os = joinOs(dirOs, entry.name);
-        let outcome = this.#look(rel, os, stored.get(rel));
+        const known = stored.get(rel);
+        if (
+          known === undefined && entry.isFile && this.#ctx.hasher.hashSmallFiles
+        ) {
+          await this.#addSmall(rel, os, undefined);
+          continue;
+        }
+        let outcome = this.#look(rel, os, known);
         if (typeof outcome !== "string") {
-          if (this.#inflight.size < this.#ctx.concurrency) {
-            this.#track(this.#hashFile(rel, os, outcome, 0));
+          if (this.#batches(outcome)) {
+            await this.#addSmall(rel, os, seenStatOf(outcome));
+          } else if (this.#inflight.size < this.#ctx.concurrency) {
+            this.#track(this.#hashFile(rel, os, seenStatOf(outcome), 0));
           } else {
             await this.#hashLater(rel, os, outcome);
           }
@@ -275,7 +321,7 @@ export class ScanPass {
     info: Deno.FileInfo,
   ): Promise<void> {
     await this.#whenSlotFree();
-    this.#track(this.#hashFile(rel, os, info, 0));
+    this.#track(this.#hashFile(rel, os, seenStatOf(info), 0));
   }
 
   /**
@@ -374,6 +420,7 @@ export class ScanPass {
 
   /** Waits for queued hashing to finish, then writes pending changes. */
   async drain(): Promise<void> {
+    this.#sendSmall();
     while (this.#inflight.size > 0) await Promise.race(this.#inflight);
     if (this.#fatal !== undefined) throw this.#fatal;
     this.flush();
@@ -381,6 +428,8 @@ export class ScanPass {
 
   /** Waits for queued hashing to finish and drops pending changes (after a failure). */
   async abandon(): Promise<void> {
+    this.#small = [];
+    this.#smallBytes = 0;
     while (this.#inflight.size > 0) await Promise.race(this.#inflight);
     this.#puts = [];
     this.#touches = [];
@@ -432,10 +481,97 @@ export class ScanPass {
     return true;
   }
 
+  /** Whether a file found with stat `info` is hashed in a batch. */
+  #batches(info: Deno.FileInfo): boolean {
+    const { smallFileLimit } = this.#ctx.hasher;
+    return smallFileLimit !== undefined &&
+      this.#ctx.hasher.hashSmallFiles !== undefined &&
+      info.size < smallFileLimit;
+  }
+
+  /** Queues a small file for a batch; sends the batch when it is full. */
+  async #addSmall(
+    rel: string,
+    os: string,
+    before: SeenStat | undefined,
+  ): Promise<void> {
+    this.#small.push({ rel, os, before });
+    this.#smallBytes += before?.size ?? 0;
+    if (
+      this.#small.length < SMALL_BATCH_FILES &&
+      this.#smallBytes < SMALL_BATCH_BYTES
+    ) return;
+    while (this.#batchesInFlight >= SMALL_BATCHES_IN_FLIGHT) {
+      await Promise.race(this.#inflight);
+    }
+    this.#sendSmall();
+  }
+
+  /** Sends the queued small files to the hasher as one batch. */
+  #sendSmall(): void {
+    if (this.#small.length === 0) return;
+    const files = this.#small;
+    this.#small = [];
+    this.#smallBytes = 0;
+    this.#batchesInFlight++;
+    this.#track(
+      this.#hashBatch(files).finally(() => this.#batchesInFlight--),
+    );
+  }
+
+  async #hashBatch(files: readonly SmallFile[]): Promise<void> {
+    const started = this.#ctx.now();
+    const outcomes = await this.#ctx.hasher.hashSmallFiles!(
+      files.map((f) => f.os),
+    );
+    const finished = this.#ctx.now();
+    // The stored records, read afresh in one query (see #record); nothing
+    // else writes to the index until this loop ends (it never waits).
+    const records = this.#ctx.store.getMany(files.map((f) => f.rel));
+    const alone: Promise<void>[] = [];
+    for (let i = 0; i < files.length; i++) {
+      const { rel, os } = files[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.kind === "error") {
+        this.#unreadableFile(rel, os, files[i]!.before, outcome.error);
+        continue;
+      }
+      let before = files[i]!.before;
+      if (before === undefined) {
+        before = outcome.before;
+        if (!before.isFile) {
+          // Listed as a file, something else when looked at: look again.
+          alone.push(this.visit(rel, os, undefined).then(() => {}));
+          continue;
+        }
+        this.summary.files++;
+        this.summary.bytes += before.size;
+      }
+      if (outcome.kind === "digest") {
+        const again = this.#hashed(
+          rel,
+          os,
+          before,
+          outcome.digest,
+          outcome.after,
+          started,
+          finished,
+          0,
+          records.get(rel) ?? null,
+        );
+        if (again !== undefined) alone.push(again);
+      } else {
+        // Grew, or was replaced by something else since it was listed.
+        alone.push(this.#hashFile(rel, os, before, 0));
+      }
+    }
+    await Promise.all(alone);
+  }
+
   async #hashFile(
     rel: string,
     os: string,
-    before: Deno.FileInfo,
+    before: SeenStat,
     attempt: number,
   ): Promise<void> {
     const started = this.#ctx.now();
@@ -443,22 +579,66 @@ export class ScanPass {
     try {
       digest = await this.#ctx.hasher.hashFile(os);
     } catch (err) {
-      if (!this.#exists(os)) return this.#markVanished(rel);
-      // Counted when seen; it is not indexed, so it is not in the totals.
-      this.summary.files--;
-      this.summary.bytes -= before.size;
-      this.#fail(rel, "Cannot read file", err);
-      return;
+      return this.#unreadableFile(rel, os, before, err);
     }
-    this.#readable(rel);
     let after: Deno.FileInfo;
     try {
       after = Deno.lstatSync(os);
     } catch (err) {
+      this.#readable(rel);
       if (err instanceof Deno.errors.NotFound) return this.#markVanished(rel);
       this.#fail(rel, "Cannot stat", err);
       return;
     }
+    const finished = this.#ctx.now();
+    await this.#hashed(
+      rel,
+      os,
+      before,
+      digest,
+      seenStatOf(after),
+      started,
+      finished,
+      attempt,
+    );
+  }
+
+  /**
+   * A file whose read failed: vanished, or reported as unreadable. `before`
+   * is undefined for a file not counted in the summary yet.
+   */
+  #unreadableFile(
+    rel: string,
+    os: string,
+    before: SeenStat | undefined,
+    err: unknown,
+  ): void {
+    if (!this.#exists(os)) return this.#markVanished(rel);
+    if (before !== undefined) {
+      // Counted when seen; it is not indexed, so it is not in the totals.
+      this.summary.files--;
+      this.summary.bytes -= before.size;
+    }
+    this.#fail(rel, "Cannot read file", err);
+  }
+
+  /**
+   * Records a file's digest, read between `started` and `finished`, when
+   * its stat `after` the read is the one seen `before` it; else hashes it
+   * once more (the returned promise), or leaves it for the next scan.
+   */
+  #hashed(
+    rel: string,
+    os: string,
+    before: SeenStat,
+    digest: FileDigest,
+    after: SeenStat,
+    started: number,
+    finished: number,
+    attempt: number,
+    stored?: FileRecord | null,
+  ): Promise<void> | undefined {
+    this.#readable(rel);
     if (!sameStat(before, after) || digest.size !== after.size) {
       if (attempt === 0 && after.isFile) {
         log.debug("{path} changed while being hashed; hashing again", {
@@ -471,8 +651,7 @@ export class ScanPass {
       });
       return;
     }
-    const finished = this.#ctx.now();
-    const mtimeMs = mtimeMsOf(after);
+    const mtimeMs = after.mtimeMs;
     // A write in the same timestamp tick as our read would not change the
     // stat, so such a file is hashed again at the next scan.
     if (
@@ -497,17 +676,21 @@ export class ScanPass {
       deleted: false,
       sequence: 0,
       ...localFields(after),
-    });
+    }, stored);
+    return undefined;
   }
 
   /**
    * Stores an observed entry: only its local stat when the synced content
    * is unchanged, else as a new version of the path. The stored record is
    * read afresh (not from the pass's snapshot): another writer, such as the
-   * puller, may have stored the path since.
+   * puller, may have stored the path since. `stored` is that record when
+   * the caller just read it (null: none).
    */
-  #record(observed: FileRecord): void {
-    const full = this.#ctx.store.get(observed.path);
+  #record(observed: FileRecord, stored?: FileRecord | null): void {
+    const full = stored === undefined
+      ? this.#ctx.store.get(observed.path)
+      : stored ?? undefined;
     if (
       full !== undefined && sameContent(full, { ...observed, deleted: false })
     ) {
@@ -531,6 +714,10 @@ export class ScanPass {
    * rest of the scan goes on.
    */
   #bump(path: string, version: VersionVector): VersionVector | undefined {
+    // Every new path gets the same vector: made once (vectors are frozen).
+    if (version === EMPTY_VERSION) {
+      return this.#firstVersion ??= bump(version, this.#ctx.store.replicaId);
+    }
     try {
       return bump(version, this.#ctx.store.replicaId);
     } catch (err) {

@@ -15,6 +15,10 @@ import {
   Scanner,
   type ScannerOptions,
 } from "../../src/index/scanner.ts";
+import {
+  seenStatOf,
+  type SmallFileOutcome,
+} from "../../src/index/small_file_batch.ts";
 import { IndexStore } from "../../src/index/store.ts";
 import {
   counterOf,
@@ -23,25 +27,76 @@ import {
   versionOf,
 } from "../../src/index/version_vector.ts";
 
-/** Hashes whole files (one chunk per 64 KiB) and remembers what it hashed. */
+/**
+ * Hashes whole files (one chunk per 64 KiB) and remembers what it hashed.
+ * When batching, files under 64 KiB come in batches, as to a `HasherPool`:
+ * each is `lstat`ed, read (after the `before` hook) and `lstat`ed again.
+ */
 class FakeHasher implements FileHasher {
   readonly hashed: string[] = [];
   /** Paths (suffix match) that fail as if unreadable. */
   readonly denied = new Set<string>();
   /** Runs once before reading a path (suffix match), e.g. to modify it. */
   readonly before = new Map<string, () => void>();
+  readonly smallFileLimit?: number;
+  readonly hashSmallFiles?: (
+    paths: readonly string[],
+  ) => Promise<SmallFileOutcome[]>;
+  /** Batches asked for, by their number of files. */
+  readonly batches: number[] = [];
+
+  constructor(batching = false) {
+    if (!batching) return;
+    this.smallFileLimit = 65_536;
+    this.hashSmallFiles = (paths) => {
+      this.batches.push(paths.length);
+      return Promise.resolve(paths.map((p) => this.#small(p)));
+    };
+  }
 
   hashFile(absPath: string): Promise<FileDigest> {
+    this.#runHooks(absPath);
+    try {
+      return Promise.resolve(this.#digest(absPath));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #small(absPath: string): SmallFileOutcome {
+    try {
+      const before = Deno.lstatSync(absPath);
+      if (!before.isFile || before.size >= this.smallFileLimit!) {
+        return { kind: "not-small", before: seenStatOf(before) };
+      }
+      this.#runHooks(absPath);
+      const digest = this.#digest(absPath);
+      const after = Deno.lstatSync(absPath);
+      return {
+        kind: "digest",
+        digest,
+        before: seenStatOf(before),
+        after: seenStatOf(after),
+      };
+    } catch (err) {
+      return { kind: "error", error: err as Error };
+    }
+  }
+
+  #runHooks(absPath: string): void {
     for (const [suffix, fn] of this.before) {
       if (absPath.endsWith(suffix)) {
         this.before.delete(suffix);
         fn();
       }
     }
+  }
+
+  #digest(absPath: string): FileDigest {
     for (const suffix of this.denied) {
       if (absPath.endsWith(suffix)) {
-        return Promise.reject(
-          new Deno.errors.PermissionDenied(`Permission denied: ${absPath}`),
+        throw new Deno.errors.PermissionDenied(
+          `Permission denied: ${absPath}`,
         );
       }
     }
@@ -52,7 +107,7 @@ class FakeHasher implements FileHasher {
       const piece = data.subarray(offset, offset + 65_536);
       chunks.push({ offset, length: piece.length, hash: blake3(piece) });
     }
-    return Promise.resolve({ size: data.length, hash: blake3(data), chunks });
+    return { size: data.length, hash: blake3(data), chunks };
   }
 }
 
@@ -69,9 +124,36 @@ interface Fixture {
 
 const LATER = () => Date.now() + 3_600_000;
 
+/** Whether `withScanner` batches by default: set by `testBothWays`. */
+let batchingByDefault = false;
+
+/**
+ * Registers `body` twice: with files hashed one by one, and with small
+ * files in batches. Tests of a file run one at a time, so the module-level
+ * switch holds for the whole of each run.
+ */
+function testBothWays(name: string, body: () => Promise<void>): void {
+  for (const batching of [false, true]) {
+    Deno.test(`${name}${batching ? " (small files in batches)" : ""}`, async () => {
+      batchingByDefault = batching;
+      try {
+        await body();
+      } finally {
+        batchingByDefault = false;
+      }
+    });
+  }
+}
+
 async function withScanner(
   fn: (f: Fixture) => Promise<void>,
-  options: { extra?: string[]; now?: () => number; defaults?: boolean } = {},
+  options: {
+    extra?: string[];
+    now?: () => number;
+    defaults?: boolean;
+    /** Small files go to the hasher in batches (as with a `HasherPool`). */
+    batching?: boolean;
+  } = {},
 ): Promise<void> {
   const dir = await Deno.realPath(
     await Deno.makeTempDir({ prefix: "dsync-scan-" }),
@@ -79,7 +161,7 @@ async function withScanner(
   const store = IndexStore.open(dir);
   try {
     if (options.defaults !== false) await ensureIgnoreFile(dir);
-    const hasher = new FakeHasher();
+    const hasher = new FakeHasher(options.batching ?? batchingByDefault);
     const ignore = await IgnoreRules.load(dir, options.extra ?? []);
     // Files made by a test are seconds old at most; a clock an hour ahead
     // keeps the racy-mtime rehash out of tests that are not about it.
@@ -140,138 +222,155 @@ function paths(
   return store.since(0, 1_000_000).filter(filter).map((r) => r.path).sort();
 }
 
-Deno.test("Scanner.scan() indexes files, dirs and symlinks without following links", async () => {
-  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
-    write(dir, "a.txt", "hello");
-    write(dir, "sub/b.bin", "x".repeat(200_000));
-    write(dir, "sub/deep/c.txt", "c");
-    Deno.chmodSync(`${dir}/sub/deep/c.txt`, 0o755);
-    Deno.symlinkSync("sub", `${dir}/link-to-dir`);
-    Deno.symlinkSync("/etc", `${dir}/link-outside`);
-    Deno.symlinkSync("nowhere", `${dir}/dangling`);
+testBothWays(
+  "Scanner.scan() indexes files, dirs and symlinks without following links",
+  async () => {
+    await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+      write(dir, "a.txt", "hello");
+      write(dir, "sub/b.bin", "x".repeat(200_000));
+      write(dir, "sub/deep/c.txt", "c");
+      Deno.chmodSync(`${dir}/sub/deep/c.txt`, 0o755);
+      Deno.symlinkSync("sub", `${dir}/link-to-dir`);
+      Deno.symlinkSync("/etc", `${dir}/link-outside`);
+      Deno.symlinkSync("nowhere", `${dir}/dangling`);
 
-    const summary = await scanner.scan();
+      const summary = await scanner.scan();
 
-    assertEquals(paths(store), [
-      "a.txt",
-      "dangling",
-      "link-outside",
-      "link-to-dir",
-      "sub",
-      "sub/b.bin",
-      "sub/deep",
-      "sub/deep/c.txt",
-    ]);
-    assertEquals(hashedNames(), ["a.txt", "sub/b.bin", "sub/deep/c.txt"]);
-    assertStrictEquals(summary.files, 3);
-    assertStrictEquals(summary.dirs, 2);
-    assertStrictEquals(summary.symlinks, 3);
-    assertStrictEquals(summary.bytes, 200_006);
-    assertStrictEquals(summary.hashedFiles, 3);
-    assertStrictEquals(summary.hashedBytes, 200_006);
-    assertStrictEquals(summary.errors, 0);
-    assertStrictEquals(summary.deleted, 0);
+      assertEquals(paths(store), [
+        "a.txt",
+        "dangling",
+        "link-outside",
+        "link-to-dir",
+        "sub",
+        "sub/b.bin",
+        "sub/deep",
+        "sub/deep/c.txt",
+      ]);
+      assertEquals(hashedNames(), ["a.txt", "sub/b.bin", "sub/deep/c.txt"]);
+      assertStrictEquals(summary.files, 3);
+      assertStrictEquals(summary.dirs, 2);
+      assertStrictEquals(summary.symlinks, 3);
+      assertStrictEquals(summary.bytes, 200_006);
+      assertStrictEquals(summary.hashedFiles, 3);
+      assertStrictEquals(summary.hashedBytes, 200_006);
+      assertStrictEquals(summary.errors, 0);
+      assertStrictEquals(summary.deleted, 0);
 
-    const a = get("a.txt")!;
-    assertStrictEquals(a.kind, "file");
-    assertStrictEquals(a.size, 5);
-    assertEquals(a.hash, blake3(new TextEncoder().encode("hello")));
-    assertStrictEquals(a.exec, false);
-    assertStrictEquals(counterOf(a.version, store.replicaId), 1);
-    assertStrictEquals(
-      a.mtimeNs,
-      BigInt(Deno.statSync(`${dir}/a.txt`).mtime!.getTime()) * 1_000_000n,
-    );
-    assertStrictEquals(a.inode, Deno.statSync(`${dir}/a.txt`).ino);
-    assertStrictEquals(get("sub/b.bin")!.chunks.length, 4);
-    assertStrictEquals(get("sub/deep/c.txt")!.exec, true);
-    assertStrictEquals(get("sub")!.kind, "dir");
-    const link = get("link-to-dir")!;
-    assertStrictEquals(link.kind, "symlink");
-    assertStrictEquals(link.symlinkTarget, "sub");
-    assertEquals(link.hash, blake3(new TextEncoder().encode("sub")));
-    assertStrictEquals(get("link-outside")!.symlinkTarget, "/etc");
-    assertStrictEquals(get("link-to-dir/b.bin"), undefined);
-    assertStrictEquals(get(".dsyncignore"), undefined);
-  });
-});
+      const a = get("a.txt")!;
+      assertStrictEquals(a.kind, "file");
+      assertStrictEquals(a.size, 5);
+      assertEquals(a.hash, blake3(new TextEncoder().encode("hello")));
+      assertStrictEquals(a.exec, false);
+      assertStrictEquals(counterOf(a.version, store.replicaId), 1);
+      assertStrictEquals(
+        a.mtimeNs,
+        BigInt(Deno.statSync(`${dir}/a.txt`).mtime!.getTime()) * 1_000_000n,
+      );
+      assertStrictEquals(a.inode, Deno.statSync(`${dir}/a.txt`).ino);
+      assertStrictEquals(get("sub/b.bin")!.chunks.length, 4);
+      assertStrictEquals(get("sub/deep/c.txt")!.exec, true);
+      assertStrictEquals(get("sub")!.kind, "dir");
+      const link = get("link-to-dir")!;
+      assertStrictEquals(link.kind, "symlink");
+      assertStrictEquals(link.symlinkTarget, "sub");
+      assertEquals(link.hash, blake3(new TextEncoder().encode("sub")));
+      assertStrictEquals(get("link-outside")!.symlinkTarget, "/etc");
+      assertStrictEquals(get("link-to-dir/b.bin"), undefined);
+      assertStrictEquals(get(".dsyncignore"), undefined);
+    });
+  },
+);
 
-Deno.test("Scanner.scan() with nothing changed hashes nothing and writes nothing", async () => {
-  await withScanner(async ({ dir, store, scanner, hashedNames }) => {
-    for (let i = 0; i < 30; i++) write(dir, `d${i % 3}/f${i}.txt`, `file ${i}`);
-    Deno.symlinkSync("d0", `${dir}/l`);
-    await scanner.scan();
-    hashedNames();
-    const sequence = store.maxSequence;
-    const summary = await scanner.scan();
-    assertEquals(hashedNames(), []);
-    assertStrictEquals(summary.hashedFiles, 0);
-    assertStrictEquals(summary.files, 30);
-    assertStrictEquals(summary.dirs, 3);
-    assertStrictEquals(summary.symlinks, 1);
-    assertStrictEquals(store.maxSequence, sequence);
-  });
-});
+testBothWays(
+  "Scanner.scan() with nothing changed hashes nothing and writes nothing",
+  async () => {
+    await withScanner(async ({ dir, store, scanner, hashedNames }) => {
+      for (let i = 0; i < 30; i++) {
+        write(dir, `d${i % 3}/f${i}.txt`, `file ${i}`);
+      }
+      Deno.symlinkSync("d0", `${dir}/l`);
+      await scanner.scan();
+      hashedNames();
+      const sequence = store.maxSequence;
+      const summary = await scanner.scan();
+      assertEquals(hashedNames(), []);
+      assertStrictEquals(summary.hashedFiles, 0);
+      assertStrictEquals(summary.files, 30);
+      assertStrictEquals(summary.dirs, 3);
+      assertStrictEquals(summary.symlinks, 1);
+      assertStrictEquals(store.maxSequence, sequence);
+    });
+  },
+);
 
-Deno.test("Scanner.scan() rehashes a modified file and bumps its version", async () => {
-  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
-    write(dir, "a.txt", "one");
-    write(dir, "b.txt", "other");
-    await scanner.scan();
-    hashedNames();
-    const before = get("a.txt")!;
-    const untouched = get("b.txt")!;
-    write(dir, "a.txt", "two, longer");
-    const summary = await scanner.scan();
-    assertEquals(hashedNames(), ["a.txt"]);
-    assertStrictEquals(summary.hashedFiles, 1);
-    const after = get("a.txt")!;
-    assertStrictEquals(after.size, 11);
-    assertEquals(
-      after.hash,
-      blake3(new TextEncoder().encode("two, longer")),
-    );
-    assertStrictEquals(counterOf(after.version, store.replicaId), 2);
-    assert(after.sequence > before.sequence);
-    assertStrictEquals(get("b.txt")!.sequence, untouched.sequence);
-  });
-});
+testBothWays(
+  "Scanner.scan() rehashes a modified file and bumps its version",
+  async () => {
+    await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+      write(dir, "a.txt", "one");
+      write(dir, "b.txt", "other");
+      await scanner.scan();
+      hashedNames();
+      const before = get("a.txt")!;
+      const untouched = get("b.txt")!;
+      write(dir, "a.txt", "two, longer");
+      const summary = await scanner.scan();
+      assertEquals(hashedNames(), ["a.txt"]);
+      assertStrictEquals(summary.hashedFiles, 1);
+      const after = get("a.txt")!;
+      assertStrictEquals(after.size, 11);
+      assertEquals(
+        after.hash,
+        blake3(new TextEncoder().encode("two, longer")),
+      );
+      assertStrictEquals(counterOf(after.version, store.replicaId), 2);
+      assert(after.sequence > before.sequence);
+      assertStrictEquals(get("b.txt")!.sequence, untouched.sequence);
+    });
+  },
+);
 
-Deno.test("Scanner.scan() notices a same-size edit through mtime", async () => {
-  await withScanner(async ({ dir, scanner, get, hashedNames }) => {
-    write(dir, "a.txt", "aaaa");
-    Deno.utimeSync(`${dir}/a.txt`, 1_000, 1_000);
-    await scanner.scan();
-    write(dir, "a.txt", "bbbb");
-    Deno.utimeSync(`${dir}/a.txt`, 2_000, 2_000);
-    hashedNames();
-    await scanner.scan();
-    assertEquals(hashedNames(), ["a.txt"]);
-    assertEquals(
-      get("a.txt")!.hash,
-      blake3(new TextEncoder().encode("bbbb")),
-    );
-  });
-});
+testBothWays(
+  "Scanner.scan() notices a same-size edit through mtime",
+  async () => {
+    await withScanner(async ({ dir, scanner, get, hashedNames }) => {
+      write(dir, "a.txt", "aaaa");
+      Deno.utimeSync(`${dir}/a.txt`, 1_000, 1_000);
+      await scanner.scan();
+      write(dir, "a.txt", "bbbb");
+      Deno.utimeSync(`${dir}/a.txt`, 2_000, 2_000);
+      hashedNames();
+      await scanner.scan();
+      assertEquals(hashedNames(), ["a.txt"]);
+      assertEquals(
+        get("a.txt")!.hash,
+        blake3(new TextEncoder().encode("bbbb")),
+      );
+    });
+  },
+);
 
-Deno.test("Scanner.scan() updates only local stat when a touch keeps the content", async () => {
-  await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
-    write(dir, "a.txt", "same");
-    await scanner.scan();
-    const before = get("a.txt")!;
-    Deno.utimeSync(`${dir}/a.txt`, 1_234_567, 1_234_567);
-    hashedNames();
-    await scanner.scan();
-    assertEquals(hashedNames(), ["a.txt"]);
-    const after = get("a.txt")!;
-    assertStrictEquals(after.mtimeNs, 1_234_567_000_000_000n);
-    assertStrictEquals(after.sequence, before.sequence);
-    assertEquals(after.version, before.version);
-    await scanner.scan();
-    assertEquals(hashedNames(), []);
-    assertStrictEquals(store.maxSequence, before.sequence);
-  });
-});
+testBothWays(
+  "Scanner.scan() updates only local stat when a touch keeps the content",
+  async () => {
+    await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
+      write(dir, "a.txt", "same");
+      await scanner.scan();
+      const before = get("a.txt")!;
+      Deno.utimeSync(`${dir}/a.txt`, 1_234_567, 1_234_567);
+      hashedNames();
+      await scanner.scan();
+      assertEquals(hashedNames(), ["a.txt"]);
+      const after = get("a.txt")!;
+      assertStrictEquals(after.mtimeNs, 1_234_567_000_000_000n);
+      assertStrictEquals(after.sequence, before.sequence);
+      assertEquals(after.version, before.version);
+      await scanner.scan();
+      assertEquals(hashedNames(), []);
+      assertStrictEquals(store.maxSequence, before.sequence);
+    });
+  },
+);
 
 Deno.test("Scanner.scan() records an exec bit change without rehashing", async () => {
   await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
@@ -290,47 +389,50 @@ Deno.test("Scanner.scan() records an exec bit change without rehashing", async (
   });
 });
 
-Deno.test("Scanner.scan() turns deleted files and directories into tombstones", async () => {
-  await withScanner(async ({ dir, store, scanner, get }) => {
-    write(dir, "keep.txt", "k");
-    write(dir, "gone.txt", "g");
-    write(dir, "tree/x/y.txt", "y");
-    write(dir, "tree/z.txt", "z");
-    Deno.symlinkSync("keep.txt", `${dir}/ln`);
-    await scanner.scan();
-    const before = get("gone.txt")!;
-    Deno.removeSync(`${dir}/gone.txt`);
-    Deno.removeSync(`${dir}/tree`, { recursive: true });
-    Deno.removeSync(`${dir}/ln`);
-    const summary = await scanner.scan();
-    assertStrictEquals(summary.deleted, 6);
-    assertEquals(paths(store, (r) => r.deleted), [
-      "gone.txt",
-      "ln",
-      "tree",
-      "tree/x",
-      "tree/x/y.txt",
-      "tree/z.txt",
-    ]);
-    const tomb = get("gone.txt")!;
-    assertStrictEquals(tomb.deleted, true);
-    assertStrictEquals(tomb.size, 0);
-    assertStrictEquals(tomb.chunks.length, 0);
-    assertStrictEquals(counterOf(tomb.version, store.replicaId), 2);
-    assert(tomb.sequence > before.sequence);
-    assertStrictEquals(get("keep.txt")!.deleted, false);
-    // A tombstone is written once.
-    const sequence = store.maxSequence;
-    assertStrictEquals((await scanner.scan()).deleted, 0);
-    assertStrictEquals(store.maxSequence, sequence);
-    // A file coming back is a new version that dominates the tombstone.
-    write(dir, "gone.txt", "back");
-    await scanner.scan();
-    const back = get("gone.txt")!;
-    assertStrictEquals(back.deleted, false);
-    assertStrictEquals(counterOf(back.version, store.replicaId), 3);
-  });
-});
+testBothWays(
+  "Scanner.scan() turns deleted files and directories into tombstones",
+  async () => {
+    await withScanner(async ({ dir, store, scanner, get }) => {
+      write(dir, "keep.txt", "k");
+      write(dir, "gone.txt", "g");
+      write(dir, "tree/x/y.txt", "y");
+      write(dir, "tree/z.txt", "z");
+      Deno.symlinkSync("keep.txt", `${dir}/ln`);
+      await scanner.scan();
+      const before = get("gone.txt")!;
+      Deno.removeSync(`${dir}/gone.txt`);
+      Deno.removeSync(`${dir}/tree`, { recursive: true });
+      Deno.removeSync(`${dir}/ln`);
+      const summary = await scanner.scan();
+      assertStrictEquals(summary.deleted, 6);
+      assertEquals(paths(store, (r) => r.deleted), [
+        "gone.txt",
+        "ln",
+        "tree",
+        "tree/x",
+        "tree/x/y.txt",
+        "tree/z.txt",
+      ]);
+      const tomb = get("gone.txt")!;
+      assertStrictEquals(tomb.deleted, true);
+      assertStrictEquals(tomb.size, 0);
+      assertStrictEquals(tomb.chunks.length, 0);
+      assertStrictEquals(counterOf(tomb.version, store.replicaId), 2);
+      assert(tomb.sequence > before.sequence);
+      assertStrictEquals(get("keep.txt")!.deleted, false);
+      // A tombstone is written once.
+      const sequence = store.maxSequence;
+      assertStrictEquals((await scanner.scan()).deleted, 0);
+      assertStrictEquals(store.maxSequence, sequence);
+      // A file coming back is a new version that dominates the tombstone.
+      write(dir, "gone.txt", "back");
+      await scanner.scan();
+      const back = get("gone.txt")!;
+      assertStrictEquals(back.deleted, false);
+      assertStrictEquals(counterOf(back.version, store.replicaId), 3);
+    });
+  },
+);
 
 Deno.test("Scanner records removed empty folders as deleted, by a full scan or a rescan of the path", async () => {
   await withScanner(async ({ dir, store, scanner, get }) => {
@@ -349,52 +451,63 @@ Deno.test("Scanner records removed empty folders as deleted, by a full scan or a
   });
 });
 
-Deno.test("Scanner.scan() records a kind change as a new version", async () => {
-  await withScanner(async ({ dir, store, scanner, get }) => {
-    write(dir, "x", "file");
-    await scanner.scan();
-    Deno.removeSync(`${dir}/x`);
-    write(dir, "x/inner.txt", "now a dir");
-    await scanner.scan();
-    const x = get("x")!;
-    assertStrictEquals(x.kind, "dir");
-    assertStrictEquals(x.deleted, false);
-    assertStrictEquals(counterOf(x.version, store.replicaId), 2);
-    assertStrictEquals(get("x/inner.txt")!.kind, "file");
-  });
-});
-
-Deno.test("Scanner.scan() skips default-ignored, -e and always-ignored paths", async () => {
-  await withScanner(async ({ dir, store, scanner }) => {
-    await Deno.writeTextFile(
-      `${dir}/.dsyncignore`,
-      (await Deno.readTextFile(`${dir}/.dsyncignore`)) + "!*.part\n!.dsync\n",
-    );
-    write(dir, ".git/config", "g");
-    write(dir, "web/node_modules/pkg/index.js", "m");
-    write(dir, "web/app.js", "a");
-    write(dir, "x.tmp", "t");
-    write(dir, "download.iso.part", "p");
-    write(dir, "sub/other.part", "p");
-    write(dir, "sub/.dsync/index.db", "nested instance");
-    write(dir, "build/out.o", "o");
-    write(dir, "notes.md", "n");
-    await withScannerExtra(dir, store, ["build/", "*.md"], async (scanner2) => {
-      await scanner2.scan();
+testBothWays(
+  "Scanner.scan() records a kind change as a new version",
+  async () => {
+    await withScanner(async ({ dir, store, scanner, get }) => {
+      write(dir, "x", "file");
+      await scanner.scan();
+      Deno.removeSync(`${dir}/x`);
+      write(dir, "x/inner.txt", "now a dir");
+      await scanner.scan();
+      const x = get("x")!;
+      assertStrictEquals(x.kind, "dir");
+      assertStrictEquals(x.deleted, false);
+      assertStrictEquals(counterOf(x.version, store.replicaId), 2);
+      assertStrictEquals(get("x/inner.txt")!.kind, "file");
     });
-    assertEquals(paths(store), ["sub", "web", "web/app.js"]);
-    // The fixture's scanner has no -e patterns: build/ and notes.md appear.
-    assertStrictEquals((await scanner.scan()).deleted, 0);
-    assertEquals(paths(store), [
-      "build",
-      "build/out.o",
-      "notes.md",
-      "sub",
-      "web",
-      "web/app.js",
-    ]);
-  });
-});
+  },
+);
+
+testBothWays(
+  "Scanner.scan() skips default-ignored, -e and always-ignored paths",
+  async () => {
+    await withScanner(async ({ dir, store, scanner }) => {
+      await Deno.writeTextFile(
+        `${dir}/.dsyncignore`,
+        (await Deno.readTextFile(`${dir}/.dsyncignore`)) + "!*.part\n!.dsync\n",
+      );
+      write(dir, ".git/config", "g");
+      write(dir, "web/node_modules/pkg/index.js", "m");
+      write(dir, "web/app.js", "a");
+      write(dir, "x.tmp", "t");
+      write(dir, "download.iso.part", "p");
+      write(dir, "sub/other.part", "p");
+      write(dir, "sub/.dsync/index.db", "nested instance");
+      write(dir, "build/out.o", "o");
+      write(dir, "notes.md", "n");
+      await withScannerExtra(
+        dir,
+        store,
+        ["build/", "*.md"],
+        async (scanner2) => {
+          await scanner2.scan();
+        },
+      );
+      assertEquals(paths(store), ["sub", "web", "web/app.js"]);
+      // The fixture's scanner has no -e patterns: build/ and notes.md appear.
+      assertStrictEquals((await scanner.scan()).deleted, 0);
+      assertEquals(paths(store), [
+        "build",
+        "build/out.o",
+        "notes.md",
+        "sub",
+        "web",
+        "web/app.js",
+      ]);
+    });
+  },
+);
 
 async function withScannerExtra(
   dir: string,
@@ -448,33 +561,36 @@ Deno.test("Scanner.scan() applies an edited .dsyncignore without restart", async
   });
 });
 
-Deno.test("Scanner.scan() logs and skips an unreadable file and indexes the rest", async () => {
-  await captureWarnings(async (warnings) => {
-    await withScanner(async ({ dir, store, hasher, scanner, get }) => {
-      write(dir, "ok1.txt", "1");
-      write(dir, "secret.txt", "s");
-      write(dir, "sub/ok2.txt", "2");
-      hasher.denied.add("/secret.txt");
-      const first = await scanner.scan();
-      assertStrictEquals(first.errors, 1);
-      assertEquals(paths(store), ["ok1.txt", "sub", "sub/ok2.txt"]);
-      assert(warnings.some((w) => w.properties.path === "secret.txt"));
+testBothWays(
+  "Scanner.scan() logs and skips an unreadable file and indexes the rest",
+  async () => {
+    await captureWarnings(async (warnings) => {
+      await withScanner(async ({ dir, store, hasher, scanner, get }) => {
+        write(dir, "ok1.txt", "1");
+        write(dir, "secret.txt", "s");
+        write(dir, "sub/ok2.txt", "2");
+        hasher.denied.add("/secret.txt");
+        const first = await scanner.scan();
+        assertStrictEquals(first.errors, 1);
+        assertEquals(paths(store), ["ok1.txt", "sub", "sub/ok2.txt"]);
+        assert(warnings.some((w) => w.properties.path === "secret.txt"));
 
-      // Once indexed, a file that turns unreadable keeps its record: no tombstone.
-      hasher.denied.clear();
-      await scanner.scan();
-      const indexed = get("secret.txt")!;
-      write(dir, "secret.txt", "changed");
-      hasher.denied.add("/secret.txt");
-      const again = await scanner.scan();
-      assertStrictEquals(again.errors, 1);
-      assertStrictEquals(again.deleted, 0);
-      assertEquals(get("secret.txt"), indexed);
+        // Once indexed, a file that turns unreadable keeps its record: no tombstone.
+        hasher.denied.clear();
+        await scanner.scan();
+        const indexed = get("secret.txt")!;
+        write(dir, "secret.txt", "changed");
+        hasher.denied.add("/secret.txt");
+        const again = await scanner.scan();
+        assertStrictEquals(again.errors, 1);
+        assertStrictEquals(again.deleted, 0);
+        assertEquals(get("secret.txt"), indexed);
+      });
     });
-  });
-});
+  },
+);
 
-Deno.test("Scanner.scan() skips FIFOs without opening them", async () => {
+testBothWays("Scanner.scan() skips FIFOs without opening them", async () => {
   await withScanner(async ({ dir, store, scanner }) => {
     write(dir, "a.txt", "a");
     const mkfifo = new Deno.Command("mkfifo", { args: [`${dir}/pipe`] });
@@ -485,63 +601,72 @@ Deno.test("Scanner.scan() skips FIFOs without opening them", async () => {
   });
 });
 
-Deno.test("Scanner.scan() stores an NFD name as NFC and keeps it across rescans", async () => {
-  await withScanner(async ({ dir, store, scanner, get }) => {
-    const nfd = "cafe\u0301";
-    const nfc = "caf\u00e9";
-    write(dir, `${nfd}/r${nfd}sum${nfd}.txt`, "x");
-    await scanner.scan();
-    assertEquals(paths(store), [nfc, `${nfc}/r${nfc}sum${nfc}.txt`]);
-    const summary = await scanner.scan();
-    assertStrictEquals(summary.deleted, 0);
-    // A targeted rescan by the canonical name finds the NFD file on disk.
-    const sequence = store.maxSequence;
-    const targeted = await scanner.scanPaths([
-      `${nfc}/r${nfc}sum${nfc}.txt`,
-      nfc,
-    ]);
-    assertStrictEquals(targeted.deleted, 0);
-    assertStrictEquals(store.maxSequence, sequence);
-    assertStrictEquals(get(`${nfc}/r${nfc}sum${nfc}.txt`)!.deleted, false);
-  });
-});
+testBothWays(
+  "Scanner.scan() stores an NFD name as NFC and keeps it across rescans",
+  async () => {
+    await withScanner(async ({ dir, store, scanner, get }) => {
+      const nfd = "cafe\u0301";
+      const nfc = "caf\u00e9";
+      write(dir, `${nfd}/r${nfd}sum${nfd}.txt`, "x");
+      await scanner.scan();
+      assertEquals(paths(store), [nfc, `${nfc}/r${nfc}sum${nfc}.txt`]);
+      const summary = await scanner.scan();
+      assertStrictEquals(summary.deleted, 0);
+      // A targeted rescan by the canonical name finds the NFD file on disk.
+      const sequence = store.maxSequence;
+      const targeted = await scanner.scanPaths([
+        `${nfc}/r${nfc}sum${nfc}.txt`,
+        nfc,
+      ]);
+      assertStrictEquals(targeted.deleted, 0);
+      assertStrictEquals(store.maxSequence, sequence);
+      assertStrictEquals(get(`${nfc}/r${nfc}sum${nfc}.txt`)!.deleted, false);
+    });
+  },
+);
 
-Deno.test("Scanner.scan() hashes a file again when it changes during hashing", async () => {
-  await withScanner(async ({ dir, scanner, hasher, get, hashedNames }) => {
-    write(dir, "busy.txt", "first");
-    Deno.utimeSync(`${dir}/busy.txt`, 1_000, 1_000);
-    hasher.before.set(
-      "/busy.txt",
-      () => write(dir, "busy.txt", "second version"),
-    );
-    await scanner.scan();
-    assertEquals(hashedNames(), ["busy.txt", "busy.txt"]);
-    assertEquals(
-      get("busy.txt")!.hash,
-      blake3(new TextEncoder().encode("second version")),
-    );
-    assertStrictEquals(get("busy.txt")!.size, 14);
-  });
-});
+testBothWays(
+  "Scanner.scan() hashes a file again when it changes during hashing",
+  async () => {
+    await withScanner(async ({ dir, scanner, hasher, get, hashedNames }) => {
+      write(dir, "busy.txt", "first");
+      Deno.utimeSync(`${dir}/busy.txt`, 1_000, 1_000);
+      hasher.before.set(
+        "/busy.txt",
+        () => write(dir, "busy.txt", "second version"),
+      );
+      await scanner.scan();
+      assertEquals(hashedNames(), ["busy.txt", "busy.txt"]);
+      assertEquals(
+        get("busy.txt")!.hash,
+        blake3(new TextEncoder().encode("second version")),
+      );
+      assertStrictEquals(get("busy.txt")!.size, 14);
+    });
+  },
+);
 
-Deno.test("Scanner.scan() rehashes a file modified right before it was hashed", async () => {
-  let clock = Date.now();
-  await withScanner(async ({ dir, scanner, hashedNames }) => {
-    write(dir, "fresh.txt", "f");
-    write(dir, "old.txt", "o");
-    Deno.utimeSync(`${dir}/old.txt`, 1_000, 1_000);
-    clock = Date.now();
-    Deno.utimeSync(`${dir}/fresh.txt`, new Date(clock), new Date(clock));
-    await scanner.scan();
-    assertEquals(hashedNames(), ["fresh.txt", "old.txt"]);
-    // Its mtime was within the racy window of the hash: checked once more.
-    clock += 60_000;
-    await scanner.scan();
-    assertEquals(hashedNames(), ["fresh.txt"]);
-    await scanner.scan();
-    assertEquals(hashedNames(), []);
-  }, { now: () => clock });
-});
+testBothWays(
+  "Scanner.scan() rehashes a file modified right before it was hashed",
+  async () => {
+    let clock = Date.now();
+    await withScanner(async ({ dir, scanner, hashedNames }) => {
+      write(dir, "fresh.txt", "f");
+      write(dir, "old.txt", "o");
+      Deno.utimeSync(`${dir}/old.txt`, 1_000, 1_000);
+      clock = Date.now();
+      Deno.utimeSync(`${dir}/fresh.txt`, new Date(clock), new Date(clock));
+      await scanner.scan();
+      assertEquals(hashedNames(), ["fresh.txt", "old.txt"]);
+      // Its mtime was within the racy window of the hash: checked once more.
+      clock += 60_000;
+      await scanner.scan();
+      assertEquals(hashedNames(), ["fresh.txt"]);
+      await scanner.scan();
+      assertEquals(hashedNames(), []);
+    }, { now: () => clock });
+  },
+);
 
 Deno.test("Scanner.scanPaths() rescans only the given paths", async () => {
   await withScanner(async ({ dir, store, scanner, get, hashedNames }) => {
@@ -628,37 +753,40 @@ Deno.test("Scanner runs overlapping scans one after the other", async () => {
   });
 });
 
-Deno.test("Scanner.scan() finds changes made while stopped after reopening the index", async () => {
-  await withScanner(async ({ dir, store, scanner }) => {
-    write(dir, "a.txt", "a");
-    write(dir, "b.txt", "b");
-    await scanner.scan();
-    const replica = store.replicaId;
-    // "Stopped": another store and scanner over the same folder later on.
-    Deno.removeSync(`${dir}/a.txt`);
-    write(dir, "c.txt", "created while stopped");
-    const reopened = IndexStore.open(dir);
-    try {
-      assertStrictEquals(reopened.replicaId, replica);
-      const ignore = await IgnoreRules.load(dir);
-      const hasher = new FakeHasher();
-      const again = new Scanner({
-        folder: dir,
-        store: reopened,
-        hasher,
-        ignore,
-        now: LATER,
-      });
-      const summary = await again.scan();
-      assertStrictEquals(summary.deleted, 1);
-      assertStrictEquals(summary.hashedFiles, 1);
-      assertStrictEquals(reopened.get("a.txt")!.deleted, true);
-      assertStrictEquals(reopened.get("c.txt")!.deleted, false);
-    } finally {
-      reopened.close();
-    }
-  });
-});
+testBothWays(
+  "Scanner.scan() finds changes made while stopped after reopening the index",
+  async () => {
+    await withScanner(async ({ dir, store, scanner }) => {
+      write(dir, "a.txt", "a");
+      write(dir, "b.txt", "b");
+      await scanner.scan();
+      const replica = store.replicaId;
+      // "Stopped": another store and scanner over the same folder later on.
+      Deno.removeSync(`${dir}/a.txt`);
+      write(dir, "c.txt", "created while stopped");
+      const reopened = IndexStore.open(dir);
+      try {
+        assertStrictEquals(reopened.replicaId, replica);
+        const ignore = await IgnoreRules.load(dir);
+        const hasher = new FakeHasher();
+        const again = new Scanner({
+          folder: dir,
+          store: reopened,
+          hasher,
+          ignore,
+          now: LATER,
+        });
+        const summary = await again.scan();
+        assertStrictEquals(summary.deleted, 1);
+        assertStrictEquals(summary.hashedFiles, 1);
+        assertStrictEquals(reopened.get("a.txt")!.deleted, true);
+        assertStrictEquals(reopened.get("c.txt")!.deleted, false);
+      } finally {
+        reopened.close();
+      }
+    });
+  },
+);
 
 Deno.test("Scanner.scan() refuses a folder without .dsync and deletes nothing", async () => {
   await withScanner(async ({ dir, store, scanner }) => {
@@ -690,82 +818,129 @@ Deno.test("Scanner keeps working after a failed scan", async () => {
   });
 });
 
-Deno.test("Scanner.scan() skips a path whose version cannot be bumped and records the rest", async () => {
-  await captureWarnings(async (warnings) => {
-    await withScanner(async ({ dir, store, scanner, get }) => {
-      write(dir, "stuck.txt", "one");
-      write(dir, "fine.txt", "one");
-      await scanner.scan();
-      // Our counter and those of all our overflow ids at the bound (a
-      // vector holds 256 entries): no edit can be counted.
-      const stuck = get("stuck.txt")!;
-      const chain: [bigint, number][] = [];
-      for (let id = store.replicaId; chain.length < 256;) {
-        chain.push([id, MAX_VERSION_COUNTER]);
-        id = overflowReplica(id);
-      }
-      store.put({ ...stuck, version: versionOf(chain) });
-      const before = get("stuck.txt")!;
-      write(dir, "stuck.txt", "two, longer");
-      write(dir, "fine.txt", "two, longer");
-      write(dir, "new.txt", "new");
-      await scanner.scan();
-      assertStrictEquals(get("stuck.txt")!.sequence, before.sequence);
-      assertStrictEquals(
-        counterOf(get("fine.txt")!.version, store.replicaId),
-        2,
-      );
-      assert(get("new.txt") !== undefined);
-      assert(
-        warnings.some((w) =>
-          String(w.properties.path) === "stuck.txt" &&
-          w.rawMessage.toString().includes("Cannot record the change")
-        ),
-      );
+testBothWays(
+  "Scanner.scan() skips a path whose version cannot be bumped and records the rest",
+  async () => {
+    await captureWarnings(async (warnings) => {
+      await withScanner(async ({ dir, store, scanner, get }) => {
+        write(dir, "stuck.txt", "one");
+        write(dir, "fine.txt", "one");
+        await scanner.scan();
+        // Our counter and those of all our overflow ids at the bound (a
+        // vector holds 256 entries): no edit can be counted.
+        const stuck = get("stuck.txt")!;
+        const chain: [bigint, number][] = [];
+        for (let id = store.replicaId; chain.length < 256;) {
+          chain.push([id, MAX_VERSION_COUNTER]);
+          id = overflowReplica(id);
+        }
+        store.put({ ...stuck, version: versionOf(chain) });
+        const before = get("stuck.txt")!;
+        write(dir, "stuck.txt", "two, longer");
+        write(dir, "fine.txt", "two, longer");
+        write(dir, "new.txt", "new");
+        await scanner.scan();
+        assertStrictEquals(get("stuck.txt")!.sequence, before.sequence);
+        assertStrictEquals(
+          counterOf(get("fine.txt")!.version, store.replicaId),
+          2,
+        );
+        assert(get("new.txt") !== undefined);
+        assert(
+          warnings.some((w) =>
+            String(w.properties.path) === "stuck.txt" &&
+            w.rawMessage.toString().includes("Cannot record the change")
+          ),
+        );
+      });
     });
-  });
+  },
+);
+
+testBothWays(
+  "Scanner tells onCommit of records written in the middle of a scan",
+  async () => {
+    await withScanner(async ({ dir, store, scannerWith }) => {
+      for (let i = 0; i < 2500; i++) write(dir, `d${i % 5}/f${i}.txt`, `${i}`);
+      const seen: number[] = [];
+      // Written every 1,000 records (or 250 ms) and at the end.
+      await scannerWith({ onCommit: () => seen.push(store.maxSequence) })
+        .scan();
+      // The index grew while the scan ran, and peers were told each time.
+      assert(seen.length >= 3, `${seen.length} commits`);
+      assert(seen[0]! < 2500, `first commit at ${seen[0]}`);
+      assertStrictEquals(seen.at(-1), store.maxSequence);
+      const timed: number[] = [];
+      write(dir, "late/a.txt", "a");
+      write(dir, "late/b.txt", "b");
+      await scannerWith({
+        onCommit: () => timed.push(store.maxSequence),
+        commitEveryMs: 0,
+      }).scan();
+      // Two files and a folder, each written as soon as found.
+      assert(timed.length >= 3, `${timed.length} commits`);
+    }, { defaults: false });
+  },
+);
+
+testBothWays(
+  "Scanner reports a name that is not valid UTF-8 instead of skipping it silently, until it is gone",
+  async () => {
+    if (Deno.build.os === "windows") return; // names are UTF-16 there
+    await withScanner(async ({ dir, scanner, get }) => {
+      await Deno.writeTextFile(`${dir}/fine.txt`, "ok");
+      await Deno.mkdir(`${dir}/sub`);
+      // Deno takes only strings for paths: the shell makes the raw bytes.
+      const sh = async (script: string) => {
+        const run = await new Deno.Command("sh", { args: ["-c", script] })
+          .output();
+        assertStrictEquals(run.code, 0, new TextDecoder().decode(run.stderr));
+      };
+      await sh(`touch "$(printf '${dir}/sub/bad\\377name.txt')"`);
+      await scanner.scan();
+      assert(get("fine.txt") !== undefined);
+      assertEquals(scanner.invalidNames, ["sub/bad\uFFFDname.txt"]);
+      assertStrictEquals(get("sub/bad\uFFFDname.txt"), undefined);
+      await sh(`rm -f "${dir}/sub/"bad*name.txt`);
+      await scanner.scan();
+      assertEquals(scanner.invalidNames, []);
+    });
+  },
+);
+
+Deno.test("Scanner.scan() hashes small files in batches and a big one alone", async () => {
+  await withScanner(async ({ dir, store, scanner, hasher, hashedNames }) => {
+    for (let i = 0; i < 600; i++) write(dir, `d${i % 3}/f${i}.txt`, `${i}`);
+    write(dir, "big.bin", "b".repeat(100_000));
+    const summary = await scanner.scan();
+    assertStrictEquals(summary.files, 601);
+    assertStrictEquals(summary.hashedFiles, 601);
+    assertStrictEquals(hashedNames().length, 601);
+    // A new file is listed, not looked at: the big one is offered in a
+    // batch too, which answers "not small", and is then hashed alone.
+    assertStrictEquals(hasher.batches.reduce((a, b) => a + b, 0), 601);
+    assert(hasher.batches.every((n) => n <= 256), `${hasher.batches}`);
+    assertStrictEquals(paths(store).length, 604);
+  }, { batching: true });
 });
 
-Deno.test("Scanner tells onCommit of records written in the middle of a scan", async () => {
-  await withScanner(async ({ dir, store, scannerWith }) => {
-    for (let i = 0; i < 2500; i++) write(dir, `d${i % 5}/f${i}.txt`, `${i}`);
-    const seen: number[] = [];
-    // Written every 1,000 records (or 250 ms) and at the end.
-    await scannerWith({ onCommit: () => seen.push(store.maxSequence) }).scan();
-    // The index grew while the scan ran, and peers were told each time.
-    assert(seen.length >= 3, `${seen.length} commits`);
-    assert(seen[0]! < 2500, `first commit at ${seen[0]}`);
-    assertStrictEquals(seen.at(-1), store.maxSequence);
-    const timed: number[] = [];
-    write(dir, "late/a.txt", "a");
-    write(dir, "late/b.txt", "b");
-    await scannerWith({
-      onCommit: () => timed.push(store.maxSequence),
-      commitEveryMs: 0,
-    }).scan();
-    // Two files and a folder, each written as soon as found.
-    assert(timed.length >= 3, `${timed.length} commits`);
-  }, { defaults: false });
-});
-
-Deno.test("Scanner reports a name that is not valid UTF-8 instead of skipping it silently, until it is gone", async () => {
-  if (Deno.build.os === "windows") return; // names are UTF-16 there
-  await withScanner(async ({ dir, scanner, get }) => {
-    await Deno.writeTextFile(`${dir}/fine.txt`, "ok");
-    await Deno.mkdir(`${dir}/sub`);
-    // Deno takes only strings for paths: the shell makes the raw bytes.
-    const sh = async (script: string) => {
-      const run = await new Deno.Command("sh", { args: ["-c", script] })
-        .output();
-      assertStrictEquals(run.code, 0, new TextDecoder().decode(run.stderr));
-    };
-    await sh(`touch "$(printf '${dir}/sub/bad\\377name.txt')"`);
-    await scanner.scan();
-    assert(get("fine.txt") !== undefined);
-    assertEquals(scanner.invalidNames, ["sub/bad\uFFFDname.txt"]);
-    assertStrictEquals(get("sub/bad\uFFFDname.txt"), undefined);
-    await sh(`rm -f "${dir}/sub/"bad*name.txt`);
-    await scanner.scan();
-    assertEquals(scanner.invalidNames, []);
-  });
+Deno.test("Scanner.scan() looks again at a file replaced by a directory or a link before its batch", async () => {
+  await withScanner(async ({ dir, scanner, hasher, get }) => {
+    write(dir, "a/x.txt", "x");
+    write(dir, "a/y.txt", "y");
+    write(dir, "a/z.txt", "z");
+    // Runs when the batch reads x.txt: y and z are replaced meanwhile.
+    hasher.before.set("/x.txt", () => {
+      Deno.removeSync(`${dir}/a/y.txt`);
+      Deno.mkdirSync(`${dir}/a/y.txt`);
+      Deno.removeSync(`${dir}/a/z.txt`);
+      Deno.symlinkSync("x.txt", `${dir}/a/z.txt`);
+    });
+    const summary = await scanner.scan();
+    assertStrictEquals(summary.errors, 0);
+    assertStrictEquals(get("a/x.txt")!.kind, "file");
+    assertStrictEquals(get("a/y.txt")!.kind, "dir");
+    assertStrictEquals(get("a/z.txt")!.kind, "symlink");
+    assertStrictEquals(get("a/z.txt")!.symlinkTarget, "x.txt");
+  }, { batching: true });
 });
