@@ -155,6 +155,7 @@ export class PeerSession {
       name: this.#o.name,
       caseInsensitive: this.#o.caseInsensitive,
       posixNames: this.#o.posixNames,
+      swarming: true,
     });
   }
 
