@@ -46,6 +46,7 @@ import { LocalChanges } from "./local_changes.ts";
 import { type PeerWiring, wirePeer } from "./peer_wiring.ts";
 import { pathsToReplan, RescanSoon, untilIdle } from "./rescans.ts";
 import { ConnectedPeers } from "./peer_directory.ts";
+import { AvailabilityAnnouncer, PartialFiles } from "./swarm/mod.ts";
 import {
   describeReason,
   type PeerChannel,
@@ -71,6 +72,8 @@ export class SyncEngine {
   readonly #caseInsensitive: boolean;
   readonly #puller: Puller;
   readonly #peers: ConnectedPeers;
+  readonly #partials = new PartialFiles();
+  readonly #announcer: AvailabilityAnnouncer;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #rescanSoon = new RescanSoon((paths) => this.scan(paths));
   #closed = false;
@@ -95,6 +98,10 @@ export class SyncEngine {
     });
     this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
     this.#peers = new ConnectedPeers(this.#remote, this.#now);
+    this.#announcer = new AvailabilityAnnouncer({
+      files: this.#partials,
+      broadcast: (msg) => this.#peers.announce(msg),
+    });
     this.#localChanges = new LocalChanges({
       mode: options.mode ?? "send-receive",
       store: options.store,
@@ -140,6 +147,7 @@ export class SyncEngine {
       ...(options.mode === undefined ? {} : { mode: options.mode }),
       liveFiles: () => this.#remote.localTotals().files,
       nameOf: (replica) => this.#peers.nameOf(replica),
+      partials: this.#partials,
     });
     this.#modeContext = {
       ...options,
@@ -159,6 +167,8 @@ export class SyncEngine {
         ? (record) => this.#localChanges.withholds(record)
         : undefined,
       changed: (path) => this.#rescanSoon.add(path),
+      partials: this.#partials,
+      announcer: this.#announcer,
     };
   }
 
@@ -416,6 +426,7 @@ export class SyncEngine {
     this.#closed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#rescanSoon.close();
+    this.#announcer.close();
     await this.#startup;
     this.#pause.close();
     this.#puller.stop();

@@ -2,7 +2,8 @@
  * What a connected peer gets: a `PeerSession` for the index exchange,
  * wired to the puller (records offered, retries when the peer can serve),
  * to the folder's mode and pause, and a `ChunkResponder` serving our
- * chunks to it.
+ * chunks to it (those of files still being received too), with what it
+ * announces of its own pulls in progress kept for the chunk fetcher.
  * @module
  */
 
@@ -20,6 +21,11 @@ import type { SyncEngineOptions } from "./engine_options.ts";
 import type { Peer } from "./peer_directory.ts";
 import type { PeerChannel } from "./peer_pool.ts";
 import type { PauseSwitch } from "./pause_switch.ts";
+import {
+  type AvailabilityAnnouncer,
+  type PartialFiles,
+  PeerClaims,
+} from "./swarm/mod.ts";
 
 const log = getLogger(["dsync", "sync"]);
 
@@ -37,6 +43,10 @@ export interface PeerWiring {
   readonly withhold: ((record: FileRecord) => boolean) | undefined;
   /** A file changed while the peer fetched it. */
   readonly changed: (path: string) => void;
+  /** Our pulls in progress, served to peers from their `.part`. */
+  readonly partials: PartialFiles;
+  /** Announces them; a new peer is given its current state. */
+  readonly announcer: AvailabilityAnnouncer;
 }
 
 /** Starts the session and responder of `peer`, connected over `channel`. */
@@ -76,8 +86,14 @@ export function wirePeer(
         name: s.name,
         fingerprint: s.fingerprint,
       });
+      if (session.swarming) {
+        for (const msg of w.announcer.snapshot()) {
+          session.send(msg).catch(() => {});
+        }
+      }
       w.puller.retryWaiting();
     },
+    onAvailability: (_s, msg) => claims.take(msg),
     onRecords: (s, records) => {
       w.puller.offer(records);
       // Records that need nothing here do not wake the puller, so its
@@ -99,11 +115,14 @@ export function wirePeer(
     folder: o.folder,
     ignore: o.ignore,
     indexed: new IndexChunkLookup(o.store),
+    partials: w.partials,
     send: (response) => session.send(response),
     onChanged: w.changed,
     whilePaused: () => w.pause.whilePaused(),
   });
+  const claims = new PeerClaims();
   peer.session = session;
   peer.responder = responder;
+  peer.claims = claims;
   session.start();
 }

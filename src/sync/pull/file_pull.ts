@@ -1,7 +1,9 @@
 /**
  * One big file's trip from peers to disk: its `.part` is opened (a
  * leftover of an interrupted pull resumed, verified), filled chunk by chunk
- * by the chunk fetcher, verified and fsynced, then renamed over
+ * by the chunk fetcher (while the chunks written so far are offered to
+ * peers pulling the same version: `../swarm/mod.ts`), verified and
+ * fsynced, then renamed over
  * the path under the apply gate if the index still holds what the decision
  * was planned against; a conflict's losing copy is moved aside in the same
  * gated step. A failed pull keeps its `.part` for resuming when only a
@@ -25,6 +27,8 @@ import {
   syncDir,
 } from "../apply/mod.ts";
 import { ChunkHashMismatchError } from "../session/mod.ts";
+import type { PartialFile, PartialFiles } from "../swarm/mod.ts";
+import type { ChunkSink } from "./chunk_fetcher.ts";
 import { lacksSource } from "./failure_policy.ts";
 import {
   type PullContext,
@@ -46,11 +50,13 @@ export async function pullFile(
   const signal = ctx.signal();
   const transfer = ctx.transfers.start(d, ctx.now());
   let part: PartFile | undefined;
+  let partial: PartialFile | undefined;
   try {
     part = await openPart(ctx, d);
+    partial = o.partials?.begin(d.remote, part.partPath);
     await ctx.fetcher.fill(
       d.remote,
-      part,
+      partial === undefined ? part : heldSink(part, o.partials!, partial),
       o.fileWindowBytes ?? 1 << 20,
       signal,
       (n) => transfer.bytesDone += n,
@@ -104,8 +110,29 @@ export async function pullFile(
     if (part !== undefined) await parkOrAbort(ctx, d.path, part, err);
     await ctx.failures.failed(d.path, err, epoch);
   } finally {
+    if (partial !== undefined) o.partials?.end(partial);
     ctx.transfers.end(d.path);
   }
+}
+
+/** `part`, telling `partials` of every range once it is written. */
+function heldSink(
+  part: PartFile,
+  partials: PartialFiles,
+  file: PartialFile,
+): ChunkSink {
+  return {
+    resumable: part.resumable,
+    write: async (offset, data) => {
+      await part.write(offset, data);
+      partials.wrote(file, offset, data.length);
+    },
+    readBack: (offset, length) => part.readBack(offset, length),
+    keep: async (offset, data) => {
+      await part.keep(offset, data);
+      partials.wrote(file, offset, data.length);
+    },
+  };
 }
 
 /** A `.part` for `d`: its leftover resumed, if any, else a new one. */

@@ -38,6 +38,7 @@ export {
   ChunkResponder,
   type ChunkResponderOptions,
   locateEntry,
+  type PartialChunks,
   TooManyRequestsError,
 } from "./responder.ts";
 export {

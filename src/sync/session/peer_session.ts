@@ -121,6 +121,11 @@ export class PeerSession {
     return this.#hello?.name;
   }
 
+  /** The peer takes `Availability` messages (its hello said so). */
+  get swarming(): boolean {
+    return this.#hello?.swarming ?? false;
+  }
+
   /** True until the connection ends. */
   get open(): boolean {
     return !this.#closed;
@@ -250,6 +255,9 @@ export class PeerSession {
         return;
       case "group_rekey":
         this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
+        return;
+      case "availability":
+        this.#o.onAvailability?.(this, msg);
         return;
     }
   }

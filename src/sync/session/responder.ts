@@ -9,7 +9,9 @@
  * (and the owner is told, so it rescans the path: the peer was working from
  * an outdated record). Data is LZ4-compressed when that pays. Reading
  * pauses while the connection is behind; a peer that queues more requests
- * than allowed is cut off.
+ * than allowed is cut off. A chunk of a file this device is itself still
+ * receiving is served from its `.part` when it was announced and is
+ * written in full (`PartialChunks`; swarming).
  * @module
  */
 
@@ -58,6 +60,19 @@ export interface ChunkAnswer {
   readonly changed: boolean;
   /** Why the request was refused (status `refused` only), for the log. */
   readonly refusal?: string;
+  /** Served from the `.part` of a file still being received. */
+  readonly fromPartial?: boolean;
+}
+
+/** Chunks of files this device is still receiving (see `../swarm/mod.ts`). */
+export interface PartialChunks {
+  /** The verified bytes of that whole chunk of the version being pulled, if held. */
+  read(
+    path: string,
+    offset: number,
+    length: number,
+    hash: Uint8Array,
+  ): Uint8Array | undefined;
 }
 
 /** `Deno.lstatSync(os)`, or undefined when nothing is there. */
@@ -195,6 +210,7 @@ export function answerChunkRequest(
   policy?: CompressionPolicy,
   compress = true,
   indexed?: IndexedChunks,
+  partials?: PartialChunks,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
   const refusal = refusalOf(ignore, path);
@@ -206,8 +222,17 @@ export function answerChunkRequest(
     !indexed.holds(path, offset, length, request.hash)
   ) {
     // Not a chunk of our index (an outdated record, or a guess): nothing
-    // is read, and nothing needs rescanning.
-    return { response: statusOnly(id, "changed"), changed: false };
+    // is read, and nothing needs rescanning; unless it is a chunk of the
+    // version we are receiving, already in its `.part`.
+    const held = partials?.read(path, offset, length, request.hash);
+    if (held === undefined) {
+      return { response: statusOnly(id, "changed"), changed: false };
+    }
+    return {
+      response: okResponse(request, held, policy, compress),
+      changed: false,
+      fromPartial: true,
+    };
   }
   try {
     const data = readChecked(folder, request, files);
@@ -217,20 +242,8 @@ export function answerChunkRequest(
     if (data === "changed") {
       return { response: statusOnly(id, "changed"), changed: true };
     }
-    let encoded: EncodedChunk = { compression: "none", bytes: data };
-    if (compress && (policy === undefined || policy.shouldTry(path))) {
-      encoded = compressIfWorthwhile(data);
-      policy?.record(path, encoded.compression !== "none");
-    }
     return {
-      response: {
-        type: "chunk_response",
-        id,
-        status: "ok",
-        compression: encoded.compression,
-        data: encoded.bytes,
-        rawLength: length,
-      },
+      response: okResponse(request, data, policy, compress),
       changed: false,
     };
   } catch (err) {
@@ -243,6 +256,29 @@ export function answerChunkRequest(
   }
 }
 
+/** The answer carrying `data`, LZ4-compressed when that pays. */
+function okResponse(
+  request: ChunkRequest,
+  data: Uint8Array,
+  policy: CompressionPolicy | undefined,
+  compress: boolean,
+): ChunkResponse {
+  const { id, path, length } = request;
+  let encoded: EncodedChunk = { compression: "none", bytes: data };
+  if (compress && (policy === undefined || policy.shouldTry(path))) {
+    encoded = compressIfWorthwhile(data);
+    policy?.record(path, encoded.compression !== "none");
+  }
+  return {
+    type: "chunk_response",
+    id,
+    status: "ok",
+    compression: encoded.compression,
+    data: encoded.bytes,
+    rawLength: length,
+  };
+}
+
 /** Options of {@linkcode ChunkResponder}. */
 export interface ChunkResponderOptions {
   readonly folder: string;
@@ -251,6 +287,8 @@ export interface ChunkResponderOptions {
   readonly send: (response: ChunkResponse) => Promise<void>;
   /** Only whole chunks of the current index are served (see `indexed_chunks.ts`). */
   readonly indexed?: IndexedChunks;
+  /** Chunks of files still being received, served too (swarming). */
+  readonly partials?: PartialChunks;
   /** Told about a path whose content no longer matches what the peer asked for. */
   readonly onChanged?: (path: string) => void;
   /**
@@ -304,6 +342,8 @@ export class ChunkResponder {
   #filesTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bytes of chunk data sent (as on the wire). */
   bytesSent = 0;
+  /** Of those, bytes of chunks of files still being received here. */
+  partialBytesSent = 0;
 
   constructor(options: ChunkResponderOptions) {
     this.#opts = options;
@@ -385,7 +425,11 @@ export class ChunkResponder {
         this.#policy,
         this.#governor.compressing,
         this.#opts.indexed,
+        this.#opts.partials,
       );
+      if (answer.fromPartial) {
+        this.partialBytesSent += answer.response.data.length;
+      }
       if (answer.response.status === "ok") {
         this.#governor.answered(answer.response.rawLength);
       }

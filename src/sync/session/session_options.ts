@@ -7,6 +7,7 @@
 
 import type { FileRecord, HeldMark } from "../../index/mod.ts";
 import type {
+  Availability,
   ChunkRequest,
   Message,
   WireFileRecord,
@@ -95,6 +96,14 @@ export interface PeerSessionOptions {
     session: SessionHandle,
     secret: Uint8Array,
     removed: Uint8Array,
+  ) => void;
+  /**
+   * The peer announced which chunks of a file it is still receiving it
+   * holds (only a peer whose hello set `swarming` is sent ours).
+   */
+  readonly onAvailability?: (
+    session: SessionHandle,
+    availability: Availability,
   ) => void;
   /** Records received and stored (sequence order). */
   readonly onRecords?: (session: SessionHandle, records: FileRecord[]) => void;
