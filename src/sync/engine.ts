@@ -46,7 +46,6 @@ import { LocalChanges } from "./local_changes.ts";
 import { type PeerWiring, wirePeer } from "./peer_wiring.ts";
 import { pathsToReplan, RescanSoon, untilIdle } from "./rescans.ts";
 import { ConnectedPeers } from "./peer_directory.ts";
-import { AvailabilityAnnouncer, PartialFiles } from "./swarm/mod.ts";
 import {
   describeReason,
   type PeerChannel,
@@ -72,8 +71,6 @@ export class SyncEngine {
   readonly #caseInsensitive: boolean;
   readonly #puller: Puller;
   readonly #peers: ConnectedPeers;
-  readonly #partials = new PartialFiles();
-  readonly #announcer: AvailabilityAnnouncer;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #rescanSoon = new RescanSoon((paths) => this.scan(paths));
   #closed = false;
@@ -98,10 +95,6 @@ export class SyncEngine {
     });
     this.#remote = RemoteIndex.open(options.stateRoot ?? options.folder);
     this.#peers = new ConnectedPeers(this.#remote, this.#now);
-    this.#announcer = new AvailabilityAnnouncer({
-      files: this.#partials,
-      broadcast: (msg) => this.#peers.announce(msg),
-    });
     this.#localChanges = new LocalChanges({
       mode: options.mode ?? "send-receive",
       store: options.store,
@@ -147,7 +140,7 @@ export class SyncEngine {
       ...(options.mode === undefined ? {} : { mode: options.mode }),
       liveFiles: () => this.#remote.localTotals().files,
       nameOf: (replica) => this.#peers.nameOf(replica),
-      partials: this.#partials,
+      partials: this.#peers.partials,
     });
     this.#modeContext = {
       ...options,
@@ -167,8 +160,8 @@ export class SyncEngine {
         ? (record) => this.#localChanges.withholds(record)
         : undefined,
       changed: (path) => this.#rescanSoon.add(path),
-      partials: this.#partials,
-      announcer: this.#announcer,
+      partials: this.#peers.partials,
+      announcer: this.#peers.announcer,
     };
   }
 
@@ -426,16 +419,11 @@ export class SyncEngine {
     this.#closed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#rescanSoon.close();
-    this.#announcer.close();
     await this.#startup;
     this.#pause.close();
     this.#puller.stop();
     // Ends the chunk requests in flight, so abandoned downloads finish now.
-    const responders: Promise<void>[] = [];
-    for (const peer of this.#peers.all()) {
-      if (peer.responder !== undefined) responders.push(peer.responder.close());
-      this.#peers.retire(peer, "shutting down");
-    }
+    const responders = this.#peers.retireAll("shutting down");
     await this.#puller.close();
     await Promise.allSettled(responders);
     await this.#gate.run(() => {}); // scans in progress end first

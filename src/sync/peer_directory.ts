@@ -18,7 +18,11 @@ import {
 } from "../index/mod.ts";
 import type { Availability } from "../protocol/mod.ts";
 import type { ChunkSource, PeerDirectory } from "./pull/mod.ts";
-import type { PeerClaims } from "./swarm/mod.ts";
+import {
+  AvailabilityAnnouncer,
+  PartialFiles,
+  type PeerClaims,
+} from "./swarm/mod.ts";
 import type { ChunkResponder, PeerSession } from "./session/mod.ts";
 import type { PeerStatus } from "./status.ts";
 
@@ -73,10 +77,18 @@ export class ConnectedPeers implements PeerDirectory {
   /** Bytes of the sessions already ended, all peers. */
   #bytesReceived = 0;
   #bytesSent = 0;
+  /** Our pulls in progress, offered to the peers (swarming). */
+  readonly partials = new PartialFiles();
+  /** Tells the peers of them. */
+  readonly announcer: AvailabilityAnnouncer;
 
   constructor(remote: RemoteIndex, now: () => number) {
     this.#remote = remote;
     this.#now = now;
+    this.announcer = new AvailabilityAnnouncer({
+      files: this.partials,
+      broadcast: (msg) => this.announce(msg),
+    });
   }
 
   /** The peer with id `peerId`, if ever seen. */
@@ -143,6 +155,20 @@ export class ConnectedPeers implements PeerDirectory {
     }
   }
 
+  /**
+   * Ends every peer's session and the announcements (shutting down);
+   * resolves when their responders have written what they were sending.
+   */
+  retireAll(reason: string): Promise<void>[] {
+    this.announcer.close();
+    const responders: Promise<void>[] = [];
+    for (const peer of this.#peers.values()) {
+      if (peer.responder !== undefined) responders.push(peer.responder.close());
+      this.retire(peer, reason);
+    }
+    return responders;
+  }
+
   sourcesFor(path: string, hash: Uint8Array): ChunkSource[] {
     const replicas = this.#remote.replicasWithContent(path, hash);
     const out: ChunkSource[] = [];
@@ -179,7 +205,9 @@ export class ConnectedPeers implements PeerDirectory {
   announce(msg: Availability): void {
     for (const peer of this.#peers.values()) {
       const session = peer.session;
-      if (session === undefined || !session.open || !session.swarming) {
+      if (
+        session === undefined || !session.open || !session.state().swarming
+      ) {
         continue;
       }
       session.send(msg).catch(() => {

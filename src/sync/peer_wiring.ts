@@ -86,7 +86,7 @@ export function wirePeer(
         name: s.name,
         fingerprint: s.fingerprint,
       });
-      if (session.swarming) {
+      if (session.state().swarming) {
         for (const msg of w.announcer.snapshot()) {
           session.send(msg).catch(() => {});
         }

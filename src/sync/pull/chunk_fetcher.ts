@@ -82,6 +82,8 @@ export interface ChunkFetcherOptions {
   readonly peers: PeerDirectory;
   /** Clock for refreshing the source list (ms); defaults to `Date.now`. */
   readonly now?: () => number;
+  /** Deadline of a request to a partial holder (default `PARTIAL_REQUEST_TIMEOUT_MS`). */
+  readonly partialTimeoutMs?: number;
 }
 
 /** The sources of one file, and when they were looked up. */
@@ -271,9 +273,9 @@ export class ChunkFetcher {
           chunk.hash,
           chunk.offset,
           chunk.length,
-          best.holds === undefined
-            ? undefined
-            : AbortSignal.timeout(PARTIAL_REQUEST_TIMEOUT_MS),
+          best.holds === undefined ? undefined : AbortSignal.timeout(
+            this.#o.partialTimeoutMs ?? PARTIAL_REQUEST_TIMEOUT_MS,
+          ),
         );
         this.fetchedBytes += data.length;
         return data;

@@ -121,11 +121,6 @@ export class PeerSession {
     return this.#hello?.name;
   }
 
-  /** The peer takes `Availability` messages (its hello said so). */
-  get swarming(): boolean {
-    return this.#hello?.swarming ?? false;
-  }
-
   /** True until the connection ends. */
   get open(): boolean {
     return !this.#closed;
@@ -148,6 +143,7 @@ export class PeerSession {
       peerAck: this.#peerAck,
       received: this.#received,
       peerInSync: this.#peerInSync,
+      swarming: this.#hello?.swarming ?? false,
     };
   }
 
@@ -216,9 +212,7 @@ export class PeerSession {
 
   /** Sends the group's new secret after a removal (see `GroupRekey`). */
   sendGroupRekey(secret: Uint8Array, removed: Uint8Array): Promise<void> {
-    return this.#o.link.send(
-      encodeMessageParts({ type: "group_rekey", secret, removed }),
-    );
+    return this.send({ type: "group_rekey", secret, removed });
   }
 
   /** The connection ended (the pool said so): fail requests, stop pushing. */
@@ -245,20 +239,16 @@ export class PeerSession {
       case "index_batch":
         return this.#onBatch(hello.replicaId, msg);
       case "chunk_request":
-        this.#o.onChunkRequest?.(this, msg);
-        return;
+        return this.#o.onChunkRequest?.(this, msg);
       case "chunk_response":
-        this.#requester.handleResponse(msg);
-        return;
+        return this.#requester.handleResponse(msg);
       case "in_sync":
         this.#peerInSync = msg.sequence;
         return;
       case "group_rekey":
-        this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
-        return;
+        return this.#o.onGroupRekey?.(this, msg.secret, msg.removed);
       case "availability":
-        this.#o.onAvailability?.(this, msg);
-        return;
+        return this.#o.onAvailability?.(this, msg);
     }
   }
 

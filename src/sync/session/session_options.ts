@@ -137,4 +137,6 @@ export interface SessionState {
   readonly received: bigint;
   /** The peer's last `InSync` sequence, if any. */
   readonly peerInSync: bigint | undefined;
+  /** The peer takes `Availability` messages (its hello set `swarming`). */
+  readonly swarming: boolean;
 }
