@@ -9,7 +9,11 @@
  */
 
 export { rangesHold, rangesOf, rangesSize } from "./chunk_ranges.ts";
-export { MAX_CLAIMED_FILES, PeerClaims } from "./peer_claims.ts";
+export {
+  MAX_CLAIMED_FILES,
+  MAX_CLAIMED_RANGES,
+  PeerClaims,
+} from "./peer_claims.ts";
 export {
   canServe,
   type ChoiceState,

@@ -53,3 +53,25 @@ Deno.test("PeerClaims holds at most its bound of paths, forgetting the least rec
     [true, false, true, true],
   );
 });
+
+Deno.test("PeerClaims holds at most its bound of ranges over all paths, dropping the oldest claims", () => {
+  const claims = new PeerClaims(64, 10);
+  const fragmented = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ start: i * 2, count: 1 }));
+  claims.take(availability("a", 1, fragmented(4)));
+  claims.take(availability("b", 1, fragmented(4)));
+  claims.take(availability("c", 1, fragmented(4))); // 12 > 10: a goes
+  assertEquals(
+    ["a", "b", "c"].map((p) => claims.claims(p, hash(1))),
+    [false, true, true],
+  );
+  // One claim over the whole bound keeps its first ranges only.
+  claims.take(availability("d", 1, fragmented(30)));
+  assertEquals(claims.size, 1);
+  assertEquals(claims.holds("d", hash(1), 18), true);
+  assertEquals(claims.holds("d", hash(1), 20), false);
+  for (const i of [0, 2, 4, 6]) {
+    assertEquals(claims.holds("d", hash(1), i), true, `index ${i}`);
+    assertEquals(claims.holds("d", hash(1), i + 1), false, `index ${i + 1}`);
+  }
+});
