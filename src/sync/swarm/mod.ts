@@ -9,6 +9,8 @@
  */
 
 export {
+  FOLLOW_SHARE,
+  pullStart,
   rangesHold,
   rangesOf,
   rangesSize,
