@@ -30,7 +30,7 @@ import { ChunkHashMismatchError } from "../session/mod.ts";
 import {
   type PartialFile,
   type PartialFiles,
-  pullStart,
+  spreadStart,
 } from "../swarm/mod.ts";
 import type { ChunkSink, PeerDirectory } from "./chunk_fetcher.ts";
 import { lacksSource } from "./failure_policy.ts";
@@ -123,10 +123,11 @@ export async function pullFile(
 /**
  * Where a fresh pull starts. A resumed `.part`, or one with fewer than two
  * swarming peers connected (nobody to swarm with): at the first chunk, so
- * that it resumes without reading holes back. Else as `pullStart` decides
- * from what peers still receiving that version hold: at their chunks when
- * they hold a good share, else away from them (at random when they hold
- * none), so that pulls begun together ask the source for different chunks.
+ * that it resumes without reading holes back. Else in the middle of the
+ * longest run of chunks no peer still receiving that version holds (see
+ * `spreadStart`), or at a random chunk when none holds any yet: pulls of
+ * one new file then ask its source for different chunks, and each other
+ * for the rest when they wrap around into what the others hold.
  */
 function startChunk(
   part: PartFile,
@@ -141,7 +142,7 @@ function startChunk(
   for (let i = 0; i < n; i++) {
     if (partial.some((s) => s.holds!(i))) held[i] = 1;
   }
-  return pullStart(held, Math.random);
+  return spreadStart(held, Math.random);
 }
 
 /** `part`, telling `partials` of every range once it is written. */

@@ -81,27 +81,3 @@ export function spreadStart(held: Uint8Array, random: () => number): number {
   first = (first + bestStart + Math.floor(bestLength / 2)) % n;
   return first;
 }
-
-/**
- * Share of a file that peers pulling it must hold before a new pull
- * starts at their chunks rather than away from them (`pullStart`).
- */
-export const FOLLOW_SHARE = 1 / 16;
-
-/**
- * Where a pull that fills its file in order should start, given `held`
- * (a byte per chunk: some peer pulling the same version holds it). When
- * they hold a good share already (a device that comes late), at the
- * first of their chunks: those come from them at once, over what is
- * likely a faster link than the source's. Else as `spreadStart`: away
- * from them, so that pulls begun together ask the source for different
- * chunks.
- */
-export function pullStart(held: Uint8Array, random: () => number): number {
-  let count = 0;
-  for (const h of held) count += h;
-  if (count > 0 && count >= held.length * FOLLOW_SHARE) {
-    return held.indexOf(1);
-  }
-  return spreadStart(held, random);
-}

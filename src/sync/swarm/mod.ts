@@ -9,8 +9,6 @@
  */
 
 export {
-  FOLLOW_SHARE,
-  pullStart,
   rangesHold,
   rangesOf,
   rangesSize,

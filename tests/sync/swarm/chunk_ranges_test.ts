@@ -1,6 +1,5 @@
 import { assertEquals } from "../../assert.ts";
 import {
-  pullStart,
   rangesHold,
   rangesOf,
   rangesSize,
@@ -60,26 +59,5 @@ Deno.test("spreadStart() starts in the middle of the longest run nobody holds, a
   ];
   for (const [what, held, want] of cases) {
     assertEquals(spreadStart(Uint8Array.from(held), () => 0.5), want, what);
-  }
-});
-
-Deno.test("pullStart() follows peers holding a good share, else spreads away from them", () => {
-  const sixteen = (held: number[]) => {
-    const flags = new Uint8Array(32);
-    for (const i of held) flags[i] = 1;
-    return flags;
-  };
-  const cases: [string, Uint8Array, number][] = [
-    ["nothing held: random", sixteen([]), 16],
-    ["one chunk of 32 (under 1/16): away from it", sixteen([4]), 20],
-    ["two chunks of 32 (1/16): at the first", sixteen([9, 10]), 9],
-    [
-      "a late joiner starts at the holders' chunks",
-      sixteen([20, 21, 22, 23]),
-      20,
-    ],
-  ];
-  for (const [what, held, want] of cases) {
-    assertEquals(pullStart(held, () => 0.5), want, what);
   }
 });
