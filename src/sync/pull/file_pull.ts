@@ -27,11 +27,7 @@ import {
   syncDir,
 } from "../apply/mod.ts";
 import { ChunkHashMismatchError } from "../session/mod.ts";
-import {
-  type PartialFile,
-  type PartialFiles,
-  spreadStart,
-} from "../swarm/mod.ts";
+import type { PartialFile, PartialFiles } from "../swarm/mod.ts";
 import type { ChunkSink, PeerDirectory } from "./chunk_fetcher.ts";
 import { lacksSource } from "./failure_policy.ts";
 import {
@@ -123,11 +119,11 @@ export async function pullFile(
 /**
  * Where a fresh pull starts. A resumed `.part`, or one with fewer than two
  * swarming peers connected (nobody to swarm with): at the first chunk, so
- * that it resumes without reading holes back. Else in the middle of the
- * longest run of chunks no peer still receiving that version holds (see
- * `spreadStart`), or at a random chunk when none holds any yet: pulls of
- * one new file then ask its source for different chunks, and each other
- * for the rest when they wrap around into what the others hold.
+ * that it resumes without reading holes back. Else where a peer still
+ * receiving the same version holds chunks (they come from it, over what
+ * is likely a faster link than the source's), or, when none does yet, at
+ * a random chunk: devices pulling a new file at once then ask its source
+ * for different chunks and each other for the rest.
  */
 function startChunk(
   part: PartFile,
@@ -138,11 +134,12 @@ function startChunk(
   if (part.resumable > 0 || n < 2 || (peers.swarming?.() ?? 0) < 2) return 0;
   const partial = peers.sourcesFor(record.path, record.hash)
     .filter((s) => s.holds !== undefined);
-  const held = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (partial.some((s) => s.holds!(i))) held[i] = 1;
+  if (partial.length > 0) {
+    for (let i = 0; i < n; i++) {
+      if (partial.some((s) => s.holds!(i))) return i;
+    }
   }
-  return spreadStart(held, Math.random);
+  return Math.floor(Math.random() * n);
 }
 
 /** `part`, telling `partials` of every range once it is written. */

@@ -49,35 +49,3 @@ export function rangesSize(ranges: readonly ChunkRange[]): number {
   for (const r of ranges) n += r.count;
   return n;
 }
-
-/**
- * Where a pull that fills its file in order (wrapping around at the end)
- * should start, given which chunks peers pulling the same version hold
- * (`held`, a byte per chunk): in the middle of the longest circular run of
- * chunks none holds, as far from their frontiers as it gets, so what it
- * fetches first is what nobody has. A random chunk (`random` in [0, 1))
- * when none or all are held.
- */
-export function spreadStart(held: Uint8Array, random: () => number): number {
-  const n = held.length;
-  if (n === 0) return 0;
-  let first = held.indexOf(1);
-  if (first < 0 || !held.includes(0)) return Math.floor(random() * n) % n;
-  // Walk the circle once from a held chunk, measuring each free run.
-  let bestStart = 0;
-  let bestLength = 0;
-  let runStart = -1;
-  for (let step = 1; step <= n; step++) {
-    const i = (first + step) % n;
-    if (held[i] === 0) {
-      if (runStart < 0) runStart = step;
-      const length = step - runStart + 1;
-      if (length > bestLength) {
-        bestLength = length;
-        bestStart = runStart;
-      }
-    } else runStart = -1;
-  }
-  first = (first + bestStart + Math.floor(bestLength / 2)) % n;
-  return first;
-}

@@ -8,12 +8,7 @@
  * @module
  */
 
-export {
-  rangesHold,
-  rangesOf,
-  rangesSize,
-  spreadStart,
-} from "./chunk_ranges.ts";
+export { rangesHold, rangesOf, rangesSize } from "./chunk_ranges.ts";
 export {
   MAX_CLAIMED_FILES,
   MAX_CLAIMED_RANGES,

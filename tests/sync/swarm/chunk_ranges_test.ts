@@ -3,7 +3,6 @@ import {
   rangesHold,
   rangesOf,
   rangesSize,
-  spreadStart,
 } from "../../../src/sync/swarm/mod.ts";
 
 Deno.test("rangesOf() turns held chunk flags into sorted, non-adjacent ranges", () => {
@@ -44,20 +43,4 @@ Deno.test("rangesHold() finds an index by binary search, rangesSize() counts", (
   }
   assertEquals(rangesHold([], 0), false);
   assertEquals(rangesSize(ranges), 8);
-});
-
-Deno.test("spreadStart() starts in the middle of the longest run nobody holds, around the end too", () => {
-  const cases: [string, number[], number][] = [
-    ["one holder at the start", [1, 1, 0, 0, 0, 0, 0, 0], 5],
-    ["one holder in the middle", [0, 0, 0, 1, 1, 0, 0, 0], 0],
-    ["the free run wraps around the end", [0, 0, 1, 1, 1, 1, 0, 0], 0],
-    ["two holders: the longer gap wins", [1, 0, 0, 1, 0, 0, 0, 0], 6],
-    ["one chunk free", [1, 1, 1, 0, 1], 3],
-    ["nothing held: random", [0, 0, 0, 0], 2],
-    ["all held: random", [1, 1, 1, 1], 2],
-    ["empty file", [], 0],
-  ];
-  for (const [what, held, want] of cases) {
-    assertEquals(spreadStart(Uint8Array.from(held), () => 0.5), want, what);
-  }
 });
