@@ -12,7 +12,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type FileRecord, parentRel, toOsPath } from "../../index/mod.ts";
+import { parentRel, toOsPath } from "../../index/mod.ts";
 import {
   appliedRecord,
   assertDecisionCurrent,
@@ -28,7 +28,7 @@ import {
 } from "../apply/mod.ts";
 import { ChunkHashMismatchError } from "../session/mod.ts";
 import type { PartialFile, PartialFiles } from "../swarm/mod.ts";
-import type { ChunkSink, PeerDirectory } from "./chunk_fetcher.ts";
+import type { ChunkSink } from "./chunk_fetcher.ts";
 import { lacksSource } from "./failure_policy.ts";
 import {
   type PullContext,
@@ -60,7 +60,7 @@ export async function pullFile(
       o.fileWindowBytes ?? 1 << 20,
       signal,
       (n) => transfer.bytesDone += n,
-      startChunk(part, d.remote, o.peers),
+      startChunk(part, d.remote.chunks.length, o.peers.swarming?.() ?? 0),
     );
     signal.throwIfAborted();
     await part.prepare();
@@ -117,29 +117,15 @@ export async function pullFile(
 }
 
 /**
- * Where a fresh pull starts. A resumed `.part`, or one with fewer than two
- * swarming peers connected (nobody to swarm with): at the first chunk, so
- * that it resumes without reading holes back. Else where a peer still
- * receiving the same version holds chunks (they come from it, over what
- * is likely a faster link than the source's), or, when none does yet, at
- * a random chunk: devices pulling a new file at once then ask its source
- * for different chunks and each other for the rest.
+ * Where a fresh pull starts. With two or more swarming peers (others may
+ * be pulling the same new file now) a random chunk, so that they ask its
+ * source for different chunks and each other for the rest; else, and for
+ * a resumed `.part`, the first: a `.part` written from the start resumes
+ * without reading holes back.
  */
-function startChunk(
-  part: PartFile,
-  record: FileRecord,
-  peers: PeerDirectory,
-): number {
-  const n = record.chunks.length;
-  if (part.resumable > 0 || n < 2 || (peers.swarming?.() ?? 0) < 2) return 0;
-  const partial = peers.sourcesFor(record.path, record.hash)
-    .filter((s) => s.holds !== undefined);
-  if (partial.length > 0) {
-    for (let i = 0; i < n; i++) {
-      if (partial.some((s) => s.holds!(i))) return i;
-    }
-  }
-  return Math.floor(Math.random() * n);
+function startChunk(part: PartFile, chunks: number, peers: number): number {
+  if (peers < 2 || part.resumable > 0 || chunks < 2) return 0;
+  return Math.floor(Math.random() * chunks);
 }
 
 /** `part`, telling `partials` of every range once it is written. */
