@@ -201,15 +201,6 @@ export class ConnectedPeers implements PeerDirectory {
     return out;
   }
 
-  swarming(): number {
-    let n = 0;
-    for (const peer of this.#peers.values()) {
-      const session = peer.session;
-      if (session?.open && session.state().swarming) n++;
-    }
-    return n;
-  }
-
   /** Sends `msg` to every connected peer that takes `Availability`. */
   announce(msg: Availability): void {
     for (const peer of this.#peers.values()) {

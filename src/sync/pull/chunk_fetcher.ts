@@ -73,8 +73,6 @@ export interface PeerDirectory {
    * still receiving that version that announced some of its chunks.
    */
   sourcesFor(path: string, hash: Uint8Array): ChunkSource[];
-  /** Connected peers that take part in swarming (announce and serve partial files). */
-  swarming?(): number;
 }
 
 /** Options of {@linkcode ChunkFetcher}. */

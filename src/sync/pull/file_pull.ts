@@ -60,7 +60,7 @@ export async function pullFile(
       o.fileWindowBytes ?? 1 << 20,
       signal,
       (n) => transfer.bytesDone += n,
-      startChunk(part, d.remote.chunks.length, o.peers.swarming?.() ?? 0),
+      startChunk(part, d.remote.chunks.length),
     );
     signal.throwIfAborted();
     await part.prepare();
@@ -117,14 +117,12 @@ export async function pullFile(
 }
 
 /**
- * Where a fresh pull starts. With two or more swarming peers (others may
- * be pulling the same new file now) a random chunk, so that they ask its
- * source for different chunks and each other for the rest; else, and for
- * a resumed `.part`, the first: a `.part` written from the start resumes
- * without reading holes back.
+ * Where a fresh pull starts: a random chunk, so that devices pulling the
+ * same new file at once ask its source for different chunks and then
+ * each other for the rest (a resumed `.part` starts at its beginning).
  */
-function startChunk(part: PartFile, chunks: number, peers: number): number {
-  if (peers < 2 || part.resumable > 0 || chunks < 2) return 0;
+function startChunk(part: PartFile, chunks: number): number {
+  if (part.resumable > 0 || chunks < 2) return 0;
   return Math.floor(Math.random() * chunks);
 }
 
