@@ -99,12 +99,6 @@ export class PartFile implements AsyncDisposable {
   /** Bytes written in order so far; -1 once writes went out of order. */
   #writtenTo = 0;
   /**
-   * Where the first write began: a pull may start past the first chunk,
-   * run to the end, and wrap around to come back here (swarming).
-   */
-  #runFrom: number | undefined;
-  #wrapped = false;
-  /**
    * The handle's file position when known: a write that continues the
    * last one needs no seek (an asynchronous call per chunk otherwise).
    */
@@ -361,7 +355,7 @@ export class PartFile implements AsyncDisposable {
         `Assembled "${path}" has ${stat.size} bytes, expected ${size}`,
       );
     }
-    if (!this.#whole(size)) await this.#verifyChunks(file);
+    if (this.#writtenTo !== size) await this.#verifyChunks(file);
     if (!IS_WINDOWS) {
       const mode = (stat.mode ?? 0o644) & 0o7777;
       const wanted = execMode(mode, this.target.exec);
@@ -409,28 +403,7 @@ export class PartFile implements AsyncDisposable {
   }
 
   #track(offset: number, length: number): void {
-    if (this.#runFrom === undefined) {
-      this.#runFrom = offset;
-      this.#writtenTo = offset + length;
-    } else if (this.#writtenTo === offset) {
-      this.#writtenTo = offset + length;
-    } else if (
-      offset === 0 && this.#runFrom > 0 && !this.#wrapped &&
-      this.#writtenTo === this.target.size
-    ) {
-      this.#wrapped = true;
-      this.#writtenTo = length;
-    } else this.#writtenTo = -1;
-  }
-
-  /**
-   * Whether the writes covered `[0, size)` exactly once, in one run or in
-   * one run wrapped around the end: every byte is then a verified chunk.
-   */
-  #whole(size: number): boolean {
-    if (this.#runFrom === undefined) return size === 0;
-    if (this.#runFrom === 0) return this.#writtenTo === size;
-    return this.#wrapped && this.#writtenTo === this.#runFrom;
+    this.#writtenTo = this.#writtenTo === offset ? offset + length : -1;
   }
 
   /** Reads the part back and checks each chunk's BLAKE3. */

@@ -125,14 +125,11 @@ export class ChunkFetcher {
   }
 
   /**
-   * Writes every chunk of `record` into `sink`, in order from chunk
-   * `first` to the end and then from the start, with up to `windowBytes`
-   * of chunks being fetched ahead. Consecutive chunks are written in
-   * blocks of up to 2 MiB: every write is a round trip through the
-   * runtime's I/O threads, which a busy event loop makes slow.
-   * `progress` is told of each block written. Devices that pull the same
-   * new file from different starting chunks fetch different chunks from
-   * its source and then from each other (swarming).
+   * Writes every chunk of `record` into `sink`, in order, with up to
+   * `windowBytes` of chunks being fetched ahead. Consecutive chunks are
+   * written in blocks of up to 2 MiB: every write is a round trip through
+   * the runtime's I/O threads, which a busy event loop makes slow.
+   * `progress` is told of each block written.
    */
   async fill(
     record: FileRecord,
@@ -140,11 +137,8 @@ export class ChunkFetcher {
     windowBytes: number,
     signal: AbortSignal,
     progress: (bytes: number) => void,
-    first = 0,
   ): Promise<void> {
     const chunks = record.chunks;
-    const from = first > 0 && first < chunks.length ? first : 0;
-    const at = (step: number) => (from + step) % chunks.length;
     const sources: SourceCache = { distrusted: new Set() };
     const ahead: Promise<Got>[] = [];
     let aheadBytes = 0;
@@ -162,38 +156,33 @@ export class ChunkFetcher {
     for (let i = 0; i < chunks.length; i++) {
       while (
         next < chunks.length &&
-        (next === i || aheadBytes + chunks[at(next)]!.length <= windowBytes)
+        (next === i || aheadBytes + chunks[next]!.length <= windowBytes)
       ) {
         const fetch = this.#chunkFor(
           sink,
           record,
-          at(next),
+          next,
           signal,
           sources,
         );
         fetch.catch(() => {}); // awaited in order below
         ahead.push(fetch);
-        aheadBytes += chunks[at(next)]!.length;
+        aheadBytes += chunks[next]!.length;
         next++;
       }
-      const chunk = chunks[at(i)]!;
       const { data, kept } = await ahead.shift()!;
-      aheadBytes -= chunk.length;
+      aheadBytes -= chunks[i]!.length;
       signal.throwIfAborted();
-      if (chunk.offset !== blockStart + blockFill) {
-        await flush(); // the start, or the wrap to the first chunk
-        blockStart = chunk.offset;
-      }
       if (kept) {
         await flush();
-        await sink.keep!(chunk.offset, data);
+        await sink.keep!(chunks[i]!.offset, data);
         progress(data.length);
         blockStart += data.length;
         continue;
       }
       if (blockFill + data.length > block.length) await flush();
       if (data.length > block.length) {
-        await sink.write(chunk.offset, data);
+        await sink.write(chunks[i]!.offset, data);
         progress(data.length);
         blockStart += data.length;
         continue;

@@ -60,7 +60,6 @@ export async function pullFile(
       o.fileWindowBytes ?? 1 << 20,
       signal,
       (n) => transfer.bytesDone += n,
-      startChunk(part, d.remote.chunks.length),
     );
     signal.throwIfAborted();
     await part.prepare();
@@ -114,16 +113,6 @@ export async function pullFile(
     if (partial !== undefined) o.partials?.end(partial);
     ctx.transfers.end(d.path);
   }
-}
-
-/**
- * Where a fresh pull starts: a random chunk, so that devices pulling the
- * same new file at once ask its source for different chunks and then
- * each other for the rest (a resumed `.part` starts at its beginning).
- */
-function startChunk(part: PartFile, chunks: number): number {
-  if (part.resumable > 0 || chunks < 2) return 0;
-  return Math.floor(Math.random() * chunks);
 }
 
 /** `part`, telling `partials` of every range once it is written. */

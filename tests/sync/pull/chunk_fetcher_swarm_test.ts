@@ -164,39 +164,3 @@ Deno.test("ChunkFetcher gives up on a partial holder that never answers", async 
   assertEquals(pending, 1);
   assertEquals(fromWhole.length, record.chunks.length);
 });
-
-Deno.test("ChunkFetcher.fill() from a later chunk writes to the end, wraps to the start, and assembles the file", async () => {
-  const data = noise(2 << 20, 34);
-  const record = recordOf(data);
-  const n = record.chunks.length;
-  const first = Math.floor(n / 3);
-  const asked: number[] = [];
-  const whole = source("alpha", data, asked, "serve");
-  await withFetcher([whole], async (fetcher) => {
-    const out = new Uint8Array(record.size);
-    const writes: number[] = [];
-    await fetcher.fill(
-      record,
-      {
-        write: (offset, bytes) => {
-          writes.push(offset);
-          out.set(bytes, offset);
-          return Promise.resolve();
-        },
-      },
-      1,
-      new AbortController().signal,
-      () => {},
-      first,
-    );
-    assertEquals(out, data);
-    const offsets = record.chunks.map((c) => c.offset);
-    assertEquals(asked, [...offsets.slice(first), ...offsets.slice(0, first)]);
-    assertEquals(
-      writes[0],
-      offsets[first],
-      "the first write is at the start chunk",
-    );
-    assert(writes.includes(0), "wrapped to the start");
-  });
-});
