@@ -4,8 +4,9 @@
  * copies and moves cost no network) or else requested from the least
  * loaded connected peer that announced the same content, or that is
  * still receiving that version and announced the chunk (see
- * `../swarm/mod.ts`), another one on failure. Big files stream into their `.part` in order with a window of
- * chunks fetched ahead; small files are assembled in memory.
+ * `../swarm/mod.ts`), another one on failure. Big files stream into their
+ * `.part` in order with a window of chunks fetched ahead; small files are
+ * assembled in memory.
  * @module
  */
 
