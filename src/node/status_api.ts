@@ -41,6 +41,11 @@ export interface PeerReport {
   readonly confirmed: boolean;
   readonly bytesReceived: number;
   readonly bytesSent: number;
+  /**
+   * Of `bytesSent`, chunks of files this device was still receiving,
+   * served from their `.part` (swarming).
+   */
+  readonly bytesSentFromPartial: number;
   /** Current rates, bytes per second, from the peer and to it. */
   readonly rateIn: number;
   readonly rateOut: number;
@@ -360,6 +365,7 @@ export function statusDocument(
       confirmed: p.confirmed,
       bytesReceived: p.bytesReceived,
       bytesSent: p.bytesSent,
+      bytesSentFromPartial: p.partialBytesSent ?? 0,
       rateIn: Math.round(sources.rates.get(p.fingerprint)?.in ?? 0),
       rateOut: Math.round(sources.rates.get(p.fingerprint)?.out ?? 0),
       holds: p.replica === undefined

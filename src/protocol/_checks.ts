@@ -10,6 +10,7 @@ import {
 } from "./errors.ts";
 import {
   HASH_SIZE,
+  MAX_AVAILABILITY_RANGES,
   MAX_CHUNK_SIZE,
   MAX_CHUNKS_PER_RECORD,
   MAX_FILE_SIZE,
@@ -26,6 +27,7 @@ import {
   U64_MAX,
 } from "./limits.ts";
 import type {
+  Availability,
   ChunkRequest,
   ChunkResponse,
   Hello,
@@ -137,6 +139,7 @@ export function checkHello(msg: Hello): void {
   checkText("Hello name", msg.name, 0, MAX_PEER_NAME_BYTES, true);
   checkBool("Hello caseInsensitive", msg.caseInsensitive);
   checkBool("Hello posixNames", msg.posixNames);
+  checkBool("Hello swarming", msg.swarming);
 }
 
 /** Checks one record; `at` names it in messages ("record 3"). */
@@ -316,5 +319,45 @@ export function checkChunkResponse(msg: ChunkResponse): void {
     malformed(
       `Invalid ChunkResponse: LZ4 data of ${data.length} bytes for raw length ${rawLength} (must be 1 to raw length - 1)`,
     );
+  }
+}
+
+/**
+ * An `Availability`: a wire path, a 32-byte hash, and at most
+ * `MAX_AVAILABILITY_RANGES` ranges of chunk indexes below
+ * `MAX_CHUNKS_PER_RECORD`, each of 1 or more, sorted with a gap between
+ * neighbours (one encoding per set of indexes).
+ */
+export function checkAvailability(msg: Availability): void {
+  checkPath("Availability", msg.path);
+  checkHash("Availability hash", msg.hash, HASH_SIZE);
+  if (!Array.isArray(msg.ranges)) malformed("Invalid Availability ranges");
+  if (msg.ranges.length > MAX_AVAILABILITY_RANGES) {
+    tooLarge(
+      `Invalid Availability: ${msg.ranges.length} ranges exceed ${MAX_AVAILABILITY_RANGES}`,
+    );
+  }
+  let end = -1;
+  for (const range of msg.ranges) {
+    checkInt(
+      "Availability range start",
+      range.start,
+      0,
+      MAX_CHUNKS_PER_RECORD - 1,
+    );
+    checkInt("Availability range count", range.count, 1, MAX_CHUNKS_PER_RECORD);
+    if (range.start <= end) {
+      malformed(
+        `Invalid Availability: range at ${range.start} overlaps or touches the one ending at ${
+          end - 1
+        }`,
+      );
+    }
+    end = range.start + range.count;
+    if (end > MAX_CHUNKS_PER_RECORD) {
+      tooLarge(
+        `Invalid Availability: range ${range.start} + ${range.count} exceeds ${MAX_CHUNKS_PER_RECORD} chunks`,
+      );
+    }
   }
 }

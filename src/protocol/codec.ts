@@ -9,6 +9,7 @@
  */
 import { Reader } from "./_reader.ts";
 import {
+  checkAvailability,
   checkBatch,
   checkChunkRequest,
   checkChunkResponse,
@@ -26,6 +27,7 @@ import {
 } from "./errors.ts";
 import {
   HASH_SIZE,
+  MAX_AVAILABILITY_RANGES,
   MAX_CHUNK_SIZE,
   MAX_CHUNKS_PER_RECORD,
   MAX_FILE_SIZE,
@@ -42,7 +44,9 @@ import {
   U64_MAX,
 } from "./limits.ts";
 import type {
+  Availability,
   ChunkCompression,
+  ChunkRange,
   ChunkRequest,
   ChunkResponse,
   ChunkStatus,
@@ -68,6 +72,7 @@ export const MESSAGE_TYPE_CODES: Readonly<Record<MessageType, number>> = Object
     chunk_response: 5,
     in_sync: 6,
     group_rekey: 7,
+    availability: 8,
   });
 
 /** Bytes an `IndexBatch` adds around its records (type, last, count). */
@@ -96,6 +101,8 @@ const FLAG_EXEC = 1;
 const FLAG_DELETED = 2;
 const HELLO_CASE_INSENSITIVE = 1;
 const HELLO_POSIX_NAMES = 2;
+const HELLO_SWARMING = 4;
+const HELLO_FLAGS = HELLO_CASE_INSENSITIVE | HELLO_POSIX_NAMES | HELLO_SWARMING;
 const EMPTY = new Uint8Array(0);
 
 // ---------------------------------------------------------------- encode
@@ -135,7 +142,8 @@ function encodeChecked(msg: Message): Writer {
       w.string(msg.name);
       w.u8(
         (msg.caseInsensitive ? HELLO_CASE_INSENSITIVE : 0) |
-          (msg.posixNames ? HELLO_POSIX_NAMES : 0),
+          (msg.posixNames ? HELLO_POSIX_NAMES : 0) |
+          (msg.swarming ? HELLO_SWARMING : 0),
       );
       return w;
     }
@@ -166,6 +174,19 @@ function encodeChecked(msg: Message): Writer {
       w.u8(MESSAGE_TYPE_CODES.group_rekey);
       w.raw(msg.secret);
       w.raw(msg.removed);
+      return w;
+    }
+    case "availability": {
+      checkAvailability(msg);
+      const w = new Writer(48 + msg.path.length * 3 + msg.ranges.length * 6);
+      w.u8(MESSAGE_TYPE_CODES.availability);
+      w.string(msg.path);
+      w.raw(msg.hash);
+      w.varUint(msg.ranges.length);
+      for (const range of msg.ranges) {
+        w.varUint(range.start);
+        w.varUint(range.count);
+      }
       return w;
     }
     case "chunk_request": {
@@ -394,7 +415,7 @@ function decodeFrom(bytes: Uint8Array): Message {
       const replicaId = rd.varBigUint("Hello replica id", U64_MAX);
       const name = rd.string("Hello name", MAX_PEER_NAME_BYTES);
       const flags = rd.u8("Hello flags");
-      if ((flags & ~(HELLO_CASE_INSENSITIVE | HELLO_POSIX_NAMES)) !== 0) {
+      if ((flags & ~HELLO_FLAGS) !== 0) {
         throw new MalformedMessageError(`Invalid Hello flags byte ${flags}`);
       }
       const hello: Hello = {
@@ -404,6 +425,7 @@ function decodeFrom(bytes: Uint8Array): Message {
         name,
         caseInsensitive: (flags & HELLO_CASE_INSENSITIVE) !== 0,
         posixNames: (flags & HELLO_POSIX_NAMES) !== 0,
+        swarming: (flags & HELLO_SWARMING) !== 0,
       };
       checkHello(hello);
       msg = hello;
@@ -449,6 +471,38 @@ function decodeFrom(bytes: Uint8Array): Message {
         removed: rd.raw("GroupRekey removed device", 32),
       };
       break;
+    case MESSAGE_TYPE_CODES.availability: {
+      const path = rd.string("Availability path", MAX_PATH_BYTES);
+      const hash = rd.raw("Availability hash", HASH_SIZE);
+      const count = rd.varUint(
+        "Availability range count",
+        MAX_AVAILABILITY_RANGES,
+      );
+      // Each range takes at least 2 bytes: fail before allocating.
+      if (count * 2 > rd.remaining) {
+        throw new MalformedMessageError(
+          `Message truncated in Availability: ${count} ranges need at least ${
+            count * 2
+          } bytes, ${rd.remaining} left`,
+        );
+      }
+      const ranges: ChunkRange[] = [];
+      for (let i = 0; i < count; i++) {
+        ranges.push({
+          start: rd.varUint("Availability range start", MAX_CHUNKS_PER_RECORD),
+          count: rd.varUint("Availability range count", MAX_CHUNKS_PER_RECORD),
+        });
+      }
+      const availability: Availability = {
+        type: "availability",
+        path,
+        hash,
+        ranges,
+      };
+      checkAvailability(availability);
+      msg = availability;
+      break;
+    }
     case MESSAGE_TYPE_CODES.chunk_request: {
       const request: ChunkRequest = {
         type: "chunk_request",

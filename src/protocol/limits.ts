@@ -32,6 +32,11 @@ export const MAX_CHUNK_SIZE: number = 256 * 1024;
  * message. That is 7 GiB of 16 KiB chunks, about 28 GiB at the 64 KiB average.
  */
 export const MAX_CHUNKS_PER_RECORD: number = 448 * 1024;
+/**
+ * Most chunk ranges in one `Availability`: a sender with more (a `.part`
+ * full of holes) announces the first ones only.
+ */
+export const MAX_AVAILABILITY_RANGES = 4096;
 /** Most entries in a record's version vector. */
 export const MAX_VERSION_ENTRIES = 256;
 

@@ -70,6 +70,11 @@ export interface Hello {
    * absent or false: Windows naming rules (see `wire_path.ts`).
    */
   readonly posixNames: boolean;
+  /**
+   * The sender takes `Availability` messages and serves chunks of files it
+   * is still receiving. A peer that did not set it is never sent one.
+   */
+  readonly swarming: boolean;
 }
 
 /**
@@ -144,6 +149,27 @@ export interface GroupRekey {
   readonly removed: Uint8Array;
 }
 
+/** Chunk indexes `start` to `start + count - 1` of a file. */
+export interface ChunkRange {
+  readonly start: number;
+  /** 1 or more. */
+  readonly count: number;
+}
+
+/**
+ * Which chunks of the file `path` with content `hash` the sender holds in
+ * the `.part` it is still filling, so the receiver may ask it for them.
+ * `ranges` are sorted, disjoint and not adjacent; none at all: the sender
+ * stopped pulling that version (done or given up).
+ */
+export interface Availability {
+  readonly type: "availability";
+  readonly path: string;
+  /** The file hash of the version being pulled, 32 bytes. */
+  readonly hash: Uint8Array;
+  readonly ranges: readonly ChunkRange[];
+}
+
 /** Any application message. */
 export type Message =
   | Hello
@@ -152,7 +178,8 @@ export type Message =
   | ChunkRequest
   | ChunkResponse
   | InSync
-  | GroupRekey;
+  | GroupRekey
+  | Availability;
 
 /** The `type` tag of a message. */
 export type MessageType = Message["type"];

@@ -5,7 +5,9 @@
  * @module
  */
 export type {
+  Availability,
   ChunkCompression,
+  ChunkRange,
   ChunkRequest,
   ChunkResponse,
   ChunkStatus,
@@ -49,6 +51,7 @@ export {
 } from "./errors.ts";
 export {
   HASH_SIZE,
+  MAX_AVAILABILITY_RANGES,
   MAX_CHUNK_SIZE,
   MAX_CHUNKS_PER_RECORD,
   MAX_FILE_SIZE,

@@ -155,6 +155,7 @@ export class SyncEngine {
       ...(options.mode === undefined ? {} : { mode: options.mode }),
       liveFiles: () => this.#remote.localTotals().files,
       nameOf: (replica) => this.#peers.nameOf(replica),
+      partials: this.#peers.partials,
     });
     this.#modeContext = {
       ...options,
@@ -176,6 +177,8 @@ export class SyncEngine {
       changed: this.#rescanSoon,
       gate: this.#gate,
       announce: () => this.onLocalChanges(),
+      partials: this.#peers.partials,
+      announcer: this.#peers.announcer,
     };
   }
 
@@ -436,11 +439,7 @@ export class SyncEngine {
     this.#pause.close();
     this.#puller.stop();
     // Ends the chunk requests in flight, so abandoned downloads finish now.
-    const responders: Promise<void>[] = [];
-    for (const peer of this.#peers.all()) {
-      if (peer.responder !== undefined) responders.push(peer.responder.close());
-      this.#peers.retire(peer, "shutting down");
-    }
+    const responders = this.#peers.retireAll("shutting down");
     await this.#puller.close();
     await Promise.allSettled(responders);
     await this.#gate.run(() => {}); // scans in progress end first

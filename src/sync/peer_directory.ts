@@ -3,7 +3,9 @@
  * session and responder (none while disconnected), its address and byte
  * counts across sessions. It answers the puller's one question about
  * peers, "who can give me this chunk" ({@linkcode PeerDirectory}): the
- * connected peers whose replica announced the same content.
+ * connected peers whose replica announced the same content, and those
+ * still receiving that version that announced some of its chunks
+ * (`Availability`, kept per connection in {@linkcode PeerClaims}).
  * @module
  */
 
@@ -14,7 +16,13 @@ import {
   type RemoteIndex,
   toHex,
 } from "../index/mod.ts";
+import type { Availability } from "../protocol/mod.ts";
 import type { ChunkSource, PeerDirectory } from "./pull/mod.ts";
+import {
+  AvailabilityAnnouncer,
+  PartialFiles,
+  type PeerClaims,
+} from "./swarm/mod.ts";
 import type { ChunkResponder, PeerSession } from "./session/mod.ts";
 import type { PeerStatus } from "./status.ts";
 
@@ -27,12 +35,16 @@ export interface Peer {
   replica: string | undefined;
   session: PeerSession | undefined;
   responder: ChunkResponder | undefined;
+  /** What the peer announced of files it is still receiving (this connection). */
+  claims: PeerClaims | undefined;
   address: string | undefined;
   connectedAt: number;
   disconnectedAt: number | undefined;
   /** Bytes of the sessions already ended. */
   bytesReceived: number;
   bytesSent: number;
+  /** Of `bytesSent`, chunks of files still being received here. */
+  partialBytesSent: number;
 }
 
 /** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
@@ -65,10 +77,18 @@ export class ConnectedPeers implements PeerDirectory {
   /** Bytes of the sessions already ended, all peers. */
   #bytesReceived = 0;
   #bytesSent = 0;
+  /** Our pulls in progress, offered to the peers (swarming). */
+  readonly partials = new PartialFiles();
+  /** Tells the peers of them. */
+  readonly announcer: AvailabilityAnnouncer;
 
   constructor(remote: RemoteIndex, now: () => number) {
     this.#remote = remote;
     this.#now = now;
+    this.announcer = new AvailabilityAnnouncer({
+      files: this.partials,
+      broadcast: (msg) => this.announce(msg),
+    });
   }
 
   /** The peer with id `peerId`, if ever seen. */
@@ -99,11 +119,13 @@ export class ConnectedPeers implements PeerDirectory {
         replica: undefined,
         session: undefined,
         responder: undefined,
+        claims: undefined,
         address: undefined,
         connectedAt: 0,
         disconnectedAt: undefined,
         bytesReceived: 0,
         bytesSent: 0,
+        partialBytesSent: 0,
       };
       this.#peers.set(id, peer);
     }
@@ -120,6 +142,7 @@ export class ConnectedPeers implements PeerDirectory {
     if (session === undefined) return;
     peer.session = undefined;
     peer.responder = undefined;
+    peer.claims = undefined;
     peer.disconnectedAt = this.#now();
     session.closed(reason);
     this.#bytesReceived += session.requester.wireBytes;
@@ -127,19 +150,38 @@ export class ConnectedPeers implements PeerDirectory {
     if (responder !== undefined) {
       this.#bytesSent += responder.bytesSent;
       peer.bytesSent += responder.bytesSent;
+      peer.partialBytesSent += responder.partialBytesSent;
       responder.close().catch(() => {});
     }
   }
 
+  /**
+   * Ends every peer's session and the announcements (shutting down);
+   * resolves when their responders have written what they were sending.
+   */
+  retireAll(reason: string): Promise<void>[] {
+    this.announcer.close();
+    const responders: Promise<void>[] = [];
+    for (const peer of this.#peers.values()) {
+      if (peer.responder !== undefined) responders.push(peer.responder.close());
+      this.retire(peer, reason);
+    }
+    return responders;
+  }
+
   sourcesFor(path: string, hash: Uint8Array): ChunkSource[] {
     const replicas = this.#remote.replicasWithContent(path, hash);
-    if (replicas.length === 0) return [];
     const out: ChunkSource[] = [];
     for (const peer of this.#peers.values()) {
       const session = peer.session;
       if (session === undefined || !session.open) continue;
       const replica = session.replica;
-      if (replica === undefined || !replicas.includes(replica)) continue;
+      if (replica === undefined) continue;
+      const whole = replicas.includes(replica);
+      const claims = peer.claims;
+      if (!whole && (claims === undefined || !claims.claims(path, hash))) {
+        continue;
+      }
       out.push({
         key: peer.id,
         get open() {
@@ -150,9 +192,28 @@ export class ConnectedPeers implements PeerDirectory {
         },
         request: (p, h, offset, length, signal) =>
           session.requestChunk(p, h, offset, length, signal),
+        // Read at each choice: the claim grows while the pull runs.
+        ...(whole ? {} : {
+          holds: (index: number) => claims!.holds(path, hash, index),
+        }),
       });
     }
     return out;
+  }
+
+  /** Sends `msg` to every connected peer that takes `Availability`. */
+  announce(msg: Availability): void {
+    for (const peer of this.#peers.values()) {
+      const session = peer.session;
+      if (
+        session === undefined || !session.open || !session.state().swarming
+      ) {
+        continue;
+      }
+      session.send(msg).catch(() => {
+        // The connection failed; the pool reports it.
+      });
+    }
   }
 
   /**
@@ -227,6 +288,7 @@ export class ConnectedPeers implements PeerDirectory {
       if (peer.session !== undefined && !done) allExchanged = false;
       const peerReceived = peer.session?.requester.wireBytes ?? 0;
       const peerSent = peer.responder?.bytesSent ?? 0;
+      const peerPartialSent = peer.responder?.partialBytesSent ?? 0;
       received += peerReceived;
       sent += peerSent;
       peers.push({
@@ -248,6 +310,7 @@ export class ConnectedPeers implements PeerDirectory {
         disconnectedAt: peer.disconnectedAt,
         bytesReceived: peer.bytesReceived + peerReceived,
         bytesSent: peer.bytesSent + peerSent,
+        partialBytesSent: peer.partialBytesSent + peerPartialSent,
       });
     }
     return { peers, allExchanged, received, sent };

@@ -2,14 +2,19 @@
  * What a connected peer gets: a `PeerSession` for the index exchange,
  * wired to the puller (records offered, retries when the peer can serve),
  * to the folder's mode and pause, and a `ChunkResponder` serving our
- * chunks to it; {@linkcode PeerLine} holds the three together and is what
- * the session calls.
+ * chunks to it (those of files still being received too), with what it
+ * announces of its own pulls in progress kept for the chunk fetcher;
+ * {@linkcode PeerLine} holds them together and is what the session calls.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
 import type { FileRecord, RemoteIndex } from "../index/mod.ts";
-import type { ChunkRequest, NamingRules } from "../protocol/mod.ts";
+import type {
+  Availability,
+  ChunkRequest,
+  NamingRules,
+} from "../protocol/mod.ts";
 import {
   type ChangedFiles,
   ChunkResponder,
@@ -27,6 +32,11 @@ import type { PeerChannel } from "./peer_pool.ts";
 import type { PauseSwitch } from "./pause_switch.ts";
 import type { ApplyGate } from "./apply/mod.ts";
 import { poisonRepairer } from "./poison_repair.ts";
+import {
+  type AvailabilityAnnouncer,
+  type PartialFiles,
+  PeerClaims,
+} from "./swarm/mod.ts";
 
 const log = getLogger(["dsync", "sync"]);
 
@@ -51,6 +61,10 @@ export interface PeerWiring {
   readonly gate: ApplyGate;
   /** New local sequences exist: push them to every peer. */
   readonly announce: () => void;
+  /** Our pulls in progress, served to peers from their `.part`. */
+  readonly partials: PartialFiles;
+  /** Announces them; a new peer is given its current state. */
+  readonly announcer: AvailabilityAnnouncer;
 }
 
 /**
@@ -66,6 +80,8 @@ export class PeerLine implements SessionListener, ChunkServer {
   readonly #peer: Peer;
   readonly session: PeerSession;
   readonly responder: ChunkResponder;
+  /** What the peer announced of its own pulls in progress. */
+  readonly claims = new PeerClaims();
 
   /** Starts the session and responder of `peer`, connected over `channel`. */
   constructor(
@@ -113,12 +129,14 @@ export class PeerLine implements SessionListener, ChunkServer {
       folder: o.folder,
       ignore: o.ignore,
       indexed: new IndexChunkLookup(o.store),
+      partials: w.partials,
       to: this.session,
       changed: w.changed,
       pause: w.pause,
     });
     peer.session = this.session;
     peer.responder = this.responder;
+    peer.claims = this.claims;
     this.session.start();
   }
 
@@ -130,7 +148,16 @@ export class PeerLine implements SessionListener, ChunkServer {
       name: s.name,
       fingerprint: s.fingerprint,
     });
+    if (this.session.state().swarming) {
+      for (const msg of this.#w.announcer.snapshot()) {
+        this.session.send(msg).catch(() => {});
+      }
+    }
     this.#w.puller.retryWaiting();
+  }
+
+  availability(_s: SessionHandle, msg: Availability): void {
+    this.claims.take(msg);
   }
 
   records(s: SessionHandle, records: FileRecord[]): void {

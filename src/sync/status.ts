@@ -39,6 +39,11 @@ export interface PeerStatus {
   /** Chunk bytes received from / sent to this peer (as on the wire). */
   readonly bytesReceived: number;
   readonly bytesSent: number;
+  /**
+   * Of `bytesSent`, chunks of files still being received here, served
+   * from their `.part` (swarming).
+   */
+  readonly partialBytesSent?: number;
 }
 
 /** A snapshot of the engine for the UI. */

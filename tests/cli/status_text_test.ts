@@ -14,6 +14,7 @@ const beta: PeerReport = {
   confirmed: true,
   bytesReceived: 1_500_000,
   bytesSent: 0,
+  bytesSentFromPartial: 0,
   rateIn: 0,
   rateOut: 0,
   holds: null,

@@ -193,6 +193,7 @@ export class HostilePeer {
       name: "hostile",
       caseInsensitive: false,
       posixNames: false,
+      swarming: false,
     });
     await peer.hello();
     await peer.send({ type: "index_ack", sequence: 0n });

@@ -89,6 +89,7 @@ export function sampleMessages(): Message[] {
       name: "laptop",
       caseInsensitive: true,
       posixNames: false,
+      swarming: true,
     },
     {
       type: "hello",
@@ -97,6 +98,7 @@ export function sampleMessages(): Message[] {
       name: "",
       caseInsensitive: false,
       posixNames: false,
+      swarming: false,
     },
     { type: "index_batch", records: [], last: true },
     {
@@ -151,6 +153,13 @@ export function sampleMessages(): Message[] {
       data: new Uint8Array(0),
       rawLength: 0,
     },
+    {
+      type: "availability",
+      path: "video/film.mkv",
+      hash: hashOf(21),
+      ranges: [{ start: 0, count: 40 }, { start: 42, count: 1 }],
+    },
+    { type: "availability", path: "a", hash: hashOf(22), ranges: [] },
   ];
 }
 
@@ -245,7 +254,11 @@ export function specEncode(msg: any): Uint8Array {
   switch (msg.type) {
     case "hello":
       b.u8(1).varint(msg.protocolVersion).varint(msg.replicaId).str(msg.name)
-        .u8(msg.flagsByte ?? (msg.caseInsensitive ? 1 : 0));
+        .u8(
+          msg.flagsByte ??
+            ((msg.caseInsensitive ? 1 : 0) | (msg.posixNames ? 2 : 0) |
+              (msg.swarming ? 4 : 0)),
+        );
       break;
     case "index_batch":
       b.u8(2).u8(msg.lastByte ?? (msg.last ? 1 : 0)).varint(msg.records.length);
@@ -265,6 +278,10 @@ export function specEncode(msg: any): Uint8Array {
       b.u8(5).varint(msg.id).u8(msg.statusCode ?? STATUS_CODES[msg.status])
         .u8(msg.compressionCode ?? (msg.compression === "lz4" ? 1 : 0))
         .varint(msg.rawLength).varint(msg.data.length).raw(msg.data);
+      break;
+    case "availability":
+      b.u8(8).str(msg.path).raw(msg.hash).varint(msg.ranges.length);
+      for (const r of msg.ranges) b.varint(r.start).varint(r.count);
       break;
     default:
       throw new Error(`specEncode: unknown type ${msg.type}`);

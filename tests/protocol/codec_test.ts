@@ -68,6 +68,7 @@ Deno.test("encodeMessage() matches the documented byte layout", () => {
         name: "hi",
         caseInsensitive: true,
         posixNames: false,
+        swarming: false,
       }),
     ],
     [1, 2, 0xac, 0x02, 2, 0x68, 0x69, 1],
@@ -139,6 +140,7 @@ Deno.test("encodeMessage() round-trips edge values", () => {
     name: "é".repeat(31) + "x", // 63 bytes
     caseInsensitive: false,
     posixNames: false,
+    swarming: false,
   });
   roundTrip({
     type: "chunk_request",
@@ -569,6 +571,7 @@ const hello = {
   name: "peer",
   caseInsensitive: false,
   posixNames: false,
+  swarming: false,
 };
 const request = {
   type: "chunk_request",
@@ -610,6 +613,7 @@ const BAD_MESSAGES: readonly BadCase[] = [
     error: MalformedMessageError,
     api: false,
   },
+  ...availabilityCases(),
   {
     name: "hello: version 1 (file hash over the content)",
     msg: { ...hello, protocolVersion: 1 },
@@ -617,7 +621,7 @@ const BAD_MESSAGES: readonly BadCase[] = [
   },
   {
     name: "hello: unknown flag",
-    msg: { ...hello, flagsByte: 4 },
+    msg: { ...hello, flagsByte: 8 },
     error: MalformedMessageError,
     api: false,
   },
@@ -1009,3 +1013,58 @@ Deno.test("encodeMessage() encodes 64-bit fields like the reference encoder", ()
   assertEquals(bytes, specEncode(msg));
   assertEquals(decodeMessage(bytes), msg);
 });
+
+/** Availability messages every codec path must refuse, and why. */
+function availabilityCases(): BadCase[] {
+  const of = (ranges: { start: number; count: number }[], path = "f") => ({
+    type: "availability",
+    path,
+    hash: hashOf(3),
+    ranges,
+  });
+  return [
+    {
+      name: "availability: ranges touching",
+      msg: of([{ start: 0, count: 2 }, { start: 2, count: 1 }]),
+      error: MalformedMessageError,
+    },
+    {
+      name: "availability: ranges overlapping",
+      msg: of([{ start: 0, count: 4 }, { start: 2, count: 1 }]),
+      error: MalformedMessageError,
+    },
+    {
+      name: "availability: ranges out of order",
+      msg: of([{ start: 5, count: 1 }, { start: 1, count: 1 }]),
+      error: MalformedMessageError,
+    },
+    {
+      name: "availability: range of 0 chunks",
+      msg: of([{ start: 3, count: 0 }]),
+      error: MalformedMessageError,
+    },
+    {
+      name: "availability: range past the last chunk a record may have",
+      msg: of([{ start: MAX_CHUNKS_PER_RECORD - 1, count: 2 }]),
+      error: LimitExceededError,
+    },
+    {
+      name: "availability: 4097 ranges",
+      msg: of(
+        Array.from({ length: 4097 }, (_, i) => ({ start: i * 2, count: 1 })),
+      ),
+      error: LimitExceededError,
+    },
+    {
+      name: "availability: path with ..",
+      msg: of([], "a/../b"),
+      error: InvalidPathError,
+    },
+    {
+      name: "availability: short hash",
+      msg: { ...of([]), hash: new Uint8Array(31) },
+      error: MalformedMessageError,
+      wire: false,
+    },
+  ];
+}

@@ -8,6 +8,7 @@ import {
   decodeMessage,
   encodeMessage,
   HASH_SIZE,
+  MAX_AVAILABILITY_RANGES,
   MAX_CHUNK_SIZE,
   MAX_CHUNKS_PER_RECORD,
   MAX_FILE_SIZE,
@@ -58,6 +59,7 @@ function goldenMessages(): Message[] {
       name: "Gästebuch-PC ☃",
       caseInsensitive: false,
       posixNames: false,
+      swarming: false,
     },
     {
       type: "index_batch",
@@ -110,6 +112,16 @@ function goldenMessages(): Message[] {
       secret: hashOf(11),
       removed: hashOf(12),
     },
+    {
+      type: "availability",
+      path: "ü/ß.bin",
+      hash: hashOf(13),
+      ranges: [
+        { start: 0, count: 1 },
+        { start: 2, count: 127 },
+        { start: MAX_CHUNKS_PER_RECORD - 1, count: 1 },
+      ],
+    },
   ];
 }
 
@@ -154,6 +166,10 @@ Deno.test("docs/PROTOCOL.md gives the codec's limits for every bounded field", (
     "ChunkResponse.id": [0n, BigInt(MAX_REQUEST_ID)],
     "ChunkResponse.rawLength": [0n, BigInt(MAX_CHUNK_SIZE)],
     "ChunkResponse.data": [0n, BigInt(MAX_CHUNK_SIZE)],
+    "Availability.path": [1n, BigInt(MAX_PATH_BYTES)],
+    "Availability.rangeCount": [0n, BigInt(MAX_AVAILABILITY_RANGES)],
+    "Availability.ranges.start": [0n, BigInt(MAX_CHUNKS_PER_RECORD - 1)],
+    "Availability.ranges.count": [1n, BigInt(MAX_CHUNKS_PER_RECORD)],
     "File record.path": [1n, BigInt(MAX_PATH_BYTES)],
     "File record.size": [0n, BigInt(MAX_FILE_SIZE)],
     "File record.mtimeNs": [MIN_MTIME_NS, MAX_MTIME_NS],
@@ -210,6 +226,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       name: "x",
       caseInsensitive: false,
       posixNames: false,
+      swarming: false,
     }),
   ];
   const response = [
@@ -222,8 +239,11 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       rawLength: 0,
     }),
   ];
+  const availability = (ranges: { start: number; count: number }[]) =>
+    doc.encode({ type: "availability", path: "f", hash: hashOf(1), ranges });
   const broken: [string, Uint8Array][] = [
-    ["unknown type byte", new Uint8Array([8, 0])],
+    ["Availability range of 0 chunks", availability([{ start: 3, count: 0 }])],
+    ["unknown type byte", new Uint8Array([9, 0])],
     ["trailing byte", new Uint8Array([...ack, 0])],
     ["truncated", new Uint8Array(ack.slice(0, 1))],
     ["non-canonical varint", new Uint8Array([3, 0x85, 0x00])],
@@ -236,7 +256,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       doc.encode({ type: "index_ack", sequence: 1n << 63n }),
     ],
     ["Hello version 3", new Uint8Array([1, 3, ...hello.slice(2)])],
-    ["Hello flag bit 2", new Uint8Array([...hello.slice(0, -1), 4])],
+    ["Hello flag bit 3", new Uint8Array([...hello.slice(0, -1), 8])],
     ["bool byte 2", new Uint8Array([2, 2, 0])],
     [
       "status byte 4",
@@ -258,6 +278,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
         name: "n".repeat(64),
         caseInsensitive: false,
         posixNames: false,
+        swarming: false,
       }),
     ],
   ];

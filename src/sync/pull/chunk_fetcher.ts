@@ -2,10 +2,12 @@
  * The bytes of a peer's file, chunk by chunk: each chunk is copied from any
  * local file that holds it (read back and verified: this is how renames,
  * copies and moves cost no network) or else requested from the least
- * loaded connected peer that announced the same content, another one on
- * failure. Big files stream into their `.part` in order with a window of
- * chunks fetched ahead (chunks the part holds in place already, copied
- * from the old version, are skipped); small files are assembled in memory.
+ * loaded connected peer that announced the same content, or that is
+ * still receiving that version and announced the chunk (see
+ * `../swarm/mod.ts`), another one on failure. Big files stream into their
+ * `.part` in order with a window of chunks fetched ahead (chunks the part
+ * holds in place already, copied from the old version, are skipped); small
+ * files are assembled in memory.
  * @module
  */
 
@@ -16,6 +18,7 @@ import {
   sameBytes,
 } from "../../index/mod.ts";
 import { findLocalChunk, type LocalChunkIndex } from "./chunk_source.ts";
+import { chooseSource } from "../swarm/mod.ts";
 
 /** A connected peer that can serve chunks of a file. */
 export interface ChunkSource {
@@ -31,6 +34,11 @@ export interface ChunkSource {
     length: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array>;
+  /**
+   * Present on a peer still receiving the file (it announced part of it):
+   * whether it holds chunk `index`. Absent: it holds the whole file.
+   */
+  holds?(index: number): boolean;
 }
 
 /** No connected peer can serve the content now. */
@@ -71,7 +79,10 @@ interface Got {
 
 /** Who can give us a chunk: the engine's peers, as the pull room sees them. */
 export interface PeerDirectory {
-  /** Connected peers that announced `path` with content `hash`. */
+  /**
+   * Connected peers that announced `path` with content `hash`, and those
+   * still receiving that version that announced some of its chunks.
+   */
   sourcesFor(path: string, hash: Uint8Array): ChunkSource[];
 }
 
@@ -83,12 +94,16 @@ export interface ChunkFetcherOptions {
   readonly peers: PeerDirectory;
   /** Clock for refreshing the source list (ms); defaults to `Date.now`. */
   readonly now?: () => number;
+  /** Deadline of a request to a partial holder (default `PARTIAL_REQUEST_TIMEOUT_MS`). */
+  readonly partialTimeoutMs?: number;
 }
 
 /** The sources of one file, and when they were looked up. */
 interface SourceCache {
   list?: ChunkSource[] | undefined;
   at?: number;
+  /** Partial holders whose claim failed during this pull: not asked again. */
+  readonly distrusted: Set<string>;
 }
 
 /**
@@ -96,6 +111,13 @@ interface SourceCache {
  * announces the file after its pull started takes its share of the chunks.
  */
 export const SOURCE_REFRESH_MS = 1000;
+
+/**
+ * A peer still receiving the file that has not answered a chunk request
+ * in this long is given up on for that pull, so a peer announcing chunks
+ * it never serves cannot stall it.
+ */
+export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Bytes written to a sink at once. */
 const WRITE_BLOCK = 1 << 20;
@@ -131,7 +153,7 @@ export class ChunkFetcher {
     progress: (bytes: number) => void,
   ): Promise<void> {
     const chunks = record.chunks;
-    const sources: SourceCache = {};
+    const sources: SourceCache = { distrusted: new Set() };
     const ahead: Promise<Got>[] = [];
     let aheadBytes = 0;
     let next = 0;
@@ -153,7 +175,7 @@ export class ChunkFetcher {
         const fetch = this.#chunkFor(
           sink,
           record,
-          chunks[next]!,
+          next,
           signal,
           sources,
         );
@@ -192,15 +214,15 @@ export class ChunkFetcher {
     progress: (bytes: number) => void,
   ): Promise<Uint8Array> {
     const chunks = record.chunks;
-    const sources: SourceCache = {};
+    const sources: SourceCache = { distrusted: new Set() };
     if (chunks.length === 1) {
-      const data = await this.#chunk(record, chunks[0]!, signal, sources);
+      const data = await this.#chunk(record, 0, signal, sources);
       progress(data.length);
       return data;
     }
     const out = new Uint8Array(record.size);
-    await Promise.all(chunks.map(async (chunk) => {
-      const data = await this.#chunk(record, chunk, signal, sources);
+    await Promise.all(chunks.map(async (chunk, index) => {
+      const data = await this.#chunk(record, index, signal, sources);
       out.set(data, chunk.offset);
       progress(data.length);
     }));
@@ -211,10 +233,11 @@ export class ChunkFetcher {
   async #chunkFor(
     sink: ChunkSink,
     record: FileRecord,
-    chunk: ChunkInfo,
+    index: number,
     signal: AbortSignal,
     sources: SourceCache,
   ): Promise<Got> {
+    const chunk = record.chunks[index]!;
     if (sink.keep !== undefined && sink.inPlace?.(chunk.offset, chunk.length)) {
       this.inPlaceBytes += chunk.length;
       return { data: NOTHING, kept: true };
@@ -230,7 +253,7 @@ export class ChunkFetcher {
       }
     }
     return {
-      data: await this.#chunk(record, chunk, signal, sources),
+      data: await this.#chunk(record, index, signal, sources),
       kept: false,
     };
   }
@@ -238,10 +261,11 @@ export class ChunkFetcher {
   /** One chunk: from local disk if any file holds it, else from a peer. */
   async #chunk(
     record: FileRecord,
-    chunk: ChunkInfo,
+    index: number,
     signal: AbortSignal,
     sources: SourceCache,
   ): Promise<Uint8Array> {
+    const chunk: ChunkInfo = record.chunks[index]!;
     const local = await findLocalChunk(
       this.#o.folder,
       this.#o.chunkIndex,
@@ -256,34 +280,40 @@ export class ChunkFetcher {
     let lastError: Error | undefined;
     for (;;) {
       signal.throwIfAborted();
-      const best = this.#pickSource(record, sources, tried);
+      const best = this.#pickSource(record, index, sources, tried);
       if (best === undefined) throw lastError ?? new NoSourceError(record.path);
       try {
-        // No signal here: a listener on one shared signal per request costs
-        // O(n) each; closing the peer sessions ends the requests in flight.
+        // No shared signal here: a listener on one shared signal per
+        // request costs O(n) each; closing the peer sessions ends the
+        // requests in flight. A partial holder gets a deadline of its own.
         const data = await best.request(
           record.path,
           chunk.hash,
           chunk.offset,
           chunk.length,
+          best.holds === undefined ? undefined : AbortSignal.timeout(
+            this.#o.partialTimeoutMs ?? PARTIAL_REQUEST_TIMEOUT_MS,
+          ),
         );
         this.fetchedBytes += data.length;
         return data;
       } catch (err) {
         signal.throwIfAborted();
         tried.add(best.key);
+        if (best.holds !== undefined) sources.distrusted.add(best.key);
         lastError = err instanceof Error ? err : new Error(String(err));
       }
     }
   }
 
   /**
-   * The least loaded source not tried yet. The list is looked up when the
-   * file starts, again every second, and again when every source in it
-   * has failed.
+   * The source to ask for chunk `index` (`chooseSource`: the least loaded
+   * one not tried yet). The list is looked up when the file starts, again
+   * every second, and again when every source in it has failed.
    */
   #pickSource(
     record: FileRecord,
+    index: number,
     cache: SourceCache,
     tried: ReadonlySet<string>,
   ): ChunkSource | undefined {
@@ -296,11 +326,10 @@ export class ChunkFetcher {
         cache.list = this.#o.peers.sourcesFor(record.path, record.hash);
         cache.at = now;
       }
-      let best: ChunkSource | undefined;
-      for (const s of cache.list) {
-        if (!s.open || tried.has(s.key)) continue;
-        if (best === undefined || s.load < best.load) best = s;
-      }
+      const best = chooseSource(cache.list, index, {
+        tried,
+        distrusted: cache.distrusted,
+      });
       if (best !== undefined || fresh) return best;
       cache.list = undefined; // a peer may have come since: look again once
     }

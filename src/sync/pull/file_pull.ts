@@ -2,7 +2,9 @@
  * One big file's trip from peers to disk: its `.part` is opened (a
  * leftover of an interrupted pull resumed, verified; or a copy of the
  * file's current version, when the change left most chunks in place),
- * filled chunk by chunk by the chunk fetcher, verified and fsynced, then renamed over
+ * filled chunk by chunk by the chunk fetcher (while the chunks written so
+ * far are offered to peers pulling the same version: `../swarm/mod.ts`),
+ * verified and fsynced, then renamed over
  * the path under the apply gate if the index still holds what the decision
  * was planned against; a conflict's losing copy is moved aside in the same
  * gated step. A failed pull keeps its `.part` for resuming when only a
@@ -26,6 +28,8 @@ import {
   syncDir,
 } from "../apply/mod.ts";
 import { ChunkHashMismatchError } from "../session/mod.ts";
+import type { PartialFile, PartialFiles } from "../swarm/mod.ts";
+import type { ChunkSink } from "./chunk_fetcher.ts";
 import { lacksSource } from "./failure_policy.ts";
 import {
   type PullContext,
@@ -47,11 +51,13 @@ export async function pullFile(
   const signal = ctx.signal();
   const transfer = ctx.transfers.start(d, ctx.now());
   let part: PartFile | undefined;
+  let partial: PartialFile | undefined;
   try {
     part = await openPart(ctx, d);
+    partial = o.partials?.begin(d.remote, part.partPath);
     await ctx.fetcher.fill(
       d.remote,
-      part,
+      partial === undefined ? part : heldSink(part, o.partials!, partial),
       o.fileWindowBytes ?? 1 << 20,
       signal,
       (n) => transfer.bytesDone += n,
@@ -105,8 +111,30 @@ export async function pullFile(
     if (part !== undefined) await parkOrAbort(ctx, d.path, part, err);
     await ctx.failures.failed(d.path, err, epoch);
   } finally {
+    if (partial !== undefined) o.partials?.end(partial);
     ctx.transfers.end(d.path);
   }
+}
+
+/** `part`, telling `partials` of every range once it is written or kept. */
+function heldSink(
+  part: PartFile,
+  partials: PartialFiles,
+  file: PartialFile,
+): ChunkSink {
+  return {
+    resumable: part.resumable,
+    write: async (offset, data) => {
+      await part.write(offset, data);
+      partials.wrote(file, offset, data.length);
+    },
+    readBack: (offset, length) => part.readBack(offset, length),
+    keep: async (offset, length) => {
+      await part.keep(offset, length);
+      partials.wrote(file, offset, length);
+    },
+    inPlace: (offset, length) => part.inPlace(offset, length),
+  };
 }
 
 /**

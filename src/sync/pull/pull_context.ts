@@ -19,6 +19,7 @@ import type { LeftoverParts } from "./part_cleanup.ts";
 import type { TransferBoard } from "./transfers.ts";
 import type { VersionKeeper } from "../../versions/mod.ts";
 import type { FolderMode } from "./folder_mode.ts";
+import type { PartialFiles } from "../swarm/mod.ts";
 
 export { PullerClosedError, PullerPausedError } from "./pull_errors.ts";
 
@@ -84,6 +85,11 @@ export interface PullerOptions {
   readonly liveFiles?: () => number;
   /** The name of the peer whose replica is `replica`, if connected. */
   readonly nameOf?: (replica: bigint) => string | undefined;
+  /**
+   * Big files being received, and their chunks written so far: announced
+   * to peers and served to them from the `.part` (swarming).
+   */
+  readonly partials?: PartialFiles;
 }
 
 /**

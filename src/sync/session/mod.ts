@@ -42,16 +42,19 @@ export {
   type SessionState,
 } from "./session_options.ts";
 export {
-  answerChunkRequest,
   type AnswerLink,
   type ChangedFiles,
-  type ChunkAnswer,
   ChunkResponder,
   type ChunkResponderOptions,
-  locateEntry,
   type PauseGate,
   TooManyRequestsError,
 } from "./responder.ts";
+export {
+  answerChunkRequest,
+  type ChunkAnswer,
+  locateEntry,
+  type PartialChunks,
+} from "./chunk_answer.ts";
 export {
   CaseCollisionError,
   detectCaseInsensitive,

@@ -102,7 +102,7 @@ export class PeerSession {
     );
     this.#batchBytes = Math.max(1, options.batchBytes ?? 4 << 20);
     this.#intake = new IndexIntake({
-      peer: () => this.#label(),
+      peer: () => peerLabel(this.#hello?.name, this.fingerprint),
       recordsPerMinute: options.recordsPerMinute,
       neverSeenPerMinute: options.neverSeenPerMinute,
       now: options.now,
@@ -147,6 +147,7 @@ export class PeerSession {
       peerAck: this.#peerAck,
       received: this.#received,
       peerInSync: this.#peerInSync,
+      swarming: this.#hello?.swarming ?? false,
     };
   }
 
@@ -159,6 +160,7 @@ export class PeerSession {
       name: this.#o.name,
       caseInsensitive: this.#o.caseInsensitive,
       posixNames: this.#o.posixNames,
+      swarming: true,
     });
   }
 
@@ -217,9 +219,7 @@ export class PeerSession {
 
   /** Sends the group's new secret after a removal (see `GroupRekey`). */
   sendGroupRekey(secret: Uint8Array, removed: Uint8Array): Promise<void> {
-    return this.#o.link.send(
-      encodeMessageParts({ type: "group_rekey", secret, removed }),
-    );
+    return this.send({ type: "group_rekey", secret, removed });
   }
 
   /** The connection ended (the pool said so): fail requests, stop pushing. */
@@ -263,6 +263,9 @@ export class PeerSession {
       case "group_rekey":
         this.#o.listener?.groupRekey?.(this, msg.secret, msg.removed);
         return undefined;
+      case "availability":
+        this.#o.listener?.availability?.(this, msg);
+        return undefined;
     }
   }
 
@@ -302,7 +305,7 @@ export class PeerSession {
         this.#peerWentBack = true;
         log.info(
           "The index of {peer} went back to before what we had of it (restored from a backup?); sending it our whole index again",
-          { peer: this.#label() },
+          { peer: peerLabel(this.#hello?.name, this.fingerprint) },
         );
         this.#resendAll = true;
         this.notifyLocalChanges();
@@ -312,7 +315,7 @@ export class PeerSession {
       o: this.#o,
       names: this.names,
       skipped: this.#skipped,
-      peer: this.#label(),
+      peer: peerLabel(this.#hello?.name, this.fingerprint),
     });
     this.tombstonesDropped += dropped;
     this.#o.remote.storeBatch(replica, records, max);
@@ -334,7 +337,7 @@ export class PeerSession {
         if (this.#closed) return;
         if (err instanceof ProtocolError) {
           log.error("Cannot encode an index batch for {peer}: {error}", {
-            peer: this.#label(),
+            peer: peerLabel(this.#hello?.name, this.fingerprint),
             error: err.message,
           });
           return;
@@ -390,7 +393,7 @@ export class PeerSession {
         if (problem !== undefined) {
           log.warn("Not sending {path} to {peer}: {problem}", {
             path: record.path,
-            peer: this.#label(),
+            peer: peerLabel(this.#hello?.name, this.fingerprint),
             problem,
           });
           cursor = batchEnd = record.sequence;
@@ -436,20 +439,18 @@ export class PeerSession {
     });
   }
 
-  #label(): string {
-    const name = this.#hello?.name;
-    return name === undefined
-      ? this.fingerprint
-      : `${name} (${this.fingerprint})`;
-  }
-
   #violation(err: Error): void {
     log.warn("Closing the connection to {peer}: {name}: {message}", {
-      peer: this.#label(),
+      peer: peerLabel(this.#hello?.name, this.fingerprint),
       name: err.name,
       message: err.message,
     });
     this.closed(`${err.name}: ${err.message}`);
     this.#o.link.close(err);
   }
+}
+
+/** How logs name a peer: its name and fingerprint, or the fingerprint alone. */
+function peerLabel(name: string | undefined, fingerprint: string): string {
+  return name === undefined ? fingerprint : `${name} (${fingerprint})`;
 }

@@ -15,32 +15,27 @@
  * check then fails that chunk, its pull is retried, and the write's own
  * watch event has the owner rescan. Data is LZ4-compressed when that pays. Reading
  * pauses while the connection is behind; a peer that queues more requests
- * than allowed is cut off.
+ * than allowed is cut off. A chunk of a file this device is itself still
+ * receiving is served from its `.part` when it was announced and is
+ * written in full (`PartialChunks`; swarming).
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
+import type { ChunkRequest, ChunkResponse } from "../../protocol/mod.ts";
 import {
-  blake3,
-  isInStateDir,
-  sameBytes,
-  STATE_DIR,
-  toOsPath,
-} from "../../index/mod.ts";
-import {
-  type ChunkRequest,
-  type ChunkResponse,
-  wirePathProblem,
-} from "../../protocol/mod.ts";
-import {
-  compressIfWorthwhile,
   CompressionGovernor,
   CompressionPolicy,
-  type EncodedChunk,
   type GovernorOptions,
 } from "../../compress/mod.ts";
-import type { IndexedChunks, IndexedStamp } from "./indexed_chunks.ts";
+import type { IndexedChunks } from "./indexed_chunks.ts";
 import { OpenFiles } from "./open_files.ts";
+import {
+  answerChunkRequest,
+  type ChunkAnswer,
+  type IgnoreCheck,
+  type PartialChunks,
+} from "./chunk_answer.ts";
 
 const log = getLogger(["dsync", "sync", "responder"]);
 
@@ -49,228 +44,6 @@ export class TooManyRequestsError extends Error {
   constructor(limit: number) {
     super(`Peer has more than ${limit} chunk requests queued`);
     this.name = "TooManyRequestsError";
-  }
-}
-
-/** What a responder needs to know of the ignore rules. */
-export interface IgnoreCheck {
-  ignores(relPath: string, isDir: boolean): boolean;
-}
-
-/** The answer to one request, and whether the file changed under the peer. */
-export interface ChunkAnswer {
-  readonly response: ChunkResponse;
-  /** True when the path holds other bytes than the peer thinks: rescan it. */
-  readonly changed: boolean;
-  /** Why the request was refused (status `refused` only), for the log. */
-  readonly refusal?: string;
-}
-
-/** `Deno.lstatSync(os)`, or undefined when nothing is there. */
-function lstatOrUndefined(os: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.lstatSync(os);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
-}
-
-/**
- * The OS path and stat of canonical `relPath` under `folder`, walking one
- * component at a time without following links; a component stored NFC may
- * be NFD on disk. Undefined when missing or when a parent is not a real
- * directory. Synchronous: see {@linkcode answerChunkRequest}.
- */
-export function locateEntry(
-  folder: string,
-  relPath: string,
-): { os: string; info: Deno.FileInfo } | undefined {
-  let dir = folder;
-  const parts = relPath.split("/");
-  for (let i = 0; i < parts.length; i++) {
-    const name = parts[i]!;
-    let os = toOsPath(dir, name);
-    let info = lstatOrUndefined(os);
-    if (info === undefined && name.normalize("NFD") !== name) {
-      for (const entry of Deno.readDirSync(dir)) {
-        if (entry.name !== name && entry.name.normalize("NFC") === name) {
-          os = toOsPath(dir, entry.name);
-          info = lstatOrUndefined(os);
-          break;
-        }
-      }
-    }
-    if (info === undefined) return undefined;
-    if (i === parts.length - 1) return { os, info };
-    if (!info.isDirectory || info.isSymlink) return undefined;
-    dir = os;
-  }
-  return undefined;
-}
-
-/** Why a peer may not read `path`, or undefined when it may. */
-function refusalOf(ignore: IgnoreCheck, path: string): string | undefined {
-  const problem = wirePathProblem(path, "posix");
-  if (problem !== null) return `invalid path (${problem})`;
-  if (isInStateDir(path)) {
-    return `inside ${STATE_DIR}/`;
-  }
-  if (ignore.ignores(path, false)) return "ignored here";
-  return undefined;
-}
-
-function statusOnly(
-  id: number,
-  status: ChunkResponse["status"],
-): ChunkResponse {
-  return {
-    type: "chunk_response",
-    id,
-    status,
-    compression: "none",
-    data: new Uint8Array(0),
-    rawLength: 0,
-  };
-}
-
-function readFully(
-  file: Deno.FsFile,
-  offset: number,
-  length: number,
-): Uint8Array | undefined {
-  file.seekSync(offset, Deno.SeekMode.Start);
-  const buf = new Uint8Array(length);
-  let got = 0;
-  while (got < length) {
-    const n = file.readSync(buf.subarray(got));
-    if (n === null) return undefined;
-    got += n;
-  }
-  return buf;
-}
-
-/** True when `info` shows the size and mtime the index record holds. */
-function matchesStamp(info: Deno.FileInfo, stamp: IndexedStamp): boolean {
-  return info.isFile && info.size === stamp.size &&
-    (info.mtime?.getTime() ?? 0) === stamp.mtimeMs;
-}
-
-/**
- * The requested bytes, if they are still the ones asked for: when the
- * file's `stat` shows the size and mtime of its index record (`stamp`),
- * as read (the receiver verifies every chunk against its hash anyway, and
- * hashing here cost the sender a BLAKE3 pass over everything it served);
- * else only when they hash as asked. Through a kept handle when there is
- * one, else after the safe walk (then keeping the handle). `not_found` and
- * `changed` as in {@linkcode answerChunkRequest}.
- */
-function readChecked(
-  folder: string,
-  request: ChunkRequest,
-  files: OpenFiles | undefined,
-  stamp: IndexedStamp | undefined,
-): Uint8Array | "not_found" | "changed" {
-  const { path, offset, length, hash } = request;
-  const unchanged = (file: Deno.FsFile, info?: Deno.FileInfo) =>
-    stamp !== undefined && matchesStamp(info ?? file.statSync(), stamp);
-  const kept = files?.get(path);
-  if (kept !== undefined) {
-    const trusted = unchanged(kept);
-    const data = readFully(kept, offset, length);
-    if (
-      data !== undefined && (trusted || sameBytes(blake3(data), hash))
-    ) return data;
-    // Renamed, replaced or rewritten since it was opened: look again.
-    files!.evict(path);
-  }
-  const found = locateEntry(folder, path);
-  if (found === undefined || !found.info.isFile) return "not_found";
-  if (found.info.size < offset + length) return "changed";
-  const file = Deno.openSync(found.os, { read: true });
-  let data: Uint8Array | undefined;
-  let trusted = false;
-  try {
-    // The open handle's stat: the path may name another file by now.
-    trusted = unchanged(file);
-    data = readFully(file, offset, length);
-  } finally {
-    if (files === undefined) file.close();
-    else files.put(path, file);
-  }
-  if (data === undefined) return "changed";
-  if (!trusted && !sameBytes(blake3(data), hash)) return "changed";
-  return data;
-}
-
-/**
- * Reads and checks the chunk `request` asks for; never throws. The file
- * system calls are synchronous: a chunk is at most 256 KiB, mostly in the
- * page cache, and half a dozen asynchronous calls per chunk each wait for
- * a turn of a busy event loop, which measured several times slower.
- * With `files`, the handle is kept for the next request of the same path;
- * with `policy`, chunks of a file that did not compress are sent untried;
- * with `compress` false, none is tried; with `indexed`, only whole
- * indexed chunks are read (the node always passes it).
- */
-export function answerChunkRequest(
-  folder: string,
-  ignore: IgnoreCheck,
-  request: ChunkRequest,
-  files?: OpenFiles,
-  policy?: CompressionPolicy,
-  compress = true,
-  indexed?: IndexedChunks,
-): ChunkAnswer {
-  const { id, path, offset, length } = request;
-  const refusal = refusalOf(ignore, path);
-  if (refusal !== undefined) {
-    return { response: statusOnly(id, "refused"), changed: false, refusal };
-  }
-  if (
-    indexed !== undefined &&
-    !indexed.holds(path, offset, length, request.hash)
-  ) {
-    // Not a chunk of our index (an outdated record, or a guess): nothing
-    // is read, and nothing needs rescanning.
-    return { response: statusOnly(id, "changed"), changed: false };
-  }
-  try {
-    const data = readChecked(
-      folder,
-      request,
-      files,
-      indexed?.stampOf?.(path),
-    );
-    if (data === "not_found") {
-      return { response: statusOnly(id, "not_found"), changed: false };
-    }
-    if (data === "changed") {
-      return { response: statusOnly(id, "changed"), changed: true };
-    }
-    let encoded: EncodedChunk = { compression: "none", bytes: data };
-    if (compress && (policy === undefined || policy.shouldTry(path))) {
-      encoded = compressIfWorthwhile(data);
-      policy?.record(path, encoded.compression !== "none");
-    }
-    return {
-      response: {
-        type: "chunk_response",
-        id,
-        status: "ok",
-        compression: encoded.compression,
-        data: encoded.bytes,
-        rawLength: length,
-      },
-      changed: false,
-    };
-  } catch (err) {
-    log.debug("Cannot serve {path}@{offset}: {error}", {
-      path,
-      offset,
-      error: String(err),
-    });
-    return { response: statusOnly(id, "not_found"), changed: false };
   }
 }
 
@@ -298,6 +71,8 @@ export interface ChunkResponderOptions {
   readonly to: AnswerLink;
   /** Only whole chunks of the current index are served (see `indexed_chunks.ts`). */
   readonly indexed?: IndexedChunks;
+  /** Chunks of files still being received, served too (swarming). */
+  readonly partials?: PartialChunks;
   /** Told about a path whose content no longer matches what the peer asked for. */
   readonly changed?: ChangedFiles;
   /**
@@ -351,6 +126,8 @@ export class ChunkResponder {
   #filesTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bytes of chunk data sent (as on the wire). */
   bytesSent = 0;
+  /** Of those, bytes of chunks of files still being received here. */
+  partialBytesSent = 0;
 
   constructor(options: ChunkResponderOptions) {
     this.#opts = options;
@@ -432,7 +209,11 @@ export class ChunkResponder {
         this.#policy,
         this.#governor.compressing,
         this.#opts.indexed,
+        this.#opts.partials,
       );
+      if (answer.fromPartial) {
+        this.partialBytesSent += answer.response.data.length;
+      }
       if (answer.response.status === "ok") {
         this.#governor.answered(answer.response.rawLength);
       }

@@ -7,6 +7,7 @@
 
 import type { FileRecord, HeldMark, VersionVector } from "../../index/mod.ts";
 import type {
+  Availability,
   ChunkRequest,
   Message,
   WireFileRecord,
@@ -86,6 +87,11 @@ export interface SessionListener {
     secret: Uint8Array,
     removed: Uint8Array,
   ): void;
+  /**
+   * The peer announced which chunks of a file it is still receiving it
+   * holds (only a peer whose hello set `swarming` is sent ours).
+   */
+  availability(session: SessionHandle, availability: Availability): void;
 }
 
 /** Takes the peer's chunk requests (a `ChunkResponder` behind the engine's `PeerLine`). */
@@ -154,4 +160,6 @@ export interface SessionState {
   readonly received: bigint;
   /** The peer's last `InSync` sequence, if any. */
   readonly peerInSync: bigint | undefined;
+  /** The peer takes `Availability` messages (its hello set `swarming`). */
+  readonly swarming: boolean;
 }

@@ -5,7 +5,7 @@ import {
   IndexChunkLookup,
   recordHoldsChunk,
 } from "../../../src/sync/session/indexed_chunks.ts";
-import { answerChunkRequest } from "../../../src/sync/session/responder.ts";
+import { answerChunkRequest } from "../../../src/sync/session/chunk_answer.ts";
 import { OpenFiles } from "../../../src/sync/session/open_files.ts";
 
 const enc = new TextEncoder();

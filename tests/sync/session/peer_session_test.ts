@@ -396,6 +396,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             name: "me",
             caseInsensitive: false,
             posixNames: false,
+            swarming: false,
           }),
         ),
       "SameReplicaError",
@@ -410,6 +411,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
           name: "x",
           caseInsensitive: false,
           posixNames: false,
+          swarming: false,
         });
         s.receive(hello);
         s.receive(hello);
@@ -427,6 +429,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             name: "x",
             caseInsensitive: false,
             posixNames: false,
+            swarming: false,
           }),
         );
         s.receive(

@@ -9,8 +9,8 @@ import {
   decompressChunk,
   LZ4_AVAILABLE,
 } from "../../../src/compress/chunk_compression.ts";
+import { answerChunkRequest } from "../../../src/sync/session/chunk_answer.ts";
 import {
-  answerChunkRequest,
   ChunkResponder,
   TooManyRequestsError,
 } from "../../../src/sync/session/responder.ts";
