@@ -14,7 +14,7 @@
  * allocation failure"); the 10 KiB file never arrived.
  * @module
  */
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import { HonestPair } from "./_honest_pair.ts";
 import {
   HostilePeer,
   pidOfDsync,
@@ -30,35 +30,14 @@ const RECORDS = Number(Deno.args[0] ?? 8);
 const MIB = 1024 * 1024;
 
 {
-  const root = await Deno.makeTempDir({ prefix: "dsync-bigrec-" });
-  const env = isolatedEnv(`${root}/home`);
-  const nodes: DsyncProcess[] = [];
+  await using pair = await HonestPair.start("dsync-bigrec-", {
+    path: "first.txt",
+    text: "hello\n",
+  });
+  const { root, ports: { v: portV } } = pair;
   let peer: HostilePeer | undefined;
   let sampling = true;
   try {
-    for (const d of ["v", "l", "home"]) await Deno.mkdir(`${root}/${d}`);
-    await Deno.writeTextFile(`${root}/l/first.txt`, "hello\n");
-    const [portV, portL] = [freePort(), freePort()];
-    const start = (name: string, port: number, other: number) =>
-      new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${other}`,
-      ], { env });
-    nodes.push(start("v", portV, portL), start("l", portL, portV));
-    await waitFor(
-      async () =>
-        await Deno.readTextFile(`${root}/v/first.txt`).catch(() => "") ===
-          "hello\n",
-      "first.txt to reach v",
-      30_000,
-    );
     const pid = pidOfDsync(`${root}/v`);
     const startRss = residentBytes(pid);
     let peakRss = startRss;
@@ -143,11 +122,9 @@ const MIB = 1024 * 1024;
     );
   } catch (err) {
     console.log(String(err));
-    console.log(nodes[0]?.output.slice(-2500));
+    console.log(pair.proc("v").output.slice(-2500));
   } finally {
     sampling = false;
     await peer?.close().catch(() => {});
-    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
-    await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 }

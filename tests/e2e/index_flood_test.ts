@@ -13,7 +13,7 @@
  * @module
  */
 import { assert } from "../assert.ts";
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import { HonestPair } from "./_honest_pair.ts";
 import {
   HostilePeer,
   pidOfDsync,
@@ -41,35 +41,14 @@ function indexBytes(folder: string): number {
 }
 
 Deno.test("index flood: 500,000 deletions of paths no one had are not stored nor passed on, and a file still crosses", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dsync-flood-" });
-  const env = isolatedEnv(`${root}/home`);
-  const nodes: DsyncProcess[] = [];
+  await using pair = await HonestPair.start("dsync-flood-", {
+    path: "first.txt",
+    text: "hello\n",
+  });
+  const { root, ports: { v: portV } } = pair;
   let peer: HostilePeer | undefined;
   let flooding = true;
   try {
-    for (const d of ["v", "l", "home"]) await Deno.mkdir(`${root}/${d}`);
-    await Deno.writeTextFile(`${root}/l/first.txt`, "hello\n");
-    const [portV, portL] = [freePort(), freePort()];
-    const start = (name: string, port: number, other: number) =>
-      new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${other}`,
-      ], { env });
-    nodes.push(start("v", portV, portL), start("l", portL, portV));
-    await waitFor(
-      async () =>
-        await Deno.readTextFile(`${root}/v/first.txt`).catch(() => "") ===
-          "hello\n",
-      "first.txt to reach v",
-      30_000,
-    );
     const before = { v: indexBytes(`${root}/v`), l: indexBytes(`${root}/l`) };
     const pid = pidOfDsync(`${root}/v`);
     let peakRss = residentBytes(pid);
@@ -156,14 +135,12 @@ Deno.test("index flood: 500,000 deletions of paths no one had are not stored nor
       `victim's RSS reached ${(peakRss / MIB).toFixed(0)} MiB`,
     );
   } catch (err) {
-    console.log(nodes[0]?.output.slice(-3000));
-    console.log(nodes[1]?.output.slice(-2000));
+    console.log(pair.proc("v").output.slice(-3000));
+    console.log(pair.proc("l").output.slice(-2000));
     throw err;
   } finally {
     flooding = false;
     await peer?.close().catch(() => {});
-    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
-    await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 });
 

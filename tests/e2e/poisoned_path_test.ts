@@ -12,7 +12,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { assertEquals } from "../assert.ts";
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import { HonestPair } from "./_honest_pair.ts";
 import { HostilePeer } from "./_hostile_peer.ts";
 import { waitFor } from "../_wait.ts";
 import {
@@ -34,90 +34,63 @@ async function names(folder: string): Promise<string[]> {
 }
 
 Deno.test("poisoned path: a version stored before the counter rule is repaired, and the devices converge through a conflict", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dsync-poisoned-" });
-  const env = isolatedEnv(`${root}/home`);
-  const nodes: DsyncProcess[] = [];
+  await using pair = await HonestPair.start("dsync-poisoned-", {
+    path: "shared.txt",
+    text: "first\n",
+  });
+  const { root, ports: { l: portL } } = pair;
+  const v = pair.proc("v");
+  const spy = await HostilePeer.start(portL);
+  const replicaL = (await spy.hello()).replicaId;
+  await spy.close();
+
+  // V as a dsync from before the rule left it: L's counter past 2^52.
+  await v.stop("SIGTERM");
+  const db = new DatabaseSync(`${root}/v/.dsync/index.db`);
   try {
-    for (const d of ["l", "v", "home"]) await Deno.mkdir(`${root}/${d}`);
-    await Deno.writeTextFile(`${root}/l/shared.txt`, "first\n");
-    const [portL, portV] = [freePort(), freePort()];
-    const start = (name: string, port: number, peer: number) => {
-      const node = new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${peer}`,
-      ], { env });
-      nodes.push(node);
-      return node;
-    };
-    start("l", portL, portV);
-    const v = start("v", portV, portL);
-    await waitFor(
-      async () => await contentOf(`${root}/v/shared.txt`) === "first\n",
-      "shared.txt to reach v",
-      30_000,
+    const row = db.prepare("SELECT version FROM files WHERE path = ?").get(
+      "shared.txt",
+    ) as { version: Uint8Array };
+    const entries = decodeVersion(row.version).map((e) =>
+      [e.replica, e.counter] as [bigint, number]
     );
-    const spy = await HostilePeer.start(portL);
-    const replicaL = (await spy.hello()).replicaId;
-    await spy.close();
-
-    // V as a dsync from before the rule left it: L's counter past 2^52.
-    await v.stop("SIGTERM");
-    const db = new DatabaseSync(`${root}/v/.dsync/index.db`);
-    try {
-      const row = db.prepare("SELECT version FROM files WHERE path = ?").get(
-        "shared.txt",
-      ) as { version: Uint8Array };
-      const entries = decodeVersion(row.version).map((e) =>
-        [e.replica, e.counter] as [bigint, number]
-      );
-      entries.push([replicaL, 2 ** 52 + 5], [0x1234n, 1]);
-      db.prepare("UPDATE files SET version = ? WHERE path = ?").run(
-        encodeVersion(versionOf(entries)),
-        "shared.txt",
-      );
-    } finally {
-      db.close();
-    }
-    const v2 = start("v", portV, portL);
-    await v2.waitForOutput(/Connected to peer/, 30_000);
-
-    await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
-    await waitFor(
-      async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
-      () => `l's edit to reach v; v said:\n${v2.output.slice(-1500)}`,
-      10_000,
-    );
-    await v2.waitForOutput(/held a version counter no device accepts/);
-    await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
-    await waitFor(
-      async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
-      "v's edit to reach l",
-      10_000,
-    );
-    // Converged: the same names on both sides (a conflict copy at most).
-    await waitFor(
-      async () =>
-        JSON.stringify(await names(`${root}/l`)) ===
-          JSON.stringify(await names(`${root}/v`)),
-      "the same files on both sides",
-      10_000,
-    );
-    const left = await names(`${root}/l`);
-    assertEquals(
-      left.filter((n) => n !== "shared.txt").every((n) =>
-        n.includes("sync-conflict")
-      ),
-      true,
+    entries.push([replicaL, 2 ** 52 + 5], [0x1234n, 1]);
+    db.prepare("UPDATE files SET version = ? WHERE path = ?").run(
+      encodeVersion(versionOf(entries)),
+      "shared.txt",
     );
   } finally {
-    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
-    await Deno.remove(root, { recursive: true }).catch(() => {});
+    db.close();
   }
+  const v2 = pair.start("v");
+  await v2.waitForOutput(/Connected to peer/, 30_000);
+
+  await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
+  await waitFor(
+    async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
+    () => `l's edit to reach v; v said:\n${v2.output.slice(-1500)}`,
+    10_000,
+  );
+  await v2.waitForOutput(/held a version counter no device accepts/);
+  await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
+  await waitFor(
+    async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
+    "v's edit to reach l",
+    10_000,
+  );
+  // Converged: the same names on both sides (a conflict copy at most).
+  await waitFor(
+    async () =>
+      JSON.stringify(await names(`${root}/l`)) ===
+        JSON.stringify(await names(`${root}/v`)),
+    "the same files on both sides",
+    10_000,
+  );
+  const left = await names(`${root}/l`);
+  assertEquals(
+    left.filter((n) => n !== "shared.txt").every((n) =>
+      n.includes("sync-conflict")
+    ),
+    true,
+  );
 });

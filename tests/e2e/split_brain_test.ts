@@ -12,7 +12,7 @@
  * @module
  */
 import { assert } from "../assert.ts";
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import { HonestPair } from "./_honest_pair.ts";
 import { HostilePeer } from "./_hostile_peer.ts";
 import { waitFor } from "../_wait.ts";
 
@@ -23,142 +23,91 @@ async function contentOf(path: string): Promise<string> {
 }
 
 Deno.test("split brain: a counter far ahead for another replica is refused by every device, and the honest two converge after the attacker leaves", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dsync-split-" });
-  const env = isolatedEnv(`${root}/home`);
-  const nodes: DsyncProcess[] = [];
-  try {
-    for (const d of ["l", "v", "home"]) await Deno.mkdir(`${root}/${d}`);
-    await Deno.writeTextFile(`${root}/l/shared.txt`, "first\n");
-    const [portL, portV] = [freePort(), freePort()];
-    const start = (name: string, port: number, peer: number) =>
-      new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${peer}`,
-      ], { env });
-    const l = start("l", portL, portV);
-    const v = start("v", portV, portL);
-    nodes.push(l, v);
-    await waitFor(
-      async () => await contentOf(`${root}/v/shared.txt`) === "first\n",
-      "shared.txt to reach v",
-      30_000,
-    );
+  await using pair = await HonestPair.start("dsync-split-", {
+    path: "shared.txt",
+    text: "first\n",
+  });
+  const { root, ports: { l: portL, v: portV } } = pair;
+  const v = pair.proc("v");
+  // Learn L's replica id the way any peer does: from its hello.
+  const spy = await HostilePeer.start(portL);
+  const replicaL = (await spy.hello()).replicaId;
+  await spy.close();
 
-    // Learn L's replica id the way any peer does: from its hello.
-    const spy = await HostilePeer.start(portL);
-    const replicaL = (await spy.hello()).replicaId;
-    await spy.close();
+  // Poison V: L's counter far ahead, content only the attacker serves.
+  const hostile = await HostilePeer.start(portV);
+  const evil = encoder.encode("poisoned\n");
+  await hostile.announce("shared.txt", evil, "correct", {
+    // Entries in increasing replica order, as the codec requires.
+    version: [
+      { replica: replicaL, counter: (1n << 52n) + 5n },
+      { replica: hostile.replicaId, counter: 1n },
+    ].sort((a, b) => (a.replica < b.replica ? -1 : 1)),
+  });
+  await v.waitForOutput(/shared\.txt.*out of range/);
+  await hostile.close();
+  assert(
+    await contentOf(`${root}/v/shared.txt`) === "first\n",
+    "v kept its copy",
+  );
 
-    // Poison V: L's counter far ahead, content only the attacker serves.
-    const hostile = await HostilePeer.start(portV);
-    const evil = encoder.encode("poisoned\n");
-    await hostile.announce("shared.txt", evil, "correct", {
-      // Entries in increasing replica order, as the codec requires.
-      version: [
-        { replica: replicaL, counter: (1n << 52n) + 5n },
-        { replica: hostile.replicaId, counter: 1n },
-      ].sort((a, b) => (a.replica < b.replica ? -1 : 1)),
-    });
-    await v.waitForOutput(/shared\.txt.*out of range/);
-    await hostile.close();
-    assert(
-      await contentOf(`${root}/v/shared.txt`) === "first\n",
-      "v kept its copy",
-    );
-
-    // The attacker is gone: edits cross both ways, each within 10 s.
-    await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
-    await waitFor(
-      async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
-      "l's edit to reach v",
-      10_000,
-    );
-    await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
-    await waitFor(
-      async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
-      "v's edit to reach l",
-      10_000,
-    );
-  } finally {
-    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
+  // The attacker is gone: edits cross both ways, each within 10 s.
+  await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
+  await waitFor(
+    async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
+    "l's edit to reach v",
+    10_000,
+  );
+  await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
+  await waitFor(
+    async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
+    "v's edit to reach l",
+    10_000,
+  );
 });
 
 Deno.test("split brain: a counter of exactly 2^52 for another replica (accepted everywhere) does not stop that replica's edits", async () => {
-  const root = await Deno.makeTempDir({ prefix: "dsync-split52-" });
-  const env = isolatedEnv(`${root}/home`);
-  const nodes: DsyncProcess[] = [];
-  try {
-    for (const d of ["l", "v", "home"]) await Deno.mkdir(`${root}/${d}`);
-    await Deno.writeTextFile(`${root}/l/shared.txt`, "first\n");
-    const [portL, portV] = [freePort(), freePort()];
-    const start = (name: string, port: number, peer: number) =>
-      new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${peer}`,
-      ], { env });
-    const l = start("l", portL, portV);
-    const v = start("v", portV, portL);
-    nodes.push(l, v);
-    await waitFor(
-      async () => await contentOf(`${root}/v/shared.txt`) === "first\n",
-      "shared.txt to reach v",
-      30_000,
-    );
-    const spy = await HostilePeer.start(portL);
-    const replicaL = (await spy.hello()).replicaId;
-    await spy.close();
+  await using pair = await HonestPair.start("dsync-split52-", {
+    path: "shared.txt",
+    text: "first\n",
+  });
+  const { root, ports: { l: portL, v: portV } } = pair;
+  const v = pair.proc("v");
+  const spy = await HostilePeer.start(portL);
+  const replicaL = (await spy.hello()).replicaId;
+  await spy.close();
 
-    // L's counter at the bound itself: valid, so every device takes it.
-    const hostile = await HostilePeer.start(portV);
-    await hostile.announce(
-      "shared.txt",
-      encoder.encode("poisoned\n"),
-      "correct",
-      {
-        version: [
-          { replica: replicaL, counter: 1n << 52n },
-          { replica: hostile.replicaId, counter: 1n },
-        ].sort((a, b) => (a.replica < b.replica ? -1 : 1)),
-      },
-    );
-    await waitFor(
-      async () => await contentOf(`${root}/l/shared.txt`) === "poisoned\n",
-      "the record at the bound to reach l through v",
-      20_000,
-    );
-    await hostile.close();
+  // L's counter at the bound itself: valid, so every device takes it.
+  const hostile = await HostilePeer.start(portV);
+  await hostile.announce(
+    "shared.txt",
+    encoder.encode("poisoned\n"),
+    "correct",
+    {
+      version: [
+        { replica: replicaL, counter: 1n << 52n },
+        { replica: hostile.replicaId, counter: 1n },
+      ].sort((a, b) => (a.replica < b.replica ? -1 : 1)),
+    },
+  );
+  await waitFor(
+    async () => await contentOf(`${root}/l/shared.txt`) === "poisoned\n",
+    "the record at the bound to reach l through v",
+    20_000,
+  );
+  await hostile.close();
 
-    // L's next edit must not need a counter past the bound.
-    await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
-    await waitFor(
-      async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
-      () => `l's edit to reach v; v said:\n${v.output.slice(-1500)}`,
-      10_000,
-    );
-    await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
-    await waitFor(
-      async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
-      "v's edit to reach l",
-      10_000,
-    );
-  } finally {
-    await Promise.allSettled(nodes.map((n) => n.stop("SIGKILL")));
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
+  // L's next edit must not need a counter past the bound.
+  await Deno.writeTextFile(`${root}/l/shared.txt`, "edited on l\n");
+  await waitFor(
+    async () => await contentOf(`${root}/v/shared.txt`) === "edited on l\n",
+    () => `l's edit to reach v; v said:\n${v.output.slice(-1500)}`,
+    10_000,
+  );
+  await Deno.writeTextFile(`${root}/v/shared.txt`, "edited on v\n");
+  await waitFor(
+    async () => await contentOf(`${root}/l/shared.txt`) === "edited on v\n",
+    "v's edit to reach l",
+    10_000,
+  );
 });
