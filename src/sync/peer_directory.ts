@@ -23,7 +23,11 @@ import {
   PartialFiles,
   type PeerClaims,
 } from "./swarm/mod.ts";
-import type { ChunkResponder, PeerSession } from "./session/mod.ts";
+import {
+  type ChunkResponder,
+  NameReports,
+  type PeerSession,
+} from "./session/mod.ts";
 import type { PeerStatus } from "./status.ts";
 
 /** One peer, across its sessions. */
@@ -45,6 +49,12 @@ export interface Peer {
   bytesSent: number;
   /** Of `bytesSent`, chunks of files still being received here. */
   partialBytesSent: number;
+  /**
+   * Names the naming rules keep apart from this peer, across its
+   * sessions: a second connection sends only what the peer lacks, so it
+   * would not learn again what the first one withheld.
+   */
+  readonly names: NameReports;
 }
 
 /** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
@@ -126,6 +136,7 @@ export class ConnectedPeers implements PeerDirectory {
         bytesReceived: 0,
         bytesSent: 0,
         partialBytesSent: 0,
+        names: new NameReports(),
       };
       this.#peers.set(id, peer);
     }

@@ -112,6 +112,7 @@ export class PeerLine implements SessionListener, ChunkServer {
           w.puller.enqueue([path]);
         },
       ),
+      names: peer.names,
       held: () => w.pause.paused,
       name: o.name,
       caseInsensitive: w.caseInsensitive,

@@ -18,6 +18,7 @@ export {
 } from "./chunk_requests.ts";
 export { PeerSession } from "./peer_session.ts";
 export { isPoisoned, repairedVersion } from "./poisoned_version.ts";
+export { NameReports } from "./name_reports.ts";
 export {
   IndexIntake,
   IntakeQuota,

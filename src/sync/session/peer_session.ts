@@ -65,7 +65,7 @@ export class PeerSession {
   readonly #batchBytes: number;
   #hello: Hello | undefined;
   /** Names the naming rules keep apart, for the status. */
-  readonly names = new NameReports();
+  readonly names: NameReports;
   #closed = false;
   /** Our sequence the peer has (from its first ack); undefined until then. */
   #sentUpTo: number | undefined;
@@ -93,6 +93,7 @@ export class PeerSession {
   readonly #intake: IndexIntake;
 
   constructor(options: PeerSessionOptions) {
+    this.names = options.names ?? new NameReports();
     this.#o = options;
     this.peerId = options.peerId;
     this.fingerprint = fingerprint(options.peerDevice ?? options.peerId);

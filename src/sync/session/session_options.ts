@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { NameReports } from "./name_reports.ts";
 import type { FileRecord, HeldMark, VersionVector } from "../../index/mod.ts";
 import type {
   Availability,
@@ -118,6 +119,8 @@ export interface PeerSessionOptions {
    * changes); the peer does not learn of them at all.
    */
   readonly withhold?: (record: FileRecord) => boolean;
+  /** Where names kept apart are noted (kept across a peer's sessions; default: this session's own). */
+  readonly names?: NameReports;
   /** While true, local changes are not announced (they are once it is false and `notifyLocalChanges` is called). */
   readonly held?: () => boolean;
   /** Wire record to domain record; undefined drops it, `WireRecordError` refuses it. */
