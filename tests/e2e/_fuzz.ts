@@ -16,7 +16,12 @@
 import { blake3 } from "../../src/index/hash.ts";
 import { encodeMessage } from "../../src/protocol/mod.ts";
 import { prng } from "../protocol/_fixtures.ts";
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import {
+  DsyncProcess,
+  freePort,
+  isolatedEnv,
+  loopbackNodeArgs,
+} from "./_dsync.ts";
 import { diffSnapshots, snapshot } from "./_folders.ts";
 import {
   emptyFileRecord,
@@ -99,17 +104,7 @@ export async function runFuzz(
     const outside = await snapshot(`${root}/outside`);
     const [portV, portH] = [freePort(), freePort()];
     const start = (name: string, port: number, other: number) =>
-      new DsyncProcess([
-        "-d",
-        `${root}/${name}`,
-        "-n",
-        name,
-        "-p",
-        String(port),
-        "--no-discovery",
-        "-a",
-        `127.0.0.1:${other}`,
-      ], { env });
+      new DsyncProcess(loopbackNodeArgs(root, name, port, other, []), { env });
     const victim = start("v", portV, portH);
     nodes.push(victim, start("h", portH, portV));
     await waitFor(

@@ -6,7 +6,12 @@
  * removes the root.
  * @module
  */
-import { DsyncProcess, freePort, isolatedEnv } from "./_dsync.ts";
+import {
+  DsyncProcess,
+  freePort,
+  isolatedEnv,
+  loopbackNodeArgs,
+} from "./_dsync.ts";
 import { waitFor } from "../_wait.ts";
 
 /** One of the pair. */
@@ -70,17 +75,16 @@ export class HonestPair implements AsyncDisposable {
   /** Starts (or starts again) `name`, dialling the other one. */
   start(name: HonestName): DsyncProcess {
     const other = name === "l" ? "v" : "l";
-    const node = new DsyncProcess([
-      "-d",
-      this.dir(name),
-      "-n",
-      name,
-      "-p",
-      String(this.ports[name]),
-      "--no-discovery",
-      "-a",
-      `127.0.0.1:${this.ports[other]}`,
-    ], { env: this.env });
+    const node = new DsyncProcess(
+      loopbackNodeArgs(
+        this.root,
+        name,
+        this.ports[name],
+        this.ports[other],
+        [],
+      ),
+      { env: this.env },
+    );
     this.nodes.push(node);
     this.#latest.set(name, node);
     return node;
