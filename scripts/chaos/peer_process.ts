@@ -151,6 +151,42 @@ export class PeerProcess {
     );
   }
 
+  /** Output of the latest generation only ("" before the first start). */
+  get currentOutput(): string {
+    return this.#current?.output ?? "";
+  }
+
+  /**
+   * Runs a dsync command (e.g. `resume -d DIR --accept-deletes`) where this
+   * peer runs (its namespace and environment); gives up after `timeoutMs`.
+   */
+  async command(
+    args: string[],
+    timeoutMs: number,
+  ): Promise<{ success: boolean; output: string }> {
+    const command = [
+      ...this.#wrapper,
+      Deno.execPath(),
+      "run",
+      ...RUN_PERMISSIONS,
+      MAIN,
+      ...args,
+    ];
+    const out = await new Deno.Command(command[0]!, {
+      args: command.slice(1),
+      env: this.#env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(timeoutMs),
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      success: out.success,
+      output: (decoder.decode(out.stdout) + decoder.decode(out.stderr)).trim(),
+    };
+  }
+
   /** All output of every generation, with a line between generations. */
   get output(): string {
     return this.#generations.map((g, i) =>

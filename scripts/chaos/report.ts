@@ -72,6 +72,12 @@ export function summarize(seed: number, result: RunResult): string[] {
         : result.quiescenceMs === undefined
         ? "never (did not settle)"
         : `${(result.quiescenceMs / 1000).toFixed(1)} s`
+    }${
+      result.holdsAccepted > 0
+        ? ` (${result.holdsAccepted} mass-delete hold${
+          result.holdsAccepted === 1 ? "" : "s"
+        } accepted)`
+        : ""
     }`,
   ];
   if (result.aborted) {

@@ -36,6 +36,7 @@ import {
 } from "./generator.ts";
 import { Journal, type JournalEntry } from "./journal.ts";
 import { makeNetwork, type Network } from "./network.ts";
+import { HoldTracker } from "./delete_holds.ts";
 import { PeerProcess } from "./peer_process.ts";
 import { Rng } from "./rng.ts";
 import { readTree } from "./tree.ts";
@@ -83,10 +84,15 @@ export interface RunResult {
   readonly keptAt: string | undefined;
   /** Last log lines of each peer, by name. */
   readonly tails: ReadonlyMap<string, string>;
+  /** Mass-delete holds the run accepted as the user, while settling. */
+  readonly holdsAccepted: number;
 }
 
 const CONNECT_TIMEOUT_MS = 60_000;
 const POLL_MS = 500;
+/** Most holds accepted in one run (each is a user's confirmation). */
+const MAX_HOLDS_ACCEPTED = 50;
+const COMMAND_TIMEOUT_MS = 30_000;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
@@ -224,13 +230,15 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     // Quiescence: every fault is undone by now; wait for agreement.
     let quiescenceMs: number | undefined;
     let trees: Tree[] = [];
+    let holdsAccepted = 0;
     if (!aborted) {
       options.log(
         `chaos: ${result.applied} operations applied; waiting for the folders to agree`,
       );
-      const settled = await quiesce(places, options);
+      const settled = await quiesce(places, peers, options);
       quiescenceMs = settled.ms;
       trees = settled.trees;
+      holdsAccepted = settled.holdsAccepted;
     }
     const problems: Problem[] = aborted ? [] : checkRun({
       entries: journal.entries,
@@ -288,6 +296,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       quiescenceMs,
       keptAt: keep ? root : undefined,
       tails,
+      holdsAccepted,
     };
   } catch (err) {
     if (!options.signal?.aborted) {
@@ -491,14 +500,18 @@ async function applyOperation(
 /**
  * Polls until every folder holds the same tree and keeps holding it for
  * `stableMs`; returns how long that took (undefined: not by the deadline)
- * and the final trees.
+ * and the final trees. A peer's mass-delete hold is accepted on the way,
+ * as its user would (see delete_holds.ts).
  */
 async function quiesce(
   places: readonly Place[],
+  peers: readonly PeerProcess[],
   options: RunOptions,
-): Promise<{ ms: number | undefined; trees: Tree[] }> {
+): Promise<{ ms: number | undefined; trees: Tree[]; holdsAccepted: number }> {
   const start = performance.now();
   const deadline = start + options.quiesceTimeoutMs;
+  const trackers = peers.map(() => new HoldTracker());
+  let holdsAccepted = 0;
   let since: number | undefined;
   let last = "";
   let trees: Tree[] = [];
@@ -512,12 +525,44 @@ async function quiesce(
           last = sig;
           since = performance.now();
         } else if (performance.now() - since >= options.stableMs) {
-          return { ms: since - start, trees };
+          return { ms: since - start, trees, holdsAccepted };
         }
       } else since = undefined;
     } else since = undefined;
+    if (since === undefined && holdsAccepted < MAX_HOLDS_ACCEPTED) {
+      holdsAccepted += await acceptHolds(places, peers, trackers, options);
+    }
     await sleep(POLL_MS, options.signal);
   }
   trees = await Promise.all(places.map((p) => readTree(p.dir)));
-  return { ms: undefined, trees };
+  return { ms: undefined, trees, holdsAccepted };
+}
+
+/** Accepts every hold a peer announced since the last look; returns how many. */
+async function acceptHolds(
+  places: readonly Place[],
+  peers: readonly PeerProcess[],
+  trackers: readonly HoldTracker[],
+  options: RunOptions,
+): Promise<number> {
+  let accepted = 0;
+  for (const [i, peer] of peers.entries()) {
+    if (!peer.running) continue;
+    const fresh = trackers[i]!.fresh(peer.starts, peer.currentOutput);
+    if (fresh.length === 0) continue;
+    const hold = fresh[fresh.length - 1]!;
+    const reply = await peer.command(
+      ["resume", "-d", places[i]!.dir, "--accept-deletes"],
+      COMMAND_TIMEOUT_MS,
+    ).catch((err: Error) => ({ success: false, output: err.message }));
+    options.log(
+      `chaos: ${peer.name} held a mass delete (${hold.deletes} of its ${hold.files} files); ${
+        reply.success
+          ? "accepted, as its user would"
+          : `accepting failed: ${reply.output.split("\n")[0]}`
+      }`,
+    );
+    if (reply.success) accepted++;
+  }
+  return accepted;
 }
