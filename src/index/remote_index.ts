@@ -21,6 +21,7 @@ import {
   type VersionVector,
 } from "./version_vector.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
+import { toHex } from "./hash.ts";
 import {
   connectionOf,
   decodeChunks,
@@ -113,6 +114,7 @@ export class RemoteIndex {
     | "pending"
     | "localSince"
     | "totals"
+    | "liveHashes"
     | "replicas"
     | "held",
     StatementSync
@@ -189,6 +191,11 @@ export class RemoteIndex {
       ),
       totals: db.prepare(
         `SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM files
+        WHERE deleted = 0 AND kind = 0`,
+      ),
+      liveHashes: db.prepare(
+        `SELECT path, hash FROM files WHERE deleted = 0 AND kind = 0
+        UNION ALL SELECT path, hash FROM remote_files
         WHERE deleted = 0 AND kind = 0`,
       ),
       replicas: db.prepare("SELECT replica FROM remote_replicas"),
@@ -338,6 +345,29 @@ export class RemoteIndex {
   localTotals(): LocalTotals {
     const row = this.#stmt.totals.get() as Row;
     return { files: Number(row.n), bytes: Number(row.bytes) };
+  }
+
+  /**
+   * Of `deletes` (path → content hash, lower-case hex), the paths whose
+   * content lives on at another path, in a live local file or in a peer's
+   * live record (a folder renamed on a peer: its new names may not be
+   * pulled yet): deleting them loses nothing. Reads every live record's
+   * hash once; meant for the rare moment a mass delete is judged.
+   */
+  contentKeptElsewhere(deletes: ReadonlyMap<string, string>): Set<string> {
+    const wanted = new Set(deletes.values());
+    const keptHashes = new Set<string>();
+    for (const row of this.#stmt.liveHashes.iterate() as Iterable<Row>) {
+      // Another copy that goes too keeps nothing.
+      if (deletes.has(String(row.path))) continue;
+      const hash = toHex(row.hash as Uint8Array);
+      if (wanted.has(hash)) keptHashes.add(hash);
+    }
+    const kept = new Set<string>();
+    for (const [path, hash] of deletes) {
+      if (keptHashes.has(hash)) kept.add(path);
+    }
+    return kept;
   }
 
   /**

@@ -154,6 +154,7 @@ export class SyncEngine {
         : { onDiskFull: options.onDiskFull }),
       ...(options.mode === undefined ? {} : { mode: options.mode }),
       liveFiles: () => this.#remote.localTotals().files,
+      keptElsewhere: (deletes) => this.#remote.contentKeptElsewhere(deletes),
       nameOf: (replica) => this.#peers.nameOf(replica),
       partials: this.#peers.partials,
     });

@@ -102,3 +102,24 @@ Deno.test("mass delete: 400 of 500 files deleted by a peer in four batches are a
     10_000,
   );
 });
+
+Deno.test("mass delete: a peer renaming a folder that holds most of the files is no mass delete", async () => {
+  await using mesh = await Mesh.create(["alpha", "beta"]);
+  const [a, b] = mesh.nodes as [MeshNode, MeshNode];
+  const tree: Record<string, string> = {};
+  for (let i = 0; i < 400; i++) tree[`photos/f${i}.txt`] = `photo ${i}\n`;
+  for (let i = 0; i < 100; i++) tree[`docs/f${i}.txt`] = `doc ${i}\n`;
+  await writeTree(a.dir, tree);
+  mesh.startAll();
+  await mesh.identical({ check: (s) => s.has("photos/f399.txt") });
+
+  // 400 deletes of 500 files, but every one of them moves its content.
+  await Deno.rename(`${a.dir}/photos`, `${a.dir}/photos 2024`);
+  await mesh.identical({
+    check: (s) => s.has("photos 2024/f399.txt") && !s.has("photos/f0.txt"),
+  });
+  assertEquals(await countFiles(`${b.dir}/photos 2024`), 400);
+  const said = b.proc!.output;
+  assertEquals(/would delete \d+ of the \d+ files here/.test(said), false);
+  assertEquals((await status(b.dir)).folder.waiting, []);
+});

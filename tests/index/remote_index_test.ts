@@ -1,6 +1,6 @@
 import { assertEquals } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
-import { blake3 } from "../../src/index/hash.ts";
+import { blake3, toHex } from "../../src/index/hash.ts";
 import { IndexStore } from "../../src/index/store.ts";
 import { versionOf } from "../../src/index/version_vector.ts";
 import { CaseFoldIndex } from "../../src/sync/session/case_fold.ts";
@@ -145,6 +145,42 @@ Deno.test("RemoteIndex.localTotals() counts live local files", () =>
       { ...file("c", "x"), deleted: true },
     ]);
     assertEquals(remote.localTotals(), { files: 2, bytes: 5 });
+  }));
+
+Deno.test("RemoteIndex.contentKeptElsewhere() finds deletes whose content a live file or a peer's live record at another path holds", () =>
+  withIndex((store, remote) => {
+    store.putMany([
+      file("old/a", "alpha"),
+      file("new/a", "alpha"), // the same content, renamed
+      file("old/b", "beta"), // only here
+      file("old/c", "gamma"),
+      { ...file("gone/c", "gamma"), deleted: true }, // a tombstone keeps nothing
+      file("old/f", "zeta"),
+      file("copy/f", "zeta"), // deleted in the same round: keeps nothing
+    ]);
+    // A peer renamed old/e to new/e; not pulled here yet.
+    remote.storeBatch(7n, [
+      { ...file("old/e", "epsilon"), sequence: 1 },
+      { ...file("new/e", "epsilon"), sequence: 2 },
+      { ...file("old/b", "beta"), sequence: 3 }, // same path: no move
+    ], 3n);
+    const hex = (text: string) => toHex(blake3(enc.encode(text)));
+    assertEquals(
+      [
+        ...remote.contentKeptElsewhere(
+          new Map([
+            ["old/a", hex("alpha")],
+            ["old/b", hex("beta")],
+            ["old/c", hex("gamma")],
+            ["old/d", hex("delta")],
+            ["old/e", hex("epsilon")],
+            ["old/f", hex("zeta")],
+            ["copy/f", hex("zeta")],
+          ]),
+        ),
+      ],
+      ["old/a", "old/e"],
+    );
   }));
 
 Deno.test("RemoteIndex.localVersion() reads the version of a local record alone", () =>

@@ -60,6 +60,8 @@ export class DeleteGuard {
   /** Live files when the first delete of the window was judged. */
   #baseline = 0;
   #accepting = false;
+  /** Paths whose delete was let through as a move, until applied. */
+  readonly #moved = new Set<string>();
 
   /** Paths whose delete waits for acceptance. */
   get held(): ReadonlySet<string> {
@@ -111,6 +113,23 @@ export class DeleteGuard {
   /** `count` files were deleted at `now`. */
   applied(count: number, now: number): void {
     if (count > 0) this.#applied.push({ at: now, count });
+  }
+
+  /**
+   * Deletes of `paths` lose nothing (their content lives on at another
+   * path here): they are let through and do not count when applied.
+   */
+  moved(paths: Iterable<string>): void {
+    for (const path of paths) this.#moved.add(path);
+  }
+
+  /** The files at `paths` were deleted at `now`; moved ones do not count. */
+  appliedFiles(paths: readonly string[], now: number): void {
+    let count = 0;
+    for (const path of paths) {
+      if (!this.#moved.delete(path)) count++;
+    }
+    this.applied(count, now);
   }
 
   /** The user accepted: returns the held paths, applied from now on until {@linkcode settle}. */

@@ -74,10 +74,10 @@ export async function applyDeleteRound(
       } else if (now !== undefined) queue.requeue(d.path);
     }
     const outcome = await applyDeletes(ctx.ops, fresh);
-    guard.applied(
+    guard.appliedFiles(
       fresh.filter((d) =>
         d.local?.kind === "file" && outcome.done.includes(d.path)
-      ).length,
+      ).map((d) => d.path),
       ctx.now(),
     );
     for (const path of outcome.done) {

@@ -13,8 +13,10 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { Decision } from "../apply/mod.ts";
+import { toHex } from "../../index/mod.ts";
 import {
   DeleteGuard,
+  MASS_DELETE_MIN,
   MASS_DELETE_WINDOW_MS,
   settleTime,
   tooFewForMassDelete,
@@ -24,10 +26,17 @@ import type { PullQueue } from "./pull_queue.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
+/** The content hash (hex) of the file `d` deletes, or null when no file. */
+function contentOf(d: Decision): string | null {
+  return d.local?.kind === "file" && !d.local.deleted
+    ? toHex(d.local.hash)
+    : null;
+}
+
 /** What the check needs of the puller's options. */
 export type MassDeleteOptions = Pick<
   PullerOptions,
-  "liveFiles" | "nameOf" | "remote" | "now"
+  "liveFiles" | "keptElsewhere" | "nameOf" | "remote" | "now"
 >;
 
 /** Judges the deletes of each round; see the module comment. */
@@ -36,8 +45,11 @@ export class MassDeleteCheck {
   readonly #o: MassDeleteOptions;
   /** Where staged deletes go once judged, to be planned again. */
   readonly #queue: Pick<PullQueue, "enqueue">;
-  /** Deletes waiting to be judged: path → whether it deletes a file. */
-  readonly #staged = new Map<string, boolean>();
+  /**
+   * Deletes waiting to be judged: path → the content hash (hex) of the
+   * file it deletes, or null when it deletes no file.
+   */
+  readonly #staged = new Map<string, string | null>();
   /**
    * Judged and let through, with when: applied when their path is planned
    * again as a delete soon (a path that is not, e.g. re-created meanwhile,
@@ -84,7 +96,7 @@ export class MassDeleteCheck {
     }
     if (this.#staged.size === 0) this.#first = now;
     this.#last = now;
-    for (const d of rest) this.#staged.set(d.path, d.local?.kind === "file");
+    for (const d of rest) this.#staged.set(d.path, contentOf(d));
     this.#schedule(now);
     return released;
   }
@@ -123,30 +135,57 @@ export class MassDeleteCheck {
       this.#schedule(now);
       return;
     }
-    const paths = [...this.#staged.keys()];
-    const files = [...this.#staged.values()].filter((f) => f).length;
+    const staged = new Map(this.#staged);
     this.#staged.clear();
     for (const [path, at] of this.#released) {
       if (now - at >= MASS_DELETE_WINDOW_MS) this.#released.delete(path);
     }
-    if (this.#verdict(paths, files, now) === "apply") {
-      for (const path of paths) this.#released.set(path, now);
-    }
+    const apply = this.#verdict(staged, now);
+    for (const path of apply) this.#released.set(path, now);
     // Held or not, the puller looks again (released paths are applied;
     // after a hold it may be idle now).
-    this.#queue.enqueue(this.guard.held.size > 0 ? [] : paths);
+    this.#queue.enqueue(apply);
   }
 
   #judge(ds: Decision[], now: number): Decision[] {
-    const files = ds.filter((d) => d.local?.kind === "file").length;
-    const verdict = this.#verdict(ds.map((d) => d.path), files, now);
-    return verdict === "apply" ? ds : [];
+    const apply = new Set(
+      this.#verdict(new Map(ds.map((d) => [d.path, contentOf(d)])), now),
+    );
+    return ds.filter((d) => apply.has(d.path));
   }
 
-  #verdict(paths: string[], files: number, now: number): "apply" | "hold" {
+  /**
+   * Judges deletes (path → content hash of the file deleted, or null);
+   * returns the paths to apply. Those whose content a file at another path
+   * here still holds (a folder renamed on a peer) lose nothing: they are
+   * let through and not counted, looked up only when the rest could add
+   * up to a mass delete.
+   */
+  #verdict(deletes: ReadonlyMap<string, string | null>, now: number): string[] {
+    const files = new Map<string, string>();
+    for (const [path, hash] of deletes) {
+      if (hash !== null) files.set(path, hash);
+    }
+    const moved = this.#o.keptElsewhere !== undefined &&
+        (this.guard.held.size > 0 ||
+          files.size + this.guard.recent(now) > MASS_DELETE_MIN)
+      ? this.#o.keptElsewhere(files)
+      : new Set<string>();
+    if (moved.size > 0) {
+      this.guard.moved(moved);
+      log.debug(
+        "{count} of {total} deletes move content kept here under another name",
+        {
+          count: moved.size,
+          total: deletes.size,
+        },
+      );
+    }
+    const paths = [...deletes.keys()].filter((p) => !moved.has(p));
+    const counted = files.size - moved.size;
     const live = this.#o.liveFiles?.() ?? 0;
     const before = this.guard.held.size;
-    const verdict = this.guard.judge(paths, files, live, now);
+    const verdict = this.guard.judge(paths, counted, live, now);
     if (verdict === "hold" && before === 0) {
       const replica = this.#o.remote.recordsFor(paths[0]!).find((r) =>
         r.record.deleted
@@ -159,6 +198,6 @@ export class MassDeleteCheck {
         { peer, count: this.guard.held.size, files: live },
       );
     }
-    return verdict;
+    return verdict === "apply" ? [...deletes.keys()] : [...moved];
   }
 }

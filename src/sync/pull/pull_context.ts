@@ -83,6 +83,14 @@ export interface PullerOptions {
   readonly mode?: FolderMode;
   /** Live files in the local index (for the mass-delete guard). */
   readonly liveFiles?: () => number;
+  /**
+   * Of deletes (path → content hash in hex), those whose content a live
+   * local file at another path holds (for the mass-delete guard: a renamed
+   * folder is not a loss).
+   */
+  readonly keptElsewhere?: (
+    deletes: ReadonlyMap<string, string>,
+  ) => Set<string>;
   /** The name of the peer whose replica is `replica`, if connected. */
   readonly nameOf?: (replica: bigint) => string | undefined;
   /**
