@@ -22,8 +22,9 @@
  * is what the record says when each chunk is. The caller verifies each
  * chunk before writing it (it must, to know whether to ask elsewhere);
  * writes that cover the file in order, chunk after chunk, are then the
- * whole file verified, at no second hashing pass. Writes out of order or
- * over each other make the commit read the part back and hash every chunk.
+ * whole file verified, at no second hashing pass, in any order
+ * (`written_ranges.ts`). Writes over each other make the commit read the
+ * part back and hash every chunk.
  *
  * Before the rename the target is checked against `expected` (what the index
  * holds): an entry that differs is a local edit the index has not seen, and
@@ -57,6 +58,7 @@ import {
 } from "./part_target.ts";
 import { chunksInPlace, COPY_MIN_SHARE, copyUnchanged } from "./part_copy.ts";
 import { EarlyWriteback } from "./early_writeback.ts";
+import { WrittenRanges } from "./written_ranges.ts";
 import { ContentMismatchError, UnsafePathError } from "./errors.ts";
 import { replaceExactly } from "./exact_replace.ts";
 import { execMode, mtimeValue } from "./file_mode.ts";
@@ -76,7 +78,7 @@ type State = "open" | "prepared" | "done";
 
 /**
  * A `.part` file being assembled for one target from verified chunks.
- * Writes may come in any order; unless they covered the file in order, the
+ * Writes may come in any order; unless they covered the file once, the
  * part is read back and every chunk hashed at commit. Not safe to commit
  * concurrently with writes.
  */
@@ -98,8 +100,8 @@ export class PartFile implements AsyncDisposable {
   readonly #writeback: EarlyWriteback;
   #state: State = "open";
   #queue: Promise<unknown> = Promise.resolve();
-  /** Bytes written in order so far; -1 once writes went out of order. */
-  #writtenTo = 0;
+  /** What was written or kept, in any order. */
+  readonly #written: WrittenRanges;
   /**
    * The handle's file position when known: a write that continues the
    * last one needs no seek (an asynchronous call per chunk otherwise).
@@ -119,6 +121,7 @@ export class PartFile implements AsyncDisposable {
     this.#file = file;
     registerPart(partPath);
     this.#writeback = new EarlyWriteback(file);
+    this.#written = new WrittenRanges(target.chunks);
     this.resumable = resumable;
   }
 
@@ -400,7 +403,7 @@ export class PartFile implements AsyncDisposable {
         `Assembled "${path}" has ${stat.size} bytes, expected ${size}`,
       );
     }
-    if (this.#writtenTo !== size) {
+    if (!this.#written.coverOnce(size)) {
       this.#position = undefined;
       await verifyPartChunks(file, this.target);
     }
@@ -451,7 +454,7 @@ export class PartFile implements AsyncDisposable {
   }
 
   #track(offset: number, length: number): void {
-    this.#writtenTo = this.#writtenTo === offset ? offset + length : -1;
+    this.#written.add(offset, length);
   }
 
   #closeFile(): void {

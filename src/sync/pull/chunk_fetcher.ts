@@ -4,10 +4,12 @@
  * copies and moves cost no network) or else requested from the least
  * loaded connected peer that announced the same content, or that is
  * still receiving that version and announced the chunk (see
- * `../swarm/mod.ts`), another one on failure. Big files stream into their
- * `.part` in order with a window of chunks fetched ahead (chunks the part
- * holds in place already, copied from the old version, are skipped); small
- * files are assembled in memory.
+ * `../swarm/mod.ts`), another one on failure. Big files fill their `.part`
+ * at the chunks' offsets, in an order of this receiver's own
+ * (`../swarm/chunk_order.ts`), with a window of chunks fetched ahead
+ * (chunks the part holds in place already, copied from the old version or
+ * left by an interrupted pull, are kept first); small files are assembled
+ * in memory.
  * @module
  */
 
@@ -17,8 +19,18 @@ import {
   type FileRecord,
   sameBytes,
 } from "../../index/mod.ts";
-import { findLocalChunk, type LocalChunkIndex } from "./chunk_source.ts";
-import { chooseSource } from "../swarm/mod.ts";
+import {
+  findLocalChunk,
+  type LocalChunkIndex,
+  readFirstVerified,
+} from "./chunk_source.ts";
+import { ChunkWrites } from "./chunk_writes.ts";
+import {
+  canServe,
+  chooseSource,
+  ChunkOrder,
+  rankSources,
+} from "../swarm/mod.ts";
 
 /** A connected peer that can serve chunks of a file. */
 export interface ChunkSource {
@@ -68,14 +80,8 @@ export interface ChunkSink {
   inPlace?(offset: number, length: number): boolean;
 }
 
-/** The data of a chunk the sink holds in place (its length is the chunk's). */
-const NOTHING = new Uint8Array(0);
-
-/** A chunk's bytes, and whether the sink already holds them. */
-interface Got {
-  readonly data: Uint8Array;
-  readonly kept: boolean;
-}
+/** No source tried yet. */
+const NONE: ReadonlySet<string> = new Set();
 
 /** Who can give us a chunk: the engine's peers, as the pull room sees them. */
 export interface PeerDirectory {
@@ -96,6 +102,11 @@ export interface ChunkFetcherOptions {
   readonly now?: () => number;
   /** Deadline of a request to a partial holder (default `PARTIAL_REQUEST_TIMEOUT_MS`). */
   readonly partialTimeoutMs?: number;
+  /**
+   * Seeds this receiver's chunk orders (`../swarm/chunk_order.ts`);
+   * random by default, so receivers starting together differ.
+   */
+  readonly orderSeed?: number;
 }
 
 /** The sources of one file, and when they were looked up. */
@@ -119,9 +130,6 @@ export const SOURCE_REFRESH_MS = 1000;
  */
 export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
 
-/** Bytes written to a sink at once. */
-const WRITE_BLOCK = 1 << 20;
-
 /** Gets the chunks of files from local disk or peers. */
 export class ChunkFetcher {
   readonly #o: ChunkFetcherOptions;
@@ -134,16 +142,24 @@ export class ChunkFetcher {
   /** Chunk bytes in place in parts copied from the old version. */
   inPlaceBytes = 0;
 
+  readonly #seed: number;
+
   constructor(options: ChunkFetcherOptions) {
     this.#o = options;
+    this.#seed = options.orderSeed ??
+      crypto.getRandomValues(new Uint32Array(1))[0]!;
   }
 
   /**
-   * Writes every chunk of `record` into `sink`, in order, with up to
-   * `windowBytes` of chunks being fetched ahead. Consecutive chunks are
-   * written in blocks of up to 2 MiB: every write is a round trip through
-   * the runtime's I/O threads, which a busy event loop makes slow.
-   * `progress` is told of each block written.
+   * Writes every chunk of `record` into `sink`: first the chunks the sink
+   * holds already (in place, or in a resumed `.part`), then the others,
+   * fetched with up to `windowBytes` asked for and not yet written. Which
+   * chunk next: the least loaded source that can serve a needed chunk is
+   * offered the next one of its lane (`../swarm/chunk_order.ts`), so
+   * receivers starting together ask for different chunks and a busy
+   * complete holder leaves to partial holders what they have. Chunks are
+   * written as they come (`chunk_writes.ts`). `progress` is told of the
+   * bytes of each write or keep.
    */
   async fill(
     record: FileRecord,
@@ -153,58 +169,168 @@ export class ChunkFetcher {
     progress: (bytes: number) => void,
   ): Promise<void> {
     const chunks = record.chunks;
+    const order = ChunkOrder.of(chunks, record.path, this.#seed);
+    await this.#keepHeld(record, sink, order, signal, progress);
+    if (order.finished) return;
     const sources: SourceCache = { distrusted: new Set() };
-    const ahead: Promise<Got>[] = [];
-    let aheadBytes = 0;
-    let next = 0;
-    const block = new Uint8Array(Math.min(WRITE_BLOCK, record.size));
-    let blockStart = 0;
-    let blockFill = 0;
-    const flush = async () => {
-      if (blockFill === 0) return;
-      await sink.write(blockStart, block.subarray(0, blockFill));
-      progress(blockFill);
-      blockStart += blockFill;
-      blockFill = 0;
+    const failed = new Map<number, Set<string>>();
+    let lastError: Error | undefined;
+    let ahead = 0; // bytes asked for and not yet written
+    let running = 0;
+    let wake: (() => void) | undefined;
+    const woken = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
     };
-    for (let i = 0; i < chunks.length; i++) {
-      while (
-        next < chunks.length &&
-        (next === i || aheadBytes + chunks[next]!.length <= windowBytes)
-      ) {
-        const fetch = this.#chunkFor(
-          sink,
-          record,
-          next,
-          signal,
-          sources,
-        );
-        fetch.catch(() => {}); // awaited in order below
-        ahead.push(fetch);
-        aheadBytes += chunks[next]!.length;
-        next++;
+    const writes = new ChunkWrites(sink, (bytes) => {
+      ahead -= bytes;
+      progress(bytes);
+      woken();
+    });
+    signal.addEventListener("abort", woken, { once: true });
+    try {
+      while (!order.finished) {
+        signal.throwIfAborted();
+        if (writes.failure !== undefined) throw writes.failure;
+        while (running === 0 || ahead < windowBytes) {
+          const pick = this.#pickChunk(record, order, sources, failed, running);
+          if (pick === undefined) break;
+          const { index, source } = pick;
+          const chunk = chunks[index]!;
+          running++;
+          ahead += chunk.length;
+          this.#fetch(record, index, source).then((data) => {
+            running--;
+            order.markDone(index);
+            writes.add(chunk.offset, data);
+          }, (err) => {
+            running--;
+            ahead -= chunk.length;
+            order.release(index);
+            let tried = failed.get(index);
+            if (tried === undefined) failed.set(index, tried = new Set());
+            tried.add(source.key);
+            if (source.holds !== undefined) sources.distrusted.add(source.key);
+            lastError = err instanceof Error ? err : new Error(String(err));
+            woken();
+          });
+        }
+        if (order.finished) break;
+        if (running === 0) throw lastError ?? new NoSourceError(record.path);
+        await new Promise<void>((resolve) => wake = resolve);
       }
-      const { data, kept } = await ahead.shift()!;
-      aheadBytes -= chunks[i]!.length;
-      signal.throwIfAborted();
-      if (kept) {
-        await flush();
-        await sink.keep!(chunks[i]!.offset, chunks[i]!.length);
-        progress(chunks[i]!.length);
-        blockStart += chunks[i]!.length;
-        continue;
-      }
-      if (blockFill + data.length > block.length) await flush();
-      if (data.length > block.length) {
-        await sink.write(chunks[i]!.offset, data);
-        progress(data.length);
-        blockStart += data.length;
-        continue;
-      }
-      block.set(data, blockFill);
-      blockFill += data.length;
+      await writes.drain();
+    } finally {
+      signal.removeEventListener("abort", woken);
+      await writes.close();
     }
-    await flush();
+  }
+
+  /** Keeps the chunks `sink` holds in place, or that a resumed `.part` holds verified. */
+  async #keepHeld(
+    record: FileRecord,
+    sink: ChunkSink,
+    order: ChunkOrder,
+    signal: AbortSignal,
+    progress: (bytes: number) => void,
+  ): Promise<void> {
+    if (sink.keep === undefined) return;
+    const resumable = sink.readBack === undefined ? 0 : sink.resumable ?? 0;
+    for (let i = 0; i < record.chunks.length; i++) {
+      const { offset, length, hash } = record.chunks[i]!;
+      if (sink.inPlace?.(offset, length)) {
+        this.inPlaceBytes += length;
+      } else if (offset + length <= resumable) {
+        signal.throwIfAborted();
+        const bytes = await sink.readBack!(offset, length);
+        if (bytes === undefined || !sameBytes(blake3(bytes), hash)) continue;
+        this.resumedBytes += length;
+      } else continue;
+      await sink.keep(offset, length);
+      progress(length);
+      order.markDone(i);
+    }
+  }
+
+  /**
+   * The next chunk to ask for and whom to ask: the least loaded source
+   * (`rankSources`) that can serve a needed chunk gets the next of its
+   * lane. The source list is looked up when the file starts, again every
+   * second, and again when no source can serve a needed chunk and no
+   * request is in flight (a peer may have come since).
+   */
+  #pickChunk(
+    record: FileRecord,
+    order: ChunkOrder,
+    cache: SourceCache,
+    failed: ReadonlyMap<number, ReadonlySet<string>>,
+    running: number,
+  ): { index: number; source: ChunkSource } | undefined {
+    if (order.needed === 0) return undefined;
+    const now = (this.#o.now ?? Date.now)();
+    if (cache.at !== undefined && now - cache.at >= SOURCE_REFRESH_MS) {
+      cache.list = undefined;
+    }
+    for (let fresh = cache.list === undefined;; fresh = true) {
+      if (cache.list === undefined) {
+        cache.list = this.#o.peers.sourcesFor(record.path, record.hash);
+        cache.at = now;
+      }
+      const ranked = rankSources(cache.list);
+      const distrusted = cache.distrusted;
+      const holders = (i: number) => {
+        let n = 0;
+        for (const s of ranked) {
+          if (s.holds !== undefined && !distrusted.has(s.key) && s.holds(i)) {
+            n++;
+          }
+        }
+        return n;
+      };
+      for (const source of ranked) {
+        const index = order.next(
+          source.key,
+          (i) =>
+            canServe(source, i, { tried: failed.get(i) ?? NONE, distrusted }),
+          holders,
+        );
+        if (index !== undefined) return { index, source };
+      }
+      if (fresh || running > 0) return undefined;
+      cache.list = undefined;
+    }
+  }
+
+  /** Chunk `index`: from local disk if a file holds it, else from `source`. */
+  async #fetch(
+    record: FileRecord,
+    index: number,
+    source: ChunkSource,
+  ): Promise<Uint8Array> {
+    const chunk = record.chunks[index]!;
+    // Looked up synchronously: asked at once, the source's load counts
+    // the request before the next chunk is placed.
+    const places = this.#o.chunkIndex.find(chunk.hash, chunk.length);
+    if (places.length > 0) {
+      const local = await readFirstVerified(this.#o.folder, places, chunk.hash);
+      if (local !== undefined) {
+        this.reusedBytes += local.length;
+        return local;
+      }
+    }
+    const data = await source.request(
+      record.path,
+      chunk.hash,
+      chunk.offset,
+      chunk.length,
+      // A partial holder gets a deadline of its own (see `#chunk`).
+      source.holds === undefined ? undefined : AbortSignal.timeout(
+        this.#o.partialTimeoutMs ?? PARTIAL_REQUEST_TIMEOUT_MS,
+      ),
+    );
+    this.fetchedBytes += data.length;
+    return data;
   }
 
   /** The whole content of a (small) file, every chunk verified. */
@@ -227,35 +353,6 @@ export class ChunkFetcher {
       progress(data.length);
     }));
     return out;
-  }
-
-  /** One chunk: from the sink if it holds it already, else as `#chunk`. */
-  async #chunkFor(
-    sink: ChunkSink,
-    record: FileRecord,
-    index: number,
-    signal: AbortSignal,
-    sources: SourceCache,
-  ): Promise<Got> {
-    const chunk = record.chunks[index]!;
-    if (sink.keep !== undefined && sink.inPlace?.(chunk.offset, chunk.length)) {
-      this.inPlaceBytes += chunk.length;
-      return { data: NOTHING, kept: true };
-    }
-    if (
-      sink.readBack !== undefined && sink.keep !== undefined &&
-      chunk.offset + chunk.length <= (sink.resumable ?? 0)
-    ) {
-      const bytes = await sink.readBack(chunk.offset, chunk.length);
-      if (bytes !== undefined && sameBytes(blake3(bytes), chunk.hash)) {
-        this.resumedBytes += bytes.length;
-        return { data: bytes, kept: true };
-      }
-    }
-    return {
-      data: await this.#chunk(record, index, signal, sources),
-      kept: false,
-    };
   }
 
   /** One chunk: from local disk if any file holds it, else from a peer. */

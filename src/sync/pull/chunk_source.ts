@@ -291,13 +291,22 @@ export async function readChunkVerified(
  * The bytes of the chunk (`hash`, `length`) from the first place on local
  * disk that still holds it, or undefined (fetch it from a peer).
  */
-export async function findLocalChunk(
+export function findLocalChunk(
   folder: string,
   index: LocalChunkIndex,
   hash: Uint8Array,
   length: number,
 ): Promise<Uint8Array | undefined> {
-  for (const loc of index.find(hash, length)) {
+  return readFirstVerified(folder, index.find(hash, length), hash);
+}
+
+/** The bytes of the first of `places` that still holds the chunk `hash`. */
+export async function readFirstVerified(
+  folder: string,
+  places: readonly ChunkLocation[],
+  hash: Uint8Array,
+): Promise<Uint8Array | undefined> {
+  for (const loc of places) {
     const bytes = await readChunkVerified(folder, loc, hash);
     if (bytes !== undefined) return bytes;
   }

@@ -4,7 +4,9 @@
  * once. Our own pulls in progress (partial files) are announced to peers
  * (`Availability`, rate-limited by the announcer) and served from their
  * `.part`; what each peer announced (peer claims) and the pure choice of
- * a source per chunk let the chunk fetcher spread its requests.
+ * a source per chunk let the chunk fetcher spread its requests; each
+ * receiver takes a big file's chunks in an order of its own (chunk order),
+ * so receivers starting together ask for different chunks.
  * @module
  */
 
@@ -18,8 +20,21 @@ export {
   canServe,
   type ChoiceState,
   chooseSource,
+  rankSources,
   type SourceCandidate,
 } from "./source_choice.ts";
+export {
+  ChunkOrder,
+  type Holders,
+  orderSeed,
+  permutation,
+  type Segment,
+  SEGMENT_MAX_BYTES,
+  SEGMENT_MIN_BYTES,
+  segmentBytesFor,
+  SEGMENTS_WANTED,
+  segmentsOf,
+} from "./chunk_order.ts";
 export {
   type PartialChunk,
   type PartialEvent,

@@ -6,6 +6,8 @@
  * each link's speed); on a tie a partial holder, so the complete holders
  * keep their capacity for the chunks nobody else has yet. A partial
  * holder whose claim failed once is not asked again during that pull.
+ * A big file's pull asks the other way round: which chunk for the least
+ * loaded source ({@linkcode rankSources}, then `chunk_order.ts`).
  * @module
  */
 
@@ -58,4 +60,17 @@ export function chooseSource<T extends SourceCandidate>(
     ) best = s;
   }
   return best;
+}
+
+/**
+ * The open sources in the order to offer them work: least loaded first;
+ * on a tie partial holders first, as in {@linkcode chooseSource}.
+ */
+export function rankSources<T extends SourceCandidate>(
+  sources: readonly T[],
+): T[] {
+  return sources.filter((s) => s.open).sort((a, b) =>
+    a.load - b.load ||
+    (a.holds === undefined ? 1 : 0) - (b.holds === undefined ? 1 : 0)
+  );
 }

@@ -181,7 +181,7 @@ Deno.test("PartFile.commit() refuses wrong content with ContentMismatchError", a
     await Deno.writeTextFile(`${folder}/a.txt`, "old");
     const data = enc.encode("expected bytes");
     const wrong = enc.encode("tampered bytes");
-    // Out of order: read back and every chunk hashed at commit.
+    // Not at chunk boundaries: read back and every chunk hashed at commit.
     const p2 = await PartFile.create(target(folder, "a.txt", data));
     await p2.write(7, wrong.subarray(7));
     await p2.write(0, wrong.subarray(0, 7));

@@ -116,8 +116,42 @@ Deno.test("ChunkFetcher asks a partial holder only for the chunks it announced",
     assertEquals(await fill(fetcher, record), data);
   });
   const offsets = record.chunks.map((c) => c.offset);
-  assertEquals(fromPartial, offsets.slice(0, half));
-  assertEquals(fromWhole, offsets.slice(half));
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  assertEquals(sorted(fromPartial), offsets.slice(0, half));
+  assertEquals(sorted(fromWhole), offsets.slice(half));
+});
+
+Deno.test("ChunkFetcher: receivers with their own seeds ask a holder for different chunks first", async () => {
+  // 16 MiB: 16 segments of 1 MiB.
+  const data = noise(16 << 20, 34);
+  const record = recordOf(data);
+  const firsts: number[][] = [];
+  for (const orderSeed of [1, 2, 3]) {
+    const asked: number[] = [];
+    const folder = await Deno.makeTempDir({ prefix: "dsync-swarm-fetch-" });
+    const store = IndexStore.open(folder);
+    try {
+      const fetcher = new ChunkFetcher({
+        folder,
+        chunkIndex: new LocalChunkIndex(store),
+        peers: { sourcesFor: () => [source("alpha", data, asked, "serve")] },
+        orderSeed,
+      });
+      assertEquals(await fill(fetcher, record), data);
+    } finally {
+      store.close();
+      await Deno.remove(folder, { recursive: true });
+    }
+    assertEquals(asked.length, record.chunks.length);
+    firsts.push(asked.slice(0, 8));
+  }
+  const [a, b, c] = firsts.map((xs) => new Set(xs));
+  const shared = (x: Set<number>, y: Set<number>) =>
+    [...x].filter((i) => y.has(i)).length;
+  assert(
+    shared(a!, b!) + shared(a!, c!) + shared(b!, c!) < 8,
+    `first requests overlap: ${JSON.stringify(firsts)}`,
+  );
 });
 
 Deno.test("ChunkFetcher falls back to the complete holder when a partial holder's claim fails, and stops asking it", async () => {

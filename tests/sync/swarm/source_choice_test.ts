@@ -1,6 +1,7 @@
 import { assertEquals } from "../../assert.ts";
 import {
   chooseSource,
+  rankSources,
   type SourceCandidate,
 } from "../../../src/sync/swarm/mod.ts";
 
@@ -117,5 +118,25 @@ Deno.test("chooseSource() asks the least loaded source that holds the chunk", ()
       distrusted: new Set(distrusted),
     });
     assertEquals(got?.key, want, what);
+  }
+});
+
+Deno.test("rankSources() offers work to the least loaded open source first, a partial holder on a tie", () => {
+  const cases: [string, SourceCandidate[], string[]][] = [
+    ["none", [], []],
+    ["by load", [whole("a", 9), whole("b", 1), whole("c", 5)], [
+      "b",
+      "c",
+      "a",
+    ]],
+    ["closed left out", [whole("a", 0, false), whole("b", 3)], ["b"]],
+    ["tie: partial first", [whole("a", 4), partial("b", 4, [0])], [
+      "b",
+      "a",
+    ]],
+    ["load before kind", [whole("a", 1), partial("b", 4, [0])], ["a", "b"]],
+  ];
+  for (const [name, sources, want] of cases) {
+    assertEquals(rankSources(sources).map((s) => s.key), want, name);
   }
 });

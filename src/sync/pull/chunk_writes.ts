@@ -1,0 +1,109 @@
+/**
+ * Chunks of a big file that arrive in any order (several peers, each
+ * receiver its own chunk order: `../swarm/chunk_order.ts`), written to the
+ * `.part` at their offsets. What arrived while the last write ran is
+ * sorted and written together, adjacent chunks as one block of up to
+ * 1 MiB: every write is a round trip through the runtime's I/O threads,
+ * which a busy event loop makes slow, so a busy receiver writes fewer,
+ * larger blocks by itself.
+ * @module
+ */
+
+import type { ChunkSink } from "./chunk_fetcher.ts";
+
+/** Bytes written to a sink at once, at most. */
+export const WRITE_BLOCK = 1 << 20;
+
+interface Piece {
+  readonly offset: number;
+  readonly data: Uint8Array;
+}
+
+/** Writes of one fill; see the module comment. */
+export class ChunkWrites {
+  readonly #sink: ChunkSink;
+  readonly #settled: (bytes: number) => void;
+  #queue: Piece[] = [];
+  #busy = false;
+  #idle: Promise<void> = Promise.resolve();
+  #failure: Error | undefined;
+  #closed = false;
+  #scratch: Uint8Array | undefined;
+
+  /** `settled` is told of the bytes of each write done, and of a failure (0). */
+  constructor(sink: ChunkSink, settled: (bytes: number) => void) {
+    this.#sink = sink;
+    this.#settled = settled;
+  }
+
+  /** The error of a write that failed (later ones are not tried). */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Queues `data` (whole verified chunks) for `offset`. */
+  add(offset: number, data: Uint8Array): void {
+    if (this.#closed || this.#failure !== undefined) return;
+    this.#queue.push({ offset, data });
+    if (!this.#busy) {
+      this.#busy = true;
+      this.#idle = this.#run();
+    }
+  }
+
+  /** Resolves once everything queued is written; throws a write's failure. */
+  async drain(): Promise<void> {
+    while (this.#busy) await this.#idle;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Drops what is queued and waits for the write under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#queue = [];
+    while (this.#busy) await this.#idle;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const batch = this.#queue.sort((a, b) => a.offset - b.offset);
+        this.#queue = [];
+        for (let i = 0; i < batch.length && !this.#closed;) {
+          let end = i + 1;
+          let bytes = batch[i]!.data.length;
+          while (
+            end < batch.length &&
+            batch[end]!.offset === batch[end - 1]!.offset +
+                batch[end - 1]!.data.length &&
+            bytes + batch[end]!.data.length <= WRITE_BLOCK
+          ) {
+            bytes += batch[end]!.data.length;
+            end++;
+          }
+          await this.#sink.write(batch[i]!.offset, this.#join(batch, i, end));
+          this.#settled(bytes);
+          i = end;
+        }
+      }
+    } catch (err) {
+      this.#failure = err instanceof Error ? err : new Error(String(err));
+      this.#queue = [];
+      this.#settled(0);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** The data of `batch[from … to)`, adjacent: one view, or copied into one block. */
+  #join(batch: readonly Piece[], from: number, to: number): Uint8Array {
+    if (to === from + 1) return batch[from]!.data;
+    this.#scratch ??= new Uint8Array(WRITE_BLOCK);
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      this.#scratch.set(batch[i]!.data, at);
+      at += batch[i]!.data.length;
+    }
+    return this.#scratch.subarray(0, at);
+  }
+}
