@@ -5,7 +5,9 @@
  * beta holds part of the file, and must get chunks of it from beta while
  * beta is still receiving it from alpha: beta's status counts bytes it
  * served gamma from its `.part`, gamma's status bytes received from beta,
- * and both are seen before beta holds the file.
+ * and both are seen before beta holds the file. And when beta and gamma
+ * start together, each takes its own chunk order: each gets a good share
+ * of the file from the other, and alpha sends it about once, not twice.
  * @module
  */
 import { waitFor } from "../_wait.ts";
@@ -139,6 +141,84 @@ Deno.test("swarming: gamma receives chunks of a file from beta while beta is sti
         } MiB from alpha`,
       );
       assert(fromBeta > 0, "gamma received nothing from beta");
+      for (const proc of procs) assertEquals(await proc.stop(), 0);
+    },
+  );
+});
+
+Deno.test("swarming: two receivers starting together get a share from each other, and the holder sends the file about once", async () => {
+  const size = 32 * MiB;
+  await withThrottledLink(
+    "swarming together",
+    "40mbit",
+    async ({ link, a, b, env, procs }) => {
+      const c = `${a}/../c`;
+      await Deno.mkdir(c);
+      const port = 9643;
+      const node = (
+        dir: string,
+        name: string,
+        listen: number,
+        peers: string[],
+        side: "a" | "b",
+      ) =>
+        new DsyncProcess([
+          "-d",
+          dir,
+          "-n",
+          name,
+          "-p",
+          String(listen),
+          "--no-discovery",
+          ...peers.flatMap((p) => ["-a", p]),
+          "--gui",
+          "127.0.0.1:0",
+        ], { env, wrapper: link.wrapper(side) });
+      const alpha = node(a, "alpha", port, [], "a");
+      procs.push(alpha);
+      procs.push(node(b, "beta", port, [`${link.ipA}:${port}`], "b"));
+      procs.push(
+        node(c, "gamma", port + 1, [
+          `${link.ipA}:${port}`,
+          `127.0.0.1:${port}`,
+        ], "b"),
+      );
+      for (const name of ["beta", "gamma"]) {
+        await alpha.waitForOutput(new RegExp(`Peer ${name} `), 60_000);
+      }
+      await writeBigFile(`${a}/../film.tmp`, size, 22);
+      await Deno.rename(`${a}/../film.tmp`, `${a}/film.bin`);
+      await waitIdentical(a, b, { timeoutMs: 240_000, procs });
+      await waitIdentical(a, c, { timeoutMs: 240_000, procs });
+      const [alphaDoc, beta, gamma] = await Promise.all([
+        statusOf(a, link.wrapper("a"), env),
+        statusOf(b, link.wrapper("b"), env),
+        statusOf(c, link.wrapper("b"), env),
+      ]);
+      const betaFromGamma = peerOf(beta, "gamma")?.bytesReceived ?? 0;
+      const gammaFromBeta = peerOf(gamma, "beta")?.bytesReceived ?? 0;
+      const alphaSent = (peerOf(alphaDoc, "beta")?.bytesSent ?? 0) +
+        (peerOf(alphaDoc, "gamma")?.bytesSent ?? 0);
+      const mib = (n: number) => (n / MiB).toFixed(1);
+      console.log(
+        `beta got ${mib(betaFromGamma)} MiB from gamma, gamma ${
+          mib(gammaFromBeta)
+        } MiB from beta; alpha sent ${mib(alphaSent)} MiB for a ${
+          mib(size)
+        } MiB file`,
+      );
+      // Asking in one order, the two would get nearly all from alpha.
+      assert(
+        betaFromGamma >= size / 5 && gammaFromBeta >= size / 5,
+        `beta got ${mib(betaFromGamma)} MiB from gamma, gamma ${
+          mib(gammaFromBeta)
+        } MiB from beta`,
+      );
+      assert(alphaSent > 0, "alpha's status counted nothing sent");
+      assert(
+        alphaSent <= size * 1.5,
+        `alpha sent ${mib(alphaSent)} MiB for a ${mib(size)} MiB file`,
+      );
       for (const proc of procs) assertEquals(await proc.stop(), 0);
     },
   );
