@@ -83,6 +83,9 @@ export interface ChunkSink {
 /** No source tried yet. */
 const NONE: ReadonlySet<string> = new Set();
 
+/** Fetched bytes waiting to be written at most, before more are asked for. */
+const MAX_QUEUED_WRITES = 4 << 20;
+
 /** Who can give us a chunk: the engine's peers, as the pull room sees them. */
 export interface PeerDirectory {
   /**
@@ -153,13 +156,13 @@ export class ChunkFetcher {
   /**
    * Writes every chunk of `record` into `sink`: first the chunks the sink
    * holds already (in place, or in a resumed `.part`), then the others,
-   * fetched with up to `windowBytes` asked for and not yet written. Which
+   * fetched with up to `windowBytes` asked for and not yet answered. Which
    * chunk next: the least loaded source that can serve a needed chunk is
    * offered the next one of its lane (`../swarm/chunk_order.ts`), so
    * receivers starting together ask for different chunks and a busy
    * complete holder leaves to partial holders what they have. Chunks are
-   * written as they come (`chunk_writes.ts`). `progress` is told of the
-   * bytes of each write or keep.
+   * written at their offsets in blocks (`chunk_writes.ts`), at most 4 MiB
+   * waiting. `progress` is told of the bytes of each write or keep.
    */
   async fill(
     record: FileRecord,
@@ -175,7 +178,7 @@ export class ChunkFetcher {
     const sources: SourceCache = { distrusted: new Set() };
     const failed = new Map<number, Set<string>>();
     let lastError: Error | undefined;
-    let ahead = 0; // bytes asked for and not yet written
+    let ahead = 0; // bytes asked for and not yet answered
     let running = 0;
     let wake: (() => void) | undefined;
     const woken = () => {
@@ -184,7 +187,6 @@ export class ChunkFetcher {
       w?.();
     };
     const writes = new ChunkWrites(sink, (bytes) => {
-      ahead -= bytes;
       progress(bytes);
       woken();
     });
@@ -193,7 +195,10 @@ export class ChunkFetcher {
       while (!order.finished) {
         signal.throwIfAborted();
         if (writes.failure !== undefined) throw writes.failure;
-        while (running === 0 || ahead < windowBytes) {
+        while (
+          (running === 0 || ahead < windowBytes) &&
+          writes.queued < MAX_QUEUED_WRITES
+        ) {
           const pick = this.#pickChunk(record, order, sources, failed, running);
           if (pick === undefined) break;
           const { index, source } = pick;
@@ -202,8 +207,10 @@ export class ChunkFetcher {
           ahead += chunk.length;
           this.#fetch(record, index, source).then((data) => {
             running--;
+            ahead -= chunk.length;
             order.markDone(index);
             writes.add(chunk.offset, data);
+            woken();
           }, (err) => {
             running--;
             ahead -= chunk.length;
@@ -217,7 +224,10 @@ export class ChunkFetcher {
           });
         }
         if (order.finished) break;
-        if (running === 0) throw lastError ?? new NoSourceError(record.path);
+        if (running === 0) {
+          if (writes.queued >= MAX_QUEUED_WRITES) writes.flush();
+          else throw lastError ?? new NoSourceError(record.path);
+        }
         await new Promise<void>((resolve) => wake = resolve);
       }
       await writes.drain();

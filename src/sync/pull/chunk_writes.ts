@@ -1,11 +1,11 @@
 /**
  * Chunks of a big file that arrive in any order (several peers, each
  * receiver its own chunk order: `../swarm/chunk_order.ts`), written to the
- * `.part` at their offsets. What arrived while the last write ran is
- * sorted and written together, adjacent chunks as one block of up to
- * 1 MiB: every write is a round trip through the runtime's I/O threads,
- * which a busy event loop makes slow, so a busy receiver writes fewer,
- * larger blocks by itself.
+ * `.part` at their offsets. They are queued until 1 MiB is (or the fill
+ * asks for a flush), then sorted and written, adjacent chunks as one
+ * block of up to 1 MiB: every write is a round trip through the runtime's
+ * I/O threads, which a busy event loop makes slow (written as they came,
+ * a loopback pull wrote several times as many blocks).
  * @module
  */
 
@@ -24,6 +24,9 @@ export class ChunkWrites {
   readonly #sink: ChunkSink;
   readonly #settled: (bytes: number) => void;
   #queue: Piece[] = [];
+  #queued = 0;
+  /** Write what is queued even below a block (until the queue is empty). */
+  #force = false;
   #busy = false;
   #idle: Promise<void> = Promise.resolve();
   #failure: Error | undefined;
@@ -41,18 +44,29 @@ export class ChunkWrites {
     return this.#failure;
   }
 
+  /** Bytes queued and not yet being written. */
+  get queued(): number {
+    return this.#queued;
+  }
+
   /** Queues `data` (whole verified chunks) for `offset`. */
   add(offset: number, data: Uint8Array): void {
     if (this.#closed || this.#failure !== undefined) return;
     this.#queue.push({ offset, data });
-    if (!this.#busy) {
-      this.#busy = true;
-      this.#idle = this.#run();
-    }
+    this.#queued += data.length;
+    if (this.#queued >= WRITE_BLOCK) this.#kick();
+  }
+
+  /** Starts writing what is queued, however little. */
+  flush(): void {
+    if (this.#queue.length === 0) return;
+    this.#force = true;
+    this.#kick();
   }
 
   /** Resolves once everything queued is written; throws a write's failure. */
   async drain(): Promise<void> {
+    this.flush();
     while (this.#busy) await this.#idle;
     if (this.#failure !== undefined) throw this.#failure;
   }
@@ -61,14 +75,25 @@ export class ChunkWrites {
   async close(): Promise<void> {
     this.#closed = true;
     this.#queue = [];
+    this.#queued = 0;
     while (this.#busy) await this.#idle;
+  }
+
+  #kick(): void {
+    if (this.#busy) return;
+    this.#busy = true;
+    this.#idle = this.#run();
   }
 
   async #run(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
+      while (
+        this.#queue.length > 0 && !this.#closed &&
+        (this.#force || this.#queued >= WRITE_BLOCK)
+      ) {
         const batch = this.#queue.sort((a, b) => a.offset - b.offset);
         this.#queue = [];
+        this.#queued = 0;
         for (let i = 0; i < batch.length && !this.#closed;) {
           let end = i + 1;
           let bytes = batch[i]!.data.length;
@@ -86,9 +111,11 @@ export class ChunkWrites {
           i = end;
         }
       }
+      if (this.#queue.length === 0) this.#force = false;
     } catch (err) {
       this.#failure = err instanceof Error ? err : new Error(String(err));
       this.#queue = [];
+      this.#queued = 0;
       this.#settled(0);
     } finally {
       this.#busy = false;
