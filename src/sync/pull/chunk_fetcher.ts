@@ -84,7 +84,7 @@ export interface ChunkSink {
 const NONE: ReadonlySet<string> = new Set();
 
 /** Fetched bytes waiting to be written at most, before more are asked for. */
-const MAX_QUEUED_WRITES = 4 << 20;
+const MAX_QUEUED_WRITES = 2 << 20;
 
 /** Who can give us a chunk: the engine's peers, as the pull room sees them. */
 export interface PeerDirectory {
@@ -161,7 +161,7 @@ export class ChunkFetcher {
    * offered the next one of its lane (`../swarm/chunk_order.ts`), so
    * receivers starting together ask for different chunks and a busy
    * complete holder leaves to partial holders what they have. Chunks are
-   * written at their offsets in blocks (`chunk_writes.ts`), at most 4 MiB
+   * written at their offsets in blocks (`chunk_writes.ts`), at most 2 MiB
    * waiting. `progress` is told of the bytes of each write or keep.
    */
   async fill(
