@@ -77,6 +77,24 @@ export async function partSize(dir: string): Promise<number> {
   return 0;
 }
 
+/**
+ * Bytes the first `.part` in `dir` holds on disk (allocated blocks), 0 if
+ * none: a receiver fills a big file's `.part` in its own chunk order, so
+ * the part's size is its furthest write, not what it holds.
+ */
+export async function partHeldBytes(dir: string): Promise<number> {
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".part")) continue;
+    try {
+      const info = await Deno.stat(`${dir}/${e.name}`);
+      return Math.min(info.size, (info.blocks ?? 0) * 512);
+    } catch {
+      return 0;
+    }
+  }
+  return 0;
+}
+
 /** `size` pseudo-random bytes from `seed` (fast, deterministic). */
 export function randomBytes(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);
