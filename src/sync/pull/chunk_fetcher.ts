@@ -233,6 +233,9 @@ export class ChunkFetcher {
       await writes.drain();
     } finally {
       signal.removeEventListener("abort", woken);
+      // What was fetched is written even when the pull stops: a parked
+      // `.part` resumes from it.
+      await writes.drain().catch(() => {});
       await writes.close();
     }
   }

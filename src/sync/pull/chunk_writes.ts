@@ -9,7 +9,10 @@
  * @module
  */
 
-import type { ChunkSink } from "./chunk_fetcher.ts";
+/** Where the blocks go (a `ChunkSink` fits). */
+export interface BlockSink {
+  write(offset: number, data: Uint8Array): Promise<void>;
+}
 
 /** Bytes written to a sink at once, at most. */
 export const WRITE_BLOCK = 1 << 20;
@@ -21,7 +24,7 @@ interface Piece {
 
 /** Writes of one fill; see the module comment. */
 export class ChunkWrites {
-  readonly #sink: ChunkSink;
+  readonly #sink: BlockSink;
   readonly #settled: (bytes: number) => void;
   #queue: Piece[] = [];
   #queued = 0;
@@ -34,7 +37,7 @@ export class ChunkWrites {
   #scratch: Uint8Array | undefined;
 
   /** `settled` is told of the bytes of each write done, and of a failure (0). */
-  constructor(sink: ChunkSink, settled: (bytes: number) => void) {
+  constructor(sink: BlockSink, settled: (bytes: number) => void) {
     this.#sink = sink;
     this.#settled = settled;
   }
