@@ -10,12 +10,7 @@
  */
 
 import { fingerprint } from "../identity/mod.ts";
-import {
-  compare,
-  type FileRecord,
-  type RemoteIndex,
-  toHex,
-} from "../index/mod.ts";
+import { type FileRecord, type RemoteIndex, toHex } from "../index/mod.ts";
 import type { Availability } from "../protocol/mod.ts";
 import type { ChunkSource, PeerDirectory } from "./pull/mod.ts";
 import {
@@ -260,9 +255,10 @@ export class ConnectedPeers implements PeerDirectory {
    * `record`'s version: where that change came from.
    */
   sourceOf(record: FileRecord): string | undefined {
-    for (const entry of this.#remote.recordsFor(record.path)) {
-      if (compare(entry.record.version, record.version) !== "equal") continue;
-      const replica = entry.replica.toString(16).padStart(16, "0");
+    for (
+      const id of this.#remote.replicasWithVersion(record.path, record.version)
+    ) {
+      const replica = id.toString(16).padStart(16, "0");
       for (const peer of this.#peers.values()) {
         if (peer.replica === replica) return peer.name ?? peer.fingerprint;
       }

@@ -145,6 +145,10 @@ Deno.test("RemoteIndex.localTotals() counts live local files", () =>
       { ...file("c", "x"), deleted: true },
     ]);
     assertEquals(remote.localTotals(), { files: 2, bytes: 5 });
+    // Counted again after every change, not before.
+    store.putMany([file("d", "6789"), { ...file("a", "12"), deleted: true }]);
+    assertEquals(remote.localTotals(), { files: 2, bytes: 7 });
+    assertEquals(remote.localTotals(), { files: 2, bytes: 7 });
   }));
 
 Deno.test("RemoteIndex.contentKeptElsewhere() finds deletes whose content a live file or a peer's live record at another path holds", () =>
@@ -180,6 +184,30 @@ Deno.test("RemoteIndex.contentKeptElsewhere() finds deletes whose content a live
         ),
       ],
       ["old/a", "old/e"],
+    );
+  }));
+
+Deno.test("RemoteIndex.replicasWithVersion() finds the replicas whose record of a path has exactly that version", () =>
+  withIndex((_store, remote) => {
+    remote.storeBatch(5n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(6n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(7n, [{ ...file("p", "y", 3), sequence: 1 }], 1n);
+    const sorted = (ids: bigint[]) => ids.sort(byValue);
+    assertEquals(
+      sorted(remote.replicasWithVersion("p", versionOf([[BIG_REPLICA, 2]]))),
+      [5n, 6n],
+    );
+    assertEquals(
+      remote.replicasWithVersion("p", versionOf([[BIG_REPLICA, 3]])),
+      [7n],
+    );
+    assertEquals(
+      remote.replicasWithVersion("p", versionOf([[BIG_REPLICA, 4]])),
+      [],
+    );
+    assertEquals(
+      remote.replicasWithVersion("q", versionOf([[BIG_REPLICA, 2]])),
+      [],
     );
   }));
 
