@@ -67,6 +67,13 @@ export {
   VERSIONS_DIR,
 } from "./state_dir.ts";
 export {
+  CHUNK_ENTRY_BYTES,
+  decodeChunks,
+  encodeChunks,
+  packChunks,
+  PackedChunk,
+} from "./chunk_list.ts";
+export {
   IndexCorruptError,
   IndexSchemaError,
   IndexStore,

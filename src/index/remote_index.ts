@@ -22,12 +22,9 @@ import {
 } from "./version_vector.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
 import { toHex } from "./hash.ts";
-import {
-  connectionOf,
-  decodeChunks,
-  encodeChunks,
-  type IndexStore,
-} from "./store.ts";
+import { connectionOf, type IndexStore } from "./store.ts";
+import { decodeChunks, encodeChunks } from "./chunk_list.ts";
+import type { ChunkInfo } from "./file_digest.ts";
 
 type Row = Record<string, unknown>;
 
@@ -80,8 +77,15 @@ function kindOf(code: unknown): FileKind {
   return kind;
 }
 
+/**
+ * A peer's record as read back. Its chunk list is decoded on first use:
+ * planning reads every replica's record of a path and most never need
+ * the list (issue #19 point 5: at the 448K-chunk cap it is 16 MB).
+ */
 function entryOf(row: Row): RemoteEntry {
   const target = row.symlink_target;
+  const bytes = row.chunks as Uint8Array;
+  let chunks: ChunkInfo[] | undefined;
   const record: FileRecord = {
     path: String(row.path),
     kind: kindOf(row.kind),
@@ -89,7 +93,9 @@ function entryOf(row: Row): RemoteEntry {
     mtimeNs: BigInt(row.mtime_ns as bigint),
     exec: Number(row.exec) === 1,
     hash: row.hash as Uint8Array,
-    chunks: decodeChunks(row.chunks as Uint8Array),
+    get chunks(): ChunkInfo[] {
+      return chunks ??= decodeChunks(bytes);
+    },
     version: decodeVersion(row.version as Uint8Array),
     deleted: Number(row.deleted) === 1,
     sequence: 0,

@@ -320,6 +320,26 @@ export function encodedRecordSize(r: WireFileRecord): number {
 
 // ---------------------------------------------------------------- decode
 
+/** Records of more chunks than this decode to {@linkcode DecodedChunk}s. */
+const PACKED_CHUNKS_FROM = 1024;
+
+/** A decoded record's chunk: its length, and its hash in the message's bytes. */
+class DecodedChunk implements WireChunk {
+  readonly length: number;
+  readonly #hashes: Uint8Array;
+  readonly #at: number;
+
+  constructor(length: number, hashes: Uint8Array, at: number) {
+    this.length = length;
+    this.#hashes = hashes;
+    this.#at = at;
+  }
+
+  get hash(): Uint8Array {
+    return this.#hashes.subarray(this.#at, this.#at + HASH_SIZE);
+  }
+}
+
 function readRecord(rd: Reader, index: number): WireFileRecord {
   const path = rd.string("record path", MAX_PATH_BYTES);
   const kindCode = rd.u8("record kind");
@@ -368,15 +388,22 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
           } bytes, ${rd.remaining} left`,
         );
       }
-      const lengths: number[] = [];
+      const lengths: number[] = new Array(count);
       for (let i = 0; i < count; i++) {
-        lengths.push(rd.varUint("record chunk length", MAX_CHUNK_SIZE));
+        lengths[i] = rd.varUint("record chunk length", MAX_CHUNK_SIZE);
       }
-      for (let i = 0; i < count; i++) {
-        chunks.push({
-          length: lengths[i] as number,
-          hash: rd.raw("record chunk hash", HASH_SIZE),
-        });
+      const hashes = rd.raw("record chunk hashes", count * HASH_SIZE);
+      // A long list gets one small object per chunk, its hash a view made
+      // when read: a view per chunk made up most of the 60 MB a record at
+      // the cap took. A short one, plain objects.
+      const packed = count > PACKED_CHUNKS_FROM;
+      for (let i = 0, at = 0; i < count; i++, at += HASH_SIZE) {
+        chunks.push(
+          packed ? new DecodedChunk(lengths[i]!, hashes, at) : {
+            length: lengths[i]!,
+            hash: hashes.subarray(at, at + HASH_SIZE),
+          },
+        );
       }
     } else {
       symlinkTarget = rd.string(
