@@ -122,6 +122,16 @@ export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
 /** Bytes written to a sink at once. */
 const WRITE_BLOCK = 1 << 20;
 
+/**
+ * Most chunks of one file fetched ahead, whatever their size. A window in
+ * bytes alone let a record of 448K one-byte chunks from a peer that never
+ * answers put every one of them in flight at once (issue #19 point 5).
+ */
+export const MAX_AHEAD_CHUNKS = 1024;
+
+/** Most chunks of one small file fetched at once (see `assemble`). */
+export const MAX_ASSEMBLE_CHUNKS = 64;
+
 /** Gets the chunks of files from local disk or peers. */
 export class ChunkFetcher {
   readonly #o: ChunkFetcherOptions;
@@ -170,7 +180,8 @@ export class ChunkFetcher {
     for (let i = 0; i < chunks.length; i++) {
       while (
         next < chunks.length &&
-        (next === i || aheadBytes + chunks[next]!.length <= windowBytes)
+        (next === i || (aheadBytes + chunks[next]!.length <= windowBytes &&
+          next - i < MAX_AHEAD_CHUNKS))
       ) {
         const fetch = this.#chunkFor(
           sink,
@@ -220,12 +231,20 @@ export class ChunkFetcher {
       progress(data.length);
       return data;
     }
+    // At most MAX_ASSEMBLE_CHUNKS at once: a 256 KiB file may list 256K
+    // one-byte chunks, each a request and a promise.
     const out = new Uint8Array(record.size);
-    await Promise.all(chunks.map(async (chunk, index) => {
-      const data = await this.#chunk(record, index, signal, sources);
-      out.set(data, chunk.offset);
-      progress(data.length);
-    }));
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const index = next++;
+        const data = await this.#chunk(record, index, signal, sources);
+        out.set(data, chunks[index]!.offset);
+        progress(data.length);
+      }
+    };
+    const workers = Math.min(MAX_ASSEMBLE_CHUNKS, chunks.length);
+    await Promise.all(Array.from({ length: workers }, worker));
     return out;
   }
 

@@ -86,6 +86,8 @@ export class ChunkRequester {
   /** Bytes and requests reserved: in flight or about to be sent. */
   #bytes = 0;
   #count = 0;
+  /** Bytes of the waiters (summed on change: read for every chunk pick). */
+  #waitingBytes = 0;
   #nextId = 1;
   #closed: Error | undefined;
   /** Bytes received in answers, as they came on the wire (maybe compressed). */
@@ -101,9 +103,7 @@ export class ChunkRequester {
 
   /** Requested bytes not yet answered (plus those waiting for room). */
   get inFlightBytes(): number {
-    let waiting = 0;
-    for (const w of this.#waiters) waiting += w.length;
-    return this.#bytes + waiting;
+    return this.#bytes + this.#waitingBytes;
   }
 
   /** Requests not yet answered. */
@@ -219,6 +219,7 @@ export class ChunkRequester {
     if (this.#closed !== undefined) return;
     this.#closed = error;
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+    this.#waitingBytes = 0;
     for (const w of this.#waiters.splice(0)) w.reject(error);
   }
 
@@ -258,18 +259,23 @@ export class ChunkRequester {
       };
       const onAbort = () => {
         const at = this.#waiters.indexOf(waiter);
-        if (at >= 0) this.#waiters.splice(at, 1);
+        if (at >= 0) {
+          this.#waiters.splice(at, 1);
+          this.#waitingBytes -= length;
+        }
         reject(signal!.reason);
         this.#wake();
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
+      this.#waitingBytes += length;
     });
   }
 
   #wake(): void {
     while (this.#waiters.length > 0 && this.#fits(this.#waiters[0]!.length)) {
       const w = this.#waiters.shift()!;
+      this.#waitingBytes -= w.length;
       this.#bytes += w.length;
       this.#count++;
       w.resolve();

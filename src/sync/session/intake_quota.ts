@@ -11,6 +11,11 @@
  * over budget is not refused (an honest one resends the same records when
  * it reconnects, so refusing would never end): its connection is simply
  * not read until its debt is paid off, and TCP holds it back.
+ *
+ * A record counts as one however many chunks it lists, so a third budget
+ * counts chunk entries: records at the 448K-chunk cap (16 MB each, about
+ * 1 s of the event loop to take in) from a peer that never serves them
+ * pushed a victim past 3 GB (issue #19 point 5).
  * @module
  */
 
@@ -22,6 +27,11 @@ const log = getLogger(["dsync", "sync", "session"]);
 export const RECORDS_PER_MINUTE = 300_000;
 /** Deletions per minute of paths that neither we nor any peer had. */
 export const NEVER_SEEN_PER_MINUTE = 60_000;
+/**
+ * Chunk entries per minute one peer's records may list: about four
+ * records at the 448K-chunk cap, 128 GiB of files at the 64 KiB average.
+ */
+export const CHUNKS_PER_MINUTE = 2_000_000;
 
 /** A budget of `perMinute` units, at most a minute's worth saved up. */
 export class IntakeQuota {
@@ -65,6 +75,8 @@ export class IntakeQuota {
  * run before the next message of the peer is read, even within its quota.
  */
 const YIELD_RECORDS = 256;
+/** The same for a batch listing this many chunks (16 MiB of files or more). */
+const YIELD_CHUNKS = 4096;
 
 /** Options of an {@linkcode IndexIntake}. */
 export interface IndexIntakeOptions {
@@ -72,15 +84,17 @@ export interface IndexIntakeOptions {
   readonly peer: () => string;
   readonly recordsPerMinute?: number | undefined;
   readonly neverSeenPerMinute?: number | undefined;
+  readonly chunksPerMinute?: number | undefined;
   readonly now?: (() => number) | undefined;
 }
 
-/** One peer's index intake: its two quotas and the pauses they ask for. */
+/** One peer's index intake: its three quotas and the pauses they ask for. */
 export class IndexIntake {
   readonly #peer: () => string;
   readonly #now: () => number;
   readonly #records: IntakeQuota;
   readonly #neverSeen: IntakeQuota;
+  readonly #chunks: IntakeQuota;
   /** When the quota last held this peer back (one log line a minute). */
   #loggedAt = -Infinity;
   #pause:
@@ -98,27 +112,40 @@ export class IndexIntake {
       o.neverSeenPerMinute ?? NEVER_SEEN_PER_MINUTE,
       this.#now,
     );
+    this.#chunks = new IntakeQuota(
+      o.chunksPerMinute ?? CHUNKS_PER_MINUTE,
+      this.#now,
+    );
   }
 
   /**
    * A batch of `records` arrived, `neverSeen` of them deletions of paths
-   * no one here had: the milliseconds to wait before reading on (0: just
-   * let others run first), or undefined to read on at once.
+   * no one here had, listing `chunks` chunk entries in all: the
+   * milliseconds to wait before reading on (0: just let others run
+   * first), or undefined to read on at once.
    */
-  spend(records: number, neverSeen: number): number | undefined {
+  spend(
+    records: number,
+    neverSeen: number,
+    chunks = 0,
+  ): number | undefined {
     const waitMs = Math.max(
       this.#records.spend(records),
       this.#neverSeen.spend(neverSeen),
+      this.#chunks.spend(chunks),
     );
-    if (waitMs === 0) return records >= YIELD_RECORDS ? 0 : undefined;
+    if (waitMs === 0) {
+      return records >= YIELD_RECORDS || chunks >= YIELD_CHUNKS ? 0 : undefined;
+    }
     const now = this.#now();
     if (now - this.#loggedAt >= 60_000) {
       this.#loggedAt = now;
       log.info(
-        "Reading the index of {peer} more slowly (IndexQuota): more than {records} records, or {neverSeen} deletions of paths no one here had, in a minute",
+        "Reading the index of {peer} more slowly (IndexQuota): more than {records} records, {chunks} chunks listed, or {neverSeen} deletions of paths no one here had, in a minute",
         {
           peer: this.#peer(),
           records: this.#records.perMinute,
+          chunks: this.#chunks.perMinute,
           neverSeen: this.#neverSeen.perMinute,
         },
       );

@@ -106,6 +106,7 @@ export class PeerSession {
       peer: () => peerLabel(this.#hello?.name, this.fingerprint),
       recordsPerMinute: options.recordsPerMinute,
       neverSeenPerMinute: options.neverSeenPerMinute,
+      chunksPerMinute: options.chunksPerMinute,
       now: options.now,
     });
     this.#requester = new ChunkRequester({
@@ -326,7 +327,9 @@ export class PeerSession {
     if (batch.last) this.#initialReceived = true;
     if (records.length > 0) this.#o.listener?.records?.(this, records);
     if (first) this.#o.listener?.initialDelta?.(this);
-    return this.#intake.spend(batch.records.length, dropped);
+    let chunks = 0;
+    for (const wire of batch.records) chunks += wire.chunks.length;
+    return this.#intake.spend(batch.records.length, dropped, chunks);
   }
 
   async #pump(): Promise<void> {

@@ -144,6 +144,8 @@ export interface PeerSessionOptions {
   readonly recordsPerMinute?: number;
   /** Deletions per minute of paths no one here had, taken in from this peer. */
   readonly neverSeenPerMinute?: number;
+  /** Chunk entries per minute that this peer's records may list. */
+  readonly chunksPerMinute?: number;
   /** The clock of the quotas (tests). */
   readonly now?: () => number;
 }

@@ -61,3 +61,19 @@ Deno.test("IndexIntake.close() ends a pause at once", async () => {
   intake.close();
   await pause;
 });
+
+Deno.test("IndexIntake counts the chunks records list: a few records at the chunk cap make a peer wait", () => {
+  let now = 0;
+  const intake = new IndexIntake({
+    peer: () => "p",
+    chunksPerMinute: 1_000_000,
+    now: () => now,
+  });
+  assertEquals(intake.spend(1, 0, 100), undefined);
+  assertEquals(intake.spend(1, 0, 458_752), 0); // a big list: others run first
+  assertEquals(intake.spend(1, 0, 458_752), 0); // 82,396 left
+  // One record more, 376,356 chunks in debt at 1,000,000 a minute.
+  assertEquals(intake.spend(1, 0, 458_752), 22_582);
+  now = 22_582;
+  assertEquals(intake.spend(1, 0, 0), undefined);
+});
