@@ -30,6 +30,8 @@ export const PACKED_FROM_CHUNKS = 1024;
 
 /** The encoded bytes behind a packed list (so storing it copies nothing). */
 const packedBytes = new WeakMap<readonly ChunkInfo[], Uint8Array>();
+/** The encoded list of a record whose `chunks` are decoded on first use. */
+const lazyBytes = new WeakMap<object, Uint8Array>();
 
 /**
  * One chunk of a packed list: its offset and length as numbers, its hash
@@ -123,17 +125,17 @@ export function decodeChunks(bytes: Uint8Array): ChunkInfo[] {
 }
 
 /**
- * The chunk list of `count` chunks whose lengths and hashes `entry` gives
- * (by index), encoded at once into one fresh byte array and decoded as
- * {@linkcode decodeChunks} does: the copy a peer's record keeps, so it
- * pins nothing of the message it came in.
+ * The encoding of `count` chunks whose lengths and hashes `entry` gives
+ * (by index), into one fresh byte array: the copy a peer's record keeps,
+ * so it pins nothing of the message it came in.
  */
-export function packChunks(
+export function packChunkBytes(
   count: number,
-  entry: (
-    index: number,
-  ) => { readonly length: number; readonly hash: Uint8Array },
-): ChunkInfo[] {
+  entry: (index: number) => {
+    readonly length: number;
+    readonly hash: Uint8Array;
+  },
+): Uint8Array {
   const out = new Uint8Array(count * CHUNK_ENTRY_BYTES);
   for (let k = 0; k < count; k++) {
     const { length, hash } = entry(k);
@@ -152,5 +154,64 @@ export function packChunks(
     out[at + 3] = length & 0xff;
     out.set(hash, at + 4);
   }
-  return decodeChunks(out);
+  return out;
+}
+
+/** {@linkcode packChunkBytes}, decoded as {@linkcode decodeChunks} does. */
+export function packChunks(
+  count: number,
+  entry: (index: number) => {
+    readonly length: number;
+    readonly hash: Uint8Array;
+  },
+): ChunkInfo[] {
+  return decodeChunks(packChunkBytes(count, entry));
+}
+
+/** Bytes covered by an encoded list (the sum of its lengths). */
+export function chunkBytesCovered(bytes: Uint8Array): number {
+  let total = 0;
+  for (let at = 0; at + 4 <= bytes.length; at += CHUNK_ENTRY_BYTES) {
+    total += ((bytes[at]! << 24) | (bytes[at + 1]! << 16) |
+      (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  }
+  return total;
+}
+
+/** The hashes of an encoded list, back to back (what `fileHashOf` takes). */
+export function chunkHashesOf(bytes: Uint8Array): Uint8Array {
+  const count = Math.floor(bytes.length / CHUNK_ENTRY_BYTES);
+  const out = new Uint8Array(count * CHUNK_HASH_BYTES);
+  for (let k = 0; k < count; k++) {
+    const at = k * CHUNK_ENTRY_BYTES + 4;
+    out.set(bytes.subarray(at, at + CHUNK_HASH_BYTES), k * CHUNK_HASH_BYTES);
+  }
+  return out;
+}
+
+/**
+ * `base` with a `chunks` property decoded from `bytes` on first read (a
+ * record that is stored, and maybe never pulled, costs its bytes only).
+ */
+export function withLazyChunks<T extends object>(
+  base: T,
+  bytes: Uint8Array,
+): T & { readonly chunks: ChunkInfo[] } {
+  let chunks: ChunkInfo[] | undefined;
+  const record = Object.defineProperty(base, "chunks", {
+    get: () => chunks ??= decodeChunks(bytes),
+    enumerable: true,
+  }) as T & { readonly chunks: ChunkInfo[] };
+  lazyBytes.set(record, bytes);
+  return record;
+}
+
+/**
+ * The encoded chunk list of `record`: the bytes it was decoded from when
+ * it has them (nothing is decoded or copied), else {@linkcode encodeChunks}.
+ */
+export function encodeChunksOf(
+  record: { readonly chunks: readonly ChunkInfo[] },
+): Uint8Array {
+  return lazyBytes.get(record) ?? encodeChunks(record.chunks);
 }

@@ -68,10 +68,15 @@ export {
 } from "./state_dir.ts";
 export {
   CHUNK_ENTRY_BYTES,
+  chunkBytesCovered,
+  chunkHashesOf,
   decodeChunks,
   encodeChunks,
+  encodeChunksOf,
+  packChunkBytes,
   packChunks,
   PackedChunk,
+  withLazyChunks,
 } from "./chunk_list.ts";
 export {
   IndexCorruptError,

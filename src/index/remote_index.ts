@@ -23,8 +23,7 @@ import {
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
 import { toHex } from "./hash.ts";
 import { connectionOf, type IndexStore } from "./store.ts";
-import { decodeChunks, encodeChunks } from "./chunk_list.ts";
-import type { ChunkInfo } from "./file_digest.ts";
+import { encodeChunksOf, withLazyChunks } from "./chunk_list.ts";
 
 type Row = Record<string, unknown>;
 
@@ -84,23 +83,18 @@ function kindOf(code: unknown): FileKind {
  */
 function entryOf(row: Row): RemoteEntry {
   const target = row.symlink_target;
-  const bytes = row.chunks as Uint8Array;
-  let chunks: ChunkInfo[] | undefined;
-  const record: FileRecord = {
+  const record: FileRecord = withLazyChunks({
     path: String(row.path),
     kind: kindOf(row.kind),
     size: Number(row.size),
     mtimeNs: BigInt(row.mtime_ns as bigint),
     exec: Number(row.exec) === 1,
     hash: row.hash as Uint8Array,
-    get chunks(): ChunkInfo[] {
-      return chunks ??= decodeChunks(bytes);
-    },
     version: decodeVersion(row.version as Uint8Array),
     deleted: Number(row.deleted) === 1,
     sequence: 0,
     ...(typeof target === "string" ? { symlinkTarget: target } : {}),
-  };
+  }, row.chunks as Uint8Array);
   return { replica: replicaOf(row.replica), record };
 }
 
@@ -274,7 +268,7 @@ export class RemoteIndex {
           r.symlinkTarget ?? null,
           r.hash,
           encodeVersion(r.version),
-          encodeChunks(r.chunks),
+          encodeChunksOf(r),
         );
       }
       this.#stmt.setMax.run(key, maxSequence, now);

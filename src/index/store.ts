@@ -10,7 +10,7 @@ import {
   type SQLInputValue,
   type StatementSync,
 } from "node:sqlite";
-import { decodeChunks, encodeChunks } from "./chunk_list.ts";
+import { decodeChunks, encodeChunksOf } from "./chunk_list.ts";
 import { fileHashOfChunks } from "./hash.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
 import { toOsPath } from "./rel_path.ts";
@@ -672,7 +672,7 @@ export class IndexStore {
     params[at + 10] = record.symlinkTarget ?? null;
     params[at + 11] = record.hash;
     params[at + 12] = this.#encodeVersion(record.version);
-    params[at + 13] = encodeChunks(record.chunks);
+    params[at + 13] = encodeChunksOf(record);
   }
 
   /** Updates mtime/inode/dev of existing records without a new sequence. */

@@ -19,16 +19,19 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
+  chunkBytesCovered,
+  chunkHashesOf,
   counterOf,
-  fileHashOfChunks,
+  fileHashOf,
   type FileRecord,
   isInStateDir,
   MAX_VERSION_COUNTER,
-  packChunks,
+  packChunkBytes,
   sameBytes,
   STATE_DIR,
   toOsPath,
   versionOf,
+  withLazyChunks,
 } from "../../index/mod.ts";
 import {
   HASH_SIZE,
@@ -301,30 +304,29 @@ export function fromWireRecord(
       symlinkTarget: target,
     };
   }
-  // One buffer for the whole list (see `chunk_list.ts`): an object and a
-  // hash view per chunk cost 120 MB for a record at the 448K-chunk cap.
-  const chunks = packChunks(wire.chunks.length, (i) => wire.chunks[i]!);
-  const last = chunks[chunks.length - 1];
-  const offset = last === undefined ? 0 : last.offset + last.length;
+  // One buffer for the whole list (see `chunk_list.ts`), decoded when a
+  // pull reads it: an object and a hash view per chunk cost 120 MB for a
+  // record at the 448K-chunk cap.
+  const bytes = packChunkBytes(wire.chunks.length, (i) => wire.chunks[i]!);
+  const offset = chunkBytesCovered(bytes);
   if (offset !== wire.size) {
     throw new WireRecordError(
       path,
       `Refusing "${path}": chunks cover ${offset} bytes, size is ${wire.size}`,
     );
   }
-  if (!sameBytes(fileHashOfChunks(chunks), wire.hash)) {
+  if (!sameBytes(fileHashOf(chunkHashesOf(bytes)), wire.hash)) {
     throw new WireRecordError(
       path,
       `Refusing "${path}": its hash is not the hash of its chunk list`,
     );
   }
-  return {
+  return withLazyChunks({
     ...base,
     size: wire.size,
     exec: wire.exec,
     hash: wire.hash.slice(),
-    chunks,
-  };
+  }, bytes);
 }
 
 /**
