@@ -1,0 +1,170 @@
+/**
+ * Point 5 of issue #19: records at the 448K-chunk maximum (16 MB each)
+ * from a peer that never serves them pushed a victim from 485 MB to about
+ * 3.1 GB RSS after 8 records; on main in December the victim went silent
+ * at the first records (its honest peer closed the connection as dead
+ * after 14.7 s), its heap filled 4 GB, and a 10 KiB file from the honest
+ * peer never arrived. Here `RECORDS` such records (default 5; the full 8
+ * with `tests/e2e/_record_memory_probe.ts`) are announced against a real
+ * instance: the victim takes them in no faster than its per-peer chunk
+ * budget, keeps at most 1,024 of their chunks in flight, a 10 KiB file
+ * from the honest peer crosses meanwhile, the honest peer restarted
+ * during the attack reconnects and its next file crosses too, and the
+ * victim's memory stays bounded.
+ * @module
+ */
+import { assert } from "../assert.ts";
+import { HonestPair } from "./_honest_pair.ts";
+import {
+  HostilePeer,
+  pidOfDsync,
+  rawMessage,
+  residentBytes,
+} from "./_hostile_peer.ts";
+import { randomBytes } from "./_folders.ts";
+import { waitFor } from "../_wait.ts";
+import { fileHashOfChunks } from "../../src/index/hash.ts";
+import { MAX_CHUNKS_PER_RECORD } from "../../src/protocol/mod.ts";
+import { CHUNKS_PER_MINUTE } from "../../src/sync/session/intake_quota.ts";
+
+const RECORDS = Number(Deno.env.get("DSYNC_BIG_RECORDS") ?? 5);
+const MIB = 1024 * 1024;
+
+/** `records` index batches of one record at the chunk cap each, never served. */
+function bigRecordMessages(records: number, replicaId: bigint): Uint8Array[] {
+  const n = MAX_CHUNKS_PER_RECORD;
+  const messages: Uint8Array[] = [];
+  for (let r = 0; r < records; r++) {
+    // Distinct hashes, so no chunk is found locally.
+    const hashes = new Uint8Array(32 * n);
+    const view = new DataView(hashes.buffer);
+    const chunks = [];
+    for (let i = 0; i < n; i++) {
+      view.setUint32(i * 32, i);
+      view.setUint32(i * 32 + 4, r);
+      view.setUint32(i * 32 + 8, 0x5eed);
+      chunks.push({ length: 1, hash: hashes.subarray(i * 32, i * 32 + 32) });
+    }
+    messages.push(rawMessage({
+      type: "index_batch",
+      last: true,
+      records: [{
+        path: `big-${r}.bin`,
+        kind: "file",
+        size: n,
+        mtimeNs: 1_700_000_000_000_000_000n,
+        exec: false,
+        hash: fileHashOfChunks(chunks),
+        chunks,
+        version: [{ replica: replicaId, counter: 1n }],
+        deleted: false,
+        sequence: BigInt(r + 1),
+      }],
+    }));
+  }
+  return messages;
+}
+
+async function crosses(
+  pair: HonestPair,
+  name: string,
+  seed: number,
+): Promise<number> {
+  const data = randomBytes(10 * 1024, seed);
+  const written = Date.now();
+  await Deno.writeFile(`${pair.dir("l")}/${name}`, data);
+  await waitFor(
+    async () =>
+      (await Deno.readFile(`${pair.dir("v")}/${name}`).catch(() => undefined))
+        ?.length === data.length,
+    `${name} to reach v during the attack`,
+    30_000,
+  );
+  return Date.now() - written;
+}
+
+Deno.test("record memory: records at the chunk cap a peer never serves are taken in at its budget, and honest files still cross", async () => {
+  await using pair = await HonestPair.start("dsync-bigrec-", {
+    path: "first.txt",
+    text: "hello\n",
+  });
+  const replicaId = 0x5eed_0000_0000_0001n;
+  const messages = bigRecordMessages(RECORDS, replicaId);
+  let peer: HostilePeer | undefined;
+  let sampling = true;
+  try {
+    const pid = pidOfDsync(pair.dir("v"));
+    const startRss = residentBytes(pid);
+    let peakRss = startRss;
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          peakRss = Math.max(peakRss, residentBytes(pid));
+        } catch {
+          return; // the victim is gone: the checks below say so
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    peer = await HostilePeer.start(pair.ports.v, { replicaId });
+    const p = peer;
+    for (let r = 0; r < RECORDS; r++) {
+      p.files.set(`big-${r}.bin`, { data: new Uint8Array(0), mode: "silent" });
+    }
+    const attackStarted = Date.now();
+    const sending = (async () => {
+      for (const message of messages) await p.sendRaw(message);
+    })().catch((err) => {
+      if (p.open) throw err; // fails once the test ends the connection
+    });
+    messages.length = 0;
+    await p.waitFor(() => p.requests > 0, "a chunk request", 60_000);
+    const crossedMs = await crosses(pair, "during.bin", 5);
+    // The honest peer restarts during the attack and syncs again.
+    await pair.proc("l").stop("SIGKILL");
+    const restarted = Date.now();
+    pair.start("l");
+    const againMs = await crosses(pair, "after-restart.bin", 6);
+    const reconnectMs = Date.now() - restarted;
+    const elapsedMs = Date.now() - attackStarted;
+    const acked = Number(ackedSequence(p));
+    // A minute's worth of chunks at once, then the steady rate, plus the
+    // record that went into debt.
+    const allowed = Math.floor(
+      (CHUNKS_PER_MINUTE * (1 + elapsedMs / 60_000)) / MAX_CHUNKS_PER_RECORD,
+    ) + 1;
+    const requests = p.requests;
+    sampling = false;
+    await sampler;
+    await p.close();
+    await sending;
+    console.log(
+      `${RECORDS} records of ${MAX_CHUNKS_PER_RECORD} chunks: ${acked} taken in after ${elapsedMs} ms (budget ${allowed}); ` +
+        `${requests} chunk requests; 10 KiB file crossed in ${crossedMs} ms; ` +
+        `after restarting the honest peer its file crossed in ${againMs} ms (${reconnectMs} ms from the restart); ` +
+        `victim RSS ${(startRss / MIB).toFixed(0)} -> peak ${
+          (peakRss / MIB).toFixed(0)
+        } MiB`,
+    );
+    assert(acked <= allowed, `${acked} records taken in, over ${allowed}`);
+    assert(requests <= 1024, `${requests} chunk requests in flight`);
+    assert(
+      peakRss < 600 * MIB,
+      `victim's RSS reached ${(peakRss / MIB).toFixed(0)} MiB`,
+    );
+  } catch (err) {
+    console.log(pair.proc("v").output.slice(-3000));
+    throw err;
+  } finally {
+    sampling = false;
+    await peer?.close().catch(() => {});
+  }
+});
+
+function ackedSequence(p: HostilePeer): bigint {
+  let top = 0n;
+  for (const m of p.received) {
+    if (m.type === "index_ack" && m.sequence > top) top = m.sequence;
+  }
+  return top;
+}
