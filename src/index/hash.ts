@@ -52,6 +52,14 @@ export function fileHashOf(chunkHashes: Uint8Array): Uint8Array {
   return blake3(input);
 }
 
+/**
+ * An incremental {@linkcode fileHashOf}: add the chunk hashes in order
+ * (any split), then `digest()`. Hashes a long list without a copy of it.
+ */
+export function fileHasher(): Blake3Hasher {
+  return new Blake3Hasher().update(FILE_HASH_PREFIX);
+}
+
 /** {@linkcode fileHashOf} for chunks given as objects. */
 export function fileHashOfChunks(
   chunks: readonly { readonly hash: Uint8Array }[],

@@ -69,10 +69,10 @@ export {
 export {
   CHUNK_ENTRY_BYTES,
   chunkBytesCovered,
-  chunkHashesOf,
   decodeChunks,
   encodeChunks,
   encodeChunksOf,
+  fileHashOfList,
   packChunkBytes,
   packChunks,
   PackedChunk,
@@ -88,6 +88,7 @@ export {
   TOMBSTONE_RETENTION_MS,
 } from "./store.ts";
 export {
+  ChunkListGoneError,
   type HeldMark,
   type LocalPathRow,
   type LocalTotals,

@@ -8,10 +8,12 @@ import {
   CHUNK_ENTRY_BYTES,
   decodeChunks,
   encodeChunks,
+  fileHashOfList,
   packChunks,
   PACKED_FROM_CHUNKS,
   PackedChunk,
 } from "../../src/index/chunk_list.ts";
+import { fileHashOfChunks } from "../../src/index/hash.ts";
 
 function hashOf(seed: number): Uint8Array {
   const out = new Uint8Array(32);
@@ -60,6 +62,29 @@ Deno.test("decodeChunks() packs a long list: offsets, lengths and hashes read fr
   }
   // Storing a packed list writes its bytes as they are, without a copy.
   assertStrictEquals(encodeChunks(packed), bytes);
+  // It reads like an array of the same chunks.
+  assert(Array.isArray(packed));
+  const plainOf = (
+    c: { offset: number; length: number; hash: Uint8Array },
+  ) => ({
+    offset: c.offset,
+    length: c.length,
+    hash: c.hash,
+  });
+  assertEquals(packed.map(plainOf), plain);
+  assertEquals([...packed].map(plainOf), plain);
+  assertEquals(packed.slice(3, 5).map(plainOf), plain.slice(3, 5));
+  let seen = 0;
+  for (const chunk of packed) seen += chunk.length;
+  packed.forEach((chunk, i) => assertStrictEquals(chunk.offset, i * 7));
+  assertStrictEquals(seen, count * 7);
+  assertStrictEquals(packed.reduce((sum, c) => sum + c.length, 0), count * 7);
+  assertStrictEquals(packed[count], undefined);
+  assertStrictEquals(packed[-1], undefined);
+  assert(0 in packed && !(count in packed));
+  assertThrows(() => {
+    (packed as { offset: number }[])[0] = { offset: 1 };
+  }, TypeError);
 });
 
 Deno.test("decodeChunks() keeps a short list as plain objects", () => {
@@ -90,4 +115,19 @@ Deno.test("packChunks() copies lengths and hashes into one fresh buffer", () => 
     () => packChunks(1, () => ({ length: -1, hash: new Uint8Array(32) })),
     RangeError,
   );
+});
+
+Deno.test("fileHashOfList() is fileHashOfChunks() of the decoded list, short or long", () => {
+  for (const count of [0, 1, 2047, 2048, 2049, 5000]) {
+    const chunks = Array.from({ length: count }, (_, i) => ({
+      offset: i,
+      length: 1,
+      hash: hashOf(i * 7 + 1),
+    }));
+    assertEquals(
+      fileHashOfList(encodeChunks(chunks)),
+      fileHashOfChunks(chunks),
+      `${count} chunks`,
+    );
+  }
 });

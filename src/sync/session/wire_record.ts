@@ -20,9 +20,8 @@
 import { getLogger } from "@logtape/logtape";
 import {
   chunkBytesCovered,
-  chunkHashesOf,
   counterOf,
-  fileHashOf,
+  fileHashOfList,
   type FileRecord,
   isInStateDir,
   MAX_VERSION_COUNTER,
@@ -315,7 +314,7 @@ export function fromWireRecord(
       `Refusing "${path}": chunks cover ${offset} bytes, size is ${wire.size}`,
     );
   }
-  if (!sameBytes(fileHashOf(chunkHashesOf(bytes)), wire.hash)) {
+  if (!sameBytes(fileHashOfList(bytes), wire.hash)) {
     throw new WireRecordError(
       path,
       `Refusing "${path}": its hash is not the hash of its chunk list`,

@@ -67,13 +67,24 @@ Deno.test("IndexIntake counts the chunks records list: a few records at the chun
   const intake = new IndexIntake({
     peer: () => "p",
     chunksPerMinute: 1_000_000,
+    chunksBurst: 500_000,
     now: () => now,
   });
   assertEquals(intake.spend(1, 0, 100), undefined);
   assertEquals(intake.spend(1, 0, 458_752), 0); // a big list: others run first
-  assertEquals(intake.spend(1, 0, 458_752), 0); // 82,396 left
-  // One record more, 376,356 chunks in debt at 1,000,000 a minute.
-  assertEquals(intake.spend(1, 0, 458_752), 22_582);
-  now = 22_582;
+  // One record more, 417,604 chunks in debt at 1,000,000 a minute.
+  assertEquals(intake.spend(1, 0, 458_752), 25_057);
+  now = 25_057;
   assertEquals(intake.spend(1, 0, 0), undefined);
+  now = 600_000; // no more than the burst is saved up
+  assertEquals(intake.spend(1, 0, 500_000), 0);
+  assertEquals(intake.spend(1, 0, 1), 1);
+});
+
+Deno.test("IntakeQuota saves up no more than its burst", () => {
+  let now = 0;
+  const quota = new IntakeQuota(60_000, () => now, 1_000);
+  assertEquals(quota.spend(1_000), 0);
+  now = 60_000;
+  assertEquals(quota.spend(1_001), 1);
 });
