@@ -171,6 +171,11 @@ function packedList(bytes: Uint8Array, count: number): ChunkInfo[] {
   return list;
 }
 
+/** A chunk that writes its own 32-byte hash (the protocol's decoded chunks). */
+interface HashCopier {
+  copyHash(out: Uint8Array, at: number): void;
+}
+
 /**
  * The encoding of `count` chunks whose lengths and hashes `entry` gives
  * (by index), into one fresh byte array: the copy a peer's record keeps,
@@ -185,12 +190,8 @@ export function packChunkBytes(
 ): Uint8Array {
   const out = new Uint8Array(count * CHUNK_ENTRY_BYTES);
   for (let k = 0; k < count; k++) {
-    const { length, hash } = entry(k);
-    if (hash.length !== CHUNK_HASH_BYTES) {
-      throw new RangeError(
-        `Chunk hash of ${hash.length} bytes is not ${CHUNK_HASH_BYTES}`,
-      );
-    }
+    const chunk = entry(k);
+    const length = chunk.length;
     if (!(length >= 0 && length <= 0xffffffff)) {
       throw new RangeError(`Chunk length ${length} is out of range`);
     }
@@ -199,6 +200,18 @@ export function packChunkBytes(
     out[at + 1] = (length >>> 16) & 0xff;
     out[at + 2] = (length >>> 8) & 0xff;
     out[at + 3] = length & 0xff;
+    // A decoded wire chunk copies its 32-byte hash without making a view.
+    const copy = (chunk as Partial<HashCopier>).copyHash;
+    if (typeof copy === "function") {
+      copy.call(chunk, out, at + 4);
+      continue;
+    }
+    const hash = chunk.hash;
+    if (hash.length !== CHUNK_HASH_BYTES) {
+      throw new RangeError(
+        `Chunk hash of ${hash.length} bytes is not ${CHUNK_HASH_BYTES}`,
+      );
+    }
     out.set(hash, at + 4);
   }
   return out;

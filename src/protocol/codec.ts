@@ -7,6 +7,7 @@
  * Both directions check every field, so a message that encodes also decodes,
  * and `encode(decode(b))` gives back `b`.
  */
+import { DecodedChunk, PACKED_CHUNKS_FROM } from "./_decoded_chunk.ts";
 import { Reader } from "./_reader.ts";
 import {
   checkAvailability,
@@ -319,26 +320,6 @@ export function encodedRecordSize(r: WireFileRecord): number {
 }
 
 // ---------------------------------------------------------------- decode
-
-/** Records of more chunks than this decode to {@linkcode DecodedChunk}s. */
-const PACKED_CHUNKS_FROM = 1024;
-
-/** A decoded record's chunk: its length, and its hash in the message's bytes. */
-class DecodedChunk implements WireChunk {
-  readonly length: number;
-  readonly #hashes: Uint8Array;
-  readonly #at: number;
-
-  constructor(length: number, hashes: Uint8Array, at: number) {
-    this.length = length;
-    this.#hashes = hashes;
-    this.#at = at;
-  }
-
-  get hash(): Uint8Array {
-    return this.#hashes.subarray(this.#at, this.#at + HASH_SIZE);
-  }
-}
 
 function readRecord(rd: Reader, index: number): WireFileRecord {
   const path = rd.string("record path", MAX_PATH_BYTES);
