@@ -1,10 +1,10 @@
 /**
- * A chunk of a decoded record with a long chunk list: its length, and its
- * hash left in the message's bytes (a view is made only when read). A
- * view per chunk made up most of the 60 MB a record at the 448K-chunk cap
- * took to decode (issue #19 point 5), and checking each hash's length
- * made one more; the decoder read every hash from one 32-byte-aligned
- * region, so their lengths are known.
+ * A decoded record's long chunk list: the lengths in one typed array, the
+ * hashes left in the message's bytes, and each chunk made when it is read
+ * (its hash view only when that is read). An object and a view per chunk
+ * made up most of the 60 MB a record at the 448K-chunk cap took to decode
+ * (issue #19 point 5), and checking each hash's length made one more view;
+ * the decoder read every hash from one region, so their lengths are known.
  * @module
  */
 
@@ -35,4 +35,36 @@ export class DecodedChunk implements WireChunk {
   get hash(): Uint8Array {
     return this.#hashes.subarray(this.#at, this.#at + HASH_SIZE);
   }
+}
+
+/** A canonical array index below `count`, or -1. */
+function indexOf(key: string | symbol, count: number): number {
+  if (typeof key !== "string" || key.length === 0 || key.length > 15) return -1;
+  const code = key.charCodeAt(0);
+  if (code < 48 || code > 57 || (code === 48 && key.length > 1)) return -1;
+  const index = Number(key);
+  return Number.isInteger(index) && index < count ? index : -1;
+}
+
+/** A read-only array of `lengths.length` chunks; see the module comment. */
+export function decodedChunkList(
+  lengths: Uint32Array,
+  hashes: Uint8Array,
+): WireChunk[] {
+  const count = lengths.length;
+  return new Proxy([] as WireChunk[], {
+    get(t, key, receiver) {
+      if (key === "length") return count;
+      const index = indexOf(key, count);
+      if (index < 0) return Reflect.get(t, key, receiver);
+      return new DecodedChunk(lengths[index]!, hashes, index * HASH_SIZE);
+    },
+    has(t, key) {
+      return key === "length" || indexOf(key, count) >= 0 ||
+        Reflect.has(t, key);
+    },
+    set() {
+      return false;
+    },
+  });
 }

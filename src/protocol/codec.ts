@@ -7,7 +7,7 @@
  * Both directions check every field, so a message that encodes also decodes,
  * and `encode(decode(b))` gives back `b`.
  */
-import { DecodedChunk, PACKED_CHUNKS_FROM } from "./_decoded_chunk.ts";
+import { decodedChunkList, PACKED_CHUNKS_FROM } from "./_decoded_chunk.ts";
 import { Reader } from "./_reader.ts";
 import {
   checkAvailability,
@@ -355,7 +355,7 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
     version.push({ replica, counter });
   }
   let hash: Uint8Array = EMPTY;
-  const chunks: WireChunk[] = [];
+  let chunks: WireChunk[] = [];
   let symlinkTarget: string | undefined;
   if (!deleted && kind !== "dir") {
     hash = rd.raw("record hash", HASH_SIZE);
@@ -369,22 +369,20 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
           } bytes, ${rd.remaining} left`,
         );
       }
-      const lengths: number[] = new Array(count);
+      const lengths = new Uint32Array(count);
       for (let i = 0; i < count; i++) {
         lengths[i] = rd.varUint("record chunk length", MAX_CHUNK_SIZE);
       }
       const hashes = rd.raw("record chunk hashes", count * HASH_SIZE);
-      // A long list gets one small object per chunk, its hash a view made
-      // when read: a view per chunk made up most of the 60 MB a record at
-      // the cap took. A short one, plain objects.
-      const packed = count > PACKED_CHUNKS_FROM;
-      for (let i = 0, at = 0; i < count; i++, at += HASH_SIZE) {
-        chunks.push(
-          packed ? new DecodedChunk(lengths[i]!, hashes, at) : {
+      if (count > PACKED_CHUNKS_FROM) {
+        chunks = decodedChunkList(lengths, hashes);
+      } else {
+        for (let i = 0, at = 0; i < count; i++, at += HASH_SIZE) {
+          chunks.push({
             length: lengths[i]!,
             hash: hashes.subarray(at, at + HASH_SIZE),
-          },
-        );
+          });
+        }
       }
     } else {
       symlinkTarget = rd.string(
