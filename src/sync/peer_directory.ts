@@ -20,6 +20,7 @@ import {
 } from "./swarm/mod.ts";
 import {
   type ChunkResponder,
+  IntakeBudget,
   NameReports,
   type PeerSession,
 } from "./session/mod.ts";
@@ -50,6 +51,11 @@ export interface Peer {
    * would not learn again what the first one withheld.
    */
   readonly names: NameReports;
+  /**
+   * The peer's index intake quotas, across its sessions: reconnecting
+   * does not give it a fresh minute's worth (issue #19 point 4).
+   */
+  readonly intake: IntakeBudget;
 }
 
 /** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
@@ -132,6 +138,9 @@ export class ConnectedPeers implements PeerDirectory {
         bytesSent: 0,
         partialBytesSent: 0,
         names: new NameReports(),
+        intake: new IntakeBudget({
+          peer: () => fingerprint(channel.peerDevice ?? peerId),
+        }),
       };
       this.#peers.set(id, peer);
     }

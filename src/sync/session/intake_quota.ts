@@ -93,8 +93,8 @@ const YIELD_RECORDS = 256;
 /** The same for a batch listing this many chunks (16 MiB of files or more). */
 const YIELD_CHUNKS = 4096;
 
-/** Options of an {@linkcode IndexIntake}. */
-export interface IndexIntakeOptions {
+/** Options of an {@linkcode IntakeBudget}. */
+export interface IntakeBudgetOptions {
   /** The peer's name for the log. */
   readonly peer: () => string;
   readonly recordsPerMinute?: number | undefined;
@@ -104,20 +104,21 @@ export interface IndexIntakeOptions {
   readonly now?: (() => number) | undefined;
 }
 
-/** One peer's index intake: its three quotas and the pauses they ask for. */
-export class IndexIntake {
-  readonly #peer: () => string;
+/**
+ * One peer's three quotas, across its connections: a peer that
+ * reconnects (or holds two connections at once) starts from what it
+ * spent, not from a fresh minute's worth.
+ */
+export class IntakeBudget {
+  #peer: () => string;
   readonly #now: () => number;
   readonly #records: IntakeQuota;
   readonly #neverSeen: IntakeQuota;
   readonly #chunks: IntakeQuota;
   /** When the quota last held this peer back (one log line a minute). */
   #loggedAt = -Infinity;
-  #pause:
-    | { timer: ReturnType<typeof setTimeout>; resume: () => void }
-    | undefined;
 
-  constructor(o: IndexIntakeOptions) {
+  constructor(o: IntakeBudgetOptions) {
     this.#peer = o.peer;
     this.#now = o.now ?? Date.now;
     this.#records = new IntakeQuota(
@@ -134,6 +135,11 @@ export class IndexIntake {
       this.#now,
       Math.min(chunksPerMinute, o.chunksBurst ?? CHUNKS_BURST),
     );
+  }
+
+  /** Names the peer in the log from now on (its latest session knows it). */
+  set peer(label: () => string) {
+    this.#peer = label;
   }
 
   /**
@@ -169,6 +175,44 @@ export class IndexIntake {
       );
     }
     return waitMs;
+  }
+}
+
+/** Options of an {@linkcode IndexIntake}. */
+export interface IndexIntakeOptions extends IntakeBudgetOptions {
+  /** The peer's budget, kept across its connections (default: a new one). */
+  readonly budget?: IntakeBudget | undefined;
+}
+
+/** One connection's index intake: its peer's budget and the pauses it asks for. */
+export class IndexIntake {
+  readonly budget: IntakeBudget;
+  #pause:
+    | { timer: ReturnType<typeof setTimeout>; resume: () => void }
+    | undefined;
+
+  constructor(o: IndexIntakeOptions) {
+    this.budget = o.budget ?? new IntakeBudget(o);
+    this.budget.peer = o.peer;
+  }
+
+  /** {@linkcode spend} for a batch of `records` (their chunks counted). */
+  spendBatch(
+    records: readonly { readonly chunks: readonly unknown[] }[],
+    neverSeen: number,
+  ): number | undefined {
+    let chunks = 0;
+    for (const record of records) chunks += record.chunks.length;
+    return this.spend(records.length, neverSeen, chunks);
+  }
+
+  /** {@linkcode IntakeBudget.spend} of the peer's budget. */
+  spend(
+    records: number,
+    neverSeen: number,
+    chunks = 0,
+  ): number | undefined {
+    return this.budget.spend(records, neverSeen, chunks);
   }
 
   /** Resolves after `ms`, or at once when the connection ends meanwhile. */

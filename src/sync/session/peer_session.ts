@@ -107,6 +107,7 @@ export class PeerSession {
       recordsPerMinute: options.recordsPerMinute,
       neverSeenPerMinute: options.neverSeenPerMinute,
       chunksPerMinute: options.chunksPerMinute,
+      budget: options.intakeBudget,
       now: options.now,
     });
     this.#requester = new ChunkRequester({
@@ -327,9 +328,7 @@ export class PeerSession {
     if (batch.last) this.#initialReceived = true;
     if (records.length > 0) this.#o.listener?.records?.(this, records);
     if (first) this.#o.listener?.initialDelta?.(this);
-    let chunks = 0;
-    for (const wire of batch.records) chunks += wire.chunks.length;
-    return this.#intake.spend(batch.records.length, dropped, chunks);
+    return this.#intake.spendBatch(batch.records, dropped);
   }
 
   async #pump(): Promise<void> {

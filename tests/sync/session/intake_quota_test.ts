@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../assert.ts";
 import {
   IndexIntake,
+  IntakeBudget,
   IntakeQuota,
 } from "../../../src/sync/session/intake_quota.ts";
 
@@ -87,4 +88,24 @@ Deno.test("IntakeQuota saves up no more than its burst", () => {
   assertEquals(quota.spend(1_000), 0);
   now = 60_000;
   assertEquals(quota.spend(1_001), 1);
+});
+
+Deno.test("IndexIntake of a peer's next connection spends the same budget: reconnecting resets nothing", () => {
+  let now = 0;
+  const budget = new IntakeBudget({
+    peer: () => "p",
+    neverSeenPerMinute: 100,
+    now: () => now,
+  });
+  const first = new IndexIntake({ peer: () => "p", budget });
+  assertEquals(first.spend(100, 100), undefined); // the whole minute's worth
+  first.close();
+  const second = new IndexIntake({ peer: () => "p again", budget });
+  assertEquals(second.spend(10, 10), 6_000); // in debt from the start
+  const fresh = new IndexIntake({
+    peer: () => "q",
+    neverSeenPerMinute: 100,
+    now: () => now,
+  });
+  assertEquals(fresh.spend(10, 10), undefined); // another peer is not
 });
