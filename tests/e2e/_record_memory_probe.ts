@@ -12,9 +12,9 @@
  * records (its honest peer closed the connection as dead after 14.7 s),
  * and a V8 heap of 4 GB was full after 9 minutes ("Mark-Compact 4092 MB,
  * allocation failure"); the 10 KiB file never arrived. With compact chunk
- * lists, the chunk budget and bounded pulls (same day): all 8 taken in
- * within 38 s, 1,024 chunk requests in flight, the 10 KiB file crossed in
- * 174 ms, victim RSS 93 -> peak 584 MiB.
+ * lists, the per-peer chunk budget and bounded pulls (same day, load
+ * 11-18 on 2 cores): all 8 taken in over 85 s, 1,024 chunk requests in
+ * flight, the 10 KiB file crossed in 399 ms, victim RSS 93 -> peak 340 MiB.
  * @module
  */
 import { HonestPair } from "./_honest_pair.ts";

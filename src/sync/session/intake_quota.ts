@@ -16,6 +16,10 @@
  * counts chunk entries: records at the 448K-chunk cap (16 MB each, about
  * 1 s of the event loop to take in) from a peer that never serves them
  * pushed a victim past 3 GB (issue #19 point 5).
+ *
+ * The budgets belong to the peer, not to one connection
+ * ({@linkcode IntakeBudget}): a peer that reconnects starts from what it
+ * had spent.
  * @module
  */
 
