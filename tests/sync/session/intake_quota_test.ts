@@ -91,7 +91,7 @@ Deno.test("IntakeQuota saves up no more than its burst", () => {
 });
 
 Deno.test("IndexIntake of a peer's next connection spends the same budget: reconnecting resets nothing", () => {
-  let now = 0;
+  const now = 0;
   const budget = new IntakeBudget({
     peer: () => "p",
     neverSeenPerMinute: 100,
