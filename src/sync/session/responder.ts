@@ -30,6 +30,7 @@ import {
 } from "../../compress/mod.ts";
 import type { IndexedChunks } from "./indexed_chunks.ts";
 import { OpenFiles } from "./open_files.ts";
+import { ReadBuffers } from "./read_buffers.ts";
 import {
   answerChunkRequest,
   type ChunkAnswer,
@@ -121,6 +122,8 @@ export class ChunkResponder {
   /** Handles kept while requests keep coming; closed once none came for a while. */
   readonly #files = new OpenFiles({ idleMs: FILES_IDLE_MS });
   readonly #policy = new CompressionPolicy();
+  /** Chunks are read into these, used again once their answer is written. */
+  readonly #buffers: ReadBuffers;
   /** Whether compressing pays on this peer's link, measured. */
   readonly #governor: CompressionGovernor;
   #filesTimer: ReturnType<typeof setTimeout> | undefined;
@@ -134,6 +137,12 @@ export class ChunkResponder {
     this.#maxSending = Math.max(1, options.maxSendingBytes ?? 8 << 20);
     this.#maxQueued = Math.max(1, options.maxQueued ?? 8192);
     this.#governor = new CompressionGovernor(options.governor);
+    this.#buffers = new ReadBuffers(this.#maxSending);
+  }
+
+  /** Bytes of read buffers waiting to be used again. */
+  get keptReadBytes(): number {
+    return this.#buffers.keptBytes;
   }
 
   /** Queues a request. Throws {@linkcode TooManyRequestsError} when the queue is full. */
@@ -210,6 +219,7 @@ export class ChunkResponder {
         this.#governor.compressing,
         this.#opts.indexed,
         this.#opts.partials,
+        this.#buffers,
       );
       if (answer.fromPartial) {
         this.partialBytesSent += answer.response.data.length;
@@ -219,7 +229,7 @@ export class ChunkResponder {
       }
       if (answer.changed) this.#opts.changed?.add(request.path);
       if (answer.refusal !== undefined) this.#logRefusal(request, answer);
-      this.#send(answer.response);
+      this.#send(answer.response, answer.readBuffer);
       if (performance.now() - busySince >= MAX_BUSY_MS) {
         // Let the connection read and write.
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -251,7 +261,8 @@ export class ChunkResponder {
     }
   }
 
-  #send(response: ChunkResponse): void {
+  /** Sends `response`; `readBuffer` goes back to the pool once it is written. */
+  #send(response: ChunkResponse, readBuffer: Uint8Array | undefined): void {
     const size = response.data.length + 16;
     this.#sending += size;
     this.#sendingCount++;
@@ -259,6 +270,7 @@ export class ChunkResponder {
     this.#opts.to.send(response).catch(() => {
       // The connection is gone; the pool reports it.
     }).finally(() => {
+      if (readBuffer !== undefined) this.#buffers.give(readBuffer);
       this.#sending -= size;
       this.#sendingCount--;
       const wake = this.#wakeSent;
