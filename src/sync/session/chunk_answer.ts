@@ -17,6 +17,7 @@ import {
   toOsPath,
 } from "../../index/mod.ts";
 import {
+  type BufferPool,
   type ChunkRequest,
   type ChunkResponse,
   wirePathProblem,
@@ -28,7 +29,6 @@ import {
 } from "../../compress/mod.ts";
 import type { IndexedChunks, IndexedStamp } from "./indexed_chunks.ts";
 import type { OpenFiles } from "./open_files.ts";
-import type { ReadBuffers } from "./read_buffers.ts";
 
 const log = getLogger(["dsync", "sync", "responder"]);
 
@@ -47,7 +47,7 @@ export interface ChunkAnswer {
   /** Served from the `.part` of a file still being received. */
   readonly fromPartial?: boolean;
   /**
-   * The buffer the chunk was read into, from the `ReadBuffers` passed in:
+   * The buffer the chunk was read into, from the `BufferPool` passed in:
    * give it back once the response is written (not before).
    */
   readonly readBuffer?: Uint8Array;
@@ -136,7 +136,7 @@ function readFully(
   file: Deno.FsFile,
   offset: number,
   length: number,
-  buffers: ReadBuffers | undefined,
+  buffers: BufferPool | undefined,
 ): Uint8Array | undefined {
   file.seekSync(offset, Deno.SeekMode.Start);
   const buf = buffers?.take(length) ?? new Uint8Array(length);
@@ -172,7 +172,7 @@ function readChecked(
   request: ChunkRequest,
   files: OpenFiles | undefined,
   stamp: IndexedStamp | undefined,
-  buffers: ReadBuffers | undefined,
+  buffers: BufferPool | undefined,
 ): Uint8Array | "not_found" | "changed" {
   const { path, offset, length, hash } = request;
   const unchanged = (file: Deno.FsFile, info?: Deno.FileInfo) =>
@@ -230,7 +230,7 @@ export function answerChunkRequest(
   compress = true,
   indexed?: IndexedChunks,
   partials?: PartialChunks,
-  buffers?: ReadBuffers,
+  buffers?: BufferPool,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
   const refusal = refusalOf(ignore, path);

@@ -22,7 +22,11 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ChunkRequest, ChunkResponse } from "../../protocol/mod.ts";
+import {
+  BufferPool,
+  type ChunkRequest,
+  type ChunkResponse,
+} from "../../protocol/mod.ts";
 import {
   CompressionGovernor,
   CompressionPolicy,
@@ -30,7 +34,6 @@ import {
 } from "../../compress/mod.ts";
 import type { IndexedChunks } from "./indexed_chunks.ts";
 import { OpenFiles } from "./open_files.ts";
-import { ReadBuffers } from "./read_buffers.ts";
 import {
   answerChunkRequest,
   type ChunkAnswer,
@@ -123,7 +126,7 @@ export class ChunkResponder {
   readonly #files = new OpenFiles({ idleMs: FILES_IDLE_MS });
   readonly #policy = new CompressionPolicy();
   /** Chunks are read into these, used again once their answer is written. */
-  readonly #buffers: ReadBuffers;
+  readonly #buffers: BufferPool;
   /** Whether compressing pays on this peer's link, measured. */
   readonly #governor: CompressionGovernor;
   #filesTimer: ReturnType<typeof setTimeout> | undefined;
@@ -137,7 +140,7 @@ export class ChunkResponder {
     this.#maxSending = Math.max(1, options.maxSendingBytes ?? 8 << 20);
     this.#maxQueued = Math.max(1, options.maxQueued ?? 8192);
     this.#governor = new CompressionGovernor(options.governor);
-    this.#buffers = new ReadBuffers(this.#maxSending);
+    this.#buffers = new BufferPool(this.#maxSending);
   }
 
   /** Bytes of read buffers waiting to be used again. */
