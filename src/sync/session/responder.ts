@@ -130,6 +130,8 @@ export class ChunkResponder {
   /** Whether compressing pays on this peer's link, measured. */
   readonly #governor: CompressionGovernor;
   #filesTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `performance.now()` when answering last stopped. */
+  #idleSince = 0;
   /** Bytes of chunk data sent (as on the wire). */
   bytesSent = 0;
   /** Of those, bytes of chunks of files still being received here. */
@@ -160,23 +162,37 @@ export class ChunkResponder {
 
   #kick(): void {
     if (this.#running !== undefined) return;
-    if (this.#filesTimer !== undefined) clearTimeout(this.#filesTimer);
-    this.#filesTimer = undefined;
     this.#running = this.#drain().finally(() => {
       this.#running = undefined;
+      this.#idleSince = performance.now();
+      // The next request often comes a moment later: keep the handles
+      // a little, then let them go (nothing held open while idle).
       if (this.#files.size > 0 && !this.#closed) {
-        // The next request often comes a moment later: keep the handles
-        // a little, then let them go (nothing held open while idle).
-        const timer = setTimeout(() => {
-          this.#filesTimer = undefined;
-          this.#files.clear();
-        }, FILES_IDLE_MS);
-        Deno.unrefTimer(timer);
-        this.#filesTimer = timer;
+        this.#armFilesTimer(FILES_IDLE_MS);
       }
       // A request may have come after the loop's last look at the queue.
       if (!this.#closed && this.#head < this.#queue.length) this.#kick();
     });
+  }
+
+  /**
+   * Lets the kept handles go once no answering ran for `FILES_IDLE_MS`.
+   * One timer, armed when none is and looking again when it fires: a
+   * timer set and cleared each time the queue ran dry (thousands of times
+   * per GiB) was 0.28 s of a sender's 22 s profile.
+   */
+  #armFilesTimer(ms: number): void {
+    if (this.#filesTimer !== undefined) return;
+    const timer = setTimeout(() => {
+      this.#filesTimer = undefined;
+      if (this.#closed || this.#files.size === 0) return;
+      const idle = performance.now() - this.#idleSince;
+      if (this.#running !== undefined) this.#armFilesTimer(FILES_IDLE_MS);
+      else if (idle < FILES_IDLE_MS) this.#armFilesTimer(FILES_IDLE_MS - idle);
+      else this.#files.clear();
+    }, ms);
+    Deno.unrefTimer(timer);
+    this.#filesTimer = timer;
   }
 
   /** Drops queued requests and waits for the answers being written. */
