@@ -17,6 +17,7 @@ import {
   type FileRecord,
   sameBytes,
 } from "../../index/mod.ts";
+import { type BufferPool, receivedMessages } from "../../protocol/mod.ts";
 import { findLocalChunk, type LocalChunkIndex } from "./chunk_source.ts";
 import { chooseSource } from "../swarm/mod.ts";
 
@@ -96,6 +97,12 @@ export interface ChunkFetcherOptions {
   readonly now?: () => number;
   /** Deadline of a request to a partial holder (default `PARTIAL_REQUEST_TIMEOUT_MS`). */
   readonly partialTimeoutMs?: number;
+  /**
+   * Where chunk data received from peers was assembled (default: the
+   * process's `receivedMessages`): a chunk's buffer is given back once its
+   * bytes are copied into the write block.
+   */
+  readonly messageBuffers?: BufferPool;
 }
 
 /** The sources of one file, and when they were looked up. */
@@ -164,6 +171,7 @@ export class ChunkFetcher {
   ): Promise<void> {
     const chunks = record.chunks;
     const sources: SourceCache = { distrusted: new Set() };
+    const buffers = this.#o.messageBuffers ?? receivedMessages;
     const ahead: Promise<Got>[] = [];
     let aheadBytes = 0;
     let next = 0;
@@ -214,6 +222,8 @@ export class ChunkFetcher {
       }
       block.set(data, blockFill);
       blockFill += data.length;
+      // Copied: nothing holds the received message any more.
+      buffers.give(data);
     }
     await flush();
   }

@@ -14,6 +14,7 @@ import {
   type ChunkResponse,
   MAX_CHUNK_SIZE,
   MAX_REQUEST_ID,
+  receivedMessages,
 } from "../../protocol/mod.ts";
 import { decompressChunk } from "../../compress/mod.ts";
 
@@ -198,9 +199,17 @@ export class ChunkRequester {
     }
     let data: Uint8Array;
     try {
-      data = response.compression === "lz4"
-        ? decompressChunk(response.data, response.rawLength, MAX_CHUNK_SIZE)
-        : response.data;
+      if (response.compression === "lz4") {
+        // Into a pooled buffer that the puller gives back like any
+        // received chunk; the compressed bytes are spent at once.
+        data = decompressChunk(
+          response.data,
+          response.rawLength,
+          MAX_CHUNK_SIZE,
+          () => receivedMessages.take(response.rawLength),
+        );
+        receivedMessages.give(response.data);
+      } else data = response.data;
       if (!sameBytes(blake3(data), request.hash)) {
         throw new ChunkHashMismatchError(
           `Chunk "${request.path}"@${request.offset} (${request.length} bytes) does not have the requested BLAKE3`,
