@@ -53,6 +53,11 @@ const ALLOWED: Readonly<Record<string, Allowed>> = {
     sleeps: 1,
     why: `${HOLD}: no reading on while a peer is in quota debt`,
   },
+  "tests/e2e/record_memory_test.ts": {
+    sleeps: 2,
+    why:
+      `${PACE}: samples RSS every 50 ms; then ${HOLD} (memory stays bounded once the pulls run)`,
+  },
   "tests/e2e/_record_memory_probe.ts": {
     sleeps: 2,
     why:

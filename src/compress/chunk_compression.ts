@@ -70,20 +70,22 @@ export function compressIfWorthwhile(data: Uint8Array): EncodedChunk {
 
 /**
  * Decodes an LZ4 block that must expand to exactly `rawLength` bytes, with
- * `rawLength` at most `maxRaw` (the protocol's chunk limit). Throws
- * {@linkcode DecompressionError} on a length out of bounds (checked before
- * anything is allocated) or a malformed block.
+ * `rawLength` at most `maxRaw` (the protocol's chunk limit), into `into`
+ * when given (of `rawLength` bytes at least; a caller's pooled buffer),
+ * else into a new buffer. Throws {@linkcode DecompressionError} on a length
+ * out of bounds (checked before anything is allocated) or a malformed block.
  */
 export function decompressChunk(
   bytes: Uint8Array,
   rawLength: number,
   maxRaw: number,
+  into?: () => Uint8Array,
 ): Uint8Array {
   checkRawLength(rawLength, maxRaw);
   if (bytes.length === 0) {
     throw new DecompressionError("LZ4 chunk is empty");
   }
-  return decodeWith(decodeLz4BlockWasm, bytes, rawLength);
+  return decodeWith(decodeLz4BlockWasm, bytes, rawLength, into);
 }
 
 /** {@linkcode decompressChunk} with the TypeScript decoder (the fallback; exported for tests). */
@@ -108,8 +110,14 @@ function decodeWith(
   decode: (src: Uint8Array, out: Uint8Array) => Lz4BlockProblem | undefined,
   bytes: Uint8Array,
   rawLength: number,
+  into?: () => Uint8Array,
 ): Uint8Array {
-  const out = new Uint8Array(rawLength);
+  const out = into?.().subarray(0, rawLength) ?? new Uint8Array(rawLength);
+  if (out.length !== rawLength) {
+    throw new RangeError(
+      `Buffer of ${out.length} bytes cannot hold ${rawLength}`,
+    );
+  }
   const problem = decode(bytes, out);
   if (problem !== undefined) {
     throw new DecompressionError(

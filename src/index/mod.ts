@@ -67,6 +67,18 @@ export {
   VERSIONS_DIR,
 } from "./state_dir.ts";
 export {
+  CHUNK_ENTRY_BYTES,
+  chunkBytesCovered,
+  decodeChunks,
+  encodeChunks,
+  encodeChunksOf,
+  fileHashOfList,
+  packChunkBytes,
+  packChunks,
+  PackedChunk,
+  withLazyChunks,
+} from "./chunk_list.ts";
+export {
   IndexCorruptError,
   IndexSchemaError,
   IndexStore,
@@ -76,6 +88,7 @@ export {
   TOMBSTONE_RETENTION_MS,
 } from "./store.ts";
 export {
+  ChunkListGoneError,
   type HeldMark,
   type LocalPathRow,
   type LocalTotals,

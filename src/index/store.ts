@@ -10,7 +10,7 @@ import {
   type SQLInputValue,
   type StatementSync,
 } from "node:sqlite";
-import type { ChunkInfo } from "./file_digest.ts";
+import { decodeChunks, encodeChunksOf } from "./chunk_list.ts";
 import { fileHashOfChunks } from "./hash.ts";
 import { FILE_KINDS, type FileKind, type FileRecord } from "./file_record.ts";
 import { toOsPath } from "./rel_path.ts";
@@ -31,8 +31,6 @@ const log = getLogger(["dsync", "index"]);
  * content); a version 1 index is migrated in place from its chunk lists.
  */
 const SCHEMA_VERSION = 2;
-const HASH_BYTES = 32;
-const CHUNK_ENTRY_BYTES = 4 + HASH_BYTES;
 
 /** The index database cannot be read: corrupt, not a database, or of an unknown schema. */
 export class IndexCorruptError extends Error {
@@ -122,61 +120,6 @@ function upsertSql(rows: number): string {
         ELSE coalesce(files.deleted_at, excluded.deleted_at) END,
       symlink_target = excluded.symlink_target, hash = excluded.hash,
       version = excluded.version, chunks = excluded.chunks`;
-}
-
-/** Packs chunks as (u32 BE length, 32-byte hash) each; offsets are implied. */
-export function encodeChunks(chunks: readonly ChunkInfo[]): Uint8Array {
-  const out = new Uint8Array(chunks.length * CHUNK_ENTRY_BYTES);
-  let expectedOffset = 0;
-  for (let k = 0; k < chunks.length; k++) {
-    const chunk = chunks[k]!;
-    if (chunk.hash.length !== HASH_BYTES) {
-      throw new RangeError(
-        `Chunk hash of ${chunk.hash.length} bytes is not ${HASH_BYTES}`,
-      );
-    }
-    if (
-      chunk.offset !== expectedOffset || chunk.length < 0 ||
-      chunk.length > 0xffffffff
-    ) {
-      throw new RangeError(
-        `Chunk at offset ${chunk.offset} of length ${chunk.length} is not contiguous`,
-      );
-    }
-    expectedOffset += chunk.length;
-    // The length as u32 BE, by hand: a DataView per list cost more than
-    // the rest of the encoding for the one-chunk lists of small files.
-    const at = k * CHUNK_ENTRY_BYTES;
-    const length = chunk.length;
-    out[at] = length >>> 24;
-    out[at + 1] = (length >>> 16) & 0xff;
-    out[at + 2] = (length >>> 8) & 0xff;
-    out[at + 3] = length & 0xff;
-    out.set(chunk.hash, at + 4);
-  }
-  return out;
-}
-
-/** Unpacks {@linkcode encodeChunks}; throws `RangeError` on a bad length. */
-export function decodeChunks(bytes: Uint8Array): ChunkInfo[] {
-  if (bytes.length % CHUNK_ENTRY_BYTES !== 0) {
-    throw new RangeError(
-      `Chunk list of ${bytes.length} bytes is not a multiple of ${CHUNK_ENTRY_BYTES}`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const chunks: ChunkInfo[] = [];
-  let offset = 0;
-  for (let at = 0; at < bytes.length; at += CHUNK_ENTRY_BYTES) {
-    const length = view.getUint32(at);
-    chunks.push({
-      offset,
-      length,
-      hash: bytes.subarray(at + 4, at + CHUNK_ENTRY_BYTES),
-    });
-    offset += length;
-  }
-  return chunks;
 }
 
 function isCorruption(err: unknown): boolean {
@@ -729,7 +672,7 @@ export class IndexStore {
     params[at + 10] = record.symlinkTarget ?? null;
     params[at + 11] = record.hash;
     params[at + 12] = this.#encodeVersion(record.version);
-    params[at + 13] = encodeChunks(record.chunks);
+    params[at + 13] = encodeChunksOf(record);
   }
 
   /** Updates mtime/inode/dev of existing records without a new sequence. */

@@ -4,6 +4,7 @@
  * each other with no regard to frame boundaries. Packing messages into full
  * frames costs one AEAD call per ~64 KiB instead of one per message.
  */
+import { type BufferPool, POOLED_MAX } from "../protocol/mod.ts";
 
 /** Size of the length that precedes every message in the stream. */
 export const MESSAGE_HEADER_SIZE = 4;
@@ -43,6 +44,7 @@ function readU32(bytes: Uint8Array, at: number): number {
  */
 export class MessageAssembler {
   readonly maxMessageSize: number;
+  readonly #buffers: BufferPool | undefined;
   #chunk: Uint8Array = EMPTY;
   #pos = 0;
   readonly #header = new Uint8Array(MESSAGE_HEADER_SIZE);
@@ -51,8 +53,14 @@ export class MessageAssembler {
   #total = 0;
   #filled = 0;
 
-  constructor(maxMessageSize: number) {
+  /**
+   * A message that spans frames is copied together into a buffer of
+   * `buffers` when it fits one (its taker may give it back), else into a
+   * fresh one.
+   */
+  constructor(maxMessageSize: number, buffers?: BufferPool) {
     this.maxMessageSize = maxMessageSize;
+    this.#buffers = buffers;
   }
 
   /** True between messages, with all pushed data used. */
@@ -113,7 +121,9 @@ export class MessageAssembler {
         const view = chunk.subarray(pos, pos + total);
         return total * 2 >= chunk.length ? view : view.slice();
       }
-      this.#message = new Uint8Array(Math.min(total, EAGER_ALLOCATION));
+      this.#message = this.#buffers !== undefined && total <= POOLED_MAX
+        ? this.#buffers.take(total)
+        : new Uint8Array(Math.min(total, EAGER_ALLOCATION));
       this.#total = total;
       this.#filled = 0;
     }

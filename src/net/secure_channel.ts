@@ -17,6 +17,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { MAX_PLAINTEXT, type SecureSession } from "../crypto/mod.ts";
+import { type BufferPool, receivedMessages } from "../protocol/mod.ts";
 import { fingerprint } from "../identity/mod.ts";
 import {
   type ByteReader,
@@ -100,6 +101,11 @@ export interface SecureChannelOptions {
   remoteAddr?: string;
   /** Clock in ms for `lastReceivedAt`/`lastSentAt`. */
   now?: () => number;
+  /**
+   * Where messages spanning frames are assembled (default: the process's
+   * `receivedMessages`, whose buffers the puller gives back).
+   */
+  messageBuffers?: BufferPool;
 }
 
 /** A queued application message or control frame. */
@@ -180,7 +186,10 @@ export class SecureChannel {
         `Channel maxMessageSize must be an integer in [0, 2^32), got ${this.#maxMessageSize}`,
       );
     }
-    this.#assembler = new MessageAssembler(this.#maxMessageSize);
+    this.#assembler = new MessageAssembler(
+      this.#maxMessageSize,
+      options.messageBuffers ?? receivedMessages,
+    );
     this.#goodbyeTimeoutMs = options.goodbyeTimeoutMs ?? 1_000;
     this.#now = options.now ?? Date.now;
     this.lastReceivedAt = this.lastSentAt = this.#now();

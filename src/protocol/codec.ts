@@ -7,6 +7,7 @@
  * Both directions check every field, so a message that encodes also decodes,
  * and `encode(decode(b))` gives back `b`.
  */
+import { decodedChunkList, PACKED_CHUNKS_FROM } from "./_decoded_chunk.ts";
 import { Reader } from "./_reader.ts";
 import {
   checkAvailability,
@@ -354,7 +355,7 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
     version.push({ replica, counter });
   }
   let hash: Uint8Array = EMPTY;
-  const chunks: WireChunk[] = [];
+  let chunks: WireChunk[] = [];
   let symlinkTarget: string | undefined;
   if (!deleted && kind !== "dir") {
     hash = rd.raw("record hash", HASH_SIZE);
@@ -368,15 +369,20 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
           } bytes, ${rd.remaining} left`,
         );
       }
-      const lengths: number[] = [];
+      const lengths = new Uint32Array(count);
       for (let i = 0; i < count; i++) {
-        lengths.push(rd.varUint("record chunk length", MAX_CHUNK_SIZE));
+        lengths[i] = rd.varUint("record chunk length", MAX_CHUNK_SIZE);
       }
-      for (let i = 0; i < count; i++) {
-        chunks.push({
-          length: lengths[i] as number,
-          hash: rd.raw("record chunk hash", HASH_SIZE),
-        });
+      const hashes = rd.raw("record chunk hashes", count * HASH_SIZE);
+      if (count > PACKED_CHUNKS_FROM) {
+        chunks = decodedChunkList(lengths, hashes);
+      } else {
+        for (let i = 0, at = 0; i < count; i++, at += HASH_SIZE) {
+          chunks.push({
+            length: lengths[i]!,
+            hash: hashes.subarray(at, at + HASH_SIZE),
+          });
+        }
       }
     } else {
       symlinkTarget = rd.string(

@@ -32,6 +32,7 @@ export {
   INDEX_BATCH_HEADER_BYTES,
   MESSAGE_TYPE_CODES,
 } from "./codec.ts";
+export { BufferPool, POOLED_MAX, receivedMessages } from "./buffer_pool.ts";
 export { checkResponseMatchesRequest } from "./response_match.ts";
 export {
   caseFoldKey,

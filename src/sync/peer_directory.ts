@@ -10,12 +10,7 @@
  */
 
 import { fingerprint } from "../identity/mod.ts";
-import {
-  compare,
-  type FileRecord,
-  type RemoteIndex,
-  toHex,
-} from "../index/mod.ts";
+import { type FileRecord, type RemoteIndex, toHex } from "../index/mod.ts";
 import type { Availability } from "../protocol/mod.ts";
 import type { ChunkSource, PeerDirectory } from "./pull/mod.ts";
 import {
@@ -25,6 +20,7 @@ import {
 } from "./swarm/mod.ts";
 import {
   type ChunkResponder,
+  IntakeBudget,
   NameReports,
   type PeerSession,
 } from "./session/mod.ts";
@@ -55,6 +51,11 @@ export interface Peer {
    * would not learn again what the first one withheld.
    */
   readonly names: NameReports;
+  /**
+   * The peer's index intake quotas, across its sessions: reconnecting
+   * does not give it a fresh minute's worth (issue #19 point 4).
+   */
+  readonly intake: IntakeBudget;
 }
 
 /** Peer ids as hex, cached per array (the pool hands out the same one per channel). */
@@ -137,6 +138,9 @@ export class ConnectedPeers implements PeerDirectory {
         bytesSent: 0,
         partialBytesSent: 0,
         names: new NameReports(),
+        intake: new IntakeBudget({
+          peer: () => fingerprint(channel.peerDevice ?? peerId),
+        }),
       };
       this.#peers.set(id, peer);
     }
@@ -260,9 +264,10 @@ export class ConnectedPeers implements PeerDirectory {
    * `record`'s version: where that change came from.
    */
   sourceOf(record: FileRecord): string | undefined {
-    for (const entry of this.#remote.recordsFor(record.path)) {
-      if (compare(entry.record.version, record.version) !== "equal") continue;
-      const replica = entry.replica.toString(16).padStart(16, "0");
+    for (
+      const id of this.#remote.replicasWithVersion(record.path, record.version)
+    ) {
+      const replica = id.toString(16).padStart(16, "0");
       for (const peer of this.#peers.values()) {
         if (peer.replica === replica) return peer.name ?? peer.fingerprint;
       }

@@ -113,6 +113,7 @@ export class PeerLine implements SessionListener, ChunkServer {
         },
       ),
       names: peer.names,
+      intakeBudget: peer.intake,
       held: () => w.pause.paused,
       name: o.name,
       caseInsensitive: w.caseInsensitive,

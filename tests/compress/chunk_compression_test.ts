@@ -190,3 +190,28 @@ Deno.test("decompressChunk() decodes overlapping matches (runs) exactly", () => 
     );
   }
 });
+
+Deno.test("decompressChunk() decodes into the caller's buffer when given one", () => {
+  const text = sourceText(64 * 1024);
+  const encoded = compressIfWorthwhile(text);
+  if (encoded.compression !== "lz4") return; // no LZ4 on this platform
+  const pooled = new Uint8Array(80 * 1024).fill(0xee);
+  const out = decompressChunk(
+    encoded.bytes,
+    text.length,
+    MAX_CHUNK_SIZE,
+    () => pooled,
+  );
+  assert(out.buffer === pooled.buffer);
+  assertEquals(out, text);
+  assertThrows(
+    () =>
+      decompressChunk(
+        encoded.bytes,
+        text.length,
+        MAX_CHUNK_SIZE,
+        () => new Uint8Array(100),
+      ),
+    RangeError,
+  );
+});

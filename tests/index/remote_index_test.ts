@@ -1,10 +1,14 @@
-import { assertEquals } from "../assert.ts";
+import { assertEquals, assertThrows } from "../assert.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import { blake3, toHex } from "../../src/index/hash.ts";
 import { IndexStore } from "../../src/index/store.ts";
 import { versionOf } from "../../src/index/version_vector.ts";
 import { CaseFoldIndex } from "../../src/sync/session/case_fold.ts";
-import { RemoteIndex } from "../../src/index/remote_index.ts";
+import {
+  ChunkListGoneError,
+  RemoteIndex,
+} from "../../src/index/remote_index.ts";
+import { fileHashOfChunks } from "../../src/index/hash.ts";
 
 const enc = new TextEncoder();
 const byValue = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
@@ -145,6 +149,10 @@ Deno.test("RemoteIndex.localTotals() counts live local files", () =>
       { ...file("c", "x"), deleted: true },
     ]);
     assertEquals(remote.localTotals(), { files: 2, bytes: 5 });
+    // Counted again after every change, not before.
+    store.putMany([file("d", "6789"), { ...file("a", "12"), deleted: true }]);
+    assertEquals(remote.localTotals(), { files: 2, bytes: 7 });
+    assertEquals(remote.localTotals(), { files: 2, bytes: 7 });
   }));
 
 Deno.test("RemoteIndex.contentKeptElsewhere() finds deletes whose content a live file or a peer's live record at another path holds", () =>
@@ -183,6 +191,30 @@ Deno.test("RemoteIndex.contentKeptElsewhere() finds deletes whose content a live
     );
   }));
 
+Deno.test("RemoteIndex.replicasWithVersion() finds the replicas whose record of a path has exactly that version", () =>
+  withIndex((_store, remote) => {
+    remote.storeBatch(5n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(6n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(7n, [{ ...file("p", "y", 3), sequence: 1 }], 1n);
+    const sorted = (ids: bigint[]) => ids.sort(byValue);
+    assertEquals(
+      sorted(remote.replicasWithVersion("p", versionOf([[BIG_REPLICA, 2]]))),
+      [5n, 6n],
+    );
+    assertEquals(
+      remote.replicasWithVersion("p", versionOf([[BIG_REPLICA, 3]])),
+      [7n],
+    );
+    assertEquals(
+      remote.replicasWithVersion("p", versionOf([[BIG_REPLICA, 4]])),
+      [],
+    );
+    assertEquals(
+      remote.replicasWithVersion("q", versionOf([[BIG_REPLICA, 2]])),
+      [],
+    );
+  }));
+
 Deno.test("RemoteIndex.localVersion() reads the version of a local record alone", () =>
   withIndex((store, remote) => {
     store.putMany([file("a", "12", 7)]);
@@ -200,4 +232,38 @@ Deno.test("CaseFoldIndex finds case-only twins of live local paths", () =>
     assertEquals(folds.twin("docs/readme.md"), undefined);
     store.put(file("stra\u00dfe", "1"));
     assertEquals(folds.twin("STRASSE"), "stra\u00dfe");
+  }));
+
+function longFile(path: string, count: number, seed: number): FileRecord {
+  const chunks = Array.from({ length: count }, (_, i) => ({
+    offset: i,
+    length: 1,
+    hash: blake3(enc.encode(`${seed}:${i}`)),
+  }));
+  return {
+    path,
+    kind: "file",
+    size: count,
+    mtimeNs: 5n,
+    exec: false,
+    hash: fileHashOfChunks(chunks),
+    chunks,
+    version: versionOf([[BIG_REPLICA, seed]]),
+    deleted: false,
+    sequence: 0,
+  };
+}
+
+Deno.test("RemoteIndex reads a long chunk list when it is first used, and refuses one that changed since", () =>
+  withIndex((_store, remote) => {
+    const first = longFile("big.bin", 3000, 1);
+    remote.storeBatch(BIG_REPLICA, [first], 1n);
+    const read = remote.get(BIG_REPLICA, "big.bin")!;
+    const [entry] = remote.recordsFor("big.bin");
+    assertEquals(read.chunks.length, 3000);
+    assertEquals(read.chunks[2999]!.hash, first.chunks[2999]!.hash);
+    assertEquals(read.chunks[2999]!.offset, 2999);
+    remote.storeBatch(BIG_REPLICA, [longFile("big.bin", 2000, 2)], 2n);
+    assertThrows(() => entry!.record.chunks, ChunkListGoneError);
+    assertEquals(remote.get(BIG_REPLICA, "big.bin")!.chunks.length, 2000);
   }));

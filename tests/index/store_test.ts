@@ -7,12 +7,7 @@ import {
 } from "../assert.ts";
 import { DatabaseSync } from "node:sqlite";
 import type { FileRecord } from "../../src/index/file_record.ts";
-import {
-  decodeChunks,
-  encodeChunks,
-  IndexCorruptError,
-  IndexStore,
-} from "../../src/index/store.ts";
+import { IndexCorruptError, IndexStore } from "../../src/index/store.ts";
 import { fileHashOfChunks } from "../../src/index/hash.ts";
 import { setSchemaVersion } from "./_schema.ts";
 import {
@@ -325,22 +320,6 @@ Deno.test("IndexStore.open() refuses an index of another schema version", async 
     setSchemaVersion(dir, 99);
     assertThrows(() => IndexStore.open(dir), IndexCorruptError);
   });
-});
-
-Deno.test("encodeChunks() and decodeChunks() round-trip and validate", () => {
-  const chunks = [
-    { offset: 0, length: 16_384, hash: hashOf(4) },
-    { offset: 16_384, length: 262_144, hash: hashOf(5) },
-  ];
-  const bytes = encodeChunks(chunks);
-  assertStrictEquals(bytes.length, 72);
-  assertEquals(decodeChunks(bytes), chunks);
-  assertEquals(decodeChunks(new Uint8Array(0)), []);
-  assertThrows(() => decodeChunks(bytes.subarray(1)), RangeError);
-  assertThrows(
-    () => encodeChunks([{ offset: 5, length: 1, hash: hashOf(1) }]),
-    RangeError,
-  );
 });
 
 Deno.test("IndexStore.open() refuses a folder that does not exist", async () => {

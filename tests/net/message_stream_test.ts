@@ -5,6 +5,7 @@ import {
 } from "../../src/net/message_stream.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { pattern } from "./_helpers.ts";
+import { BufferPool } from "../../src/protocol/mod.ts";
 
 /** The stream bytes of `messages`: u32 length ‖ bytes each. */
 function stream(messages: Uint8Array[]): Uint8Array {
@@ -88,4 +89,26 @@ Deno.test("MessageAssembler.push() refuses new data before the old is used", () 
   assembler.push(stream([pattern(1, 1), pattern(1, 2)]));
   assertEquals(assembler.next(), pattern(1, 1));
   assertThrows(() => assembler.push(new Uint8Array(1)), Error, "before next()");
+});
+
+Deno.test("MessageAssembler assembles a message spanning frames in a pooled buffer, used again once given back", () => {
+  const pool = new BufferPool(1 << 20);
+  const assembler = new MessageAssembler(1 << 20, pool);
+  const message = new Uint8Array(50_000).map((_, i) => i & 0xff);
+  const bytes = stream([message]);
+  const receive = () => {
+    let out: Uint8Array | undefined;
+    for (let at = 0; at < bytes.length; at += 20_000) {
+      assembler.push(bytes.subarray(at, at + 20_000));
+      out = assembler.next() ?? out;
+      assertEquals(assembler.next(), undefined);
+    }
+    return out!;
+  };
+  const first = receive();
+  assertEquals(first, message);
+  pool.give(first);
+  const second = receive();
+  assertEquals(second, message);
+  assert(second.buffer === first.buffer);
 });

@@ -159,24 +159,34 @@ function disposeOld(t: ExactTarget, aside: string | undefined): void {
  * there or appears meanwhile.
  */
 export function replaceExactly(t: ExactTarget, partPath: string): void {
-  const aside = moveOldAside(t);
+  // Where the index holds nothing, there is nothing to move aside, and the
+  // hard link below fails on any entry that is there: no look first (a
+  // look that finds nothing throws NotFound, which was a fifth of the main
+  // thread's time placing 100,000 new small files).
+  const expectsNothing = t.expected === undefined || t.expected.deleted;
+  const aside = expectsNothing ? undefined : moveOldAside(t);
   t.between?.();
   try {
     Deno.linkSync(partPath, t.osPath);
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) {
-      // A new entry appeared where the old one was: a local write, newer
-      // than the old entry, which the peer's change then did not see.
+      // An entry the index has not seen is there (or appeared where the
+      // old one was): a local write the peer's change did not see.
       disposeOld(t, aside);
       throw new LocalChangeError(
         t.relPath,
-        `Local change at "${t.relPath}": an entry appeared while it was replaced`,
+        `Local change at "${t.relPath}": ${
+          expectsNothing
+            ? "an entry the index has not seen is there"
+            : "an entry appeared while it was replaced"
+        }`,
       );
     }
     if (!linksUnsupported(err)) {
       if (aside !== undefined) putBack(t, aside);
       throw err;
     }
+    if (expectsNothing) moveOldAside(t); // throws on an entry there
     Deno.renameSync(partPath, t.osPath);
     disposeOld(t, aside);
     return;

@@ -24,6 +24,7 @@ import {
   type LocalChunkIndex,
   readFirstVerified,
 } from "./chunk_source.ts";
+import { type BufferPool, receivedMessages } from "../../protocol/mod.ts";
 import { ChunkWrites } from "./chunk_writes.ts";
 import {
   canServe,
@@ -86,6 +87,17 @@ const NONE: ReadonlySet<string> = new Set();
 /** Fetched bytes waiting to be written at most, before more are asked for. */
 const MAX_QUEUED_WRITES = 2 << 20;
 
+/**
+ * Most chunks of one file fetched ahead (in flight, or waiting to be
+ * written), whatever their size. A window in bytes alone let a record of
+ * 448K one-byte chunks from a peer that never answers put every one of
+ * them in flight at once (issue #19 point 5).
+ */
+export const MAX_AHEAD_CHUNKS = 1024;
+
+/** Most chunks of one small file fetched at once (see `assemble`). */
+export const MAX_ASSEMBLE_CHUNKS = 64;
+
 /** Who can give us a chunk: the engine's peers, as the pull room sees them. */
 export interface PeerDirectory {
   /**
@@ -110,6 +122,12 @@ export interface ChunkFetcherOptions {
    * random by default, so receivers starting together differ.
    */
   readonly orderSeed?: number;
+  /**
+   * Where chunk data received from peers was assembled (default: the
+   * process's `receivedMessages`): a chunk's buffer is given back once its
+   * bytes are written.
+   */
+  readonly messageBuffers?: BufferPool;
 }
 
 /** The sources of one file, and when they were looked up. */
@@ -186,10 +204,11 @@ export class ChunkFetcher {
       wake = undefined;
       w?.();
     };
+    const buffers = this.#o.messageBuffers ?? receivedMessages;
     const writes = new ChunkWrites(sink, (bytes) => {
       progress(bytes);
       woken();
-    });
+    }, (data) => buffers.give(data));
     signal.addEventListener("abort", woken, { once: true });
     try {
       while (!order.finished) {
@@ -197,6 +216,7 @@ export class ChunkFetcher {
         if (writes.failure !== undefined) throw writes.failure;
         while (
           (running === 0 || ahead < windowBytes) &&
+          running + writes.count < MAX_AHEAD_CHUNKS &&
           writes.queued < MAX_QUEUED_WRITES
         ) {
           const pick = this.#pickChunk(record, order, sources, failed, running);
@@ -225,7 +245,7 @@ export class ChunkFetcher {
         }
         if (order.finished) break;
         if (running === 0) {
-          if (writes.queued >= MAX_QUEUED_WRITES) writes.flush();
+          if (writes.count > 0) writes.flush();
           else throw lastError ?? new NoSourceError(record.path);
         }
         await new Promise<void>((resolve) => wake = resolve);
@@ -359,12 +379,20 @@ export class ChunkFetcher {
       progress(data.length);
       return data;
     }
+    // At most MAX_ASSEMBLE_CHUNKS at once: a 256 KiB file may list 256K
+    // one-byte chunks, each a request and a promise.
     const out = new Uint8Array(record.size);
-    await Promise.all(chunks.map(async (chunk, index) => {
-      const data = await this.#chunk(record, index, signal, sources);
-      out.set(data, chunk.offset);
-      progress(data.length);
-    }));
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const index = next++;
+        const data = await this.#chunk(record, index, signal, sources);
+        out.set(data, chunks[index]!.offset);
+        progress(data.length);
+      }
+    };
+    const workers = Math.min(MAX_ASSEMBLE_CHUNKS, chunks.length);
+    await Promise.all(Array.from({ length: workers }, worker));
     return out;
   }
 

@@ -17,6 +17,9 @@ export interface BlockSink {
 /** Bytes written to a sink at once, at most. */
 export const WRITE_BLOCK = 1 << 20;
 
+/** Pieces queued that start a write however few bytes they hold (tiny chunks). */
+const KICK_PIECES = 256;
+
 interface Piece {
   readonly offset: number;
   readonly data: Uint8Array;
@@ -26,6 +29,7 @@ interface Piece {
 export class ChunkWrites {
   readonly #sink: BlockSink;
   readonly #settled: (bytes: number) => void;
+  readonly #release: (data: Uint8Array) => void;
   #queue: Piece[] = [];
   #queued = 0;
   /** Write what is queued even below a block (until the queue is empty). */
@@ -36,10 +40,24 @@ export class ChunkWrites {
   #closed = false;
   #scratch: Uint8Array | undefined;
 
-  /** `settled` is told of the bytes of each write done, and of a failure (0). */
-  constructor(sink: BlockSink, settled: (bytes: number) => void) {
+  /**
+   * `settled` is told of the bytes of each write done, and of a failure
+   * (0); `release` is given each piece's data once it is written (or
+   * dropped), to reuse its buffer.
+   */
+  constructor(
+    sink: BlockSink,
+    settled: (bytes: number) => void,
+    release: (data: Uint8Array) => void = () => {},
+  ) {
     this.#sink = sink;
     this.#settled = settled;
+    this.#release = release;
+  }
+
+  /** Pieces queued and not yet being written. */
+  get count(): number {
+    return this.#queue.length;
   }
 
   /** The error of a write that failed (later ones are not tried). */
@@ -57,7 +75,9 @@ export class ChunkWrites {
     if (this.#closed || this.#failure !== undefined) return;
     this.#queue.push({ offset, data });
     this.#queued += data.length;
-    if (this.#queued >= WRITE_BLOCK) this.#kick();
+    if (this.#queued >= WRITE_BLOCK || this.#queue.length >= KICK_PIECES) {
+      this.#kick();
+    }
   }
 
   /** Starts writing what is queued, however little. */
@@ -92,7 +112,8 @@ export class ChunkWrites {
     try {
       while (
         this.#queue.length > 0 && !this.#closed &&
-        (this.#force || this.#queued >= WRITE_BLOCK)
+        (this.#force || this.#queued >= WRITE_BLOCK ||
+          this.#queue.length >= KICK_PIECES)
       ) {
         const batch = this.#queue.sort((a, b) => a.offset - b.offset);
         this.#queue = [];
@@ -110,6 +131,7 @@ export class ChunkWrites {
             end++;
           }
           await this.#sink.write(batch[i]!.offset, this.#join(batch, i, end));
+          for (let k = i; k < end; k++) this.#release(batch[k]!.data);
           this.#settled(bytes);
           i = end;
         }

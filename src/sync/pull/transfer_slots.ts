@@ -1,8 +1,15 @@
 /**
  * Transfer slots: big files run one per slot, small files in groups (up to
- * `groupFiles` files or `groupBytes` bytes), a group per slot; a new job
- * waits for a free slot. The paths of a running job are active in the
- * queue, so no second round plans them meanwhile.
+ * `groupFiles` files or `groupBytes` bytes), a group per slot. The paths of
+ * a running job are active in the queue, so no second round plans them
+ * meanwhile.
+ *
+ * A round never waits for a slot: a big file that finds every slot taken
+ * is set aside (shown as waiting) and queued again when a job ends, and
+ * groups of small files may take one lane beyond the limit. When a round
+ * waited instead, 8 records from a peer that never serves them (issue #19
+ * point 5) took the 4 slots for good and held up every later round, so a
+ * 10 KiB file from an honest peer was never even planned.
  * @module
  */
 
@@ -20,6 +27,10 @@ export class TransferSlots {
   readonly #ctx: PullContext;
   readonly #queue: PullQueue;
   readonly #jobs = new Set<Promise<void>>();
+  /** Jobs of groups of small files, among `#jobs`. */
+  readonly #groupJobs = new Set<Promise<void>>();
+  /** Big files set aside for want of a slot: queued again when a job ends. */
+  readonly #deferred = new Set<string>();
 
   constructor(ctx: PullContext, queue: PullQueue) {
     this.#ctx = ctx;
@@ -36,19 +47,24 @@ export class TransferSlots {
     return [...this.#jobs];
   }
 
-  /** Starts pull jobs for `ds`, waiting for free slots; returns the jobs started. */
+  /**
+   * Starts pull jobs for `ds`; big files that find no free slot are set
+   * aside (see the module comment). Returns the jobs started.
+   */
   async start(ds: readonly Decision[]): Promise<Promise<void>[]> {
     const o = this.#ctx.options;
     const small = o.smallFileBytes ?? 256 * 1024;
     const groupFiles = o.groupFiles ?? 128;
     const groupBytes = o.groupBytes ?? 8 << 20;
+    const slots = Math.max(1, o.maxConcurrentTransfers);
     const started: Promise<void>[] = [];
     let group: Decision[] = [];
     let bytes = 0;
-    const launch = async (job: () => Promise<void>, paths: string[]) => {
-      while (this.#jobs.size >= Math.max(1, o.maxConcurrentTransfers)) {
-        await Promise.race(this.#jobs);
-      }
+    const launch = (
+      job: () => Promise<void>,
+      paths: string[],
+      isGroup: boolean,
+    ) => {
       this.#queue.activate(paths);
       const run: Promise<void> = job()
         .catch((err) =>
@@ -57,16 +73,38 @@ export class TransferSlots {
         .finally(() => {
           this.#queue.release(paths);
           this.#jobs.delete(run);
+          this.#groupJobs.delete(run);
+          if (this.#deferred.size > 0) {
+            const again = [...this.#deferred];
+            this.#deferred.clear();
+            this.#queue.enqueue(again);
+          }
           this.#queue.kick();
         });
       this.#jobs.add(run);
+      if (isGroup) this.#groupJobs.add(run);
       started.push(run);
+    };
+    const launchGroup = async (g: Decision[]) => {
+      // Past the limit, one group still runs beside the big files.
+      while (
+        this.#jobs.size >= slots &&
+        (this.#groupJobs.size >= 1 || this.#jobs.size >= slots + 1)
+      ) {
+        await Promise.race(this.#jobs);
+      }
+      launch(() => pullGroup(ctx, g), g.map((x) => x.path), true);
     };
     const ctx = this.#ctx;
     for (const d of ds) {
       if (ctx.closed()) break;
       if (d.remote.size > small || d.action.kind === "conflict") {
-        await launch(() => pullFile(ctx, d), [d.path]);
+        if (this.#jobs.size >= slots) {
+          this.#deferred.add(d.path);
+          this.#queue.wait(d.path);
+          continue;
+        }
+        launch(() => pullFile(ctx, d), [d.path], false);
         continue;
       }
       group.push(d);
@@ -75,13 +113,10 @@ export class TransferSlots {
         const g = group;
         group = [];
         bytes = 0;
-        await launch(() => pullGroup(ctx, g), g.map((x) => x.path));
+        await launchGroup(g);
       }
     }
-    if (group.length > 0 && !ctx.closed()) {
-      const g = group;
-      await launch(() => pullGroup(ctx, g), g.map((x) => x.path));
-    }
+    if (group.length > 0 && !ctx.closed()) await launchGroup(group);
     return started;
   }
 }

@@ -17,6 +17,7 @@ import {
   toOsPath,
 } from "../../index/mod.ts";
 import {
+  type BufferPool,
   type ChunkRequest,
   type ChunkResponse,
   wirePathProblem,
@@ -45,6 +46,11 @@ export interface ChunkAnswer {
   readonly refusal?: string;
   /** Served from the `.part` of a file still being received. */
   readonly fromPartial?: boolean;
+  /**
+   * The buffer the chunk was read into, from the `BufferPool` passed in:
+   * give it back once the response is written (not before).
+   */
+  readonly readBuffer?: Uint8Array;
 }
 
 /** Chunks of files this device is still receiving (see `../swarm/mod.ts`). */
@@ -130,13 +136,17 @@ function readFully(
   file: Deno.FsFile,
   offset: number,
   length: number,
+  buffers: BufferPool | undefined,
 ): Uint8Array | undefined {
   file.seekSync(offset, Deno.SeekMode.Start);
-  const buf = new Uint8Array(length);
+  const buf = buffers?.take(length) ?? new Uint8Array(length);
   let got = 0;
   while (got < length) {
     const n = file.readSync(buf.subarray(got));
-    if (n === null) return undefined;
+    if (n === null) {
+      buffers?.give(buf);
+      return undefined;
+    }
     got += n;
   }
   return buf;
@@ -162,6 +172,7 @@ function readChecked(
   request: ChunkRequest,
   files: OpenFiles | undefined,
   stamp: IndexedStamp | undefined,
+  buffers: BufferPool | undefined,
 ): Uint8Array | "not_found" | "changed" {
   const { path, offset, length, hash } = request;
   const unchanged = (file: Deno.FsFile, info?: Deno.FileInfo) =>
@@ -169,10 +180,11 @@ function readChecked(
   const kept = files?.get(path);
   if (kept !== undefined) {
     const trusted = unchanged(kept);
-    const data = readFully(kept, offset, length);
+    const data = readFully(kept, offset, length, buffers);
     if (
       data !== undefined && (trusted || sameBytes(blake3(data), hash))
     ) return data;
+    if (data !== undefined) buffers?.give(data);
     // Renamed, replaced or rewritten since it was opened: look again.
     files!.evict(path);
   }
@@ -185,13 +197,16 @@ function readChecked(
   try {
     // The open handle's stat: the path may name another file by now.
     trusted = unchanged(file);
-    data = readFully(file, offset, length);
+    data = readFully(file, offset, length, buffers);
   } finally {
     if (files === undefined) file.close();
     else files.put(path, file);
   }
   if (data === undefined) return "changed";
-  if (!trusted && !sameBytes(blake3(data), hash)) return "changed";
+  if (!trusted && !sameBytes(blake3(data), hash)) {
+    buffers?.give(data);
+    return "changed";
+  }
   return data;
 }
 
@@ -203,7 +218,8 @@ function readChecked(
  * With `files`, the handle is kept for the next request of the same path;
  * with `policy`, chunks of a file that did not compress are sent untried;
  * with `compress` false, none is tried; with `indexed`, only whole
- * indexed chunks are read (the node always passes it).
+ * indexed chunks are read (the node always passes it); with `buffers`,
+ * chunks are read into its buffers (see `ChunkAnswer.readBuffer`).
  */
 export function answerChunkRequest(
   folder: string,
@@ -214,6 +230,7 @@ export function answerChunkRequest(
   compress = true,
   indexed?: IndexedChunks,
   partials?: PartialChunks,
+  buffers?: BufferPool,
 ): ChunkAnswer {
   const { id, path, offset, length } = request;
   const refusal = refusalOf(ignore, path);
@@ -243,6 +260,7 @@ export function answerChunkRequest(
       request,
       files,
       indexed?.stampOf?.(path),
+      buffers,
     );
     if (data === "not_found") {
       return { response: statusOnly(id, "not_found"), changed: false };
@@ -253,6 +271,7 @@ export function answerChunkRequest(
     return {
       response: okResponse(request, data, policy, compress),
       changed: false,
+      ...(buffers === undefined ? {} : { readBuffer: data }),
     };
   } catch (err) {
     log.debug("Cannot serve {path}@{offset}: {error}", {

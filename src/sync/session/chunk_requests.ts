@@ -14,6 +14,7 @@ import {
   type ChunkResponse,
   MAX_CHUNK_SIZE,
   MAX_REQUEST_ID,
+  receivedMessages,
 } from "../../protocol/mod.ts";
 import { decompressChunk } from "../../compress/mod.ts";
 
@@ -86,6 +87,8 @@ export class ChunkRequester {
   /** Bytes and requests reserved: in flight or about to be sent. */
   #bytes = 0;
   #count = 0;
+  /** Bytes of the waiters (summed on change: read for every chunk pick). */
+  #waitingBytes = 0;
   #nextId = 1;
   #closed: Error | undefined;
   /** Bytes received in answers, as they came on the wire (maybe compressed). */
@@ -101,9 +104,7 @@ export class ChunkRequester {
 
   /** Requested bytes not yet answered (plus those waiting for room). */
   get inFlightBytes(): number {
-    let waiting = 0;
-    for (const w of this.#waiters) waiting += w.length;
-    return this.#bytes + waiting;
+    return this.#bytes + this.#waitingBytes;
   }
 
   /** Requests not yet answered. */
@@ -198,9 +199,17 @@ export class ChunkRequester {
     }
     let data: Uint8Array;
     try {
-      data = response.compression === "lz4"
-        ? decompressChunk(response.data, response.rawLength, MAX_CHUNK_SIZE)
-        : response.data;
+      if (response.compression === "lz4") {
+        // Into a pooled buffer that the puller gives back like any
+        // received chunk; the compressed bytes are spent at once.
+        data = decompressChunk(
+          response.data,
+          response.rawLength,
+          MAX_CHUNK_SIZE,
+          () => receivedMessages.take(response.rawLength),
+        );
+        receivedMessages.give(response.data);
+      } else data = response.data;
       if (!sameBytes(blake3(data), request.hash)) {
         throw new ChunkHashMismatchError(
           `Chunk "${request.path}"@${request.offset} (${request.length} bytes) does not have the requested BLAKE3`,
@@ -219,6 +228,7 @@ export class ChunkRequester {
     if (this.#closed !== undefined) return;
     this.#closed = error;
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+    this.#waitingBytes = 0;
     for (const w of this.#waiters.splice(0)) w.reject(error);
   }
 
@@ -258,18 +268,23 @@ export class ChunkRequester {
       };
       const onAbort = () => {
         const at = this.#waiters.indexOf(waiter);
-        if (at >= 0) this.#waiters.splice(at, 1);
+        if (at >= 0) {
+          this.#waiters.splice(at, 1);
+          this.#waitingBytes -= length;
+        }
         reject(signal!.reason);
         this.#wake();
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
+      this.#waitingBytes += length;
     });
   }
 
   #wake(): void {
     while (this.#waiters.length > 0 && this.#fits(this.#waiters[0]!.length)) {
       const w = this.#waiters.shift()!;
+      this.#waitingBytes -= w.length;
       this.#bytes += w.length;
       this.#count++;
       w.resolve();

@@ -20,7 +20,10 @@ export { PeerSession } from "./peer_session.ts";
 export { isPoisoned, repairedVersion } from "./poisoned_version.ts";
 export { NameReports } from "./name_reports.ts";
 export {
+  CHUNKS_BURST,
+  CHUNKS_PER_MINUTE,
   IndexIntake,
+  IntakeBudget,
   IntakeQuota,
   NEVER_SEEN_PER_MINUTE,
   RECORDS_PER_MINUTE,

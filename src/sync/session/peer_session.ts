@@ -106,6 +106,8 @@ export class PeerSession {
       peer: () => peerLabel(this.#hello?.name, this.fingerprint),
       recordsPerMinute: options.recordsPerMinute,
       neverSeenPerMinute: options.neverSeenPerMinute,
+      chunksPerMinute: options.chunksPerMinute,
+      budget: options.intakeBudget,
       now: options.now,
     });
     this.#requester = new ChunkRequester({
@@ -326,7 +328,7 @@ export class PeerSession {
     if (batch.last) this.#initialReceived = true;
     if (records.length > 0) this.#o.listener?.records?.(this, records);
     if (first) this.#o.listener?.initialDelta?.(this);
-    return this.#intake.spend(batch.records.length, dropped);
+    return this.#intake.spendBatch(batch.records, dropped);
   }
 
   async #pump(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 
 import type { NameReports } from "./name_reports.ts";
+import type { IntakeBudget } from "./intake_quota.ts";
 import type { FileRecord, HeldMark, VersionVector } from "../../index/mod.ts";
 import type {
   Availability,
@@ -144,6 +145,13 @@ export interface PeerSessionOptions {
   readonly recordsPerMinute?: number;
   /** Deletions per minute of paths no one here had, taken in from this peer. */
   readonly neverSeenPerMinute?: number;
+  /** Chunk entries per minute that this peer's records may list. */
+  readonly chunksPerMinute?: number;
+  /**
+   * The peer's intake budget, kept across its connections (the quotas
+   * above then come from it); default: a new one for this session.
+   */
+  readonly intakeBudget?: IntakeBudget;
   /** The clock of the quotas (tests). */
   readonly now?: () => number;
 }

@@ -19,16 +19,18 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
-  type ChunkInfo,
+  chunkBytesCovered,
   counterOf,
-  fileHashOfChunks,
+  fileHashOfList,
   type FileRecord,
   isInStateDir,
   MAX_VERSION_COUNTER,
+  packChunkBytes,
   sameBytes,
   STATE_DIR,
   toOsPath,
   versionOf,
+  withLazyChunks,
 } from "../../index/mod.ts";
 import {
   HASH_SIZE,
@@ -301,41 +303,29 @@ export function fromWireRecord(
       symlinkTarget: target,
     };
   }
-  const chunks: ChunkInfo[] = new Array(wire.chunks.length);
-  // One buffer for every chunk hash: a copy per hash (an ArrayBuffer each)
-  // cost 169 MB for a record at the 448K-chunk cap, this about a third.
-  const hashes = new Uint8Array(wire.chunks.length * HASH_SIZE);
-  let offset = 0;
-  for (let i = 0; i < wire.chunks.length; i++) {
-    const c = wire.chunks[i]!;
-    const at = i * HASH_SIZE;
-    hashes.set(c.hash, at);
-    chunks[i] = {
-      offset,
-      length: c.length,
-      hash: hashes.subarray(at, at + HASH_SIZE),
-    };
-    offset += c.length;
-  }
+  // One buffer for the whole list (see `chunk_list.ts`), decoded when a
+  // pull reads it: an object and a hash view per chunk cost 120 MB for a
+  // record at the 448K-chunk cap.
+  const bytes = packChunkBytes(wire.chunks.length, (i) => wire.chunks[i]!);
+  const offset = chunkBytesCovered(bytes);
   if (offset !== wire.size) {
     throw new WireRecordError(
       path,
       `Refusing "${path}": chunks cover ${offset} bytes, size is ${wire.size}`,
     );
   }
-  if (!sameBytes(fileHashOfChunks(chunks), wire.hash)) {
+  if (!sameBytes(fileHashOfList(bytes), wire.hash)) {
     throw new WireRecordError(
       path,
       `Refusing "${path}": its hash is not the hash of its chunk list`,
     );
   }
-  return {
+  return withLazyChunks({
     ...base,
     size: wire.size,
     exec: wire.exec,
     hash: wire.hash.slice(),
-    chunks,
-  };
+  }, bytes);
 }
 
 /**

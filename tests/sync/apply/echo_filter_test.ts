@@ -122,3 +122,26 @@ Deno.test("echoStateOf() takes kind, size, exec bit, mtime and inode from a stat
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("EchoFilter drops the oldest by last remember, not by first", () => {
+  const f = new EchoFilter({ maxEntries: 3 });
+  for (const p of ["a", "b", "c", "a", "d"]) f.remember(p, STAT);
+  assertEquals(f.size, 3);
+  assert(f.isEcho("a", STAT));
+  assert(!f.isEcho("b", STAT));
+  assert(f.isEcho("d", STAT));
+});
+
+Deno.test("EchoFilter stays bounded across many renewals and expiries", () => {
+  let now = 0;
+  const f = new EchoFilter({ ttlMs: 1_000, maxEntries: 500, now: () => now });
+  for (let i = 0; i < 20_000; i++) {
+    now = i;
+    f.remember(`p${i % 700}`, STAT);
+  }
+  assertEquals(f.size, 500);
+  assert(f.isEcho("p399", STAT)); // the last one remembered (19,999 % 700)
+  now = 50_000;
+  assert(!f.isEcho("p399", STAT));
+  assertEquals(f.size, 0);
+});

@@ -12,6 +12,7 @@ import {
   SOURCE_REFRESH_MS,
 } from "../../../src/sync/pull/chunk_fetcher.ts";
 import { LocalChunkIndex } from "../../../src/sync/pull/chunk_source.ts";
+import { BufferPool } from "../../../src/protocol/mod.ts";
 
 /** A file record of `path` with `digest`'s size, hash and chunks. */
 function fileRecordOf(
@@ -140,6 +141,60 @@ Deno.test("ChunkFetcher.fill() keeps the chunks a resumed sink holds and fetches
     const keptBytes = whole.reduce((n, c) => n + c.length, 0);
     assertEquals(fetcher.resumedBytes, keptBytes);
     assertEquals(fetched, data.length - keptBytes);
+  } finally {
+    store.close();
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("ChunkFetcher.fill() gives each received chunk's buffer back once its bytes are copied", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-fetch-" });
+  const store = IndexStore.open(folder);
+  try {
+    // 4 MiB: chunks wait to be written in blocks of 1 MiB, and their
+    // buffers come back once a block is written.
+    const data = noise(4 << 20, 11);
+    const digest = digestBytes(data);
+    const record = fileRecordOf("big.bin", digest);
+    const pool = new BufferPool(8 << 20);
+    const handedOut = new Set<ArrayBufferLike>();
+    const fetcher = new ChunkFetcher({
+      folder,
+      chunkIndex: new LocalChunkIndex(store),
+      messageBuffers: pool,
+      peers: {
+        sourcesFor: () => [{
+          key: "a",
+          open: true,
+          load: 0,
+          request(_path, _hash, offset, length) {
+            // As a channel delivers it: the data inside a pooled message.
+            const message = pool.take(length + 8);
+            message.set(data.subarray(offset, offset + length), 8);
+            handedOut.add(message.buffer);
+            return Promise.resolve(message.subarray(8, 8 + length));
+          },
+        }],
+      },
+    });
+    const out = new Uint8Array(data.length);
+    await fetcher.fill(
+      record,
+      {
+        write: (offset, bytes) => Promise.resolve(void out.set(bytes, offset)),
+      },
+      1,
+      new AbortController().signal,
+      () => {},
+    );
+    assertEquals(out, data);
+    // Each block's buffers came back before the next block's requests, so
+    // a block's worth of buffers served every chunk.
+    assert(pool.keptBytes > 0);
+    assert(
+      handedOut.size < digest.chunks.length,
+      `${handedOut.size} buffers for ${digest.chunks.length} chunks`,
+    );
   } finally {
     store.close();
     await Deno.remove(folder, { recursive: true });

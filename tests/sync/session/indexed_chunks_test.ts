@@ -101,6 +101,32 @@ Deno.test("IndexChunkLookup asks nothing of the records while their last sequenc
   assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
 });
 
+Deno.test("IndexChunkLookup keeps the records of several paths asked for in turn", () => {
+  const records = new Map([
+    ["a", recordOf("a", ["alpha", "beta"])],
+    ["b", recordOf("b", ["gamma", "delta"])],
+    ["c", recordOf("c", ["omega"])],
+  ]);
+  const reads: string[] = [];
+  const lookup = new IndexChunkLookup({
+    maxSequence: 1,
+    get: (p) => (reads.push(p), records.get(p)),
+    sequenceOf: (p) => records.get(p)?.sequence,
+  }, 4);
+  const h = (s: string) => blake3(enc.encode(s));
+  // Two files pulled at once: their requests alternate.
+  for (let round = 0; round < 3; round++) {
+    assertEquals(lookup.holds("a", 0, 5, h("alpha")), true);
+    assertEquals(lookup.holds("b", 5, 5, h("delta")), true);
+  }
+  assertEquals(reads, ["a", "b"]);
+  // A third exceeds the 4-chunk budget: the least recently asked goes.
+  assertEquals(lookup.holds("c", 0, 5, h("omega")), true);
+  assertEquals(lookup.holds("b", 0, 5, h("gamma")), true);
+  assertEquals(lookup.holds("a", 5, 4, h("beta")), true);
+  assertEquals(reads, ["a", "b", "c", "a"]);
+});
+
 Deno.test("answerChunkRequest() with the index answers a right and a wrong one-byte guess alike, reading nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {

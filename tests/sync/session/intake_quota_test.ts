@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../assert.ts";
 import {
   IndexIntake,
+  IntakeBudget,
   IntakeQuota,
 } from "../../../src/sync/session/intake_quota.ts";
 
@@ -60,4 +61,51 @@ Deno.test("IndexIntake.close() ends a pause at once", async () => {
   const pause = intake.pause(60_000);
   intake.close();
   await pause;
+});
+
+Deno.test("IndexIntake counts the chunks records list: a few records at the chunk cap make a peer wait", () => {
+  let now = 0;
+  const intake = new IndexIntake({
+    peer: () => "p",
+    chunksPerMinute: 1_000_000,
+    chunksBurst: 500_000,
+    now: () => now,
+  });
+  assertEquals(intake.spend(1, 0, 100), undefined);
+  assertEquals(intake.spend(1, 0, 458_752), 0); // a big list: others run first
+  // One record more, 417,604 chunks in debt at 1,000,000 a minute.
+  assertEquals(intake.spend(1, 0, 458_752), 25_057);
+  now = 25_057;
+  assertEquals(intake.spend(1, 0, 0), undefined);
+  now = 600_000; // no more than the burst is saved up
+  assertEquals(intake.spend(1, 0, 500_000), 0);
+  assertEquals(intake.spend(1, 0, 1), 1);
+});
+
+Deno.test("IntakeQuota saves up no more than its burst", () => {
+  let now = 0;
+  const quota = new IntakeQuota(60_000, () => now, 1_000);
+  assertEquals(quota.spend(1_000), 0);
+  now = 60_000;
+  assertEquals(quota.spend(1_001), 1);
+});
+
+Deno.test("IndexIntake of a peer's next connection spends the same budget: reconnecting resets nothing", () => {
+  const now = 0;
+  const budget = new IntakeBudget({
+    peer: () => "p",
+    neverSeenPerMinute: 100,
+    now: () => now,
+  });
+  const first = new IndexIntake({ peer: () => "p", budget });
+  assertEquals(first.spend(100, 100), undefined); // the whole minute's worth
+  first.close();
+  const second = new IndexIntake({ peer: () => "p again", budget });
+  assertEquals(second.spend(10, 10), 6_000); // in debt from the start
+  const fresh = new IndexIntake({
+    peer: () => "q",
+    neverSeenPerMinute: 100,
+    now: () => now,
+  });
+  assertEquals(fresh.spend(10, 10), undefined); // another peer is not
 });

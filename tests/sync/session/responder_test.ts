@@ -217,6 +217,50 @@ Deno.test("ChunkResponder answers in turn and tells about changed files", () =>
     assert(responder.bytesSent > 0);
   }));
 
+Deno.test("ChunkResponder reads into a buffer again only once its answer is written", () =>
+  withFolder(async (dir) => {
+    // Incompressible, so that the answers carry the read buffers themselves.
+    let x = 2463534242;
+    const data = new Uint8Array(3 * 40_000).map(() => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 0xff;
+    });
+    await Deno.writeFile(`${dir}/f`, data);
+    const sent: { response: ChunkResponse; copy: Uint8Array }[] = [];
+    const written: (() => void)[] = [];
+    const responder = new ChunkResponder({
+      folder: dir,
+      ignore: noIgnore,
+      to: {
+        send: (response) => {
+          sent.push({ response, copy: response.data.slice() });
+          return new Promise<void>((resolve) => written.push(resolve));
+        },
+      },
+    });
+    const ask = (i: number) =>
+      responder.handle({ ...request("f", data, i * 40_000, 40_000), id: i });
+    ask(0);
+    ask(1);
+    await waitFor(() => sent.length === 2, "2 answers", 5000, 1);
+    assert(sent[0]!.response.data.buffer !== sent[1]!.response.data.buffer);
+    assertEquals(responder.keptReadBytes, 0);
+    written[0]!(); // the first answer is on the wire: its buffer is free
+    await waitFor(() => responder.keptReadBytes > 0, "a free buffer", 5000, 1);
+    ask(2);
+    await waitFor(() => sent.length === 3, "3 answers", 5000, 1);
+    assert(sent[2]!.response.data.buffer === sent[0]!.response.data.buffer);
+    // The answer still being written kept its bytes.
+    assertEquals(sent[1]!.response.data, sent[1]!.copy);
+    for (const [i, s] of sent.entries()) {
+      assertEquals(s.copy, data.subarray(i * 40_000, (i + 1) * 40_000));
+    }
+    for (const resolve of written) resolve();
+    await responder.close();
+  }));
+
 Deno.test("ChunkResponder cuts off a peer that floods it", () =>
   withFolder(async (dir) => {
     const stuck: ((e: Error) => void)[] = [];

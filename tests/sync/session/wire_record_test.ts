@@ -319,3 +319,36 @@ Deno.test("fromWireRecord() keeps a record's chunk hashes in one buffer, not one
   assertEquals(back.chunks.map((c) => c.offset), [0, 10, 30]);
   back.chunks.forEach((c, i) => assertEquals(c.hash, chunks[i]!.hash));
 });
+
+Deno.test("fromWireRecord() takes a long chunk list off the wire intact and refuses one whose hash does not match", () => {
+  const count = 3000;
+  const chunks = Array.from({ length: count }, (_, i) => ({
+    length: 1 + (i % 3),
+    hash: blake3(enc.encode(`chunk ${i}`)),
+  }));
+  const size = chunks.reduce((sum, c) => sum + c.length, 0);
+  const wire: WireFileRecord = {
+    ...toWireRecord(fileRecord("a", "abc")),
+    size,
+    hash: fileHashOfChunks(chunks),
+    chunks,
+  };
+  const back = fromWireRecord(overTheWire(wire), { ignore: noIgnore })!;
+  assertEquals(back.chunks.length, count);
+  let offset = 0;
+  back.chunks.forEach((c, i) => {
+    assertEquals([c.offset, c.length], [offset, chunks[i]!.length]);
+    assertEquals(c.hash, chunks[i]!.hash);
+    offset += c.length;
+  });
+  const swapped = [...chunks];
+  [swapped[5], swapped[6]] = [swapped[6]!, swapped[5]!];
+  assertThrows(
+    () =>
+      fromWireRecord(overTheWire({ ...wire, chunks: swapped }), {
+        ignore: noIgnore,
+      }),
+    WireRecordError,
+    "not the hash of its chunk list",
+  );
+});
