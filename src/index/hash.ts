@@ -9,26 +9,10 @@
  * @module
  */
 
-import { createHasher, hash as jitHash } from "blake3-jit";
-import {
-  acquireEngine,
-  Blake3Engine,
-  releaseEngine,
-} from "./_blake3_engine.ts";
+import { createHasher, hash as jitHash, hashInto } from "blake3-jit";
 
 /** Length of a BLAKE3 digest in bytes. */
 export const BLAKE3_LEN = 32;
-
-/** Inputs at least this long go to the SIMD engine. */
-const ENGINE_MIN = 4096;
-/** Bytes copied into engine memory per step. */
-const STAGE = 1 << 20;
-
-let shared: Blake3Engine | undefined;
-function sharedEngine(): Blake3Engine {
-  shared ??= new Blake3Engine(STAGE);
-  return shared;
-}
 
 /** Leads the input of {@linkcode fileHashOf}, apart from any chunk's hash. */
 const FILE_HASH_PREFIX = new TextEncoder().encode("dsync/1 file\n");
@@ -115,29 +99,25 @@ export function blake3(
     }
     return createHasher().update(data).finalize(length);
   }
-  if (data.length < ENGINE_MIN) return jitHash(data);
-  const e = sharedEngine();
-  const out = new Uint8Array(BLAKE3_LEN);
-  if (data.length <= STAGE) {
-    e.bytes.set(data, e.heap);
-    e.hashRange(e.heap, data.length, out);
-    return out;
+  return jitHash(data);
+}
+
+/**
+ * BLAKE3 of `data` written into the first 32 bytes of `out`, without
+ * allocating (how the file digest hashes its chunks).
+ */
+export function blake3Into(data: Uint8Array, out: Uint8Array): void {
+  if (out.length < BLAKE3_LEN) {
+    throw new RangeError(
+      `Cannot write a BLAKE3 digest into ${out.length} bytes`,
+    );
   }
-  e.reset();
-  for (let off = 0; off < data.length; off += STAGE) {
-    const part = data.subarray(off, off + STAGE);
-    e.bytes.set(part, e.heap);
-    e.update(e.heap, part.length);
-  }
-  e.finalize(out);
-  return out;
+  hashInto(data, out);
 }
 
 /** Incremental BLAKE3 (32-byte output). */
 export class Blake3Hasher {
-  #engine: Blake3Engine | undefined;
-  #small: Uint8Array[] = [];
-  #smallLen = 0;
+  readonly #hasher = createHasher();
   #done = false;
 
   /** Adds `data`; returns `this`. */
@@ -145,21 +125,7 @@ export class Blake3Hasher {
     if (this.#done) {
       throw new TypeError("Cannot update a BLAKE3 hasher after digest()");
     }
-    if (
-      this.#engine === undefined && this.#smallLen + data.length < ENGINE_MIN
-    ) {
-      // Stay off the engine (its own memory) for short messages.
-      this.#small.push(data.slice());
-      this.#smallLen += data.length;
-      return this;
-    }
-    if (this.#engine === undefined) {
-      this.#engine = acquireEngine(STAGE);
-      const parts = this.#small;
-      this.#small = [];
-      for (const p of parts) this.#feed(p);
-    }
-    this.#feed(data);
+    this.#hasher.update(data);
     return this;
   }
 
@@ -169,30 +135,7 @@ export class Blake3Hasher {
       throw new TypeError("Cannot call digest() twice on a BLAKE3 hasher");
     }
     this.#done = true;
-    if (this.#engine === undefined) {
-      const all = new Uint8Array(this.#smallLen);
-      let off = 0;
-      for (const p of this.#small) {
-        all.set(p, off);
-        off += p.length;
-      }
-      this.#small = [];
-      return jitHash(all);
-    }
-    const out = new Uint8Array(BLAKE3_LEN);
-    this.#engine.finalize(out);
-    releaseEngine(STAGE, this.#engine);
-    this.#engine = undefined;
-    return out;
-  }
-
-  #feed(data: Uint8Array): void {
-    const e = this.#engine!;
-    for (let off = 0; off < data.length; off += STAGE) {
-      const part = data.subarray(off, off + STAGE);
-      e.bytes.set(part, e.heap);
-      e.update(e.heap, part.length);
-    }
+    return this.#hasher.finalize(BLAKE3_LEN);
   }
 }
 
