@@ -83,7 +83,8 @@ function hasB3sum(): boolean {
 }
 
 Deno.test({
-  name: "blake3() agrees with the b3sum tool on files of chosen and random sizes to 1 MiB",
+  name:
+    "blake3() agrees with the b3sum tool on files of chosen and random sizes to 1 MiB",
   ignore: !hasB3sum(),
   async fn() {
     const dir = await Deno.makeTempDir();
