@@ -9,7 +9,6 @@ export {
   Body,
   I32,
   section,
-  sleb,
   str,
   uleb,
   WASM_HEADER,

@@ -31,7 +31,7 @@ export function uleb(n: number): number[] {
 }
 
 /** Signed LEB128 (of a 32-bit integer). */
-export function sleb(n: number): number[] {
+function sleb(n: number): number[] {
   const out: number[] = [];
   n |= 0;
   while (true) {
