@@ -57,13 +57,6 @@ const KEPT_BUFFERS = 4;
 const freeBuffers: DigestBuffers[] = [];
 
 /**
- * blake3-jit reads 4-byte-aligned input as words and other input byte by
- * byte, ~1.5x slower (64 KiB: ~1,050 vs ~700 MB/s); copying a chunk to an
- * aligned buffer first costs far less than that.
- */
-const aligned = new Uint8Array(MAX_CHUNK);
-
-/**
  * Buffers of one file digest. Deno reads a file into an ArrayBuffer made
  * with a `maxByteLength` at about a third of the CPU cost of reading into a
  * plain one (256 MiB from the page cache: 25-30 vs 100-110 ms), but V8's
@@ -103,12 +96,7 @@ class ChunkList {
       this.#hashes = hashes;
     }
     const at = this.count * BLAKE3_LEN;
-    let input = chunk;
-    if (chunk.byteOffset % 4 !== 0) {
-      aligned.set(chunk);
-      input = aligned.subarray(0, chunk.length);
-    }
-    blake3Into(input, this.#hashes.subarray(at, at + BLAKE3_LEN));
+    blake3Into(chunk, this.#hashes.subarray(at, at + BLAKE3_LEN));
     this.#lengths[this.count++] = chunk.length;
   }
 

@@ -14,6 +14,29 @@ import { createHasher, hash as jitHash, hashInto } from "blake3-jit";
 /** Length of a BLAKE3 digest in bytes. */
 export const BLAKE3_LEN = 32;
 
+/** Inputs up to this long are hashed from an aligned copy when unaligned. */
+const ALIGN_MAX = 1 << 20;
+let alignedCopy = new Uint8Array(64 << 10);
+
+/**
+ * `data`, or a copy of it at an offset that is a multiple of 4: blake3-jit
+ * reads such input as 32-bit words and any other byte by byte, which was
+ * measured ~1.5x slower (64 KiB: ~700 vs ~1,050 MB/s), against a copy that
+ * costs a few percent of the hash. Chunks cut by FastCDC or taken out of a
+ * frame mostly start at odd offsets. The copy is reused: hashing is
+ * synchronous, so it is free again when the hash returns.
+ */
+function wordAligned(data: Uint8Array): Uint8Array {
+  if (data.byteOffset % 4 === 0 || data.length > ALIGN_MAX) return data;
+  if (alignedCopy.length < data.length) {
+    let size = alignedCopy.length;
+    while (size < data.length) size *= 2;
+    alignedCopy = new Uint8Array(size);
+  }
+  alignedCopy.set(data);
+  return alignedCopy.subarray(0, data.length);
+}
+
 /** Leads the input of {@linkcode fileHashOf}, apart from any chunk's hash. */
 const FILE_HASH_PREFIX = new TextEncoder().encode("dsync/1 file\n");
 
@@ -99,7 +122,7 @@ export function blake3(
     }
     return createHasher().update(data).finalize(length);
   }
-  return jitHash(data);
+  return jitHash(wordAligned(data));
 }
 
 /**
@@ -112,7 +135,7 @@ export function blake3Into(data: Uint8Array, out: Uint8Array): void {
       `Cannot write a BLAKE3 digest into ${out.length} bytes`,
     );
   }
-  hashInto(data, out);
+  hashInto(wordAligned(data), out);
 }
 
 /** Incremental BLAKE3 (32-byte output). */
