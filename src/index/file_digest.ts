@@ -2,10 +2,11 @@
  * Content digest of a file: FastCDC chunks with a BLAKE3 hash each, and the
  * file hash over those (`fileHashOf`), computed in one streaming pass.
  *
- * A file is read in 2 MiB blocks into a plain reusable buffer, just after
- * the unfinished chunk carried over from the previous block, so every chunk
- * is one contiguous range and is hashed one-shot where it lies
- * (`blake3Into`); a buffer in memory is chunked and hashed in place.
+ * A file is read in 2 MiB blocks into plain reusable buffers (see
+ * `DigestBuffers`), each block just after the unfinished chunk carried over
+ * from the previous one, so every chunk is one contiguous range, hashed
+ * one-shot (`blake3Into`, no allocation); a buffer already in memory is
+ * chunked and hashed where it lies.
  * @module
  */
 
@@ -47,7 +48,7 @@ const BLOCK = 2 << 20;
 /** Data is chunked in slices this long, then its chunks hashed while still in cache. */
 const SLICE = 256 << 10;
 /**
- * Read buffer: a reserve for the unfinished chunk carried over from the
+ * Work buffer: a reserve for the unfinished chunk carried over from the
  * previous block (always < MAX_CHUNK) followed by room for one block, so the
  * carry and the new data are contiguous without moving the new data.
  */

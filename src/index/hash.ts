@@ -1,11 +1,54 @@
 /**
- * BLAKE3, behind one module so the implementation can be swapped.
+ * BLAKE3, behind one module so the implementation can be swapped. Every
+ * hash dsync computes is `blake3-jit`'s: one-shot (`blake3`,
+ * `blake3Into`: WebAssembly SIMD from 4 KiB, pure JS below), which is what
+ * the scanner's chunks, the chunk checks and the file hash use; its
+ * incremental hasher (pure JS, ~330 vs ~700 MB/s one-shot here) only
+ * behind `Blake3Hasher` (tests and scripts hashing whole files) and XOF
+ * output.
  *
- * Short inputs and XOF output use `blake3-jit` (pure JS is fastest there);
- * inputs of 4 KiB and more, and the incremental hasher, use the WebAssembly
- * SIMD engine of `_blake3_engine.ts` (measured: `blake3-jit`'s incremental
- * hasher runs ~220 MB/s, the engine ~830 MB/s; one-shot 64 KiB ~620 vs
- * ~940 MB/s on the 2-core CI machine).
+ * The WebAssembly decision (issue #17: a hand-emitted kernel stays only
+ * where it makes `deno task bench sync` at least 1.3x faster end to end).
+ * dsync had its own BLAKE3 SIMD kernel, WebAssembly emitted at load time
+ * (`_blake3_simd.ts` and `_blake3_engine.ts`, ~610 lines, removed after
+ * commit d8465c3). Measured against blake3-jit and hash-wasm:
+ * - `deno task bench wasm`, one-shot over 64 KiB chunks, interleaved, 5
+ *   runs at load ~13: emitted 266 MB/s, blake3-jit 212 (1.25x), hash-wasm
+ *   92; on an idle machine ~940 vs ~620 MB/s (1.5x).
+ * - The decisive run, quiet machine (load 0.4-2.5), 7 December,
+ *   `deno run -A scripts/bench_sync.ts --only big,text --tools dsync`,
+ *   emitted kernel vs blake3-jit for every hash, 4 runs each interleaved
+ *   ABAB, wall time to identical: 1 GiB random medians 7.97 vs 8.47 s
+ *   (1.06x), 1 GiB text 6.13 vs 7.27 s (1.19x); receiver CPU 5.1-5.5 vs
+ *   5.8-6.0 s (random).
+ * Below the bar in both, so the kernel went. Its price, measured after
+ * the removal on the shared 2-core machine (this code vs d8465c3,
+ * interleaved, medians; CPU seconds, as wall time followed the load):
+ * - the scanner's digest (`file_digest.ts`, 256 MiB from the page cache,
+ *   one thread, 6 runs): 1.25x the CPU read from a file, 1.17x in memory;
+ *   the hasher workers (`HasherPool.hashFile`, 4 x 256 MiB, 2 workers, 5
+ *   runs): 1.30x (random), 1.20x (text). A profile puts it in the hash
+ *   itself: ~1.4 s of CPU per GiB of 64 KiB chunks here vs ~0.8 s for
+ *   the kernel, which hashed in place where blake3-jit copies (and
+ *   transposes) the input into its own memory.
+ * - `bench_sync --only big,text --tools dsync`, 5 runs each ABAB at load
+ *   7-20, before unaligned input was copied (`wordAligned`): CPU
+ *   sender / receiver 1 GiB random 12.5 / 8.2 vs 16.0 / 6.7 s (receiver
+ *   1.22x; the sender's spread, 10-22 s, hides any difference), 1 GiB
+ *   text 9.8 / 7.7 vs 7.4 / 6.2 s (1.32x / 1.24x); wall 44.7 vs 34.1 s
+ *   (random) and 40.5 vs 24.8 s (text), each run 8-86 s with the load.
+ * - With unaligned input copied, 3 more runs each ABAB at load 11-22:
+ *   receiver CPU random 7.5 / 9.5 / 8.8 vs 7.7 / 9.3 / 8.8 s (1.00x),
+ *   text 8.0 / 9.2 / 9.6 vs 7.8 / 8.1 / 10.0 s (1.14x); sender text 1.01x,
+ *   sender random 12-23 s either way; wall text 59.6 vs 54.5 s (1.09x),
+ *   random one timeout at 120 s here (indexing alone took 13.8 s at load
+ *   18) and 28.6 / 109.3 vs 55.2 / 72.4 / 86.0 s. CPU per GiB, one thread,
+ *   5 runs ABAB: the index pass (`digestBytes`) 2.51 vs 1.96 s (1.28x),
+ *   the chunk check (one-shot per 64 KiB) 1.40 vs 0.93 s aligned (1.51x),
+ *   1.35 vs 1.11 s at an odd offset (1.22x).
+ * `tests/index/blake3_reference_test.ts` holds what hashes now to
+ * hash-wasm over every size to 2 KiB and random sizes to 1 MiB, and to
+ * the `b3sum` tool; `hash_test.ts` to the official vectors.
  * @module
  */
 
