@@ -5,11 +5,4 @@
  * `src/index/hash.ts`).
  * @module
  */
-export {
-  Body,
-  I32,
-  section,
-  str,
-  uleb,
-  WASM_HEADER,
-} from "./wasm_writer.ts";
+export { Body, I32, section, str, uleb, WASM_HEADER } from "./wasm_writer.ts";
