@@ -3,9 +3,10 @@
  * hash dsync computes is `blake3-jit`'s: one-shot (`blake3`,
  * `blake3Into`: WebAssembly SIMD from 4 KiB, pure JS below), which is what
  * the scanner's chunks, the chunk checks and the file hash use; its
- * incremental hasher (pure JS, ~330 vs ~700 MB/s one-shot here) only
- * behind `Blake3Hasher` (tests and scripts hashing whole files) and XOF
- * output.
+ * incremental hasher (pure JS, ~330 vs ~700 MB/s one-shot here) behind
+ * `Blake3Hasher`, for XOF output, the file hash of long chunk lists
+ * (`fileHasher`: 32 bytes a chunk, ~0.5 MB for a 1 GiB file) and tests
+ * and scripts hashing whole files.
  *
  * The WebAssembly decision (issue #17: a hand-emitted kernel stays only
  * where it makes `deno task bench sync` at least 1.3x faster end to end).
