@@ -1,7 +1,7 @@
 /**
  * Hashing benchmark: `HasherPool.hashFile` over 4 files of 256 MiB of random
- * data (all at once), `digestBytes` on one thread, and the BLAKE3 engine
- * alone. Files live in a temp dir, removed afterwards; they were just
+ * data (all at once), `digestBytes` on one thread, and BLAKE3 (`blake3()`,
+ * `Blake3Hasher`) alone. Files live in a temp dir, removed afterwards; they were just
  * written, so reads come from the page cache.
  *
  *   deno run -A scripts/bench_hash.ts

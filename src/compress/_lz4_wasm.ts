@@ -16,7 +16,7 @@
  *   vs 60 MB/s TypeScript (1.33x), decode 191 vs 88 MB/s (2.18x).
  * - 7 December, `deno task bench sync --only big,text --tools dsync`
  *   (loopback), this tree vs the TypeScript codec (BLAKE3 unchanged),
- *   interleaved with the BLAKE3 comparison of `index/_blake3_engine.ts`:
+ *   interleaved with the BLAKE3 comparison recorded in `index/hash.ts`:
  *   CPU seconds sender / receiver, 1 GiB text 14.4 / 12.4 (median of 2)
  *   vs 14.8 / 12.5 (median of 2), 1.02x for the run; 1 GiB random
  *   18.9 / 12.3 vs 19.7 / 13.9 (1 run; the second timed out at 300 s

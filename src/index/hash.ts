@@ -1,33 +1,84 @@
 /**
- * BLAKE3, behind one module so the implementation can be swapped.
+ * BLAKE3, behind one module so the implementation can be swapped. Every
+ * hash dsync computes is `blake3-jit`'s: one-shot (`blake3`,
+ * `blake3Into`: WebAssembly SIMD from 4 KiB, pure JS below), which is what
+ * the scanner's chunks, the chunk checks and the file hash use; its
+ * incremental hasher (pure JS, ~330 vs ~700 MB/s one-shot here) behind
+ * `Blake3Hasher`, for XOF output, the file hash of long chunk lists
+ * (`fileHasher`: 32 bytes a chunk, ~0.5 MB for a 1 GiB file) and tests
+ * and scripts hashing whole files.
  *
- * Short inputs and XOF output use `blake3-jit` (pure JS is fastest there);
- * inputs of 4 KiB and more, and the incremental hasher, use the WebAssembly
- * SIMD engine of `_blake3_engine.ts` (measured: `blake3-jit`'s incremental
- * hasher runs ~220 MB/s, the engine ~830 MB/s; one-shot 64 KiB ~620 vs
- * ~940 MB/s on the 2-core CI machine).
+ * The WebAssembly decision (issue #17: a hand-emitted kernel stays only
+ * where it makes `deno task bench sync` at least 1.3x faster end to end).
+ * dsync had its own BLAKE3 SIMD kernel, WebAssembly emitted at load time
+ * (`_blake3_simd.ts` and `_blake3_engine.ts`, ~610 lines, removed after
+ * commit d8465c3). Measured against blake3-jit and hash-wasm:
+ * - `deno task bench wasm`, one-shot over 64 KiB chunks, interleaved, 5
+ *   runs at load ~13: emitted 266 MB/s, blake3-jit 212 (1.25x), hash-wasm
+ *   92; on an idle machine ~940 vs ~620 MB/s (1.5x).
+ * - The decisive run, quiet machine (load 0.4-2.5), 7 December,
+ *   `deno run -A scripts/bench_sync.ts --only big,text --tools dsync`,
+ *   emitted kernel vs blake3-jit for every hash, 4 runs each interleaved
+ *   ABAB, wall time to identical: 1 GiB random medians 7.97 vs 8.47 s
+ *   (1.06x), 1 GiB text 6.13 vs 7.27 s (1.19x); receiver CPU 5.1-5.5 vs
+ *   5.8-6.0 s (random).
+ * Below the bar in both, so the kernel went. Its price, measured after
+ * the removal on the shared 2-core machine (this code vs d8465c3,
+ * interleaved, medians; CPU seconds, as wall time followed the load):
+ * - the scanner's digest (`file_digest.ts`, 256 MiB from the page cache,
+ *   one thread, 6 runs): 1.25x the CPU read from a file, 1.17x in memory;
+ *   the hasher workers (`HasherPool.hashFile`, 4 x 256 MiB, 2 workers, 5
+ *   runs): 1.30x (random), 1.20x (text). A profile puts it in the hash
+ *   itself: ~1.4 s of CPU per GiB of 64 KiB chunks here vs ~0.8 s for
+ *   the kernel, which hashed in place where blake3-jit copies (and
+ *   transposes) the input into its own memory.
+ * - `bench_sync --only big,text --tools dsync`, 5 runs each ABAB at load
+ *   7-20, before unaligned input was copied (`wordAligned`): CPU
+ *   sender / receiver 1 GiB random 12.5 / 8.2 vs 16.0 / 6.7 s (receiver
+ *   1.22x; the sender's spread, 10-22 s, hides any difference), 1 GiB
+ *   text 9.8 / 7.7 vs 7.4 / 6.2 s (1.32x / 1.24x); wall 44.7 vs 34.1 s
+ *   (random) and 40.5 vs 24.8 s (text), each run 8-86 s with the load.
+ * - With unaligned input copied, 3 more runs each ABAB at load 11-22:
+ *   receiver CPU random 7.5 / 9.5 / 8.8 vs 7.7 / 9.3 / 8.8 s (1.00x),
+ *   text 8.0 / 9.2 / 9.6 vs 7.8 / 8.1 / 10.0 s (1.14x); sender text 1.01x,
+ *   sender random 12-23 s either way; wall text 59.6 vs 54.5 s (1.09x),
+ *   random one timeout at 120 s here (indexing alone took 13.8 s at load
+ *   18) and 28.6 / 109.3 vs 55.2 / 72.4 / 86.0 s. CPU per GiB, one thread,
+ *   5 runs ABAB: the index pass (`digestBytes`) 2.51 vs 1.96 s (1.28x),
+ *   the chunk check (one-shot per 64 KiB) 1.40 vs 0.93 s aligned (1.51x),
+ *   1.35 vs 1.11 s at an odd offset (1.22x).
+ * `tests/index/blake3_reference_test.ts` holds what hashes now to
+ * hash-wasm over every size to 2 KiB and random sizes to 1 MiB, and to
+ * the `b3sum` tool; `hash_test.ts` to the official vectors.
  * @module
  */
 
-import { createHasher, hash as jitHash } from "blake3-jit";
-import {
-  acquireEngine,
-  Blake3Engine,
-  releaseEngine,
-} from "./_blake3_engine.ts";
+import { createHasher, hash as jitHash, hashInto } from "blake3-jit";
 
 /** Length of a BLAKE3 digest in bytes. */
 export const BLAKE3_LEN = 32;
 
-/** Inputs at least this long go to the SIMD engine. */
-const ENGINE_MIN = 4096;
-/** Bytes copied into engine memory per step. */
-const STAGE = 1 << 20;
+/** Inputs up to this long are hashed from an aligned copy when unaligned. */
+const ALIGN_MAX = 1 << 20;
+let alignedCopy = new Uint8Array(64 << 10);
 
-let shared: Blake3Engine | undefined;
-function sharedEngine(): Blake3Engine {
-  shared ??= new Blake3Engine(STAGE);
-  return shared;
+/**
+ * `data`, or a copy of it at an offset that is a multiple of 4: blake3-jit
+ * reads such input as 32-bit words and any other byte by byte, which was
+ * measured ~1.5x slower (64 KiB: ~700 vs ~1,050 MB/s), against a copy that
+ * costs a few percent of the hash. Chunks cut by FastCDC or taken out of a
+ * frame mostly start at odd offsets. The copy is reused: hashing is
+ * synchronous, so it is free again when the hash returns.
+ */
+function wordAligned(data: Uint8Array): Uint8Array {
+  if (data.byteOffset % 4 === 0 || data.length > ALIGN_MAX) return data;
+  if (alignedCopy.length < data.length) {
+    let size = alignedCopy.length;
+    while (size < data.length) size *= 2;
+    alignedCopy = new Uint8Array(size);
+  }
+  alignedCopy.set(data);
+  return alignedCopy.subarray(0, data.length);
 }
 
 /** Leads the input of {@linkcode fileHashOf}, apart from any chunk's hash. */
@@ -115,29 +166,25 @@ export function blake3(
     }
     return createHasher().update(data).finalize(length);
   }
-  if (data.length < ENGINE_MIN) return jitHash(data);
-  const e = sharedEngine();
-  const out = new Uint8Array(BLAKE3_LEN);
-  if (data.length <= STAGE) {
-    e.bytes.set(data, e.heap);
-    e.hashRange(e.heap, data.length, out);
-    return out;
+  return jitHash(wordAligned(data));
+}
+
+/**
+ * BLAKE3 of `data` written into the first 32 bytes of `out`, without
+ * allocating (how the file digest hashes its chunks).
+ */
+export function blake3Into(data: Uint8Array, out: Uint8Array): void {
+  if (out.length < BLAKE3_LEN) {
+    throw new RangeError(
+      `Cannot write a BLAKE3 digest into ${out.length} bytes`,
+    );
   }
-  e.reset();
-  for (let off = 0; off < data.length; off += STAGE) {
-    const part = data.subarray(off, off + STAGE);
-    e.bytes.set(part, e.heap);
-    e.update(e.heap, part.length);
-  }
-  e.finalize(out);
-  return out;
+  hashInto(wordAligned(data), out);
 }
 
 /** Incremental BLAKE3 (32-byte output). */
 export class Blake3Hasher {
-  #engine: Blake3Engine | undefined;
-  #small: Uint8Array[] = [];
-  #smallLen = 0;
+  readonly #hasher = createHasher();
   #done = false;
 
   /** Adds `data`; returns `this`. */
@@ -145,21 +192,7 @@ export class Blake3Hasher {
     if (this.#done) {
       throw new TypeError("Cannot update a BLAKE3 hasher after digest()");
     }
-    if (
-      this.#engine === undefined && this.#smallLen + data.length < ENGINE_MIN
-    ) {
-      // Stay off the engine (its own memory) for short messages.
-      this.#small.push(data.slice());
-      this.#smallLen += data.length;
-      return this;
-    }
-    if (this.#engine === undefined) {
-      this.#engine = acquireEngine(STAGE);
-      const parts = this.#small;
-      this.#small = [];
-      for (const p of parts) this.#feed(p);
-    }
-    this.#feed(data);
+    this.#hasher.update(data);
     return this;
   }
 
@@ -169,30 +202,7 @@ export class Blake3Hasher {
       throw new TypeError("Cannot call digest() twice on a BLAKE3 hasher");
     }
     this.#done = true;
-    if (this.#engine === undefined) {
-      const all = new Uint8Array(this.#smallLen);
-      let off = 0;
-      for (const p of this.#small) {
-        all.set(p, off);
-        off += p.length;
-      }
-      this.#small = [];
-      return jitHash(all);
-    }
-    const out = new Uint8Array(BLAKE3_LEN);
-    this.#engine.finalize(out);
-    releaseEngine(STAGE, this.#engine);
-    this.#engine = undefined;
-    return out;
-  }
-
-  #feed(data: Uint8Array): void {
-    const e = this.#engine!;
-    for (let off = 0; off < data.length; off += STAGE) {
-      const part = data.subarray(off, off + STAGE);
-      e.bytes.set(part, e.heap);
-      e.update(e.heap, part.length);
-    }
+    return this.#hasher.finalize(BLAKE3_LEN);
   }
 }
 

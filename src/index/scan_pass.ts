@@ -1,100 +1,31 @@
 /**
  * One pass of the scanner: walks part of the folder, compares what it finds
  * with the index, hashes what changed (several files in flight) and writes
- * the changes in batched transactions. Internal to `scanner.ts`.
+ * the changes in batched transactions. Hashing is `hash_queue.ts`'s; this
+ * is the walk and the recording. Internal to `scanner.ts`.
+ * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileDigest } from "./file_digest.ts";
 import { type FileKind, type FileRecord, sameContent } from "./file_record.ts";
 import { blake3 } from "./hash.ts";
-import type { IgnoreRules } from "./ignore_rules.ts";
+import { type HashedFileSink, HashQueue } from "./hash_queue.ts";
 import { isWithin, joinRel, OS_SEP, parentRel } from "./rel_path.ts";
 import {
-  type SeenStat,
-  seenStatOf,
-  type SmallFileOutcome,
-} from "./small_file_batch.ts";
+  emptyScanSummary,
+  localFields,
+  type PassContext,
+  pathExists,
+  type ScanSummary,
+} from "./scan_context.ts";
+import { seenStatOf } from "./small_file_batch.ts";
 import { decideStatChange, type ObservedStat } from "./stat_change.ts";
-import type { IndexStore, LocalStatUpdate, StoredStat } from "./store.ts";
+import type { LocalStatUpdate, StoredStat } from "./store.ts";
 import { bump, EMPTY_VERSION, type VersionVector } from "./version_vector.ts";
 
 const log = getLogger(["dsync", "index", "scanner"]);
 
-/** Hashes file content; the scanner's only dependency on the hashing side. */
-export interface FileHasher {
-  hashFile(absPath: string): Promise<FileDigest>;
-  /**
-   * Files found smaller than this go to {@linkcode hashSmallFiles} in
-   * batches, when the hasher has it (both or neither).
-   */
-  readonly smallFileLimit?: number;
-  /** Digests many small files in one job (see `HasherPool.hashSmallFiles`). */
-  hashSmallFiles?(absPaths: readonly string[]): Promise<SmallFileOutcome[]>;
-}
-
-/** What a scan saw and did. Counts cover the scanned part of the folder. */
-export interface ScanSummary {
-  /** Regular files, directories and symlinks present on disk (not ignored). */
-  files: number;
-  dirs: number;
-  symlinks: number;
-  /** Total size of the files present. */
-  bytes: number;
-  /** Files whose content was hashed in this scan, and their bytes. */
-  hashedFiles: number;
-  hashedBytes: number;
-  /** Tombstones written (paths found missing). */
-  deleted: number;
-  /** Entries that could not be read; they are left as they were in the index. */
-  errors: number;
-  durationMs: number;
-}
-
-/** Settings shared by every pass of one scanner. */
-export interface PassContext {
-  readonly store: IndexStore;
-  readonly hasher: FileHasher;
-  readonly ignore: IgnoreRules;
-  readonly now: () => number;
-  readonly concurrency: number;
-  readonly racyWindowMs: number;
-  /** Paths whose last hash may have raced with a write: rehash them next time. */
-  readonly racy: Set<string>;
-  /**
-   * Paths that could not be read, already warned about: later passes say
-   * so at debug level only (a rescan every 10 s must not repeat it), until
-   * the path is read again.
-   */
-  readonly unreadable: Set<string>;
-  /**
-   * Names that are not valid UTF-8 (as listed, with U+FFFD in place of the
-   * bad bytes): they cannot be opened by that name, so they are reported,
-   * not synced. Kept until their directory is listed without them.
-   */
-  readonly invalidNames: Set<string>;
-  /**
-   * Throws when the folder is gone or replaced; asked before each write to
-   * the index, so a pass over a vanished folder commits nothing more.
-   */
-  readonly checkFolder: () => void;
-  /** Told after each write of a pass's records, mid-pass included. */
-  readonly onCommit?: () => void;
-  /** Told of each dsync `.part` file listed (OS path); see `ScannerOptions`. */
-  readonly onPartFile?: (os: string) => void;
-  /** A pass writes what it found at least this often, in ms. */
-  readonly commitEveryMs: number;
-}
-
 const BATCH = 1000;
-/** Small files sent to the hasher per job, at most (count and bytes). */
-const SMALL_BATCH_FILES = 256;
-const SMALL_BATCH_BYTES = 2 << 20;
-/**
- * Batches in flight at once: enough that each worker has the next one
- * waiting; more only holds more records in memory.
- */
-const SMALL_BATCHES_IN_FLIGHT = 4;
 /** A `.part` of dsync's own: `.<name>.dsync-<16 hex>.part`. */
 const DSYNC_PART = /^\..*\.dsync-[0-9a-f]{16}\.part$/s;
 const YIELD_EVERY_MS = 10;
@@ -126,32 +57,6 @@ function observe(kind: FileKind, info: Deno.FileInfo): ObservedStat {
   };
 }
 
-function localFields(
-  info: { ino: number | null; dev: number | null },
-): { inode?: number; dev?: number } {
-  return {
-    ...(info.ino === null ? {} : { inode: info.ino }),
-    ...(info.dev === null ? {} : { dev: info.dev }),
-  };
-}
-
-function sameStat(a: SeenStat, b: SeenStat): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino &&
-    a.isFile === b.isFile && a.mode === b.mode;
-}
-
-/** A small file found by the walk, waiting for its batch to be sent. */
-interface SmallFile {
-  readonly rel: string;
-  readonly os: string;
-  /**
-   * Its `lstat` in the walk; undefined for a new file listed as a regular
-   * file, which the hasher's own `lstat` looks at first (a cold index of
-   * 100,000 files spent a tenth of its main thread in `lstat`).
-   */
-  readonly before: SeenStat | undefined;
-}
-
 function joinOs(parent: string, name: string): string {
   return parent.endsWith(OS_SEP) || parent.endsWith("/")
     ? parent + name
@@ -162,39 +67,21 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** A summary of a scan that found nothing. */
-export function emptyScanSummary(): ScanSummary {
-  return {
-    files: 0,
-    dirs: 0,
-    symlinks: 0,
-    bytes: 0,
-    hashedFiles: 0,
-    hashedBytes: 0,
-    deleted: 0,
-    errors: 0,
-    durationMs: 0,
-  };
-}
-
 /** State of one scan or targeted rescan. */
-export class ScanPass {
+export class ScanPass implements HashedFileSink {
   readonly summary: ScanSummary = emptyScanSummary();
   readonly #ctx: PassContext;
-  readonly #inflight = new Set<Promise<void>>();
+  readonly #hashing: HashQueue;
   #puts: FileRecord[] = [];
   #touches: LocalStatUpdate[] = [];
   #lastYield = performance.now();
   #lastCommit = performance.now();
-  #fatal: unknown = undefined;
   readonly #vanished = new Set<string>();
-  #small: SmallFile[] = [];
-  #smallBytes = 0;
-  #batchesInFlight = 0;
   #firstVersion: VersionVector | undefined;
 
   constructor(ctx: PassContext) {
     this.#ctx = ctx;
+    this.#hashing = new HashQueue(ctx, this);
   }
 
   /**
@@ -223,11 +110,11 @@ export class ScanPass {
         // A directory that vanished after its parent was listed is gone; the
         // root is never taken for gone (an unmounted folder is not a delete).
         if (err instanceof Deno.errors.NotFound && dirRel !== rootRel) continue;
-        this.#fail(dirRel, "Cannot read directory", err);
+        this.fail(dirRel, "Cannot read directory", err);
         unreadable.push(dirRel);
         continue;
       }
-      this.#readable(dirRel);
+      this.readable(dirRel);
       if (this.#ctx.invalidNames.size > 0) {
         for (const path of this.#ctx.invalidNames) {
           if (parentRel(path) === dirRel) this.#ctx.invalidNames.delete(path);
@@ -244,13 +131,13 @@ export class ScanPass {
         // bytes; that spelling names no file, so it cannot be read or synced.
         if (
           entry.name.includes("\uFFFD") &&
-          !this.#exists(joinOs(dirOs, entry.name))
+          !pathExists(joinOs(dirOs, entry.name))
         ) {
           this.#invalidName(rel);
           continue;
         }
         if (names.has(rel)) {
-          this.#fail(
+          this.fail(
             rel,
             "Skipping duplicate name after Unicode normalization",
             entry.name,
@@ -260,20 +147,20 @@ export class ScanPass {
         names.add(rel);
         const os = joinOs(dirOs, entry.name);
         const known = stored.get(rel);
-        if (
-          known === undefined && entry.isFile && this.#ctx.hasher.hashSmallFiles
-        ) {
-          await this.#addSmall(rel, os, undefined);
+        const hashing = this.#hashing;
+        if (known === undefined && entry.isFile && hashing.batchesNewFiles) {
+          await hashing.addSmall(rel, os, undefined);
           continue;
         }
         let outcome = this.#look(rel, os, known);
         if (typeof outcome !== "string") {
-          if (this.#batches(outcome)) {
-            await this.#addSmall(rel, os, seenStatOf(outcome));
-          } else if (this.#inflight.size < this.#ctx.concurrency) {
-            this.#track(this.#hashFile(rel, os, seenStatOf(outcome), 0));
+          const seen = seenStatOf(outcome);
+          if (hashing.batches(outcome.size)) {
+            await hashing.addSmall(rel, os, seen);
+          } else if (hashing.hasFreeSlot) {
+            hashing.hash(rel, os, seen);
           } else {
-            await this.#hashLater(rel, os, outcome);
+            await hashing.hashWhenFree(rel, os, seen);
           }
           outcome = "file";
         }
@@ -310,18 +197,8 @@ export class ScanPass {
   ): Promise<FileKind | "missing" | "error"> {
     const outcome = this.#look(rel, os, stored, knownInfo);
     if (typeof outcome === "string") return outcome;
-    await this.#hashLater(rel, os, outcome);
+    await this.#hashing.hashWhenFree(rel, os, seenStatOf(outcome));
     return "file";
-  }
-
-  /** Queues a hash, waiting for a free slot when all are busy. */
-  async #hashLater(
-    rel: string,
-    os: string,
-    info: Deno.FileInfo,
-  ): Promise<void> {
-    await this.#whenSlotFree();
-    this.#track(this.#hashFile(rel, os, seenStatOf(info), 0));
   }
 
   /**
@@ -339,7 +216,7 @@ export class ScanPass {
       info = knownInfo ?? Deno.lstatSync(os);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return "missing";
-      this.#fail(rel, "Cannot stat", err);
+      this.fail(rel, "Cannot stat", err);
       return "error";
     }
     const kind = kindOf(info);
@@ -374,7 +251,7 @@ export class ScanPass {
       }
     }
     if (kind === "dir") {
-      this.#record({
+      this.record({
         path: rel,
         kind,
         size: 0,
@@ -420,17 +297,13 @@ export class ScanPass {
 
   /** Waits for queued hashing to finish, then writes pending changes. */
   async drain(): Promise<void> {
-    this.#sendSmall();
-    while (this.#inflight.size > 0) await Promise.race(this.#inflight);
-    if (this.#fatal !== undefined) throw this.#fatal;
+    await this.#hashing.drain();
     this.flush();
   }
 
   /** Waits for queued hashing to finish and drops pending changes (after a failure). */
   async abandon(): Promise<void> {
-    this.#small = [];
-    this.#smallBytes = 0;
-    while (this.#inflight.size > 0) await Promise.race(this.#inflight);
+    await this.#hashing.abandon();
     this.#puts = [];
     this.#touches = [];
   }
@@ -460,11 +333,11 @@ export class ScanPass {
     try {
       target = Deno.readLinkSync(os);
     } catch (err) {
-      this.#fail(rel, "Cannot read symlink", err);
+      this.fail(rel, "Cannot read symlink", err);
       return false;
     }
     const bytes = encoder.encode(target);
-    this.#record({
+    this.record({
       path: rel,
       kind: "symlink",
       size: bytes.length,
@@ -481,205 +354,6 @@ export class ScanPass {
     return true;
   }
 
-  /** Whether a file found with stat `info` is hashed in a batch. */
-  #batches(info: Deno.FileInfo): boolean {
-    const { smallFileLimit } = this.#ctx.hasher;
-    return smallFileLimit !== undefined &&
-      this.#ctx.hasher.hashSmallFiles !== undefined &&
-      info.size < smallFileLimit;
-  }
-
-  /** Queues a small file for a batch; sends the batch when it is full. */
-  async #addSmall(
-    rel: string,
-    os: string,
-    before: SeenStat | undefined,
-  ): Promise<void> {
-    this.#small.push({ rel, os, before });
-    this.#smallBytes += before?.size ?? 0;
-    if (
-      this.#small.length < SMALL_BATCH_FILES &&
-      this.#smallBytes < SMALL_BATCH_BYTES
-    ) return;
-    while (this.#batchesInFlight >= SMALL_BATCHES_IN_FLIGHT) {
-      await Promise.race(this.#inflight);
-    }
-    this.#sendSmall();
-  }
-
-  /** Sends the queued small files to the hasher as one batch. */
-  #sendSmall(): void {
-    if (this.#small.length === 0) return;
-    const files = this.#small;
-    this.#small = [];
-    this.#smallBytes = 0;
-    this.#batchesInFlight++;
-    this.#track(
-      this.#hashBatch(files).finally(() => this.#batchesInFlight--),
-    );
-  }
-
-  async #hashBatch(files: readonly SmallFile[]): Promise<void> {
-    const started = this.#ctx.now();
-    const outcomes = await this.#ctx.hasher.hashSmallFiles!(
-      files.map((f) => f.os),
-    );
-    const finished = this.#ctx.now();
-    // The stored records, read afresh in one query (see #record); nothing
-    // else writes to the index until this loop ends (it never waits).
-    const records = this.#ctx.store.getMany(files.map((f) => f.rel));
-    const alone: Promise<void>[] = [];
-    for (let i = 0; i < files.length; i++) {
-      const { rel, os } = files[i]!;
-      const outcome = outcomes[i]!;
-      if (outcome.kind === "error") {
-        this.#unreadableFile(rel, os, files[i]!.before, outcome.error);
-        continue;
-      }
-      let before = files[i]!.before;
-      if (before === undefined) {
-        before = outcome.before;
-        if (!before.isFile) {
-          // Listed as a file, something else when looked at: look again.
-          alone.push(this.visit(rel, os, undefined).then(() => {}));
-          continue;
-        }
-        this.summary.files++;
-        this.summary.bytes += before.size;
-      }
-      if (outcome.kind === "digest") {
-        const again = this.#hashed(
-          rel,
-          os,
-          before,
-          outcome.digest,
-          outcome.after,
-          started,
-          finished,
-          0,
-          records.get(rel) ?? null,
-        );
-        if (again !== undefined) alone.push(again);
-      } else {
-        // Grew, or was replaced by something else since it was listed.
-        alone.push(this.#hashFile(rel, os, before, 0));
-      }
-    }
-    await Promise.all(alone);
-  }
-
-  async #hashFile(
-    rel: string,
-    os: string,
-    before: SeenStat,
-    attempt: number,
-  ): Promise<void> {
-    const started = this.#ctx.now();
-    let digest: FileDigest;
-    try {
-      digest = await this.#ctx.hasher.hashFile(os);
-    } catch (err) {
-      return this.#unreadableFile(rel, os, before, err);
-    }
-    let after: Deno.FileInfo;
-    try {
-      after = Deno.lstatSync(os);
-    } catch (err) {
-      this.#readable(rel);
-      if (err instanceof Deno.errors.NotFound) return this.#markVanished(rel);
-      this.#fail(rel, "Cannot stat", err);
-      return;
-    }
-    const finished = this.#ctx.now();
-    await this.#hashed(
-      rel,
-      os,
-      before,
-      digest,
-      seenStatOf(after),
-      started,
-      finished,
-      attempt,
-    );
-  }
-
-  /**
-   * A file whose read failed: vanished, or reported as unreadable. `before`
-   * is undefined for a file not counted in the summary yet.
-   */
-  #unreadableFile(
-    rel: string,
-    os: string,
-    before: SeenStat | undefined,
-    err: unknown,
-  ): void {
-    if (!this.#exists(os)) return this.#markVanished(rel);
-    if (before !== undefined) {
-      // Counted when seen; it is not indexed, so it is not in the totals.
-      this.summary.files--;
-      this.summary.bytes -= before.size;
-    }
-    this.#fail(rel, "Cannot read file", err);
-  }
-
-  /**
-   * Records a file's digest, read between `started` and `finished`, when
-   * its stat `after` the read is the one seen `before` it; else hashes it
-   * once more (the returned promise), or leaves it for the next scan.
-   */
-  #hashed(
-    rel: string,
-    os: string,
-    before: SeenStat,
-    digest: FileDigest,
-    after: SeenStat,
-    started: number,
-    finished: number,
-    attempt: number,
-    stored?: FileRecord | null,
-  ): Promise<void> | undefined {
-    this.#readable(rel);
-    if (!sameStat(before, after) || digest.size !== after.size) {
-      if (attempt === 0 && after.isFile) {
-        log.debug("{path} changed while being hashed; hashing again", {
-          path: rel,
-        });
-        return this.#hashFile(rel, os, after, 1);
-      }
-      log.info("{path} keeps changing; leaving it for the next scan", {
-        path: rel,
-      });
-      return;
-    }
-    const mtimeMs = after.mtimeMs;
-    // A write in the same timestamp tick as our read would not change the
-    // stat, so such a file is hashed again at the next scan.
-    if (
-      mtimeMs >= started - this.#ctx.racyWindowMs &&
-      mtimeMs <= finished + this.#ctx.racyWindowMs
-    ) {
-      this.#ctx.racy.add(rel);
-    } else {
-      this.#ctx.racy.delete(rel);
-    }
-    this.summary.hashedFiles++;
-    this.summary.hashedBytes += digest.size;
-    this.#record({
-      path: rel,
-      kind: "file",
-      size: digest.size,
-      mtimeNs: BigInt(mtimeMs) * 1_000_000n,
-      exec: ((after.mode ?? 0) & 0o100) !== 0,
-      hash: digest.hash,
-      chunks: digest.chunks,
-      version: EMPTY_VERSION,
-      deleted: false,
-      sequence: 0,
-      ...localFields(after),
-    }, stored);
-    return undefined;
-  }
-
   /**
    * Stores an observed entry: only its local stat when the synced content
    * is unchanged, else as a new version of the path. The stored record is
@@ -687,7 +361,7 @@ export class ScanPass {
    * puller, may have stored the path since. `stored` is that record when
    * the caller just read it (null: none).
    */
-  #record(observed: FileRecord, stored?: FileRecord | null): void {
+  record(observed: FileRecord, stored?: FileRecord | null): void {
     const full = stored === undefined
       ? this.#ctx.store.get(observed.path)
       : stored ?? undefined;
@@ -740,7 +414,8 @@ export class ScanPass {
     }
   }
 
-  #markVanished(rel: string): void {
+  /** `rel` was gone by the time it was read. */
+  vanished(rel: string): void {
     // Gone between the directory listing and the read: not seen after all.
     log.debug("{path} vanished while being hashed", { path: rel });
     this.#vanished.add(rel);
@@ -753,16 +428,8 @@ export class ScanPass {
     }
   }
 
-  #exists(os: string): boolean {
-    try {
-      Deno.lstatSync(os);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  #fail(rel: string, what: string, err: unknown): void {
+  /** `rel` could not be read: `what` failed with `err` (warned once). */
+  fail(rel: string, what: string, err: unknown): void {
     this.summary.errors++;
     const props = { what, path: rel, error: message(err) };
     if (this.#ctx.unreadable.has(rel)) {
@@ -786,27 +453,10 @@ export class ScanPass {
   }
 
   /** `rel` was read: a path warned about before says it is back. */
-  #readable(rel: string): void {
+  readable(rel: string): void {
     if (this.#ctx.unreadable.size === 0 || !this.#ctx.unreadable.delete(rel)) {
       return;
     }
     log.info("{path} can be read again; indexing it", { path: rel });
-  }
-
-  async #whenSlotFree(): Promise<void> {
-    while (this.#inflight.size >= this.#ctx.concurrency) {
-      await Promise.race(this.#inflight);
-    }
-  }
-
-  #track(task: Promise<void>): void {
-    // Expected failures are handled inside the task; anything else (a
-    // corrupt index, a bug) fails the whole pass at the next drain.
-    const tracked: Promise<void> = task
-      .catch((err) => {
-        this.#fatal ??= err;
-      })
-      .finally(() => this.#inflight.delete(tracked));
-    this.#inflight.add(tracked);
   }
 }

@@ -15,17 +15,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { IgnoreRules } from "./ignore_rules.ts";
 import { joinRel, toOsPath, toRelPath } from "./rel_path.ts";
-import {
-  type FileHasher,
-  type PassContext,
-  ScanPass,
-  type ScanSummary,
-} from "./scan_pass.ts";
+import type { FileHasher, PassContext, ScanSummary } from "./scan_context.ts";
+import { ScanPass } from "./scan_pass.ts";
 import type { IndexStore } from "./store.ts";
 import { STATE_DIR } from "./state_dir.ts";
 
-export type { FileHasher, ScanSummary } from "./scan_pass.ts";
-export { emptyScanSummary } from "./scan_pass.ts";
+export type { FileHasher, ScanSummary } from "./scan_context.ts";
+export { emptyScanSummary } from "./scan_context.ts";
 
 const log = getLogger(["dsync", "index", "scanner"]);
 

@@ -3,7 +3,7 @@
  * a running dsync node, and shuts it down cleanly.
  * @module
  */
-export { describeScan, describeTotals, runNode } from "./node.ts";
+export { runNode } from "./node.ts";
 export { FolderInUseError, ReadOnlyFolderError } from "./folder_lock.ts";
 export { EmptiedFolderError } from "./folder_guard.ts";
 export type { NodeConfig, StaticPeer } from "./node_config.ts";

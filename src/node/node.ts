@@ -7,7 +7,6 @@ import {
   IgnoreRules,
   IndexStore,
   Scanner,
-  type ScanSummary,
 } from "../index/mod.ts";
 import { fingerprint, Identity } from "../identity/mod.ts";
 import { bindPort, ConnectionPool } from "../net/mod.ts";
@@ -20,10 +19,9 @@ import {
   detectCaseInsensitive,
   LeftoverParts,
   removeStrayPart,
-  type RunTotals,
   SyncEngine,
 } from "../sync/mod.ts";
-import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
+import { describeScan, describeTotals, formatCount } from "../ui/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { abortableSleep } from "./abortable_sleep.ts";
 import {
@@ -43,7 +41,8 @@ import { GroupContext } from "./group_context.ts";
 import { GroupService } from "./group_service.ts";
 import { WatchSuspension } from "./watch_suspension.ts";
 import { StatusReporter } from "./status_reporter.ts";
-import { notSyncedFiles, StatusBuilder, statusRoutes } from "./status_api.ts";
+import { notSyncedFiles, StatusBuilder } from "./status_api.ts";
+import { statusRoutes } from "./status_routes.ts";
 import { purgeExpiredTombstones } from "./tombstones.ts";
 import type { TtyStatus } from "../ui/mod.ts";
 import { DEFAULT_KEEP_DAYS, defaultMaxBytes } from "../versions/mod.ts";
@@ -83,41 +82,6 @@ function* livePaths(store: IndexStore): Generator<string> {
   for (const stat of store.statMap().values()) {
     if (!stat.deleted) yield stat.path;
   }
-}
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-/** One line that tells the user what the scan found. */
-export function describeScan(summary: ScanSummary): string {
-  const parts = [
-    plural(summary.files, "file"),
-    plural(summary.dirs, "folder"),
-  ];
-  if (summary.symlinks > 0) parts.push(plural(summary.symlinks, "symlink"));
-  let line = `Indexed ${parts.join(", ")} (${formatBytes(summary.bytes)}) in ${
-    formatDuration(summary.durationMs)
-  }`;
-  if (summary.hashedFiles > 0) {
-    line += `; hashed ${plural(summary.hashedFiles, "changed file")} (${
-      formatBytes(summary.hashedBytes)
-    })`;
-  }
-  if (summary.deleted > 0) line += `; ${formatCount(summary.deleted)} deleted`;
-  if (summary.errors > 0) {
-    line += `; ${formatCount(summary.errors)} unreadable, skipped`;
-  }
-  return line;
-}
-
-/** The end-of-run line: what crossed the network and what was reused. */
-export function describeTotals(totals: RunTotals): string {
-  return `Received ${
-    formatBytes(totals.received)
-  } of file data from peers, sent ${formatBytes(totals.sent)}, reused ${
-    formatBytes(totals.reused)
-  } from local files, ${formatBytes(totals.resumed)} from resumed .part files`;
 }
 
 /**

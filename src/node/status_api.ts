@@ -4,13 +4,13 @@
  * when it can prove it: the folder is indexed, nothing is queued, pending
  * or failing here, and every connected peer has both sent us its whole
  * index and confirmed that it holds everything of ours. Otherwise `waiting`
- * says what is missing, one reason a line.
+ * says what is missing, one reason a line. This module builds the
+ * document; `status_routes.ts` serves it.
  * @module
  */
 import type { LookAlikeReport } from "../index/mod.ts";
 import type { FolderMode, PeerStatus, SyncStatus } from "../sync/mod.ts";
 import type { Change, ConflictCopy } from "./change_feed.ts";
-import type { ControlRoutes } from "./control_server.ts";
 import { RateMeter } from "./rate_meter.ts";
 
 /** What the folder is doing, in one word. */
@@ -409,13 +409,13 @@ export function statusDocument(
   };
 }
 
-/** Builds status documents, keeping the byte counters' rates between calls. */
 const NO_NAMES: LookAlikeReport = {
   twins: [],
   invisible: [],
   truncated: false,
 };
 
+/** Builds status documents, keeping the byte counters' rates between calls. */
 export class StatusBuilder {
   readonly #sources: StatusSources;
   readonly #meter = new RateMeter();
@@ -457,77 +457,4 @@ export class StatusBuilder {
       src.names?.() ?? NO_NAMES,
     );
   }
-}
-
-/** How often the event stream looks for a new state. */
-const EVENT_CHECK_MS = 250;
-/** A comment this often keeps proxies and the browser from timing out. */
-const EVENT_KEEPALIVE_MS = 15_000;
-
-/**
- * `GET /api/events`: Server-Sent Events, one `status` event with the whole
- * document each time it changes (checked four times a second), so the page
- * never polls.
- */
-export function statusEvents(
-  builder: StatusBuilder,
-  signal: AbortSignal,
-): Response {
-  const encoder = new TextEncoder();
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let last = "";
-  let quietSince = Date.now();
-  const stop = () => clearInterval(timer);
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = () => {
-        if (signal.aborted) {
-          stop();
-          try {
-            controller.close();
-          } catch {
-            // Closed by the client already.
-          }
-          return;
-        }
-        const doc = builder.document();
-        // Time-only fields change every tick; compare without them.
-        const text = JSON.stringify(doc);
-        const key = JSON.stringify({ ...doc, remaining: null });
-        try {
-          if (key !== last) {
-            last = key;
-            quietSince = Date.now();
-            controller.enqueue(
-              encoder.encode(`event: status\ndata: ${text}\n\n`),
-            );
-          } else if (Date.now() - quietSince > EVENT_KEEPALIVE_MS) {
-            quietSince = Date.now();
-            controller.enqueue(encoder.encode(": keepalive\n\n"));
-          }
-        } catch {
-          stop();
-        }
-      };
-      send();
-      timer = setInterval(send, EVENT_CHECK_MS);
-      signal.addEventListener("abort", send, { once: true });
-    },
-    cancel: stop,
-  });
-  return new Response(body, {
-    headers: {
-      "content-type": "text/event-stream",
-      "cache-control": "no-store",
-    },
-  });
-}
-
-/** The control API's status routes: the document and its event stream. */
-export function statusRoutes(builder: StatusBuilder): ControlRoutes {
-  return {
-    "GET /api/status": () => ({ status: 200, body: builder.document() }),
-    // A client that goes away cancels the stream; `closing` ends the rest.
-    "GET /api/events": (_body, { closing }) => statusEvents(builder, closing),
-  };
 }

@@ -35,3 +35,8 @@ export function formatDuration(ms: number): string {
 export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
+
+/** `n` and `noun`, the noun in the plural unless `n` is 1: "3 files". */
+export function plural(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -20,5 +20,12 @@ export {
   formatCount,
   formatDuration,
   formatRate,
+  plural,
 } from "./format.ts";
+export {
+  describeScan,
+  describeTotals,
+  type ScanFigures,
+  type TransferTotals,
+} from "./summary_lines.ts";
 export { showInvisible } from "./visible_text.ts";

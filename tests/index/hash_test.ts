@@ -1,9 +1,10 @@
 import { assertEquals, assertThrows } from "../assert.ts";
-import { hash as referenceHash } from "blake3-jit";
+import { createBLAKE3 } from "hash-wasm";
 import {
   blake3,
   BLAKE3_LEN,
   Blake3Hasher,
+  blake3Into,
   fromHex,
   toHex,
 } from "../../src/index/hash.ts";
@@ -138,10 +139,11 @@ Deno.test("Blake3Hasher matches the official test vectors when fed in pieces", (
   }
 });
 
-Deno.test("blake3() and Blake3Hasher agree with blake3-jit on large inputs", () => {
+Deno.test("blake3() and Blake3Hasher agree with hash-wasm on large inputs", async () => {
+  const reference = await createBLAKE3();
   for (const len of [4096 * 1024 + 1, (1 << 20) * 3 + 5, 1 << 22]) {
     const data = noise(len, len);
-    const expected = toHex(referenceHash(data));
+    const expected = reference.init().update(data).digest("hex");
     assertEquals(
       toHex(blake3(data)),
       expected,
@@ -157,6 +159,20 @@ Deno.test("blake3() and Blake3Hasher agree with blake3-jit on large inputs", () 
       `incremental, length ${len}`,
     );
   }
+});
+
+Deno.test("blake3Into() writes the digest into the first 32 bytes of its output", () => {
+  for (const len of [0, 1, 4095, 4096, 65_536, 300_001]) {
+    const data = noise(len, len + 1);
+    const out = new Uint8Array(BLAKE3_LEN + 8).fill(0xee);
+    blake3Into(data, out);
+    assertEquals(toHex(out.subarray(0, BLAKE3_LEN)), toHex(blake3(data)));
+    assertEquals(out.subarray(BLAKE3_LEN), new Uint8Array(8).fill(0xee));
+  }
+  assertThrows(
+    () => blake3Into(new Uint8Array(1), new Uint8Array(31)),
+    RangeError,
+  );
 });
 
 Deno.test("Blake3Hasher cannot be used after digest()", () => {

@@ -3,9 +3,9 @@ import {
   holdsKnown,
   StatusBuilder,
   statusDocument,
-  statusRoutes,
   waitingReasons,
 } from "../../src/node/status_api.ts";
+import { statusRoutes } from "../../src/node/status_routes.ts";
 import type { PeerStatus, SyncStatus } from "../../src/sync/mod.ts";
 
 function peer(overrides: Partial<PeerStatus> = {}): PeerStatus {

@@ -1,5 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { describeTotals } from "../../src/node/node.ts";
+import { describeTotals } from "../../src/ui/mod.ts";
 import { LOGGED_SIZE, parseLoggedBytes } from "../e2e/_units.ts";
 
 Deno.test("describeTotals() prints the end-of-run byte counts in human units", () => {
