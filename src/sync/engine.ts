@@ -38,6 +38,7 @@ import { ApplyGate, EchoFilter, echoStateOf } from "./apply/mod.ts";
 import { CaseFoldIndex, detectCaseInsensitive } from "./session/mod.ts";
 import {
   type FolderMode,
+  type LeftoverParts,
   LocalChunkIndex,
   Puller,
   type PullerHost,
@@ -51,7 +52,11 @@ import {
   type RevertOutcome,
 } from "./mode_actions.ts";
 import { LocalChanges } from "./local_changes.ts";
-import { PeerLine, type PeerWiring } from "./peer_wiring.ts";
+import {
+  dropLeftoversWhenCaughtUp,
+  PeerLine,
+  type PeerWiring,
+} from "./peer_wiring.ts";
 import { pathsToReplan, RescanSoon, untilIdle } from "./rescans.ts";
 import { ConnectedPeers } from "./peer_directory.ts";
 import {
@@ -68,7 +73,11 @@ import type { RunTotals, SyncStatus } from "./status.ts";
 const log = getLogger(["dsync", "sync"]);
 
 /** What the puller calls: scans under the gate, announcements to every peer. */
-function pullerHost(engine: SyncEngine, peers: ConnectedPeers): PullerHost {
+function pullerHost(
+  engine: SyncEngine,
+  peers: ConnectedPeers,
+  leftovers: LeftoverParts | undefined,
+): PullerHost {
   return {
     rescan: async (paths) => {
       await engine.scan(paths);
@@ -76,6 +85,7 @@ function pullerHost(engine: SyncEngine, peers: ConnectedPeers): PullerHost {
     stored: () => engine.onLocalChanges(),
     idle: () => {
       for (const peer of peers.all()) peer.session?.sendInSync();
+      dropLeftoversWhenCaughtUp(leftovers, peers);
     },
   };
 }
@@ -140,7 +150,7 @@ export class SyncEngine {
       echo: this.#echo,
       maxConcurrentTransfers: options.maxConcurrentTransfers,
       peers: this.#peers,
-      host: pullerHost(this, this.#peers),
+      host: pullerHost(this, this.#peers, options.leftovers),
       held: true,
       ...(caseTwin === undefined ? {} : { caseTwin }),
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -180,6 +190,7 @@ export class SyncEngine {
       announce: () => this.onLocalChanges(),
       partials: this.#peers.partials,
       announcer: this.#peers.announcer,
+      caughtUp: () => dropLeftoversWhenCaughtUp(options.leftovers, this.#peers),
     };
   }
 

@@ -291,6 +291,20 @@ export class ConnectedPeers implements PeerDirectory {
     return this.#remote.heldTotals(BigInt(`0x${replica}`), through);
   }
 
+  /**
+   * True when at least one peer is connected and every connected peer's
+   * initial index has arrived.
+   */
+  allIndexesReceived(): boolean {
+    let connected = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer.session === undefined) continue;
+      if (!peer.session.state().initialReceived) return false;
+      connected++;
+    }
+    return connected > 0;
+  }
+
   /** Each peer as the UI shows it, and the sums. */
   status(): PeersStatus {
     const peers: PeerStatus[] = [];

@@ -25,9 +25,9 @@ import {
   type SessionHandle,
   type SessionListener,
 } from "./session/mod.ts";
-import type { Puller } from "./pull/mod.ts";
+import type { LeftoverParts, Puller } from "./pull/mod.ts";
 import type { SyncEngineOptions } from "./engine_options.ts";
-import type { Peer } from "./peer_directory.ts";
+import type { ConnectedPeers, Peer } from "./peer_directory.ts";
 import type { PeerChannel } from "./peer_pool.ts";
 import type { PauseSwitch } from "./pause_switch.ts";
 import type { ApplyGate } from "./apply/mod.ts";
@@ -65,6 +65,22 @@ export interface PeerWiring {
   readonly partials: PartialFiles;
   /** Announces them; a new peer is given its current state. */
   readonly announcer: AvailabilityAnnouncer;
+  /** A peer's initial index arrived and the puller is idle. */
+  readonly caughtUp: () => void;
+}
+
+/**
+ * Once every connected peer's index is here and the puller is idle, no
+ * leftover `.part` kept for resuming can be resumed: they go (a `.part` a
+ * kill left beside a file that is here whole stayed for the 10-minute
+ * maximum age; `deno task chaos --seed 300290`).
+ */
+export function dropLeftoversWhenCaughtUp(
+  leftovers: LeftoverParts | undefined,
+  peers: Pick<ConnectedPeers, "allIndexesReceived">,
+): void {
+  if (leftovers === undefined || leftovers.size === 0) return;
+  if (peers.allIndexesReceived()) leftovers.discardAll().catch(() => {});
 }
 
 /**
@@ -174,7 +190,10 @@ export class PeerLine implements SessionListener, ChunkServer {
       name: s.name,
       fingerprint: s.fingerprint,
     });
-    if (this.#w.puller.idle) s.sendInSync();
+    if (this.#w.puller.idle) {
+      s.sendInSync();
+      this.#w.caughtUp();
+    }
   }
 
   groupRekey(_s: SessionHandle, secret: Uint8Array, removed: Uint8Array): void {

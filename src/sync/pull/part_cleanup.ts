@@ -244,6 +244,29 @@ export class LeftoverParts {
     if (entry !== undefined) await removePart(entry.os, path);
   }
 
+  /**
+   * Removes every leftover: called once the folder is in sync with every
+   * connected peer, when no pull is left to resume one (a `.part` a kill
+   * left beside a file that is here whole would otherwise stay until the
+   * maximum age). Returns how many were removed.
+   */
+  async discardAll(): Promise<number> {
+    let removed = 0;
+    for (const [path, entry] of [...this.#byPath]) {
+      this.#byPath.delete(path);
+      if (await removePart(entry.os, path)) removed++;
+    }
+    if (removed > 0) {
+      log.debug(
+        "Removed {count} leftover .part files: in sync, none to resume",
+        {
+          count: removed,
+        },
+      );
+    }
+    return removed;
+  }
+
   /** Removes the leftovers kept longer than the maximum age. */
   async expire(): Promise<void> {
     const cut = this.#now() - this.#maxAgeMs;

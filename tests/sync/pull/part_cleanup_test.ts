@@ -132,6 +132,25 @@ Deno.test("LeftoverParts.gather() keeps the biggest .part per target and removes
   }
 });
 
+Deno.test("LeftoverParts.discardAll() removes every kept .part, and only those", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "dsync-leftover-" });
+  try {
+    const a = partName("a.txt");
+    const b = partName("b.txt");
+    await Deno.writeFile(`${folder}/${a}`, new Uint8Array(3));
+    await Deno.writeFile(`${folder}/${b}`, new Uint8Array(4));
+    await Deno.writeFile(`${folder}/a.txt`, new Uint8Array(3));
+    const parts = await LeftoverParts.gather(folder);
+    assertEquals(parts.size, 2);
+    assertEquals(await parts.discardAll(), 2);
+    assertEquals(parts.size, 0);
+    assertEquals(await names(folder), ["a.txt"]);
+    assertEquals(await parts.discardAll(), 0);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
 Deno.test("removeStrayPart() removes a .part nobody writes or keeps, after a grace time, and nothing else", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dsync_stray_" });
   try {
