@@ -46,21 +46,7 @@ export class PeerProcess {
     if (this.running) throw new Error(`${this.name} is already running`);
     // Every peer of the process is in one group, as if it had joined with a code.
     seedGroup(this.#args, TEST_GROUP);
-    const command = [
-      ...this.#wrapper,
-      Deno.execPath(),
-      "run",
-      ...RUN_PERMISSIONS,
-      MAIN,
-      ...this.#args,
-    ];
-    const child = new Deno.Command(command[0]!, {
-      args: command.slice(1),
-      env: this.#env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = this.#dsync(this.#args).spawn();
     const gen: Generation = {
       child,
       output: "",
@@ -151,6 +137,26 @@ export class PeerProcess {
     );
   }
 
+  /** `main.ts` with `args`, where this peer runs (its namespace and environment). */
+  #dsync(args: string[], signal?: AbortSignal): Deno.Command {
+    const command = [
+      ...this.#wrapper,
+      Deno.execPath(),
+      "run",
+      ...RUN_PERMISSIONS,
+      MAIN,
+      ...args,
+    ];
+    return new Deno.Command(command[0]!, {
+      args: command.slice(1),
+      env: this.#env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      ...(signal === undefined ? {} : { signal }),
+    });
+  }
+
   /** Output of the latest generation only ("" before the first start). */
   get currentOutput(): string {
     return this.#current?.output ?? "";
@@ -164,22 +170,8 @@ export class PeerProcess {
     args: string[],
     timeoutMs: number,
   ): Promise<{ success: boolean; output: string }> {
-    const command = [
-      ...this.#wrapper,
-      Deno.execPath(),
-      "run",
-      ...RUN_PERMISSIONS,
-      MAIN,
-      ...args,
-    ];
-    const out = await new Deno.Command(command[0]!, {
-      args: command.slice(1),
-      env: this.#env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(timeoutMs),
-    }).output();
+    const out = await this.#dsync(args, AbortSignal.timeout(timeoutMs))
+      .output();
     const decoder = new TextDecoder();
     return {
       success: out.success,

@@ -18,15 +18,10 @@
  * @module
  */
 import { HonestPair } from "./_honest_pair.ts";
-import {
-  HostilePeer,
-  pidOfDsync,
-  rawMessage,
-  residentBytes,
-} from "./_hostile_peer.ts";
+import { HostilePeer, pidOfDsync, residentBytes } from "./_hostile_peer.ts";
 import { randomBytes } from "./_folders.ts";
 import { waitFor } from "../_wait.ts";
-import { fileHashOfChunks } from "../../src/index/hash.ts";
+import { bigRecordMessages } from "./_big_records.ts";
 import { MAX_CHUNKS_PER_RECORD } from "../../src/protocol/mod.ts";
 
 const RECORDS = Number(Deno.args[0] ?? 8);
@@ -54,36 +49,8 @@ const MIB = 1024 * 1024;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
-    const n = MAX_CHUNKS_PER_RECORD;
     const replicaId = 0x5eed_0000_0000_0001n;
-    const messages: Uint8Array[] = [];
-    for (let r = 0; r < RECORDS; r++) {
-      // Distinct hashes (no chunk is found locally): index and record in each.
-      const hashes = new Uint8Array(32 * n);
-      const view = new DataView(hashes.buffer);
-      const chunks = [];
-      for (let i = 0; i < n; i++) {
-        view.setUint32(i * 32, i);
-        view.setUint32(i * 32 + 4, r);
-        view.setUint32(i * 32 + 8, 0x5eed);
-        chunks.push({ length: 1, hash: hashes.subarray(i * 32, i * 32 + 32) });
-      }
-      const record = {
-        path: `big-${r}.bin`,
-        kind: "file",
-        size: n,
-        mtimeNs: 1_700_000_000_000_000_000n,
-        exec: false,
-        hash: fileHashOfChunks(chunks),
-        chunks,
-        version: [{ replica: replicaId, counter: 1n }],
-        deleted: false,
-        sequence: BigInt(r + 1),
-      };
-      messages.push(
-        rawMessage({ type: "index_batch", last: true, records: [record] }),
-      );
-    }
+    const messages = bigRecordMessages(RECORDS, replicaId);
     peer = await HostilePeer.start(portV, { replicaId });
     const p = peer;
     for (let r = 0; r < RECORDS; r++) {
@@ -117,7 +84,7 @@ const MIB = 1024 * 1024;
     sampling = false;
     await sampler;
     console.log(
-      `${RECORDS} records of ${n} chunks (sent in ${sentMs} ms): victim RSS ${
+      `${RECORDS} records of ${MAX_CHUNKS_PER_RECORD} chunks (sent in ${sentMs} ms): victim RSS ${
         (startRss / MIB).toFixed(0)
       } -> peak ${
         (peakRss / MIB).toFixed(0)

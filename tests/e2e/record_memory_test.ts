@@ -15,15 +15,10 @@
  */
 import { assert } from "../assert.ts";
 import { HonestPair } from "./_honest_pair.ts";
-import {
-  HostilePeer,
-  pidOfDsync,
-  rawMessage,
-  residentBytes,
-} from "./_hostile_peer.ts";
+import { HostilePeer, pidOfDsync, residentBytes } from "./_hostile_peer.ts";
 import { randomBytes } from "./_folders.ts";
 import { waitFor } from "../_wait.ts";
-import { fileHashOfChunks } from "../../src/index/hash.ts";
+import { bigRecordMessages } from "./_big_records.ts";
 import { MAX_CHUNKS_PER_RECORD } from "../../src/protocol/mod.ts";
 import {
   CHUNKS_BURST,
@@ -32,41 +27,6 @@ import {
 
 const RECORDS = Number(Deno.env.get("DSYNC_BIG_RECORDS") ?? 4);
 const MIB = 1024 * 1024;
-
-/** `records` index batches of one record at the chunk cap each, never served. */
-function bigRecordMessages(records: number, replicaId: bigint): Uint8Array[] {
-  const n = MAX_CHUNKS_PER_RECORD;
-  const messages: Uint8Array[] = [];
-  for (let r = 0; r < records; r++) {
-    // Distinct hashes, so no chunk is found locally.
-    const hashes = new Uint8Array(32 * n);
-    const view = new DataView(hashes.buffer);
-    const chunks = [];
-    for (let i = 0; i < n; i++) {
-      view.setUint32(i * 32, i);
-      view.setUint32(i * 32 + 4, r);
-      view.setUint32(i * 32 + 8, 0x5eed);
-      chunks.push({ length: 1, hash: hashes.subarray(i * 32, i * 32 + 32) });
-    }
-    messages.push(rawMessage({
-      type: "index_batch",
-      last: true,
-      records: [{
-        path: `big-${r}.bin`,
-        kind: "file",
-        size: n,
-        mtimeNs: 1_700_000_000_000_000_000n,
-        exec: false,
-        hash: fileHashOfChunks(chunks),
-        chunks,
-        version: [{ replica: replicaId, counter: 1n }],
-        deleted: false,
-        sequence: BigInt(r + 1),
-      }],
-    }));
-  }
-  return messages;
-}
 
 async function crosses(
   pair: HonestPair,

@@ -352,12 +352,25 @@ export class ChunkFetcher {
         return local;
       }
     }
+    return await this.#ask(source, record.path, chunk);
+  }
+
+  /**
+   * Asks `source` for `chunk` of `path` and counts what came. No shared
+   * signal: a listener on one shared signal per request costs O(n) each;
+   * closing the peer sessions ends the requests in flight. A partial
+   * holder gets a deadline of its own.
+   */
+  async #ask(
+    source: ChunkSource,
+    path: string,
+    chunk: { hash: Uint8Array; offset: number; length: number },
+  ): Promise<Uint8Array> {
     const data = await source.request(
-      record.path,
+      path,
       chunk.hash,
       chunk.offset,
       chunk.length,
-      // A partial holder gets a deadline of its own (see `#chunk`).
       source.holds === undefined ? undefined : AbortSignal.timeout(
         this.#o.partialTimeoutMs ?? PARTIAL_REQUEST_TIMEOUT_MS,
       ),
@@ -421,20 +434,7 @@ export class ChunkFetcher {
       const best = this.#pickSource(record, index, sources, tried);
       if (best === undefined) throw lastError ?? new NoSourceError(record.path);
       try {
-        // No shared signal here: a listener on one shared signal per
-        // request costs O(n) each; closing the peer sessions ends the
-        // requests in flight. A partial holder gets a deadline of its own.
-        const data = await best.request(
-          record.path,
-          chunk.hash,
-          chunk.offset,
-          chunk.length,
-          best.holds === undefined ? undefined : AbortSignal.timeout(
-            this.#o.partialTimeoutMs ?? PARTIAL_REQUEST_TIMEOUT_MS,
-          ),
-        );
-        this.fetchedBytes += data.length;
-        return data;
+        return await this.#ask(best, record.path, chunk);
       } catch (err) {
         signal.throwIfAborted();
         tried.add(best.key);
