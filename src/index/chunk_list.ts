@@ -18,6 +18,7 @@
 
 import type { ChunkInfo } from "./file_digest.ts";
 import { fileHasher } from "./hash.ts";
+import { lazyArray } from "../protocol/mod.ts";
 
 /** Bytes of one chunk hash. */
 export const CHUNK_HASH_BYTES = 32;
@@ -128,15 +129,6 @@ function lengthAt(bytes: Uint8Array, at: number): number {
     (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
-/** A canonical array index below `count`, or -1. */
-function indexOf(key: string | symbol, count: number): number {
-  if (typeof key !== "string" || key.length === 0 || key.length > 15) return -1;
-  const code = key.charCodeAt(0);
-  if (code < 48 || code > 57 || (code === 48 && key.length > 1)) return -1;
-  const index = Number(key);
-  return Number.isInteger(index) && index < count ? index : -1;
-}
-
 /**
  * An array of `count` chunks that holds only `bytes` and their offsets
  * (8 bytes a chunk): each element is made when read. One object per chunk,
@@ -150,22 +142,9 @@ function packedList(bytes: Uint8Array, count: number): ChunkInfo[] {
     offsets[k] = offset;
     offset += lengthAt(bytes, k * CHUNK_ENTRY_BYTES);
   }
-  const target: ChunkInfo[] = [];
-  const list = new Proxy(target, {
-    get(t, key, receiver) {
-      if (key === "length") return count;
-      const index = indexOf(key, count);
-      if (index < 0) return Reflect.get(t, key, receiver);
-      const at = index * CHUNK_ENTRY_BYTES;
-      return new PackedChunk(bytes, at, offsets[index]!, lengthAt(bytes, at));
-    },
-    has(t, key) {
-      return key === "length" || indexOf(key, count) >= 0 ||
-        Reflect.has(t, key);
-    },
-    set() {
-      return false; // read-only, like the records that hold it
-    },
+  const list = lazyArray<ChunkInfo>(count, (index) => {
+    const at = index * CHUNK_ENTRY_BYTES;
+    return new PackedChunk(bytes, at, offsets[index]!, lengthAt(bytes, at));
   });
   packedBytes.set(list, bytes);
   return list;

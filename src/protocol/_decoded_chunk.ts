@@ -9,6 +9,7 @@
  */
 
 import { HASH_SIZE } from "./limits.ts";
+import { lazyArray } from "./lazy_array.ts";
 import type { WireChunk } from "./messages.ts";
 
 /** Records of more chunks than this decode to {@linkcode DecodedChunk}s. */
@@ -37,34 +38,13 @@ export class DecodedChunk implements WireChunk {
   }
 }
 
-/** A canonical array index below `count`, or -1. */
-function indexOf(key: string | symbol, count: number): number {
-  if (typeof key !== "string" || key.length === 0 || key.length > 15) return -1;
-  const code = key.charCodeAt(0);
-  if (code < 48 || code > 57 || (code === 48 && key.length > 1)) return -1;
-  const index = Number(key);
-  return Number.isInteger(index) && index < count ? index : -1;
-}
-
 /** A read-only array of `lengths.length` chunks; see the module comment. */
 export function decodedChunkList(
   lengths: Uint32Array,
   hashes: Uint8Array,
 ): WireChunk[] {
-  const count = lengths.length;
-  return new Proxy([] as WireChunk[], {
-    get(t, key, receiver) {
-      if (key === "length") return count;
-      const index = indexOf(key, count);
-      if (index < 0) return Reflect.get(t, key, receiver);
-      return new DecodedChunk(lengths[index]!, hashes, index * HASH_SIZE);
-    },
-    has(t, key) {
-      return key === "length" || indexOf(key, count) >= 0 ||
-        Reflect.has(t, key);
-    },
-    set() {
-      return false;
-    },
-  });
+  return lazyArray(
+    lengths.length,
+    (index) => new DecodedChunk(lengths[index]!, hashes, index * HASH_SIZE),
+  );
 }

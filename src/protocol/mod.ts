@@ -71,3 +71,4 @@ export {
   PROTOCOL_VERSION,
   U64_MAX,
 } from "./limits.ts";
+export { lazyArray } from "./lazy_array.ts";

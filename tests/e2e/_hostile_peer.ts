@@ -260,6 +260,15 @@ export class HostilePeer {
     return poll(condition, what, timeoutMs, 20);
   }
 
+  /** The highest sequence the victim acknowledged (0 when none). */
+  ackedSequence(): bigint {
+    let top = 0n;
+    for (const m of this.received) {
+      if (m.type === "index_ack" && m.sequence > top) top = m.sequence;
+    }
+    return top;
+  }
+
   /** Closes the connection (with goodbye) and waits for the reader. */
   async close(): Promise<void> {
     await this.channel.close("hostile test done");

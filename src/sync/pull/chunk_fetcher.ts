@@ -301,16 +301,10 @@ export class ChunkFetcher {
     running: number,
   ): { index: number; source: ChunkSource } | undefined {
     if (order.needed === 0) return undefined;
-    const now = (this.#o.now ?? Date.now)();
-    if (cache.at !== undefined && now - cache.at >= SOURCE_REFRESH_MS) {
-      cache.list = undefined;
-    }
+    const now = this.#dropStaleSources(cache);
     for (let fresh = cache.list === undefined;; fresh = true) {
-      if (cache.list === undefined) {
-        cache.list = this.#o.peers.sourcesFor(record.path, record.hash);
-        cache.at = now;
-      }
-      const ranked = rankSources(cache.list);
+      const list = this.#sources(record, cache, now);
+      const ranked = rankSources(list);
       const distrusted = cache.distrusted;
       const holders = (i: number) => {
         let n = 0;
@@ -444,6 +438,24 @@ export class ChunkFetcher {
     }
   }
 
+  /** Forgets `cache`'s source list once it is old; returns the time now. */
+  #dropStaleSources(cache: SourceCache): number {
+    const now = (this.#o.now ?? Date.now)();
+    if (cache.at !== undefined && now - cache.at >= SOURCE_REFRESH_MS) {
+      cache.list = undefined;
+    }
+    return now;
+  }
+
+  /** `cache`'s source list of `record`, looked up (at `now`) when it has none. */
+  #sources(record: FileRecord, cache: SourceCache, now: number): ChunkSource[] {
+    if (cache.list === undefined) {
+      cache.list = this.#o.peers.sourcesFor(record.path, record.hash);
+      cache.at = now;
+    }
+    return cache.list;
+  }
+
   /**
    * The source to ask for chunk `index` (`chooseSource`: the least loaded
    * one not tried yet). The list is looked up when the file starts, again
@@ -455,16 +467,10 @@ export class ChunkFetcher {
     cache: SourceCache,
     tried: ReadonlySet<string>,
   ): ChunkSource | undefined {
-    const now = (this.#o.now ?? Date.now)();
-    if (cache.at !== undefined && now - cache.at >= SOURCE_REFRESH_MS) {
-      cache.list = undefined;
-    }
+    const now = this.#dropStaleSources(cache);
     for (let fresh = cache.list === undefined;; fresh = true) {
-      if (cache.list === undefined) {
-        cache.list = this.#o.peers.sourcesFor(record.path, record.hash);
-        cache.at = now;
-      }
-      const best = chooseSource(cache.list, index, {
+      const list = this.#sources(record, cache, now);
+      const best = chooseSource(list, index, {
         tried,
         distrusted: cache.distrusted,
       });
