@@ -103,12 +103,12 @@ Deno.test("faults: a receiver, then a sender, killed -9 mid 1 GiB restart and th
     [],
   );
   const resumed = restarted.output.match(
-    /Resuming huge\.bin from a \.part holding (\d+) bytes/,
+    /Resuming huge\.bin from its \.part of (\d+) bytes/,
   );
   console.log(
     resumed === null
       ? "Started over from byte 0"
-      : `Resumed from byte ${resumed[1]}`,
+      : `Resumed from a .part of ${resumed[1]} bytes`,
   );
 });
 

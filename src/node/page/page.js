@@ -33,7 +33,16 @@
     else td.textContent = content;
     row.append(td);
   };
-  const fill = (list, items) => list.replaceChildren(...items);
+  // Rows that did not change stay the same nodes: the page refreshes on
+  // every status event, and a click landing on a row being replaced is lost.
+  const fill = (list, items) => {
+    items.forEach((item, i) => {
+      const old = list.children[i];
+      if (old === undefined) list.append(item);
+      else if (!old.isEqualNode(item)) old.replaceWith(item);
+    });
+    while (list.children.length > items.length) list.lastElementChild.remove();
+  };
 
   const peerState = (p) => {
     if (!p.connected) return "disconnected";

@@ -168,10 +168,13 @@ async function openPart(ctx: PullContext, d: Decision): Promise<PartFile> {
       });
     }
     if (part !== undefined) {
-      log.info("Resuming {path} from a .part holding {bytes} bytes", {
-        path: d.path,
-        bytes: part.resumable,
-      });
+      log.info(
+        "Resuming {path} from its .part of {bytes} bytes (what verifies is kept)",
+        {
+          path: d.path,
+          bytes: part.resumable,
+        },
+      );
       return part;
     }
     await Deno.remove(leftover.os).catch(() => {});
