@@ -10,14 +10,23 @@
  * answered per second, in a window with compression and one without, keeps
  * the faster way for a while, and measures again.
  *
+ * Compression must win by {@linkcode GovernorOptions.margin} to stay on.
+ * When both ways answer about as fast, the link is not what limits the
+ * transfer (the receiver or a shared CPU is), and compressing only spends
+ * CPU on both sides: on loopback, 1 GiB of text kept LZ4 on for the whole
+ * transfer that way (7.5 CPU-s of compression on the sender, 2.6 s of
+ * decoding on the receiver, in a run under load), which is why text was
+ * slower than random data there.
+ *
  * A window only counts while answers keep coming: a pause longer than
  * {@linkcode GovernorOptions.maxGapMs} (the peer asked for nothing) starts
  * it over, and the first {@linkcode GovernorOptions.settleBytes} after a
  * start or a switch are not measured (the pipeline still fills, or still
- * carries answers of the other way). Until a comparison has been made,
- * compression is on, as before. Measured on loopback, 1 GiB of text:
- * with compression 98-118 MB/s, without 135-170 MB/s, so it is turned off
- * about a second into the transfer.
+ * carries answers of the other way). The first measurement of a transfer
+ * often runs while the source still hashes the rest of the folder on every
+ * core, so the way it picks is held for
+ * {@linkcode GovernorOptions.firstHoldMs} only, then twice as long after
+ * every measurement that agrees, up to {@linkcode GovernorOptions.holdMs}.
  * @module
  */
 
@@ -25,18 +34,23 @@
 export interface GovernorOptions {
   /** Clock in ms (performance.now). */
   readonly now?: () => number;
-  /** Shortest measuring window, ms (300). */
+  /** Shortest measuring window, ms (500). */
   readonly windowMs?: number;
-  /** Fewest raw bytes in a measuring window (4 MiB). */
+  /** Fewest raw bytes in a measuring window (8 MiB). */
   readonly windowBytes?: number;
-  /** How long the faster way is kept before measuring again, ms (8000). */
+  /** Longest time the faster way is kept before measuring again, ms (10000). */
   readonly holdMs?: number;
+  /**
+   * Time the way picked is kept after a measurement that changed it (or
+   * the first one), ms (2000); doubled after each one that agrees.
+   */
+  readonly firstHoldMs?: number;
   /** A pause between answers longer than this restarts a window, ms (200). */
   readonly maxGapMs?: number;
-  /** Compression is given up only when the rate without is this much higher (1.1). */
+  /** Compression stays on only when the rate with it is this much higher (1.05). */
   readonly margin?: number;
   /**
-   * Raw bytes answered after a switch before a window starts (1 MiB): the
+   * Raw bytes answered after a switch before a window starts (4 MiB): the
    * pipeline still carries answers of the other way.
    */
   readonly settleBytes?: number;
@@ -54,11 +68,13 @@ export interface GovernorStep {
 
 /**
  * The decision table, pure. A window measured with compression (`rate`)
- * is kept as `rateOn`, and the same is measured without. Without wins only
- * when faster by more than `margin`: a link slower than the compressor
- * (sending is link-bound) carries more raw bytes per second compressed,
- * so compression stays on; where the link outruns the compressor (the
- * sender is CPU-bound) it goes off. A hold ends in a new measurement.
+ * is kept as `rateOn`, and the same is measured without. Compression wins
+ * only when faster by more than `margin`: a link slower than the
+ * compressor (sending is link-bound) carries more raw bytes per second
+ * compressed, so compression stays on; where the link outruns the
+ * compressor (the sender is CPU-bound) it goes off, and so it does when
+ * neither way is faster (something else limits the transfer, and
+ * compressing only costs CPU). A hold ends in a new measurement.
  */
 export function governorStep(
   phase: GovernorPhase,
@@ -70,7 +86,7 @@ export function governorStep(
     case "measure-on":
       return { phase: "measure-off", compressing: false };
     case "measure-off":
-      return { phase: "hold", compressing: !(rate > rateOn * margin) };
+      return { phase: "hold", compressing: rateOn > rate * margin };
     case "hold":
       return { phase: "measure-on", compressing: true };
   }
@@ -82,6 +98,7 @@ export class CompressionGovernor {
   readonly #windowMs: number;
   readonly #windowBytes: number;
   readonly #holdMs: number;
+  readonly #firstHoldMs: number;
   readonly #maxGapMs: number;
   readonly #margin: number;
   readonly #settleBytes: number;
@@ -92,6 +109,10 @@ export class CompressionGovernor {
   #bytes = 0;
   #last = 0;
   #rateOn = 0;
+  /** Length of the current hold; undefined before the first decision. */
+  #hold: number | undefined;
+  /** Whether the last hold compressed. */
+  #held = false;
   /** Bytes still to pass before the window starts. */
   #settling = 0;
 
@@ -100,6 +121,7 @@ export class CompressionGovernor {
     this.#windowMs = options.windowMs ?? 500;
     this.#windowBytes = options.windowBytes ?? 8 << 20;
     this.#holdMs = options.holdMs ?? 10_000;
+    this.#firstHoldMs = Math.min(this.#holdMs, options.firstHoldMs ?? 2_000);
     this.#maxGapMs = options.maxGapMs ?? 200;
     this.#margin = options.margin ?? 1.05;
     this.#settleBytes = options.settleBytes ?? 4 << 20;
@@ -129,13 +151,21 @@ export class CompressionGovernor {
     this.#bytes += rawBytes;
     const elapsed = now - this.#since;
     if (this.#phase === "hold") {
-      if (elapsed < this.#holdMs) return;
+      if (elapsed < (this.#hold ?? this.#holdMs)) return;
     } else if (elapsed < this.#windowMs || this.#bytes < this.#windowBytes) {
       return;
     }
     const rate = this.#bytes / elapsed;
     if (this.#phase === "measure-on") this.#rateOn = rate;
     const next = governorStep(this.#phase, rate, this.#rateOn, this.#margin);
+    if (next.phase === "hold") {
+      // The measurement window ran with compression off: compare with
+      // the way held before it.
+      this.#hold = this.#hold === undefined || next.compressing !== this.#held
+        ? this.#firstHoldMs
+        : Math.min(this.#holdMs, 2 * this.#hold);
+      this.#held = next.compressing;
+    }
     this.#enter(next.phase, next.compressing, now);
   }
 

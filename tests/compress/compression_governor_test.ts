@@ -58,10 +58,16 @@ Deno.test("CompressionGovernor keeps compressing where it is faster (a slow link
 
 Deno.test("CompressionGovernor stops compressing where it is slower (a fast link)", () => {
   const changes = run((on) => on ? 110 : 160, 9_000);
-  // On while the first window measures, off from then on (the hold lasts
-  // past the end of this run).
-  assertEquals(changes.map(([, on]) => on), [true, false]);
+  // On while the first window measures, off from then on except while
+  // measuring again.
+  assertEquals(changes[1]![1], false);
   assert(changes[1]![0] < 1000, `turned off at ${changes[1]![0]} ms`);
+  for (let i = 2; i < changes.length; i += 2) {
+    const [from] = changes[i]!;
+    const [to] = changes[i + 1] ?? [9_000];
+    assert(to - from < 1000, `on for ${to - from} ms at ${from}`);
+  }
+  assertEquals(changes.at(-1)![1], false);
 });
 
 Deno.test("CompressionGovernor measures again after holding, and follows a change of link", () => {
@@ -77,10 +83,49 @@ Deno.test("CompressionGovernor measures again after holding, and follows a chang
   assert(last[0] > 10_000, `back on at ${last[0]}`);
 });
 
-Deno.test("CompressionGovernor keeps compressing within its margin", () => {
-  const changes = run((on) => on ? 100 : 104, 9_000);
-  // Off only for the measuring window.
-  assertEquals(changes.map(([, on]) => on), [true, false, true]);
+Deno.test("CompressionGovernor stops compressing when it is not faster by its margin", () => {
+  // Both ways about as fast: the link is not the limit, compressing only
+  // costs CPU.
+  const pairs: [number, number][] = [[104, 100], [100, 100], [100, 104]];
+  for (const [on, off] of pairs) {
+    const changes = run((c) => c ? on : off, 9_000);
+    assertEquals(changes[1]![1], false, `${on} vs ${off}`);
+    assertEquals(changes.at(-1)![1], false, `${on} vs ${off}`);
+  }
+});
+
+Deno.test("CompressionGovernor measures again soon after its first decision, then less often", () => {
+  // A slow link: each measurement turns compression off for a window.
+  // Holds of 2 s, 4 s, 8 s, then 10 s (the cap).
+  const changes = run((on) => on ? 27 : 10, 40_000);
+  const offs = changes.filter(([, on]) => !on).map(([t]) => t);
+  assert(offs.length >= 5, `measured ${offs.length} times`);
+  // Each gap is a hold plus ~2 s of measuring at these rates.
+  const gaps = offs.slice(1).map((t, i) => t - offs[i]!);
+  assert(gaps[0]! < 4_500, `second measurement after ${gaps[0]} ms`);
+  for (let i = 1; i < gaps.length; i++) {
+    assert(gaps[i]! >= gaps[i - 1]! - 200, `gaps ${gaps}`);
+    assert(gaps[i]! < 12_500, `gaps ${gaps}`);
+  }
+  assert(gaps.at(-1)! > 10_000, `gaps ${gaps}`);
+});
+
+Deno.test("CompressionGovernor finds compression faster once a slow start is over", () => {
+  // The first 3 s the sender's CPU is taken (the source still indexes):
+  // compressing is slower then. Later the link is the limit and it wins.
+  const changes = run(
+    (on, t) => t < 3_000 ? (on ? 40 : 60) : (on ? 150 : 117),
+    12_000,
+  );
+  assertEquals(changes[1]![1], false);
+  // From 5 s on, compression is off only while measuring.
+  let onMs = 0;
+  for (let i = 0; i < changes.length; i++) {
+    const [from, on] = changes[i]!;
+    const to = changes[i + 1]?.[0] ?? 12_000;
+    if (on) onMs += Math.max(0, to - Math.max(from, 5_000));
+  }
+  assert(onMs > 0.8 * 7_000, `on for ${onMs} ms of the last 7 s`);
 });
 
 Deno.test("CompressionGovernor does not count pauses as slowness", () => {
@@ -103,12 +148,14 @@ Deno.test("governorStep() follows its decision table", () => {
     ["measure-off", 117, 180, "hold", true],
     // CPU-bound (loopback: the compressor is the slowest step): off.
     ["measure-off", 160, 110, "hold", false],
-    // Within the margin: compression is kept (it saves the link's bytes).
-    ["measure-off", 104, 100, "hold", true],
-    ["measure-off", 105.1, 100, "hold", false],
+    // Not faster by the margin: off (something else limits the transfer,
+    // and compressing costs CPU on both sides).
+    ["measure-off", 104, 100, "hold", false],
+    ["measure-off", 100, 104, "hold", false],
+    ["measure-off", 100, 105.1, "hold", true],
     // Random data: compression tried and given up per file, so both rates
-    // match: kept on, and it costs little.
-    ["measure-off", 150, 150, "hold", true],
+    // match: off, and trying costs nothing more.
+    ["measure-off", 150, 150, "hold", false],
     // A hold ends: measure again, starting with compression.
     ["hold", 160, 110, "measure-on", true],
   ];
