@@ -8,6 +8,7 @@ import {
   createDecipheriv,
 } from "node:crypto";
 import { DecryptError } from "./errors.ts";
+import { decryptInto, encryptInto } from "./_cipher_into.ts";
 
 /** Key length in bytes. */
 export const KEY_LENGTH = 32;
@@ -93,10 +94,12 @@ export function aeadSealInto(
   if (ad.length > 0) {
     cipher.setAAD(ad, { plaintextLength: plaintext.length });
   }
-  const body = cipher.update(plaintext);
+  const end = offset + plaintext.length;
+  if (!encryptInto(cipher, plaintext, out.subarray(offset, end))) {
+    out.set(cipher.update(plaintext), offset);
+  }
   cipher.final();
-  out.set(body, offset);
-  out.set(cipher.getAuthTag(), offset + body.length);
+  out.set(cipher.getAuthTag(), end);
   return length;
 }
 
@@ -121,9 +124,11 @@ export class AeadSealStream {
   update(piece: Uint8Array, out: Uint8Array, offset: number): number {
     if (this.#done) throw new Error("AeadSealStream is already finished");
     checkRoom(piece.length, out, offset);
-    const body = this.#cipher.update(piece);
-    out.set(body, offset);
-    return body.length;
+    const into = out.subarray(offset, offset + piece.length);
+    if (!encryptInto(this.#cipher, piece, into)) {
+      out.set(this.#cipher.update(piece), offset);
+    }
+    return piece.length;
   }
 
   /**
@@ -146,6 +151,49 @@ function checkRoom(length: number, out: Uint8Array, offset: number): void {
       `${length} bytes do not fit at offset ${offset} of ${out.length}`,
     );
   }
+}
+
+/**
+ * Decrypts and authenticates ciphertext ‖ tag into `out` at `offset`
+ * (a receiver's reused buffer: nothing is allocated per message where the
+ * runtime allows). What `out` holds there is only valid when this returns;
+ * after a failure it may hold unauthenticated bytes.
+ * @returns the plaintext length, `ciphertext.length - 16`.
+ * @throws {DecryptError} if the input is shorter than a tag or does not authenticate.
+ * @throws {RangeError} if `out` has no room.
+ */
+export function aeadOpenInto(
+  key: AeadKey,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+): number {
+  if (ciphertext.length < TAG_LENGTH) {
+    throw new DecryptError(
+      `Ciphertext of ${ciphertext.length} bytes is shorter than the ${TAG_LENGTH}-byte tag`,
+    );
+  }
+  const bodyLength = ciphertext.length - TAG_LENGTH;
+  checkRoom(bodyLength, out, offset);
+  const into = out.subarray(offset, offset + bodyLength);
+  try {
+    const decipher = createDecipheriv(ALGORITHM, key, nonce, OPTIONS);
+    decipher.setAuthTag(ciphertext.subarray(bodyLength));
+    if (ad.length > 0) {
+      decipher.setAAD(ad, { plaintextLength: bodyLength });
+    }
+    const body = ciphertext.subarray(0, bodyLength);
+    if (!decryptInto(decipher, body, into)) into.set(decipher.update(body));
+    decipher.final();
+  } catch (cause) {
+    throw new DecryptError(
+      `Message of ${ciphertext.length} bytes failed authentication`,
+      { cause },
+    );
+  }
+  return bodyLength;
 }
 
 /**

@@ -5,6 +5,7 @@
 import {
   type AeadKey,
   aeadOpen,
+  aeadOpenInto,
   aeadSealInto,
   AeadSealStream,
   importAeadKey,
@@ -149,6 +150,42 @@ export class TransportCipher {
     this.#advance();
     this.#failed = false;
     return plaintext;
+  }
+
+  /**
+   * Like {@link open}, but writes the plaintext into `out` at `offset` (a
+   * receiver's reused buffer, not overlapping `ciphertext`) and returns its
+   * length. After a failure `out` may hold unauthenticated bytes, and the
+   * cipher refuses all further messages.
+   * @throws {DecryptError} on a bad length, a failed tag, or an earlier failure.
+   * @throws {RangeError} if `out` has no room (the cipher is then closed too).
+   */
+  openInto(ciphertext: Uint8Array, out: Uint8Array, offset: number): number {
+    if (this.#failed) {
+      throw new DecryptError("Transport cipher is closed after a failure");
+    }
+    this.#failed = true;
+    if (
+      ciphertext.length < TAG_LENGTH || ciphertext.length > MAX_NOISE_MESSAGE
+    ) {
+      throw new DecryptError(
+        `Transport message of ${ciphertext.length} bytes is outside ${TAG_LENGTH}..${MAX_NOISE_MESSAGE}`,
+      );
+    }
+    if (this.#isExhausted()) {
+      throw new DecryptError("Transport nonce counter reached 2^64-1");
+    }
+    const length = aeadOpenInto(
+      this.#key,
+      this.#currentNonce(),
+      EMPTY,
+      ciphertext,
+      out,
+      offset,
+    );
+    this.#advance();
+    this.#failed = false;
+    return length;
   }
 
   #isExhausted(): boolean {

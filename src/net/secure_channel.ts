@@ -153,6 +153,11 @@ export class SecureChannel {
   readonly #goodbyeTimeoutMs: number;
   readonly #now: () => number;
   readonly #scratch = new Uint8Array(MAX_PLAINTEXT);
+  /**
+   * Frames are opened into this one buffer (no allocation per frame); a
+   * message handed out as a view of it is copied first.
+   */
+  readonly #opened = new Uint8Array(MAX_PLAINTEXT);
   readonly #header = new Uint8Array(MESSAGE_HEADER_SIZE);
   readonly #assembler: MessageAssembler;
   #queue: Outgoing[] = [];
@@ -306,7 +311,11 @@ export class SecureChannel {
     const assembler = this.#assembler;
     for (;;) {
       const message = assembler.next();
-      if (message !== undefined) return message;
+      if (message !== undefined) {
+        return message.buffer === this.#opened.buffer
+          ? message.slice()
+          : message;
+      }
       const frame = await this.#reader.readFrame();
       if (frame === null) {
         if (!assembler.atBoundary) {
@@ -318,7 +327,10 @@ export class SecureChannel {
         this.#shutdown();
         return null;
       }
-      const plain = this.#session.receiver.open(frame);
+      const plain = this.#opened.subarray(
+        0,
+        this.#session.receiver.openInto(frame, this.#opened, 0),
+      );
       this.lastReceivedAt = this.#now();
       const type = plain[0];
       switch (type) {

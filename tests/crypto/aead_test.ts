@@ -2,6 +2,7 @@ import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { assertEquals, assertStrictEquals, assertThrows } from "../assert.ts";
 import {
   aeadOpen,
+  aeadOpenInto,
   aeadSeal,
   AeadSealStream,
   importAeadKey,
@@ -64,6 +65,38 @@ Deno.test("aeadSeal() and aeadOpen() agree with @noble/ciphers on random inputs"
     assertEquals(sealed, reference, `length ${length}, case ${i}`);
     assertEquals(aeadOpen(key, nonce, ad, reference), plaintext);
   }
+});
+
+Deno.test("aeadOpenInto() opens into the caller's buffer like @noble/ciphers, and refuses tampering", () => {
+  // Under deno test this runs the update() path; cipher_into_test.ts
+  // checks the direct one in a `deno run` process.
+  const random = new SeededRandom(0x1a70);
+  const out = new Uint8Array(MAX_PLAINTEXT + 40);
+  for (const length of [0, 1, 17, 4096, 65000, MAX_PLAINTEXT]) {
+    out.fill(0xee);
+    const rawKey = random.bytes(32);
+    const nonce = noiseNonce(BigInt(random.nextU32()));
+    const ad = random.bytes(length % 3 === 0 ? 0 : 12);
+    const plaintext = random.bytes(length);
+    const sealed = chacha20poly1305(rawKey, nonce, ad).encrypt(plaintext);
+    const key = importAeadKey(rawKey);
+    const n = aeadOpenInto(key, nonce, ad, sealed, out, 7);
+    assertStrictEquals(n, length);
+    assertEquals(out.subarray(7, 7 + n), plaintext, `length ${length}`);
+    assertStrictEquals(out[6], 0xee);
+    const tampered = sealed.slice();
+    tampered[length === 0 ? 0 : length - 1]! ^= 1;
+    assertThrows(
+      () => aeadOpenInto(key, nonce, ad, tampered, out, 0),
+      DecryptError,
+    );
+  }
+  const key = importAeadKey(random.bytes(32));
+  const sealed = aeadSeal(key, noiseNonce(0n), new Uint8Array(0), out);
+  assertThrows(
+    () => aeadOpenInto(key, noiseNonce(0n), new Uint8Array(0), sealed, out, 1),
+    RangeError,
+  );
 });
 
 Deno.test("AeadSealStream seals pieces like @noble/ciphers seals their concatenation", () => {

@@ -124,6 +124,24 @@ Deno.test("TransportCipher.open() throws DecryptError on a flipped bit and stays
   assertThrows(() => receiver.open(second), DecryptError);
 });
 
+Deno.test("TransportCipher.openInto() opens in order into one buffer, and stays closed after a failure", () => {
+  const key = new SeededRandom(16).bytes(32);
+  const { sender, receiver } = pair(key);
+  const out = new Uint8Array(MAX_PLAINTEXT);
+  for (let i = 0; i < 3; i++) {
+    const message = new Uint8Array(1000 * (i + 1)).fill(i + 1);
+    const n = receiver.openInto(sender.seal(message), out, 0);
+    assertEquals(out.subarray(0, n), message);
+  }
+  const tampered = sender.seal(new Uint8Array(100));
+  tampered[3]! ^= 0x10;
+  assertThrows(() => receiver.openInto(tampered, out, 0), DecryptError);
+  assertThrows(
+    () => receiver.openInto(sender.seal(new Uint8Array(1)), out, 0),
+    DecryptError,
+  );
+});
+
 Deno.test("TransportCipher.open() throws DecryptError on a replayed message", () => {
   const key = new SeededRandom(16).bytes(32);
   const { sender, receiver } = pair(key);
