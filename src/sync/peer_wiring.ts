@@ -9,6 +9,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { isLoopbackPeer } from "../compress/mod.ts";
 import type { FileRecord, RemoteIndex } from "../index/mod.ts";
 import type {
   Availability,
@@ -151,6 +152,7 @@ export class PeerLine implements SessionListener, ChunkServer {
       to: this.session,
       changed: w.changed,
       pause: w.pause,
+      loopback: isLoopbackPeer(channel.remoteAddr),
     });
     peer.session = this.session;
     peer.responder = this.responder;

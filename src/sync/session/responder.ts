@@ -13,7 +13,8 @@
  * the peer was working from an outdated record). A write that keeps size
  * and mtime (the same millisecond) slips past the stat; the receiver's
  * check then fails that chunk, its pull is retried, and the write's own
- * watch event has the owner rescan. Data is LZ4-compressed when that pays. Reading
+ * watch event has the owner rescan. Data is LZ4-compressed when that pays
+ * (never to a loopback peer). Reading
  * pauses while the connection is behind; a peer that queues more requests
  * than allowed is cut off. A chunk of a file this device is itself still
  * receiving is served from its `.part` when it was announced and is
@@ -88,6 +89,11 @@ export interface ChunkResponderOptions {
   readonly maxQueued?: number;
   /** Tuning of the compression governor (tests). */
   readonly governor?: GovernorOptions;
+  /**
+   * The peer is on this machine (see `isLoopbackPeer`): nothing is
+   * compressed, whatever the governor would measure.
+   */
+  readonly loopback?: boolean;
   /** Answering waits while it is paused. */
   readonly pause?: PauseGate;
 }
@@ -235,7 +241,7 @@ export class ChunkResponder {
         request,
         this.#files,
         this.#policy,
-        this.#governor.compressing,
+        !this.#opts.loopback && this.#governor.compressing,
         this.#opts.indexed,
         this.#opts.partials,
         this.#buffers,

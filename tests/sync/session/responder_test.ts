@@ -217,6 +217,31 @@ Deno.test("ChunkResponder answers in turn and tells about changed files", () =>
     assert(responder.bytesSent > 0);
   }));
 
+Deno.test("ChunkResponder compresses for a peer on a link, never for a loopback peer", () =>
+  withFolder(async (dir) => {
+    const data = enc.encode("la la la ".repeat(2000));
+    await Deno.writeFile(`${dir}/t.txt`, data);
+    for (const loopback of [false, true]) {
+      const sent: ChunkResponse[] = [];
+      const responder = new ChunkResponder({
+        folder: dir,
+        ignore: noIgnore,
+        loopback,
+        to: {
+          send: (response) => {
+            sent.push(response);
+            return Promise.resolve();
+          },
+        },
+      });
+      responder.handle({ ...request("t.txt", data), id: 1 });
+      await waitFor(() => sent.length === 1, "the answer", 5000, 1);
+      await responder.close();
+      assertEquals(sent[0]!.compression, loopback ? "none" : "lz4");
+      assertEquals(raw(sent[0]!), data);
+    }
+  }));
+
 Deno.test("ChunkResponder reads into a buffer again only once its answer is written", () =>
   withFolder(async (dir) => {
     // Incompressible, so that the answers carry the read buffers themselves.
