@@ -12,23 +12,22 @@
  *
  * Compression is given up only when the rate without it is higher by
  * {@linkcode GovernorOptions.margin}. The other way round (compression
- * must win by the margin) was tried, with the short first hold below: on
- * the 1 Gbit/s namespace link of `deno task bench links`, 1 GiB of text
- * under a load of 7-13 from other work, the governor then judged the two
- * about even nearly every time and sent 973-1011 MB in 23-28 s (2 runs),
- * against 517 MB in 15.2 s this way (1 run, interleaved). Where
- * compression can never pay, a loopback peer, it is not measured at all
- * (`loopback_peer.ts`).
+ * must win by the margin), with a first hold of 2 s doubling to 10 s, was
+ * tried in December: on the 1 Gbit/s namespace link of `deno task bench
+ * links`, 1 GiB of text under a load of 7-22 from other work, it sent
+ * 973 and 1011 MB (compression mostly off), and with only the short first
+ * hold 826 and 538 MB, against 517 and 396 MB this way, in interleaved
+ * runs: both were dropped. Where compression can never pay, a loopback
+ * peer, it is not measured at all (`loopback_peer.ts`).
  *
  * A window only counts while answers keep coming: a pause longer than
  * {@linkcode GovernorOptions.maxGapMs} (the peer asked for nothing) starts
  * it over, and the first {@linkcode GovernorOptions.settleBytes} after a
  * start or a switch are not measured (the pipeline still fills, or still
- * carries answers of the other way). The first measurement of a transfer
- * often runs while the source still hashes the rest of the folder on every
- * core, so the way it picks is held for
- * {@linkcode GovernorOptions.firstHoldMs} only, then twice as long after
- * every measurement that agrees, up to {@linkcode GovernorOptions.holdMs}.
+ * carries answers of the other way). Until a comparison has been made,
+ * compression is on, as before. Measured on loopback, 1 GiB of text:
+ * with compression 98-118 MB/s, without 135-170 MB/s, so it is turned off
+ * about a second into the transfer.
  * @module
  */
 
@@ -36,23 +35,18 @@
 export interface GovernorOptions {
   /** Clock in ms (performance.now). */
   readonly now?: () => number;
-  /** Shortest measuring window, ms (500). */
+  /** Shortest measuring window, ms (300). */
   readonly windowMs?: number;
-  /** Fewest raw bytes in a measuring window (8 MiB). */
+  /** Fewest raw bytes in a measuring window (4 MiB). */
   readonly windowBytes?: number;
-  /** Longest time the faster way is kept before measuring again, ms (10000). */
+  /** How long the faster way is kept before measuring again, ms (8000). */
   readonly holdMs?: number;
-  /**
-   * Time the way picked is kept after a measurement that changed it (or
-   * the first one), ms (2000); doubled after each one that agrees.
-   */
-  readonly firstHoldMs?: number;
   /** A pause between answers longer than this restarts a window, ms (200). */
   readonly maxGapMs?: number;
-  /** Compression is given up only when the rate without is this much higher (1.05). */
+  /** Compression is given up only when the rate without is this much higher (1.1). */
   readonly margin?: number;
   /**
-   * Raw bytes answered after a switch before a window starts (4 MiB): the
+   * Raw bytes answered after a switch before a window starts (1 MiB): the
    * pipeline still carries answers of the other way.
    */
   readonly settleBytes?: number;
@@ -98,7 +92,6 @@ export class CompressionGovernor {
   readonly #windowMs: number;
   readonly #windowBytes: number;
   readonly #holdMs: number;
-  readonly #firstHoldMs: number;
   readonly #maxGapMs: number;
   readonly #margin: number;
   readonly #settleBytes: number;
@@ -109,10 +102,6 @@ export class CompressionGovernor {
   #bytes = 0;
   #last = 0;
   #rateOn = 0;
-  /** Length of the current hold; undefined before the first decision. */
-  #hold: number | undefined;
-  /** Whether the last hold compressed. */
-  #held = false;
   /** Bytes still to pass before the window starts. */
   #settling = 0;
 
@@ -121,7 +110,6 @@ export class CompressionGovernor {
     this.#windowMs = options.windowMs ?? 500;
     this.#windowBytes = options.windowBytes ?? 8 << 20;
     this.#holdMs = options.holdMs ?? 10_000;
-    this.#firstHoldMs = Math.min(this.#holdMs, options.firstHoldMs ?? 2_000);
     this.#maxGapMs = options.maxGapMs ?? 200;
     this.#margin = options.margin ?? 1.05;
     this.#settleBytes = options.settleBytes ?? 4 << 20;
@@ -151,21 +139,13 @@ export class CompressionGovernor {
     this.#bytes += rawBytes;
     const elapsed = now - this.#since;
     if (this.#phase === "hold") {
-      if (elapsed < (this.#hold ?? this.#holdMs)) return;
+      if (elapsed < this.#holdMs) return;
     } else if (elapsed < this.#windowMs || this.#bytes < this.#windowBytes) {
       return;
     }
     const rate = this.#bytes / elapsed;
     if (this.#phase === "measure-on") this.#rateOn = rate;
     const next = governorStep(this.#phase, rate, this.#rateOn, this.#margin);
-    if (next.phase === "hold") {
-      // The measurement window ran with compression off: compare with
-      // the way held before it.
-      this.#hold = this.#hold === undefined || next.compressing !== this.#held
-        ? this.#firstHoldMs
-        : Math.min(this.#holdMs, 2 * this.#hold);
-      this.#held = next.compressing;
-    }
     this.#enter(next.phase, next.compressing, now);
   }
 
