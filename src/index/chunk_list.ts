@@ -239,14 +239,19 @@ export function fileHashOfList(bytes: Uint8Array): Uint8Array {
   return hasher.digest();
 }
 
+/** Chunk counts of records whose `chunks` are decoded on first use. */
+const lazyCounts = new WeakMap<object, number>();
+
 /**
  * `base` with a `chunks` property decoded on first read from `bytes`, or
  * from what `load` returns then (a record that is stored, and maybe never
- * pulled, costs its bytes at most).
+ * pulled, costs its bytes at most). `count`, the list's length when
+ * `load` is given, lets {@linkcode chunkCountOf} answer without loading.
  */
 export function withLazyChunks<T extends object>(
   base: T,
   bytes: Uint8Array | (() => Uint8Array),
+  count?: number,
 ): T & { readonly chunks: ChunkInfo[] } {
   let chunks: ChunkInfo[] | undefined;
   const record = Object.defineProperty(base, "chunks", {
@@ -254,8 +259,22 @@ export function withLazyChunks<T extends object>(
       chunks ??= decodeChunks(typeof bytes === "function" ? bytes() : bytes),
     enumerable: true,
   }) as T & { readonly chunks: ChunkInfo[] };
-  if (typeof bytes !== "function") lazyBytes.set(record, bytes);
+  if (typeof bytes !== "function") {
+    lazyBytes.set(record, bytes);
+    lazyCounts.set(record, bytes.length / CHUNK_ENTRY_BYTES);
+  } else if (count !== undefined) lazyCounts.set(record, count);
   return record;
+}
+
+/**
+ * How many chunks `record` lists, without decoding or loading a lazy
+ * list (a pull's memory is decided before its list is read: issue #19
+ * point 5).
+ */
+export function chunkCountOf(
+  record: { readonly chunks: readonly ChunkInfo[] },
+): number {
+  return lazyCounts.get(record) ?? record.chunks.length;
 }
 
 /**

@@ -69,6 +69,7 @@ export {
 export {
   CHUNK_ENTRY_BYTES,
   chunkBytesCovered,
+  chunkCountOf,
   decodeChunks,
   encodeChunks,
   encodeChunksOf,

@@ -71,7 +71,8 @@ const INLINE_CHUNK_BYTES = 1024 * CHUNK_ENTRY_BYTES;
 /** What a read of records selects: long chunk lists left out (NULL). */
 const READ_COLUMNS =
   `replica, path, kind, size, mtime_ns, exec, deleted, symlink_target, hash, version,
-  CASE WHEN length(chunks) <= ${INLINE_CHUNK_BYTES} THEN chunks END AS chunks`;
+  CASE WHEN length(chunks) <= ${INLINE_CHUNK_BYTES} THEN chunks END AS chunks,
+  length(chunks) AS chunk_bytes`;
 
 /** A long chunk list read after its record changed (the pull that wanted it is stale). */
 export class ChunkListGoneError extends Error {
@@ -117,18 +118,22 @@ function entryOf(
   const hash = row.hash as Uint8Array;
   const replica = row.replica as Uint8Array;
   const chunks = row.chunks as Uint8Array | null;
-  const record: FileRecord = withLazyChunks({
-    path: String(row.path),
-    kind: kindOf(row.kind),
-    size: Number(row.size),
-    mtimeNs: BigInt(row.mtime_ns as bigint),
-    exec: Number(row.exec) === 1,
-    hash: row.hash as Uint8Array,
-    version: decodeVersion(row.version as Uint8Array),
-    deleted: Number(row.deleted) === 1,
-    sequence: 0,
-    ...(typeof target === "string" ? { symlinkTarget: target } : {}),
-  }, chunks ?? (() => longList(replica, path, hash)));
+  const record: FileRecord = withLazyChunks(
+    {
+      path: String(row.path),
+      kind: kindOf(row.kind),
+      size: Number(row.size),
+      mtimeNs: BigInt(row.mtime_ns as bigint),
+      exec: Number(row.exec) === 1,
+      hash: row.hash as Uint8Array,
+      version: decodeVersion(row.version as Uint8Array),
+      deleted: Number(row.deleted) === 1,
+      sequence: 0,
+      ...(typeof target === "string" ? { symlinkTarget: target } : {}),
+    },
+    chunks ?? (() => longList(replica, path, hash)),
+    Number(row.chunk_bytes) / CHUNK_ENTRY_BYTES,
+  );
   return { replica: replicaOf(row.replica), record };
 }
 

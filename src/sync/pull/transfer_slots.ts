@@ -9,16 +9,20 @@
  * groups of small files may take one lane beyond the limit. When a round
  * waited instead, 8 records from a peer that never serves them (issue #19
  * point 5) took the 4 slots for good and held up every later round, so a
- * 10 KiB file from an honest peer was never even planned.
+ * 10 KiB file from an honest peer was never even planned. A big file is
+ * set aside the same way while the chunk lists of the pulls in flight
+ * fill their budget (`pull_memory.ts`): one list at the chunk cap at a time.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
 import type { Decision } from "../apply/mod.ts";
+import { chunkCountOf } from "../../index/mod.ts";
 import { pullFile } from "./file_pull.ts";
 import { pullGroup } from "./group_pull.ts";
 import type { PullContext } from "./pull_context.ts";
 import type { PullQueue } from "./pull_queue.ts";
+import { fitsListBudget, listBytesOf } from "./pull_memory.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
@@ -31,6 +35,8 @@ export class TransferSlots {
   readonly #groupJobs = new Set<Promise<void>>();
   /** Big files set aside for want of a slot: queued again when a job ends. */
   readonly #deferred = new Set<string>();
+  /** Chunk-list bytes of the big pulls in flight (`pull_memory.ts`). */
+  #listBytes = 0;
 
   constructor(ctx: PullContext, queue: PullQueue) {
     this.#ctx = ctx;
@@ -64,13 +70,16 @@ export class TransferSlots {
       job: () => Promise<void>,
       paths: string[],
       isGroup: boolean,
+      listBytes = 0,
     ) => {
       this.#queue.activate(paths);
+      this.#listBytes += listBytes;
       const run: Promise<void> = job()
         .catch((err) =>
           log.error("Pull job failed: {error}", { error: String(err) })
         )
         .finally(() => {
+          this.#listBytes -= listBytes;
           this.#queue.release(paths);
           this.#jobs.delete(run);
           this.#groupJobs.delete(run);
@@ -99,12 +108,16 @@ export class TransferSlots {
     for (const d of ds) {
       if (ctx.closed()) break;
       if (d.remote.size > small || d.action.kind === "conflict") {
-        if (this.#jobs.size >= slots) {
+        const listBytes = listBytesOf(chunkCountOf(d.remote));
+        if (
+          this.#jobs.size >= slots ||
+          !fitsListBudget(this.#listBytes, listBytes)
+        ) {
           this.#deferred.add(d.path);
           this.#queue.wait(d.path);
           continue;
         }
-        launch(() => pullFile(ctx, d), [d.path], false);
+        launch(() => pullFile(ctx, d), [d.path], false, listBytes);
         continue;
       }
       group.push(d);
