@@ -199,6 +199,7 @@ export class ConnectedPeers implements PeerDirectory {
       }
       out.push({
         key: peer.id,
+        label: `${peer.name ?? "a peer"} (${peer.fingerprint})`,
         get open() {
           return session.open;
         },

@@ -32,54 +32,21 @@ import {
   ChunkOrder,
   rankSources,
 } from "../swarm/mod.ts";
+import { SourceStalls, StalledSourceError } from "./source_stalls.ts";
+import { FileSources } from "./file_sources.ts";
+import {
+  type ChunkSink,
+  type ChunkSource,
+  NoSourceError,
+  type PeerDirectory,
+} from "./chunk_ports.ts";
+import {
+  ChunkHashMismatchError,
+  ChunkUnavailableError,
+} from "../session/mod.ts";
 
-/** A connected peer that can serve chunks of a file. */
-export interface ChunkSource {
-  /** Stable key of the peer (for "already tried"). */
-  readonly key: string;
-  readonly open: boolean;
-  /** Bytes requested and not yet answered: requests go to the least loaded. */
-  readonly load: number;
-  request(
-    path: string,
-    hash: Uint8Array,
-    offset: number,
-    length: number,
-    signal?: AbortSignal,
-  ): Promise<Uint8Array>;
-  /**
-   * Present on a peer still receiving the file (it announced part of it):
-   * whether it holds chunk `index`. Absent: it holds the whole file.
-   */
-  holds?(index: number): boolean;
-}
-
-/** No connected peer can serve the content now. */
-export class NoSourceError extends Error {
-  constructor(path: string) {
-    super(`No connected peer can serve "${path}" now`);
-    this.name = "NoSourceError";
-  }
-}
-
-/** Where a file's bytes go, at any offset (a `PartFile` fits). */
-export interface ChunkSink {
-  write(offset: number, data: Uint8Array): Promise<void>;
-  /**
-   * Leading bytes the sink may already hold (a resumed `.part`): chunks in
-   * them are read back, and kept when they hash right.
-   */
-  readonly resumable?: number;
-  readBack?(offset: number, length: number): Promise<Uint8Array | undefined>;
-  /** Takes the bytes at `offset` as they are (checked, or in place). */
-  keep?(offset: number, length: number): Promise<void>;
-  /**
-   * True when the sink holds the chunk at `offset` of `length` bytes
-   * already, trusted without reading it (a part copied from the old
-   * version of the file: see `PartFile.fromCopy`).
-   */
-  inPlace?(offset: number, length: number): boolean;
-}
+export type { ChunkSink, ChunkSource, PeerDirectory } from "./chunk_ports.ts";
+export { NoSourceError } from "./chunk_ports.ts";
 
 /** No source tried yet. */
 const NONE: ReadonlySet<string> = new Set();
@@ -97,15 +64,6 @@ export const MAX_AHEAD_CHUNKS = 1024;
 
 /** Most chunks of one small file fetched at once (see `assemble`). */
 export const MAX_ASSEMBLE_CHUNKS = 64;
-
-/** Who can give us a chunk: the engine's peers, as the pull room sees them. */
-export interface PeerDirectory {
-  /**
-   * Connected peers that announced `path` with content `hash`, and those
-   * still receiving that version that announced some of its chunks.
-   */
-  sourcesFor(path: string, hash: Uint8Array): ChunkSource[];
-}
 
 /** Options of {@linkcode ChunkFetcher}. */
 export interface ChunkFetcherOptions {
@@ -128,21 +86,14 @@ export interface ChunkFetcherOptions {
    * bytes are written.
    */
   readonly messageBuffers?: BufferPool;
+  /**
+   * Who stopped answering (`source_stalls.ts`); one of its own by
+   * default.
+   */
+  readonly stalls?: SourceStalls;
 }
 
-/** The sources of one file, and when they were looked up. */
-interface SourceCache {
-  list?: ChunkSource[] | undefined;
-  at?: number;
-  /** Partial holders whose claim failed during this pull: not asked again. */
-  readonly distrusted: Set<string>;
-}
-
-/**
- * A file's source list is looked up again after this long, so a peer that
- * announces the file after its pull started takes its share of the chunks.
- */
-export const SOURCE_REFRESH_MS = 1000;
+export { SOURCE_REFRESH_MS } from "./file_sources.ts";
 
 /**
  * A peer still receiving the file that has not answered a chunk request
@@ -164,9 +115,11 @@ export class ChunkFetcher {
   inPlaceBytes = 0;
 
   readonly #seed: number;
+  readonly #stalls: SourceStalls;
 
   constructor(options: ChunkFetcherOptions) {
     this.#o = options;
+    this.#stalls = options.stalls ?? new SourceStalls();
     this.#seed = options.orderSeed ??
       crypto.getRandomValues(new Uint32Array(1))[0]!;
   }
@@ -193,11 +146,16 @@ export class ChunkFetcher {
     const order = ChunkOrder.of(chunks, record.path, this.#seed);
     await this.#keepHeld(record, sink, order, signal, progress);
     if (order.finished) return;
-    const sources: SourceCache = { distrusted: new Set() };
+    const sources = this.#sourcesOf(record);
     const failed = new Map<number, Set<string>>();
     let lastError: Error | undefined;
     let ahead = 0; // bytes asked for and not yet answered
     let running = 0;
+    // Chunks asked for, by index: a stalled source's are given up on (and
+    // their late answers dropped), so other sources can take them.
+    const asked = new Map<number, { readonly source: ChunkSource }>();
+    const watched = new Map<string, () => void>();
+    const stalledNow: ChunkSource[] = [];
     let wake: (() => void) | undefined;
     const woken = () => {
       const w = wake;
@@ -214,24 +172,58 @@ export class ChunkFetcher {
       while (!order.finished) {
         signal.throwIfAborted();
         if (writes.failure !== undefined) throw writes.failure;
+        for (
+          let s = stalledNow.shift();
+          s !== undefined;
+          s = stalledNow.shift()
+        ) {
+          // Its chunks go back to the others (or the pull ends below).
+          sources.stalled.add(s.key);
+          lastError = new StalledSourceError(record.path, s.label ?? s.key);
+          for (const [index, ask] of asked) {
+            if (ask.source !== s) continue;
+            asked.delete(index);
+            running--;
+            ahead -= chunks[index]!.length;
+            order.release(index);
+          }
+        }
         while (
           (running === 0 || ahead < windowBytes) &&
           running + writes.count < MAX_AHEAD_CHUNKS &&
           writes.queued < MAX_QUEUED_WRITES
         ) {
-          const pick = this.#pickChunk(record, order, sources, failed, running);
+          const pick = this.#pickChunk(order, sources, failed, running);
           if (pick === undefined) break;
           const { index, source } = pick;
           const chunk = chunks[index]!;
           running++;
           ahead += chunk.length;
+          const ask = { source };
+          asked.set(index, ask);
+          if (!watched.has(source.key)) {
+            watched.set(
+              source.key,
+              this.#stalls.onStall(source.key, () => {
+                stalledNow.push(source);
+                woken();
+              }),
+            );
+          }
           this.#fetch(record, index, source).then((data) => {
+            if (asked.get(index) !== ask) { // given up on: see below
+              buffers.give(data);
+              return;
+            }
+            asked.delete(index);
             running--;
             ahead -= chunk.length;
             order.markDone(index);
             writes.add(chunk.offset, data);
             woken();
           }, (err) => {
+            if (asked.get(index) !== ask) return;
+            asked.delete(index);
             running--;
             ahead -= chunk.length;
             order.release(index);
@@ -252,12 +244,17 @@ export class ChunkFetcher {
       }
       await writes.drain();
     } finally {
+      for (const off of watched.values()) off();
       signal.removeEventListener("abort", woken);
       // What was fetched is written even when the pull stops: a parked
       // `.part` resumes from it.
       await writes.drain().catch(() => {});
       await writes.close();
     }
+  }
+
+  #sourcesOf(record: FileRecord): FileSources {
+    return new FileSources(this.#o.peers, record, this.#o.now ?? Date.now);
   }
 
   /** Keeps the chunks `sink` holds in place, or that a resumed `.part` holds verified. */
@@ -294,17 +291,14 @@ export class ChunkFetcher {
    * request is in flight (a peer may have come since).
    */
   #pickChunk(
-    record: FileRecord,
     order: ChunkOrder,
-    cache: SourceCache,
+    cache: FileSources,
     failed: ReadonlyMap<number, ReadonlySet<string>>,
     running: number,
   ): { index: number; source: ChunkSource } | undefined {
     if (order.needed === 0) return undefined;
-    const now = this.#dropStaleSources(cache);
-    for (let fresh = cache.list === undefined;; fresh = true) {
-      const list = this.#sources(record, cache, now);
-      const ranked = rankSources(list);
+    for (let fresh = cache.refresh();; fresh = true) {
+      const ranked = rankSources(cache.list());
       const distrusted = cache.distrusted;
       const holders = (i: number) => {
         let n = 0;
@@ -325,7 +319,7 @@ export class ChunkFetcher {
         if (index !== undefined) return { index, source };
       }
       if (fresh || running > 0) return undefined;
-      cache.list = undefined;
+      cache.forget();
     }
   }
 
@@ -360,17 +354,52 @@ export class ChunkFetcher {
     path: string,
     chunk: { hash: Uint8Array; offset: number; length: number },
   ): Promise<Uint8Array> {
-    const data = await source.request(
-      path,
-      chunk.hash,
-      chunk.offset,
-      chunk.length,
-      source.holds === undefined ? undefined : AbortSignal.timeout(
-        this.#o.partialTimeoutMs ?? PARTIAL_REQUEST_TIMEOUT_MS,
-      ),
-    );
+    const stalls = this.#stalls;
+    stalls.sent(source.key, source.label);
+    let data: Uint8Array;
+    try {
+      data = await source.request(
+        path,
+        chunk.hash,
+        chunk.offset,
+        chunk.length,
+        source.holds === undefined ? undefined : AbortSignal.timeout(
+          this.#o.partialTimeoutMs ?? PARTIAL_REQUEST_TIMEOUT_MS,
+        ),
+      );
+    } catch (err) {
+      // An answer that refuses (or fails its hash) is still an answer.
+      if (answeredWith(err)) stalls.answered(source.key);
+      else stalls.dropped(source.key);
+      throw err;
+    }
+    stalls.answered(source.key);
     this.fetchedBytes += data.length;
     return data;
+  }
+
+  /**
+   * {@linkcode #ask}, given up on once `source` stalls: the caller then
+   * tries another source.
+   */
+  async #askUnlessStalled(
+    source: ChunkSource,
+    path: string,
+    chunk: { hash: Uint8Array; offset: number; length: number },
+  ): Promise<Uint8Array> {
+    let off!: () => void;
+    const stalled = new Promise<never>((_, reject) => {
+      off = this.#stalls.onStall(
+        source.key,
+        () => reject(new StalledSourceError(path, source.label ?? source.key)),
+      );
+    });
+    stalled.catch(() => {});
+    try {
+      return await Promise.race([this.#ask(source, path, chunk), stalled]);
+    } finally {
+      off();
+    }
   }
 
   /** The whole content of a (small) file, every chunk verified. */
@@ -380,7 +409,7 @@ export class ChunkFetcher {
     progress: (bytes: number) => void,
   ): Promise<Uint8Array> {
     const chunks = record.chunks;
-    const sources: SourceCache = { distrusted: new Set() };
+    const sources = this.#sourcesOf(record);
     if (chunks.length === 1) {
       const data = await this.#chunk(record, 0, signal, sources);
       progress(data.length);
@@ -408,7 +437,7 @@ export class ChunkFetcher {
     record: FileRecord,
     index: number,
     signal: AbortSignal,
-    sources: SourceCache,
+    sources: FileSources,
   ): Promise<Uint8Array> {
     const chunk: ChunkInfo = record.chunks[index]!;
     const local = await findLocalChunk(
@@ -425,35 +454,18 @@ export class ChunkFetcher {
     let lastError: Error | undefined;
     for (;;) {
       signal.throwIfAborted();
-      const best = this.#pickSource(record, index, sources, tried);
+      const best = this.#pickSource(index, sources, tried);
       if (best === undefined) throw lastError ?? new NoSourceError(record.path);
       try {
-        return await this.#ask(best, record.path, chunk);
+        return await this.#askUnlessStalled(best, record.path, chunk);
       } catch (err) {
         signal.throwIfAborted();
         tried.add(best.key);
         if (best.holds !== undefined) sources.distrusted.add(best.key);
+        if (err instanceof StalledSourceError) sources.stalled.add(best.key);
         lastError = err instanceof Error ? err : new Error(String(err));
       }
     }
-  }
-
-  /** Forgets `cache`'s source list once it is old; returns the time now. */
-  #dropStaleSources(cache: SourceCache): number {
-    const now = (this.#o.now ?? Date.now)();
-    if (cache.at !== undefined && now - cache.at >= SOURCE_REFRESH_MS) {
-      cache.list = undefined;
-    }
-    return now;
-  }
-
-  /** `cache`'s source list of `record`, looked up (at `now`) when it has none. */
-  #sources(record: FileRecord, cache: SourceCache, now: number): ChunkSource[] {
-    if (cache.list === undefined) {
-      cache.list = this.#o.peers.sourcesFor(record.path, record.hash);
-      cache.at = now;
-    }
-    return cache.list;
   }
 
   /**
@@ -462,20 +474,23 @@ export class ChunkFetcher {
    * every second, and again when every source in it has failed.
    */
   #pickSource(
-    record: FileRecord,
     index: number,
-    cache: SourceCache,
+    cache: FileSources,
     tried: ReadonlySet<string>,
   ): ChunkSource | undefined {
-    const now = this.#dropStaleSources(cache);
-    for (let fresh = cache.list === undefined;; fresh = true) {
-      const list = this.#sources(record, cache, now);
-      const best = chooseSource(list, index, {
+    for (let fresh = cache.refresh();; fresh = true) {
+      const best = chooseSource(cache.list(), index, {
         tried,
         distrusted: cache.distrusted,
       });
       if (best !== undefined || fresh) return best;
-      cache.list = undefined; // a peer may have come since: look again once
+      cache.forget(); // a peer may have come since: look again once
     }
   }
+}
+
+/** Whether a request failed with the peer's own answer (not for want of one). */
+function answeredWith(err: unknown): boolean {
+  return err instanceof ChunkUnavailableError ||
+    err instanceof ChunkHashMismatchError;
 }

@@ -8,6 +8,7 @@
  * | `local-change` | the path is rescanned and planned again; after 3 in a row it waits 10 retry delays |
  * | `unsafe-path` | logged, dropped (a peer's record can change that) |
  * | `no-source` | waits for a peer that can serve it, unless one came meanwhile: then planned again |
+ * | `stalled` | a connected source stopped answering (logged once per peer by `source_stalls.ts`): retried with back-off, quietly |
  * | `not-empty` | logged, dropped (the directory holds entries the peer did not know of) |
  * | `disk-full` | one notice per episode; space freed (old versions), retried every 10 delays |
  * | `other` | retried with back-off, warned once per episode ({@linkcode FailureBackoff}) |
@@ -33,6 +34,7 @@ import {
 import { NoSourceError } from "./chunk_fetcher.ts";
 import { FailureBackoff } from "./failure_backoff.ts";
 import { PullerPausedError } from "./pull_errors.ts";
+import { StalledSourceError } from "./source_stalls.ts";
 import { type PullQueue, RETRY_DELAY_MS } from "./pull_queue.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
@@ -47,6 +49,7 @@ export type FailureKind =
   | "local-change"
   | "unsafe-path"
   | "no-source"
+  | "stalled"
   | "not-empty"
   | "disk-full"
   | "other";
@@ -62,6 +65,7 @@ export function failureKind(err: unknown): FailureKind {
   if (err instanceof PullerPausedError) return "paused";
   if (err instanceof LocalChangeError) return "local-change";
   if (err instanceof UnsafePathError) return "unsafe-path";
+  if (err instanceof StalledSourceError) return "stalled";
   if (
     err instanceof ContentMismatchError ||
     err instanceof ChunkHashMismatchError ||
@@ -168,6 +172,8 @@ export class PullFailures {
         );
         host.queue.retryLater(path, 10);
         return;
+      case "stalled":
+        return this.#retry(path, error, true);
       case "other":
         return this.#retry(path, error);
     }
@@ -201,7 +207,7 @@ export class PullFailures {
     host.queue.enqueue([path]);
   }
 
-  #retry(path: string, error: Error): void {
+  #retry(path: string, error: Error, quiet = false): void {
     const retry = this.#backoff.failed(path, this.#host.now());
     const props = {
       path,
@@ -209,7 +215,7 @@ export class PullFailures {
       message: error.message,
       seconds: Math.round(retry.delayMs / 1000),
     };
-    if (retry.warn) {
+    if (retry.warn && !quiet) {
       log.warn(
         "Cannot apply {path}: {name}: {message}; retrying in {seconds} s, then less often (quietly)",
         props,

@@ -31,6 +31,7 @@ import { ChunkHashMismatchError } from "../session/mod.ts";
 import type { PartialFile, PartialFiles } from "../swarm/mod.ts";
 import type { ChunkSink } from "./chunk_fetcher.ts";
 import { lacksSource } from "./failure_policy.ts";
+import { StalledSourceError } from "./source_stalls.ts";
 import {
   type PullContext,
   PullerClosedError,
@@ -207,7 +208,8 @@ async function parkOrAbort(
   const leftovers = ctx.options.leftovers;
   const resumable = ctx.closed() || err instanceof PullerClosedError ||
     err instanceof PullerPausedError ||
-    err instanceof ChunkHashMismatchError || lacksSource(err);
+    err instanceof ChunkHashMismatchError || lacksSource(err) ||
+    err instanceof StalledSourceError;
   if (leftovers === undefined || !resumable) {
     await part.abort();
     return;

@@ -1,0 +1,62 @@
+/**
+ * The sources of one file during its pull: looked up when the pull
+ * starts, again every {@linkcode SOURCE_REFRESH_MS} (so a peer that
+ * announces the file after its pull started takes its share of the
+ * chunks) or when asked, and the sources this pull no longer asks.
+ * @module
+ */
+
+import type { ChunkSource, PeerDirectory } from "./chunk_ports.ts";
+
+/** A file's source list is looked up again after this long. */
+export const SOURCE_REFRESH_MS = 1000;
+
+/** The sources of one file, and when they were looked up. */
+export class FileSources {
+  readonly #peers: PeerDirectory;
+  readonly #path: string;
+  readonly #hash: Uint8Array;
+  readonly #now: () => number;
+  #list: ChunkSource[] | undefined;
+  #at: number | undefined;
+  /** Partial holders whose claim failed during this pull: not asked again. */
+  readonly distrusted = new Set<string>();
+  /** Sources that stalled during this pull (`source_stalls.ts`): not asked again. */
+  readonly stalled = new Set<string>();
+
+  constructor(
+    peers: PeerDirectory,
+    file: { readonly path: string; readonly hash: Uint8Array },
+    now: () => number,
+  ) {
+    this.#peers = peers;
+    this.#path = file.path;
+    this.#hash = file.hash;
+    this.#now = now;
+  }
+
+  /** Forgets the list once it is old; true when the next read looks up. */
+  refresh(): boolean {
+    if (this.#at !== undefined && this.#now() - this.#at >= SOURCE_REFRESH_MS) {
+      this.#list = undefined;
+    }
+    return this.#list === undefined;
+  }
+
+  /** The list, looked up when there is none; stalled sources left out. */
+  list(): ChunkSource[] {
+    if (this.#list === undefined) {
+      this.#list = this.#peers.sourcesFor(this.#path, this.#hash);
+      this.#at = this.#now();
+    }
+    const stalled = this.stalled;
+    return stalled.size === 0
+      ? this.#list
+      : this.#list.filter((s) => !stalled.has(s.key));
+  }
+
+  /** The next read looks up again (a peer may have come since). */
+  forget(): void {
+    this.#list = undefined;
+  }
+}
