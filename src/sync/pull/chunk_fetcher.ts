@@ -32,18 +32,18 @@ import {
   ChunkOrder,
   rankSources,
 } from "../swarm/mod.ts";
-import { SourceStalls, StalledSourceError } from "./source_stalls.ts";
-import { FileSources } from "./file_sources.ts";
+import {
+  answeredWith,
+  SourceStalls,
+  StalledSourceError,
+} from "./source_stalls.ts";
+import { FileSources, PARTIAL_REQUEST_TIMEOUT_MS } from "./file_sources.ts";
 import {
   type ChunkSink,
   type ChunkSource,
   NoSourceError,
   type PeerDirectory,
 } from "./chunk_ports.ts";
-import {
-  ChunkHashMismatchError,
-  ChunkUnavailableError,
-} from "../session/mod.ts";
 
 export type { ChunkSink, ChunkSource, PeerDirectory } from "./chunk_ports.ts";
 export { NoSourceError } from "./chunk_ports.ts";
@@ -93,14 +93,10 @@ export interface ChunkFetcherOptions {
   readonly stalls?: SourceStalls;
 }
 
-export { SOURCE_REFRESH_MS } from "./file_sources.ts";
-
-/**
- * A peer still receiving the file that has not answered a chunk request
- * in this long is given up on for that pull, so a peer announcing chunks
- * it never serves cannot stall it.
- */
-export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
+export {
+  PARTIAL_REQUEST_TIMEOUT_MS,
+  SOURCE_REFRESH_MS,
+} from "./file_sources.ts";
 
 /** Gets the chunks of files from local disk or peers. */
 export class ChunkFetcher {
@@ -251,6 +247,18 @@ export class ChunkFetcher {
       await writes.drain().catch(() => {});
       await writes.close();
     }
+  }
+
+  /**
+   * A source of `file` when every source of it has stalled: its pull would
+   * ask no one else, so it waits without reading its chunk list.
+   */
+  stalledSource(
+    file: { readonly path: string; readonly hash: Uint8Array },
+  ): ChunkSource | undefined {
+    return this.#stalls.allStalled(
+      this.#o.peers.sourcesFor(file.path, file.hash),
+    );
   }
 
   #sourcesOf(record: FileRecord): FileSources {
@@ -487,10 +495,4 @@ export class ChunkFetcher {
       cache.forget(); // a peer may have come since: look again once
     }
   }
-}
-
-/** Whether a request failed with the peer's own answer (not for want of one). */
-function answeredWith(err: unknown): boolean {
-  return err instanceof ChunkUnavailableError ||
-    err instanceof ChunkHashMismatchError;
 }

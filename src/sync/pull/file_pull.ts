@@ -54,6 +54,11 @@ export async function pullFile(
   let part: PartFile | undefined;
   let partial: PartialFile | undefined;
   try {
+    const stalled = ctx.fetcher.stalledSource(d.remote);
+    if (stalled !== undefined) {
+      // Before the part and the chunk list (20 MB at the cap) are read.
+      throw new StalledSourceError(d.path, stalled.label ?? stalled.key);
+    }
     part = await openPart(ctx, d);
     partial = o.partials?.begin(d.remote, part.partPath);
     await ctx.fetcher.fill(

@@ -11,6 +11,13 @@ import type { ChunkSource, PeerDirectory } from "./chunk_ports.ts";
 /** A file's source list is looked up again after this long. */
 export const SOURCE_REFRESH_MS = 1000;
 
+/**
+ * A peer still receiving the file that has not answered a chunk request
+ * in this long is given up on for that pull, so a peer announcing chunks
+ * it never serves cannot stall it.
+ */
+export const PARTIAL_REQUEST_TIMEOUT_MS = 10_000;
+
 /** The sources of one file, and when they were looked up. */
 export class FileSources {
   readonly #peers: PeerDirectory;

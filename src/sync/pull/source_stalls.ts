@@ -21,6 +21,10 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import {
+  ChunkHashMismatchError,
+  ChunkUnavailableError,
+} from "../session/mod.ts";
 
 const log = getLogger(["dsync", "sync", "puller"]);
 
@@ -48,6 +52,12 @@ export function isStalled(
   windowMs: number = STALL_MS,
 ): boolean {
   return wait.awaited > 0 && now - wait.since >= windowMs;
+}
+
+/** Whether a request failed with the peer's own answer (not for want of one). */
+export function answeredWith(err: unknown): boolean {
+  return err instanceof ChunkUnavailableError ||
+    err instanceof ChunkHashMismatchError;
 }
 
 /** A stalled source stopped serving a file: the pull goes on without it. */
@@ -123,6 +133,15 @@ export class SourceStalls {
   stalled(key: string): boolean {
     const e = this.#entries.get(key);
     return e !== undefined && isStalled(e, this.#now(), this.windowMs);
+  }
+
+  /** The first of `sources` when there are some and all are stalled. */
+  allStalled<T extends { readonly key: string }>(
+    sources: readonly T[],
+  ): T | undefined {
+    return sources.length > 0 && sources.every((s) => this.stalled(s.key))
+      ? sources[0]
+      : undefined;
   }
 
   /**
