@@ -15,6 +15,11 @@
  * lists, the per-peer chunk budget and bounded pulls (same day, load
  * 11-18 on 2 cores): all 8 taken in over 85 s, 1,024 chunk requests in
  * flight, the 10 KiB file crossed in 399 ms, victim RSS 93 -> peak 340 MiB.
+ * With one list at the cap in flight at a time, messages allocated once,
+ * and the stall rule (`src/sync/pull/source_stalls.ts`): peak 239 MiB at
+ * load 21 (8 records through `record_memory_test.ts`,
+ * `DSYNC_BIG_RECORDS=8`); before that last step, whose retries re-read
+ * each 20 MB list, this probe measured 527 MiB.
  * @module
  */
 import { HonestPair } from "./_honest_pair.ts";
