@@ -149,7 +149,7 @@ export class ChunkFetcher {
     let running = 0;
     // Chunks asked for, by index: a stalled source's are given up on (and
     // their late answers dropped), so other sources can take them.
-    const asked = new Map<number, { readonly source: ChunkSource }>();
+    const asked = new Map<number, { readonly key: string }>();
     const watched = new Map<string, () => void>();
     const stalledNow: ChunkSource[] = [];
     let wake: (() => void) | undefined;
@@ -177,7 +177,7 @@ export class ChunkFetcher {
           sources.stalled.add(s.key);
           lastError = new StalledSourceError(record.path, s.label ?? s.key);
           for (const [index, ask] of asked) {
-            if (ask.source !== s) continue;
+            if (ask.key !== s.key) continue; // lists are looked up anew
             asked.delete(index);
             running--;
             ahead -= chunks[index]!.length;
@@ -195,7 +195,7 @@ export class ChunkFetcher {
           const chunk = chunks[index]!;
           running++;
           ahead += chunk.length;
-          const ask = { source };
+          const ask = { key: source.key };
           asked.set(index, ask);
           if (!watched.has(source.key)) {
             watched.set(
@@ -207,7 +207,7 @@ export class ChunkFetcher {
             );
           }
           this.#fetch(record, index, source).then((data) => {
-            if (asked.get(index) !== ask) { // given up on: see below
+            if (asked.get(index) !== ask) { // its source stalled: given up on
               buffers.give(data);
               return;
             }

@@ -125,7 +125,7 @@ function servingSource(data: Uint8Array, asked: { n: number }): ChunkSource {
 }
 
 async function fillWith(
-  sources: ChunkSource[],
+  sources: () => ChunkSource[],
   record: FileRecord,
   stalls: SourceStalls,
 ): Promise<Uint8Array> {
@@ -136,7 +136,12 @@ async function fillWith(
     const fetcher = new ChunkFetcher({
       folder,
       chunkIndex: new LocalChunkIndex(store),
-      peers: { sourcesFor: () => sources },
+      peers: { sourcesFor: sources },
+      // Every pick looks the sources up again (new objects each time).
+      now: (() => {
+        let t = 0;
+        return () => t += 10_000;
+      })(),
       stalls,
     });
     await fetcher.fill(
@@ -155,7 +160,7 @@ async function fillWith(
   }
 }
 
-Deno.test("ChunkFetcher takes a stalled complete holder's chunks from another source", async () => {
+Deno.test("ChunkFetcher takes a stalled complete holder's chunks from another source, asked through any of its looked-up objects", async () => {
   const data = noise(2 << 20, 41);
   const record = recordOf(data);
   const silent = { n: 0 };
@@ -163,7 +168,7 @@ Deno.test("ChunkFetcher takes a stalled complete holder's chunks from another so
   const stalls = new SourceStalls({ windowMs: 200 });
   try {
     const out = await fillWith(
-      [silentSource(silent), servingSource(data, honest)],
+      () => [silentSource(silent), servingSource(data, honest)],
       record,
       stalls,
     );
@@ -182,7 +187,7 @@ Deno.test("ChunkFetcher ends a pull whose only source stalled, with StalledSourc
   const stalls = new SourceStalls({ windowMs: 200 });
   try {
     await assertRejects(
-      () => fillWith([silentSource({ n: 0 })], record, stalls),
+      () => fillWith(() => [silentSource({ n: 0 })], record, stalls),
       StalledSourceError,
       "mallory (M)",
     );
