@@ -122,7 +122,9 @@ export class MessageAssembler {
       // Its exact size at once: a buffer that doubled as bytes came took
       // 1+2+4+8+16 MB of allocations (and copies) for a 16 MB message;
       // the freed ones stayed in the allocator's heap (issue #19 point 5).
-      // A peer holds no more this way than by sending half the bytes.
+      // A peer that announces 16 MB and sends little holds that buffer
+      // until the message ends or its connection does (8 s of silence):
+      // one per connection, as sending 8 MB already made it before.
       this.#message = this.#buffers !== undefined && total <= POOLED_MAX
         ? this.#buffers.take(total)
         : new Uint8Array(total);
