@@ -143,6 +143,7 @@ export class RemoteIndex {
     | "longList"
     | "heldSince"
     | "forPath"
+    | "forPaths"
     | "knows"
     | "localVersion"
     | "withVersion"
@@ -216,6 +217,10 @@ export class RemoteIndex {
       forPath: db.prepare(
         `SELECT ${READ_COLUMNS} FROM remote_files WHERE path = ?`,
       ),
+      forPaths: db.prepare(
+        `SELECT ${READ_COLUMNS} FROM remote_files
+        WHERE path IN (SELECT value FROM json_each(?))`,
+      ),
       knows: db.prepare("SELECT 1 FROM remote_files WHERE path = ? LIMIT 1"),
       localVersion: db.prepare("SELECT version FROM files WHERE path = ?"),
       withVersion: db.prepare(
@@ -253,7 +258,14 @@ export class RemoteIndex {
             AND r.version = f.version))`,
       ),
     };
-    for (const s of [this.#stmt.max, this.#stmt.get, this.#stmt.forPath]) {
+    for (
+      const s of [
+        this.#stmt.max,
+        this.#stmt.get,
+        this.#stmt.forPath,
+        this.#stmt.forPaths,
+      ]
+    ) {
       s.setReadBigInts(true);
     }
   }
@@ -361,6 +373,23 @@ export class RemoteIndex {
     return (this.#stmt.forPath.all(path) as Row[]).map((row) =>
       entryOf(row, this.#longList)
     );
+  }
+
+  /**
+   * {@linkcode recordsFor} each of `paths` that has records, by path, in
+   * one query: the puller plans a round of 2,000 paths at once.
+   */
+  recordsForMany(paths: readonly string[]): Map<string, RemoteEntry[]> {
+    const found = new Map<string, RemoteEntry[]>();
+    if (paths.length === 0) return found;
+    const rows = this.#stmt.forPaths.all(JSON.stringify(paths)) as Row[];
+    for (const row of rows) {
+      const entry = entryOf(row, this.#longList);
+      const list = found.get(entry.record.path);
+      if (list === undefined) found.set(entry.record.path, [entry]);
+      else list.push(entry);
+    }
+    return found;
   }
 
   /** True when some peer's record of `path` (live or deleted) is stored. */

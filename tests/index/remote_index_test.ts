@@ -254,6 +254,20 @@ function longFile(path: string, count: number, seed: number): FileRecord {
   };
 }
 
+Deno.test("RemoteIndex.recordsForMany() gives recordsFor() of each path that has records", () =>
+  withIndex((_store, remote) => {
+    remote.storeBatch(BIG_REPLICA, [file("a", "1"), file("b/c", "2")], 2n);
+    remote.storeBatch(7n, [file("a", "3", 2)], 1n);
+    const found = remote.recordsForMany(["a", "b/c", "none"]);
+    assertEquals([...found.keys()].sort(), ["a", "b/c"]);
+    for (const path of ["a", "b/c"]) {
+      const sorted = (es: { replica: bigint }[]) =>
+        [...es].sort((x, y) => byValue(x.replica, y.replica));
+      assertEquals(sorted(found.get(path)!), sorted(remote.recordsFor(path)));
+    }
+    assertEquals(remote.recordsForMany([]).size, 0);
+  }));
+
 Deno.test("RemoteIndex reads a long chunk list when it is first used, and refuses one that changed since", () =>
   withIndex((_store, remote) => {
     const first = longFile("big.bin", 3000, 1);

@@ -26,6 +26,10 @@ export { PullerClosedError, PullerPausedError } from "./pull_errors.ts";
 /** Where a file records from the peers' records. */
 export interface RemoteRecords {
   recordsFor(path: string): { replica: bigint; record: FileRecord }[];
+  /** `recordsFor` many paths at once, by path (paths without records absent). */
+  recordsForMany?(
+    paths: readonly string[],
+  ): Map<string, { replica: bigint; record: FileRecord }[]>;
   pendingPaths(after: string, limit: number): string[];
 }
 

@@ -46,6 +46,7 @@ import { ChunkFetcher } from "./chunk_fetcher.ts";
 import {
   decidePath,
   pathsWanting,
+  planRound,
   replacesInPlace,
   sameLocal,
 } from "./decision.ts";
@@ -357,15 +358,11 @@ export class Puller {
 
   async #runRound(paths: string[]): Promise<void> {
     await this.#o.chunkIndex.refresh();
-    const byKind = new Map<string, Decision[]>();
-    for (const path of paths) {
-      const d = decidePath(this.#o, path);
-      if (this.#modeHold.holds(path, d) || d === undefined) continue;
-      const kind = d.action.kind;
-      let list = byKind.get(kind);
-      if (list === undefined) byKind.set(kind, list = []);
-      list.push(d);
-    }
+    const byKind = planRound(
+      this.#o,
+      paths,
+      (path, d) => this.#modeHold.holds(path, d),
+    );
     const get = (kind: string) => byKind.get(kind) ?? [];
     // A file that loses to a file is moved aside when the winner is put in
     // its place (a pull); other losers are moved aside first.
