@@ -158,7 +158,9 @@ export class RemoteIndex {
   >;
 
   /** The last count of {@linkcode localTotals}, at the store's sequence then. */
-  #totals: { at: number; value: LocalTotals } | undefined;
+  #totals:
+    | { at: number; value: LocalTotals; countedAt: number }
+    | undefined;
 
   private constructor(store: IndexStore, db: DatabaseSync) {
     this.#store = store;
@@ -444,16 +446,23 @@ export class RemoteIndex {
 
   /**
    * Live files of the local index and their total size. Counted again
-   * only after the local index took a change (a new local sequence): the
-   * count reads every row (30 ms at 100,000 files) and the status line
-   * asks up to four times a second.
+   * only after the local index took a change (a new local sequence), and
+   * with `maxAgeMs`, not within that long of the last count: the count
+   * reads every row (30 ms at 100,000 files), the status line asks up to
+   * four times a second, and during a pull of 100,000 files every ask
+   * found a new sequence (3 s of the receiver's main thread).
    */
-  localTotals(): LocalTotals {
+  localTotals(maxAgeMs = 0, now: number = performance.now()): LocalTotals {
     const at = this.#store.maxSequence;
-    if (this.#totals?.at === at) return this.#totals.value;
+    const last = this.#totals;
+    if (
+      last !== undefined && (last.at === at || now - last.countedAt < maxAgeMs)
+    ) {
+      return last.value;
+    }
     const row = this.#stmt.totals.get() as Row;
     const value = { files: Number(row.n), bytes: Number(row.bytes) };
-    this.#totals = { at, value };
+    this.#totals = { at, value, countedAt: now };
     return value;
   }
 

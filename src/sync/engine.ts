@@ -71,6 +71,11 @@ export type { SyncEngineOptions } from "./engine_options.ts";
 import type { RunTotals, SyncStatus } from "./status.ts";
 
 const log = getLogger(["dsync", "sync"]);
+/**
+ * How stale the totals of a status may be: counting them reads every
+ * record, and a status is asked for up to four times a second.
+ */
+const STATUS_TOTALS_MAX_AGE_MS = 1000;
 
 /** What the puller calls: scans under the gate, announcements to every peer. */
 function pullerHost(
@@ -395,7 +400,7 @@ export class SyncEngine {
     return {
       peers,
       transfers: this.#puller.transfers(),
-      totals: this.#remote.localTotals(),
+      totals: this.#remote.localTotals(STATUS_TOTALS_MAX_AGE_MS),
       pending,
       retrying: this.#puller.retrying,
       indexing: !this.#indexed,

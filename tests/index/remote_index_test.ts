@@ -268,6 +268,17 @@ Deno.test("RemoteIndex.recordsForMany() gives recordsFor() of each path that has
     assertEquals(remote.recordsForMany([]).size, 0);
   }));
 
+Deno.test("RemoteIndex.localTotals() counts again after a change, unless the last count is younger than maxAgeMs", () =>
+  withIndex((store, remote) => {
+    store.put(file("a", "1"));
+    assertEquals(remote.localTotals(1000, 0).files, 1);
+    store.put(file("b", "22"));
+    assertEquals(remote.localTotals(1000, 999).files, 1);
+    assertEquals(remote.localTotals(1000, 1001), { files: 2, bytes: 3 });
+    store.put(file("c", "3"));
+    assertEquals(remote.localTotals(0, 1001).files, 3);
+  }));
+
 Deno.test("RemoteIndex reads a long chunk list when it is first used, and refuses one that changed since", () =>
   withIndex((_store, remote) => {
     const first = longFile("big.bin", 3000, 1);
