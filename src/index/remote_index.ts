@@ -146,6 +146,7 @@ export class RemoteIndex {
     | "forPaths"
     | "knows"
     | "localVersion"
+    | "localVersions"
     | "withVersion"
     | "withHash"
     | "pending"
@@ -225,6 +226,10 @@ export class RemoteIndex {
       ),
       knows: db.prepare("SELECT 1 FROM remote_files WHERE path = ? LIMIT 1"),
       localVersion: db.prepare("SELECT version FROM files WHERE path = ?"),
+      localVersions: db.prepare(
+        `SELECT path, version FROM files
+        WHERE path IN (SELECT value FROM json_each(?))`,
+      ),
       withVersion: db.prepare(
         "SELECT replica FROM remote_files WHERE path = ? AND version = ?",
       ),
@@ -405,6 +410,17 @@ export class RemoteIndex {
     return row === undefined
       ? undefined
       : decodeVersion(row.version as Uint8Array);
+  }
+
+  /** {@linkcode localVersion} of each of `paths` that has a local record, by path, in one query. */
+  localVersions(paths: readonly string[]): Map<string, VersionVector> {
+    const found = new Map<string, VersionVector>();
+    if (paths.length === 0) return found;
+    const rows = this.#stmt.localVersions.all(JSON.stringify(paths)) as Row[];
+    for (const row of rows) {
+      found.set(String(row.path), decodeVersion(row.version as Uint8Array));
+    }
+    return found;
   }
 
   /**

@@ -279,6 +279,16 @@ Deno.test("RemoteIndex.localTotals() counts again after a change, unless the las
     assertEquals(remote.localTotals(0, 1001).files, 3);
   }));
 
+Deno.test("RemoteIndex.localVersions() gives localVersion() of each path that has a local record", () =>
+  withIndex((store, remote) => {
+    store.putMany([file("a", "1", 3), { ...file("b", "2", 4), deleted: true }]);
+    const found = remote.localVersions(["a", "b", "none"]);
+    assertEquals([...found.keys()].sort(), ["a", "b"]);
+    assertEquals(found.get("a"), remote.localVersion("a"));
+    assertEquals(found.get("b"), remote.localVersion("b"));
+    assertEquals(remote.localVersions([]).size, 0);
+  }));
+
 Deno.test("RemoteIndex reads a long chunk list when it is first used, and refuses one that changed since", () =>
   withIndex((_store, remote) => {
     const first = longFile("big.bin", 3000, 1);
