@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import {
   decodeVersion,
   encodeVersion,
@@ -72,6 +72,46 @@ const INLINE_CHUNK_BYTES = 1024 * CHUNK_ENTRY_BYTES;
 const READ_COLUMNS =
   `replica, path, kind, size, mtime_ns, exec, deleted, symlink_target, hash, version,
   CASE WHEN length(chunks) <= ${INLINE_CHUNK_BYTES} THEN chunks END AS chunks`;
+
+/** Columns an upsert binds per record. */
+const UPSERT_COLUMNS = 11;
+/**
+ * Records stored by one statement: one statement run per record was half
+ * of the time a receiver of 100,000 records spent storing them (as in the
+ * store's upsert).
+ */
+const UPSERT_ROWS = 32;
+
+/** The upsert of `rows` records of one replica, one statement. */
+function upsertSql(rows: number): string {
+  const row = `(${new Array(UPSERT_COLUMNS).fill("?").join(", ")})`;
+  return `INSERT INTO remote_files (${COLUMNS})
+    VALUES ${new Array(rows).fill(row).join(", ")}
+    ON CONFLICT (replica, path) DO UPDATE SET kind = excluded.kind,
+      size = excluded.size, mtime_ns = excluded.mtime_ns, exec = excluded.exec,
+      deleted = excluded.deleted, symlink_target = excluded.symlink_target,
+      hash = excluded.hash, version = excluded.version, chunks = excluded.chunks`;
+}
+
+/** Puts the upsert parameters of `r` (of replica `key`) at `at`. */
+function bindRecord(
+  params: SQLInputValue[],
+  at: number,
+  key: Uint8Array,
+  r: FileRecord,
+): void {
+  params[at] = key;
+  params[at + 1] = r.path;
+  params[at + 2] = FILE_KINDS.indexOf(r.kind);
+  params[at + 3] = r.size;
+  params[at + 4] = r.mtimeNs;
+  params[at + 5] = r.exec ? 1 : 0;
+  params[at + 6] = r.deleted ? 1 : 0;
+  params[at + 7] = r.symlinkTarget ?? null;
+  params[at + 8] = r.hash;
+  params[at + 9] = encodeVersion(r.version);
+  params[at + 10] = encodeChunksOf(r);
+}
 
 /** A long chunk list read after its record changed (the pull that wanted it is stale). */
 export class ChunkListGoneError extends Error {
@@ -139,6 +179,7 @@ export class RemoteIndex {
     | "max"
     | "setMax"
     | "upsert"
+    | "upsertRows"
     | "get"
     | "longList"
     | "heldSince"
@@ -197,13 +238,8 @@ export class RemoteIndex {
           max_sequence = max(max_sequence, excluded.max_sequence),
           seen_at = excluded.seen_at`,
       ),
-      upsert: db.prepare(
-        `INSERT INTO remote_files (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (replica, path) DO UPDATE SET kind = excluded.kind,
-          size = excluded.size, mtime_ns = excluded.mtime_ns, exec = excluded.exec,
-          deleted = excluded.deleted, symlink_target = excluded.symlink_target,
-          hash = excluded.hash, version = excluded.version, chunks = excluded.chunks`,
-      ),
+      upsert: db.prepare(upsertSql(1)),
+      upsertRows: db.prepare(upsertSql(UPSERT_ROWS)),
       get: db.prepare(
         `SELECT ${READ_COLUMNS} FROM remote_files WHERE replica = ? AND path = ?`,
       ),
@@ -315,20 +351,19 @@ export class RemoteIndex {
   ): void {
     const key = replicaKey(replica);
     this.#store.transaction(() => {
-      for (const r of records) {
-        this.#stmt.upsert.run(
-          key,
-          r.path,
-          FILE_KINDS.indexOf(r.kind),
-          r.size,
-          r.mtimeNs,
-          r.exec ? 1 : 0,
-          r.deleted ? 1 : 0,
-          r.symlinkTarget ?? null,
-          r.hash,
-          encodeVersion(r.version),
-          encodeChunksOf(r),
-        );
+      const params = new Array<SQLInputValue>(UPSERT_ROWS * UPSERT_COLUMNS);
+      let i = 0;
+      for (; i + UPSERT_ROWS <= records.length; i += UPSERT_ROWS) {
+        for (let k = 0; k < UPSERT_ROWS; k++) {
+          bindRecord(params, k * UPSERT_COLUMNS, key, records[i + k]!);
+        }
+        this.#stmt.upsertRows.run(...params);
+      }
+      const one = params;
+      one.length = UPSERT_COLUMNS;
+      for (; i < records.length; i++) {
+        bindRecord(one, 0, key, records[i]!);
+        this.#stmt.upsert.run(...one);
       }
       this.#stmt.setMax.run(key, maxSequence, now);
     });

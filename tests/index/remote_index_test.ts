@@ -289,6 +289,17 @@ Deno.test("RemoteIndex.localVersions() gives localVersion() of each path that ha
     assertEquals(remote.localVersions([]).size, 0);
   }));
 
+Deno.test("RemoteIndex.storeBatch() stores a batch of many records, the last of a repeated path winning", () =>
+  withIndex((_store, remote) => {
+    const records = Array.from({ length: 70 }, (_, i) => file(`f${i}`, `${i}`));
+    records[5] = file("f0", "again", 2);
+    remote.storeBatch(7n, records, 70n);
+    assertEquals(remote.get(7n, "f0"), file("f0", "again", 2));
+    assertEquals(remote.get(7n, "f69"), file("f69", "69"));
+    assertEquals(remote.get(7n, "f5"), undefined);
+    assertEquals(remote.recordsForMany(records.map((r) => r.path)).size, 69);
+  }));
+
 Deno.test("RemoteIndex reads a long chunk list when it is first used, and refuses one that changed since", () =>
   withIndex((_store, remote) => {
     const first = longFile("big.bin", 3000, 1);
