@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FileRecord, IndexStore } from "../../index/mod.ts";
+import type { FileRecord, IndexStore, StoredStat } from "../../index/mod.ts";
 import type {
   ApplyGate,
   Decision,
@@ -133,8 +133,15 @@ export interface PullContext {
   closed(): boolean;
   /** Bumped whenever peers may serve more than before. */
   sourceEpoch(): number;
-  /** `d` planned again now: a pull of the same content, or undefined (requeued if other work). */
-  recheck(d: Decision): Decision | undefined;
+  /**
+   * `d` planned again now: a pull of the same content, or undefined
+   * (requeued if other work). `stored`, when given, is what the index
+   * holds at `d.path` now (read for a whole group at once).
+   */
+  recheck(
+    d: Decision,
+    stored?: { readonly stat: StoredStat | undefined },
+  ): Decision | undefined;
   /** The name the losing local copy of `d.path` is kept under. */
   copyName(d: Decision): string;
   /** This replica's tag, for a local write found while a file was replaced. */

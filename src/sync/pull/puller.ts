@@ -158,7 +158,7 @@ export class Puller {
       now: this.#now,
       closed: () => this.#closed,
       sourceEpoch: () => this.#sourceEpoch,
-      recheck: (d) => this.#recheck(d),
+      recheck: (d, stored) => this.#recheck(d, stored),
       copyName: (d) => copyName(d, this.#now(), options.store.replicaId),
       localTag: () => tagOf(options.store.replicaId),
       requeueMore: (ds) => this.#requeueMore(ds),
@@ -457,10 +457,13 @@ export class Puller {
   }
 
   /** Plans `d.path` again now; a pull of the same content or undefined (requeued if other work). */
-  #recheck(d: Decision): Decision | undefined {
+  #recheck(
+    d: Decision,
+    stored = { stat: this.#o.store.getStat(d.path) },
+  ): Decision | undefined {
     // Unchanged local entry: the decision holds (news from peers requeue
     // the path anyway). The stat is much cheaper than planning again.
-    if (sameLocal(this.#o.store.getStat(d.path), d.local)) return d;
+    if (sameLocal(stored.stat, d.local)) return d;
     const now = decidePath(this.#o, d.path);
     if (now === undefined) return undefined;
     if (now.action.kind === d.action.kind && now.action.kind === "pull") {
