@@ -27,7 +27,9 @@
  *   1 GiB benchmarks however fast the rest is.
  * - 20,000 × 4 KiB: the receiver's durable writes alone (create a `.part`,
  *   write, fdatasync, set the mtime, rename; 64 in flight as dsync does),
- *   with nothing received, hashed or recorded.
+ *   with nothing received, hashed or recorded; the same for the large
+ *   folder (100,000 × 1 KiB in 1,000 folders). This is the kind of work
+ *   Syncthing does per file too (temp file, fsync, rename).
  *
  *   deno run -A scripts/bench_floor.ts [--seconds 2] [--scratch /tmp]
  *
@@ -62,6 +64,11 @@ const NO_AD = new Uint8Array(0);
 const SMALL_FILES = 20_000;
 const SMALL_SIZE = 4096;
 const SMALL_DIRS = 200;
+/** The large-folder benchmark's shape: 100,000 × 1 KiB in 1,000 folders. */
+const LARGE_FILES = 100_000;
+const LARGE_SIZE = 1024;
+const LARGE_DIRS = 1000;
+const TARGET_LARGE_S = 25;
 const FSYNCS_IN_FLIGHT = 64;
 
 /** What the benchmark's targets ask, for the rows that compare. */
@@ -102,6 +109,10 @@ export async function benchFloor(options: FloorOptions = {}): Promise<Row[]> {
   );
   const textFloor = textPerGiB / cores;
   const small = await durableWrites(scratch);
+  const large = await durableWrites(scratch, LARGE_FILES, {
+    size: LARGE_SIZE,
+    dirs: LARGE_DIRS,
+  });
   const vs = (floor: number, target: number, unit: string) =>
     `${floor <= target ? "under" : "over"} the target of ${target} ${unit}`;
   const vsRate = (floor: number, target: number, unit: string) =>
@@ -169,6 +180,13 @@ export async function benchFloor(options: FloorOptions = {}): Promise<Row[]> {
       value: `${small.seconds.toFixed(2)} s, ${
         small.cpuSeconds.toFixed(2)
       } CPU-s (${vs(small.seconds, TARGET_SMALL_S, "s")})`,
+    },
+    {
+      name:
+        `100,000 × 1 KiB / 1,000 folders durable writes alone (${FSYNCS_IN_FLIGHT} in flight)`,
+      value: `${large.seconds.toFixed(2)} s, ${
+        large.cpuSeconds.toFixed(2)
+      } CPU-s (${vs(large.seconds, TARGET_LARGE_S, "s")})`,
     },
   ];
 }
@@ -415,20 +433,27 @@ async function diskCosts(scratch: string): Promise<DiskResult> {
   }
 }
 
-/** Writes the small files as a receiver must, then removes them. */
+/**
+ * Writes the small files as a receiver must (and as Syncthing does: a temp
+ * file, written, fsynced, renamed), then removes them.
+ */
 export async function durableWrites(
   scratch: string,
   files = SMALL_FILES,
+  shape: { size: number; dirs: number } = {
+    size: SMALL_SIZE,
+    dirs: SMALL_DIRS,
+  },
 ): Promise<{ seconds: number; cpuSeconds: number }> {
   const root = await Deno.makeTempDir({ dir: scratch, prefix: "floor-" });
   try {
-    const data = crypto.getRandomValues(new Uint8Array(SMALL_SIZE));
+    const data = crypto.getRandomValues(new Uint8Array(shape.size));
     const cpuStart = cpuMicros();
     const start = performance.now();
-    for (let d = 0; d < SMALL_DIRS; d++) Deno.mkdirSync(`${root}/d${d}`);
+    for (let d = 0; d < shape.dirs; d++) Deno.mkdirSync(`${root}/d${d}`);
     let next = 0;
     const writeOne = async (i: number) => {
-      const target = `${root}/d${i % SMALL_DIRS}/f${i}`;
+      const target = `${root}/d${i % shape.dirs}/f${i}`;
       using file = Deno.openSync(`${target}.part`, {
         write: true,
         createNew: true,

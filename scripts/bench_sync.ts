@@ -16,6 +16,10 @@
  * small-file figures point it at a fresh file system, e.g. a loop-mounted
  * ext4 image.
  *
+ * To see where dsync's time goes, set `DSYNC_BENCH_CPU_PROF=DIR`: each
+ * dsync process writes a V8 CPU profile under DIR/src and DIR/dst, which
+ * `scripts/cpu_prof_summary.ts` sums up by function.
+ *
  * Times are from spawning the tool's processes (for rsync: the client, with
  * the daemon already listening) to the end of the poll that first saw every
  * file at full size, confirmed by hashing all of them. MB = 10^6 bytes.

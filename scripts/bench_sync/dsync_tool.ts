@@ -6,6 +6,8 @@
  * V8 flags of the `start` task in deno.json (what users run). HOME and
  * XDG_CONFIG_HOME point into the run's scratch folder so that no user config
  * is read; DENO_DIR stays the real cache so nothing is downloaded.
+ * With `DSYNC_BENCH_CPU_PROF=DIR` in the environment each device writes a
+ * V8 CPU profile under DIR/<device>/ when it exits (`--cpu-prof`).
  * @module
  */
 import { ManagedProcess } from "./managed_process.ts";
@@ -71,6 +73,11 @@ export const dsync: SyncTool = {
     const at = (i: number): Endpoint => hosts[i] ?? LOOPBACK;
     const name = (i: number) =>
       folders.length === 2 ? (i === 0 ? "src" : "dst") : `dev${i + 1}`;
+    const profDir = Deno.env.get("DSYNC_BENCH_CPU_PROF");
+    const prof = (i: number) =>
+      profDir === undefined || profDir === ""
+        ? []
+        : ["--cpu-prof", `--cpu-prof-dir=${profDir}/${name(i)}`];
     return groupRun(folders.length, (i) =>
       ManagedProcess.spawn(
         `dsync ${name(i)}`,
@@ -78,6 +85,7 @@ export const dsync: SyncTool = {
         [
           "run",
           ...v8Flags,
+          ...prof(i),
           "-A",
           "main.ts",
           "-d",

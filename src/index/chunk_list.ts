@@ -17,7 +17,7 @@
  */
 
 import type { ChunkInfo } from "./file_digest.ts";
-import { fileHasher } from "./hash.ts";
+import { fileHasher, fileHashOf } from "./hash.ts";
 import { lazyArray } from "../protocol/mod.ts";
 
 /** Bytes of one chunk hash. */
@@ -217,14 +217,31 @@ export function chunkBytesCovered(bytes: Uint8Array): number {
   return total;
 }
 
+/** Lists of up to this many chunks are hashed in one call. */
+const ONE_SHOT_CHUNKS = 2048;
+
 /**
- * `fileHashOf` the hashes of an encoded list, fed through a small stage:
- * copying them out whole took two more 15 MB buffers at the chunk cap.
+ * `fileHashOf` the hashes of an encoded list. A short list is copied out
+ * and hashed in one call: an incremental hasher per record cost 3.7 s of
+ * a receiver's main thread for 100,000 one-chunk files. A long one is fed
+ * through a small stage: copying it out whole took two more 15 MB buffers
+ * at the chunk cap.
  */
 export function fileHashOfList(bytes: Uint8Array): Uint8Array {
   const count = Math.floor(bytes.length / CHUNK_ENTRY_BYTES);
+  if (count <= ONE_SHOT_CHUNKS) {
+    const hashes = new Uint8Array(count * CHUNK_HASH_BYTES);
+    for (let k = 0; k < count; k++) {
+      const at = k * CHUNK_ENTRY_BYTES + 4;
+      hashes.set(
+        bytes.subarray(at, at + CHUNK_HASH_BYTES),
+        k * CHUNK_HASH_BYTES,
+      );
+    }
+    return fileHashOf(hashes);
+  }
   const hasher = fileHasher();
-  const stage = new Uint8Array(Math.min(count, 2048) * CHUNK_HASH_BYTES);
+  const stage = new Uint8Array(ONE_SHOT_CHUNKS * CHUNK_HASH_BYTES);
   let fill = 0;
   for (let k = 0; k < count; k++) {
     const at = k * CHUNK_ENTRY_BYTES + 4;

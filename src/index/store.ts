@@ -92,7 +92,9 @@ export interface IndexStoreOptions {
 type Row = Record<string, unknown>;
 
 const STAT_PAGE = 10_000;
-const STAT_ROWID = 8; // index of rowid after STAT_COLUMNS
+/** Columns of STAT_COLUMNS: the index of a column selected after them. */
+const STAT_COLUMN_COUNT = 8;
+const STAT_ROWID = STAT_COLUMN_COUNT;
 const STAT_COLUMNS =
   "path, kind, size, mtime_ns / 1000000 AS mtime_ms, exec, deleted, inode, dev";
 const RECORD_COLUMNS = "path, kind, size, mtime_ns / 1000000 AS mtime_ms, " +
@@ -289,6 +291,7 @@ export class IndexStore {
     getMany: StatementSync;
     getStat: StatementSync;
     sequenceOf: StatementSync;
+    statsWithSequence: StatementSync;
     upsert: StatementSync;
     upsertRows: StatementSync;
     touch: StatementSync;
@@ -384,6 +387,10 @@ export class IndexStore {
       ),
       getStat: db.prepare(`SELECT ${STAT_COLUMNS} FROM files WHERE path = ?`),
       sequenceOf: db.prepare("SELECT sequence FROM files WHERE path = ?"),
+      statsWithSequence: db.prepare(
+        `SELECT ${STAT_COLUMNS}, sequence FROM files
+        WHERE path IN (SELECT value FROM json_each(?))`,
+      ),
       upsert: db.prepare(upsertSql(1)),
       upsertRows: db.prepare(upsertSql(UPSERT_ROWS)),
       touch: db.prepare(
@@ -414,6 +421,7 @@ export class IndexStore {
     for (
       const stmt of [
         this.#stmt.getStat,
+        this.#stmt.statsWithSequence,
         this.#stmt.allStats,
         this.#stmt.statsUnder,
         this.#stmt.chunkLists,
@@ -593,6 +601,35 @@ export class IndexStore {
     return this.#guard(() => {
       const row = this.#stmt.sequenceOf.get(path) as Row | undefined;
       return row === undefined ? undefined : Number(row.sequence);
+    });
+  }
+
+  /**
+   * {@linkcode getStat} and {@linkcode sequenceOf} of each of `paths` that
+   * has a record, by path, in one query: a group of small files checks
+   * them all under the apply gate (one lookup each cost a receiver of
+   * 100,000 files two queries per file).
+   */
+  statsWithSequence(
+    paths: readonly string[],
+  ): Map<string, { readonly stat: StoredStat; readonly sequence: number }> {
+    return this.#guard(() => {
+      const found = new Map<
+        string,
+        { readonly stat: StoredStat; readonly sequence: number }
+      >();
+      if (paths.length === 0) return found;
+      const rows = this.#stmt.statsWithSequence.all(
+        JSON.stringify(paths),
+      ) as unknown as unknown[][];
+      for (const row of rows) {
+        const stat = decodeRow(this.#path, () => statFromArray(row));
+        found.set(stat.path, {
+          stat,
+          sequence: Number(row[STAT_COLUMN_COUNT]),
+        });
+      }
+      return found;
     });
   }
 

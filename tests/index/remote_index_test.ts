@@ -255,6 +255,52 @@ function longFile(path: string, count: number, seed: number): FileRecord {
   };
 }
 
+Deno.test("RemoteIndex.recordsForMany() gives recordsFor() of each path that has records", () =>
+  withIndex((_store, remote) => {
+    remote.storeBatch(BIG_REPLICA, [file("a", "1"), file("b/c", "2")], 2n);
+    remote.storeBatch(7n, [file("a", "3", 2)], 1n);
+    const found = remote.recordsForMany(["a", "b/c", "none"]);
+    assertEquals([...found.keys()].sort(), ["a", "b/c"]);
+    for (const path of ["a", "b/c"]) {
+      const sorted = (es: { replica: bigint }[]) =>
+        [...es].sort((x, y) => byValue(x.replica, y.replica));
+      assertEquals(sorted(found.get(path)!), sorted(remote.recordsFor(path)));
+    }
+    assertEquals(remote.recordsForMany([]).size, 0);
+  }));
+
+Deno.test("RemoteIndex.localTotals() counts again after a change, unless the last count is younger than maxAgeMs", () =>
+  withIndex((store, remote) => {
+    store.put(file("a", "1"));
+    assertEquals(remote.localTotals(1000, 0).files, 1);
+    store.put(file("b", "22"));
+    assertEquals(remote.localTotals(1000, 999).files, 1);
+    assertEquals(remote.localTotals(1000, 1001), { files: 2, bytes: 3 });
+    store.put(file("c", "3"));
+    assertEquals(remote.localTotals(0, 1001).files, 3);
+  }));
+
+Deno.test("RemoteIndex.localVersions() gives localVersion() of each path that has a local record", () =>
+  withIndex((store, remote) => {
+    store.putMany([file("a", "1", 3), { ...file("b", "2", 4), deleted: true }]);
+    const found = remote.localVersions(["a", "b", "none"]);
+    assertEquals([...found.keys()].sort(), ["a", "b"]);
+    assertEquals(found.get("a"), remote.localVersion("a"));
+    assertEquals(found.get("b"), remote.localVersion("b"));
+    assertEquals(remote.localVersions([]).size, 0);
+  }));
+
+Deno.test("RemoteIndex.storeBatch() stores a batch of many records, the last of a repeated path winning", () =>
+  withIndex((_store, remote) => {
+    const records = Array.from({ length: 70 }, (_, i) => file(`f${i}`, `${i}`));
+    records[5] = file("f0", "again", 2);
+    remote.storeBatch(7n, records, 70n);
+    assertEquals(remote.get(7n, "f0"), file("f0", "again", 2));
+    assertEquals(remote.get(7n, "f69"), file("f69", "69"));
+    assertEquals(remote.get(7n, "f5"), undefined);
+    assertEquals(remote.recordsForMany(records.map((r) => r.path)).size, 69);
+  }));
+
 Deno.test("RemoteIndex reads a long chunk list when it is first used, and refuses one that changed since", () =>
   withIndex((_store, remote) => {
     const first = longFile("big.bin", 3000, 1);

@@ -267,6 +267,28 @@ Deno.test("IndexStore.touchMany() updates local stat without a new sequence", as
   });
 });
 
+Deno.test("IndexStore.statsWithSequence() gives getStat() and sequenceOf() of the paths that have a record", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    try {
+      store.putMany([
+        fileRecord("a", { inode: 1, dev: 2 }),
+        fileRecord("d/b", { deleted: true }),
+        fileRecord("c"),
+      ]);
+      const found = store.statsWithSequence(["a", "d/b", "missing", "a"]);
+      assertEquals([...found.keys()].sort(), ["a", "d/b"]);
+      for (const path of ["a", "d/b"]) {
+        assertEquals(found.get(path)!.stat, store.getStat(path));
+        assertStrictEquals(found.get(path)!.sequence, store.sequenceOf(path));
+      }
+      assertEquals(store.statsWithSequence([]).size, 0);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 Deno.test("IndexStore.putMany() rolls back on a bad record", async () => {
   await withFolder((dir) => {
     const store = IndexStore.open(dir);

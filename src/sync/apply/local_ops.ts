@@ -57,7 +57,10 @@ const IS_WINDOWS = Deno.build.os === "windows";
  * planning and applying, the scanner may have recorded a local edit of the
  * path, and a decision made without it must not replace or delete it.
  */
-export function assertDecisionCurrent(store: IndexStore, d: Decision): void {
+export function assertDecisionCurrent(
+  store: Pick<IndexStore, "sequenceOf">,
+  d: Decision,
+): void {
   const now = store.sequenceOf(d.path);
   if (now === d.local?.sequence) return;
   throw new LocalChangeError(

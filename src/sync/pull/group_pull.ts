@@ -32,9 +32,15 @@ export async function pullGroup(
   const failures: { path: string; error: unknown }[] = [];
   const files: SmallFile[] = [];
   const byPath = new Map<string, Decision>();
+  /** The index's stat and sequence of each path, read under the gate. */
+  let current: ReturnType<typeof o.store.statsWithSequence> = new Map();
+  const now = { sequenceOf: (path: string) => current.get(path)?.sequence };
   try {
+    // One query for the group's rechecks (one each was 1% of a receiver's
+    // main thread pulling 100,000 small files).
+    const before = o.store.statsWithSequence(planned.map((p) => p.path));
     await Promise.all(planned.map(async (p) => {
-      const d = ctx.recheck(p);
+      const d = ctx.recheck(p, { stat: before.get(p.path)?.stat });
       if (d === undefined || ctx.closed()) return;
       await o.leftovers?.discard(d.path);
       const transfer = ctx.transfers.start(d, ctx.now());
@@ -52,9 +58,11 @@ export async function pullGroup(
           chunks: d.remote.chunks,
           mtimeNs: d.remote.mtimeNs,
           exec: d.remote.exec,
-          expected: o.store.getStat(d.path),
           conflictTag: ctx.localTag(),
-          check: () => assertDecisionCurrent(o.store, d),
+          check: () => {
+            assertDecisionCurrent(now, d);
+            return current.get(d.path)?.stat;
+          },
           ...(o.versions === undefined ? {} : {
             keepOld: (aside: string) =>
               keepAside(
@@ -77,6 +85,8 @@ export async function pullGroup(
         files,
         (rename) =>
           o.gate.run(() => {
+            // One query for the group: every file's check reads it.
+            current = o.store.statsWithSequence(files.map((f) => f.path));
             const records: FileRecord[] = [];
             for (const outcome of rename()) {
               if (!outcome.ok) continue;

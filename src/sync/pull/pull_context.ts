@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FileRecord, IndexStore } from "../../index/mod.ts";
+import type { FileRecord, IndexStore, StoredStat } from "../../index/mod.ts";
 import type {
   ApplyGate,
   Decision,
@@ -26,6 +26,10 @@ export { PullerClosedError, PullerPausedError } from "./pull_errors.ts";
 /** Where a file records from the peers' records. */
 export interface RemoteRecords {
   recordsFor(path: string): { replica: bigint; record: FileRecord }[];
+  /** `recordsFor` many paths at once, by path (paths without records absent). */
+  recordsForMany?(
+    paths: readonly string[],
+  ): Map<string, { replica: bigint; record: FileRecord }[]>;
   pendingPaths(after: string, limit: number): string[];
 }
 
@@ -129,8 +133,15 @@ export interface PullContext {
   closed(): boolean;
   /** Bumped whenever peers may serve more than before. */
   sourceEpoch(): number;
-  /** `d` planned again now: a pull of the same content, or undefined (requeued if other work). */
-  recheck(d: Decision): Decision | undefined;
+  /**
+   * `d` planned again now: a pull of the same content, or undefined
+   * (requeued if other work). `stored`, when given, is what the index
+   * holds at `d.path` now (read for a whole group at once).
+   */
+  recheck(
+    d: Decision,
+    stored?: { readonly stat: StoredStat | undefined },
+  ): Decision | undefined;
   /** The name the losing local copy of `d.path` is kept under. */
   copyName(d: Decision): string;
   /** This replica's tag, for a local write found while a file was replaced. */

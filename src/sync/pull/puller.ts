@@ -46,6 +46,7 @@ import { ChunkFetcher } from "./chunk_fetcher.ts";
 import {
   decidePath,
   pathsWanting,
+  planRound,
   replacesInPlace,
   sameLocal,
 } from "./decision.ts";
@@ -157,7 +158,7 @@ export class Puller {
       now: this.#now,
       closed: () => this.#closed,
       sourceEpoch: () => this.#sourceEpoch,
-      recheck: (d) => this.#recheck(d),
+      recheck: (d, stored) => this.#recheck(d, stored),
       copyName: (d) => copyName(d, this.#now(), options.store.replicaId),
       localTag: () => tagOf(options.store.replicaId),
       requeueMore: (ds) => this.#requeueMore(ds),
@@ -357,15 +358,11 @@ export class Puller {
 
   async #runRound(paths: string[]): Promise<void> {
     await this.#o.chunkIndex.refresh();
-    const byKind = new Map<string, Decision[]>();
-    for (const path of paths) {
-      const d = decidePath(this.#o, path);
-      if (this.#modeHold.holds(path, d) || d === undefined) continue;
-      const kind = d.action.kind;
-      let list = byKind.get(kind);
-      if (list === undefined) byKind.set(kind, list = []);
-      list.push(d);
-    }
+    const byKind = planRound(
+      this.#o,
+      paths,
+      (path, d) => this.#modeHold.holds(path, d),
+    );
     const get = (kind: string) => byKind.get(kind) ?? [];
     // A file that loses to a file is moved aside when the winner is put in
     // its place (a pull); other losers are moved aside first.
@@ -460,10 +457,13 @@ export class Puller {
   }
 
   /** Plans `d.path` again now; a pull of the same content or undefined (requeued if other work). */
-  #recheck(d: Decision): Decision | undefined {
+  #recheck(
+    d: Decision,
+    stored = { stat: this.#o.store.getStat(d.path) },
+  ): Decision | undefined {
     // Unchanged local entry: the decision holds (news from peers requeue
     // the path anyway). The stat is much cheaper than planning again.
-    if (sameLocal(this.#o.store.getStat(d.path), d.local)) return d;
+    if (sameLocal(stored.stat, d.local)) return d;
     const now = decidePath(this.#o, d.path);
     if (now === undefined) return undefined;
     if (now.action.kind === d.action.kind && now.action.kind === "pull") {

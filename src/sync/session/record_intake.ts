@@ -64,13 +64,18 @@ export function takeRecords(
       continue;
     }
     records.push(record);
-    if (ctx.o.repairPoisoned !== undefined) {
-      const ours = remote.localVersion?.(record.path);
+  }
+  const repair = ctx.o.repairPoisoned;
+  if (repair !== undefined && records.length > 0) {
+    // One query for the batch: one per record was 2% of a receiver's main
+    // thread taking in 100,000 new records.
+    const versions = remote.localVersions?.(records.map((r) => r.path));
+    for (const record of records) {
+      const ours = versions === undefined
+        ? remote.localVersion?.(record.path)
+        : versions.get(record.path);
       if (ours !== undefined) {
-        repairIfPoisoned(
-          { path: record.path, version: ours },
-          ctx.o.repairPoisoned,
-        );
+        repairIfPoisoned({ path: record.path, version: ours }, repair);
       }
     }
   }

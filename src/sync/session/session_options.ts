@@ -55,6 +55,8 @@ export interface RemoteIndexView {
   knows?(path: string): boolean;
   /** The version of our record of `path` (read alone: cheaper than `get`). */
   localVersion?(path: string): VersionVector | undefined;
+  /** `localVersion` of many paths at once, by path (paths without a record absent). */
+  localVersions?(paths: readonly string[]): Map<string, VersionVector>;
 }
 
 /** The session as its listener sees it (a `PeerSession`). */
