@@ -130,6 +130,16 @@ export {
   type FileDigest,
 } from "./file_digest.ts";
 export {
+  type ChunkEdit,
+  ChunkDiffError,
+  type ChunkListDiff,
+  chunkListHash,
+  diffChunkLists,
+  type DiffClaim,
+  type ListChunk,
+  rebuildChunkList,
+} from "./record_diff.ts";
+export {
   HasherPool,
   HasherPoolClosedError,
   type HasherPoolOptions,

@@ -47,6 +47,7 @@ import { SkippedRecords } from "./skipped_records.ts";
 import { NameReports } from "./name_reports.ts";
 import { IndexIntake } from "./intake_quota.ts";
 import { repairIfPoisoned, takeRecords } from "./record_intake.ts";
+import { RecordDiffs } from "./record_diffs.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
 
@@ -91,6 +92,8 @@ export class PeerSession {
   #resendAll = false;
   /** The peer's index intake: its quotas and the pauses they ask for. */
   readonly #intake: IndexIntake;
+  /** Big files' records as diffs, both ways. */
+  readonly #diffs: RecordDiffs;
 
   constructor(options: PeerSessionOptions) {
     this.names = options.names ?? new NameReports();
@@ -110,6 +113,7 @@ export class PeerSession {
       budget: options.intakeBudget,
       now: options.now,
     });
+    this.#diffs = new RecordDiffs(options);
     this.#requester = new ChunkRequester({
       send: (request) => this.send(request),
       ...(options.maxRequestBytes === undefined
@@ -164,6 +168,7 @@ export class PeerSession {
       caseInsensitive: this.#o.caseInsensitive,
       posixNames: this.#o.posixNames,
       swarming: true,
+      recordDiffs: true,
     });
   }
 
@@ -269,6 +274,16 @@ export class PeerSession {
       case "availability":
         this.#o.listener?.availability?.(this, msg);
         return undefined;
+      case "index_diff": {
+        const { batch, ask } = this.#diffs.take(hello.replicaId, msg);
+        if (ask !== undefined) this.#post(ask);
+        return this.#onBatch(hello.replicaId, batch, msg.sequence);
+      }
+      case "record_request": {
+        const full = this.#diffs.answer(msg.path, this.#sentEnd !== undefined);
+        if (full !== undefined) this.#post(full);
+        return undefined;
+      }
     }
   }
 
@@ -300,8 +315,12 @@ export class PeerSession {
     if (sequence > this.#peerAck) this.#peerAck = sequence;
   }
 
-  #onBatch(replica: bigint, batch: IndexBatch): number | undefined {
-    let max = this.#received;
+  #onBatch(
+    replica: bigint,
+    batch: IndexBatch,
+    diffSequence = 0n,
+  ): number | undefined {
+    let max = diffSequence > this.#received ? diffSequence : this.#received;
     for (const wire of batch.records) {
       if (wire.sequence > max) max = wire.sequence;
       if (wire.sequence <= this.#helloAck && !this.#peerWentBack) {
@@ -404,6 +423,20 @@ export class PeerSession {
         }
         this.names.sending(record, this.#hello?.posixNames);
         const wire = toWireRecord(record);
+        const diff = this.#diffs.diffFor(
+          this.#hello,
+          wire,
+          this.#sentEnd !== undefined,
+        );
+        if (diff !== undefined) {
+          if (batch.length > 0) await flush(this.#sentEnd !== undefined);
+          if (this.#closed) return;
+          await this.send(diff);
+          if (diff.sequence > highestSent) highestSent = diff.sequence;
+          cursor = batchEnd = record.sequence;
+          this.#sentUpTo = batchEnd;
+          continue;
+        }
         const size = encodedRecordSize(wire);
         if (
           batch.length > 0 &&

@@ -51,6 +51,8 @@ export interface RemoteIndexView {
     records: readonly FileRecord[],
     maxSequence: bigint,
   ): void;
+  /** `replica`'s record of `path`: the base of a record diff (see `record_diffs.ts`). */
+  get?(replica: bigint, path: string): FileRecord | undefined;
   /** True when some peer's record of `path` is stored (see `neverSeen`). */
   knows?(path: string): boolean;
   /** The version of our record of `path` (read alone: cheaper than `get`). */
