@@ -122,7 +122,8 @@ class Positions {
 /**
  * Edits that turn `base` into `next`: walks both lists, keeps what matches,
  * and at a difference inserts chunks of `next` until one is found again in
- * the rest of `base` (the base chunks skipped on the way are dropped). Any
+ * the rest of `base`, where an overwrite in place would put it first (the
+ * base chunks skipped on the way are dropped). Any
  * result rebuilds `next` exactly; it is smallest for changes in place, the
  * case it is for (an insert or a shift costs the chunks around it).
  */
@@ -146,7 +147,11 @@ export function diffChunkLists(
     let add = 0;
     let resync = -1;
     while (j < next.length) {
-      resync = positions.next(next[j]!, i);
+      // Where it would be after an overwrite in place, else anywhere after.
+      const inPlace = i + add;
+      resync = inPlace < base.length && sameChunk(base[inPlace]!, next[j]!)
+        ? inPlace
+        : positions.next(next[j]!, i);
       if (resync >= 0) break;
       added.push(next[j]!);
       add++;

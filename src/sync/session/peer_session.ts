@@ -188,7 +188,7 @@ export class PeerSession {
   receive(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#closed) return undefined;
     try {
-      const waitMs = this.#dispatch(decodeOwnedMessage(bytes));
+      const waitMs = this.#dispatch(decodeOwnedMessage(bytes), bytes.length);
       return waitMs === undefined ? undefined : this.#intake.pause(waitMs);
     } catch (err) {
       this.#violation(err instanceof Error ? err : new Error(String(err)));
@@ -244,7 +244,7 @@ export class PeerSession {
   }
 
   /** Handles `msg`; returns how long to wait before reading on, if at all. */
-  #dispatch(msg: Message): number | undefined {
+  #dispatch(msg: Message, size: number): number | undefined {
     if (msg.type === "hello") {
       this.#onHello(msg);
       return undefined;
@@ -275,7 +275,11 @@ export class PeerSession {
         this.#o.listener?.availability?.(this, msg);
         return undefined;
       case "index_diff": {
-        const { batch, ask } = this.#diffs.take(hello.replicaId, msg);
+        const peer = peerLabel(hello.name, this.fingerprint);
+        const { batch, ask } = this.#diffs.take(hello.replicaId, msg, {
+          size,
+          peer,
+        });
         if (ask !== undefined) this.#post(ask);
         return this.#onBatch(hello.replicaId, batch, msg.sequence);
       }

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import {
   ChunkDiffError,
   chunkListHash,
@@ -34,6 +35,8 @@ import type {
 import { SessionProtocolError } from "./session_errors.ts";
 import type { PeerSessionOptions } from "./session_options.ts";
 import { toWireRecord, wireRecordProblem } from "./wire_record.ts";
+
+const log = getLogger(["dsync", "sync", "session"]);
 
 /** Lists shorter than this (4 MiB at the average chunk) always go whole. */
 export const DIFF_MIN_CHUNKS = 64;
@@ -146,6 +149,7 @@ export class RecordDiffs {
   take(
     replica: bigint,
     diff: IndexDiff,
+    from: { readonly size: number; readonly peer: string },
   ): { batch: IndexBatch; ask?: Message } {
     const { path, last } = diff;
     const bases = [
@@ -154,8 +158,22 @@ export class RecordDiffs {
     ];
     const wire = recordOfDiff(diff, bases);
     if (wire !== undefined) {
+      log.debug(
+        "Rebuilt the record of {path} from a diff of {size} bytes from {peer}: {added} of {total} chunks sent",
+        {
+          path,
+          size: from.size,
+          peer: from.peer,
+          added: diff.added.length,
+          total: diff.chunkTotal,
+        },
+      );
       return { batch: { type: "index_batch", records: [wire], last } };
     }
+    log.debug(
+      "Asking {peer} for the record of {path} in full: its diff applies to no version held here",
+      { path, peer: from.peer },
+    );
     return {
       batch: { type: "index_batch", records: [], last },
       ask: { type: "record_request", path },
