@@ -39,14 +39,16 @@ import {
   type WireFileRecord,
 } from "../../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
-import { toWireRecord, wireRecordProblem } from "./wire_record.ts";
+import { toWireRecord } from "./wire_record.ts";
 import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 import type { PeerSessionOptions, SessionState } from "./session_options.ts";
 import { type HeldPage, heldPage } from "./held_page.ts";
 import { SkippedRecords } from "./skipped_records.ts";
 import { NameReports } from "./name_reports.ts";
 import { IndexIntake } from "./intake_quota.ts";
-import { repairIfPoisoned, takeRecords } from "./record_intake.ts";
+import { takeRecords } from "./record_intake.ts";
+import { sendable } from "./outgoing_record.ts";
+import { peerLabel } from "./peer_label.ts";
 import { RecordDiffs } from "./record_diffs.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
@@ -113,7 +115,7 @@ export class PeerSession {
       budget: options.intakeBudget,
       now: options.now,
     });
-    this.#diffs = new RecordDiffs(options);
+    this.#diffs = new RecordDiffs(options, this);
     this.#requester = new ChunkRequester({
       send: (request) => this.send(request),
       ...(options.maxRequestBytes === undefined
@@ -274,20 +276,10 @@ export class PeerSession {
       case "availability":
         this.#o.listener?.availability?.(this, msg);
         return undefined;
-      case "index_diff": {
-        const peer = peerLabel(hello.name, this.fingerprint);
-        const { batch, ask } = this.#diffs.take(hello.replicaId, msg, {
-          size,
-          peer,
-        });
-        if (ask !== undefined) this.#post(ask);
-        return this.#onBatch(hello.replicaId, batch, msg.sequence);
-      }
-      case "record_request": {
-        const full = this.#diffs.answer(msg.path, this.#sentEnd !== undefined);
-        if (full !== undefined) this.#post(full);
-        return undefined;
-      }
+      case "index_diff":
+        return this.#onBatch(hello.replicaId, this.#diffs.take(msg, size));
+      case "record_request":
+        return this.#diffs.answer(msg.path, this.#sentEnd !== undefined);
     }
   }
 
@@ -319,12 +311,8 @@ export class PeerSession {
     if (sequence > this.#peerAck) this.#peerAck = sequence;
   }
 
-  #onBatch(
-    replica: bigint,
-    batch: IndexBatch,
-    diffSequence = 0n,
-  ): number | undefined {
-    let max = diffSequence > this.#received ? diffSequence : this.#received;
+  #onBatch(replica: bigint, batch: IndexBatch): number | undefined {
+    let max = this.#received;
     for (const wire of batch.records) {
       if (wire.sequence > max) max = wire.sequence;
       if (wire.sequence <= this.#helloAck && !this.#peerWentBack) {
@@ -407,38 +395,17 @@ export class PeerSession {
       }
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
-        if (held?.paths.has(record.path) || this.#o.withhold?.(record)) {
+        if (!sendable(record, this.#o, held, this.#hello, this.names)) {
           cursor = batchEnd = record.sequence;
           continue;
         }
-        if (repairIfPoisoned(record, this.#o.repairPoisoned)) {
-          cursor = batchEnd = record.sequence;
-          continue;
-        }
-        const problem = wireRecordProblem(record);
-        if (problem !== undefined) {
-          log.warn("Not sending {path} to {peer}: {problem}", {
-            path: record.path,
-            peer: peerLabel(this.#hello?.name, this.fingerprint),
-            problem,
-          });
-          cursor = batchEnd = record.sequence;
-          continue;
-        }
-        this.names.sending(record, this.#hello?.posixNames);
         const wire = toWireRecord(record);
-        const diff = this.#diffs.diffFor(
-          this.#hello,
-          wire,
-          this.#sentEnd !== undefined,
-        );
+        const diff = this.#diffs.diffFor(this.#hello, wire);
         if (diff !== undefined) {
           if (batch.length > 0) await flush(this.#sentEnd !== undefined);
-          if (this.#closed) return;
-          await this.send(diff);
+          await this.send({ ...diff, last: this.#sentEnd !== undefined });
           if (diff.sequence > highestSent) highestSent = diff.sequence;
-          cursor = batchEnd = record.sequence;
-          this.#sentUpTo = batchEnd;
+          this.#sentUpTo = cursor = batchEnd = record.sequence;
           continue;
         }
         const size = encodedRecordSize(wire);
@@ -488,9 +455,4 @@ export class PeerSession {
     this.closed(`${err.name}: ${err.message}`);
     this.#o.link.close(err);
   }
-}
-
-/** How logs name a peer: its name and fingerprint, or the fingerprint alone. */
-function peerLabel(name: string | undefined, fingerprint: string): string {
-  return name === undefined ? fingerprint : `${name} (${fingerprint})`;
 }

@@ -33,7 +33,8 @@ import type {
   WireFileRecord,
 } from "../../protocol/mod.ts";
 import { SessionProtocolError } from "./session_errors.ts";
-import type { PeerSessionOptions } from "./session_options.ts";
+import type { PeerSessionOptions, SessionHandle } from "./session_options.ts";
+import { peerLabel } from "./peer_label.ts";
 import { toWireRecord, wireRecordProblem } from "./wire_record.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
@@ -117,25 +118,38 @@ export function recordOfDiff(
   return undefined;
 }
 
+/** What record diffs need of their session (a `PeerSession`). */
+export type DiffSession = Pick<
+  SessionHandle,
+  "send" | "name" | "fingerprint" | "replica"
+>;
+
 /** One session's record diffs, both ways (see the module comment). */
 export class RecordDiffs {
   readonly #o: Pick<PeerSessionOptions, "local" | "remote" | "withhold">;
+  readonly #session: DiffSession;
   /** Paths sent as diffs and not yet asked for in full, with how many times. */
   readonly #open = new Map<string, number>();
 
-  constructor(o: Pick<PeerSessionOptions, "local" | "remote" | "withhold">) {
+  constructor(
+    o: Pick<PeerSessionOptions, "local" | "remote" | "withhold">,
+    session: DiffSession,
+  ) {
     this.#o = o;
+    this.#session = session;
   }
 
-  /** `wire` as a diff for the peer of `hello`, when that pays. */
+  /**
+   * `wire` as a diff for the peer of `hello`, when that pays (its `last`
+   * for the caller to set).
+   */
   diffFor(
     hello: Hello | undefined,
     wire: WireFileRecord,
-    last: boolean,
   ): IndexDiff | undefined {
     const remote = this.#o.remote;
     if (hello?.recordDiffs !== true || remote.get === undefined) return;
-    const diff = diffOf(wire, remote.get(hello.replicaId, wire.path), last);
+    const diff = diffOf(wire, remote.get(hello.replicaId, wire.path), false);
     if (diff !== undefined) {
       this.#open.set(wire.path, (this.#open.get(wire.path) ?? 0) + 1);
     }
@@ -143,18 +157,16 @@ export class RecordDiffs {
   }
 
   /**
-   * `diff` from `replica` as a batch of its rebuilt record, or of none
-   * (then `ask` is the request for the record in full, to send).
+   * `diff` from the peer (`size` bytes on the wire) as a batch of its
+   * rebuilt record, or of none: then the record is asked for in full, and
+   * its sequence is acked with the record (or a later one).
    */
-  take(
-    replica: bigint,
-    diff: IndexDiff,
-    from: { readonly size: number; readonly peer: string },
-  ): { batch: IndexBatch; ask?: Message } {
+  take(diff: IndexDiff, size: number): IndexBatch {
     const { path, last } = diff;
+    const replica = this.#session.replica;
     const bases = [
       this.#o.local.get?.(path),
-      this.#o.remote.get?.(replica, path),
+      replica === undefined ? undefined : this.#o.remote.get?.(replica, path),
     ];
     const wire = recordOfDiff(diff, bases);
     if (wire !== undefined) {
@@ -162,30 +174,38 @@ export class RecordDiffs {
         "Rebuilt the record of {path} from a diff of {size} bytes from {peer}: {added} of {total} chunks sent",
         {
           path,
-          size: from.size,
-          peer: from.peer,
+          size,
+          peer: this.#peer(),
           added: diff.added.length,
           total: diff.chunkTotal,
         },
       );
-      return { batch: { type: "index_batch", records: [wire], last } };
+      return { type: "index_batch", records: [wire], last };
     }
     log.debug(
       "Asking {peer} for the record of {path} in full: its diff applies to no version held here",
-      { path, peer: from.peer },
+      { path, peer: this.#peer() },
     );
-    return {
-      batch: { type: "index_batch", records: [], last },
-      ask: { type: "record_request", path },
-    };
+    this.#post({ type: "record_request", path });
+    return { type: "index_batch", records: [], last };
+  }
+
+  #post(message: Message): void {
+    this.#session.send(message).catch(() => {
+      // The connection failed; the pool reports it.
+    });
+  }
+
+  #peer(): string {
+    return peerLabel(this.#session.name, this.#session.fingerprint);
   }
 
   /**
-   * The answer to the peer's `RecordRequest` for `path`: our current record
-   * of it, whole (none when it may not be sent). Allowed once per diff of
+   * Answers the peer's `RecordRequest` for `path`: our current record of
+   * it, whole (none when it may no longer be sent). Allowed once per diff of
    * `path` sent; any other request throws {@linkcode SessionProtocolError}.
    */
-  answer(path: string, last: boolean): IndexBatch | undefined {
+  answer(path: string, last: boolean): undefined {
     const open = this.#open.get(path);
     if (open === undefined) {
       throw new SessionProtocolError(
@@ -200,7 +220,11 @@ export class RecordDiffs {
     if (
       record === undefined || this.#o.withhold?.(record) ||
       wireRecordProblem(record) !== undefined
-    ) return undefined;
-    return { type: "index_batch", records: [toWireRecord(record)], last };
+    ) return;
+    this.#post({
+      type: "index_batch",
+      records: [toWireRecord(record)],
+      last,
+    });
   }
 }
