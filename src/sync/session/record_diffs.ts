@@ -22,6 +22,7 @@ import {
   chunkListHash,
   diffChunkLists,
   type FileRecord,
+  type ListChunk,
   rebuildChunkList,
   sameBytes,
 } from "../../index/mod.ts";
@@ -42,18 +43,25 @@ const log = getLogger(["dsync", "sync", "session"]);
 /** Lists shorter than this (4 MiB at the average chunk) always go whole. */
 export const DIFF_MIN_CHUNKS = 64;
 
+/** A version's chunk list, as a diff's base. */
+export interface ChunkListBase {
+  /** The version's file hash. */
+  readonly hash: Uint8Array;
+  readonly chunks: readonly ListChunk[];
+}
+
 /**
- * The diff of `wire` (our record) against `base` (the peer's record of the
- * same path), or undefined when it would not pay or does not apply.
+ * The diff of `wire` (our record) against `base` (a version of the same
+ * path the peer holds), or undefined when it would not pay or does not
+ * apply.
  */
 export function diffOf(
   wire: WireFileRecord,
-  base: FileRecord | undefined,
+  base: ChunkListBase | undefined,
   last: boolean,
 ): IndexDiff | undefined {
   if (
     base === undefined || wire.kind !== "file" || wire.deleted ||
-    base.kind !== "file" || base.deleted ||
     base.chunks.length < DIFF_MIN_CHUNKS || sameBytes(base.hash, wire.hash)
   ) return undefined;
   const { edits, added } = diffChunkLists(base.chunks, wire.chunks);
@@ -140,20 +148,33 @@ export class RecordDiffs {
   }
 
   /**
-   * `wire` as a diff for the peer of `hello`, when that pays (its `last`
-   * for the caller to set).
+   * `wire` as a diff for the peer of `hello`, which acked our records up
+   * to `peerAck`, when that pays (its `last` for the caller to set). The
+   * base is the peer's own record of the path, else our version it replaced
+   * if the peer acked that.
    */
   diffFor(
     hello: Hello | undefined,
     wire: WireFileRecord,
+    peerAck: bigint,
   ): IndexDiff | undefined {
-    const remote = this.#o.remote;
-    if (hello?.recordDiffs !== true || remote.get === undefined) return;
-    const diff = diffOf(wire, remote.get(hello.replicaId, wire.path), false);
-    if (diff !== undefined) {
+    if (
+      hello?.recordDiffs !== true || wire.kind !== "file" || wire.deleted ||
+      wire.chunks.length < DIFF_MIN_CHUNKS
+    ) return;
+    const theirs = this.#o.remote.get?.(hello.replicaId, wire.path);
+    const ours = this.#o.local.previousList?.(wire.path);
+    const bases = [
+      theirs?.kind === "file" && !theirs.deleted ? theirs : undefined,
+      ours !== undefined && BigInt(ours.sequence) <= peerAck ? ours : undefined,
+    ];
+    for (const base of bases) {
+      const diff = diffOf(wire, base, false);
+      if (diff === undefined) continue;
       this.#open.set(wire.path, (this.#open.get(wire.path) ?? 0) + 1);
+      return diff;
     }
-    return diff;
+    return undefined;
   }
 
   /**
