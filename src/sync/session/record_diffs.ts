@@ -5,9 +5,10 @@
  * changed in 256 MiB: ~1 KB of edits where the full list was ~147 KB).
  *
  * Sending: the base is the peer's own record of the path as it announced
- * it (it holds that version), only for a peer whose hello set `recordDiffs`
- * and a base of at least {@linkcode DIFF_MIN_CHUNKS} chunks, and only when
- * the diff is under half the full list. Receiving: the base is our record
+ * it (it holds that version), else our version the new one replaced
+ * (`IndexStore.previousList`) when the peer acked it; only for a peer whose
+ * hello set `recordDiffs` and a base of at least {@linkcode DIFF_MIN_CHUNKS}
+ * chunks, and only when the diff is under half the full list. Receiving: the base is our record
  * of the path or the sender's earlier record of it, whichever has the base
  * hash; the rebuilt list must match the diff's list hash, file hash and
  * size (`rebuildChunkList`). Without a base that passes, the receiver asks
