@@ -51,12 +51,15 @@ Deno.test("record diff: a 1 MiB overwrite in a 64 MiB file goes as a diff of a f
       /Rebuilt the record of "?big\.bin"? from a diff of (\d+) bytes .*?: (\d+) of (\d+) chunks sent/g,
     ),
   ];
-  assertEquals(rebuilt.length, 1, receiver.output.slice(-4000));
-  const [, bytes, added, total] = rebuilt[0]!.map(Number) as number[];
-  // ~900 chunks listed whole are ~32 KB; the 1 MiB touches ~20 of them.
-  assert(total! > 500, `${total} chunks in 64 MiB`);
-  assert(added! < 40, `${added} chunks sent for 1 MiB changed`);
-  assert(bytes! < 2_000, `a diff of ${bytes} bytes for 1 MiB changed`);
+  // One diff, or one per step if the watcher saw the write in steps.
+  assert(rebuilt.length > 0, receiver.output.slice(-4000));
+  for (const match of rebuilt) {
+    const [, bytes, added, total] = match.map(Number) as number[];
+    // ~900 chunks listed whole are ~32 KB; the 1 MiB touches ~20 of them.
+    assert(total! > 500, `${total} chunks in 64 MiB`);
+    assert(added! < 40, `${added} chunks sent for 1 MiB changed`);
+    assert(bytes! < 2_000, `a diff of ${bytes} bytes for 1 MiB changed`);
+  }
   assert(!/in full/.test(receiver.output), "asked for the record in full");
 });
 
