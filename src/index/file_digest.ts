@@ -103,12 +103,23 @@ class ChunkList {
 
   /** The packed digest of a content of `size` bytes cut into these chunks. */
   pack(size: number): PackedDigest {
-    const hashes = this.#hashes.slice(0, this.count * BLAKE3_LEN);
+    const { lengths, hashes } = this.packed();
     return {
       size,
       hash: fileHashOf(hashes) as Uint8Array<ArrayBuffer>,
-      lengths: this.#lengths.slice(0, this.count),
+      lengths,
       hashes,
+    };
+  }
+
+  /** The lengths and hashes so far, in arrays of their own. */
+  packed(): {
+    lengths: Uint32Array<ArrayBuffer>;
+    hashes: Uint8Array<ArrayBuffer>;
+  } {
+    return {
+      lengths: this.#lengths.slice(0, this.count),
+      hashes: this.#hashes.slice(0, this.count * BLAKE3_LEN),
     };
   }
 }
@@ -186,8 +197,40 @@ export async function digestFilePacked(
   path: string,
   signal?: AbortSignal,
 ): Promise<PackedDigest> {
+  const part = await digestFilePart(path, 0, Infinity, signal);
+  return {
+    size: part.bytes,
+    hash: fileHashOf(part.hashes) as Uint8Array<ArrayBuffer>,
+    lengths: part.lengths,
+    hashes: part.hashes,
+  };
+}
+
+/**
+ * The chunks of a file from byte `from` on, cut as if the file started
+ * there (see `split_digest.ts`): up to `limit` bytes are read, and only
+ * chunks that end inside them are given, unless the file ends first
+ * (`eof`), when the last one is given too.
+ */
+export interface DigestPart {
+  readonly from: number;
+  /** Bytes read. */
+  readonly bytes: number;
+  readonly eof: boolean;
+  readonly lengths: Uint32Array<ArrayBuffer>;
+  readonly hashes: Uint8Array<ArrayBuffer>;
+}
+
+/** {@linkcode DigestPart} of the file at `path`; rejects as `digestFilePacked`. */
+export async function digestFilePart(
+  path: string,
+  from: number,
+  limit: number,
+  signal?: AbortSignal,
+): Promise<DigestPart> {
   signal?.throwIfAborted();
   using file = await Deno.open(path, { read: true });
+  if (from > 0) await file.seek(from, Deno.SeekMode.Start);
   // Reading the next block while hashing this one was measured slower when
   // every core is busy hashing; the pool overlaps I/O across files instead.
   const bufs = freeBuffers.pop() ?? digestBuffers();
@@ -197,9 +240,14 @@ export async function digestFilePacked(
     const chunks = new ChunkList();
     let carry = 0; // bytes of the unfinished chunk, just before MAX_CHUNK
     let size = 0;
-    while (true) {
-      const n = await file.read(bufs.staging);
-      if (n === null) break;
+    let eof = false;
+    while (size < limit) {
+      const want = Math.min(BLOCK, limit - size);
+      const n = await file.read(bufs.staging.subarray(0, want));
+      if (n === null) {
+        eof = true;
+        break;
+      }
       signal?.throwIfAborted();
       buf.set(bufs.staging.subarray(0, n), MAX_CHUNK);
       const end = MAX_CHUNK + n;
@@ -216,8 +264,8 @@ export async function digestFilePacked(
       size += n;
     }
     const last = chunker.finish();
-    if (last > 0) chunks.add(buf.subarray(MAX_CHUNK - last, MAX_CHUNK));
-    return chunks.pack(size);
+    if (eof && last > 0) chunks.add(buf.subarray(MAX_CHUNK - last, MAX_CHUNK));
+    return { from, bytes: size, eof, ...chunks.packed() };
   } finally {
     if (freeBuffers.length < KEPT_BUFFERS) freeBuffers.push(bufs);
   }

@@ -4,7 +4,18 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { digestBytes, type FileDigest, unpackDigest } from "./file_digest.ts";
+import {
+  digestBytes,
+  type FileDigest,
+  type PackedDigest,
+  unpackDigest,
+} from "./file_digest.ts";
+import {
+  joinDigestParts,
+  PART_OVERLAP,
+  partStarts,
+  SPLIT_FROM,
+} from "./split_digest.ts";
 import type { HashJob, HashResult } from "./hasher_worker.ts";
 import {
   joinPaths,
@@ -38,6 +49,12 @@ export interface HasherPoolOptions {
    * `hashSmallFiles` (default 64 KiB, at least 1).
    */
   smallFileLimit?: number;
+  /**
+   * Files from this many bytes on are digested in parts, one per worker
+   * (see `split_digest.ts`); default `SPLIT_FROM` (64 MiB), `Infinity`:
+   * never.
+   */
+  splitFrom?: number;
 }
 
 interface Job {
@@ -46,6 +63,8 @@ interface Job {
   path: string;
   /** The files of a batch. */
   paths?: string[];
+  /** Part of a big file: where it starts and how much is read. */
+  part?: { from: number; limit: number };
   resolve: (r: HashResult & { ok: true }) => void;
   reject: (e: Error) => void;
 }
@@ -88,6 +107,7 @@ export class HasherPool {
   readonly smallFileLimit: number;
   readonly #inlineBelow: number;
   readonly #idleMs: number;
+  readonly #splitFrom: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
@@ -114,6 +134,11 @@ export class HasherPool {
       throw new RangeError(`Invalid smallFileLimit: ${limit}`);
     }
     this.smallFileLimit = limit;
+    const splitFrom = opts.splitFrom ?? SPLIT_FROM;
+    if (!(splitFrom >= 1)) {
+      throw new RangeError(`Invalid splitFrom: ${splitFrom}`);
+    }
+    this.#splitFrom = splitFrom;
   }
 
   /** Number of running workers (started on demand, ended when idle). */
@@ -124,23 +149,64 @@ export class HasherPool {
   /** Digest of the file at `absPath`; rejects with the read error (`Deno.errors.NotFound`, …). */
   async hashFile(absPath: string): Promise<FileDigest> {
     if (this.#closed) throw new HasherPoolClosedError(absPath);
-    if (this.#inlineBelow > 0) {
-      const small = await this.#readIfSmall(absPath);
-      if (small !== undefined) return digestBytes(small);
+    const { small, size } = await this.#readIfSmall(absPath);
+    if (small !== undefined) return digestBytes(small);
+    if (this.size > 1 && size >= this.#splitFrom && this.#idle()) {
+      const joined = await this.#hashInParts(absPath, size);
+      if (joined !== undefined) return unpackDigest(joined);
+      log.debug("Digesting {path} in one pass: its parts share no cut", {
+        path: absPath,
+      });
     }
-    const r = await new Promise<HashResult & { ok: true }>(
-      (resolve, reject) => {
-        this.#queue.push({
-          id: this.#nextId++,
-          path: absPath,
-          resolve,
-          reject,
-        });
-        this.#dispatch();
-      },
-    );
+    const r = await this.#run(absPath);
     if (!("size" in r)) throw new TypeError("Worker answered a batch");
     return unpackDigest(r);
+  }
+
+  /**
+   * No job queued or running: only then does a big file go in parts (with
+   * other files waiting, the workers are kept busy anyway, and parts cost
+   * ~15% more CPU: measured 760-940 vs 630-860 ms per 256 MiB).
+   */
+  #idle(): boolean {
+    return this.#queue.length === 0 &&
+      this.#slots.every((s) => s.jobs.size === 0);
+  }
+
+  /** One job in a worker, when one is free. */
+  #run(
+    path: string,
+    extra: Pick<Job, "paths" | "part"> = {},
+  ): Promise<HashResult & { ok: true }> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        id: this.#nextId++,
+        path,
+        ...extra,
+        resolve,
+        reject,
+      });
+      this.#dispatch();
+    });
+  }
+
+  /**
+   * The digest of a big file cut by every worker at once (see
+   * `split_digest.ts`), or undefined when its parts do not join.
+   */
+  async #hashInParts(
+    path: string,
+    size: number,
+  ): Promise<PackedDigest | undefined> {
+    const starts = partStarts(size, this.size);
+    const parts = await Promise.all(starts.map(async (from, k) => {
+      const next = starts[k + 1];
+      const limit = next === undefined ? Infinity : next - from + PART_OVERLAP;
+      const r = await this.#run(path, { part: { from, limit } });
+      if (!("part" in r)) throw new TypeError("Worker answered another job");
+      return r.part;
+    }));
+    return joinDigestParts(parts);
   }
 
   /**
@@ -156,18 +222,7 @@ export class HasherPool {
     if (absPaths.length === 0) return [];
     if (this.#closed) throw new HasherPoolClosedError(absPaths[0]!);
     const paths = [...absPaths];
-    const r = await new Promise<HashResult & { ok: true }>(
-      (resolve, reject) => {
-        this.#queue.push({
-          id: this.#nextId++,
-          path: paths[0]!,
-          paths,
-          resolve,
-          reject,
-        });
-        this.#dispatch();
-      },
-    );
+    const r = await this.#run(paths[0]!, { paths });
     if (!("batch" in r)) throw new TypeError("Worker answered one file");
     return unpackBatch(r.batch, paths.length, rebuildError);
   }
@@ -198,23 +253,26 @@ export class HasherPool {
    * disk: synchronous reads served a cold folder one file at a time); the
    * stat of the open handle is synchronous.
    */
-  async #readIfSmall(path: string): Promise<Uint8Array | undefined> {
+  async #readIfSmall(
+    path: string,
+  ): Promise<{ small?: Uint8Array; size: number }> {
     using file = await Deno.open(path, { read: true });
     const info = file.statSync();
-    if (!info.isFile || info.size >= this.#inlineBelow) return undefined;
+    const size = info.size;
+    if (!info.isFile || size >= this.#inlineBelow) return { size };
     // Read up to the limit: the file may have grown since the stat.
     const buf = new Uint8Array(Math.min(this.#inlineBelow, info.size + 1));
     let len = 0;
     while (len < buf.length) {
       const n = await file.read(buf.subarray(len));
-      if (n === null) return buf.subarray(0, len);
+      if (n === null) return { small: buf.subarray(0, len), size };
       len += n;
       // A regular file reads in full up to its end: exactly the stat's size
       // is all of it, without one more read to see the end (each is a trip
       // through the blocking pool).
-      if (len === info.size) return buf.subarray(0, len);
+      if (len === size) return { small: buf.subarray(0, len), size };
     }
-    return undefined; // grew past its stat: let a worker read it
+    return { size }; // grew past its stat: let a worker read it
   }
 
   #dispatch(): void {
@@ -225,11 +283,15 @@ export class HasherPool {
       slot.jobs.set(job.id, job);
       slot.idleSince = undefined;
       slot.worker.postMessage(
-        (job.paths === undefined ? { id: job.id, path: job.path } : {
-          id: job.id,
-          paths: joinPaths(job.paths),
-          limit: this.smallFileLimit,
-        }) satisfies HashJob,
+        (job.paths !== undefined
+          ? {
+            id: job.id,
+            paths: joinPaths(job.paths),
+            limit: this.smallFileLimit,
+          }
+          : job.part !== undefined
+          ? { id: job.id, path: job.path, ...job.part }
+          : { id: job.id, path: job.path }) satisfies HashJob,
       );
     }
   }

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { digestFilePacked } from "./file_digest.ts";
+import {
+  digestFilePacked,
+  digestFilePart,
+  type DigestPart,
+} from "./file_digest.ts";
 import {
   digestSmallFiles,
   type PackedBatch,
@@ -17,6 +21,8 @@ import {
 /** Message to the worker: digest the file at `path`, or the small files at `paths`. */
 export type HashJob =
   | { id: number; path: string }
+  /** Part of one big file: see `split_digest.ts`. */
+  | { id: number; path: string; from: number; limit: number }
   /** `paths` as made by `joinPaths`. */
   | { id: number; paths: string; limit: number };
 
@@ -31,6 +37,7 @@ export type HashResult =
     hashes: Uint8Array<ArrayBuffer>;
   }
   | { id: number; ok: true; batch: PackedBatch }
+  | { id: number; ok: true; part: DigestPart }
   | { id: number; ok: false; name: string; message: string };
 
 interface WorkerScope {
@@ -46,6 +53,14 @@ async function run(scope: WorkerScope, job: HashJob): Promise<void> {
         { id: job.id, ok: true, batch },
         transferablesOf(batch),
       );
+      return;
+    }
+    if ("from" in job) {
+      const part = await digestFilePart(job.path, job.from, job.limit);
+      scope.postMessage({ id: job.id, ok: true, part }, [
+        part.lengths.buffer,
+        part.hashes.buffer,
+      ]);
       return;
     }
     const d = await digestFilePacked(job.path);

@@ -131,6 +131,17 @@ export {
   type FileDigest,
 } from "./file_digest.ts";
 export {
+  ChunkDiffError,
+  type ChunkEdit,
+  type ChunkListDiff,
+  chunkListHash,
+  diffChunkLists,
+  type DiffClaim,
+  type ListChunk,
+  rebuildChunkList,
+} from "./record_diff.ts";
+export { type PreviousList, PreviousLists } from "./previous_lists.ts";
+export {
   HasherPool,
   HasherPoolClosedError,
   type HasherPoolOptions,

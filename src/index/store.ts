@@ -4,6 +4,7 @@
  * counter and one row per path (file, dir, symlink or tombstone).
  */
 
+import { type PreviousList, PreviousLists } from "./previous_lists.ts";
 import { getLogger } from "@logtape/logtape";
 import {
   DatabaseSync,
@@ -286,6 +287,8 @@ export class IndexStore {
   #closed = false;
   #lastVersion: VersionVector | undefined;
   #lastVersionBytes: Uint8Array = new Uint8Array(0);
+  /** Big files' versions just replaced (see `previous_lists.ts`). */
+  readonly #previous = new PreviousLists();
   readonly #stmt: {
     get: StatementSync;
     getMany: StatementSync;
@@ -666,7 +669,17 @@ export class IndexStore {
     return this.#lastVersionBytes;
   }
 
+  /** The version of the big file at `path` replaced last, if still kept. */
+  previousList(path: string): PreviousList | undefined {
+    return this.#previous.get(path);
+  }
+
   #putAll(records: readonly FileRecord[]): number {
+    for (const record of records) {
+      if (!PreviousLists.worthReading(record)) continue;
+      const old = this.get(record.path);
+      if (old !== undefined) this.#previous.replaced(old, record);
+    }
     return this.transaction(() => {
       const now = this.#now();
       const params = new Array<SQLInputValue>(UPSERT_ROWS * UPSERT_COLUMNS);

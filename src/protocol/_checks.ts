@@ -32,7 +32,10 @@ import type {
   ChunkResponse,
   Hello,
   IndexBatch,
+  IndexDiff,
+  RecordRequest,
   WireFileRecord,
+  WireVersionEntry,
 } from "./messages.ts";
 import { wirePathProblem } from "./wire_path.ts";
 import { DecodedChunk } from "./_decoded_chunk.ts";
@@ -141,35 +144,14 @@ export function checkHello(msg: Hello): void {
   checkBool("Hello caseInsensitive", msg.caseInsensitive);
   checkBool("Hello posixNames", msg.posixNames);
   checkBool("Hello swarming", msg.swarming);
+  checkBool("Hello recordDiffs", msg.recordDiffs);
 }
 
-/** Checks one record; `at` names it in messages ("record 3"). */
-export function checkRecord(r: WireFileRecord, at: string): void {
-  if (typeof r !== "object" || r === null) {
-    malformed(`Invalid ${at}: not an object`);
-  }
-  checkPath(at, r.path);
-  const kind = r.kind;
-  if (kind !== "file" && kind !== "dir" && kind !== "symlink") {
-    malformed(`Invalid ${at} kind ${JSON.stringify(kind)}`);
-  }
-  checkBool(`${at} exec`, r.exec);
-  checkBool(`${at} deleted`, r.deleted);
-  checkInt(`${at} size`, r.size, 0, MAX_FILE_SIZE);
-  if (typeof r.mtimeNs !== "bigint") {
-    malformed(`Invalid ${at} mtime: not a bigint`);
-  }
-  if (r.mtimeNs < MIN_MTIME_NS || r.mtimeNs > MAX_MTIME_NS) {
-    tooLarge(
-      `Invalid ${at} mtime: ${r.mtimeNs} is outside the signed 64-bit range`,
-    );
-  }
-  checkBigInt(`${at} sequence`, r.sequence, 1n, MAX_SEQUENCE);
-  if (r.exec && kind !== "file") {
-    malformed(`Invalid ${at}: exec set on a ${kind}`);
-  }
-
-  const version = r.version;
+/** A version vector: 1 to 256 entries, replicas strictly increasing. */
+function checkVersion(
+  at: string,
+  version: readonly WireVersionEntry[],
+): void {
   if (!Array.isArray(version)) malformed(`Invalid ${at} version: not an array`);
   if (version.length === 0) malformed(`Invalid ${at} version: empty`);
   if (version.length > MAX_VERSION_ENTRIES) {
@@ -193,6 +175,39 @@ export function checkRecord(r: WireFileRecord, at: string): void {
     }
     previous = entry.replica;
   }
+}
+
+function checkMtime(at: string, mtimeNs: bigint): void {
+  if (typeof mtimeNs !== "bigint") {
+    malformed(`Invalid ${at} mtime: not a bigint`);
+  }
+  if (mtimeNs < MIN_MTIME_NS || mtimeNs > MAX_MTIME_NS) {
+    tooLarge(
+      `Invalid ${at} mtime: ${mtimeNs} is outside the signed 64-bit range`,
+    );
+  }
+}
+
+/** Checks one record; `at` names it in messages ("record 3"). */
+export function checkRecord(r: WireFileRecord, at: string): void {
+  if (typeof r !== "object" || r === null) {
+    malformed(`Invalid ${at}: not an object`);
+  }
+  checkPath(at, r.path);
+  const kind = r.kind;
+  if (kind !== "file" && kind !== "dir" && kind !== "symlink") {
+    malformed(`Invalid ${at} kind ${JSON.stringify(kind)}`);
+  }
+  checkBool(`${at} exec`, r.exec);
+  checkBool(`${at} deleted`, r.deleted);
+  checkInt(`${at} size`, r.size, 0, MAX_FILE_SIZE);
+  checkMtime(at, r.mtimeNs);
+  checkBigInt(`${at} sequence`, r.sequence, 1n, MAX_SEQUENCE);
+  if (r.exec && kind !== "file") {
+    malformed(`Invalid ${at}: exec set on a ${kind}`);
+  }
+
+  checkVersion(at, r.version);
 
   const live = !r.deleted;
   checkHash(`${at} hash`, r.hash, live && kind !== "dir" ? HASH_SIZE : 0);
@@ -363,4 +378,86 @@ export function checkAvailability(msg: Availability): void {
       );
     }
   }
+}
+
+/**
+ * An `IndexDiff`: the record's own fields as for a live file, three 32-byte
+ * hashes, and edits that fit together: every edit drops or adds something,
+ * every edit after the first keeps something (one encoding per change), the
+ * edits add exactly the `added` chunks, and neither the new list nor the
+ * base it implies has more than `MAX_CHUNKS_PER_RECORD` chunks. Whether the
+ * rebuilt list matches is for the receiver's base to show.
+ */
+export function checkIndexDiff(msg: IndexDiff): void {
+  const at = "IndexDiff";
+  checkBool(`${at} last`, msg.last);
+  checkPath(at, msg.path);
+  checkBool(`${at} exec`, msg.exec);
+  checkInt(`${at} size`, msg.size, 0, MAX_FILE_SIZE);
+  checkMtime(at, msg.mtimeNs);
+  checkBigInt(`${at} sequence`, msg.sequence, 1n, MAX_SEQUENCE);
+  checkVersion(at, msg.version);
+  checkHash(`${at} hash`, msg.hash, HASH_SIZE);
+  checkHash(`${at} base hash`, msg.baseHash, HASH_SIZE);
+  checkHash(`${at} list hash`, msg.listHash, HASH_SIZE);
+  checkInt(`${at} chunk total`, msg.chunkTotal, 0, MAX_CHUNKS_PER_RECORD);
+  const { edits, added } = msg;
+  if (!Array.isArray(edits)) malformed(`Invalid ${at} edits: not an array`);
+  if (!Array.isArray(added)) malformed(`Invalid ${at} added: not an array`);
+  checkInt(`${at} edit count`, edits.length, 1, MAX_CHUNKS_PER_RECORD);
+  checkInt(`${at} added count`, added.length, 0, MAX_CHUNKS_PER_RECORD);
+  let kept = 0;
+  let dropped = 0;
+  let adds = 0;
+  for (let i = 0; i < edits.length; i++) {
+    const edit = edits[i]!;
+    checkInt(`${at} edit ${i} keep`, edit.keep, 0, MAX_CHUNKS_PER_RECORD);
+    checkInt(`${at} edit ${i} drop`, edit.drop, 0, MAX_CHUNKS_PER_RECORD);
+    checkInt(`${at} edit ${i} add`, edit.add, 0, MAX_CHUNKS_PER_RECORD);
+    if (edit.drop + edit.add === 0) {
+      malformed(`Invalid ${at} edit ${i}: drops and adds nothing`);
+    }
+    if (i > 0 && edit.keep === 0) {
+      malformed(`Invalid ${at} edit ${i}: keeps nothing after edit ${i - 1}`);
+    }
+    kept += edit.keep;
+    dropped += edit.drop;
+    adds += edit.add;
+  }
+  if (adds !== added.length) {
+    malformed(
+      `Invalid ${at}: edits add ${adds} chunks, ${added.length} are given`,
+    );
+  }
+  const tail = msg.chunkTotal - kept - adds;
+  if (tail < 0) {
+    malformed(
+      `Invalid ${at}: edits keep ${kept} and add ${adds} chunks, more than the ${msg.chunkTotal} of the list`,
+    );
+  }
+  if (kept + dropped + tail > MAX_CHUNKS_PER_RECORD) {
+    tooLarge(
+      `Invalid ${at}: a base of ${
+        kept + dropped + tail
+      } chunks exceeds ${MAX_CHUNKS_PER_RECORD}`,
+    );
+  }
+  let bytes = 0;
+  for (let i = 0; i < added.length; i++) {
+    const chunk = added[i]!;
+    checkInt(`${at} added ${i} length`, chunk.length, 1, MAX_CHUNK_SIZE);
+    if (!(chunk instanceof DecodedChunk)) {
+      checkHash(`${at} added ${i} hash`, chunk.hash, HASH_SIZE);
+    }
+    bytes += chunk.length;
+  }
+  if (bytes > msg.size) {
+    malformed(
+      `Invalid ${at}: added chunks of ${bytes} bytes exceed the size ${msg.size}`,
+    );
+  }
+}
+
+export function checkRecordRequest(msg: RecordRequest): void {
+  checkPath("RecordRequest", msg.path);
 }

@@ -15,7 +15,9 @@ import {
   checkChunkRequest,
   checkChunkResponse,
   checkHello,
+  checkIndexDiff,
   checkRecord,
+  checkRecordRequest,
 } from "./_checks.ts";
 import { utf8Length } from "./_utf8.ts";
 import { varBigUintSize, varUintSize, zigzag } from "./_varint.ts";
@@ -54,10 +56,12 @@ import type {
   Hello,
   IndexAck,
   IndexBatch,
+  IndexDiff,
   InSync,
   Message,
   MessageType,
   WireChunk,
+  WireChunkEdit,
   WireFileRecord,
   WireKind,
   WireVersionEntry,
@@ -74,6 +78,8 @@ export const MESSAGE_TYPE_CODES: Readonly<Record<MessageType, number>> = Object
     in_sync: 6,
     group_rekey: 7,
     availability: 8,
+    index_diff: 9,
+    record_request: 10,
   });
 
 /** Bytes an `IndexBatch` adds around its records (type, last, count). */
@@ -103,7 +109,9 @@ const FLAG_DELETED = 2;
 const HELLO_CASE_INSENSITIVE = 1;
 const HELLO_POSIX_NAMES = 2;
 const HELLO_SWARMING = 4;
-const HELLO_FLAGS = HELLO_CASE_INSENSITIVE | HELLO_POSIX_NAMES | HELLO_SWARMING;
+const HELLO_RECORD_DIFFS = 8;
+const HELLO_FLAGS = HELLO_CASE_INSENSITIVE | HELLO_POSIX_NAMES |
+  HELLO_SWARMING | HELLO_RECORD_DIFFS;
 const EMPTY = new Uint8Array(0);
 
 // ---------------------------------------------------------------- encode
@@ -123,13 +131,43 @@ function writeRecord(w: Writer, r: WireFileRecord): void {
   if (r.deleted || r.kind === "dir") return;
   w.raw(r.hash);
   if (r.kind === "file") {
-    const chunks = r.chunks;
-    w.varUint(chunks.length);
-    for (const chunk of chunks) w.varUint(chunk.length);
-    for (const chunk of chunks) w.raw(chunk.hash);
+    writeChunks(w, r.chunks);
   } else {
     w.string(r.symlinkTarget as string);
   }
+}
+
+/** A chunk count, then every length, then every hash. */
+function writeChunks(w: Writer, chunks: readonly WireChunk[]): void {
+  w.varUint(chunks.length);
+  for (const chunk of chunks) w.varUint(chunk.length);
+  for (const chunk of chunks) w.raw(chunk.hash);
+}
+
+function writeIndexDiff(w: Writer, d: IndexDiff): void {
+  w.u8(MESSAGE_TYPE_CODES.index_diff);
+  w.u8(d.last ? 1 : 0);
+  w.string(d.path);
+  w.u8(d.exec ? FLAG_EXEC : 0);
+  w.varUint(d.size);
+  w.varZigzag64(d.mtimeNs);
+  w.varBigUint(d.sequence);
+  w.varUint(d.version.length);
+  for (const entry of d.version) {
+    w.varBigUint(entry.replica);
+    w.varBigUint(entry.counter);
+  }
+  w.raw(d.hash);
+  w.raw(d.baseHash);
+  w.raw(d.listHash);
+  w.varUint(d.chunkTotal);
+  w.varUint(d.edits.length);
+  for (const edit of d.edits) {
+    w.varUint(edit.keep);
+    w.varUint(edit.drop);
+    w.varUint(edit.add);
+  }
+  writeChunks(w, d.added);
 }
 
 function encodeChecked(msg: Message): Writer {
@@ -144,7 +182,8 @@ function encodeChecked(msg: Message): Writer {
       w.u8(
         (msg.caseInsensitive ? HELLO_CASE_INSENSITIVE : 0) |
           (msg.posixNames ? HELLO_POSIX_NAMES : 0) |
-          (msg.swarming ? HELLO_SWARMING : 0),
+          (msg.swarming ? HELLO_SWARMING : 0) |
+          (msg.recordDiffs ? HELLO_RECORD_DIFFS : 0),
       );
       return w;
     }
@@ -188,6 +227,22 @@ function encodeChecked(msg: Message): Writer {
         w.varUint(range.start);
         w.varUint(range.count);
       }
+      return w;
+    }
+    case "index_diff": {
+      checkIndexDiff(msg);
+      const w = new Writer(
+        160 + msg.path.length * 3 + msg.edits.length * 6 +
+          msg.added.length * 36,
+      );
+      writeIndexDiff(w, msg);
+      return w;
+    }
+    case "record_request": {
+      checkRecordRequest(msg);
+      const w = new Writer(8 + msg.path.length * 3);
+      w.u8(MESSAGE_TYPE_CODES.record_request);
+      w.string(msg.path);
       return w;
     }
     case "chunk_request": {
@@ -360,30 +415,7 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
   if (!deleted && kind !== "dir") {
     hash = rd.raw("record hash", HASH_SIZE);
     if (kind === "file") {
-      const count = rd.varUint("record chunk count", MAX_CHUNKS_PER_RECORD);
-      // Each chunk needs at least 33 more bytes: fail before allocating.
-      if (count * (1 + HASH_SIZE) > rd.remaining) {
-        throw new MalformedMessageError(
-          `Message truncated in IndexBatch record ${index}: ${count} chunks need at least ${
-            count * (1 + HASH_SIZE)
-          } bytes, ${rd.remaining} left`,
-        );
-      }
-      const lengths = new Uint32Array(count);
-      for (let i = 0; i < count; i++) {
-        lengths[i] = rd.varUint("record chunk length", MAX_CHUNK_SIZE);
-      }
-      const hashes = rd.raw("record chunk hashes", count * HASH_SIZE);
-      if (count > PACKED_CHUNKS_FROM) {
-        chunks = decodedChunkList(lengths, hashes);
-      } else {
-        for (let i = 0, at = 0; i < count; i++, at += HASH_SIZE) {
-          chunks.push({
-            length: lengths[i]!,
-            hash: hashes.subarray(at, at + HASH_SIZE),
-          });
-        }
-      }
+      chunks = readChunks(rd, `IndexBatch record ${index}`, "record chunk");
     } else {
       symlinkTarget = rd.string(
         "record symlink target",
@@ -406,6 +438,98 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
   };
   checkRecord(record, `IndexBatch record ${index}`);
   return record;
+}
+
+/** A chunk count, every length, every hash (see `writeChunks`). */
+function readChunks(rd: Reader, at: string, what: string): WireChunk[] {
+  const count = rd.varUint(`${what} count`, MAX_CHUNKS_PER_RECORD);
+  // Each chunk needs at least 33 more bytes: fail before allocating.
+  if (count * (1 + HASH_SIZE) > rd.remaining) {
+    throw new MalformedMessageError(
+      `Message truncated in ${at}: ${count} chunks need at least ${
+        count * (1 + HASH_SIZE)
+      } bytes, ${rd.remaining} left`,
+    );
+  }
+  const lengths = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    lengths[i] = rd.varUint(`${what} length`, MAX_CHUNK_SIZE);
+  }
+  const hashes = rd.raw(`${what} hashes`, count * HASH_SIZE);
+  if (count > PACKED_CHUNKS_FROM) return decodedChunkList(lengths, hashes);
+  const chunks: WireChunk[] = [];
+  for (let i = 0, at = 0; i < count; i++, at += HASH_SIZE) {
+    chunks.push({
+      length: lengths[i]!,
+      hash: hashes.subarray(at, at + HASH_SIZE),
+    });
+  }
+  return chunks;
+}
+
+function readIndexDiff(rd: Reader): IndexDiff {
+  const last = rd.bool("IndexDiff last");
+  const path = rd.string("IndexDiff path", MAX_PATH_BYTES);
+  const flags = rd.u8("IndexDiff flags");
+  if ((flags & ~FLAG_EXEC) !== 0) {
+    throw new MalformedMessageError(`Invalid IndexDiff flags byte ${flags}`);
+  }
+  const size = rd.varUint("IndexDiff size", MAX_FILE_SIZE);
+  const mtimeNs = rd.varZigzag64("IndexDiff mtime");
+  const sequence = rd.varBigUint("IndexDiff sequence", MAX_SEQUENCE);
+  const versionCount = rd.varUint(
+    "IndexDiff version count",
+    MAX_VERSION_ENTRIES,
+  );
+  const version: WireVersionEntry[] = [];
+  for (let i = 0; i < versionCount; i++) {
+    const replica = rd.varBigUint("IndexDiff version replica", U64_MAX);
+    const counter = rd.varBigUint(
+      "IndexDiff version counter",
+      MAX_VERSION_COUNTER,
+    );
+    version.push({ replica, counter });
+  }
+  const hash = rd.raw("IndexDiff hash", HASH_SIZE);
+  const baseHash = rd.raw("IndexDiff base hash", HASH_SIZE);
+  const listHash = rd.raw("IndexDiff list hash", HASH_SIZE);
+  const chunkTotal = rd.varUint("IndexDiff chunk total", MAX_CHUNKS_PER_RECORD);
+  const editCount = rd.varUint("IndexDiff edit count", MAX_CHUNKS_PER_RECORD);
+  // Each edit takes at least 3 bytes: fail before allocating.
+  if (editCount * 3 > rd.remaining) {
+    throw new MalformedMessageError(
+      `Message truncated in IndexDiff: ${editCount} edits need at least ${
+        editCount * 3
+      } bytes, ${rd.remaining} left`,
+    );
+  }
+  const edits: WireChunkEdit[] = [];
+  for (let i = 0; i < editCount; i++) {
+    edits.push({
+      keep: rd.varUint("IndexDiff edit keep", MAX_CHUNKS_PER_RECORD),
+      drop: rd.varUint("IndexDiff edit drop", MAX_CHUNKS_PER_RECORD),
+      add: rd.varUint("IndexDiff edit add", MAX_CHUNKS_PER_RECORD),
+    });
+  }
+  const added = readChunks(rd, "IndexDiff", "IndexDiff added");
+  const diff: IndexDiff = {
+    type: "index_diff",
+    last,
+    path,
+    exec: flags === FLAG_EXEC,
+    size,
+    mtimeNs,
+    sequence,
+    version,
+    hash,
+    baseHash,
+    listHash,
+    chunkTotal,
+    edits,
+    added,
+  };
+  checkIndexDiff(diff);
+  return diff;
 }
 
 function decodeFrom(bytes: Uint8Array): Message {
@@ -432,6 +556,7 @@ function decodeFrom(bytes: Uint8Array): Message {
         caseInsensitive: (flags & HELLO_CASE_INSENSITIVE) !== 0,
         posixNames: (flags & HELLO_POSIX_NAMES) !== 0,
         swarming: (flags & HELLO_SWARMING) !== 0,
+        recordDiffs: (flags & HELLO_RECORD_DIFFS) !== 0,
       };
       checkHello(hello);
       msg = hello;
@@ -509,6 +634,16 @@ function decodeFrom(bytes: Uint8Array): Message {
       msg = availability;
       break;
     }
+    case MESSAGE_TYPE_CODES.index_diff:
+      msg = readIndexDiff(rd);
+      break;
+    case MESSAGE_TYPE_CODES.record_request:
+      msg = {
+        type: "record_request",
+        path: rd.string("RecordRequest path", MAX_PATH_BYTES),
+      };
+      checkRecordRequest(msg);
+      break;
     case MESSAGE_TYPE_CODES.chunk_request: {
       const request: ChunkRequest = {
         type: "chunk_request",

@@ -75,6 +75,11 @@ export interface Hello {
    * is still receiving. A peer that did not set it is never sent one.
    */
   readonly swarming: boolean;
+  /**
+   * The sender takes `IndexDiff` messages (a big file's record as edits of
+   * a version it holds). A peer that did not set it is never sent one.
+   */
+  readonly recordDiffs: boolean;
 }
 
 /**
@@ -170,6 +175,60 @@ export interface Availability {
   readonly ranges: readonly ChunkRange[];
 }
 
+/**
+ * A run of a chunk list edit: keep the next `keep` chunks of the base list,
+ * then skip `drop` of them, then insert `add` chunks (the next ones of
+ * `IndexDiff.added`).
+ */
+export interface WireChunkEdit {
+  readonly keep: number;
+  readonly drop: number;
+  readonly add: number;
+}
+
+/**
+ * A live file's record whose chunk list is given as edits of the chunk list
+ * of a version the receiver holds (`baseHash`, the file hash of that
+ * version): what follows the last edit is kept to the end. The receiver
+ * rebuilds the full list from its own copy of the base, checks it against
+ * `listHash` (BLAKE3 of the lengths and hashes, see docs/PROTOCOL.md) and the
+ * file hash, and answers `RecordRequest` when it cannot. Every other field
+ * is the record's, as in `WireFileRecord`.
+ */
+export interface IndexDiff {
+  readonly type: "index_diff";
+  /** As `IndexBatch.last`: the sender's initial delta has been sent. */
+  readonly last: boolean;
+  readonly path: string;
+  readonly exec: boolean;
+  readonly size: number;
+  readonly mtimeNs: bigint;
+  readonly sequence: bigint;
+  readonly version: readonly WireVersionEntry[];
+  /** The file hash of the new version, 32 bytes. */
+  readonly hash: Uint8Array;
+  /** The file hash of the version the edits apply to, 32 bytes. */
+  readonly baseHash: Uint8Array;
+  /** Hash of the new full chunk list (lengths and hashes), 32 bytes. */
+  readonly listHash: Uint8Array;
+  /** Chunks in the new list, 0 to `MAX_CHUNKS_PER_RECORD`. */
+  readonly chunkTotal: number;
+  /** In base order, at least one; every edit after the first keeps 1 or more. */
+  readonly edits: readonly WireChunkEdit[];
+  /** The inserted chunks, in order: as many as the edits' `add` sum to. */
+  readonly added: readonly WireChunk[];
+}
+
+/**
+ * Asks for the sender's current record of `path` in full, after an
+ * `IndexDiff` for it that the receiver could not rebuild (it lacks the base
+ * or the result failed its check). Only valid after such a diff.
+ */
+export interface RecordRequest {
+  readonly type: "record_request";
+  readonly path: string;
+}
+
 /** Any application message. */
 export type Message =
   | Hello
@@ -179,7 +238,9 @@ export type Message =
   | ChunkResponse
   | InSync
   | GroupRekey
-  | Availability;
+  | Availability
+  | IndexDiff
+  | RecordRequest;
 
 /** The `type` tag of a message. */
 export type MessageType = Message["type"];

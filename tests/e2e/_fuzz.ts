@@ -3,8 +3,8 @@
  * member, as in `hostile_peer_test.ts`) connects to a victim dsync again and
  * again and sends seeded random, mutated and adversarial sequences of every
  * message type (hello, index batches with hostile records, acks, chunk
- * requests and responses, in-sync beacons, malformed group rekeys, raw
- * bytes). After each connection: the victim is alive, nothing appeared
+ * requests and responses, in-sync beacons, malformed group rekeys, record
+ * diffs against bases the victim has or not, record requests, raw bytes). After each connection: the victim is alive, nothing appeared
  * outside its folder, and its resident size stays under a bound. At the end
  * an honest peer's edit reaches the victim and the victim's reaches it.
  *
@@ -13,7 +13,7 @@
  * `tests/e2e/fuzz_test.ts` runs it for a few seconds in every test run.
  * @module
  */
-import { blake3 } from "../../src/index/hash.ts";
+import { blake3, fileHashOfChunks } from "../../src/index/hash.ts";
 import { encodeMessage } from "../../src/protocol/mod.ts";
 import { prng } from "../protocol/_fixtures.ts";
 import {
@@ -39,7 +39,7 @@ export interface FuzzReport {
   readonly seed: number;
   readonly connections: number;
   readonly messages: number;
-  /** Messages sent per type byte (1 … 7, and 0 for raw bytes). */
+  /** Messages sent per type byte (1 … 10, and 0 for raw bytes). */
   readonly byType: Record<string, number>;
   readonly peakRssMiB: number;
 }
@@ -129,7 +129,7 @@ export async function runFuzz(
       const count = 1 + int(40);
       try {
         for (let i = 0; i < count && p.open; i++) {
-          const kind = int(9);
+          const kind = int(11);
           let message: Uint8Array;
           switch (kind) {
             case 0: {
@@ -211,6 +211,46 @@ export async function runFuzz(
               message = new Uint8Array([7, ...bytes(n < 64 ? n : n + 1)]);
               break;
             }
+            case 8: {
+              // A record diff: edits that fit or not, against a base the
+              // victim has (the honest peer's start.txt), or none.
+              const chunkTotal = pick([0, 1, 3, int(500_000)]);
+              const added = Array.from({ length: int(4) }, () => ({
+                length: pick([1, 100, 262_144, int(300_000)]),
+                hash: bytes(32),
+              }));
+              const start = fileHashOfChunks([
+                { hash: blake3(new TextEncoder().encode("start\n")) },
+              ]);
+              message = rawMessage({
+                type: "index_diff",
+                last: random() < 0.8,
+                path: pick(["start.txt", ...PATHS]),
+                exec: false,
+                size: pick([0, 6, int(1_000_000)]),
+                mtimeNs: 1n,
+                sequence: p.nextSequence(),
+                version: [{ replica: p.replicaId, counter: big() }],
+                hash: bytes(32),
+                baseHash: random() < 0.5 ? start : bytes(32),
+                listHash: bytes(32),
+                chunkTotal,
+                edits: Array.from({ length: int(4) }, () => ({
+                  keep: int(3),
+                  drop: int(3),
+                  add: int(3),
+                })),
+                added,
+              });
+              break;
+            }
+            case 9:
+              // Never asked for a diff: the victim ends the connection.
+              message = rawMessage({
+                type: "record_request",
+                path: pick(PATHS),
+              });
+              break;
             default: {
               // A valid message with a few bytes flipped, or raw garbage.
               const base = encodeMessage({ type: "index_ack", sequence: 3n });

@@ -194,6 +194,7 @@ export class HostilePeer {
       caseInsensitive: false,
       posixNames: false,
       swarming: false,
+      recordDiffs: false,
     });
     await peer.hello();
     await peer.send({ type: "index_ack", sequence: 0n });

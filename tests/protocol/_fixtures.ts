@@ -5,6 +5,7 @@
  * PRNG.
  */
 import type {
+  IndexDiff,
   Message,
   WireFileRecord,
   WireKind,
@@ -90,6 +91,7 @@ export function sampleMessages(): Message[] {
       caseInsensitive: true,
       posixNames: false,
       swarming: true,
+      recordDiffs: true,
     },
     {
       type: "hello",
@@ -99,6 +101,7 @@ export function sampleMessages(): Message[] {
       caseInsensitive: false,
       posixNames: false,
       swarming: false,
+      recordDiffs: false,
     },
     { type: "index_batch", records: [], last: true },
     {
@@ -160,7 +163,43 @@ export function sampleMessages(): Message[] {
       ranges: [{ start: 0, count: 40 }, { start: 42, count: 1 }],
     },
     { type: "availability", path: "a", hash: hashOf(22), ranges: [] },
+    indexDiff(),
+    indexDiff({
+      last: false,
+      exec: true,
+      sequence: 77n,
+      edits: [{ keep: 0, drop: 1, add: 0 }, { keep: 3, drop: 0, add: 1 }],
+      added: [{ length: 5000, hash: hashOf(31) }],
+    }),
+    { type: "record_request", path: "video/film.mkv" },
   ];
+}
+
+/**
+ * A valid `IndexDiff`: a 10-chunk list whose chunks 2 and 3 of the base
+ * were replaced by two others (the rest kept).
+ */
+export function indexDiff(over: Partial<IndexDiff> = {}): IndexDiff {
+  return {
+    type: "index_diff",
+    last: true,
+    path: "video/film.mkv",
+    exec: false,
+    size: 10 * 65_536,
+    mtimeNs: 1_700_000_000_123_456_789n,
+    sequence: 12n,
+    version: [{ replica: 0x8f3a_11d2_9c44_0b7en, counter: 4n }],
+    hash: hashOf(23),
+    baseHash: hashOf(24),
+    listHash: hashOf(25),
+    chunkTotal: 10,
+    edits: [{ keep: 2, drop: 2, add: 2 }],
+    added: [{ length: 65_536, hash: hashOf(26) }, {
+      length: 65_536,
+      hash: hashOf(27),
+    }],
+    ...over,
+  };
 }
 
 /** Minimal growable byte builder, independent of src/protocol/_writer.ts. */
@@ -257,7 +296,7 @@ export function specEncode(msg: any): Uint8Array {
         .u8(
           msg.flagsByte ??
             ((msg.caseInsensitive ? 1 : 0) | (msg.posixNames ? 2 : 0) |
-              (msg.swarming ? 4 : 0)),
+              (msg.swarming ? 4 : 0) | (msg.recordDiffs ? 8 : 0)),
         );
       break;
     case "index_batch":
@@ -282,6 +321,23 @@ export function specEncode(msg: any): Uint8Array {
     case "availability":
       b.u8(8).str(msg.path).raw(msg.hash).varint(msg.ranges.length);
       for (const r of msg.ranges) b.varint(r.start).varint(r.count);
+      break;
+    case "index_diff": {
+      b.u8(9).u8(msg.lastByte ?? (msg.last ? 1 : 0)).str(msg.path)
+        .u8(msg.flagsByte ?? (msg.exec ? 1 : 0)).varint(msg.size)
+        .varint(zigzag(msg.mtimeNs)).varint(msg.sequence)
+        .varint(msg.version.length);
+      for (const e of msg.version) b.varint(e.replica).varint(e.counter);
+      b.raw(msg.hash).raw(msg.baseHash).raw(msg.listHash)
+        .varint(msg.chunkTotal).varint(msg.edits.length);
+      for (const e of msg.edits) b.varint(e.keep).varint(e.drop).varint(e.add);
+      b.varint(msg.added.length);
+      for (const c of msg.added) b.varint(c.length);
+      for (const c of msg.added) b.raw(c.hash);
+      break;
+    }
+    case "record_request":
+      b.u8(10).str(msg.path);
       break;
     default:
       throw new Error(`specEncode: unknown type ${msg.type}`);

@@ -32,6 +32,7 @@ import {
   dirRecord,
   fileRecord,
   hashOf,
+  indexDiff,
   prng,
   sampleMessages,
   specEncode,
@@ -69,6 +70,7 @@ Deno.test("encodeMessage() matches the documented byte layout", () => {
         caseInsensitive: true,
         posixNames: false,
         swarming: false,
+        recordDiffs: false,
       }),
     ],
     [1, 2, 0xac, 0x02, 2, 0x68, 0x69, 1],
@@ -141,6 +143,7 @@ Deno.test("encodeMessage() round-trips edge values", () => {
     caseInsensitive: false,
     posixNames: false,
     swarming: false,
+    recordDiffs: false,
   });
   roundTrip({
     type: "chunk_request",
@@ -572,6 +575,7 @@ const hello = {
   caseInsensitive: false,
   posixNames: false,
   swarming: false,
+  recordDiffs: false,
 };
 const request = {
   type: "chunk_request",
@@ -614,6 +618,12 @@ const BAD_MESSAGES: readonly BadCase[] = [
     api: false,
   },
   ...availabilityCases(),
+  ...indexDiffCases(),
+  {
+    name: "record_request: bad path",
+    msg: { type: "record_request", path: "/etc/passwd" },
+    error: InvalidPathError,
+  },
   {
     name: "hello: version 1 (file hash over the content)",
     msg: { ...hello, protocolVersion: 1 },
@@ -621,7 +631,7 @@ const BAD_MESSAGES: readonly BadCase[] = [
   },
   {
     name: "hello: unknown flag",
-    msg: { ...hello, flagsByte: 8 },
+    msg: { ...hello, flagsByte: 16 },
     error: MalformedMessageError,
     api: false,
   },
@@ -752,6 +762,86 @@ const BAD_MESSAGES: readonly BadCase[] = [
     error: MalformedMessageError,
   },
 ];
+
+/** An `IndexDiff` breaking each rule of its own (see `checkIndexDiff`). */
+function indexDiffCases(): BadCase[] {
+  const d = indexDiff();
+  const cases: [
+    string,
+    Record<string, unknown>,
+    ErrorClass,
+    { api?: boolean; wire?: boolean }?,
+  ][] = [
+    ["bad path", { path: "a/../b" }, InvalidPathError],
+    ["flags byte 2", { flagsByte: 2 }, MalformedMessageError, { api: false }],
+    ["last byte 2", { lastByte: 2 }, MalformedMessageError, { api: false }],
+    ["sequence 0", { sequence: 0n }, MalformedMessageError],
+    ["no version", { version: [] }, MalformedMessageError],
+    [
+      "short base hash",
+      { baseHash: hashOf(1, 31) },
+      MalformedMessageError,
+      { wire: false },
+    ],
+    ["no edits", { edits: [] }, MalformedMessageError],
+    [
+      "edit that drops and adds nothing",
+      { edits: [{ keep: 2, drop: 0, add: 0 }], added: [] },
+      MalformedMessageError,
+    ],
+    [
+      "second edit keeping nothing",
+      {
+        edits: [{ keep: 2, drop: 2, add: 1 }, { keep: 0, drop: 0, add: 1 }],
+      },
+      MalformedMessageError,
+    ],
+    [
+      "edits adding more than given",
+      { edits: [{ keep: 2, drop: 2, add: 3 }] },
+      MalformedMessageError,
+    ],
+    [
+      "edits keeping more than the list",
+      { edits: [{ keep: 9, drop: 2, add: 2 }] },
+      MalformedMessageError,
+    ],
+    [
+      "chunk total over the cap",
+      { chunkTotal: MAX_CHUNKS_PER_RECORD + 1 },
+      LimitExceededError,
+    ],
+    [
+      "base over the cap",
+      {
+        chunkTotal: MAX_CHUNKS_PER_RECORD,
+        edits: [{ keep: 0, drop: 3, add: 2 }],
+      },
+      LimitExceededError,
+    ],
+    [
+      "added chunk of 0 bytes",
+      {
+        added: [{ length: 0, hash: hashOf(1) }, {
+          length: 65_536,
+          hash: hashOf(2),
+        }],
+      },
+      MalformedMessageError,
+    ],
+    [
+      "added bytes over the size",
+      { size: 100_000 },
+      MalformedMessageError,
+    ],
+  ];
+  return cases.map(([name, over, error, only]) => ({
+    name: `index_diff: ${name}`,
+    msg: { ...d, ...over },
+    error,
+    ...only,
+  }));
+}
 
 Deno.test("encodeMessage() and decodeMessage() reject every rule with its error", () => {
   for (const c of BAD_MESSAGES) {

@@ -35,6 +35,7 @@ import {
   dirRecord,
   fileRecord,
   hashOf,
+  indexDiff,
   sampleMessages,
   symlinkRecord,
 } from "./_fixtures.ts";
@@ -60,6 +61,7 @@ function goldenMessages(): Message[] {
       caseInsensitive: false,
       posixNames: false,
       swarming: false,
+      recordDiffs: false,
     },
     {
       type: "index_batch",
@@ -170,6 +172,21 @@ Deno.test("docs/PROTOCOL.md gives the codec's limits for every bounded field", (
     "Availability.rangeCount": [0n, BigInt(MAX_AVAILABILITY_RANGES)],
     "Availability.ranges.start": [0n, BigInt(MAX_CHUNKS_PER_RECORD - 1)],
     "Availability.ranges.count": [1n, BigInt(MAX_CHUNKS_PER_RECORD)],
+    "IndexDiff.path": [1n, BigInt(MAX_PATH_BYTES)],
+    "IndexDiff.size": [0n, BigInt(MAX_FILE_SIZE)],
+    "IndexDiff.mtimeNs": [MIN_MTIME_NS, MAX_MTIME_NS],
+    "IndexDiff.sequence": [1n, MAX_SEQUENCE],
+    "IndexDiff.versionCount": [1n, BigInt(MAX_VERSION_ENTRIES)],
+    "IndexDiff.version.replica": [0n, U64_MAX],
+    "IndexDiff.version.counter": [1n, MAX_VERSION_COUNTER],
+    "IndexDiff.chunkTotal": [0n, BigInt(MAX_CHUNKS_PER_RECORD)],
+    "IndexDiff.editCount": [1n, BigInt(MAX_CHUNKS_PER_RECORD)],
+    "IndexDiff.edits.keep": [0n, BigInt(MAX_CHUNKS_PER_RECORD)],
+    "IndexDiff.edits.drop": [0n, BigInt(MAX_CHUNKS_PER_RECORD)],
+    "IndexDiff.edits.add": [0n, BigInt(MAX_CHUNKS_PER_RECORD)],
+    "IndexDiff.addedCount": [0n, BigInt(MAX_CHUNKS_PER_RECORD)],
+    "IndexDiff.added.length": [1n, BigInt(MAX_CHUNK_SIZE)],
+    "RecordRequest.path": [1n, BigInt(MAX_PATH_BYTES)],
     "File record.path": [1n, BigInt(MAX_PATH_BYTES)],
     "File record.size": [0n, BigInt(MAX_FILE_SIZE)],
     "File record.mtimeNs": [MIN_MTIME_NS, MAX_MTIME_NS],
@@ -227,6 +244,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       caseInsensitive: false,
       posixNames: false,
       swarming: false,
+      recordDiffs: false,
     }),
   ];
   const response = [
@@ -243,7 +261,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
     doc.encode({ type: "availability", path: "f", hash: hashOf(1), ranges });
   const broken: [string, Uint8Array][] = [
     ["Availability range of 0 chunks", availability([{ start: 3, count: 0 }])],
-    ["unknown type byte", new Uint8Array([9, 0])],
+    ["unknown type byte", new Uint8Array([11, 0])],
     ["trailing byte", new Uint8Array([...ack, 0])],
     ["truncated", new Uint8Array(ack.slice(0, 1))],
     ["non-canonical varint", new Uint8Array([3, 0x85, 0x00])],
@@ -256,7 +274,8 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       doc.encode({ type: "index_ack", sequence: 1n << 63n }),
     ],
     ["Hello version 3", new Uint8Array([1, 3, ...hello.slice(2)])],
-    ["Hello flag bit 3", new Uint8Array([...hello.slice(0, -1), 8])],
+    ["Hello flag bit 4", new Uint8Array([...hello.slice(0, -1), 16])],
+    ["IndexDiff with no edits", doc.encode({ ...indexDiff(), edits: [] })],
     ["bool byte 2", new Uint8Array([2, 2, 0])],
     [
       "status byte 4",
@@ -279,6 +298,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
         caseInsensitive: false,
         posixNames: false,
         swarming: false,
+        recordDiffs: false,
       }),
     ],
   ];

@@ -39,14 +39,17 @@ import {
   type WireFileRecord,
 } from "../../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
-import { toWireRecord, wireRecordProblem } from "./wire_record.ts";
+import { toWireRecord } from "./wire_record.ts";
 import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
 import type { PeerSessionOptions, SessionState } from "./session_options.ts";
 import { type HeldPage, heldPage } from "./held_page.ts";
 import { SkippedRecords } from "./skipped_records.ts";
 import { NameReports } from "./name_reports.ts";
 import { IndexIntake } from "./intake_quota.ts";
-import { repairIfPoisoned, takeRecords } from "./record_intake.ts";
+import { takeRecords } from "./record_intake.ts";
+import { sendable } from "./outgoing_record.ts";
+import { peerLabel } from "./peer_label.ts";
+import { RecordDiffs } from "./record_diffs.ts";
 
 const log = getLogger(["dsync", "sync", "session"]);
 
@@ -91,6 +94,8 @@ export class PeerSession {
   #resendAll = false;
   /** The peer's index intake: its quotas and the pauses they ask for. */
   readonly #intake: IndexIntake;
+  /** Big files' records as diffs, both ways. */
+  readonly #diffs: RecordDiffs;
 
   constructor(options: PeerSessionOptions) {
     this.names = options.names ?? new NameReports();
@@ -110,6 +115,7 @@ export class PeerSession {
       budget: options.intakeBudget,
       now: options.now,
     });
+    this.#diffs = new RecordDiffs(options, this);
     this.#requester = new ChunkRequester({
       send: (request) => this.send(request),
       ...(options.maxRequestBytes === undefined
@@ -164,6 +170,7 @@ export class PeerSession {
       caseInsensitive: this.#o.caseInsensitive,
       posixNames: this.#o.posixNames,
       swarming: true,
+      recordDiffs: true,
     });
   }
 
@@ -183,7 +190,7 @@ export class PeerSession {
   receive(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#closed) return undefined;
     try {
-      const waitMs = this.#dispatch(decodeOwnedMessage(bytes));
+      const waitMs = this.#dispatch(decodeOwnedMessage(bytes), bytes.length);
       return waitMs === undefined ? undefined : this.#intake.pause(waitMs);
     } catch (err) {
       this.#violation(err instanceof Error ? err : new Error(String(err)));
@@ -239,7 +246,7 @@ export class PeerSession {
   }
 
   /** Handles `msg`; returns how long to wait before reading on, if at all. */
-  #dispatch(msg: Message): number | undefined {
+  #dispatch(msg: Message, size: number): number | undefined {
     if (msg.type === "hello") {
       this.#onHello(msg);
       return undefined;
@@ -269,6 +276,10 @@ export class PeerSession {
       case "availability":
         this.#o.listener?.availability?.(this, msg);
         return undefined;
+      case "index_diff":
+        return this.#onBatch(hello.replicaId, this.#diffs.take(msg, size));
+      case "record_request":
+        return this.#diffs.answer(msg.path, this.#sentEnd !== undefined);
     }
   }
 
@@ -384,26 +395,19 @@ export class PeerSession {
       }
       const page = this.#o.local.since(cursor, PAGE);
       for (const record of page) {
-        if (held?.paths.has(record.path) || this.#o.withhold?.(record)) {
+        if (!sendable(record, this.#o, held, this.#hello, this.names)) {
           cursor = batchEnd = record.sequence;
           continue;
         }
-        if (repairIfPoisoned(record, this.#o.repairPoisoned)) {
-          cursor = batchEnd = record.sequence;
-          continue;
-        }
-        const problem = wireRecordProblem(record);
-        if (problem !== undefined) {
-          log.warn("Not sending {path} to {peer}: {problem}", {
-            path: record.path,
-            peer: peerLabel(this.#hello?.name, this.fingerprint),
-            problem,
-          });
-          cursor = batchEnd = record.sequence;
-          continue;
-        }
-        this.names.sending(record, this.#hello?.posixNames);
         const wire = toWireRecord(record);
+        const diff = this.#diffs.diffFor(this.#hello, wire, this.#peerAck);
+        if (diff !== undefined) {
+          if (batch.length > 0) await flush(this.#sentEnd !== undefined);
+          await this.send({ ...diff, last: this.#sentEnd !== undefined });
+          if (diff.sequence > highestSent) highestSent = diff.sequence;
+          this.#sentUpTo = cursor = batchEnd = record.sequence;
+          continue;
+        }
         const size = encodedRecordSize(wire);
         if (
           batch.length > 0 &&
@@ -451,9 +455,4 @@ export class PeerSession {
     this.closed(`${err.name}: ${err.message}`);
     this.#o.link.close(err);
   }
-}
-
-/** How logs name a peer: its name and fingerprint, or the fingerprint alone. */
-function peerLabel(name: string | undefined, fingerprint: string): string {
-  return name === undefined ? fingerprint : `${name} (${fingerprint})`;
 }

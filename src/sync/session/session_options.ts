@@ -7,7 +7,12 @@
 
 import type { NameReports } from "./name_reports.ts";
 import type { IntakeBudget } from "./intake_quota.ts";
-import type { FileRecord, HeldMark, VersionVector } from "../../index/mod.ts";
+import type {
+  FileRecord,
+  HeldMark,
+  PreviousList,
+  VersionVector,
+} from "../../index/mod.ts";
 import type {
   Availability,
   ChunkRequest,
@@ -31,6 +36,8 @@ export interface LocalIndexView {
   since(sequence: number, limit: number): FileRecord[];
   /** The local record of `path` (to tell our own counters from inflated ones). */
   get?(path: string): FileRecord | undefined;
+  /** The version of a big file at `path` replaced last (a record diff's base). */
+  previousList?(path: string): PreviousList | undefined;
 }
 
 /** The remote index as a session writes it. */
@@ -51,6 +58,8 @@ export interface RemoteIndexView {
     records: readonly FileRecord[],
     maxSequence: bigint,
   ): void;
+  /** `replica`'s record of `path`: the base of a record diff (see `record_diffs.ts`). */
+  get?(replica: bigint, path: string): FileRecord | undefined;
   /** True when some peer's record of `path` is stored (see `neverSeen`). */
   knows?(path: string): boolean;
   /** The version of our record of `path` (read alone: cheaper than `get`). */

@@ -397,6 +397,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             caseInsensitive: false,
             posixNames: false,
             swarming: false,
+            recordDiffs: false,
           }),
         ),
       "SameReplicaError",
@@ -412,6 +413,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
           caseInsensitive: false,
           posixNames: false,
           swarming: false,
+          recordDiffs: false,
         });
         s.receive(hello);
         s.receive(hello);
@@ -430,6 +432,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             caseInsensitive: false,
             posixNames: false,
             swarming: false,
+            recordDiffs: false,
           }),
         );
         s.receive(
