@@ -21,6 +21,7 @@
  * @module
  */
 import { buildManifest } from "./bench_sync/manifest.ts";
+import { changedChunkBytesOf } from "./bench_sync/changed_chunks.ts";
 import { writeDataset } from "./bench_sync/datasets.ts";
 import { dsync } from "./bench_sync/dsync_tool.ts";
 import { BlastReportError, measureLink } from "./bench_sync/link_blast.ts";
@@ -267,6 +268,7 @@ async function runWorkload(
     let change: (() => Promise<void>) | undefined;
     let restore: (() => Promise<void>) | undefined;
     let changed = expected;
+    let changedChunks: number | undefined;
     if (workload.change) {
       const { offset, length } = workload.change;
       const path = `${src}/${[...expected.keys()][0]!}`;
@@ -275,7 +277,7 @@ async function runWorkload(
       new Prng(opts.seed + 99).fill(fresh);
       change = () => patch(path, offset, fresh);
       restore = () => patch(path, offset, original);
-      await change();
+      changedChunks = await changedChunkBytesOf(path, change);
       changed = await buildManifest(src);
       await restore();
     }
@@ -286,6 +288,7 @@ async function runWorkload(
         setting: place.setting,
         cells: new Map(),
         scale: opts.scale,
+        ...(changedChunks === undefined ? {} : { changedChunks }),
       };
       if (place.throughput !== undefined) {
         row.linkRate = place.throughput;
