@@ -175,11 +175,12 @@ function readChecked(
   buffers: BufferPool | undefined,
 ): Uint8Array | "not_found" | "changed" {
   const { path, offset, length, hash } = request;
-  const unchanged = (file: Deno.FsFile, info?: Deno.FileInfo) =>
-    stamp !== undefined && matchesStamp(info ?? file.statSync(), stamp);
+  const unchanged = (info: Deno.FileInfo | undefined) =>
+    stamp !== undefined && info !== undefined && matchesStamp(info, stamp);
   const kept = files?.get(path);
   if (kept !== undefined) {
-    const trusted = unchanged(kept);
+    // The kept handle's stat, taken again only once it is a moment old.
+    const trusted = unchanged(files!.stat(path));
     const data = readFully(kept, offset, length, buffers);
     if (
       data !== undefined && (trusted || sameBytes(blake3(data), hash))
@@ -193,15 +194,16 @@ function readChecked(
   if (found.info.size < offset + length) return "changed";
   const file = Deno.openSync(found.os, { read: true });
   let data: Uint8Array | undefined;
-  let trusted = false;
+  let info: Deno.FileInfo | undefined;
   try {
     // The open handle's stat: the path may name another file by now.
-    trusted = unchanged(file);
+    if (stamp !== undefined) info = file.statSync();
     data = readFully(file, offset, length, buffers);
   } finally {
     if (files === undefined) file.close();
-    else files.put(path, file);
+    else files.put(path, file, info);
   }
+  const trusted = unchanged(info);
   if (data === undefined) return "changed";
   if (!trusted && !sameBytes(blake3(data), hash)) {
     buffers?.give(data);

@@ -76,3 +76,41 @@ Deno.test("OpenFiles.put() over a kept key closes the old handle", () =>
     files.clear();
     return Promise.resolve();
   }));
+
+Deno.test("OpenFiles.stat() reuses a handle's stat for statMs, then takes it again", () =>
+  withFiles(1, async (paths) => {
+    let now = 0;
+    const files = new OpenFiles({
+      statMs: 100,
+      idleMs: 10_000,
+      now: () => now,
+    });
+    assertEquals(files.stat("x"), undefined); // nothing kept
+    const file = Deno.openSync(paths[0]!);
+    const size = (info: Deno.FileInfo | undefined) => info?.size;
+    files.put("x", file, file.statSync());
+    assertEquals(size(files.stat("x")), 6); // "file 0"
+    await Deno.writeTextFile(paths[0]!, "longer now");
+    const cases = [
+      { at: 50, size: 6 }, // the stat given to put(), 50 ms old
+      { at: 99, size: 6 },
+      { at: 100, size: 10 }, // old enough: taken again
+      { at: 150, size: 10 },
+    ];
+    for (const c of cases) {
+      now = c.at;
+      assertEquals(size(files.stat("x")), c.size, `at ${c.at} ms`);
+    }
+    files.clear();
+  }));
+
+Deno.test("OpenFiles.stat() takes the stat on first use when put() had none", () =>
+  withFiles(1, (paths) => {
+    const files = new OpenFiles({ now: () => 0 });
+    const file = Deno.openSync(paths[0]!);
+    files.put("x", file);
+    assertEquals(files.stat("x")?.size, 6);
+    files.evict("x");
+    assertEquals(files.stat("x"), undefined);
+    return Promise.resolve();
+  }));
