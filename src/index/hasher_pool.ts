@@ -28,6 +28,22 @@ const log = getLogger(["dsync", "index", "hasher"]);
 /** Jobs a worker holds at once: while one waits for a read, the other hashes. */
 const JOBS_PER_WORKER = 2;
 
+/**
+ * `hashBytes` jobs a worker holds at once, besides its file jobs: enough
+ * that a worker never waits for the next chunk, few enough that a file job
+ * is not kept waiting long behind them.
+ */
+const BYTE_JOBS_PER_WORKER = 4;
+
+/**
+ * Transfer buffers `hashBytes` keeps for reuse (each goes to a worker and
+ * comes back with the digest): a fresh one per chunk would be garbage.
+ */
+const KEPT_TRANSFER_BUFFERS = 2 * BYTE_JOBS_PER_WORKER;
+
+/** Transfer buffers are whole multiples of this many bytes. */
+const TRANSFER_GRANULE = 64 * 1024;
+
 /** Options of `HasherPool`. */
 export interface HasherPoolOptions {
   /** Number of workers; default `navigator.hardwareConcurrency` (at least 1). */
@@ -65,6 +81,9 @@ interface Job {
   paths?: string[];
   /** Part of a big file: where it starts and how much is read. */
   part?: { from: number; limit: number };
+  /** The bytes of a `hashBytes` job (a transfer buffer) and their length. */
+  bytes?: ArrayBuffer;
+  length?: number;
   resolve: (r: HashResult & { ok: true }) => void;
   reject: (e: Error) => void;
 }
@@ -72,6 +91,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** How many of `jobs` are `hashBytes` jobs. */
+  byteJobs: number;
   /** `performance.now()` when its last job ended; undefined while busy. */
   idleSince: number | undefined;
 }
@@ -110,6 +131,10 @@ export class HasherPool {
   readonly #splitFrom: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
+  /** `hashBytes` jobs waiting for a worker (they pass file jobs). */
+  readonly #byteQueue: Job[] = [];
+  /** Transfer buffers back from the workers, for the next `hashBytes`. */
+  readonly #transferBuffers: ArrayBuffer[] = [];
   #nextId = 1;
   #closed = false;
   /** The one timer that ends idle workers, armed while any worker is idle. */
@@ -227,6 +252,52 @@ export class HasherPool {
     return unpackBatch(r.batch, paths.length, rebuildError);
   }
 
+  /**
+   * BLAKE3 (32 bytes) of `data`, computed on a worker so that the calling
+   * thread goes on with other work (a receiver decrypts the next chunk
+   * while a worker checks the last). `data` is copied into a transfer
+   * buffer (a copy costs a fraction of the hash) and left as it was.
+   * These jobs pass queued file jobs: a chunk check waits for no file.
+   */
+  async hashBytes(data: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed) throw new HasherPoolClosedError("bytes");
+    const bytes = this.#transferBuffer(data.length);
+    new Uint8Array(bytes, 0, data.length).set(data);
+    const r = await new Promise<HashResult & { ok: true }>(
+      (resolve, reject) => {
+        this.#byteQueue.push({
+          id: this.#nextId++,
+          path: "bytes",
+          bytes,
+          length: data.length,
+          resolve,
+          reject,
+        });
+        this.#dispatch();
+      },
+    );
+    if (!("digest" in r)) throw new TypeError("Worker answered a file");
+    if (this.#transferBuffers.length < KEPT_TRANSFER_BUFFERS) {
+      this.#transferBuffers.push(r.bytes);
+    }
+    return r.digest;
+  }
+
+  /** A kept transfer buffer of at least `length` bytes, or a new one. */
+  #transferBuffer(length: number): ArrayBuffer {
+    const kept = this.#transferBuffers;
+    for (let i = 0; i < kept.length; i++) {
+      if (kept[i]!.byteLength >= length) {
+        const found = kept[i]!;
+        kept[i] = kept[kept.length - 1]!;
+        kept.pop();
+        return found;
+      }
+    }
+    const granules = Math.max(1, Math.ceil(length / TRANSFER_GRANULE));
+    return new ArrayBuffer(granules * TRANSFER_GRANULE);
+  }
+
   /** Terminates the workers; queued and running jobs reject. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -240,9 +311,12 @@ export class HasherPool {
       }
     }
     this.#slots.length = 0;
-    for (const job of this.#queue.splice(0)) {
+    for (
+      const job of [...this.#queue.splice(0), ...this.#byteQueue.splice(0)]
+    ) {
       job.reject(new HasherPoolClosedError(job.path));
     }
+    this.#transferBuffers.length = 0;
     return Promise.resolve();
   }
 
@@ -276,6 +350,22 @@ export class HasherPool {
   }
 
   #dispatch(): void {
+    while (this.#byteQueue.length > 0) {
+      const slot = this.#byteSlot();
+      if (slot === undefined) break;
+      const job = this.#byteQueue.shift()!;
+      slot.jobs.set(job.id, job);
+      slot.byteJobs++;
+      slot.idleSince = undefined;
+      slot.worker.postMessage(
+        {
+          id: job.id,
+          bytes: job.bytes!,
+          length: job.length!,
+        } satisfies HashJob,
+        [job.bytes!],
+      );
+    }
     while (this.#queue.length > 0) {
       const slot = this.#freeSlot();
       if (slot === undefined) return;
@@ -296,16 +386,33 @@ export class HasherPool {
     }
   }
 
+  /**
+   * The worker with the fewest `hashBytes` jobs and room for one more,
+   * starting a new one while under `size` and none is free of them.
+   */
+  #byteSlot(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.#slots) {
+      if (
+        s.byteJobs < BYTE_JOBS_PER_WORKER &&
+        (best === undefined || s.byteJobs < best.byteJobs)
+      ) best = s;
+    }
+    if (best !== undefined && best.byteJobs === 0) return best;
+    if (this.#slots.length < this.size) return this.#spawn();
+    return best;
+  }
+
   /** The least-loaded worker with room, starting a new one while under `size`. */
   #freeSlot(): Slot | undefined {
     let best: Slot | undefined;
     for (const s of this.#slots) {
       if (
-        s.jobs.size < JOBS_PER_WORKER &&
+        s.jobs.size - s.byteJobs < JOBS_PER_WORKER &&
         (best === undefined || s.jobs.size < best.jobs.size)
       ) best = s;
     }
-    if (best !== undefined && best.jobs.size === 0) return best;
+    if (best !== undefined && best.jobs.size === best.byteJobs) return best;
     if (this.#slots.length < this.size) return this.#spawn();
     return best;
   }
@@ -315,7 +422,12 @@ export class HasherPool {
       new URL("./hasher_worker.ts", import.meta.url).href,
       { type: "module" },
     );
-    const slot: Slot = { worker, jobs: new Map(), idleSince: undefined };
+    const slot: Slot = {
+      worker,
+      jobs: new Map(),
+      byteJobs: 0,
+      idleSince: undefined,
+    };
     worker.onmessage = (ev: MessageEvent<HashResult>) => {
       this.#onResult(slot, ev.data);
     };
@@ -331,6 +443,7 @@ export class HasherPool {
     const job = slot.jobs.get(r.id);
     if (job === undefined) return;
     slot.jobs.delete(r.id);
+    if (job.bytes !== undefined) slot.byteJobs--;
     if (r.ok) {
       job.resolve(r);
     } else {
@@ -357,6 +470,7 @@ export class HasherPool {
       );
     }
     slot.jobs.clear();
+    slot.byteJobs = 0;
     this.#dispatch();
   }
 

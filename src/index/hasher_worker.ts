@@ -11,6 +11,7 @@ import {
   digestFilePart,
   type DigestPart,
 } from "./file_digest.ts";
+import { BLAKE3_LEN, blake3Into } from "./hash.ts";
 import {
   digestSmallFiles,
   type PackedBatch,
@@ -24,7 +25,9 @@ export type HashJob =
   /** Part of one big file: see `split_digest.ts`. */
   | { id: number; path: string; from: number; limit: number }
   /** `paths` as made by `joinPaths`. */
-  | { id: number; paths: string; limit: number };
+  | { id: number; paths: string; limit: number }
+  /** BLAKE3 of the first `length` bytes of `bytes` (transferred, sent back). */
+  | { id: number; bytes: ArrayBuffer; length: number };
 
 /** Message from the worker: a packed digest, or the error that stopped it. */
 export type HashResult =
@@ -38,6 +41,12 @@ export type HashResult =
   }
   | { id: number; ok: true; batch: PackedBatch }
   | { id: number; ok: true; part: DigestPart }
+  | {
+    id: number;
+    ok: true;
+    digest: Uint8Array<ArrayBuffer>;
+    bytes: ArrayBuffer;
+  }
   | { id: number; ok: false; name: string; message: string };
 
 interface WorkerScope {
@@ -47,6 +56,15 @@ interface WorkerScope {
 
 async function run(scope: WorkerScope, job: HashJob): Promise<void> {
   try {
+    if ("bytes" in job) {
+      const digest = new Uint8Array(BLAKE3_LEN);
+      blake3Into(new Uint8Array(job.bytes, 0, job.length), digest);
+      scope.postMessage(
+        { id: job.id, ok: true, digest, bytes: job.bytes },
+        [job.bytes],
+      );
+      return;
+    }
     if ("paths" in job) {
       const batch = digestSmallFiles(splitPaths(job.paths), job.limit);
       scope.postMessage(

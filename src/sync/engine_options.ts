@@ -47,4 +47,9 @@ export interface SyncEngineOptions {
   readonly onDiskFull?: (path: string, bytes: number) => Promise<void>;
   /** Which way changes flow (default send-receive). */
   readonly mode?: FolderMode;
+  /**
+   * BLAKE3 on another thread (the node's `HasherPool.hashBytes`): chunks
+   * from peers are checked there, not on the thread that decrypts them.
+   */
+  readonly hashOffThread?: (data: Uint8Array) => Promise<Uint8Array>;
 }

@@ -143,6 +143,9 @@ export class PeerLine implements SessionListener, ChunkServer {
         }),
       listener: this,
       chunks: this,
+      ...(o.hashOffThread === undefined
+        ? {}
+        : { hashOffThread: o.hashOffThread }),
     });
     this.responder = new ChunkResponder({
       folder: o.folder,

@@ -6,7 +6,7 @@ import {
   assertThrows,
 } from "../assert.ts";
 import { digestBytes, type FileDigest } from "../../src/index/file_digest.ts";
-import { toHex } from "../../src/index/hash.ts";
+import { blake3, toHex } from "../../src/index/hash.ts";
 import {
   HasherPool,
   HasherPoolClosedError,
@@ -308,4 +308,63 @@ Deno.test("HasherPool validates idleMs", async () => {
   const pool = new HasherPool({ idleMs: Infinity });
   assertStrictEquals(pool.workers, 0);
   await pool.close();
+});
+
+Deno.test("HasherPool.hashBytes() equals blake3() for many sizes, and leaves the input as it was", async () => {
+  const pool = new HasherPool({ size: 2 });
+  try {
+    const sizes = [0, 1, 1023, 16 * K, 64 * K + 3, 256 * K, 1 << 20];
+    // Views at an offset of a larger buffer, as received chunks are.
+    const inputs = sizes.map((n, i) => {
+      const whole = noise(n + 40, i + 1);
+      return whole.subarray(17, 17 + n);
+    });
+    const copies = inputs.map((d) => d.slice());
+    // Twice the workers' room at once: some wait in the queue.
+    const digests = await Promise.all(inputs.map((d) => pool.hashBytes(d)));
+    const again = await Promise.all(inputs.map((d) => pool.hashBytes(d)));
+    for (const [i, d] of digests.entries()) {
+      assertEquals(toHex(d), toHex(blake3(copies[i]!)), `size ${sizes[i]}`);
+      assertEquals(toHex(again[i]!), toHex(d), `again, size ${sizes[i]}`);
+      assertEquals(inputs[i], copies[i], `input of size ${sizes[i]} kept`);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("HasherPool.hashBytes() is not kept waiting behind queued file jobs", async () => {
+  const { dir, files } = await writeFiles([4 << 20, 4 << 20, 4 << 20]);
+  const pool = new HasherPool({ size: 1, inlineBelow: 0 });
+  try {
+    const order: string[] = [];
+    const fileJobs = files.map((f, i) =>
+      pool.hashFile(f.path).then(() => order.push(`file ${i}`))
+    );
+    const data = noise(64 * K, 9);
+    const bytes = pool.hashBytes(data).then((d) => {
+      order.push("bytes");
+      return d;
+    });
+    assertEquals(toHex(await bytes), toHex(blake3(data)));
+    await Promise.all(fileJobs);
+    // The third file was queued (one worker holds two file jobs): the
+    // chunk did not wait for it.
+    assert(
+      order.indexOf("bytes") < order.indexOf("file 2"),
+      `order: ${order}`,
+    );
+  } finally {
+    await pool.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("HasherPool.hashBytes() rejects after close()", async () => {
+  const pool = new HasherPool({ size: 1 });
+  await pool.close();
+  await assertRejects(
+    () => pool.hashBytes(new Uint8Array(10)),
+    HasherPoolClosedError,
+  );
 });

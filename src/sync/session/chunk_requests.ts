@@ -3,7 +3,13 @@
  * bounded by count and bytes (callers beyond the bounds wait their turn,
  * first come first served). Each answer is matched to its request by id,
  * decompressed and checked against the requested BLAKE3 before the caller
- * sees a byte.
+ * sees a byte. With `hashOffThread` (the node passes its hasher pool's
+ * `hashBytes`), chunks from {@linkcode OFF_THREAD_MIN} bytes are hashed on
+ * a worker, so the thread that decrypts goes on with the next answer while
+ * a worker checks this one (a receiver then uses two cores); the request
+ * is answered once the check is done, and a mismatch is reported to
+ * `misbehaved` (the session closes the connection), as an inline one is
+ * thrown.
  * @module
  */
 
@@ -36,6 +42,12 @@ export class ChunkHashMismatchError extends Error {
   }
 }
 
+function mismatch(request: ChunkRequest): ChunkHashMismatchError {
+  return new ChunkHashMismatchError(
+    `Chunk "${request.path}"@${request.offset} (${request.length} bytes) does not have the requested BLAKE3`,
+  );
+}
+
 /** A response whose id matches no request in flight. */
 export class UnsolicitedResponseError extends Error {
   constructor(id: number) {
@@ -63,7 +75,17 @@ export interface ChunkRequesterOptions {
   readonly maxBytes?: number;
   /** Most requests in flight (default 1024). */
   readonly maxRequests?: number;
+  /** BLAKE3 of `data` on another thread (`HasherPool.hashBytes`). */
+  readonly hashOffThread?: (data: Uint8Array) => Promise<Uint8Array>;
+  /** Told of a peer's protocol violation found after `handleResponse` returned. */
+  readonly misbehaved?: (error: Error) => void;
 }
+
+/**
+ * Chunks of at least this many bytes are hashed off the thread (with
+ * `hashOffThread`); smaller ones cost less to hash than the round trip.
+ */
+export const OFF_THREAD_MIN = 16 * 1024;
 
 interface Pending {
   readonly request: ChunkRequest;
@@ -82,6 +104,10 @@ export class ChunkRequester {
   readonly #send: (request: ChunkRequest) => Promise<void>;
   readonly #maxBytes: number;
   readonly #maxRequests: number;
+  readonly #hashOffThread:
+    | ((data: Uint8Array) => Promise<Uint8Array>)
+    | undefined;
+  readonly #misbehaved: (error: Error) => void;
   readonly #pending = new Map<number, Pending>();
   readonly #waiters: Waiter[] = [];
   /** Bytes and requests reserved: in flight or about to be sent. */
@@ -100,6 +126,8 @@ export class ChunkRequester {
     this.#send = options.send;
     this.#maxBytes = Math.max(MAX_CHUNK_SIZE, options.maxBytes ?? 4 << 20);
     this.#maxRequests = Math.max(1, options.maxRequests ?? 1024);
+    this.#hashOffThread = options.hashOffThread;
+    this.#misbehaved = options.misbehaved ?? (() => {});
   }
 
   /** Requested bytes not yet answered (plus those waiting for room). */
@@ -174,7 +202,8 @@ export class ChunkRequester {
    * Takes an answer. Throws (a `ProtocolError` from the match check,
    * {@linkcode UnsolicitedResponseError}, {@linkcode ChunkHashMismatchError}
    * or a `DecompressionError`) when the peer broke the protocol; the caller
-   * closes the connection.
+   * closes the connection. A chunk hashed off the thread is answered later,
+   * its mismatch told to `misbehaved`.
    */
   handleResponse(response: ChunkResponse): void {
     const pending = this.#pending.get(response.id);
@@ -210,17 +239,52 @@ export class ChunkRequester {
         );
         receivedMessages.give(response.data);
       } else data = response.data;
-      if (!sameBytes(blake3(data), request.hash)) {
-        throw new ChunkHashMismatchError(
-          `Chunk "${request.path}"@${request.offset} (${request.length} bytes) does not have the requested BLAKE3`,
-        );
+      if (
+        this.#hashOffThread !== undefined && data.length >= OFF_THREAD_MIN
+      ) {
+        this.#checkOffThread(response.id, request, data, this.#hashOffThread);
+        return;
       }
+      if (!sameBytes(blake3(data), request.hash)) throw mismatch(request);
     } catch (err) {
       this.#settle(response.id)?.reject(err as Error);
       throw err;
     }
     this.rawBytes += data.length;
     this.#settle(response.id)?.resolve(data);
+  }
+
+  /**
+   * Answers request `id` with `data` once `hash` (on another thread) shows
+   * it is what was asked; else fails it and tells `misbehaved`. The request
+   * stays in flight (its bytes counted) until then. Closed meanwhile, the
+   * request has failed already and the outcome is dropped.
+   */
+  #checkOffThread(
+    id: number,
+    request: ChunkRequest,
+    data: Uint8Array,
+    hash: (data: Uint8Array) => Promise<Uint8Array>,
+  ): void {
+    hash(data).then((digest) => {
+      if (!sameBytes(digest, request.hash)) {
+        const err = mismatch(request);
+        const pending = this.#settle(id);
+        if (pending === undefined) return;
+        pending.reject(err);
+        this.#misbehaved(err);
+        return;
+      }
+      const pending = this.#settle(id);
+      if (pending === undefined) return;
+      this.rawBytes += data.length;
+      pending.resolve(data);
+    }, (err) => {
+      // The hasher failed or closed (shutdown): not the peer's fault.
+      this.#settle(id)?.reject(
+        err instanceof Error ? err : new Error(String(err)),
+      );
+    });
   }
 
   /** Fails every request in flight and every waiter with `error`; later requests fail too. */

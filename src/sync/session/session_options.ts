@@ -148,6 +148,11 @@ export interface PeerSessionOptions {
   /** Chunk bytes in flight to this peer (default 32 MiB). */
   readonly maxRequestBytes?: number;
   /**
+   * BLAKE3 on another thread (the node's `HasherPool.hashBytes`): the
+   * peer's chunks are then checked there (see `chunk_requests.ts`).
+   */
+  readonly hashOffThread?: (data: Uint8Array) => Promise<Uint8Array>;
+  /**
    * Our record of `path` holds a counter no device accepts any more (see
    * `poisoned_version.ts`): give it a version every device takes.
    */

@@ -11,6 +11,7 @@ import {
   ChunkHashMismatchError,
   ChunkRequester,
   ChunkUnavailableError,
+  OFF_THREAD_MIN,
   PeerGoneError,
   UnsolicitedResponseError,
 } from "../../../src/sync/session/chunk_requests.ts";
@@ -172,4 +173,110 @@ Deno.test("ChunkRequester stops waiting for an answer when the signal aborts", a
   // The late answer is taken quietly and frees the budget.
   r.handleResponse(ok(sent[0]!, data));
   assertEquals(r.inFlightBytes, 0);
+});
+
+/** A requester whose off-thread hasher is held until `release` (to see the order). */
+function offThread() {
+  const sent: ChunkRequest[] = [];
+  const held: { data: Uint8Array; done: (d: Uint8Array) => void }[] = [];
+  const hashed: number[] = [];
+  const violations: Error[] = [];
+  let failWith: Error | undefined;
+  const r = new ChunkRequester({
+    send: (req) => {
+      sent.push(req);
+      return Promise.resolve();
+    },
+    hashOffThread: (data) => {
+      hashed.push(data.length);
+      if (failWith !== undefined) return Promise.reject(failWith);
+      return new Promise((done) => held.push({ data, done }));
+    },
+    misbehaved: (err) => violations.push(err),
+  });
+  const release = () => {
+    for (const h of held.splice(0)) h.done(blake3(h.data));
+  };
+  return {
+    r,
+    sent,
+    hashed,
+    violations,
+    release,
+    fail: (e: Error) => failWith = e,
+  };
+}
+
+Deno.test("ChunkRequester hashes big chunks off the thread, small ones inline", async (t) => {
+  const cases = [
+    { name: "below the bound: inline", size: OFF_THREAD_MIN - 1, off: false },
+    { name: "at the bound: off the thread", size: OFF_THREAD_MIN, off: true },
+    { name: "a big chunk: off the thread", size: 256 * 1024, off: true },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const o = offThread();
+      const data = new Uint8Array(c.size).fill(7);
+      let answered = false;
+      const p = o.r.request("f", blake3(data), 0, c.size).then((d) => {
+        answered = true;
+        return d;
+      });
+      await tick();
+      o.r.handleResponse(ok(o.sent[0]!, data));
+      await tick();
+      assertEquals(o.hashed, c.off ? [c.size] : []);
+      // Off the thread, the answer waits for the check.
+      assertEquals(answered, !c.off);
+      assertEquals(o.r.inFlight, c.off ? 1 : 0);
+      o.release();
+      assertEquals(await p, data);
+      assertEquals(o.r.inFlight, 0);
+      assertEquals(o.r.rawBytes, c.size);
+      assertEquals(o.violations, []);
+    });
+  }
+});
+
+Deno.test("ChunkRequester: a mismatch found off the thread fails the request and reports the peer", async () => {
+  const o = offThread();
+  const data = new Uint8Array(OFF_THREAD_MIN).fill(1);
+  const other = new Uint8Array(OFF_THREAD_MIN).fill(2);
+  const p = o.r.request("f", blake3(data), 0, data.length);
+  await tick();
+  o.r.handleResponse(ok(o.sent[0]!, other)); // returns: checked later
+  o.release();
+  await assertRejects(() => p, ChunkHashMismatchError);
+  assertEquals(o.violations.length, 1);
+  assert(o.violations[0] instanceof ChunkHashMismatchError);
+  assertEquals(o.r.rawBytes, 0);
+  assertEquals(o.r.inFlight, 0);
+});
+
+Deno.test("ChunkRequester: a failed off-thread hash fails the request, not the peer", async () => {
+  const o = offThread();
+  o.fail(new Error("hasher closed"));
+  const data = new Uint8Array(OFF_THREAD_MIN).fill(3);
+  const p = o.r.request("f", blake3(data), 0, data.length);
+  await tick();
+  o.r.handleResponse(ok(o.sent[0]!, data));
+  await assertRejects(() => p, Error, "hasher closed");
+  assertEquals(o.violations, []);
+  assertEquals(o.r.inFlight, 0);
+});
+
+Deno.test("ChunkRequester: closed while a chunk is checked, the late outcome is dropped", async () => {
+  const o = offThread();
+  const data = new Uint8Array(OFF_THREAD_MIN).fill(4);
+  const other = new Uint8Array(OFF_THREAD_MIN).fill(5);
+  const p = o.r.request("f", blake3(data), 0, data.length);
+  await tick();
+  o.r.handleResponse(ok(o.sent[0]!, other));
+  o.r.close(new PeerGoneError("gone"));
+  await assertRejects(() => p, PeerGoneError);
+  o.release();
+  await tick();
+  await tick();
+  assertEquals(o.violations, []);
+  assertEquals(o.r.rawBytes, 0);
 });
