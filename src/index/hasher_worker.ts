@@ -26,8 +26,11 @@ export type HashJob =
   | { id: number; path: string; from: number; limit: number }
   /** `paths` as made by `joinPaths`. */
   | { id: number; paths: string; limit: number }
-  /** BLAKE3 of the first `length` bytes of `bytes` (transferred, sent back). */
-  | { id: number; bytes: ArrayBuffer; length: number };
+  /**
+   * BLAKE3 of each of the pieces laid end to end from the start of `bytes`
+   * (transferred, sent back), `lengths` their lengths.
+   */
+  | { id: number; bytes: ArrayBuffer; lengths: Uint32Array<ArrayBuffer> };
 
 /** Message from the worker: a packed digest, or the error that stopped it. */
 export type HashResult =
@@ -57,8 +60,16 @@ interface WorkerScope {
 async function run(scope: WorkerScope, job: HashJob): Promise<void> {
   try {
     if ("bytes" in job) {
-      const digest = new Uint8Array(BLAKE3_LEN);
-      blake3Into(new Uint8Array(job.bytes, 0, job.length), digest);
+      const digest = new Uint8Array(BLAKE3_LEN * job.lengths.length);
+      let at = 0;
+      for (let i = 0; i < job.lengths.length; i++) {
+        const n = job.lengths[i]!;
+        blake3Into(
+          new Uint8Array(job.bytes, at, n),
+          digest.subarray(i * BLAKE3_LEN),
+        );
+        at += n;
+      }
       scope.postMessage(
         { id: job.id, ok: true, digest, bytes: job.bytes },
         [job.bytes],

@@ -226,7 +226,7 @@ async function runLockedNode(
       onPeerHello: (peerId, name) => groups.peerHello(peerId, name),
       onGroupRekey: (peerId, secret, removed) =>
         groups.rekey(peerId, secret, removed),
-      hashOffThread: (data) => hasher.hashBytes(data),
+      hashOffThread: (pieces) => hasher.hashBytes(pieces),
     });
     engine = sync;
     if (await wasPaused(root)) {

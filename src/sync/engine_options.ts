@@ -48,8 +48,10 @@ export interface SyncEngineOptions {
   /** Which way changes flow (default send-receive). */
   readonly mode?: FolderMode;
   /**
-   * BLAKE3 on another thread (the node's `HasherPool.hashBytes`): chunks
+   * BLAKE3 of each piece, end to end, on another thread (the node's `HasherPool.hashBytes`): chunks
    * from peers are checked there, not on the thread that decrypts them.
    */
-  readonly hashOffThread?: (data: Uint8Array) => Promise<Uint8Array>;
+  readonly hashOffThread?: (
+    pieces: readonly Uint8Array[],
+  ) => Promise<Uint8Array>;
 }

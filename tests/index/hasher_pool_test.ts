@@ -320,14 +320,21 @@ Deno.test("HasherPool.hashBytes() equals blake3() for many sizes, and leaves the
       return whole.subarray(17, 17 + n);
     });
     const copies = inputs.map((d) => d.slice());
-    // Twice the workers' room at once: some wait in the queue.
-    const digests = await Promise.all(inputs.map((d) => pool.hashBytes(d)));
-    const again = await Promise.all(inputs.map((d) => pool.hashBytes(d)));
-    for (const [i, d] of digests.entries()) {
-      assertEquals(toHex(d), toHex(blake3(copies[i]!)), `size ${sizes[i]}`);
-      assertEquals(toHex(again[i]!), toHex(d), `again, size ${sizes[i]}`);
-      assertEquals(inputs[i], copies[i], `input of size ${sizes[i]} kept`);
+    const expected = copies.map((d) => toHex(blake3(d)));
+    // One job per piece, more than the workers' room: some wait in the queue.
+    const singles = await Promise.all(inputs.map((d) => pool.hashBytes([d])));
+    assertEquals(singles.map(toHex), expected);
+    // All in one job, twice (the second reuses a transfer buffer).
+    for (const round of [1, 2]) {
+      const all = await pool.hashBytes(inputs);
+      assertEquals(all.length, 32 * inputs.length);
+      const each = inputs.map((_, i) =>
+        toHex(all.subarray(32 * i, 32 * i + 32))
+      );
+      assertEquals(each, expected, `batch ${round}`);
     }
+    assertEquals(await pool.hashBytes([]), new Uint8Array(0));
+    assertEquals(inputs, copies, "inputs left as they were");
   } finally {
     await pool.close();
   }
@@ -342,7 +349,7 @@ Deno.test("HasherPool.hashBytes() is not kept waiting behind queued file jobs", 
       pool.hashFile(f.path).then(() => order.push(`file ${i}`))
     );
     const data = noise(64 * K, 9);
-    const bytes = pool.hashBytes(data).then((d) => {
+    const bytes = pool.hashBytes([data]).then((d) => {
       order.push("bytes");
       return d;
     });
@@ -364,7 +371,7 @@ Deno.test("HasherPool.hashBytes() rejects after close()", async () => {
   const pool = new HasherPool({ size: 1 });
   await pool.close();
   await assertRejects(
-    () => pool.hashBytes(new Uint8Array(10)),
+    () => pool.hashBytes([new Uint8Array(10)]),
     HasherPoolClosedError,
   );
 });

@@ -118,13 +118,9 @@ export class PeerSession {
     this.#diffs = new RecordDiffs(options, this);
     this.#requester = new ChunkRequester({
       send: (request) => this.send(request),
-      ...(options.hashOffThread === undefined ? {} : {
-        hashOffThread: options.hashOffThread,
-        misbehaved: (err) => this.#violation(err),
-      }),
-      ...(options.maxRequestBytes === undefined
-        ? {}
-        : { maxBytes: options.maxRequestBytes }),
+      maxBytes: options.maxRequestBytes,
+      hashOffThread: options.hashOffThread,
+      misbehaved: (err) => this.#violation(err),
     });
   }
 

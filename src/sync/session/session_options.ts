@@ -148,10 +148,12 @@ export interface PeerSessionOptions {
   /** Chunk bytes in flight to this peer (default 32 MiB). */
   readonly maxRequestBytes?: number;
   /**
-   * BLAKE3 on another thread (the node's `HasherPool.hashBytes`): the
+   * BLAKE3 of each piece, end to end, on another thread (the node's `HasherPool.hashBytes`): the
    * peer's chunks are then checked there (see `chunk_requests.ts`).
    */
-  readonly hashOffThread?: (data: Uint8Array) => Promise<Uint8Array>;
+  readonly hashOffThread?: (
+    pieces: readonly Uint8Array[],
+  ) => Promise<Uint8Array>;
   /**
    * Our record of `path` holds a counter no device accepts any more (see
    * `poisoned_version.ts`): give it a version every device takes.

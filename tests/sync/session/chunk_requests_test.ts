@@ -19,6 +19,7 @@ import {
   compressIfWorthwhile,
   LZ4_AVAILABLE,
 } from "../../../src/compress/chunk_compression.ts";
+import { waitFor } from "../../_wait.ts";
 
 function requester(maxBytes?: number, maxRequests?: number) {
   const sent: ChunkRequest[] = [];
@@ -178,8 +179,12 @@ Deno.test("ChunkRequester stops waiting for an answer when the signal aborts", a
 /** A requester whose off-thread hasher is held until `release` (to see the order). */
 function offThread() {
   const sent: ChunkRequest[] = [];
-  const held: { data: Uint8Array; done: (d: Uint8Array) => void }[] = [];
-  const hashed: number[] = [];
+  const held: {
+    pieces: readonly Uint8Array[];
+    done: (d: Uint8Array) => void;
+  }[] = [];
+  /** The pieces' lengths of each batch sent to be hashed. */
+  const hashed: number[][] = [];
   const violations: Error[] = [];
   let failWith: Error | undefined;
   const r = new ChunkRequester({
@@ -187,15 +192,19 @@ function offThread() {
       sent.push(req);
       return Promise.resolve();
     },
-    hashOffThread: (data) => {
-      hashed.push(data.length);
+    hashOffThread: (pieces) => {
+      hashed.push(pieces.map((p) => p.length));
       if (failWith !== undefined) return Promise.reject(failWith);
-      return new Promise((done) => held.push({ data, done }));
+      return new Promise((done) => held.push({ pieces, done }));
     },
     misbehaved: (err) => violations.push(err),
   });
   const release = () => {
-    for (const h of held.splice(0)) h.done(blake3(h.data));
+    for (const h of held.splice(0)) {
+      const out = new Uint8Array(32 * h.pieces.length);
+      h.pieces.forEach((p, i) => out.set(blake3(p), 32 * i));
+      h.done(out);
+    }
   };
   return {
     r,
@@ -225,7 +234,7 @@ Deno.test("ChunkRequester hashes big chunks off the thread, small ones inline", 
       await tick();
       o.r.handleResponse(ok(o.sent[0]!, data));
       await tick();
-      assertEquals(o.hashed, c.off ? [c.size] : []);
+      assertEquals(o.hashed, c.off ? [[c.size]] : []);
       // Off the thread, the answer waits for the check.
       assertEquals(answered, !c.off);
       assertEquals(o.r.inFlight, c.off ? 1 : 0);
@@ -279,4 +288,70 @@ Deno.test("ChunkRequester: closed while a chunk is checked, the late outcome is 
   await tick();
   assertEquals(o.violations, []);
   assertEquals(o.r.rawBytes, 0);
+});
+
+Deno.test("ChunkRequester batches off-thread checks: full, or when nothing else is awaited, or soon", async (t) => {
+  const KiB = 1024;
+  const cases = [
+    {
+      name: "answers of all requests in flight go at once",
+      sizes: [64 * KiB, 64 * KiB, 64 * KiB],
+      answered: 3,
+      batches: [[64 * KiB, 64 * KiB, 64 * KiB]],
+    },
+    {
+      name: "a full batch goes while answers are still awaited",
+      sizes: [512 * KiB, 512 * KiB, 64 * KiB],
+      answered: 2,
+      batches: [[512 * KiB, 512 * KiB]],
+    },
+    {
+      name: "one answer of two goes after a moment",
+      sizes: [64 * KiB, 64 * KiB],
+      answered: 1,
+      batches: [[64 * KiB]],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const o = offThread();
+      const datas = c.sizes.map((n, i) => new Uint8Array(n).fill(i + 1));
+      const answers = datas.map((d, i) =>
+        o.r.request("f", blake3(d), i * 1 << 20, d.length)
+      );
+      await tick();
+      for (let i = 0; i < c.answered; i++) {
+        o.r.handleResponse(ok(o.sent[i]!, datas[i]!));
+      }
+      await waitFor(
+        () => o.hashed.length >= c.batches.length,
+        "the batches sent to be hashed",
+      );
+      assertEquals(o.hashed, c.batches);
+      o.release();
+      for (let i = 0; i < c.answered; i++) {
+        assertEquals(await answers[i]!, datas[i]!);
+      }
+      o.r.close(new PeerGoneError("done"));
+      await Promise.allSettled(answers);
+      assertEquals(o.violations, []);
+    });
+  }
+});
+
+Deno.test("ChunkRequester: one bad chunk in a batch fails only its request", async () => {
+  const o = offThread();
+  const good = new Uint8Array(OFF_THREAD_MIN).fill(1);
+  const bad = new Uint8Array(OFF_THREAD_MIN).fill(2);
+  const p1 = o.r.request("f", blake3(good), 0, good.length);
+  const p2 = o.r.request("f", blake3(good), 1 << 20, good.length);
+  await tick();
+  o.r.handleResponse(ok(o.sent[0]!, good));
+  o.r.handleResponse(ok(o.sent[1]!, bad));
+  assertEquals(o.hashed, [[OFF_THREAD_MIN, OFF_THREAD_MIN]]);
+  o.release();
+  assertEquals(await p1, good);
+  await assertRejects(() => p2, ChunkHashMismatchError);
+  assertEquals(o.violations.length, 1);
+  assertEquals(o.r.rawBytes, OFF_THREAD_MIN);
 });
