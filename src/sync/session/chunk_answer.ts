@@ -175,12 +175,11 @@ function readChecked(
   buffers: BufferPool | undefined,
 ): Uint8Array | "not_found" | "changed" {
   const { path, offset, length, hash } = request;
-  const unchanged = (info: Deno.FileInfo | undefined) =>
-    stamp !== undefined && info !== undefined && matchesStamp(info, stamp);
+  const unchanged = (file: Deno.FsFile, info?: Deno.FileInfo) =>
+    stamp !== undefined && matchesStamp(info ?? file.statSync(), stamp);
   const kept = files?.get(path);
   if (kept !== undefined) {
-    // The kept handle's stat, taken again only once it is a moment old.
-    const trusted = unchanged(files!.stat(path));
+    const trusted = unchanged(kept);
     const data = readFully(kept, offset, length, buffers);
     if (
       data !== undefined && (trusted || sameBytes(blake3(data), hash))
@@ -194,16 +193,15 @@ function readChecked(
   if (found.info.size < offset + length) return "changed";
   const file = Deno.openSync(found.os, { read: true });
   let data: Uint8Array | undefined;
-  let info: Deno.FileInfo | undefined;
+  let trusted = false;
   try {
     // The open handle's stat: the path may name another file by now.
-    if (stamp !== undefined) info = file.statSync();
+    trusted = unchanged(file);
     data = readFully(file, offset, length, buffers);
   } finally {
     if (files === undefined) file.close();
-    else files.put(path, file, info);
+    else files.put(path, file);
   }
-  const trusted = unchanged(info);
   if (data === undefined) return "changed";
   if (!trusted && !sameBytes(blake3(data), hash)) {
     buffers?.give(data);

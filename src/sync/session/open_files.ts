@@ -12,23 +12,12 @@
  * Few handles, briefly: at most `capacity`, each closed once unused for
  * `idleMs` or when the responder has nothing queued (so that on Windows a
  * file is not held open while its owner wants to replace it).
- *
- * The stat of a handle is taken again only once `statMs` old
- * ({@linkcode OpenFiles.stat}): a stat per chunk served cost the sender
- * ~0.15 s of CPU per GiB, and the stat only decides whether the bytes read
- * are trusted without hashing them; the receiver checks every chunk
- * against its hash anyway, so a file rewritten within that moment is never
- * wrong data in a file there: it costs a hash mismatch, on which the
- * receiver drops that connection (as for any bad chunk) and connects again.
  * @module
  */
 
 interface Entry {
   readonly file: Deno.FsFile;
   lastUsed: number;
-  /** The handle's last stat and when it was taken. */
-  info?: Deno.FileInfo;
-  statAt: number;
 }
 
 /** Options of {@linkcode OpenFiles}. */
@@ -37,8 +26,6 @@ export interface OpenFilesOptions {
   readonly capacity?: number;
   /** A handle unused this long is closed at the next lookup (default 2 s). */
   readonly idleMs?: number;
-  /** A handle's stat is reused for this long (default 100 ms). */
-  readonly statMs?: number;
   /** Clock in ms (tests). */
   readonly now?: () => number;
 }
@@ -48,13 +35,11 @@ export class OpenFiles {
   readonly #entries = new Map<string, Entry>();
   readonly #capacity: number;
   readonly #idleMs: number;
-  readonly #statMs: number;
   readonly #now: () => number;
 
   constructor(options: OpenFilesOptions = {}) {
     this.#capacity = Math.max(1, options.capacity ?? 8);
     this.#idleMs = options.idleMs ?? 2_000;
-    this.#statMs = Math.max(0, options.statMs ?? 100);
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -76,34 +61,10 @@ export class OpenFiles {
     return entry.file;
   }
 
-  /**
-   * The stat of the handle kept under `key`: taken at most `statMs` ago
-   * (or now), undefined when no handle is kept. Throws what `statSync` does.
-   */
-  stat(key: string): Deno.FileInfo | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    const now = this.#now();
-    if (entry.info === undefined || now - entry.statAt >= this.#statMs) {
-      entry.info = entry.file.statSync();
-      entry.statAt = now;
-    }
-    return entry.info;
-  }
-
-  /**
-   * Keeps `file` under `key`, closing the least recently used beyond
-   * capacity; `info`, its stat taken just now, if there is one.
-   */
-  put(key: string, file: Deno.FsFile, info?: Deno.FileInfo): void {
+  /** Keeps `file` under `key`, closing the least recently used beyond capacity. */
+  put(key: string, file: Deno.FsFile): void {
     this.evict(key);
-    const now = this.#now();
-    this.#entries.set(key, {
-      file,
-      lastUsed: now,
-      ...(info === undefined ? {} : { info }),
-      statAt: now,
-    });
+    this.#entries.set(key, { file, lastUsed: this.#now() });
     while (this.#entries.size > this.#capacity) {
       const oldest = this.#entries.keys().next().value as string;
       this.evict(oldest);

@@ -169,9 +169,7 @@ Deno.test("answerChunkRequest() with the index answers a right and a wrong one-b
 
 Deno.test("answerChunkRequest() with the index trusts a file whose stat shows its record, and re-checks one that changed", async () => {
   const dir = await Deno.makeTempDir();
-  // A stat per request (a kept handle's stat is otherwise reused for a
-  // moment: open_files_test.ts), to see each change at once.
-  const files = new OpenFiles({ statMs: 0 });
+  const files = new OpenFiles();
   try {
     const indexedText = "alpha-beta";
     await Deno.writeTextFile(`${dir}/f`, indexedText);
