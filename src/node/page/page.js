@@ -33,13 +33,32 @@
     else td.textContent = content;
     row.append(td);
   };
-  // Rows that did not change stay the same nodes: the page refreshes on
-  // every status event, and a click landing on a row being replaced is lost.
+  // Rows stay the same nodes while they show the same thing: the page
+  // refreshes on every status event (rates change each second), and a
+  // click whose press and release land on two versions of a button is
+  // lost. A row of the same device or path keeps every cell that did not
+  // change (its buttons among them); only changed cells are replaced.
+  const keyOf = (node) =>
+    node.getAttribute("data-fingerprint") ?? node.getAttribute("data-path");
+  const patch = (old, item) => {
+    const cells = [...item.children];
+    if (
+      keyOf(old) === null || old.children.length !== cells.length ||
+      !old.cloneNode(false).isEqualNode(item.cloneNode(false))
+    ) {
+      old.replaceWith(item);
+      return;
+    }
+    cells.forEach((cell, j) => {
+      const now = old.children[j];
+      if (!now.isEqualNode(cell)) now.replaceWith(cell);
+    });
+  };
   const fill = (list, items) => {
     items.forEach((item, i) => {
       const old = list.children[i];
       if (old === undefined) list.append(item);
-      else if (!old.isEqualNode(item)) old.replaceWith(item);
+      else if (!old.isEqualNode(item)) patch(old, item);
     });
     while (list.children.length > items.length) list.lastElementChild.remove();
   };
