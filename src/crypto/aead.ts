@@ -206,28 +206,7 @@ export function aeadOpen(
   ad: Uint8Array,
   ciphertext: Uint8Array,
 ): Uint8Array {
-  if (ciphertext.length < TAG_LENGTH) {
-    throw new DecryptError(
-      `Ciphertext of ${ciphertext.length} bytes is shorter than the ${TAG_LENGTH}-byte tag`,
-    );
-  }
-  const bodyLength = ciphertext.length - TAG_LENGTH;
-  try {
-    const decipher = createDecipheriv(ALGORITHM, key, nonce, OPTIONS);
-    decipher.setAuthTag(ciphertext.subarray(bodyLength));
-    if (ad.length > 0) {
-      decipher.setAAD(ad, { plaintextLength: bodyLength });
-    }
-    const body = decipher.update(ciphertext.subarray(0, bodyLength));
-    decipher.final();
-    // A small result may live in a shared pool; hand out an exact copy then.
-    return body.byteLength === body.buffer.byteLength
-      ? new Uint8Array(body.buffer, body.byteOffset, body.length)
-      : Uint8Array.prototype.slice.call(body);
-  } catch (cause) {
-    throw new DecryptError(
-      `Message of ${ciphertext.length} bytes failed authentication`,
-      { cause },
-    );
-  }
+  const out = new Uint8Array(Math.max(0, ciphertext.length - TAG_LENGTH));
+  aeadOpenInto(key, nonce, ad, ciphertext, out, 0);
+  return out;
 }

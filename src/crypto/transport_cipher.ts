@@ -127,20 +127,7 @@ export class TransportCipher {
    * @throws {DecryptError} on a bad length, a failed tag, or an earlier failure.
    */
   open(ciphertext: Uint8Array): Uint8Array {
-    if (this.#failed) {
-      throw new DecryptError("Transport cipher is closed after a failure");
-    }
-    this.#failed = true;
-    if (
-      ciphertext.length < TAG_LENGTH || ciphertext.length > MAX_NOISE_MESSAGE
-    ) {
-      throw new DecryptError(
-        `Transport message of ${ciphertext.length} bytes is outside ${TAG_LENGTH}..${MAX_NOISE_MESSAGE}`,
-      );
-    }
-    if (this.#isExhausted()) {
-      throw new DecryptError("Transport nonce counter reached 2^64-1");
-    }
+    this.#beginOpen(ciphertext);
     const plaintext = aeadOpen(
       this.#key,
       this.#currentNonce(),
@@ -153,14 +140,10 @@ export class TransportCipher {
   }
 
   /**
-   * Like {@link open}, but writes the plaintext into `out` at `offset` (a
-   * receiver's reused buffer, not overlapping `ciphertext`) and returns its
-   * length. After a failure `out` may hold unauthenticated bytes, and the
-   * cipher refuses all further messages.
-   * @throws {DecryptError} on a bad length, a failed tag, or an earlier failure.
-   * @throws {RangeError} if `out` has no room (the cipher is then closed too).
+   * The checks before opening `ciphertext`. The cipher counts as failed
+   * from here until the caller has opened it and advanced the nonce.
    */
-  openInto(ciphertext: Uint8Array, out: Uint8Array, offset: number): number {
+  #beginOpen(ciphertext: Uint8Array): void {
     if (this.#failed) {
       throw new DecryptError("Transport cipher is closed after a failure");
     }
@@ -175,6 +158,18 @@ export class TransportCipher {
     if (this.#isExhausted()) {
       throw new DecryptError("Transport nonce counter reached 2^64-1");
     }
+  }
+
+  /**
+   * Like {@link open}, but writes the plaintext into `out` at `offset` (a
+   * receiver's reused buffer, not overlapping `ciphertext`) and returns its
+   * length. After a failure `out` may hold unauthenticated bytes, and the
+   * cipher refuses all further messages.
+   * @throws {DecryptError} on a bad length, a failed tag, or an earlier failure.
+   * @throws {RangeError} if `out` has no room (the cipher is then closed too).
+   */
+  openInto(ciphertext: Uint8Array, out: Uint8Array, offset: number): number {
+    this.#beginOpen(ciphertext);
     const length = aeadOpenInto(
       this.#key,
       this.#currentNonce(),
