@@ -123,17 +123,22 @@ function writeRecord(w: Writer, r: WireFileRecord): void {
   w.varUint(r.size);
   w.varZigzag64(r.mtimeNs);
   w.varBigUint(r.sequence);
-  w.varUint(r.version.length);
-  for (const entry of r.version) {
-    w.varBigUint(entry.replica);
-    w.varBigUint(entry.counter);
-  }
+  writeVersion(w, r.version);
   if (r.deleted || r.kind === "dir") return;
   w.raw(r.hash);
   if (r.kind === "file") {
     writeChunks(w, r.chunks);
   } else {
     w.string(r.symlinkTarget as string);
+  }
+}
+
+/** An entry count, then each entry's replica and counter. */
+function writeVersion(w: Writer, version: readonly WireVersionEntry[]): void {
+  w.varUint(version.length);
+  for (const entry of version) {
+    w.varBigUint(entry.replica);
+    w.varBigUint(entry.counter);
   }
 }
 
@@ -152,11 +157,7 @@ function writeIndexDiff(w: Writer, d: IndexDiff): void {
   w.varUint(d.size);
   w.varZigzag64(d.mtimeNs);
   w.varBigUint(d.sequence);
-  w.varUint(d.version.length);
-  for (const entry of d.version) {
-    w.varBigUint(entry.replica);
-    w.varBigUint(entry.counter);
-  }
+  writeVersion(w, d.version);
   w.raw(d.hash);
   w.raw(d.baseHash);
   w.raw(d.listHash);
@@ -396,19 +397,7 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
   const size = rd.varUint("record size", MAX_FILE_SIZE);
   const mtimeNs = rd.varZigzag64("record mtime");
   const sequence = rd.varBigUint("record sequence", MAX_SEQUENCE);
-  const versionCount = rd.varUint(
-    "record version count",
-    MAX_VERSION_ENTRIES,
-  );
-  const version: WireVersionEntry[] = [];
-  for (let i = 0; i < versionCount; i++) {
-    const replica = rd.varBigUint("record version replica", U64_MAX);
-    const counter = rd.varBigUint(
-      "record version counter",
-      MAX_VERSION_COUNTER,
-    );
-    version.push({ replica, counter });
-  }
+  const version = readVersion(rd, "record");
   let hash: Uint8Array = EMPTY;
   let chunks: WireChunk[] = [];
   let symlinkTarget: string | undefined;
@@ -438,6 +427,21 @@ function readRecord(rd: Reader, index: number): WireFileRecord {
   };
   checkRecord(record, `IndexBatch record ${index}`);
   return record;
+}
+
+/** A version vector (see `writeVersion`); `what` names it in errors. */
+function readVersion(rd: Reader, what: string): WireVersionEntry[] {
+  const count = rd.varUint(`${what} version count`, MAX_VERSION_ENTRIES);
+  const version: WireVersionEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const replica = rd.varBigUint(`${what} version replica`, U64_MAX);
+    const counter = rd.varBigUint(
+      `${what} version counter`,
+      MAX_VERSION_COUNTER,
+    );
+    version.push({ replica, counter });
+  }
+  return version;
 }
 
 /** A chunk count, every length, every hash (see `writeChunks`). */
@@ -477,19 +481,7 @@ function readIndexDiff(rd: Reader): IndexDiff {
   const size = rd.varUint("IndexDiff size", MAX_FILE_SIZE);
   const mtimeNs = rd.varZigzag64("IndexDiff mtime");
   const sequence = rd.varBigUint("IndexDiff sequence", MAX_SEQUENCE);
-  const versionCount = rd.varUint(
-    "IndexDiff version count",
-    MAX_VERSION_ENTRIES,
-  );
-  const version: WireVersionEntry[] = [];
-  for (let i = 0; i < versionCount; i++) {
-    const replica = rd.varBigUint("IndexDiff version replica", U64_MAX);
-    const counter = rd.varBigUint(
-      "IndexDiff version counter",
-      MAX_VERSION_COUNTER,
-    );
-    version.push({ replica, counter });
-  }
+  const version = readVersion(rd, "IndexDiff");
   const hash = rd.raw("IndexDiff hash", HASH_SIZE);
   const baseHash = rd.raw("IndexDiff base hash", HASH_SIZE);
   const listHash = rd.raw("IndexDiff list hash", HASH_SIZE);
