@@ -10,6 +10,14 @@
 import { decodedChunkList, PACKED_CHUNKS_FROM } from "./_decoded_chunk.ts";
 import { Reader } from "./_reader.ts";
 import {
+  checkBlockRequest,
+  checkBlockResponse,
+  readBlockRequest,
+  readBlockResponse,
+  writeBlockRequest,
+  writeBlockResponse,
+} from "./_block_messages.ts";
+import {
   checkAvailability,
   checkBatch,
   checkChunkRequest,
@@ -80,6 +88,8 @@ export const MESSAGE_TYPE_CODES: Readonly<Record<MessageType, number>> = Object
     availability: 8,
     index_diff: 9,
     record_request: 10,
+    block_request: 11,
+    block_response: 12,
   });
 
 /** Bytes an `IndexBatch` adds around its records (type, last, count). */
@@ -110,8 +120,9 @@ const HELLO_CASE_INSENSITIVE = 1;
 const HELLO_POSIX_NAMES = 2;
 const HELLO_SWARMING = 4;
 const HELLO_RECORD_DIFFS = 8;
+const HELLO_BLOCK_DELTAS = 16;
 const HELLO_FLAGS = HELLO_CASE_INSENSITIVE | HELLO_POSIX_NAMES |
-  HELLO_SWARMING | HELLO_RECORD_DIFFS;
+  HELLO_SWARMING | HELLO_RECORD_DIFFS | HELLO_BLOCK_DELTAS;
 const EMPTY = new Uint8Array(0);
 
 // ---------------------------------------------------------------- encode
@@ -184,7 +195,8 @@ function encodeChecked(msg: Message): Writer {
         (msg.caseInsensitive ? HELLO_CASE_INSENSITIVE : 0) |
           (msg.posixNames ? HELLO_POSIX_NAMES : 0) |
           (msg.swarming ? HELLO_SWARMING : 0) |
-          (msg.recordDiffs ? HELLO_RECORD_DIFFS : 0),
+          (msg.recordDiffs ? HELLO_RECORD_DIFFS : 0) |
+          (msg.blockDeltas ? HELLO_BLOCK_DELTAS : 0),
       );
       return w;
     }
@@ -261,6 +273,20 @@ function encodeChecked(msg: Message): Writer {
       const w = new Writer(16 + msg.data.length);
       writeChunkResponseHead(w, msg);
       w.raw(msg.data);
+      return w;
+    }
+    case "block_request": {
+      checkBlockRequest(msg);
+      const w = new Writer(64 + msg.path.length * 3 + msg.signatures.length);
+      w.u8(MESSAGE_TYPE_CODES.block_request);
+      writeBlockRequest(w, msg);
+      return w;
+    }
+    case "block_response": {
+      checkBlockResponse(msg);
+      const w = new Writer(24 + msg.bitmap.length + msg.data.length);
+      w.u8(MESSAGE_TYPE_CODES.block_response);
+      writeBlockResponse(w, msg);
       return w;
     }
     default:
@@ -549,6 +575,7 @@ function decodeFrom(bytes: Uint8Array): Message {
         posixNames: (flags & HELLO_POSIX_NAMES) !== 0,
         swarming: (flags & HELLO_SWARMING) !== 0,
         recordDiffs: (flags & HELLO_RECORD_DIFFS) !== 0,
+        blockDeltas: (flags & HELLO_BLOCK_DELTAS) !== 0,
       };
       checkHello(hello);
       msg = hello;
@@ -635,6 +662,12 @@ function decodeFrom(bytes: Uint8Array): Message {
         path: rd.string("RecordRequest path", MAX_PATH_BYTES),
       };
       checkRecordRequest(msg);
+      break;
+    case MESSAGE_TYPE_CODES.block_request:
+      msg = readBlockRequest(rd);
+      break;
+    case MESSAGE_TYPE_CODES.block_response:
+      msg = readBlockResponse(rd);
       break;
     case MESSAGE_TYPE_CODES.chunk_request: {
       const request: ChunkRequest = {

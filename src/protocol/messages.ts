@@ -80,6 +80,12 @@ export interface Hello {
    * a version it holds). A peer that did not set it is never sent one.
    */
   readonly recordDiffs: boolean;
+  /**
+   * The sender answers `BlockRequest` messages (a changed chunk as the
+   * blocks that differ from the asker's old bytes). A peer that did not set
+   * it is never sent one.
+   */
+  readonly blockDeltas: boolean;
 }
 
 /**
@@ -229,6 +235,45 @@ export interface RecordRequest {
   readonly path: string;
 }
 
+/**
+ * Asks for the chunk `ChunkRequest` would, as the fixed-size blocks
+ * (`DELTA_BLOCK_SIZE`, the last one shorter) that differ from the bytes the
+ * asker already holds at that range: `signatures` holds, block by block,
+ * the first `BLOCK_SIGNATURE_SIZE` bytes of the BLAKE3 of the asker's old
+ * block. A hint only: the asker verifies the assembled chunk against `hash`.
+ */
+export interface BlockRequest {
+  readonly type: "block_request";
+  /** Request id (unsigned 32-bit), echoed in the response. */
+  readonly id: number;
+  readonly path: string;
+  /** BLAKE3 of the whole chunk, 32 bytes. */
+  readonly hash: Uint8Array;
+  readonly offset: number;
+  /** 1 to `MAX_CHUNK_SIZE` bytes. */
+  readonly length: number;
+  /** `BLOCK_SIGNATURE_SIZE` bytes per block of the chunk's length. */
+  readonly signatures: Uint8Array;
+}
+
+/**
+ * Answer to the `BlockRequest` with the same `id`. Only `ok` carries a
+ * `bitmap` (bit `i % 8` of byte `i / 8` set: block `i` differs and is in
+ * `data`) and data: the differing blocks in order, `rawLength` bytes raw
+ * or as an LZ4 block strictly shorter. Other statuses carry nothing.
+ */
+export interface BlockResponse {
+  readonly type: "block_response";
+  readonly id: number;
+  readonly status: ChunkStatus;
+  readonly compression: ChunkCompression;
+  /** One bit per block of the request, `ceil(blocks / 8)` bytes when ok, else empty. */
+  readonly bitmap: Uint8Array;
+  /** Bytes of the differing blocks, 0 to `MAX_CHUNK_SIZE` (0 unless ok). */
+  readonly rawLength: number;
+  readonly data: Uint8Array;
+}
+
 /** Any application message. */
 export type Message =
   | Hello
@@ -240,7 +285,9 @@ export type Message =
   | GroupRekey
   | Availability
   | IndexDiff
-  | RecordRequest;
+  | RecordRequest
+  | BlockRequest
+  | BlockResponse;
 
 /** The `type` tag of a message. */
 export type MessageType = Message["type"];

@@ -6,6 +6,8 @@
  */
 export type {
   Availability,
+  BlockRequest,
+  BlockResponse,
   ChunkCompression,
   ChunkRange,
   ChunkRequest,
@@ -36,7 +38,10 @@ export {
   MESSAGE_TYPE_CODES,
 } from "./codec.ts";
 export { BufferPool, POOLED_MAX, receivedMessages } from "./buffer_pool.ts";
-export { checkResponseMatchesRequest } from "./response_match.ts";
+export {
+  checkBlockResponseMatchesRequest,
+  checkResponseMatchesRequest,
+} from "./response_match.ts";
 export {
   caseFoldKey,
   LOCAL_NAMING_RULES,
@@ -54,8 +59,12 @@ export {
   UnsupportedVersionError,
 } from "./errors.ts";
 export {
+  BLOCK_SIGNATURE_SIZE,
+  blocksOf,
+  DELTA_BLOCK_SIZE,
   HASH_SIZE,
   MAX_AVAILABILITY_RANGES,
+  MAX_BLOCKS_PER_CHUNK,
   MAX_CHUNK_SIZE,
   MAX_CHUNKS_PER_RECORD,
   MAX_FILE_SIZE,

@@ -160,8 +160,9 @@ export class ConnectedPeers implements PeerDirectory {
     peer.claims = undefined;
     peer.disconnectedAt = this.#now();
     session.closed(reason);
-    this.#bytesReceived += session.requester.wireBytes;
-    peer.bytesReceived += session.requester.wireBytes;
+    const received = session.requester.wireBytes + session.blocks.wireBytes;
+    this.#bytesReceived += received;
+    peer.bytesReceived += received;
     if (responder !== undefined) {
       this.#bytesSent += responder.bytesSent;
       peer.bytesSent += responder.bytesSent;
@@ -204,10 +205,17 @@ export class ConnectedPeers implements PeerDirectory {
           return session.open;
         },
         get load() {
-          return session.requester.inFlightBytes;
+          return session.requester.inFlightBytes +
+            session.blocks.inFlightBytes;
         },
         request: (p, h, offset, length, signal) =>
           session.requestChunk(p, h, offset, length, signal),
+        ...(session.state().blockDeltas
+          ? {
+            requestBlocks: (p, h, offset, base, signal) =>
+              session.blocks.request(p, h, offset, base, signal),
+          }
+          : {}),
         // Read at each choice: the claim grows while the pull runs.
         ...(whole ? {} : {
           holds: (index: number) => claims!.holds(path, hash, index),
@@ -317,7 +325,8 @@ export class ConnectedPeers implements PeerDirectory {
       const done = state !== undefined && state.initialReceived &&
         state.allAcked;
       if (peer.session !== undefined && !done) allExchanged = false;
-      const peerReceived = peer.session?.requester.wireBytes ?? 0;
+      const peerReceived = (peer.session?.requester.wireBytes ?? 0) +
+        (peer.session?.blocks.wireBytes ?? 0);
       const peerSent = peer.responder?.bytesSent ?? 0;
       const peerPartialSent = peer.responder?.partialBytesSent ?? 0;
       received += peerReceived;

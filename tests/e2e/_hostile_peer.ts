@@ -195,6 +195,7 @@ export class HostilePeer {
       posixNames: false,
       swarming: false,
       recordDiffs: false,
+      blockDeltas: false,
     });
     await peer.hello();
     await peer.send({ type: "index_ack", sequence: 0n });

@@ -92,6 +92,7 @@ export function sampleMessages(): Message[] {
       posixNames: false,
       swarming: true,
       recordDiffs: true,
+      blockDeltas: true,
     },
     {
       type: "hello",
@@ -102,6 +103,7 @@ export function sampleMessages(): Message[] {
       posixNames: false,
       swarming: false,
       recordDiffs: false,
+      blockDeltas: false,
     },
     { type: "index_batch", records: [], last: true },
     {
@@ -172,6 +174,42 @@ export function sampleMessages(): Message[] {
       added: [{ length: 5000, hash: hashOf(31) }],
     }),
     { type: "record_request", path: "video/film.mkv" },
+    {
+      type: "block_request",
+      id: 7,
+      path: "video/film.mkv",
+      hash: hashOf(40),
+      offset: 1 << 30,
+      length: 9000,
+      signatures: hashOf(41, 24),
+    },
+    {
+      type: "block_response",
+      id: 7,
+      status: "ok",
+      compression: "none",
+      bitmap: Uint8Array.of(0b101),
+      rawLength: 4096 + 808,
+      data: new Uint8Array(4096 + 808).fill(3),
+    },
+    {
+      type: "block_response",
+      id: 8,
+      status: "ok",
+      compression: "none",
+      bitmap: Uint8Array.of(0),
+      rawLength: 0,
+      data: new Uint8Array(0),
+    },
+    {
+      type: "block_response",
+      id: 9,
+      status: "changed",
+      compression: "none",
+      bitmap: new Uint8Array(0),
+      rawLength: 0,
+      data: new Uint8Array(0),
+    },
   ];
 }
 
@@ -296,7 +334,8 @@ export function specEncode(msg: any): Uint8Array {
         .u8(
           msg.flagsByte ??
             ((msg.caseInsensitive ? 1 : 0) | (msg.posixNames ? 2 : 0) |
-              (msg.swarming ? 4 : 0) | (msg.recordDiffs ? 8 : 0)),
+              (msg.swarming ? 4 : 0) | (msg.recordDiffs ? 8 : 0) |
+              (msg.blockDeltas ? 16 : 0)),
         );
       break;
     case "index_batch":
@@ -338,6 +377,16 @@ export function specEncode(msg: any): Uint8Array {
     }
     case "record_request":
       b.u8(10).str(msg.path);
+      break;
+    case "block_request":
+      b.u8(11).varint(msg.id).str(msg.path).raw(msg.hash).varint(msg.offset)
+        .varint(msg.length).varint(msg.signatures.length).raw(msg.signatures);
+      break;
+    case "block_response":
+      b.u8(12).varint(msg.id).u8(msg.statusCode ?? STATUS_CODES[msg.status])
+        .u8(msg.compressionCode ?? (msg.compression === "lz4" ? 1 : 0))
+        .varint(msg.bitmap.length).raw(msg.bitmap).varint(msg.rawLength)
+        .varint(msg.data.length).raw(msg.data);
       break;
     default:
       throw new Error(`specEncode: unknown type ${msg.type}`);

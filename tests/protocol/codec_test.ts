@@ -71,6 +71,7 @@ Deno.test("encodeMessage() matches the documented byte layout", () => {
         posixNames: false,
         swarming: false,
         recordDiffs: false,
+        blockDeltas: false,
       }),
     ],
     [1, 2, 0xac, 0x02, 2, 0x68, 0x69, 1],
@@ -144,6 +145,7 @@ Deno.test("encodeMessage() round-trips edge values", () => {
     posixNames: false,
     swarming: false,
     recordDiffs: false,
+    blockDeltas: false,
   });
   roundTrip({
     type: "chunk_request",
@@ -576,6 +578,7 @@ const hello = {
   posixNames: false,
   swarming: false,
   recordDiffs: false,
+  blockDeltas: false,
 };
 const request = {
   type: "chunk_request",
@@ -631,7 +634,7 @@ const BAD_MESSAGES: readonly BadCase[] = [
   },
   {
     name: "hello: unknown flag",
-    msg: { ...hello, flagsByte: 16 },
+    msg: { ...hello, flagsByte: 32 },
     error: MalformedMessageError,
     api: false,
   },
@@ -763,6 +766,88 @@ const BAD_MESSAGES: readonly BadCase[] = [
   },
 ];
 
+const blockRequest = {
+  type: "block_request",
+  id: 3,
+  path: "a/b",
+  hash: hashOf(1),
+  offset: 0,
+  length: 4097,
+  signatures: hashOf(2, 16),
+};
+const blockResponse = {
+  type: "block_response",
+  id: 3,
+  status: "ok",
+  compression: "none",
+  bitmap: Uint8Array.of(1),
+  rawLength: 10,
+  data: hashOf(1, 10),
+};
+
+/** Block requests and answers breaking each rule of theirs. */
+const BLOCK_CASES: readonly BadCase[] = [
+  {
+    name: "block request: one signature for two blocks",
+    msg: { ...blockRequest, signatures: hashOf(2, 8) },
+    error: MalformedMessageError,
+  },
+  {
+    name: "block request: length 0",
+    msg: { ...blockRequest, length: 0, signatures: new Uint8Array(0) },
+    error: MalformedMessageError,
+  },
+  {
+    name: "block request: length over 256 KiB",
+    msg: {
+      ...blockRequest,
+      length: 262_145,
+      signatures: new Uint8Array(65 * 8),
+    },
+    error: LimitExceededError,
+  },
+  {
+    name: "block request: bad path",
+    msg: { ...blockRequest, path: "../x" },
+    error: InvalidPathError,
+  },
+  {
+    name: "block response: ok without a bitmap",
+    msg: { ...blockResponse, bitmap: new Uint8Array(0) },
+    error: MalformedMessageError,
+  },
+  {
+    name: "block response: bitmap over 8 bytes",
+    msg: { ...blockResponse, bitmap: new Uint8Array(9) },
+    error: LimitExceededError,
+  },
+  {
+    name: "block response: raw length mismatch",
+    msg: { ...blockResponse, rawLength: 11 },
+    error: MalformedMessageError,
+  },
+  {
+    name: "block response: lz4 not smaller",
+    msg: { ...blockResponse, compression: "lz4" },
+    error: MalformedMessageError,
+  },
+  {
+    name: "block response: changed with a bitmap",
+    msg: {
+      ...blockResponse,
+      status: "changed",
+      data: new Uint8Array(0),
+      rawLength: 0,
+    },
+    error: MalformedMessageError,
+  },
+  {
+    name: "block response: unknown status",
+    msg: { ...blockResponse, status: "maybe", statusCode: 4 },
+    error: MalformedMessageError,
+  },
+];
+
 /** An `IndexDiff` breaking each rule of its own (see `checkIndexDiff`). */
 function indexDiffCases(): BadCase[] {
   const d = indexDiff();
@@ -844,7 +929,7 @@ function indexDiffCases(): BadCase[] {
 }
 
 Deno.test("encodeMessage() and decodeMessage() reject every rule with its error", () => {
-  for (const c of BAD_MESSAGES) {
+  for (const c of [...BAD_MESSAGES, ...BLOCK_CASES]) {
     if (c.api !== false) {
       assertThrows(
         () => encodeMessage(c.msg as Message),

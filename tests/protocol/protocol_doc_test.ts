@@ -5,10 +5,12 @@
  * what it refuses, and name the codec's type bytes and limits.
  */
 import {
+  BLOCK_SIGNATURE_SIZE,
   decodeMessage,
   encodeMessage,
   HASH_SIZE,
   MAX_AVAILABILITY_RANGES,
+  MAX_BLOCKS_PER_CHUNK,
   MAX_CHUNK_SIZE,
   MAX_CHUNKS_PER_RECORD,
   MAX_FILE_SIZE,
@@ -62,6 +64,7 @@ function goldenMessages(): Message[] {
       posixNames: false,
       swarming: false,
       recordDiffs: false,
+      blockDeltas: false,
     },
     {
       type: "index_batch",
@@ -187,6 +190,18 @@ Deno.test("docs/PROTOCOL.md gives the codec's limits for every bounded field", (
     "IndexDiff.addedCount": [0n, BigInt(MAX_CHUNKS_PER_RECORD)],
     "IndexDiff.added.length": [1n, BigInt(MAX_CHUNK_SIZE)],
     "RecordRequest.path": [1n, BigInt(MAX_PATH_BYTES)],
+    "BlockRequest.id": [0n, BigInt(MAX_REQUEST_ID)],
+    "BlockRequest.path": [1n, BigInt(MAX_PATH_BYTES)],
+    "BlockRequest.offset": [0n, BigInt(MAX_FILE_SIZE)],
+    "BlockRequest.length": [1n, BigInt(MAX_CHUNK_SIZE)],
+    "BlockRequest.signatures": [
+      BigInt(BLOCK_SIGNATURE_SIZE),
+      BigInt(MAX_BLOCKS_PER_CHUNK * BLOCK_SIGNATURE_SIZE),
+    ],
+    "BlockResponse.id": [0n, BigInt(MAX_REQUEST_ID)],
+    "BlockResponse.bitmap": [0n, BigInt(MAX_BLOCKS_PER_CHUNK / 8)],
+    "BlockResponse.rawLength": [0n, BigInt(MAX_CHUNK_SIZE)],
+    "BlockResponse.data": [0n, BigInt(MAX_CHUNK_SIZE)],
     "File record.path": [1n, BigInt(MAX_PATH_BYTES)],
     "File record.size": [0n, BigInt(MAX_FILE_SIZE)],
     "File record.mtimeNs": [MIN_MTIME_NS, MAX_MTIME_NS],
@@ -245,6 +260,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       posixNames: false,
       swarming: false,
       recordDiffs: false,
+      blockDeltas: false,
     }),
   ];
   const response = [
@@ -261,7 +277,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
     doc.encode({ type: "availability", path: "f", hash: hashOf(1), ranges });
   const broken: [string, Uint8Array][] = [
     ["Availability range of 0 chunks", availability([{ start: 3, count: 0 }])],
-    ["unknown type byte", new Uint8Array([11, 0])],
+    ["unknown type byte", new Uint8Array([13, 0])],
     ["trailing byte", new Uint8Array([...ack, 0])],
     ["truncated", new Uint8Array(ack.slice(0, 1))],
     ["non-canonical varint", new Uint8Array([3, 0x85, 0x00])],
@@ -274,7 +290,31 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
       doc.encode({ type: "index_ack", sequence: 1n << 63n }),
     ],
     ["Hello version 3", new Uint8Array([1, 3, ...hello.slice(2)])],
-    ["Hello flag bit 4", new Uint8Array([...hello.slice(0, -1), 16])],
+    ["Hello flag bit 5", new Uint8Array([...hello.slice(0, -1), 32])],
+    [
+      "BlockRequest with no signatures",
+      doc.encode({
+        type: "block_request",
+        id: 1,
+        path: "f",
+        hash: hashOf(1),
+        offset: 0,
+        length: 4097,
+        signatures: new Uint8Array(0),
+      }),
+    ],
+    [
+      "BlockResponse bitmap of 9 bytes",
+      doc.encode({
+        type: "block_response",
+        id: 1,
+        status: "ok",
+        compression: "none",
+        bitmap: new Uint8Array(9),
+        rawLength: 0,
+        data: new Uint8Array(0),
+      }),
+    ],
     ["IndexDiff with no edits", doc.encode({ ...indexDiff(), edits: [] })],
     ["bool byte 2", new Uint8Array([2, 2, 0])],
     [
@@ -299,6 +339,7 @@ Deno.test("the layouts of docs/PROTOCOL.md and decodeMessage() refuse the same b
         posixNames: false,
         swarming: false,
         recordDiffs: false,
+        blockDeltas: false,
       }),
     ],
   ];

@@ -8,8 +8,9 @@
  * at the chunks' offsets, in an order of this receiver's own
  * (`../swarm/chunk_order.ts`), with a window of chunks fetched ahead
  * (chunks the part holds in place already, copied from the old version or
- * left by an interrupted pull, are kept first); small files are assembled
- * in memory.
+ * left by an interrupted pull, are kept first; a changed chunk over old
+ * bytes comes as a block delta, `block_fetch.ts`); small files are
+ * assembled in memory.
  * @module
  */
 
@@ -38,6 +39,7 @@ import {
   StalledSourceError,
 } from "./source_stalls.ts";
 import { FileSources, PARTIAL_REQUEST_TIMEOUT_MS } from "./file_sources.ts";
+import { fetchAsBlocks } from "./block_fetch.ts";
 import {
   type ChunkSink,
   type ChunkSource,
@@ -93,10 +95,7 @@ export interface ChunkFetcherOptions {
   readonly stalls?: SourceStalls;
 }
 
-export {
-  PARTIAL_REQUEST_TIMEOUT_MS,
-  SOURCE_REFRESH_MS,
-} from "./file_sources.ts";
+export { SOURCE_REFRESH_MS } from "./file_sources.ts";
 
 /** Gets the chunks of files from local disk or peers. */
 export class ChunkFetcher {
@@ -123,13 +122,12 @@ export class ChunkFetcher {
   /**
    * Writes every chunk of `record` into `sink`: first the chunks the sink
    * holds already (in place, or in a resumed `.part`), then the others,
-   * fetched with up to `windowBytes` asked for and not yet answered. Which
-   * chunk next: the least loaded source that can serve a needed chunk is
-   * offered the next one of its lane (`../swarm/chunk_order.ts`), so
-   * receivers starting together ask for different chunks and a busy
-   * complete holder leaves to partial holders what they have. Chunks are
-   * written at their offsets in blocks (`chunk_writes.ts`), at most 2 MiB
-   * waiting. `progress` is told of the bytes of each write or keep.
+   * with up to `windowBytes` asked for and not yet answered, the next one
+   * offered to the least loaded source that can serve it, from its lane
+   * (`../swarm/chunk_order.ts`: receivers starting together ask for
+   * different chunks, a busy complete holder leaves partial holders what
+   * they have). Written at their offsets in blocks (`chunk_writes.ts`),
+   * at most 2 MiB waiting. `progress` is told of each write or keep.
    */
   async fill(
     record: FileRecord,
@@ -206,7 +204,7 @@ export class ChunkFetcher {
               }),
             );
           }
-          this.#fetch(record, index, source).then((data) => {
+          this.#fetch(record, index, source, sink).then((data) => {
             if (asked.get(index) !== ask) { // its source stalled: given up on
               buffers.give(data);
               return;
@@ -331,11 +329,12 @@ export class ChunkFetcher {
     }
   }
 
-  /** Chunk `index`: from local disk if a file holds it, else from `source`. */
+  /** Chunk `index`: from local disk if a file holds it, else from `source` (as blocks if it can). */
   async #fetch(
     record: FileRecord,
     index: number,
     source: ChunkSource,
+    sink: ChunkSink,
   ): Promise<Uint8Array> {
     const chunk = record.chunks[index]!;
     // Looked up synchronously: asked at once, the source's load counts
@@ -348,7 +347,9 @@ export class ChunkFetcher {
         return local;
       }
     }
-    return await this.#ask(source, record.path, chunk);
+    const { path } = record;
+    return await fetchAsBlocks(source, path, chunk, sink, this.#stalls) ??
+      await this.#ask(source, path, chunk);
   }
 
   /**

@@ -21,6 +21,20 @@ export interface ChunkSource {
     signal?: AbortSignal,
   ): Promise<Uint8Array>;
   /**
+   * Present on a peer that answers block requests (its hello set
+   * `blockDeltas`): the `base.length` bytes at `offset`, asked for as the
+   * blocks that differ from `base` (our old bytes there) and verified
+   * whole against `hash`; `BlockDeltaMismatchError` when they do not
+   * assemble to it (then ask with `request`).
+   */
+  requestBlocks?(
+    path: string,
+    hash: Uint8Array,
+    offset: number,
+    base: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array>;
+  /**
    * Present on a peer still receiving the file (it announced part of it):
    * whether it holds chunk `index`. Absent: it holds the whole file.
    */
@@ -52,6 +66,13 @@ export interface ChunkSink {
    * version of the file: see `PartFile.fromCopy`).
    */
   inPlace?(offset: number, length: number): boolean;
+  /**
+   * Leading bytes of the old version the sink holds, in a part copied
+   * from it (`PartFile.fromCopy`), read with `readBack`: where a chunk is
+   * not in place, its old bytes at that offset may still share most blocks
+   * with it (see `../delta/mod.ts`). 0 or absent: none.
+   */
+  readonly copiedBytes?: number;
 }
 
 /** Who can give us a chunk: the engine's peers, as the pull room sees them. */

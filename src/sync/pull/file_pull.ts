@@ -140,6 +140,7 @@ function heldSink(
       partials.wrote(file, offset, length);
     },
     inPlace: (offset, length) => part.inPlace(offset, length),
+    copiedBytes: part.copiedBytes,
   };
 }
 

@@ -2,8 +2,8 @@
  * The session room: one connected peer as the sync protocol sees it. The
  * peer session exchanges indexes (records converted from wire form and
  * checked at the edge, case collisions caught on case-insensitive disks)
- * and carries chunk requests both ways: ours to the peer (chunk requests)
- * and the peer's to us (responder, with its open-file cache).
+ * and carries chunk requests both ways: ours to the peer (chunk and block
+ * requests) and the peer's to us (responder, with its open-file cache).
  * @module
  */
 
@@ -17,6 +17,12 @@ export {
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
 export { PeerSession } from "./peer_session.ts";
+export {
+  BlockRequester,
+  BlockRequestsBusyError,
+  MAX_BLOCK_REQUESTS,
+} from "./block_requests.ts";
+export { answerBlockRequest, type BlockAnswer } from "./block_answer.ts";
 export { isPoisoned, repairedVersion } from "./poisoned_version.ts";
 export { NameReports } from "./name_reports.ts";
 export {

@@ -26,6 +26,10 @@
 import { getLogger } from "@logtape/logtape";
 import { fingerprint } from "../../identity/mod.ts";
 import {
+  type BlockRequest,
+  type BlockResponse,
+  type ChunkRequest,
+  type ChunkResponse,
   decodeOwnedMessage,
   encodedRecordSize,
   encodeMessageParts,
@@ -39,9 +43,14 @@ import {
   type WireFileRecord,
 } from "../../protocol/mod.ts";
 import { ChunkRequester, PeerGoneError } from "./chunk_requests.ts";
+import { BlockRequester } from "./block_requests.ts";
 import { toWireRecord } from "./wire_record.ts";
 import { SameReplicaError, SessionProtocolError } from "./session_errors.ts";
-import type { PeerSessionOptions, SessionState } from "./session_options.ts";
+import type {
+  ChunkServer,
+  PeerSessionOptions,
+  SessionState,
+} from "./session_options.ts";
 import { type HeldPage, heldPage } from "./held_page.ts";
 import { SkippedRecords } from "./skipped_records.ts";
 import { NameReports } from "./name_reports.ts";
@@ -55,6 +64,32 @@ const log = getLogger(["dsync", "sync", "session"]);
 
 const PAGE = 1000;
 
+/** Chunk and block requests go to the responder, answers to their requester. */
+function routeTransfer(
+  msg: ChunkRequest | BlockRequest | ChunkResponse | BlockResponse,
+  server: ChunkServer | undefined,
+  chunks: ChunkRequester,
+  blocks: BlockRequester,
+): void {
+  if (msg.type === "chunk_request" || msg.type === "block_request") {
+    server?.handle(msg);
+  } else if (msg.type === "chunk_response") chunks.handleResponse(msg);
+  else blocks.handleResponse(msg);
+}
+
+/** Logs an index batch that would not encode (a bug, not the peer's doing). */
+function logEncodeFailure(
+  err: unknown,
+  hello: Hello | undefined,
+  fingerprint: string,
+): void {
+  if (!(err instanceof ProtocolError)) return;
+  log.error("Cannot encode an index batch for {peer}: {error}", {
+    peer: peerLabel(hello?.name, fingerprint),
+    error: err.message,
+  });
+}
+
 /** The protocol with one peer, over one connection. */
 export class PeerSession {
   readonly peerId: Uint8Array;
@@ -64,6 +99,8 @@ export class PeerSession {
   /** Deletions of never-seen paths dropped from this peer (see `neverSeen`). */
   tombstonesDropped = 0;
   readonly #requester: ChunkRequester;
+  /** Block requests in flight to this peer (when its hello takes them). */
+  readonly blocks: BlockRequester;
   readonly #batchRecords: number;
   readonly #batchBytes: number;
   #hello: Hello | undefined;
@@ -122,6 +159,7 @@ export class PeerSession {
       hashOffThread: options.hashOffThread,
       misbehaved: (err) => this.#violation(err),
     });
+    this.blocks = new BlockRequester((request) => this.send(request));
   }
 
   /** The peer's replica id, once it said hello. */
@@ -157,6 +195,7 @@ export class PeerSession {
       received: this.#received,
       peerInSync: this.#peerInSync,
       swarming: this.#hello?.swarming ?? false,
+      blockDeltas: this.#hello?.blockDeltas ?? false,
     };
   }
 
@@ -171,6 +210,7 @@ export class PeerSession {
       posixNames: this.#o.posixNames,
       swarming: true,
       recordDiffs: true,
+      blockDeltas: true,
     });
   }
 
@@ -237,6 +277,7 @@ export class PeerSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#requester.close(new PeerGoneError(`Peer disconnected: ${reason}`));
+    this.blocks.close(new PeerGoneError(`Peer disconnected: ${reason}`));
     this.#intake.close();
   }
 
@@ -262,10 +303,10 @@ export class PeerSession {
       case "index_batch":
         return this.#onBatch(hello.replicaId, msg);
       case "chunk_request":
-        this.#o.chunks?.handle(msg);
-        return undefined;
+      case "block_request":
       case "chunk_response":
-        this.#requester.handleResponse(msg);
+      case "block_response":
+        routeTransfer(msg, this.#o.chunks, this.#requester, this.blocks);
         return undefined;
       case "in_sync":
         this.#peerInSync = msg.sequence;
@@ -348,15 +389,9 @@ export class PeerSession {
       try {
         await this.#sendDelta();
       } catch (err) {
-        if (this.#closed) return;
-        if (err instanceof ProtocolError) {
-          log.error("Cannot encode an index batch for {peer}: {error}", {
-            peer: peerLabel(this.#hello?.name, this.fingerprint),
-            error: err.message,
-          });
-          return;
-        }
-        return; // the connection failed; the pool reports it
+        // A failed connection is the pool's to report.
+        if (!this.#closed) logEncodeFailure(err, this.#hello, this.fingerprint);
+        return;
       }
     }
   }

@@ -24,6 +24,8 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
+  type BlockRequest,
+  type BlockResponse,
   BufferPool,
   type ChunkRequest,
   type ChunkResponse,
@@ -41,6 +43,7 @@ import {
   type IgnoreCheck,
   type PartialChunks,
 } from "./chunk_answer.ts";
+import { answerBlockRequest, type BlockAnswer } from "./block_answer.ts";
 
 const log = getLogger(["dsync", "sync", "responder"]);
 
@@ -55,7 +58,7 @@ export class TooManyRequestsError extends Error {
 /** Where a responder's answers go: the peer's session. */
 export interface AnswerLink {
   /** Sends one answer (resolves once written). */
-  send(response: ChunkResponse): Promise<void>;
+  send(response: ChunkResponse | BlockResponse): Promise<void>;
 }
 
 /** Told of files whose content changed while a peer fetched them (the engine rescans them soon). */
@@ -120,7 +123,7 @@ export class ChunkResponder {
   readonly #opts: ChunkResponderOptions;
   readonly #maxSending: number;
   readonly #maxQueued: number;
-  readonly #queue: ChunkRequest[] = [];
+  readonly #queue: (ChunkRequest | BlockRequest)[] = [];
   #head = 0;
   #sending = 0;
   #sendingCount = 0;
@@ -157,7 +160,7 @@ export class ChunkResponder {
   }
 
   /** Queues a request. Throws {@linkcode TooManyRequestsError} when the queue is full. */
-  handle(request: ChunkRequest): void {
+  handle(request: ChunkRequest | BlockRequest): void {
     if (this.#closed) return;
     if (this.#queue.length - this.#head >= this.#maxQueued) {
       throw new TooManyRequestsError(this.#maxQueued);
@@ -235,17 +238,7 @@ export class ChunkResponder {
         this.#queue.splice(0, this.#head);
         this.#head = 0;
       }
-      const answer = answerChunkRequest(
-        this.#opts.folder,
-        this.#opts.ignore,
-        request,
-        this.#files,
-        this.#policy,
-        !this.#opts.loopback && this.#governor.compressing,
-        this.#opts.indexed,
-        this.#opts.partials,
-        this.#buffers,
-      );
+      const answer = this.#answer(request);
       if (answer.fromPartial) {
         this.partialBytesSent += answer.response.data.length;
       }
@@ -254,7 +247,10 @@ export class ChunkResponder {
       }
       if (answer.changed) this.#opts.changed?.add(request.path);
       if (answer.refusal !== undefined) this.#logRefusal(request, answer);
-      this.#send(answer.response, answer.readBuffer);
+      this.#send(
+        answer.response,
+        "readBuffer" in answer ? answer.readBuffer : undefined,
+      );
       if (performance.now() - busySince >= MAX_BUSY_MS) {
         // Let the connection read and write.
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -263,7 +259,40 @@ export class ChunkResponder {
     }
   }
 
-  #logRefusal(request: ChunkRequest, answer: ChunkAnswer): void {
+  /** Reads, checks and encodes the answer to `request` (never throws). */
+  #answer(request: ChunkRequest | BlockRequest): ChunkAnswer | BlockAnswer {
+    const o = this.#opts;
+    const compress = !o.loopback && this.#governor.compressing;
+    if (request.type === "block_request") {
+      return answerBlockRequest(
+        o.folder,
+        o.ignore,
+        request,
+        this.#files,
+        this.#policy,
+        compress,
+        o.indexed,
+        o.partials,
+        this.#buffers,
+      );
+    }
+    return answerChunkRequest(
+      o.folder,
+      o.ignore,
+      request,
+      this.#files,
+      this.#policy,
+      compress,
+      o.indexed,
+      o.partials,
+      this.#buffers,
+    );
+  }
+
+  #logRefusal(
+    request: ChunkRequest | BlockRequest,
+    answer: ChunkAnswer | BlockAnswer,
+  ): void {
     const n = ++this.#refusals;
     const fields = {
       path: request.path,
@@ -287,7 +316,10 @@ export class ChunkResponder {
   }
 
   /** Sends `response`; `readBuffer` goes back to the pool once it is written. */
-  #send(response: ChunkResponse, readBuffer: Uint8Array | undefined): void {
+  #send(
+    response: ChunkResponse | BlockResponse,
+    readBuffer: Uint8Array | undefined,
+  ): void {
     const size = response.data.length + 16;
     this.#sending += size;
     this.#sendingCount++;

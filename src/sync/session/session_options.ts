@@ -15,6 +15,7 @@ import type {
 } from "../../index/mod.ts";
 import type {
   Availability,
+  BlockRequest,
   ChunkRequest,
   Message,
   WireFileRecord,
@@ -110,7 +111,7 @@ export interface SessionListener {
 /** Takes the peer's chunk requests (a `ChunkResponder` behind the engine's `PeerLine`). */
 export interface ChunkServer {
   /** Queues `request`; throwing closes the connection (e.g. a flood). */
-  handle(request: ChunkRequest): void;
+  handle(request: ChunkRequest | BlockRequest): void;
 }
 
 /** Options of a `PeerSession`. */
@@ -191,4 +192,6 @@ export interface SessionState {
   readonly peerInSync: bigint | undefined;
   /** The peer takes `Availability` messages (its hello set `swarming`). */
   readonly swarming: boolean;
+  /** The peer's hello said it answers block requests (`block_requests.ts`). */
+  readonly blockDeltas: boolean;
 }

@@ -398,6 +398,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             posixNames: false,
             swarming: false,
             recordDiffs: false,
+            blockDeltas: false,
           }),
         ),
       "SameReplicaError",
@@ -414,6 +415,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
           posixNames: false,
           swarming: false,
           recordDiffs: false,
+          blockDeltas: false,
         });
         s.receive(hello);
         s.receive(hello);
@@ -433,6 +435,7 @@ Deno.test("PeerSession closes the link on protocol violations, never throwing", 
             posixNames: false,
             swarming: false,
             recordDiffs: false,
+            blockDeltas: false,
           }),
         );
         s.receive(

@@ -111,6 +111,7 @@ const hello: Hello = {
   posixNames: true,
   swarming: true,
   recordDiffs: true,
+  blockDeltas: true,
 };
 
 Deno.test("RecordDiffs.diffFor() diffs against the peer's record, or our replaced version once the peer acked it", () => {

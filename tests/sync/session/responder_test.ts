@@ -229,7 +229,7 @@ Deno.test("ChunkResponder compresses for a peer on a link, never for a loopback 
         loopback,
         to: {
           send: (response) => {
-            sent.push(response);
+            sent.push(response as ChunkResponse);
             return Promise.resolve();
           },
         },
@@ -260,7 +260,10 @@ Deno.test("ChunkResponder reads into a buffer again only once its answer is writ
       ignore: noIgnore,
       to: {
         send: (response) => {
-          sent.push({ response, copy: response.data.slice() });
+          sent.push({
+            response: response as ChunkResponse,
+            copy: response.data.slice(),
+          });
           return new Promise<void>((resolve) => written.push(resolve));
         },
       },
