@@ -21,12 +21,17 @@ async function bytesReceived(
   env: Record<string, string>,
 ): Promise<number> {
   let received = -1;
-  await waitFor(async () => {
-    const run = await runDsync(["status", "-d", dir, "--json"], { env });
-    if (run.code !== 0) return false;
-    received = (JSON.parse(run.stdout) as StatusDocument).bytesReceived;
-    return true;
-  }, `the status of ${dir}`, 15_000, 200);
+  await waitFor(
+    async () => {
+      const run = await runDsync(["status", "-d", dir, "--json"], { env });
+      if (run.code !== 0) return false;
+      received = (JSON.parse(run.stdout) as StatusDocument).bytesReceived;
+      return true;
+    },
+    `the status of ${dir}`,
+    15_000,
+    200,
+  );
   return received;
 }
 

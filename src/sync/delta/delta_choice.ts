@@ -16,8 +16,6 @@ export interface DeltaSituation {
   readonly oldBytesFrom: number;
   /** The chunk's length. */
   readonly length: number;
-  /** The chunk's bytes were already asked for as blocks and did not assemble. */
-  readonly blocksFailed: boolean;
 }
 
 /**
@@ -25,9 +23,9 @@ export interface DeltaSituation {
  * chunk to compare with (a `.part` copied from the old version, long
  * enough), from a peer that serves them, for a chunk of at least two
  * blocks (one block saves nothing over the whole chunk, and costs a
- * signature), and not again after a failed attempt.
+ * signature).
  */
 export function askAsBlocks(s: DeltaSituation): boolean {
-  return s.peerTakesBlocks && s.partIsCopy && !s.blocksFailed &&
+  return s.peerTakesBlocks && s.partIsCopy &&
     s.length >= 2 * DELTA_BLOCK_SIZE && s.oldBytesFrom >= s.length;
 }

@@ -43,24 +43,19 @@ export async function fetchAsBlocks(
   signal?: AbortSignal,
 ): Promise<Uint8Array | undefined> {
   const copied = sink.copiedBytes ?? 0;
-  if (
-    source.requestBlocks === undefined || source.holds !== undefined ||
-    sink.readBack === undefined ||
-    !askAsBlocks({
-      peerTakesBlocks: true,
-      partIsCopy: copied > 0,
-      oldBytesFrom: Math.max(0, copied - chunk.offset),
-      length: chunk.length,
-      blocksFailed: false,
-    })
-  ) {
-    return undefined;
-  }
-  const base = await sink.readBack(chunk.offset, chunk.length);
+  const asks = askAsBlocks({
+    peerTakesBlocks: source.requestBlocks !== undefined,
+    partIsCopy: copied > 0 && sink.readBack !== undefined,
+    oldBytesFrom: Math.max(0, copied - chunk.offset),
+    length: chunk.length,
+  });
+  // A partial holder is asked whole: its deadline stays with the fetcher.
+  if (!asks || source.holds !== undefined) return undefined;
+  const base = await sink.readBack!(chunk.offset, chunk.length);
   if (base === undefined) return undefined;
   stalls.sent(source.key, source.label);
   try {
-    const data = await source.requestBlocks(
+    const data = await source.requestBlocks!(
       path,
       chunk.hash,
       chunk.offset,
