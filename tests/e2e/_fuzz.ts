@@ -129,7 +129,7 @@ export async function runFuzz(
       const count = 1 + int(40);
       try {
         for (let i = 0; i < count && p.open; i++) {
-          const kind = int(11);
+          const kind = int(13);
           let message: Uint8Array;
           switch (kind) {
             case 0: {
@@ -251,6 +251,39 @@ export async function runFuzz(
                 path: pick(PATHS),
               });
               break;
+            case 10: {
+              // A block request: of the honest peer's start.txt (served,
+              // as blocks) or a guess, with signatures that fit or not.
+              const real = random() < 0.5;
+              const length = real ? 6 : pick([1, 4097, 262_144, 300_000]);
+              const fit = Math.ceil(length / 4096) * 8;
+              message = rawMessage({
+                type: "block_request",
+                id: int(2 ** 32),
+                path: real ? "start.txt" : pick(PATHS),
+                hash: real
+                  ? blake3(new TextEncoder().encode("start\n"))
+                  : bytes(32),
+                offset: real ? 0 : pick([0, int(70_000), 2 ** 40]),
+                length,
+                signatures: bytes(random() < 0.7 ? fit : int(600)),
+              });
+              break;
+            }
+            case 11: {
+              // A block answer nobody asked for, of any shape.
+              const data = bytes(int(200));
+              message = rawMessage({
+                type: "block_response",
+                id: int(100),
+                status: pick(["ok", "changed", "not_found", "refused"]),
+                compression: pick(["none", "lz4"]),
+                bitmap: bytes(int(10)),
+                rawLength: pick([data.length, int(300_000)]),
+                data,
+              });
+              break;
+            }
             default: {
               // A valid message with a few bytes flipped, or raw garbage.
               const base = encodeMessage({ type: "index_ack", sequence: 3n });
