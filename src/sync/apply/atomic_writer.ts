@@ -94,8 +94,7 @@ export class PartFile implements AsyncDisposable {
    * verify, then {@linkcode keep} them.
    */
   readonly resumable: number;
-  /** Leading bytes copied from the old version (see {@linkcode fromCopy}). */
-  copiedBytes = 0;
+  #copied = 0;
   /** Chunks already in place in a part copied from the old version (offset → length). */
   #inPlace: ReadonlyMap<number, number> | undefined;
   #file: Deno.FsFile | undefined;
@@ -179,9 +178,14 @@ export class PartFile implements AsyncDisposable {
     }
     const part = new PartFile(target, partPath, targetPath, file, 0);
     part.#inPlace = inPlace.chunks;
-    part.copiedBytes = Math.min(expected.size, target.size);
+    part.#copied = Math.min(expected.size, target.size);
     part.#position = undefined;
     return part;
+  }
+
+  /** Leading bytes copied from the old version (see {@linkcode fromCopy}). */
+  get copiedBytes(): number {
+    return this.#copied;
   }
 
   /** True when the part holds the target's chunk at `offset` of `length` bytes already (see {@linkcode fromCopy}). */

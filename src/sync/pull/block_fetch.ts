@@ -28,6 +28,39 @@ interface ChunkPlace {
   readonly length: number;
 }
 
+/** Where a fetcher counts the chunk bytes it got from peers. */
+export interface FetchCounts {
+  fetchedBytes: number;
+}
+
+/** Block deltas for one chunk fetcher: its stall watch and its counts. */
+export class BlockFetch {
+  readonly #stalls: SourceStalls;
+  readonly #counts: FetchCounts;
+
+  constructor(stalls: SourceStalls, counts: FetchCounts) {
+    this.#stalls = stalls;
+    this.#counts = counts;
+  }
+
+  /**
+   * The chunk `chunk` of `path` from `source` as a block delta over the
+   * bytes `sink` holds there, verified (and counted as fetched); undefined
+   * when blocks were not asked for or did not give the chunk (ask whole).
+   * Rejects as `ChunkSource.request` does when the source cannot serve it.
+   */
+  async fetch(
+    source: ChunkSource,
+    path: string,
+    chunk: ChunkPlace,
+    sink: ChunkSink,
+  ): Promise<Uint8Array | undefined> {
+    const data = await fetchAsBlocks(source, path, chunk, sink, this.#stalls);
+    if (data !== undefined) this.#counts.fetchedBytes += data.length;
+    return data;
+  }
+}
+
 /**
  * The chunk `chunk` of `path` from `source` as a block delta over the
  * bytes `sink` holds there, verified; undefined when blocks were not

@@ -39,7 +39,7 @@ import {
   StalledSourceError,
 } from "./source_stalls.ts";
 import { FileSources, PARTIAL_REQUEST_TIMEOUT_MS } from "./file_sources.ts";
-import { fetchAsBlocks } from "./block_fetch.ts";
+import { BlockFetch } from "./block_fetch.ts";
 import {
   type ChunkSink,
   type ChunkSource,
@@ -111,10 +111,12 @@ export class ChunkFetcher {
 
   readonly #seed: number;
   readonly #stalls: SourceStalls;
+  readonly #blocks: BlockFetch;
 
   constructor(options: ChunkFetcherOptions) {
     this.#o = options;
     this.#stalls = options.stalls ?? new SourceStalls();
+    this.#blocks = new BlockFetch(this.#stalls, this);
     this.#seed = options.orderSeed ??
       crypto.getRandomValues(new Uint32Array(1))[0]!;
   }
@@ -347,9 +349,8 @@ export class ChunkFetcher {
         return local;
       }
     }
-    const { path } = record;
-    return await fetchAsBlocks(source, path, chunk, sink, this.#stalls) ??
-      await this.#ask(source, path, chunk);
+    return await this.#blocks.fetch(source, record.path, chunk, sink) ??
+      await this.#ask(source, record.path, chunk);
   }
 
   /**
