@@ -44,21 +44,45 @@ export class BlockFetch {
   }
 
   /**
-   * The chunk `chunk` of `path` from `source` as a block delta over the
-   * bytes `sink` holds there, verified (and counted as fetched); undefined
-   * when blocks were not asked for or did not give the chunk (ask whole).
-   * Rejects as `ChunkSource.request` does when the source cannot serve it.
+   * The chunk `chunk` of `path` from `source`: as a block delta over the
+   * bytes `sink` holds there when that applies (verified, and counted as
+   * fetched), else, or when the blocks did not give the chunk, by `whole`.
+   * `whole` is called at once when blocks do not apply: a fetcher's
+   * request is then counted in the source's load before it picks the next
+   * chunk.
    */
-  async fetch(
+  fetch(
     source: ChunkSource,
     path: string,
     chunk: ChunkPlace,
     sink: ChunkSink,
-  ): Promise<Uint8Array | undefined> {
-    const data = await fetchAsBlocks(source, path, chunk, sink, this.#stalls);
-    if (data !== undefined) this.#counts.fetchedBytes += data.length;
-    return data;
+    whole: () => Promise<Uint8Array>,
+  ): Promise<Uint8Array> {
+    if (!appliesTo(source, chunk, sink)) return whole();
+    return fetchAsBlocks(source, path, chunk, sink, this.#stalls).then(
+      (data) => {
+        if (data === undefined) return whole();
+        this.#counts.fetchedBytes += data.length;
+        return data;
+      },
+    );
   }
+}
+
+/** Whether `chunk` is asked of `source` as blocks over what `sink` holds. */
+function appliesTo(
+  source: ChunkSource,
+  chunk: ChunkPlace,
+  sink: ChunkSink,
+): boolean {
+  const copied = sink.copiedBytes ?? 0;
+  // A partial holder is asked whole: its deadline stays with the fetcher.
+  return source.holds === undefined && askAsBlocks({
+    peerTakesBlocks: source.requestBlocks !== undefined,
+    partIsCopy: copied > 0 && sink.readBack !== undefined,
+    oldBytesFrom: Math.max(0, copied - chunk.offset),
+    length: chunk.length,
+  });
 }
 
 /**
@@ -67,23 +91,14 @@ export class BlockFetch {
  * asked for or did not give the chunk (ask whole). Rejects as
  * `ChunkSource.request` does when the source cannot serve it.
  */
-export async function fetchAsBlocks(
+async function fetchAsBlocks(
   source: ChunkSource,
   path: string,
   chunk: ChunkPlace,
   sink: ChunkSink,
   stalls: SourceStalls,
-  signal?: AbortSignal,
 ): Promise<Uint8Array | undefined> {
-  const copied = sink.copiedBytes ?? 0;
-  const asks = askAsBlocks({
-    peerTakesBlocks: source.requestBlocks !== undefined,
-    partIsCopy: copied > 0 && sink.readBack !== undefined,
-    oldBytesFrom: Math.max(0, copied - chunk.offset),
-    length: chunk.length,
-  });
-  // A partial holder is asked whole: its deadline stays with the fetcher.
-  if (!asks || source.holds !== undefined) return undefined;
+  if (!appliesTo(source, chunk, sink)) return undefined;
   const base = await sink.readBack!(chunk.offset, chunk.length);
   if (base === undefined) return undefined;
   stalls.sent(source.key, source.label);
@@ -93,7 +108,6 @@ export async function fetchAsBlocks(
       chunk.hash,
       chunk.offset,
       base,
-      signal,
     );
     stalls.answered(source.key);
     return data;

@@ -349,8 +349,8 @@ export class ChunkFetcher {
         return local;
       }
     }
-    return await this.#blocks.fetch(source, record.path, chunk, sink) ??
-      await this.#ask(source, record.path, chunk);
+    const whole = () => this.#ask(source, record.path, chunk);
+    return await this.#blocks.fetch(source, record.path, chunk, sink, whole);
   }
 
   /**

@@ -27,8 +27,12 @@ import {
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
 
-/** Most block requests in flight to one peer. */
-export const MAX_BLOCK_REQUESTS = 256;
+/**
+ * Most block requests in flight to one peer: each holds its old bytes (up
+ * to 256 KiB) until answered, so at most 16 MiB; a file's fetch window
+ * (1 MiB by default) keeps far fewer in flight.
+ */
+export const MAX_BLOCK_REQUESTS = 64;
 
 /** Too many block requests in flight: ask for the whole chunk. */
 export class BlockRequestsBusyError extends Error {

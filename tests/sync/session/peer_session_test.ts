@@ -23,6 +23,7 @@ import {
   WireRecordError,
 } from "../../../src/sync/session/wire_record.ts";
 import { waitFor } from "../../_wait.ts";
+import { diffBlocks } from "../../../src/sync/delta/mod.ts";
 
 const enc = new TextEncoder();
 
@@ -639,4 +640,43 @@ Deno.test("PeerSession asks for a poisoned local record to be repaired, instead 
   b.session.notifyLocalChanges();
   await until(() => a.remote.stored.has("20:bad"), "b's record at a");
   assertEquals(repaired, ["bad", "bad"]);
+});
+
+Deno.test("PeerSession carries block requests and answers, says whether the peer takes them, and closes on an answer that does not fit", async () => {
+  const old = enc.encode("old block ".repeat(1000));
+  const next = old.slice();
+  next.set(enc.encode("NEW"), 5000);
+  let fits = true;
+  const { a, b } = pair({
+    b: {
+      chunks: {
+        handle: (req) => {
+          if (req.type !== "block_request") return;
+          const diff = diffBlocks(next, req.signatures);
+          b.session.send({
+            type: "block_response",
+            id: req.id,
+            status: "ok",
+            compression: "none",
+            bitmap: fits ? diff.bitmap : new Uint8Array(diff.bitmap.length + 1),
+            rawLength: diff.blocks.length,
+            data: diff.blocks,
+          });
+        },
+      },
+    },
+  });
+  a.session.start();
+  b.session.start();
+  await until(() => a.session.state().helloReceived, "hello");
+  assert(a.session.state().blockDeltas, "b's hello takes block requests");
+  assertEquals(await a.session.blocks.request("f", blake3(next), 0, old), next);
+  assertEquals(a.session.blocks.wireBytes, 4096, "one block of 3 sent");
+  fits = false;
+  await assertRejects(
+    () => a.session.blocks.request("f", blake3(next), 0, old),
+    Error,
+  );
+  await until(() => a.closedWith !== undefined, "closed");
+  assertEquals(a.closedWith?.name, "MalformedMessageError");
 });
