@@ -12,7 +12,7 @@
  * changes into log lines: one a change for a few, one summary for many.
  * @module
  */
-import type { FileRecord, IndexStore } from "../index/mod.ts";
+import type { IndexStore, StoredChange } from "../index/mod.ts";
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
 
 /** One change as the page and `dsync status --json` show it. */
@@ -61,7 +61,7 @@ export function conflictOriginal(path: string): string | undefined {
 
 /** What a stored record says happened (pure). */
 export function changeOf(
-  record: FileRecord,
+  record: StoredChange,
   device: string,
   time: number,
 ): Change {
@@ -121,7 +121,7 @@ export function describeBurst(
 export interface ChangeFeedOptions {
   readonly store: IndexStore;
   /** The name of the peer whose change was applied at `path` here. */
-  readonly deviceOf: (record: FileRecord) => string;
+  readonly deviceOf: (record: StoredChange) => string;
   /** Receives the log lines of each burst once it is over. */
   readonly log: (line: string) => void;
   /** A burst ends after this long without changes (default 0.5 s). */
@@ -271,16 +271,16 @@ export class ChangeFeed {
   }
 
   /** Reads at most `pages` pages of 1,000 records; the rest comes next time. */
-  #read(each: (record: FileRecord) => void, pages = 50): void {
+  #read(each: (record: StoredChange) => void, pages = 50): void {
     for (let page = 0; page < pages; page++) {
-      const records = this.#o.store.since(this.#after, 1000);
+      const records = this.#o.store.changesSince(this.#after, 1000);
       if (records.length === 0) return;
       for (const record of records) each(record);
       this.#after = records[records.length - 1]!.sequence;
     }
   }
 
-  #noteConflict(record: FileRecord): void {
+  #noteConflict(record: StoredChange): void {
     const original = conflictOriginal(record.path);
     if (original === undefined) return;
     if (record.deleted) this.#conflicts.delete(record.path);

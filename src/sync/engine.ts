@@ -428,7 +428,7 @@ export class SyncEngine {
    * The name of the connected peer whose record of `record.path` has the
    * same version: where a change applied here came from.
    */
-  sourceOf(record: FileRecord): string | undefined {
+  sourceOf(record: Pick<FileRecord, "path" | "version">): string | undefined {
     if (this.#closed) return undefined;
     return this.#peers.sourceOf(record);
   }

@@ -264,7 +264,7 @@ export class ConnectedPeers implements PeerDirectory {
    * The name (or fingerprint) of a peer whose replica announced exactly
    * `record`'s version: where that change came from.
    */
-  sourceOf(record: FileRecord): string | undefined {
+  sourceOf(record: Pick<FileRecord, "path" | "version">): string | undefined {
     for (
       const id of this.#remote.replicasWithVersion(record.path, record.version)
     ) {
