@@ -194,6 +194,7 @@ export class RemoteIndex {
     | "localVersion"
     | "localVersions"
     | "withVersion"
+    | "withVersions"
     | "withHash"
     | "pending"
     | "localSince"
@@ -273,6 +274,11 @@ export class RemoteIndex {
       ),
       withVersion: db.prepare(
         "SELECT replica FROM remote_files WHERE path = ? AND version = ?",
+      ),
+      withVersions: db.prepare(
+        `SELECT j.value ->> 0 AS path, r.replica AS replica FROM json_each(?) j
+        JOIN remote_files r ON r.path = j.value ->> 0
+          AND r.version = unhex(j.value ->> 1)`,
       ),
       withHash: db.prepare(
         `SELECT replica FROM remote_files
@@ -471,6 +477,28 @@ export class RemoteIndex {
   replicasWithVersion(path: string, version: VersionVector): bigint[] {
     return (this.#stmt.withVersion.all(path, encodeVersion(version)) as Row[])
       .map((r) => replicaOf(r.replica));
+  }
+
+  /**
+   * {@linkcode replicasWithVersion} of each of `records`, by path, in one
+   * query (one each was 3.6 s of a receiver's main thread naming the
+   * sender of 100,000 pulled files); paths no replica holds in that
+   * version are left out.
+   */
+  replicasWithVersions(
+    records: readonly { path: string; version: VersionVector }[],
+  ): Map<string, bigint[]> {
+    const found = new Map<string, bigint[]>();
+    if (records.length === 0) return found;
+    const pairs = records.map((r) => [r.path, toHex(encodeVersion(r.version))]);
+    const rows = this.#stmt.withVersions.all(JSON.stringify(pairs)) as Row[];
+    for (const row of rows) {
+      const path = String(row.path);
+      let list = found.get(path);
+      if (list === undefined) found.set(path, list = []);
+      list.push(replicaOf(row.replica));
+    }
+    return found;
   }
 
   /** Replicas whose record of `path` is a live file with content `hash`. */

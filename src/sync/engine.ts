@@ -433,6 +433,14 @@ export class SyncEngine {
     return this.#peers.sourceOf(record);
   }
 
+  /** {@linkcode sourceOf} of each of `records` (distinct paths), by path, in one query. */
+  sourcesOf(
+    records: readonly Pick<FileRecord, "path" | "version">[],
+  ): Map<string, string> {
+    if (this.#closed) return new Map();
+    return this.#peers.sourcesOf(records);
+  }
+
   /**
    * Live files and bytes of ours that the peer with replica id `replica`
    * (hex) holds in the same version, as far as its index says.

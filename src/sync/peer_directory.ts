@@ -277,6 +277,33 @@ export class ConnectedPeers implements PeerDirectory {
   }
 
   /**
+   * {@linkcode sourceOf} of each of `records` (distinct paths), by path,
+   * in one query; records no connected peer announced are left out.
+   */
+  sourcesOf(
+    records: readonly Pick<FileRecord, "path" | "version">[],
+  ): Map<string, string> {
+    const names = new Map<string, string>();
+    for (const peer of this.#peers.values()) {
+      if (peer.replica !== undefined && !names.has(peer.replica)) {
+        names.set(peer.replica, peer.name ?? peer.fingerprint);
+      }
+    }
+    const out = new Map<string, string>();
+    if (names.size === 0) return out;
+    for (const [path, ids] of this.#remote.replicasWithVersions(records)) {
+      for (const id of ids) {
+        const name = names.get(id.toString(16).padStart(16, "0"));
+        if (name !== undefined) {
+          out.set(path, name);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * Files and bytes of ours the peers with `replica` confirmed they hold
    * (through their last `InSync`).
    */

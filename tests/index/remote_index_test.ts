@@ -216,6 +216,33 @@ Deno.test("RemoteIndex.replicasWithVersion() finds the replicas whose record of 
     );
   }));
 
+Deno.test("RemoteIndex.replicasWithVersions() answers replicasWithVersion() for many paths in one call", () =>
+  withIndex((_store, remote) => {
+    remote.storeBatch(5n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(6n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(7n, [
+      { ...file("p", "y", 3), sequence: 1 },
+      { ...file("q", "z", 1), sequence: 2 },
+    ], 2n);
+    const asked = [
+      { path: "p", version: versionOf([[BIG_REPLICA, 2]]) },
+      { path: "q", version: versionOf([[BIG_REPLICA, 1]]) },
+      { path: "r", version: versionOf([[BIG_REPLICA, 1]]) },
+      { path: "p", version: versionOf([[BIG_REPLICA, 4]]) },
+    ];
+    const found = remote.replicasWithVersions(asked);
+    assertEquals([...found.keys()].sort(), ["p", "q"]);
+    assertEquals(found.get("p")!.sort(byValue), [5n, 6n]);
+    assertEquals(found.get("q"), [7n]);
+    for (const { path, version } of asked.slice(0, 3)) {
+      assertEquals(
+        (found.get(path) ?? []).sort(byValue),
+        remote.replicasWithVersion(path, version).sort(byValue),
+      );
+    }
+    assertEquals(remote.replicasWithVersions([]).size, 0);
+  }));
+
 Deno.test("RemoteIndex.localVersion() reads the version of a local record alone", () =>
   withIndex((store, remote) => {
     store.putMany([file("a", "12", 7)]);

@@ -1,4 +1,4 @@
-import { assertStrictEquals } from "../assert.ts";
+import { assertEquals, assertStrictEquals } from "../assert.ts";
 import { IndexStore, RemoteIndex } from "../../src/index/mod.ts";
 import { ConnectedPeers } from "../../src/sync/peer_directory.ts";
 
@@ -15,6 +15,49 @@ Deno.test("ConnectedPeers.arrive() keeps a peer's intake budget and name reports
     assertStrictEquals(again.names, first.names);
     const other = peers.arrive(new Uint8Array(32).fill(8), {});
     assertStrictEquals(other.intake === first.intake, false);
+  } finally {
+    store.close();
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("ConnectedPeers.sourcesOf() names, per path, the peer that announced that version, as sourceOf() does", async () => {
+  const folder = await Deno.makeTempDir();
+  const store = IndexStore.open(folder);
+  try {
+    const remote = RemoteIndex.of(store);
+    const peers = new ConnectedPeers(remote, () => 0);
+    const beta = peers.arrive(new Uint8Array(32).fill(7), {});
+    beta.name = "beta";
+    beta.replica = (5n).toString(16).padStart(16, "0");
+    const gamma = peers.arrive(new Uint8Array(32).fill(8), {});
+    gamma.replica = (6n).toString(16).padStart(16, "0");
+    const record = (path: string, counter: number) => ({
+      path,
+      kind: "file" as const,
+      size: 1,
+      mtimeNs: 0n,
+      exec: false,
+      hash: new Uint8Array(32),
+      chunks: [{ offset: 0, length: 1, hash: new Uint8Array(32) }],
+      version: [{ replica: 9n, counter }],
+      deleted: false,
+      sequence: counter,
+    });
+    remote.storeBatch(5n, [record("a", 1), record("b", 2)], 2n);
+    remote.storeBatch(6n, [record("c", 3)], 3n);
+    remote.storeBatch(7n, [record("d", 4)], 4n); // no peer of ours
+    const asked = [
+      record("a", 1),
+      record("b", 1), // another version than beta's
+      record("c", 3),
+      record("d", 4),
+    ];
+    const names = peers.sourcesOf(asked);
+    assertEquals([...names].sort(), [["a", "beta"], ["c", gamma.fingerprint]]);
+    for (const r of asked) {
+      assertEquals(names.get(r.path), peers.sourceOf(r));
+    }
   } finally {
     store.close();
     await Deno.remove(folder, { recursive: true });
