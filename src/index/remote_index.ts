@@ -196,6 +196,7 @@ export class RemoteIndex {
     | "withVersion"
     | "withVersions"
     | "withHash"
+    | "withHashes"
     | "pending"
     | "localSince"
     | "totals"
@@ -279,6 +280,11 @@ export class RemoteIndex {
         `SELECT j.value ->> 0 AS path, r.replica AS replica FROM json_each(?) j
         JOIN remote_files r ON r.path = j.value ->> 0
           AND r.version = unhex(j.value ->> 1)`,
+      ),
+      withHashes: db.prepare(
+        `SELECT j.value ->> 0 AS path, r.replica AS replica FROM json_each(?) j
+        JOIN remote_files r ON r.path = j.value ->> 0
+          AND r.hash = unhex(j.value ->> 1) AND r.deleted = 0 AND r.kind = 0`,
       ),
       withHash: db.prepare(
         `SELECT replica FROM remote_files
@@ -506,6 +512,27 @@ export class RemoteIndex {
     return (this.#stmt.withHash.all(path, hash) as Row[]).map((r) =>
       replicaOf(r.replica)
     );
+  }
+
+  /**
+   * {@linkcode replicasWithContent} of each of `files`, by path, in one
+   * query (one each was 2.7 s of a receiver's main thread pulling 100,000
+   * small files); paths no replica holds with that content are left out.
+   */
+  replicasWithContents(
+    files: readonly { path: string; hash: Uint8Array }[],
+  ): Map<string, bigint[]> {
+    const found = new Map<string, bigint[]>();
+    if (files.length === 0) return found;
+    const pairs = files.map((f) => [f.path, toHex(f.hash)]);
+    const rows = this.#stmt.withHashes.all(JSON.stringify(pairs)) as Row[];
+    for (const row of rows) {
+      const path = String(row.path);
+      let list = found.get(path);
+      if (list === undefined) found.set(path, list = []);
+      list.push(replicaOf(row.replica));
+    }
+    return found;
   }
 
   /**

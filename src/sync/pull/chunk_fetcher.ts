@@ -261,8 +261,9 @@ export class ChunkFetcher {
     );
   }
 
-  #sourcesOf(record: FileRecord): FileSources {
-    return new FileSources(this.#o.peers, record, this.#o.now ?? Date.now);
+  #sourcesOf(record: FileRecord, known?: ChunkSource[]): FileSources {
+    const now = this.#o.now ?? Date.now;
+    return new FileSources(this.#o.peers, record, now, known);
   }
 
   /** Keeps the chunks `sink` holds in place, or that a resumed `.part` holds verified. */
@@ -410,14 +411,15 @@ export class ChunkFetcher {
     }
   }
 
-  /** The whole content of a (small) file, every chunk verified. */
+  /** A (small) file's content, each chunk verified; `known`: its sources if looked up. */
   async assemble(
     record: FileRecord,
     signal: AbortSignal,
     progress: (bytes: number) => void,
+    known?: ChunkSource[],
   ): Promise<Uint8Array> {
     const chunks = record.chunks;
-    const sources = this.#sourcesOf(record);
+    const sources = this.#sourcesOf(record, known);
     if (chunks.length === 1) {
       const data = await this.#chunk(record, 0, signal, sources);
       progress(data.length);

@@ -61,4 +61,11 @@ export interface PeerDirectory {
    * still receiving that version that announced some of its chunks.
    */
   sourcesFor(path: string, hash: Uint8Array): ChunkSource[];
+  /**
+   * `sourcesFor` of each of `files` (distinct paths), by path, looked up
+   * together (for a group of small files).
+   */
+  sourcesForMany?(
+    files: readonly { readonly path: string; readonly hash: Uint8Array }[],
+  ): Map<string, ChunkSource[]>;
 }

@@ -31,15 +31,21 @@ export class FileSources {
   /** Sources that stalled during this pull (`source_stalls.ts`): not asked again. */
   readonly stalled = new Set<string>();
 
+  /** With `known`, the list as just looked up (with other files'). */
   constructor(
     peers: PeerDirectory,
     file: { readonly path: string; readonly hash: Uint8Array },
     now: () => number,
+    known?: ChunkSource[],
   ) {
     this.#peers = peers;
     this.#path = file.path;
     this.#hash = file.hash;
     this.#now = now;
+    if (known !== undefined) {
+      this.#list = known;
+      this.#at = now();
+    }
   }
 
   /** Forgets the list once it is old; true when the next read looks up. */
