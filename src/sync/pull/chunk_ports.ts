@@ -13,6 +13,7 @@ export interface ChunkSource {
   readonly open: boolean;
   /** Bytes requested and not yet answered: requests go to the least loaded. */
   readonly load: number;
+  /** Resolves only with bytes that hash to `hash` (callers rely on it). */
   request(
     path: string,
     hash: Uint8Array,

@@ -61,6 +61,7 @@ export async function pullGroup(
           data,
           hash: d.remote.hash,
           chunks: d.remote.chunks,
+          chunksVerified: true, // by `assemble`
           mtimeNs: d.remote.mtimeNs,
           exec: d.remote.exec,
           conflictTag: ctx.localTag(),
