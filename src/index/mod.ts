@@ -85,6 +85,7 @@ export {
   IndexStore,
   type IndexStoreOptions,
   type LocalStatUpdate,
+  type StoredChange,
   type StoredStat,
   TOMBSTONE_RETENTION_MS,
 } from "./store.ts";

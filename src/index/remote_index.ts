@@ -194,7 +194,9 @@ export class RemoteIndex {
     | "localVersion"
     | "localVersions"
     | "withVersion"
+    | "withVersions"
     | "withHash"
+    | "withHashes"
     | "pending"
     | "localSince"
     | "totals"
@@ -273,6 +275,16 @@ export class RemoteIndex {
       ),
       withVersion: db.prepare(
         "SELECT replica FROM remote_files WHERE path = ? AND version = ?",
+      ),
+      withVersions: db.prepare(
+        `SELECT j.value ->> 0 AS path, r.replica AS replica FROM json_each(?) j
+        JOIN remote_files r ON r.path = j.value ->> 0
+          AND r.version = unhex(j.value ->> 1)`,
+      ),
+      withHashes: db.prepare(
+        `SELECT j.value ->> 0 AS path, r.replica AS replica FROM json_each(?) j
+        JOIN remote_files r ON r.path = j.value ->> 0
+          AND r.hash = unhex(j.value ->> 1) AND r.deleted = 0 AND r.kind = 0`,
       ),
       withHash: db.prepare(
         `SELECT replica FROM remote_files
@@ -473,11 +485,54 @@ export class RemoteIndex {
       .map((r) => replicaOf(r.replica));
   }
 
+  /**
+   * {@linkcode replicasWithVersion} of each of `records`, by path, in one
+   * query (one each was 3.6 s of a receiver's main thread naming the
+   * sender of 100,000 pulled files); paths no replica holds in that
+   * version are left out.
+   */
+  replicasWithVersions(
+    records: readonly { path: string; version: VersionVector }[],
+  ): Map<string, bigint[]> {
+    const found = new Map<string, bigint[]>();
+    if (records.length === 0) return found;
+    const pairs = records.map((r) => [r.path, toHex(encodeVersion(r.version))]);
+    const rows = this.#stmt.withVersions.all(JSON.stringify(pairs)) as Row[];
+    for (const row of rows) {
+      const path = String(row.path);
+      let list = found.get(path);
+      if (list === undefined) found.set(path, list = []);
+      list.push(replicaOf(row.replica));
+    }
+    return found;
+  }
+
   /** Replicas whose record of `path` is a live file with content `hash`. */
   replicasWithContent(path: string, hash: Uint8Array): bigint[] {
     return (this.#stmt.withHash.all(path, hash) as Row[]).map((r) =>
       replicaOf(r.replica)
     );
+  }
+
+  /**
+   * {@linkcode replicasWithContent} of each of `files`, by path, in one
+   * query (one each was 2.7 s of a receiver's main thread pulling 100,000
+   * small files); paths no replica holds with that content are left out.
+   */
+  replicasWithContents(
+    files: readonly { path: string; hash: Uint8Array }[],
+  ): Map<string, bigint[]> {
+    const found = new Map<string, bigint[]>();
+    if (files.length === 0) return found;
+    const pairs = files.map((f) => [f.path, toHex(f.hash)]);
+    const rows = this.#stmt.withHashes.all(JSON.stringify(pairs)) as Row[];
+    for (const row of rows) {
+      const path = String(row.path);
+      let list = found.get(path);
+      if (list === undefined) found.set(path, list = []);
+      list.push(replicaOf(row.replica));
+    }
+    return found;
   }
 
   /**

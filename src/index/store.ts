@@ -84,6 +84,19 @@ export interface ChunkListRow {
   readonly chunks: Uint8Array;
 }
 
+/**
+ * One row of {@linkcode IndexStore.changesSince}: what a stored record says
+ * changed, without its chunk list or hash.
+ */
+export interface StoredChange {
+  readonly path: string;
+  readonly kind: FileKind;
+  readonly size: number;
+  readonly deleted: boolean;
+  readonly version: FileRecord["version"];
+  readonly sequence: number;
+}
+
 /** Options of {@linkcode IndexStore.open}. */
 export interface IndexStoreOptions {
   /** Clock for tombstone timestamps (epoch ms); defaults to `Date.now`. */
@@ -305,6 +318,7 @@ export class IndexStore {
     purge: StatementSync;
     count: StatementSync;
     chunkLists: StatementSync;
+    changes: StatementSync;
   };
 
   private constructor(db: DatabaseSync, path: string, now: () => number) {
@@ -420,6 +434,10 @@ export class IndexStore {
         `SELECT path, sequence, kind = 0 AND deleted = 0, chunks FROM files
         WHERE sequence > ? ORDER BY sequence LIMIT ?`,
       ),
+      changes: db.prepare(
+        `SELECT path, kind, size, deleted, version, sequence FROM files
+        WHERE sequence > ? ORDER BY sequence LIMIT ?`,
+      ),
     };
     for (
       const stmt of [
@@ -428,6 +446,7 @@ export class IndexStore {
         this.#stmt.allStats,
         this.#stmt.statsUnder,
         this.#stmt.chunkLists,
+        this.#stmt.changes,
       ]
     ) {
       returnArrays(stmt);
@@ -781,6 +800,28 @@ export class IndexStore {
       (this.#stmt.since.all(sequence, limit) as Row[]).map((row) =>
         decodeRow(this.#path, () => recordFromRow(row))
       )
+    );
+  }
+
+  /**
+   * What the records with a sequence above `sequence` say changed, in
+   * sequence order, at most `limit`: {@linkcode since} without the chunk
+   * lists and hashes (the change feed reads every record stored, and
+   * decoding whole records was most of its 4-9 s per 100,000 files).
+   */
+  changesSince(sequence: number, limit: number): StoredChange[] {
+    return this.#guard(() =>
+      (this.#stmt.changes.all(sequence, limit) as unknown as unknown[][])
+        .map((row) =>
+          decodeRow(this.#path, () => ({
+            path: String(row[0]),
+            kind: kindOf(row[1]),
+            size: Number(row[2]),
+            deleted: row[3] === 1,
+            version: decodeVersion(row[4] as Uint8Array),
+            sequence: Number(row[5]),
+          }))
+        )
     );
   }
 

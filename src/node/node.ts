@@ -346,7 +346,7 @@ async function runLockedNode(
     // first scan's findings are history (the line above says them).
     const changes = new ChangeFeed({
       store,
-      deviceOf: (record) => sync.sourceOf(record) ?? "a peer",
+      devicesOf: (records) => sync.sourcesOf(records),
       log: (line) => log.info(line),
     });
     feed = changes;

@@ -98,6 +98,8 @@ function pullerHost(
   };
 }
 
+type PathVersion = Pick<FileRecord, "path" | "version">;
+
 /** Keeps one folder in sync with the peers of a pool. */
 export class SyncEngine {
   readonly #o: SyncEngineOptions;
@@ -166,7 +168,7 @@ export class SyncEngine {
         ? {}
         : { leftovers: options.leftovers }),
       ...(options.versions === undefined ? {} : { versions: options.versions }),
-      sourceOf: (record) => this.sourceOf(record),
+      sourceOf: (r) => this.#closed ? undefined : this.#peers.sourceOf(r),
       ...(options.onDiskFull === undefined
         ? {}
         : { onDiskFull: options.onDiskFull }),
@@ -424,13 +426,10 @@ export class SyncEngine {
     };
   }
 
-  /**
-   * The name of the connected peer whose record of `record.path` has the
-   * same version: where a change applied here came from.
-   */
-  sourceOf(record: FileRecord): string | undefined {
-    if (this.#closed) return undefined;
-    return this.#peers.sourceOf(record);
+  /** Who sent the changes `records` (distinct paths) applied here, by path. */
+  sourcesOf(records: readonly PathVersion[]): Map<string, string> {
+    if (this.#closed) return new Map();
+    return this.#peers.sourcesOf(records);
   }
 
   /**

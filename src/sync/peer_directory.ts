@@ -186,41 +186,69 @@ export class ConnectedPeers implements PeerDirectory {
   }
 
   sourcesFor(path: string, hash: Uint8Array): ChunkSource[] {
-    const replicas = this.#remote.replicasWithContent(path, hash);
+    return this.#sourcesAmong(
+      path,
+      hash,
+      this.#remote.replicasWithContent(path, hash),
+      new Map(),
+    );
+  }
+
+  /**
+   * {@linkcode sourcesFor} of each of `files` (distinct paths), by path,
+   * with one index query for all; a peer that holds several of them whole
+   * is one source object for all of them.
+   */
+  sourcesForMany(
+    files: readonly { readonly path: string; readonly hash: Uint8Array }[],
+  ): Map<string, ChunkSource[]> {
+    const replicas = this.#remote.replicasWithContents(files);
+    const whole = new Map<Peer, ChunkSource>();
+    const out = new Map<string, ChunkSource[]>();
+    for (const { path, hash } of files) {
+      out.set(
+        path,
+        this.#sourcesAmong(path, hash, replicas.get(path) ?? [], whole),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * The sources of `path` at `hash`: the connected peers among `replicas`
+   * (taken from, or put in, `whole`), and the partial holders that claim
+   * it.
+   */
+  #sourcesAmong(
+    path: string,
+    hash: Uint8Array,
+    replicas: readonly bigint[],
+    whole: Map<Peer, ChunkSource>,
+  ): ChunkSource[] {
     const out: ChunkSource[] = [];
     for (const peer of this.#peers.values()) {
       const session = peer.session;
       if (session === undefined || !session.open) continue;
       const replica = session.replica;
       if (replica === undefined) continue;
-      const whole = replicas.includes(replica);
-      const claims = peer.claims;
-      if (!whole && (claims === undefined || !claims.claims(path, hash))) {
+      if (replicas.includes(replica)) {
+        let source = whole.get(peer);
+        if (source === undefined) {
+          whole.set(peer, source = sourceOfSession(peer, session));
+        }
+        out.push(source);
         continue;
       }
-      out.push({
-        key: peer.id,
-        label: `${peer.name ?? "a peer"} (${peer.fingerprint})`,
-        get open() {
-          return session.open;
-        },
-        get load() {
-          return session.requester.inFlightBytes +
-            session.blocks.inFlightBytes;
-        },
-        request: (p, h, offset, length, signal) =>
-          session.requestChunk(p, h, offset, length, signal),
-        ...(session.state().blockDeltas
-          ? {
-            requestBlocks: (p, h, offset, base, signal) =>
-              session.blocks.request(p, h, offset, base, signal),
-          }
-          : {}),
-        // Read at each choice: the claim grows while the pull runs.
-        ...(whole ? {} : {
-          holds: (index: number) => claims!.holds(path, hash, index),
-        }),
-      });
+      const claims = peer.claims;
+      if (claims === undefined || !claims.claims(path, hash)) continue;
+      // Read at each choice: the claim grows while the pull runs.
+      out.push(
+        sourceOfSession(
+          peer,
+          session,
+          (index) => claims.holds(path, hash, index),
+        ),
+      );
     }
     return out;
   }
@@ -272,7 +300,7 @@ export class ConnectedPeers implements PeerDirectory {
    * The name (or fingerprint) of a peer whose replica announced exactly
    * `record`'s version: where that change came from.
    */
-  sourceOf(record: FileRecord): string | undefined {
+  sourceOf(record: Pick<FileRecord, "path" | "version">): string | undefined {
     for (
       const id of this.#remote.replicasWithVersion(record.path, record.version)
     ) {
@@ -282,6 +310,33 @@ export class ConnectedPeers implements PeerDirectory {
       }
     }
     return undefined;
+  }
+
+  /**
+   * {@linkcode sourceOf} of each of `records` (distinct paths), by path,
+   * in one query; records no connected peer announced are left out.
+   */
+  sourcesOf(
+    records: readonly Pick<FileRecord, "path" | "version">[],
+  ): Map<string, string> {
+    const names = new Map<string, string>();
+    for (const peer of this.#peers.values()) {
+      if (peer.replica !== undefined && !names.has(peer.replica)) {
+        names.set(peer.replica, peer.name ?? peer.fingerprint);
+      }
+    }
+    const out = new Map<string, string>();
+    if (names.size === 0) return out;
+    for (const [path, ids] of this.#remote.replicasWithVersions(records)) {
+      for (const id of ids) {
+        const name = names.get(id.toString(16).padStart(16, "0"));
+        if (name !== undefined) {
+          out.set(path, name);
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   /**
@@ -355,4 +410,34 @@ export class ConnectedPeers implements PeerDirectory {
     }
     return { peers, allExchanged, received, sent };
   }
+}
+
+/**
+ * A connected peer as a source of chunks: of any path it holds whole, or,
+ * with `holds`, of the chunks of one file it is still receiving.
+ */
+function sourceOfSession(
+  peer: Peer,
+  session: PeerSession,
+  holds?: (index: number) => boolean,
+): ChunkSource {
+  return {
+    key: peer.id,
+    label: `${peer.name ?? "a peer"} (${peer.fingerprint})`,
+    get open() {
+      return session.open;
+    },
+    get load() {
+      return session.requester.inFlightBytes + session.blocks.inFlightBytes;
+    },
+    request: (p, h, offset, length, signal) =>
+      session.requestChunk(p, h, offset, length, signal),
+    ...(session.state().blockDeltas
+      ? {
+        requestBlocks: (p, h, offset, base, signal) =>
+          session.blocks.request(p, h, offset, base, signal),
+      }
+      : {}),
+    ...(holds === undefined ? {} : { holds }),
+  };
 }

@@ -216,6 +216,63 @@ Deno.test("RemoteIndex.replicasWithVersion() finds the replicas whose record of 
     );
   }));
 
+Deno.test("RemoteIndex.replicasWithVersions() answers replicasWithVersion() for many paths in one call", () =>
+  withIndex((_store, remote) => {
+    remote.storeBatch(5n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(6n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(7n, [
+      { ...file("p", "y", 3), sequence: 1 },
+      { ...file("q", "z", 1), sequence: 2 },
+    ], 2n);
+    const asked = [
+      { path: "p", version: versionOf([[BIG_REPLICA, 2]]) },
+      { path: "q", version: versionOf([[BIG_REPLICA, 1]]) },
+      { path: "r", version: versionOf([[BIG_REPLICA, 1]]) },
+      { path: "p", version: versionOf([[BIG_REPLICA, 4]]) },
+    ];
+    const found = remote.replicasWithVersions(asked);
+    assertEquals([...found.keys()].sort(), ["p", "q"]);
+    assertEquals(found.get("p")!.sort(byValue), [5n, 6n]);
+    assertEquals(found.get("q"), [7n]);
+    for (const { path, version } of asked.slice(0, 3)) {
+      assertEquals(
+        (found.get(path) ?? []).sort(byValue),
+        remote.replicasWithVersion(path, version).sort(byValue),
+      );
+    }
+    assertEquals(remote.replicasWithVersions([]).size, 0);
+  }));
+
+Deno.test("RemoteIndex.replicasWithContents() answers replicasWithContent() for many paths in one call", () =>
+  withIndex((_store, remote) => {
+    remote.storeBatch(5n, [
+      { ...file("p", "x", 2), sequence: 1 },
+      { ...file("q", "z", 1), sequence: 2 },
+    ], 2n);
+    remote.storeBatch(6n, [{ ...file("p", "x", 2), sequence: 1 }], 1n);
+    remote.storeBatch(7n, [
+      { ...file("p", "y", 3), sequence: 1 },
+      { ...file("q", "z", 1), deleted: true, sequence: 2 },
+    ], 2n);
+    const hashOf = (path: string, replica: bigint) =>
+      remote.recordsFor(path).find((r) => r.replica === replica)!.record.hash;
+    const asked = [
+      { path: "p", hash: hashOf("p", 5n) },
+      { path: "q", hash: hashOf("q", 5n) },
+      { path: "r", hash: hashOf("q", 5n) },
+    ];
+    const found = remote.replicasWithContents(asked);
+    assertEquals([...found.keys()].sort(), ["p", "q"]);
+    for (const { path, hash } of asked) {
+      assertEquals(
+        (found.get(path) ?? []).sort(byValue),
+        remote.replicasWithContent(path, hash).sort(byValue),
+      );
+    }
+    assertEquals(found.get("p")!.sort(byValue), [5n, 6n]);
+    assertEquals(remote.replicasWithContents([]).size, 0);
+  }));
+
 Deno.test("RemoteIndex.localVersion() reads the version of a local record alone", () =>
   withIndex((store, remote) => {
     store.putMany([file("a", "12", 7)]);

@@ -205,6 +205,38 @@ Deno.test("IndexStore.since() pages through changes in sequence order", async ()
   });
 });
 
+Deno.test("IndexStore.changesSince() gives what since() gives, without chunks", async () => {
+  await withFolder((dir) => {
+    const store = IndexStore.open(dir);
+    try {
+      store.putMany(["a", "b", "c"].map((p) => fileRecord(p)));
+      store.put({ ...fileRecord("b"), deleted: true, size: 0, chunks: [] });
+      const full = store.since(0, 100);
+      const light = store.changesSince(0, 100);
+      assertEquals(
+        light,
+        full.map((r) => ({
+          path: r.path,
+          kind: r.kind,
+          size: r.size,
+          deleted: r.deleted,
+          version: r.version,
+          sequence: r.sequence,
+        })),
+      );
+      assertEquals(light.map((r) => [r.path, r.deleted]), [
+        ["a", false],
+        ["c", false],
+        ["b", true],
+      ]);
+      assertEquals(store.changesSince(1, 1).map((r) => r.path), ["c"]);
+      assertEquals(store.changesSince(4, 10), []);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 Deno.test("IndexStore.purgeTombstones() drops only tombstones recorded before the cut-off", async () => {
   await withFolder((dir) => {
     let now = 5_000;

@@ -109,9 +109,17 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
     store.put(record("x.sync-conflict-20261207-031100-AB12CD34.txt"));
     const lines: string[] = [];
     let now = 1_000;
+    const asked: string[][] = [];
     const feed = new ChangeFeed({
       store,
-      deviceOf: () => "beta",
+      devicesOf: (records) => {
+        asked.push(records.map((r) => r.path));
+        return new Map(
+          records.filter((r) => r.path !== "unknown.txt").map((
+            r,
+          ) => [r.path, "beta"]),
+        );
+      },
       log: (line) => lines.push(line),
       now: () => now,
     });
@@ -128,12 +136,18 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
     // A merged version equals no peer's record: named when it was stored.
     feed.applied("merged.txt", "gamma");
     store.put(record("merged.txt"));
+    // Announced by no connected peer (it left meanwhile).
+    feed.applied("unknown.txt");
+    store.put(record("unknown.txt"));
     const fresh = feed.poll();
     assertEquals(fresh.map((c) => [c.path, c.device, c.time]), [
       ["from-beta.txt", "beta", 1_000],
       ["mine.txt", "here", 1_000],
       ["merged.txt", "gamma", 1_000],
+      ["unknown.txt", "a peer", 1_000],
     ]);
+    // One lookup for the page, of the applied paths not named already.
+    assertEquals(asked, [["from-beta.txt", "unknown.txt"]]);
     assertEquals(lines, []); // the burst is still going on
     now += 600;
     feed.poll();
@@ -141,6 +155,7 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
       "beta: added from-beta.txt (12.0 KB)",
       "here: added mine.txt (12.0 KB)",
       "gamma: added merged.txt (12.0 KB)",
+      "a peer: added unknown.txt (12.0 KB)",
     ]);
     store.put(
       record("x.sync-conflict-20261207-031100-AB12CD34.txt", {
@@ -150,7 +165,7 @@ Deno.test("ChangeFeed reads the index from where it was, names the peer of appli
     );
     feed.poll();
     assertEquals(feed.conflicts, []);
-    assertEquals(feed.recent.length, 4);
+    assertEquals(feed.recent.length, 5);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
@@ -166,7 +181,7 @@ Deno.test("ChangeFeed gives a folder added here to the peer whose file in it cam
     let now = 1_000;
     const feed = new ChangeFeed({
       store,
-      deviceOf: () => "beta",
+      devicesOf: (records) => new Map(records.map((r) => [r.path, "beta"])),
       log: () => {},
       now: () => now,
     });

@@ -27,12 +27,7 @@ import {
 } from "./chunk_source.ts";
 import { type BufferPool, receivedMessages } from "../../protocol/mod.ts";
 import { ChunkWrites } from "./chunk_writes.ts";
-import {
-  canServe,
-  chooseSource,
-  ChunkOrder,
-  rankSources,
-} from "../swarm/mod.ts";
+import { canServe, ChunkOrder, rankSources } from "../swarm/mod.ts";
 import {
   answeredWith,
   SourceStalls,
@@ -261,8 +256,8 @@ export class ChunkFetcher {
     );
   }
 
-  #sourcesOf(record: FileRecord): FileSources {
-    return new FileSources(this.#o.peers, record, this.#o.now ?? Date.now);
+  #sourcesOf(record: FileRecord, known?: ChunkSource[]): FileSources {
+    return new FileSources(this.#o.peers, record, this.#o.now, known);
   }
 
   /** Keeps the chunks `sink` holds in place, or that a resumed `.part` holds verified. */
@@ -412,14 +407,15 @@ export class ChunkFetcher {
     }
   }
 
-  /** The whole content of a (small) file, every chunk verified. */
+  /** A (small) file's content, each chunk verified; `known`: its sources if looked up. */
   async assemble(
     record: FileRecord,
     signal: AbortSignal,
     progress: (bytes: number) => void,
+    known?: ChunkSource[],
   ): Promise<Uint8Array> {
     const chunks = record.chunks;
-    const sources = this.#sourcesOf(record);
+    const sources = this.#sourcesOf(record, known);
     if (chunks.length === 1) {
       const data = await this.#chunk(record, 0, signal, sources);
       progress(data.length);
@@ -464,7 +460,7 @@ export class ChunkFetcher {
     let lastError: Error | undefined;
     for (;;) {
       signal.throwIfAborted();
-      const best = this.#pickSource(index, sources, tried);
+      const best = sources.pick(index, tried);
       if (best === undefined) throw lastError ?? new NoSourceError(record.path);
       try {
         return await this.#askUnlessStalled(best, record.path, chunk);
@@ -475,26 +471,6 @@ export class ChunkFetcher {
         if (err instanceof StalledSourceError) sources.stalled.add(best.key);
         lastError = err instanceof Error ? err : new Error(String(err));
       }
-    }
-  }
-
-  /**
-   * The source to ask for chunk `index` (`chooseSource`: the least loaded
-   * one not tried yet). The list is looked up when the file starts, again
-   * every second, and again when every source in it has failed.
-   */
-  #pickSource(
-    index: number,
-    cache: FileSources,
-    tried: ReadonlySet<string>,
-  ): ChunkSource | undefined {
-    for (let fresh = cache.refresh();; fresh = true) {
-      const best = chooseSource(cache.list(), index, {
-        tried,
-        distrusted: cache.distrusted,
-      });
-      if (best !== undefined || fresh) return best;
-      cache.forget(); // a peer may have come since: look again once
     }
   }
 }

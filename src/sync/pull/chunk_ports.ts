@@ -13,6 +13,7 @@ export interface ChunkSource {
   readonly open: boolean;
   /** Bytes requested and not yet answered: requests go to the least loaded. */
   readonly load: number;
+  /** Resolves only with bytes that hash to `hash` (callers rely on it). */
   request(
     path: string,
     hash: Uint8Array,
@@ -82,4 +83,11 @@ export interface PeerDirectory {
    * still receiving that version that announced some of its chunks.
    */
   sourcesFor(path: string, hash: Uint8Array): ChunkSource[];
+  /**
+   * `sourcesFor` of each of `files` (distinct paths), by path, looked up
+   * together (for a group of small files).
+   */
+  sourcesForMany?(
+    files: readonly { readonly path: string; readonly hash: Uint8Array }[],
+  ): Map<string, ChunkSource[]>;
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { chooseSource } from "../swarm/mod.ts";
 import type { ChunkSource, PeerDirectory } from "./chunk_ports.ts";
 
 /** A file's source list is looked up again after this long. */
@@ -31,15 +32,21 @@ export class FileSources {
   /** Sources that stalled during this pull (`source_stalls.ts`): not asked again. */
   readonly stalled = new Set<string>();
 
+  /** With `known`, the list as just looked up (with other files'). */
   constructor(
     peers: PeerDirectory,
     file: { readonly path: string; readonly hash: Uint8Array },
-    now: () => number,
+    now: () => number = Date.now,
+    known?: ChunkSource[],
   ) {
     this.#peers = peers;
     this.#path = file.path;
     this.#hash = file.hash;
     this.#now = now;
+    if (known !== undefined) {
+      this.#list = known;
+      this.#at = now();
+    }
   }
 
   /** Forgets the list once it is old; true when the next read looks up. */
@@ -65,5 +72,21 @@ export class FileSources {
   /** The next read looks up again (a peer may have come since). */
   forget(): void {
     this.#list = undefined;
+  }
+
+  /**
+   * The source to ask for chunk `index` (`chooseSource`: the least loaded
+   * one not tried yet). The list is looked up when the file starts, again
+   * every second, and again when every source in it has failed.
+   */
+  pick(index: number, tried: ReadonlySet<string>): ChunkSource | undefined {
+    for (let fresh = this.refresh();; fresh = true) {
+      const best = chooseSource(this.list(), index, {
+        tried,
+        distrusted: this.distrusted,
+      });
+      if (best !== undefined || fresh) return best;
+      this.forget(); // a peer may have come since: look again once
+    }
   }
 }

@@ -135,19 +135,24 @@ export class IndexChunkLookup implements IndexedChunks {
       this.#touch(cached);
       return cached;
     }
-    const sequence = this.#records.sequenceOf(path);
-    if (cached !== undefined && cached.sequence === sequence) {
-      cached.latest = latest;
-      this.#touch(cached);
-      return cached;
+    if (cached !== undefined) {
+      const sequence = this.#records.sequenceOf(path);
+      if (cached.sequence === sequence) {
+        cached.latest = latest;
+        this.#touch(cached);
+        return cached;
+      }
+      this.#drop(cached);
+      if (sequence === undefined) return undefined;
     }
-    if (cached !== undefined) this.#drop(cached);
-    if (sequence === undefined) return undefined;
+    // A path not kept: one query, whose record carries its sequence (asking
+    // for the sequence first was a second query per small file served, 4 s
+    // of the sender's 72 busy seconds for 100,000 files of 1 KiB).
     const record = this.#records.get(path);
     if (record === undefined) return undefined;
     const fresh: CachedRecord = {
       path,
-      sequence,
+      sequence: record.sequence,
       latest,
       record,
       stamp: stampOfRecord(record),

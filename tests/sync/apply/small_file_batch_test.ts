@@ -78,6 +78,28 @@ Deno.test("writeSmallFiles() refuses content that does not match its hash", () =
     assertEquals(names(dir), []);
   }));
 
+Deno.test("writeSmallFiles() with chunks verified by the caller still checks their lengths and the file hash", () =>
+  withFolder(async (dir) => {
+    const good = { ...small("a", "alpha"), chunksVerified: true };
+    const otherHash = {
+      ...small("b", "beta"),
+      hash: small("x", "gamma").hash,
+      chunksVerified: true,
+    };
+    const short = {
+      ...small("c", "delta"),
+      data: enc.encode("del"),
+      chunksVerified: true,
+    };
+    const outcomes = await writeSmallFiles(dir, [good, otherHash, short]);
+    assertEquals(outcomes.map((o) => o.ok), [true, false, false]);
+    for (const o of outcomes.slice(1)) {
+      assert(!o.ok && o.error.name === "ContentMismatchError");
+    }
+    assertEquals(names(dir), ["a"]);
+    assertEquals(await Deno.readTextFile(`${dir}/a`), "alpha");
+  }));
+
 Deno.test("writeSmallFiles() never replaces an edit the index has not seen", () =>
   withFolder(async (dir) => {
     await Deno.writeTextFile(`${dir}/mine.txt`, "user edit");

@@ -1,4 +1,8 @@
-import { partName, partTargetName } from "../../../src/sync/apply/part_name.ts";
+import {
+  PART_FILE_PATTERN,
+  partName,
+  partTargetName,
+} from "../../../src/sync/apply/part_name.ts";
 import {
   LeftoverParts,
   removeLeftoverParts,
@@ -81,6 +85,22 @@ Deno.test("partTargetName() reads back the target of partName(), unless cut", ()
   assertEquals(partTargetName(partName(".hidden")), ".hidden");
   assertEquals(partTargetName(partName("x".repeat(300))), undefined);
   assertEquals(partTargetName("movie.part"), undefined);
+});
+
+Deno.test("partName() gives every call another tag and fits any name in 255 bytes", () => {
+  const enc = new TextEncoder();
+  const names = new Set<string>();
+  // Past a refill of the tag pool (512 tags).
+  for (let i = 0; i < 1500; i++) names.add(partName("f.txt"));
+  assertEquals(names.size, 1500);
+  for (const name of names) assert(PART_FILE_PATTERN.test(name));
+  for (const long of ["x".repeat(300), "é".repeat(200), "😀".repeat(100)]) {
+    const part = partName(long);
+    assert(enc.encode(part).length <= 255, `${part.length}`);
+    assert(PART_FILE_PATTERN.test(part));
+  }
+  // Short names are kept whole, whatever their characters.
+  assertEquals(partTargetName(partName("é".repeat(70))), "é".repeat(70));
 });
 
 Deno.test("LeftoverParts.gather() keeps the biggest .part per target and removes the rest", async () => {

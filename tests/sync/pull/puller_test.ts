@@ -195,6 +195,34 @@ Deno.test("Puller pulls small and big files and stores the peer's version with t
     assertEquals(w.puller.counters.files, 2);
   }));
 
+Deno.test("Puller looks up the sources of a group of small files together when the directory can", async () => {
+  const lookups: { many: string[][]; one: string[] } = { many: [], one: [] };
+  let peer: FakePeer | undefined;
+  await withWorld(async (w) => {
+    peer = w.peer;
+    const files = Array.from({ length: 5 }, (_, i) => bytes(500 + i, 10 + i));
+    const records = files.map((data, i) => {
+      w.peer.files.set(`g/f${i}`, data);
+      return remoteFile(`g/f${i}`, data);
+    });
+    w.announce(records);
+    await w.puller.whenIdle();
+    for (const [i, data] of files.entries()) {
+      assertEquals(await Deno.readFile(`${w.dir}/g/f${i}`), data);
+    }
+  }, {
+    peers: {
+      sourcesFor: (path) => (lookups.one.push(path), [peer!]),
+      sourcesForMany: (files) => {
+        lookups.many.push(files.map((f) => f.path).sort());
+        return new Map(files.map((f) => [f.path, [peer!]]));
+      },
+    },
+  });
+  assertEquals(lookups.many, [["g/f0", "g/f1", "g/f2", "g/f3", "g/f4"]]);
+  assertEquals(lookups.one, []);
+});
+
 Deno.test("Puller builds a renamed file from local chunks without asking the peer", () =>
   withWorld(async (w) => {
     const data = bytes(700_000, 3);

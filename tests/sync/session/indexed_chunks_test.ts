@@ -81,7 +81,7 @@ Deno.test("IndexChunkLookup asks nothing of the records while their last sequenc
   let queries = 0;
   const records = {
     maxSequence: 1,
-    get: () => record,
+    get: (p: string) => (queries++, p === "f" ? record : undefined),
     sequenceOf: (
       p: string,
     ) => (queries++, p === "f" ? record.sequence : undefined),
@@ -97,8 +97,25 @@ Deno.test("IndexChunkLookup asks nothing of the records while their last sequenc
   records.maxSequence = 2;
   assertEquals(lookup.holds("f", 0, 5, h("alpha")), false);
   assertEquals(lookup.holds("f", 0, 5, h("omega")), true);
-  assertEquals(queries, 2);
+  // Its sequence, then the new record.
+  assertEquals(queries, 3);
   assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
+});
+
+Deno.test("IndexChunkLookup reads a path it does not keep with one query", () => {
+  const record = recordOf("f", ["alpha"], 7);
+  const queries: string[] = [];
+  const lookup = new IndexChunkLookup({
+    get: (p) => (queries.push(`get ${p}`), p === "f" ? record : undefined),
+    sequenceOf: (p) => (queries.push(`seq ${p}`), record.sequence),
+  });
+  const h = (s: string) => blake3(enc.encode(s));
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), true);
+  assertEquals(lookup.holds("missing", 0, 5, h("alpha")), false);
+  assertEquals(queries, ["get f", "get missing"]);
+  // Kept: only its sequence is asked for again.
+  assertEquals(lookup.holds("f", 0, 5, h("alpha")), true);
+  assertEquals(queries, ["get f", "get missing", "seq f"]);
 });
 
 Deno.test("IndexChunkLookup keeps the records of several paths asked for in turn", () => {
