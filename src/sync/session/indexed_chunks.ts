@@ -90,6 +90,25 @@ interface CachedRecord {
   latest: number | undefined;
   readonly record: FileRecord;
   readonly stamp: IndexedStamp | undefined;
+  /** The chunks' offsets, made at the first lookup (see `holds`). */
+  offsets?: Float64Array;
+}
+
+/**
+ * The index of `record`'s chunk at `offset` in `offsets` (its chunks'
+ * offsets, ascending), or -1.
+ */
+function chunkAt(offsets: Float64Array, offset: number): number {
+  let lo = 0;
+  let hi = offsets.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = offsets[mid]!;
+    if (at < offset) lo = mid + 1;
+    else if (at > offset) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }
 
 /**
@@ -121,7 +140,22 @@ export class IndexChunkLookup implements IndexedChunks {
   ): boolean {
     const cached = this.#current(path);
     if (cached === undefined) return false;
-    return recordHoldsChunk(cached.record, offset, length, hash);
+    const { record } = cached;
+    if (record.deleted || record.kind !== "file") return false;
+    // A chunk list may be lazy (each element made when read): searching
+    // it cost ~13 made elements per request, 0.13-0.25 s of the sender's
+    // CPU per GiB; its offsets are read once per cached record instead.
+    if (cached.offsets === undefined) {
+      const chunks = record.chunks;
+      const offsets = new Float64Array(chunks.length);
+      let i = 0;
+      for (const c of chunks) offsets[i++] = c.offset;
+      cached.offsets = offsets;
+    }
+    const at = chunkAt(cached.offsets, offset);
+    if (at < 0) return false;
+    const chunk = record.chunks[at]!;
+    return chunk.length === length && sameBytes(chunk.hash, hash);
   }
 
   stampOf(path: string): IndexedStamp | undefined {
