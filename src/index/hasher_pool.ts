@@ -81,9 +81,9 @@ interface Job {
   paths?: string[];
   /** Part of a big file: where it starts and how much is read. */
   part?: { from: number; limit: number };
-  /** The bytes of a `hashBytes` job (a transfer buffer) and its pieces' lengths. */
-  bytes?: ArrayBuffer;
-  lengths?: Uint32Array<ArrayBuffer>;
+  /** The buffers of a `hashBytes` job and where its pieces lie in them. */
+  buffers?: ArrayBuffer[];
+  spans?: Uint32Array<ArrayBuffer>;
   resolve: (r: HashResult & { ok: true }) => void;
   reject: (e: Error) => void;
 }
@@ -265,9 +265,10 @@ export class HasherPool {
   async hashBytes(pieces: readonly Uint8Array[]): Promise<Uint8Array> {
     if (this.#closed) throw new HasherPoolClosedError("bytes");
     let total = 0;
-    const lengths = new Uint32Array(pieces.length);
+    const spans = new Uint32Array(3 * pieces.length);
     for (let i = 0; i < pieces.length; i++) {
-      lengths[i] = pieces[i]!.length;
+      spans[3 * i + 1] = total;
+      spans[3 * i + 2] = pieces[i]!.length;
       total += pieces[i]!.length;
     }
     const bytes = this.#transferBuffer(total);
@@ -277,24 +278,73 @@ export class HasherPool {
       into.set(piece, at);
       at += piece.length;
     }
-    const r = await new Promise<HashResult & { ok: true }>(
-      (resolve, reject) => {
-        this.#byteQueue.push({
-          id: this.#nextId++,
-          path: "bytes",
-          bytes,
-          lengths,
-          resolve,
-          reject,
-        });
-        this.#dispatch();
-      },
-    );
-    if (!("digest" in r)) throw new TypeError("Worker answered a file");
+    const r = await this.#runBytes([bytes], spans);
     if (this.#transferBuffers.length < KEPT_TRANSFER_BUFFERS) {
-      this.#transferBuffers.push(r.bytes);
+      this.#transferBuffers.push(r.buffers[0]!);
     }
     return r.digest;
+  }
+
+  /**
+   * Like {@linkcode hashBytes}, without the copy: the pieces' own buffers
+   * go to the worker (transferred: every view of them, the caller's
+   * included, reads as empty until they come back, so nothing on this
+   * thread can reuse or change them meanwhile) and come back as new
+   * buffers, viewed by the returned `pieces` (same offsets and lengths).
+   * The caller must own the whole of each buffer: nothing else may hold a
+   * view of it. On rejection the buffers are lost.
+   */
+  async hashOwnedBytes(
+    pieces: readonly Uint8Array[],
+  ): Promise<{ digest: Uint8Array; pieces: Uint8Array[] }> {
+    if (this.#closed) throw new HasherPoolClosedError("bytes");
+    const buffers: ArrayBuffer[] = [];
+    const spans = new Uint32Array(3 * pieces.length);
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i]!;
+      const buffer = piece.buffer;
+      if (!(buffer instanceof ArrayBuffer) || buffer.detached) {
+        throw new TypeError(
+          `Piece ${i} of hashOwnedBytes() lies in no transferable buffer`,
+        );
+      }
+      let index = buffers.indexOf(buffer);
+      if (index < 0) index = buffers.push(buffer) - 1;
+      spans[3 * i] = index;
+      spans[3 * i + 1] = piece.byteOffset;
+      spans[3 * i + 2] = piece.length;
+    }
+    const r = await this.#runBytes(buffers, spans);
+    return {
+      digest: r.digest,
+      pieces: pieces.map((_, i) =>
+        new Uint8Array(
+          r.buffers[spans[3 * i]!]!,
+          spans[3 * i + 1]!,
+          spans[3 * i + 2]!,
+        )
+      ),
+    };
+  }
+
+  #runBytes(
+    buffers: ArrayBuffer[],
+    spans: Uint32Array<ArrayBuffer>,
+  ): Promise<{ digest: Uint8Array; buffers: ArrayBuffer[] }> {
+    return new Promise<HashResult & { ok: true }>((resolve, reject) => {
+      this.#byteQueue.push({
+        id: this.#nextId++,
+        path: "bytes",
+        buffers,
+        spans,
+        resolve,
+        reject,
+      });
+      this.#dispatch();
+    }).then((r) => {
+      if (!("digest" in r)) throw new TypeError("Worker answered a file");
+      return r;
+    });
   }
 
   /** A kept transfer buffer of at least `length` bytes, or a new one. */
@@ -374,10 +424,11 @@ export class HasherPool {
       slot.worker.postMessage(
         {
           id: job.id,
-          bytes: job.bytes!,
-          lengths: job.lengths!,
+          buffers: job.buffers!,
+          spans: job.spans!,
         } satisfies HashJob,
-        [job.bytes!, job.lengths!.buffer],
+        // `spans` is copied: the caller reads it again to view what comes back.
+        job.buffers!,
       );
     }
     while (this.#queue.length > 0) {
@@ -457,7 +508,7 @@ export class HasherPool {
     const job = slot.jobs.get(r.id);
     if (job === undefined) return;
     slot.jobs.delete(r.id);
-    if (job.bytes !== undefined) slot.byteJobs--;
+    if (job.buffers !== undefined) slot.byteJobs--;
     if (r.ok) {
       job.resolve(r);
     } else {

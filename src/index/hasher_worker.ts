@@ -27,10 +27,10 @@ export type HashJob =
   /** `paths` as made by `joinPaths`. */
   | { id: number; paths: string; limit: number }
   /**
-   * BLAKE3 of each of the pieces laid end to end from the start of `bytes`
-   * (transferred, sent back), `lengths` their lengths.
+   * BLAKE3 of each piece of `buffers` (transferred, sent back in the same
+   * order): `spans` holds a (buffer index, offset, length) triple per piece.
    */
-  | { id: number; bytes: ArrayBuffer; lengths: Uint32Array<ArrayBuffer> };
+  | { id: number; buffers: ArrayBuffer[]; spans: Uint32Array<ArrayBuffer> };
 
 /** Message from the worker: a packed digest, or the error that stopped it. */
 export type HashResult =
@@ -48,7 +48,7 @@ export type HashResult =
     id: number;
     ok: true;
     digest: Uint8Array<ArrayBuffer>;
-    bytes: ArrayBuffer;
+    buffers: ArrayBuffer[];
   }
   | { id: number; ok: false; name: string; message: string };
 
@@ -59,20 +59,18 @@ interface WorkerScope {
 
 async function run(scope: WorkerScope, job: HashJob): Promise<void> {
   try {
-    if ("bytes" in job) {
-      const digest = new Uint8Array(BLAKE3_LEN * job.lengths.length);
-      let at = 0;
-      for (let i = 0; i < job.lengths.length; i++) {
-        const n = job.lengths[i]!;
+    if ("buffers" in job) {
+      const { buffers, spans } = job;
+      const digest = new Uint8Array(BLAKE3_LEN * (spans.length / 3));
+      for (let i = 0, k = 0; k < spans.length; i++, k += 3) {
         blake3Into(
-          new Uint8Array(job.bytes, at, n),
+          new Uint8Array(buffers[spans[k]!]!, spans[k + 1]!, spans[k + 2]!),
           digest.subarray(i * BLAKE3_LEN),
         );
-        at += n;
       }
       scope.postMessage(
-        { id: job.id, ok: true, digest, bytes: job.bytes },
-        [job.bytes],
+        { id: job.id, ok: true, digest, buffers },
+        [digest.buffer, ...buffers],
       );
       return;
     }

@@ -6,6 +6,9 @@
  */
 import { type BufferPool, POOLED_MAX } from "../protocol/mod.ts";
 
+/** Messages from this size on are copied into pooled buffers (chunk answers). */
+export const POOLED_FROM = 16 * 1024;
+
 /** Size of the length that precedes every message in the stream. */
 export const MESSAGE_HEADER_SIZE = 4;
 const EMPTY = new Uint8Array(0);
@@ -59,6 +62,21 @@ export class MessageAssembler {
   constructor(maxMessageSize: number, buffers?: BufferPool) {
     this.maxMessageSize = maxMessageSize;
     this.#buffers = buffers;
+  }
+
+  /**
+   * `view` in a buffer of its own: a pooled one from
+   * {@linkcode POOLED_FROM} bytes (chunk answers, which the puller gives
+   * back), else a fresh copy.
+   */
+  #copy(view: Uint8Array): Uint8Array {
+    if (
+      this.#buffers === undefined || view.length < POOLED_FROM ||
+      view.length > POOLED_MAX
+    ) return view.slice();
+    const copy = this.#buffers.take(view.length);
+    copy.set(view);
+    return copy;
   }
 
   /** True between messages, with all pushed data used. */
@@ -117,7 +135,7 @@ export class MessageAssembler {
       if (chunk.length - pos >= total) {
         this.#pos = pos + total;
         const view = chunk.subarray(pos, pos + total);
-        return total * 2 >= chunk.length ? view : view.slice();
+        return total * 2 >= chunk.length ? view : this.#copy(view);
       }
       // Its exact size at once: a buffer that doubled as bytes came took
       // 1+2+4+8+16 MB of allocations (and copies) for a 16 MB message;

@@ -226,7 +226,7 @@ async function runLockedNode(
       onPeerHello: (peerId, name) => groups.peerHello(peerId, name),
       onGroupRekey: (peerId, secret, removed) =>
         groups.rekey(peerId, secret, removed),
-      hashOffThread: (pieces) => hasher.hashBytes(pieces),
+      hashOffThread: (pieces) => hasher.hashOwnedBytes(pieces),
     });
     engine = sync;
     if (await wasPaused(root)) {

@@ -59,17 +59,31 @@ export class BufferPool {
 
   /**
    * Takes back the buffer under `view` (any view of it) once nothing uses
-   * it any more. Ignored for buffers this pool did not make.
+   * it any more. Ignored for buffers this pool did not make, and for one
+   * handed to another thread (detached: it is away, or came back as
+   * another buffer, see {@linkcode adopt}).
    */
   give(view: Uint8Array): void {
     const buffer = view.buffer;
     if (
       !this.#owned.has(buffer) || this.#isFree.has(buffer) ||
+      (buffer as ArrayBuffer).detached ||
       this.#kept + buffer.byteLength > this.#maxKept
     ) return;
     this.#free[buffer.byteLength / GRANULE]!.push(buffer as ArrayBuffer);
     this.#isFree.add(buffer);
     this.#kept += buffer.byteLength;
+  }
+
+  /**
+   * `back` is `away` come back from another thread (transferred there and
+   * back, so a new buffer object over the same memory): it is this pool's
+   * when `away` was, and may be given back; `away` never again.
+   */
+  adopt(away: ArrayBufferLike, back: ArrayBufferLike): void {
+    if (!this.#owned.has(away) || this.#isFree.has(away)) return;
+    this.#owned.delete(away);
+    this.#owned.add(back);
   }
 }
 

@@ -48,10 +48,11 @@ export interface SyncEngineOptions {
   /** Which way changes flow (default send-receive). */
   readonly mode?: FolderMode;
   /**
-   * BLAKE3 of each piece, end to end, on another thread (the node's `HasherPool.hashBytes`): chunks
+   * BLAKE3 of each piece, end to end, on another thread that the pieces'
+   * buffers are handed to and come back from as `pieces` (the node's `HasherPool.hashOwnedBytes`): chunks
    * from peers are checked there, not on the thread that decrypts them.
    */
   readonly hashOffThread?: (
     pieces: readonly Uint8Array[],
-  ) => Promise<Uint8Array>;
+  ) => Promise<{ digest: Uint8Array; pieces: readonly Uint8Array[] }>;
 }

@@ -340,6 +340,48 @@ Deno.test("HasherPool.hashBytes() equals blake3() for many sizes, and leaves the
   }
 });
 
+Deno.test("HasherPool.hashOwnedBytes() hashes the pieces' own buffers: away while hashed, the same bytes back", async () => {
+  const pool = new HasherPool({ size: 2 });
+  try {
+    const sizes = [0, 1, 1023, 16 * K, 64 * K + 3, 256 * K];
+    const inputs = sizes.map((n, i) =>
+      noise(n + 40, i + 1).subarray(17, 17 + n)
+    );
+    // Two pieces of one buffer go once and come back as one.
+    const shared = noise(1000, 99);
+    inputs.push(shared.subarray(0, 400), shared.subarray(400));
+    const copies = inputs.map((d) => d.slice());
+    const expected = copies.map((d) => toHex(blake3(d)));
+    const hashing = pool.hashOwnedBytes(inputs);
+    // Handed over: nothing on this thread can read or reuse them meanwhile.
+    assertEquals(inputs.map((d) => d.length), inputs.map(() => 0));
+    const { digest, pieces } = await hashing;
+    assertEquals(
+      inputs.map((_, i) => toHex(digest.subarray(32 * i, 32 * i + 32))),
+      expected,
+    );
+    assertEquals(pieces, copies);
+    assertEquals(pieces.map((p) => p.byteOffset), [
+      17,
+      17,
+      17,
+      17,
+      17,
+      17,
+      0,
+      400,
+    ]);
+    assertStrictEquals(pieces[6]!.buffer, pieces[7]!.buffer);
+    // A buffer already away is refused before anything is sent.
+    await assertRejects(
+      () => pool.hashOwnedBytes(inputs.slice(0, 1)),
+      TypeError,
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
 Deno.test("HasherPool.hashBytes() is not kept waiting behind queued file jobs", async () => {
   const { dir, files } = await writeFiles([4 << 20, 4 << 20, 4 << 20]);
   const pool = new HasherPool({ size: 1, inlineBelow: 0 });

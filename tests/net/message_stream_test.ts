@@ -1,6 +1,7 @@
 import {
   MessageAssembler,
   MessageTooLargeError,
+  POOLED_FROM,
   writeMessageHeader,
 } from "../../src/net/message_stream.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
@@ -111,4 +112,23 @@ Deno.test("MessageAssembler assembles a message spanning frames in a pooled buff
   const second = receive();
   assertEquals(second, message);
   assert(second.buffer === first.buffer);
+});
+
+Deno.test("MessageAssembler copies a chunk-sized message lying in a larger push into a pooled buffer", () => {
+  const pool = new BufferPool(1 << 20);
+  const assembler = new MessageAssembler(1 << 20, pool);
+  const chunkSized = pattern(POOLED_FROM, 3);
+  const small = pattern(POOLED_FROM - 1, 4);
+  // Each under half of the push: copied out, not viewed.
+  const bytes = stream([chunkSized, small, pattern(40_000, 5)]);
+  assembler.push(bytes);
+  const first = assembler.next()!;
+  const second = assembler.next()!;
+  assertEquals([first, second], [chunkSized, small]);
+  assert(first.buffer !== bytes.buffer && second.buffer !== bytes.buffer);
+  // The chunk-sized one is the pool's: given back, it is taken again.
+  pool.give(first);
+  pool.give(second);
+  assert(pool.take(POOLED_FROM).buffer === first.buffer);
+  assertEquals(pool.keptBytes, 0);
 });

@@ -44,3 +44,26 @@ Deno.test("BufferPool takes back only its own buffers, up to its cap", () => {
   for (const v of views) pool.give(v);
   assertEquals(pool.keptBytes, 64 * KiB);
 });
+
+Deno.test("BufferPool never takes back a buffer that is away on another thread; adopt() makes the one come back its own", () => {
+  const pool = new BufferPool(1 << 20);
+  const view = pool.take(20 * KiB);
+  const away = view.buffer as ArrayBuffer;
+  const [back] = structuredClone([away], { transfer: [away] });
+  // Detached here: given back now, it would be handed out unusable (or,
+  // were the memory shared, while the other thread still used it).
+  pool.give(view);
+  assertEquals(pool.keptBytes, 0);
+  // Not adopted: a stranger's buffer is not taken back either.
+  const stranger = structuredClone(new ArrayBuffer(32 * KiB));
+  pool.adopt(new ArrayBuffer(32 * KiB), stranger);
+  pool.give(new Uint8Array(stranger));
+  assertEquals(pool.keptBytes, 0);
+  pool.adopt(away, back!);
+  pool.give(new Uint8Array(back!, 100, 10));
+  assertEquals(pool.keptBytes, 32 * KiB);
+  assert(pool.take(20 * KiB).buffer === back);
+  // The detached original stays refused after the adoption.
+  pool.give(view);
+  assertEquals(pool.keptBytes, 0);
+});

@@ -4,12 +4,14 @@
  * first come first served). Each answer is matched to its request by id,
  * decompressed and checked against the requested BLAKE3 before the caller
  * sees a byte. With `hashOffThread` (the node passes its hasher pool's
- * `hashBytes`), chunks from {@linkcode OFF_THREAD_MIN} bytes are hashed on
+ * `hashOwnedBytes`), chunks from {@linkcode OFF_THREAD_MIN} bytes are hashed on
  * a worker, so the thread that decrypts goes on with the next answer while
  * a worker checks this one (a receiver then uses two cores); the request
  * is answered once the check is done, and a mismatch is reported to
  * `misbehaved` (the session closes the connection), as an inline one is
- * thrown.
+ * thrown. The answers' own buffers go to the worker and come back (each
+ * answer is a message of its own, which the channel gave away): copying
+ * them into one buffer for the trip cost a copy of every byte received.
  * @module
  */
 
@@ -75,13 +77,20 @@ export interface ChunkRequesterOptions {
   readonly maxBytes?: number | undefined;
   /** Most requests in flight (default 1024). */
   readonly maxRequests?: number;
-  /** BLAKE3 of each piece, end to end, on another thread (`HasherPool.hashBytes`). */
-  readonly hashOffThread?:
-    | ((pieces: readonly Uint8Array[]) => Promise<Uint8Array>)
-    | undefined;
+  /**
+   * BLAKE3 of each piece, end to end, on another thread that the pieces'
+   * buffers are handed to (`HasherPool.hashOwnedBytes`); `pieces` are the
+   * same bytes, viewed in the buffers come back.
+   */
+  readonly hashOffThread?: HashOffThread | undefined;
   /** Told of a peer's protocol violation found after `handleResponse` returned. */
   readonly misbehaved?: (error: Error) => void;
 }
+
+/** See {@linkcode ChunkRequesterOptions.hashOffThread}. */
+export type HashOffThread = (
+  pieces: readonly Uint8Array[],
+) => Promise<{ digest: Uint8Array; pieces: readonly Uint8Array[] }>;
 
 /**
  * Chunks of at least this many bytes are hashed off the thread (with
@@ -124,9 +133,7 @@ export class ChunkRequester {
   readonly #send: (request: ChunkRequest) => Promise<void>;
   readonly #maxBytes: number;
   readonly #maxRequests: number;
-  readonly #hashOffThread:
-    | ((pieces: readonly Uint8Array[]) => Promise<Uint8Array>)
-    | undefined;
+  readonly #hashOffThread: HashOffThread | undefined;
   /** Answers waiting to be sent to be hashed, and their bytes. */
   #batch: Unchecked[] = [];
   #batchBytes = 0;
@@ -315,16 +322,25 @@ export class ChunkRequester {
     this.#batch = [];
     this.#batchBytes = 0;
     this.#checking += batch.length;
-    this.#hashOffThread!(batch.map((u) => u.data)).then((digests) => {
+    const away = batch.map((u) => u.data.buffer);
+    this.#hashOffThread!(batch.map((u) => u.data)).then((back) => {
       this.#checking -= batch.length;
       let bad: Error | undefined;
       for (const [i, u] of batch.entries()) {
-        const digest = digests.subarray(i * 32, i * 32 + 32);
+        const digest = back.digest.subarray(i * 32, i * 32 + 32);
+        const data = back.pieces[i]!;
+        // A pooled buffer stays the pool's across the trip.
+        if (data.buffer !== away[i]) {
+          receivedMessages.adopt(away[i]!, data.buffer);
+        }
         const pending = this.#settle(u.id);
-        if (pending === undefined) continue;
+        if (pending === undefined) {
+          receivedMessages.give(data);
+          continue;
+        }
         if (sameBytes(digest, u.request.hash)) {
-          this.rawBytes += u.data.length;
-          pending.resolve(u.data);
+          this.rawBytes += data.length;
+          pending.resolve(data);
         } else {
           const err = mismatch(u.request);
           pending.reject(err);

@@ -90,6 +90,58 @@ interface CachedRecord {
   latest: number | undefined;
   readonly record: FileRecord;
   readonly stamp: IndexedStamp | undefined;
+  /** The chunks as flat arrays, made at the first lookup (see `holds`). */
+  table?: ChunkTable;
+}
+
+/** A record's chunks: offsets (ascending), lengths, and hashes end to end. */
+interface ChunkTable {
+  readonly offsets: Float64Array;
+  readonly lengths: Float64Array;
+  readonly hashes: Uint8Array;
+}
+
+function chunkTable(record: FileRecord): ChunkTable {
+  const chunks = record.chunks;
+  const offsets = new Float64Array(chunks.length);
+  const lengths = new Float64Array(chunks.length);
+  const hashes = new Uint8Array(32 * chunks.length);
+  let i = 0;
+  for (const c of chunks) {
+    offsets[i] = c.offset;
+    // A hash of another length matches no request (no length is -1).
+    lengths[i] = c.hash.length === 32 ? c.length : -1;
+    if (c.hash.length === 32) hashes.set(c.hash, 32 * i);
+    i++;
+  }
+  return { offsets, lengths, hashes };
+}
+
+/** True when `hash` is the 32 bytes at `hashes[32 * at]`. */
+function hashAt(hashes: Uint8Array, at: number, hash: Uint8Array): boolean {
+  if (hash.length !== 32) return false;
+  const from = 32 * at;
+  for (let k = 0; k < 32; k++) {
+    if (hashes[from + k] !== hash[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * The index of `record`'s chunk at `offset` in `offsets` (its chunks'
+ * offsets, ascending), or -1.
+ */
+function chunkAt(offsets: Float64Array, offset: number): number {
+  let lo = 0;
+  let hi = offsets.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = offsets[mid]!;
+    if (at < offset) lo = mid + 1;
+    else if (at > offset) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }
 
 /**
@@ -121,7 +173,15 @@ export class IndexChunkLookup implements IndexedChunks {
   ): boolean {
     const cached = this.#current(path);
     if (cached === undefined) return false;
-    return recordHoldsChunk(cached.record, offset, length, hash);
+    const { record } = cached;
+    if (record.deleted || record.kind !== "file") return false;
+    // A chunk list may be lazy (each element made when read): searching
+    // it cost ~13 made elements per request, 0.13-0.25 s of the sender's
+    // CPU per GiB; it is read once per cached record instead.
+    const table = cached.table ??= chunkTable(record);
+    const at = chunkAt(table.offsets, offset);
+    return at >= 0 && table.lengths[at] === length &&
+      hashAt(table.hashes, at, hash);
   }
 
   stampOf(path: string): IndexedStamp | undefined {

@@ -149,12 +149,13 @@ export interface PeerSessionOptions {
   /** Chunk bytes in flight to this peer (default 32 MiB). */
   readonly maxRequestBytes?: number;
   /**
-   * BLAKE3 of each piece, end to end, on another thread (the node's `HasherPool.hashBytes`): the
+   * BLAKE3 of each piece, end to end, on another thread that the pieces'
+   * buffers are handed to and come back from as `pieces` (the node's `HasherPool.hashOwnedBytes`): the
    * peer's chunks are then checked there (see `chunk_requests.ts`).
    */
   readonly hashOffThread?: (
     pieces: readonly Uint8Array[],
-  ) => Promise<Uint8Array>;
+  ) => Promise<{ digest: Uint8Array; pieces: readonly Uint8Array[] }>;
   /**
    * Our record of `path` holds a counter no device accepts any more (see
    * `poisoned_version.ts`): give it a version every device takes.

@@ -72,3 +72,34 @@ Deno.test("ChunkWrites keeps a write's failure, tells of it and writes no more",
   await assertRejects(() => w.drain(), Error, "disk full");
   assertEquals(tries, 1);
 });
+
+Deno.test("ChunkWrites gives a chunk's buffer back only once its write is done (released buffers poisoned)", async () => {
+  const chunk = 64 * KiB;
+  const expected = [1, 2, 3].map((v) => new Uint8Array(chunk).fill(v));
+  const released: Uint8Array[] = [];
+  const pending: { data: Uint8Array; offset: number; done: () => void }[] = [];
+  const sink = {
+    write(offset: number, data: Uint8Array) {
+      // The sink holds a view until the write completes, as the runtime does.
+      return new Promise<void>((done) => pending.push({ data, offset, done }));
+    },
+  };
+  const w = new ChunkWrites(sink, () => {}, (data) => {
+    released.push(data);
+    data.fill(0xee); // reused at once: a write still holding it would see this
+  });
+  // Not adjacent: each piece is written as its own view, not copied.
+  w.add(0, expected[0]!.slice());
+  w.add(2 * chunk, expected[1]!.slice());
+  w.add(4 * chunk, expected[2]!.slice());
+  const drained = w.drain();
+  for (let i = 0; i < 3; i++) {
+    while (pending.length === 0) await Promise.resolve();
+    const write = pending.shift()!;
+    assertEquals(released.length, i, "nothing released while its write runs");
+    assertEquals(write.data, expected[i]!, "the write saw its own bytes");
+    write.done();
+  }
+  await drained;
+  assertEquals(released.length, 3);
+});

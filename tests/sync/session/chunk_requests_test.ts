@@ -5,6 +5,7 @@ import {
   assertThrows,
 } from "../../assert.ts";
 import { blake3 } from "../../../src/index/hash.ts";
+import { receivedMessages } from "../../../src/protocol/buffer_pool.ts";
 import type { ChunkRequest } from "../../../src/protocol/messages.ts";
 import { MalformedMessageError } from "../../../src/protocol/errors.ts";
 import {
@@ -176,12 +177,27 @@ Deno.test("ChunkRequester stops waiting for an answer when the signal aborts", a
   assertEquals(r.inFlightBytes, 0);
 });
 
+/**
+ * The pieces as a worker gives them back: their buffers transferred (the
+ * sender's views read as empty) and the same bytes in new buffers.
+ */
+function handOver(pieces: readonly Uint8Array[]): Uint8Array[] {
+  const buffers = [...new Set(pieces.map((p) => p.buffer as ArrayBuffer))];
+  const spans = pieces.map((p) => ({
+    index: buffers.indexOf(p.buffer as ArrayBuffer),
+    offset: p.byteOffset,
+    length: p.length,
+  }));
+  const back = structuredClone(buffers, { transfer: buffers });
+  return spans.map((s) => new Uint8Array(back[s.index]!, s.offset, s.length));
+}
+
 /** A requester whose off-thread hasher is held until `release` (to see the order). */
 function offThread() {
   const sent: ChunkRequest[] = [];
   const held: {
     pieces: readonly Uint8Array[];
-    done: (d: Uint8Array) => void;
+    done: (d: { digest: Uint8Array; pieces: readonly Uint8Array[] }) => void;
   }[] = [];
   /** The pieces' lengths of each batch sent to be hashed. */
   const hashed: number[][] = [];
@@ -195,7 +211,9 @@ function offThread() {
     hashOffThread: (pieces) => {
       hashed.push(pieces.map((p) => p.length));
       if (failWith !== undefined) return Promise.reject(failWith);
-      return new Promise((done) => held.push({ pieces, done }));
+      // Away at once, as a worker's job is.
+      const away = handOver(pieces);
+      return new Promise((done) => held.push({ pieces: away, done }));
     },
     misbehaved: (err) => violations.push(err),
   });
@@ -203,7 +221,7 @@ function offThread() {
     for (const h of held.splice(0)) {
       const out = new Uint8Array(32 * h.pieces.length);
       h.pieces.forEach((p, i) => out.set(blake3(p), 32 * i));
-      h.done(out);
+      h.done({ digest: out, pieces: h.pieces });
     }
   };
   return {
@@ -239,12 +257,35 @@ Deno.test("ChunkRequester hashes big chunks off the thread, small ones inline", 
       assertEquals(answered, !c.off);
       assertEquals(o.r.inFlight, c.off ? 1 : 0);
       o.release();
-      assertEquals(await p, data);
+      assertEquals(await p, new Uint8Array(c.size).fill(7));
       assertEquals(o.r.inFlight, 0);
       assertEquals(o.r.rawBytes, c.size);
       assertEquals(o.violations, []);
     });
   }
+});
+
+Deno.test("ChunkRequester hands a pooled answer's buffer to the hasher: unreadable while away, the pool's again after", async () => {
+  const o = offThread();
+  const size = OFF_THREAD_MIN;
+  const view = receivedMessages.take(size + 100).subarray(100);
+  view.fill(9);
+  const p = o.r.request("f", blake3(view), 0, size);
+  await tick();
+  o.r.handleResponse(ok(o.sent[0]!, view));
+  await tick();
+  // Away: no view on this thread can read, change or reuse it.
+  assertEquals(view.length, 0);
+  const kept = receivedMessages.keptBytes;
+  receivedMessages.give(view);
+  assertEquals(receivedMessages.keptBytes, kept);
+  o.release();
+  const data = await p;
+  assertEquals(data, new Uint8Array(size).fill(9));
+  assertEquals(data.byteOffset, 100);
+  receivedMessages.give(data);
+  assertEquals(receivedMessages.keptBytes, kept + data.buffer.byteLength);
+  assert(receivedMessages.take(size + 100).buffer === data.buffer);
 });
 
 Deno.test("ChunkRequester: a mismatch found off the thread fails the request and reports the peer", async () => {
@@ -316,6 +357,7 @@ Deno.test("ChunkRequester batches off-thread checks: full, or when nothing else 
     await t.step(c.name, async () => {
       const o = offThread();
       const datas = c.sizes.map((n, i) => new Uint8Array(n).fill(i + 1));
+      const copies = datas.map((d) => d.slice()); // the datas go away
       const answers = datas.map((d, i) =>
         o.r.request("f", blake3(d), i * 1 << 20, d.length)
       );
@@ -330,7 +372,7 @@ Deno.test("ChunkRequester batches off-thread checks: full, or when nothing else 
       assertEquals(o.hashed, c.batches);
       o.release();
       for (let i = 0; i < c.answered; i++) {
-        assertEquals(await answers[i]!, datas[i]!);
+        assertEquals(await answers[i]!, copies[i]!);
       }
       o.r.close(new PeerGoneError("done"));
       await Promise.allSettled(answers);
@@ -350,7 +392,7 @@ Deno.test("ChunkRequester: one bad chunk in a batch fails only its request", asy
   o.r.handleResponse(ok(o.sent[1]!, bad));
   assertEquals(o.hashed, [[OFF_THREAD_MIN, OFF_THREAD_MIN]]);
   o.release();
-  assertEquals(await p1, good);
+  assertEquals(await p1, new Uint8Array(OFF_THREAD_MIN).fill(1));
   await assertRejects(() => p2, ChunkHashMismatchError);
   assertEquals(o.violations.length, 1);
   assertEquals(o.r.rawBytes, OFF_THREAD_MIN);

@@ -58,6 +58,34 @@ Deno.test("recordHoldsChunk() takes only a whole chunk at its offset with its ha
   );
 });
 
+Deno.test("IndexChunkLookup.holds() answers as recordHoldsChunk() does, from its flat copy of the chunks", () => {
+  const r = recordOf("f", ["alpha", "beta", "gamma"]);
+  const h = (s: string) => blake3(enc.encode(s));
+  const lookup = new IndexChunkLookup({
+    get: () => r,
+    sequenceOf: () => 1,
+  });
+  const cases: [number, number, Uint8Array][] = [
+    [0, 5, h("alpha")],
+    [5, 4, h("beta")],
+    [9, 5, h("gamma")],
+    [0, 1, h("a")],
+    [1, 4, h("lpha")],
+    [5, 4, h("alpha")],
+    [0, 9, h("alphabeta")],
+    [14, 1, h("x")],
+    [0, 5, h("alpha").subarray(0, 31)], // a short hash
+    [9, 5, new Uint8Array(32)],
+  ];
+  for (const [offset, length, hash] of cases) {
+    assertEquals(
+      lookup.holds("f", offset, length, hash),
+      recordHoldsChunk(r, offset, length, hash),
+      `${offset}+${length}`,
+    );
+  }
+});
+
 Deno.test("IndexChunkLookup reads a record once per sequence", () => {
   let record = recordOf("f", ["alpha", "beta"]);
   let reads = 0;
