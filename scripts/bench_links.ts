@@ -44,8 +44,10 @@ import {
   measureLatency,
   type MeasureOptions,
   measureTransfer,
+  type SidePeaks,
   type TransferResult,
 } from "./bench_sync/measure.ts";
+import type { CpuTime } from "./bench_sync/proc.ts";
 import {
   Netlab,
   NetlabError,
@@ -328,7 +330,7 @@ async function runWorkload(
             cell.wireBytes === undefined
               ? ""
               : `, ${(cell.wireBytes / 1e6).toFixed(2)} MB on the wire`
-          }`,
+          }${cpuOf(result.peaks)}`,
         );
         for (const line of result.lastLines ?? []) log(`links:   ${line}`);
         row.cells.set(tool.name, cell);
@@ -338,6 +340,15 @@ async function runWorkload(
   } finally {
     await Deno.remove(src, { recursive: true }).catch(() => {});
   }
+}
+
+/** `, CPU a / b s` (user + system of sender / receiver), or "" when unknown. */
+function cpuOf(peaks: SidePeaks | undefined): string {
+  const s = (v: CpuTime | null | undefined) =>
+    v == null ? "–" : (v.user + v.sys).toFixed(1);
+  return peaks?.srcCpu == null && peaks?.dstCpu == null
+    ? ""
+    : `, CPU ${s(peaks.srcCpu)} / ${s(peaks.dstCpu)} s`;
 }
 
 async function runLatency(run: Run): Promise<MeasuredRow> {
