@@ -1,11 +1,16 @@
 /**
  * LZ4 where it pays, end to end: two dsync processes in network
- * namespaces joined by a veth pair limited to 100 Mbit/s, where sending
+ * namespaces joined by a veth pair limited to 40 Mbit/s, where sending
  * text compressed is faster than sending it as is. The sender's governor
  * measures both ways and must keep compressing; the kernel's byte count of
  * the link shows what crossed. (Where the link is faster than the
  * compressor the governor turns compression off; its table tests cover
- * that, since it depends on the machine's speed.)
+ * that, since it depends on the machine's speed.) The link was 100 Mbit/s
+ * until December: under a load of 17-25 from other work on this 2-core
+ * VM the pair moved only 7-10 MB/s of text compressed (CPU-bound), less
+ * than the 12.5 MB/s that link carries as is, so the governor was right
+ * to turn LZ4 off and the test failed about every other run. At 40 Mbit/s
+ * (5 MB/s as is, ~11.6 compressed) compression pays loaded or not.
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
@@ -36,10 +41,10 @@ function sourceText(size: number, seed: number): Uint8Array {
   return new TextEncoder().encode(lines.join("")).subarray(0, size);
 }
 
-Deno.test("compression: text crossing a 100 Mbit/s link is sent compressed", async () => {
+Deno.test("compression: text crossing a 40 Mbit/s link is sent compressed", async () => {
   await withThrottledLink(
     "compressed link",
-    "100mbit",
+    "40mbit",
     async ({ link, a, b, env, procs }) => {
       let total = 0;
       for (let i = 0; i < 6; i++) {
