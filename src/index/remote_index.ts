@@ -494,17 +494,11 @@ export class RemoteIndex {
   replicasWithVersions(
     records: readonly { path: string; version: VersionVector }[],
   ): Map<string, bigint[]> {
-    const found = new Map<string, bigint[]>();
-    if (records.length === 0) return found;
+    if (records.length === 0) return new Map();
     const pairs = records.map((r) => [r.path, toHex(encodeVersion(r.version))]);
-    const rows = this.#stmt.withVersions.all(JSON.stringify(pairs)) as Row[];
-    for (const row of rows) {
-      const path = String(row.path);
-      let list = found.get(path);
-      if (list === undefined) found.set(path, list = []);
-      list.push(replicaOf(row.replica));
-    }
-    return found;
+    return replicasByPath(
+      this.#stmt.withVersions.all(JSON.stringify(pairs)) as Row[],
+    );
   }
 
   /** Replicas whose record of `path` is a live file with content `hash`. */
@@ -522,17 +516,11 @@ export class RemoteIndex {
   replicasWithContents(
     files: readonly { path: string; hash: Uint8Array }[],
   ): Map<string, bigint[]> {
-    const found = new Map<string, bigint[]>();
-    if (files.length === 0) return found;
+    if (files.length === 0) return new Map();
     const pairs = files.map((f) => [f.path, toHex(f.hash)]);
-    const rows = this.#stmt.withHashes.all(JSON.stringify(pairs)) as Row[];
-    for (const row of rows) {
-      const path = String(row.path);
-      let list = found.get(path);
-      if (list === undefined) found.set(path, list = []);
-      list.push(replicaOf(row.replica));
-    }
-    return found;
+    return replicasByPath(
+      this.#stmt.withHashes.all(JSON.stringify(pairs)) as Row[],
+    );
   }
 
   /**
@@ -610,4 +598,16 @@ export class RemoteIndex {
     const row = this.#stmt.held.get(through, replicaKey(replica)) as Row;
     return { files: Number(row.n), bytes: Number(row.bytes) };
   }
+}
+
+/** The replicas of each path among `rows` (columns `path`, `replica`). */
+function replicasByPath(rows: readonly Row[]): Map<string, bigint[]> {
+  const found = new Map<string, bigint[]>();
+  for (const row of rows) {
+    const path = String(row.path);
+    let list = found.get(path);
+    if (list === undefined) found.set(path, list = []);
+    list.push(replicaOf(row.replica));
+  }
+  return found;
 }

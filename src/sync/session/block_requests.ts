@@ -26,6 +26,7 @@ import {
   PeerGoneError,
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
+import { answerOrAbort } from "./answer_or_abort.ts";
 
 /**
  * Most block requests in flight to one peer: each holds its old bytes (up
@@ -109,18 +110,7 @@ export class BlockRequester {
         new PeerGoneError(`Cannot send block request: ${err}`, { cause: err }),
       );
     });
-    if (signal === undefined) return await answer;
-    answer.catch(() => {});
-    let onAbort!: () => void;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([answer, aborted]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
+    return await answerOrAbort(answer, signal);
   }
 
   /**

@@ -25,6 +25,7 @@ import {
   receivedMessages,
 } from "../../protocol/mod.ts";
 import { decompressChunk } from "../../compress/mod.ts";
+import { answerOrAbort } from "./answer_or_abort.ts";
 
 /** The peer answered that it cannot serve the chunk (`changed`, `not_found`, `refused`). */
 export class ChunkUnavailableError extends Error {
@@ -215,20 +216,7 @@ export class ChunkRequester {
         new PeerGoneError(`Cannot send chunk request: ${err}`, { cause: err }),
       );
     });
-    if (signal === undefined) return await answer;
-    // An aborted caller stops waiting; the request stays in flight until
-    // answered (a late answer is then dropped, not taken for unsolicited).
-    answer.catch(() => {});
-    let onAbort!: () => void;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([answer, aborted]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
+    return await answerOrAbort(answer, signal);
   }
 
   /**
