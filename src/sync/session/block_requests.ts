@@ -17,7 +17,6 @@ import {
   type BlockResponse,
   checkBlockResponseMatchesRequest,
   MAX_CHUNK_SIZE,
-  MAX_REQUEST_ID,
 } from "../../protocol/mod.ts";
 import { decompressChunk } from "../../compress/mod.ts";
 import { assembleVerified, blockSignatures } from "../delta/mod.ts";
@@ -27,6 +26,7 @@ import {
   UnsolicitedResponseError,
 } from "./chunk_requests.ts";
 import { answerOrAbort } from "./answer_or_abort.ts";
+import { InFlight } from "./in_flight.ts";
 
 /**
  * Most block requests in flight to one peer: each holds its old bytes (up
@@ -53,8 +53,7 @@ interface Pending {
 /** Block requests in flight to one peer. */
 export class BlockRequester {
   readonly #send: (request: BlockRequest) => Promise<void>;
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
+  readonly #pending = new InFlight<Pending>();
   #bytes = 0;
   #closed: Error | undefined;
   /** Bytes of block data received, as on the wire (maybe compressed). */
@@ -91,7 +90,7 @@ export class BlockRequester {
     if (this.#pending.size >= MAX_BLOCK_REQUESTS) {
       throw new BlockRequestsBusyError();
     }
-    const id = this.#allocateId();
+    const id = this.#pending.freeId();
     const request: BlockRequest = {
       type: "block_request",
       id,
@@ -169,22 +168,13 @@ export class BlockRequester {
   close(error: Error): void {
     if (this.#closed !== undefined) return;
     this.#closed = error;
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+    for (const id of this.#pending.ids()) this.#settle(id)?.reject(error);
   }
 
   #settle(id: number): Pending | undefined {
-    const pending = this.#pending.get(id);
+    const pending = this.#pending.take(id);
     if (pending === undefined) return undefined;
-    this.#pending.delete(id);
     this.#bytes -= pending.request.length;
     return pending;
-  }
-
-  #allocateId(): number {
-    for (;;) {
-      const id = this.#nextId;
-      this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1;
-      if (!this.#pending.has(id)) return id;
-    }
   }
 }

@@ -21,11 +21,11 @@ import {
   type ChunkRequest,
   type ChunkResponse,
   MAX_CHUNK_SIZE,
-  MAX_REQUEST_ID,
   receivedMessages,
 } from "../../protocol/mod.ts";
 import { decompressChunk } from "../../compress/mod.ts";
 import { answerOrAbort } from "./answer_or_abort.ts";
+import { InFlight } from "./in_flight.ts";
 
 /** The peer answered that it cannot serve the chunk (`changed`, `not_found`, `refused`). */
 export class ChunkUnavailableError extends Error {
@@ -142,14 +142,13 @@ export class ChunkRequester {
   /** Answers sent to be hashed and not yet back. */
   #checking = 0;
   readonly #misbehaved: (error: Error) => void;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new InFlight<Pending>();
   readonly #waiters: Waiter[] = [];
   /** Bytes and requests reserved: in flight or about to be sent. */
   #bytes = 0;
   #count = 0;
   /** Bytes of the waiters (summed on change: read for every chunk pick). */
   #waitingBytes = 0;
-  #nextId = 1;
   #closed: Error | undefined;
   /** Bytes received in answers, as they came on the wire (maybe compressed). */
   wireBytes = 0;
@@ -199,7 +198,7 @@ export class ChunkRequester {
       this.#count--;
       throw this.#closed;
     }
-    const id = this.#allocateId();
+    const id = this.#pending.freeId();
     const request: ChunkRequest = {
       type: "chunk_request",
       id,
@@ -352,15 +351,14 @@ export class ChunkRequester {
     this.#batchTimer = undefined;
     this.#batch = [];
     this.#batchBytes = 0;
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+    for (const id of this.#pending.ids()) this.#settle(id)?.reject(error);
     this.#waitingBytes = 0;
     for (const w of this.#waiters.splice(0)) w.reject(error);
   }
 
   #settle(id: number): Pending | undefined {
-    const pending = this.#pending.get(id);
+    const pending = this.#pending.take(id);
     if (pending === undefined) return undefined;
-    this.#pending.delete(id);
     this.#bytes -= pending.request.length;
     this.#count--;
     this.#wake();
@@ -413,14 +411,6 @@ export class ChunkRequester {
       this.#bytes += w.length;
       this.#count++;
       w.resolve();
-    }
-  }
-
-  #allocateId(): number {
-    for (;;) {
-      const id = this.#nextId;
-      this.#nextId = id >= MAX_REQUEST_ID ? 1 : id + 1;
-      if (!this.#pending.has(id)) return id;
     }
   }
 }
