@@ -195,12 +195,17 @@ function checkContent(file: SmallFile): void {
   }
 }
 
-/** Writes one `.part` beside the target, with mode and mtime; returns it open. */
-function writePart(
+/**
+ * Checks `file` and its parents, then creates its `.part` beside the target
+ * off the main thread: a create waits for the file system's journal, which
+ * is busy with the fsyncs in flight, and a synchronous one stalled the
+ * whole process (up to 10 s of 20,000 small files under I/O pressure).
+ */
+async function createPart(
   folder: string,
   file: SmallFile,
   verified: Set<string>,
-): { staged: Staged; handle: Deno.FsFile } {
+): Promise<{ partPath: string; handle: Deno.FsFile }> {
   checkContent(file);
   ensureParents(folder, file.path, true, verified);
   const dir = parentRel(file.path);
@@ -209,8 +214,18 @@ function writePart(
     folder,
     (dir === "" ? "" : `${dir}/`) + partName(name),
   );
-  const handle = Deno.openSync(partPath, { write: true, createNew: true });
+  const handle = await Deno.open(partPath, { write: true, createNew: true });
   registerPart(partPath);
+  return { partPath, handle };
+}
+
+/** Fills a created `.part` with mode and mtime; returns it open. */
+function writePart(
+  folder: string,
+  file: SmallFile,
+  partPath: string,
+  handle: Deno.FsFile,
+): { staged: Staged; handle: Deno.FsFile } {
   let info: Deno.FileInfo;
   try {
     for (let done = 0; done < file.data.length;) {
@@ -256,9 +271,17 @@ export async function writeSmallFiles(
   const outcomes = new Map<SmallFile, SmallFileOutcome>();
   const written: { staged: Staged; handle: Deno.FsFile }[] = [];
   const verified = new Set<string>();
-  for (const file of files) {
+  const created = await Promise.allSettled(
+    files.map((file) => createPart(folder, file, verified)),
+  );
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
+    const part = created[i]!;
     try {
-      written.push(writePart(folder, file, verified));
+      if (part.status === "rejected") throw part.reason;
+      written.push(
+        writePart(folder, file, part.value.partPath, part.value.handle),
+      );
     } catch (err) {
       outcomes.set(file, { ok: false, path: file.path, error: asError(err) });
     }
