@@ -65,7 +65,12 @@ Deno.test(`honest in sync: neither side says "In sync" before the receiver holds
         `^(\\S+) \\[INF\\] node: In sync with 1 peer, ${files},.*$`,
         "m",
       );
-      await writeBigFile(`${root}/alpha/${name}`, SIZE, run);
+      // Written outside the folder and renamed in: written in place, a
+      // file alpha saw half-written (under load the 1 MiB writes pause)
+      // was honestly synced and "in sync" at that size, which this test
+      // took for a premature claim.
+      await writeBigFile(`${root}/home/${name}`, SIZE, run);
+      await Deno.rename(`${root}/home/${name}`, `${root}/alpha/${name}`);
       // Poll both logs and the receiver's file together: the first "In
       // sync" of either side must find the file complete already.
       let arrived = -1;
