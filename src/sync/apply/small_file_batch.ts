@@ -29,6 +29,7 @@ import {
   toOsPath,
 } from "../../index/mod.ts";
 import type { TargetChunk } from "./part_target.ts";
+import { BlockingCalls } from "./blocking_calls.ts";
 import { syncDir } from "./dir_sync.ts";
 import { partName } from "./part_name.ts";
 import { replaceExactly } from "./exact_replace.ts";
@@ -45,21 +46,12 @@ const IS_WINDOWS = Deno.build.os === "windows";
  * measured slower than a few dozen).
  */
 const FSYNC_CONCURRENCY = 64;
-let fsyncsRunning = 0;
-const fsyncWaiters: (() => void)[] = [];
-
-async function limitedSync(handle: Deno.FsFile): Promise<void> {
-  while (fsyncsRunning >= FSYNC_CONCURRENCY) {
-    await new Promise<void>((resolve) => fsyncWaiters.push(resolve));
-  }
-  fsyncsRunning++;
-  try {
-    await handle.syncData();
-  } finally {
-    fsyncsRunning--;
-    fsyncWaiters.shift()?.();
-  }
-}
+const fsyncs = new BlockingCalls(FSYNC_CONCURRENCY);
+/**
+ * Creates in progress at once, process-wide: creates in one directory
+ * wait for each other in the kernel anyway, so a few keep it busy.
+ */
+const creates = new BlockingCalls(16);
 
 /** A small file to put in place. */
 export interface SmallFile {
@@ -214,7 +206,9 @@ async function createPart(
     folder,
     (dir === "" ? "" : `${dir}/`) + partName(name),
   );
-  const handle = await Deno.open(partPath, { write: true, createNew: true });
+  const handle = await creates.run(() =>
+    Deno.open(partPath, { write: true, createNew: true })
+  );
   registerPart(partPath);
   return { partPath, handle };
 }
@@ -292,7 +286,7 @@ export async function writeSmallFiles(
     while (next < written.length) {
       const { staged, handle } = written[next++]!;
       try {
-        await limitedSync(handle);
+        await fsyncs.run(() => handle.syncData());
         flushed.push(staged);
       } catch (err) {
         removeQuietly(staged.partPath);
