@@ -191,15 +191,16 @@ function cutKnownAndHash(
         const length = known.lengthOf(k);
         const end = chunkStart + length;
         // The byte after the chunk decides its cut, so it must be here.
-        if (
-          (end < to || (end === to && length === MAX_CHUNK)) &&
-          cutsAt(data, chunkStart, length) &&
-          chunks.addIfHashes(data.subarray(chunkStart, end), known.hashOf(k))
-        ) {
+        if (end > to || (end === to && length !== MAX_CHUNK)) {
+          break; // decided once more data is here
+        }
+        const same = cutsAt(data, chunkStart, length) &&
+          chunks.addIfHashes(data.subarray(chunkStart, end), known.hashOf(k));
+        known.checked(same);
+        if (same) {
           chunkStart = scanned = end;
           continue;
         }
-        if (end >= to) break; // decided once more data is here
       }
     }
     const stop = Math.min(to, scanned + SLICE);

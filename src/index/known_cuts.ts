@@ -35,10 +35,20 @@ export interface PreviousChunks {
   readonly hashes: Uint8Array<ArrayBuffer>;
 }
 
+/**
+ * Checks that may fail beyond the ones that passed before the previous
+ * chunks are no longer consulted: a file rewritten with other bytes at the
+ * same cuts (a run of one byte value replaced by another, cut at
+ * `MAX_CHUNK` both times) would otherwise hash each chunk twice.
+ */
+const SPARE_FAILURES = 8;
+
 /** The previous chunks by the offset they start at. */
 export class KnownCuts {
   readonly #at = new Map<number, number>();
   readonly #previous: PreviousChunks;
+  #passed = 0;
+  #failed = 0;
 
   constructor(previous: PreviousChunks) {
     const { lengths, hashes } = previous;
@@ -54,14 +64,24 @@ export class KnownCuts {
     }
   }
 
-  /** The previous chunk that starts at `offset` (index, length), if any. */
+  /** The previous chunk that starts at `offset` (its index), if any is worth checking. */
   chunkAt(offset: number): number | undefined {
-    return this.#at.get(offset);
+    return this.#useful() ? this.#at.get(offset) : undefined;
   }
 
-  /** Whether `offset` is where a previous chunk started. */
+  /** Whether `offset` is where a previous chunk started, worth checking. */
   has(offset: number): boolean {
-    return this.#at.has(offset);
+    return this.#useful() && this.#at.has(offset);
+  }
+
+  /** Counts a check of a previous chunk: it was the same, or not. */
+  checked(same: boolean): void {
+    if (same) this.#passed++;
+    else this.#failed++;
+  }
+
+  #useful(): boolean {
+    return this.#failed <= this.#passed + SPARE_FAILURES;
   }
 
   lengthOf(index: number): number {

@@ -5,7 +5,11 @@ import {
   type DigestPart,
 } from "../../src/index/file_digest.ts";
 import { MAX_CHUNK, MIN_CHUNK, nextCut } from "../../src/index/chunker.ts";
-import { cutsAt, type PreviousChunks } from "../../src/index/known_cuts.ts";
+import {
+  cutsAt,
+  KnownCuts,
+  type PreviousChunks,
+} from "../../src/index/known_cuts.ts";
 import { toHex } from "../../src/index/hash.ts";
 import { HasherPool } from "../../src/index/hasher_pool.ts";
 import { noise } from "../_noise.ts";
@@ -175,4 +179,27 @@ Deno.test("HasherPool.hashFile() with the previous chunks gives the digest it gi
       }
     }
   });
+});
+
+Deno.test("digestFilePart() over other bytes at the same cuts gives the plain digest, and stops checking previous chunks", async () => {
+  const before = new Uint8Array(6 * MiB);
+  const after = new Uint8Array(6 * MiB).fill(1);
+  await withFile(after, async (path) => {
+    const plain = await digestFilePart(path, 0, Infinity);
+    const known = await digestFilePart(
+      path,
+      0,
+      Infinity,
+      undefined,
+      previousOf(before),
+    );
+    assertEquals(show(known), show(plain));
+  });
+  const cuts = new KnownCuts(previousOf(before));
+  assertEquals(cuts.chunkAt(MAX_CHUNK), 1);
+  for (let i = 0; i < 9; i++) cuts.checked(false);
+  assertEquals(cuts.chunkAt(MAX_CHUNK), undefined);
+  assertEquals(cuts.has(MAX_CHUNK), false);
+  cuts.checked(true);
+  assertEquals(cuts.chunkAt(MAX_CHUNK), 1);
 });
