@@ -180,11 +180,7 @@ export class PartFile implements AsyncDisposable {
     part.#inPlace = inPlace.chunks;
     part.#copied = Math.min(expected.size, target.size);
     part.#position = undefined;
-    // The copy's pages go to disk while the changed chunks are fetched,
-    // not all at the commit's fsync: 1 MiB changed in 256 MiB, fetch plus
-    // commit 0.52-0.66 s against 0.53-0.97 s with the fsync at the end
-    // (4 runs each, ABAB, load 10-16; the fetch's writes then wait for
-    // the flush, the commit's fsync finds nothing left).
+    // Flushed while the changed chunks are fetched (see `part_copy.ts`).
     part.#writeback.wrote(part.#copied);
     return part;
   }

@@ -10,7 +10,12 @@
  * length and hash at the same offset. The copy is trusted to hold the old
  * record's bytes only while the file's `lstat` shows what the index holds
  * (size, mtime, inode) both before and after copying; otherwise no copy.
- * The copy is flushed to disk while it is made ({@linkcode copyFlushing}).
+ * The copy is flushed to disk while it is made ({@linkcode copyFlushing}),
+ * and what is left while the changed chunks are fetched (the `.part`'s
+ * early write-back starts at once), not all at the commit's fsync: 1 MiB
+ * changed in 256 MiB, fetch plus commit 0.52-0.66 s against 0.53-0.97 s
+ * with the fsync at the end (4 runs each, ABAB, load 10-16: the fetch's
+ * writes then wait for the flush, the commit's fsync finds nothing left).
  * @module
  */
 
