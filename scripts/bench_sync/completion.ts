@@ -37,6 +37,27 @@ export interface WaitOptions {
 
 const PROGRESS_CHECK_MS = 5000;
 
+/** A file found different is hashed again this soon even if its stat did not change. */
+const RECHECK_MS = 2000;
+
+/** The {@linkcode statKey} of each file of `expected` in `dst` that is there. */
+function statsOf(dst: string, expected: Manifest): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const path of expected.keys()) {
+    try {
+      out.set(path, statKey(Deno.statSync(`${dst}/${path}`)));
+    } catch {
+      // Missing: hashed again as soon as it is there.
+    }
+  }
+  return out;
+}
+
+/** What changes when a file is written or replaced. */
+function statKey(info: Deno.FileInfo): string {
+  return `${info.ino}:${info.size}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
+}
+
 /**
  * A directory's ctime within this long before a listing started may hide a
  * change made during or after it: Deno gives ctime in whole seconds, and the
@@ -63,6 +84,25 @@ interface DirState {
 class Pending {
   #byDir = new Map<string, DirState>();
   count = 0;
+  /**
+   * Files hashed and found different, by absolute path: their stat then
+   * and when. One with that stat still is not hashed again for
+   * `RECHECK_MS`: a 256 MiB file hashed on every poll kept one of the two
+   * cores busy for the whole wait, slowing the tool being timed.
+   */
+  readonly #mismatched = new Map<string, { stat: string; at: number }>();
+
+  /** `abs`, of stat `before` when its hash started, found different. */
+  mismatched(abs: string, before: string | undefined): void {
+    if (before === undefined) this.#mismatched.delete(abs);
+    else this.#mismatched.set(abs, { stat: before, at: performance.now() });
+  }
+
+  #unchangedSinceMismatch(abs: string, info: Deno.FileInfo): boolean {
+    const seen = this.#mismatched.get(abs);
+    return seen !== undefined && seen.stat === statKey(info) &&
+      performance.now() - seen.at < RECHECK_MS;
+  }
 
   add(path: string, size: number): void {
     const slash = path.lastIndexOf("/");
@@ -88,7 +128,10 @@ class Pending {
     if (size === undefined) return;
     try {
       const info = Deno.statSync(`${abs}/${name}`);
-      if (info.isFile && info.size === size) {
+      if (
+        info.isFile && info.size === size &&
+        !this.#unchangedSinceMismatch(`${abs}/${name}`, info)
+      ) {
         state.files.delete(name);
         state.short.delete(name);
         this.count--;
@@ -203,9 +246,13 @@ export async function waitForIdentical(
     pending.poll(dst);
     const now = performance.now();
     if (pending.count === 0) {
+      const before = statsOf(dst, expected);
       const bad = await findMismatches(dst, expected);
       if (bad.length === 0) return { kind: "done", at: now };
-      for (const path of bad) pending.add(path, expected.get(path)!.size);
+      for (const path of bad) {
+        pending.add(path, expected.get(path)!.size);
+        pending.mismatched(`${dst}/${path}`, before.get(path));
+      }
     }
     const failure = options.failure?.() ?? null;
     if (failure !== null) return { kind: "failed", reason: failure };

@@ -11,7 +11,8 @@
  */
 
 import { Chunker, MAX_CHUNK } from "./chunker.ts";
-import { BLAKE3_LEN, blake3Into, fileHashOf } from "./hash.ts";
+import { BLAKE3_LEN, blake3Into, fileHashOf, sameBytes } from "./hash.ts";
+import { cutsAt, KnownCuts, type PreviousChunks } from "./known_cuts.ts";
 
 /** One content-defined chunk of a file. */
 export interface ChunkInfo {
@@ -101,6 +102,17 @@ class ChunkList {
     this.#lengths[this.count++] = chunk.length;
   }
 
+  /** Appends `chunk` if it hashes to `hash` (returns whether it did). */
+  addIfHashes(chunk: Uint8Array, hash: Uint8Array): boolean {
+    this.add(chunk);
+    const at = (this.count - 1) * BLAKE3_LEN;
+    if (sameBytes(this.#hashes.subarray(at, at + BLAKE3_LEN), hash)) {
+      return true;
+    }
+    this.count--;
+    return false;
+  }
+
   /** The packed digest of a content of `size` bytes cut into these chunks. */
   pack(size: number): PackedDigest {
     const { lengths, hashes } = this.packed();
@@ -147,6 +159,67 @@ function cutAndHash(
   return chunkStart;
 }
 
+/** Where {@linkcode cutKnownAndHash} left a block. */
+interface CutProgress {
+  /** Start of the unfinished chunk. */
+  chunkStart: number;
+  /** Bytes up to here went through the chunker (or were taken as known chunks). */
+  scanned: number;
+}
+
+/**
+ * {@linkcode cutAndHash} with the file's previous chunks (see
+ * `known_cuts.ts`): wherever the chunker stands at one of their starts, the
+ * previous chunk is checked and, when it is the same, taken without a scan.
+ * `base` is the file offset of `data[0]`; the chunker holds
+ * `data[chunkStart, scanned)` of the unfinished chunk.
+ */
+function cutKnownAndHash(
+  chunker: Chunker,
+  chunks: ChunkList,
+  known: KnownCuts,
+  data: Uint8Array,
+  base: number,
+  at: CutProgress,
+  to: number,
+): CutProgress {
+  let { chunkStart, scanned } = at;
+  while (scanned < to) {
+    if (scanned === chunkStart) {
+      const k = known.chunkAt(base + chunkStart);
+      if (k !== undefined) {
+        const length = known.lengthOf(k);
+        const end = chunkStart + length;
+        // The byte after the chunk decides its cut, so it must be here.
+        if (end > to || (end === to && length !== MAX_CHUNK)) {
+          break; // decided once more data is here
+        }
+        const same = cutsAt(data, chunkStart, length) &&
+          chunks.addIfHashes(data.subarray(chunkStart, end), known.hashOf(k));
+        known.checked(same);
+        if (same) {
+          chunkStart = scanned = end;
+          continue;
+        }
+      }
+    }
+    const stop = Math.min(to, scanned + SLICE);
+    const cuts = chunker.push(data.subarray(scanned, stop));
+    scanned = stop;
+    for (const len of cuts) {
+      chunks.add(data.subarray(chunkStart, chunkStart + len));
+      chunkStart += len;
+      if (known.has(base + chunkStart)) {
+        // Back on a previous cut: start over from it, checking chunks.
+        chunker.finish();
+        scanned = chunkStart;
+        break;
+      }
+    }
+  }
+  return { chunkStart, scanned };
+}
+
 /** Digest of a packed digest's flat buffers, checked for consistency. */
 export function unpackDigest(p: PackedDigest): FileDigest {
   const n = p.lengths.length;
@@ -190,14 +263,16 @@ export function digestBytes(data: Uint8Array): FileDigest {
 }
 
 /**
- * Packed digest of the file at `path`, read in blocks into a reused buffer.
+ * Packed digest of the file at `path`, read in blocks into a reused buffer;
+ * `previous` as for {@linkcode digestFilePart}.
  * Rejects with the `Deno.errors` error of the failing open or read.
  */
 export async function digestFilePacked(
   path: string,
   signal?: AbortSignal,
+  previous?: PreviousChunks,
 ): Promise<PackedDigest> {
-  const part = await digestFilePart(path, 0, Infinity, signal);
+  const part = await digestFilePart(path, 0, Infinity, signal, previous);
   return {
     size: part.bytes,
     hash: fileHashOf(part.hashes) as Uint8Array<ArrayBuffer>,
@@ -221,14 +296,23 @@ export interface DigestPart {
   readonly hashes: Uint8Array<ArrayBuffer>;
 }
 
-/** {@linkcode DigestPart} of the file at `path`; rejects as `digestFilePacked`. */
+/**
+ * {@linkcode DigestPart} of the file at `path`; rejects as
+ * `digestFilePacked`. With `previous` (the chunks the index holds for the
+ * file), the chunks found unchanged are checked instead of searched for
+ * (`known_cuts.ts`); the result is the same.
+ */
 export async function digestFilePart(
   path: string,
   from: number,
   limit: number,
   signal?: AbortSignal,
+  previous?: PreviousChunks,
 ): Promise<DigestPart> {
   signal?.throwIfAborted();
+  const known = previous === undefined || previous.lengths.length === 0
+    ? undefined
+    : new KnownCuts(previous);
   using file = await Deno.open(path, { read: true });
   if (from > 0) await file.seek(from, Deno.SeekMode.Start);
   // Reading the next block while hashing this one was measured slower when
@@ -239,6 +323,7 @@ export async function digestFilePart(
     const chunker = new Chunker();
     const chunks = new ChunkList();
     let carry = 0; // bytes of the unfinished chunk, just before MAX_CHUNK
+    let unscanned = 0; // of which not through the chunker yet (known cuts)
     let size = 0;
     let eof = false;
     while (size < limit) {
@@ -251,17 +336,43 @@ export async function digestFilePart(
       signal?.throwIfAborted();
       buf.set(bufs.staging.subarray(0, n), MAX_CHUNK);
       const end = MAX_CHUNK + n;
-      const start = cutAndHash(
+      let start: number;
+      if (known === undefined) {
+        start = cutAndHash(
+          chunker,
+          chunks,
+          buf,
+          MAX_CHUNK - carry,
+          MAX_CHUNK,
+          end,
+        );
+      } else {
+        const at = cutKnownAndHash(
+          chunker,
+          chunks,
+          known,
+          buf,
+          from + size - MAX_CHUNK,
+          { chunkStart: MAX_CHUNK - carry, scanned: MAX_CHUNK - unscanned },
+          end,
+        );
+        start = at.chunkStart;
+        unscanned = end - at.scanned;
+      }
+      carry = end - start;
+      buf.copyWithin(MAX_CHUNK - carry, start, end);
+      size += n;
+    }
+    if (eof && unscanned > 0) {
+      // A known chunk waited for a byte after it: there is none.
+      cutAndHash(
         chunker,
         chunks,
         buf,
         MAX_CHUNK - carry,
+        MAX_CHUNK - unscanned,
         MAX_CHUNK,
-        end,
       );
-      carry = end - start;
-      buf.copyWithin(MAX_CHUNK - carry, start, end);
-      size += n;
     }
     const last = chunker.finish();
     if (eof && last > 0) chunks.add(buf.subarray(MAX_CHUNK - last, MAX_CHUNK));

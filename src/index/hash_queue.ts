@@ -9,7 +9,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { FileDigest } from "./file_digest.ts";
+import type { ChunkInfo, FileDigest } from "./file_digest.ts";
 import type { FileKind, FileRecord } from "./file_record.ts";
 import {
   localFields,
@@ -20,6 +20,12 @@ import {
 import { type SeenStat, seenStatOf } from "./small_file_batch.ts";
 import type { StoredStat } from "./store.ts";
 import { EMPTY_VERSION } from "./version_vector.ts";
+
+/**
+ * Files from this size on are re-digested with the chunks the index holds
+ * for them: below it the scan saved is smaller than the record's lookup.
+ */
+const KNOWN_CUTS_FROM = 4 << 20;
 
 const log = getLogger(["dsync", "index", "scanner"]);
 
@@ -220,7 +226,10 @@ export class HashQueue {
     const started = this.#ctx.now();
     let digest: FileDigest;
     try {
-      digest = await this.#ctx.hasher.hashFile(os);
+      digest = await this.#ctx.hasher.hashFile(
+        os,
+        before.size >= KNOWN_CUTS_FROM ? this.#previousChunks(rel) : undefined,
+      );
     } catch (err) {
       return this.#unreadableFile(rel, os, before, err);
     }
@@ -321,6 +330,14 @@ export class HashQueue {
       ...localFields(after),
     }, stored);
     return undefined;
+  }
+
+  /** The chunks the index holds for `rel`, to re-cut only what changed (`known_cuts.ts`). */
+  #previousChunks(rel: string): readonly ChunkInfo[] | undefined {
+    const stored = this.#ctx.store.get(rel);
+    return stored === undefined || stored.deleted || stored.kind !== "file"
+      ? undefined
+      : stored.chunks;
   }
 
   #track(task: Promise<void>): void {

@@ -5,6 +5,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import {
+  type ChunkInfo,
   digestBytes,
   type FileDigest,
   type PackedDigest,
@@ -17,6 +18,8 @@ import {
   SPLIT_FROM,
 } from "./split_digest.ts";
 import type { HashJob, HashResult } from "./hasher_worker.ts";
+import type { PreviousChunks } from "./known_cuts.ts";
+import { BLAKE3_LEN } from "./hash.ts";
 import {
   joinPaths,
   type SmallFileOutcome,
@@ -81,6 +84,8 @@ interface Job {
   paths?: string[];
   /** Part of a big file: where it starts and how much is read. */
   part?: { from: number; limit: number };
+  /** The chunks the index holds for the file (see `known_cuts.ts`). */
+  previous?: PreviousChunks;
   /** The buffers of a `hashBytes` job and where its pieces lie in them. */
   buffers?: ArrayBuffer[];
   spans?: Uint32Array<ArrayBuffer>;
@@ -166,24 +171,49 @@ export class HasherPool {
     this.#splitFrom = splitFrom;
   }
 
+  /**
+   * Starts every worker now, so that their start-up (~0.1 s each here:
+   * an isolate, the BLAKE3 module) overlaps the caller's other start-up
+   * work instead of delaying the first big file; unused, they end after
+   * `idleMs` as usual.
+   */
+  warm(): void {
+    if (this.#closed) return;
+    while (this.#slots.length < this.size) {
+      this.#spawn().idleSince = performance.now();
+    }
+    this.#armIdleTimer();
+  }
+
   /** Number of running workers (started on demand, ended when idle). */
   get workers(): number {
     return this.#slots.length;
   }
 
-  /** Digest of the file at `absPath`; rejects with the read error (`Deno.errors.NotFound`, …). */
-  async hashFile(absPath: string): Promise<FileDigest> {
+  /**
+   * Digest of the file at `absPath`; rejects with the read error
+   * (`Deno.errors.NotFound`, …). `previous`, the chunks the index holds
+   * for it, spares re-cutting what did not change (`known_cuts.ts`).
+   */
+  async hashFile(
+    absPath: string,
+    previous?: readonly ChunkInfo[],
+  ): Promise<FileDigest> {
     if (this.#closed) throw new HasherPoolClosedError(absPath);
     const { small, size } = await this.#readIfSmall(absPath);
     if (small !== undefined) return digestBytes(small);
+    const packed = previous === undefined || previous.length === 0
+      ? undefined
+      : packChunks(previous);
+    const extra = packed === undefined ? {} : { previous: packed };
     if (this.size > 1 && size >= this.#splitFrom && this.#idle()) {
-      const joined = await this.#hashInParts(absPath, size);
+      const joined = await this.#hashInParts(absPath, size, packed);
       if (joined !== undefined) return unpackDigest(joined);
       log.debug("Digesting {path} in one pass: its parts share no cut", {
         path: absPath,
       });
     }
-    const r = await this.#run(absPath);
+    const r = await this.#run(absPath, extra);
     if (!("size" in r)) throw new TypeError("Worker answered a batch");
     return unpackDigest(r);
   }
@@ -201,7 +231,7 @@ export class HasherPool {
   /** One job in a worker, when one is free. */
   #run(
     path: string,
-    extra: Pick<Job, "paths" | "part"> = {},
+    extra: Pick<Job, "paths" | "part" | "previous"> = {},
   ): Promise<HashResult & { ok: true }> {
     return new Promise((resolve, reject) => {
       this.#queue.push({
@@ -222,12 +252,16 @@ export class HasherPool {
   async #hashInParts(
     path: string,
     size: number,
+    previous: PreviousChunks | undefined,
   ): Promise<PackedDigest | undefined> {
     const starts = partStarts(size, this.size);
     const parts = await Promise.all(starts.map(async (from, k) => {
       const next = starts[k + 1];
       const limit = next === undefined ? Infinity : next - from + PART_OVERLAP;
-      const r = await this.#run(path, { part: { from, limit } });
+      const r = await this.#run(path, {
+        part: { from, limit },
+        ...(previous === undefined ? {} : { previous }),
+      });
       if (!("part" in r)) throw new TypeError("Worker answered another job");
       return r.part;
     }));
@@ -445,8 +479,12 @@ export class HasherPool {
             limit: this.smallFileLimit,
           }
           : job.part !== undefined
-          ? { id: job.id, path: job.path, ...job.part }
-          : { id: job.id, path: job.path }) satisfies HashJob,
+          ? { id: job.id, path: job.path, ...job.part, ...previousOf(job) }
+          : {
+            id: job.id,
+            path: job.path,
+            ...previousOf(job),
+          }) satisfies HashJob,
       );
     }
   }
@@ -579,4 +617,19 @@ export class HasherPool {
     }
     this.#armIdleTimer();
   }
+}
+
+/** A chunk list packed to cross to a worker. */
+function packChunks(chunks: readonly ChunkInfo[]): PreviousChunks {
+  const lengths = new Uint32Array(chunks.length);
+  const hashes = new Uint8Array(chunks.length * BLAKE3_LEN);
+  for (let i = 0; i < chunks.length; i++) {
+    lengths[i] = chunks[i]!.length;
+    hashes.set(chunks[i]!.hash, i * BLAKE3_LEN);
+  }
+  return { lengths, hashes };
+}
+
+function previousOf(job: Job): { previous?: PreviousChunks } {
+  return job.previous === undefined ? {} : { previous: job.previous };
 }

@@ -12,6 +12,7 @@ import {
   type DigestPart,
 } from "./file_digest.ts";
 import { BLAKE3_LEN, blake3Into } from "./hash.ts";
+import type { PreviousChunks } from "./known_cuts.ts";
 import {
   digestSmallFiles,
   type PackedBatch,
@@ -21,9 +22,16 @@ import {
 
 /** Message to the worker: digest the file at `path`, or the small files at `paths`. */
 export type HashJob =
-  | { id: number; path: string }
+  /** `previous`: the chunks the index holds for it (see `known_cuts.ts`). */
+  | { id: number; path: string; previous?: PreviousChunks }
   /** Part of one big file: see `split_digest.ts`. */
-  | { id: number; path: string; from: number; limit: number }
+  | {
+    id: number;
+    path: string;
+    from: number;
+    limit: number;
+    previous?: PreviousChunks;
+  }
   /** `paths` as made by `joinPaths`. */
   | { id: number; paths: string; limit: number }
   /**
@@ -83,14 +91,20 @@ async function run(scope: WorkerScope, job: HashJob): Promise<void> {
       return;
     }
     if ("from" in job) {
-      const part = await digestFilePart(job.path, job.from, job.limit);
+      const part = await digestFilePart(
+        job.path,
+        job.from,
+        job.limit,
+        undefined,
+        job.previous,
+      );
       scope.postMessage({ id: job.id, ok: true, part }, [
         part.lengths.buffer,
         part.hashes.buffer,
       ]);
       return;
     }
-    const d = await digestFilePacked(job.path);
+    const d = await digestFilePacked(job.path, undefined, job.previous);
     scope.postMessage(
       {
         id: job.id,

@@ -6,14 +6,18 @@
  * @module
  */
 
-import type { FileDigest } from "./file_digest.ts";
+import type { ChunkInfo, FileDigest } from "./file_digest.ts";
 import type { SmallFileOutcome } from "./small_file_batch.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
 import type { IndexStore } from "./store.ts";
 
 /** Hashes file content; the scanner's only dependency on the hashing side. */
 export interface FileHasher {
-  hashFile(absPath: string): Promise<FileDigest>;
+  /** `previous`: the chunks the index holds for the file, a hint only. */
+  hashFile(
+    absPath: string,
+    previous?: readonly ChunkInfo[],
+  ): Promise<FileDigest>;
   /**
    * Files found smaller than this go to {@linkcode hashSmallFiles} in
    * batches, when the hasher has it (both or neither).

@@ -164,6 +164,8 @@ async function runLockedNode(
     caseInsensitive,
   });
   const hasher = new HasherPool();
+  // The first scan hashes on them: started while the rest starts up.
+  hasher.warm();
   const group = await GroupContext.open(root, {
     open: config.open ?? false,
     joined: config.joined,

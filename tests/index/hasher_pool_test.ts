@@ -276,6 +276,36 @@ Deno.test("HasherPool ends workers idle for idleMs and starts them again on dema
   }
 });
 
+Deno.test("HasherPool.warm() starts every worker at once, and the next job uses them", async () => {
+  const { dir, files } = await writeFiles([100 * K]);
+  const pool = new HasherPool({ size: 2, inlineBelow: 0, idleMs: Infinity });
+  try {
+    pool.warm();
+    assertStrictEquals(pool.workers, 2);
+    const f = files[0]!;
+    assertEquals(show(await pool.hashFile(f.path)), show(digestBytes(f.data)));
+    assertStrictEquals(
+      pool.workers,
+      2,
+      "no worker started beyond the warm ones",
+    );
+  } finally {
+    await pool.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("HasherPool.warm() workers left without a job end after idleMs", async () => {
+  const pool = new HasherPool({ size: 2, idleMs: 20 });
+  try {
+    pool.warm();
+    assertStrictEquals(pool.workers, 2);
+    await until(() => pool.workers === 0, "warm workers to end when idle");
+  } finally {
+    await pool.close();
+  }
+});
+
 Deno.test("HasherPool.hashFile() with idleMs 0 ends only idle workers and loses no job", async () => {
   const { dir, files } = await writeFiles(
     Array.from({ length: 6 }, (_, i) => (1 << 20) + i),

@@ -5,7 +5,7 @@ import {
   assertRejects,
   assertStrictEquals,
 } from "../assert.ts";
-import type { FileDigest } from "../../src/index/file_digest.ts";
+import type { ChunkInfo, FileDigest } from "../../src/index/file_digest.ts";
 import type { FileRecord } from "../../src/index/file_record.ts";
 import { blake3 } from "../../src/index/hash.ts";
 import { ensureIgnoreFile, IgnoreRules } from "../../src/index/ignore_rules.ts";
@@ -44,6 +44,8 @@ class FakeHasher implements FileHasher {
   ) => Promise<SmallFileOutcome[]>;
   /** Batches asked for, by their number of files. */
   readonly batches: number[] = [];
+  /** The previous chunk lists given with `hashFile`, by path. */
+  readonly previous = new Map<string, readonly ChunkInfo[] | undefined>();
 
   constructor(batching = false) {
     if (!batching) return;
@@ -54,7 +56,11 @@ class FakeHasher implements FileHasher {
     };
   }
 
-  hashFile(absPath: string): Promise<FileDigest> {
+  hashFile(
+    absPath: string,
+    previous?: readonly ChunkInfo[],
+  ): Promise<FileDigest> {
+    this.previous.set(absPath, previous);
     this.#runHooks(absPath);
     try {
       return Promise.resolve(this.#digest(absPath));
@@ -943,4 +949,24 @@ Deno.test("Scanner.scan() looks again at a file replaced by a directory or a lin
     assertStrictEquals(get("a/z.txt")!.kind, "symlink");
     assertStrictEquals(get("a/z.txt")!.symlinkTarget, "x.txt");
   }, { batching: true });
+});
+
+Deno.test("Scanner gives the hasher the stored chunks of a changed big file, and none for a new or small one", async () => {
+  await withScanner(async (f) => {
+    const big = new Uint8Array(5 << 20).fill(7);
+    await Deno.writeFile(`${f.dir}/big.bin`, big);
+    write(f.dir, "small.txt", "x".repeat(100_000));
+    await f.scanner.scan();
+    assertEquals(f.hasher.previous.get(`${f.dir}/big.bin`), undefined);
+    const stored = f.get("big.bin")!.chunks;
+    big[4 << 20] = 8;
+    await Deno.writeFile(`${f.dir}/big.bin`, big);
+    write(f.dir, "small.txt", "y".repeat(100_000));
+    await f.scanner.scan();
+    assertEquals(
+      f.hasher.previous.get(`${f.dir}/big.bin`)?.map((c) => c.offset),
+      stored.map((c) => c.offset),
+    );
+    assertEquals(f.hasher.previous.get(`${f.dir}/small.txt`), undefined);
+  }, { batching: false });
 });

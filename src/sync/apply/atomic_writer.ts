@@ -180,6 +180,8 @@ export class PartFile implements AsyncDisposable {
     part.#inPlace = inPlace.chunks;
     part.#copied = Math.min(expected.size, target.size);
     part.#position = undefined;
+    // Flushed while the changed chunks are fetched (see `part_copy.ts`).
+    part.#writeback.wrote(part.#copied);
     return part;
   }
 

@@ -10,6 +10,12 @@
  * length and hash at the same offset. The copy is trusted to hold the old
  * record's bytes only while the file's `lstat` shows what the index holds
  * (size, mtime, inode) both before and after copying; otherwise no copy.
+ * The copy is flushed to disk while it is made ({@linkcode copyFlushing}),
+ * and what is left while the changed chunks are fetched (the `.part`'s
+ * early write-back starts at once), not all at the commit's fsync: 1 MiB
+ * changed in 256 MiB, fetch plus commit 0.52-0.66 s against 0.53-0.97 s
+ * with the fsync at the end (4 runs each, ABAB, load 10-16: the fetch's
+ * writes then wait for the flush, the commit's fsync finds nothing left).
  * @module
  */
 
@@ -89,7 +95,7 @@ export async function copyUnchanged(
   }
   if (!sameFile(before, expected)) return false;
   try {
-    await Deno.copyFile(fromOs, toOs);
+    await copyFlushing(fromOs, toOs);
     const after = await Deno.lstat(fromOs);
     if (sameFile(after, expected) && after.ino === before.ino) return true;
   } catch {
@@ -97,4 +103,43 @@ export async function copyUnchanged(
   }
   await Deno.remove(toOs).catch(() => {});
   return false;
+}
+
+/**
+ * While the kernel copies, the pages copied so far are flushed every this
+ * many milliseconds: the disk writes the copy as it is made.
+ */
+const COPY_FLUSH_MS = 20;
+
+/**
+ * `Deno.copyFile(fromOs, toOs)` into a new file, flushed to disk while it
+ * is made: 256 MiB copied and fsynced here in 0.53-0.56 s against
+ * 0.58-0.67 s with one fsync after the copy (3 runs each, ABAB); the
+ * disk's write rate (~0.5 GB/s) is then the floor. Throws the copy's or a
+ * flush's error (a flush that failed may have lost copied pages, and the
+ * `.part`'s own handle, opened later, would not hear of it). On Linux
+ * only.
+ */
+async function copyFlushing(fromOs: string, toOs: string): Promise<void> {
+  // Elsewhere the copy may be a clone (APFS), which wants no file there.
+  if (Deno.build.os !== "linux") return await Deno.copyFile(fromOs, toOs);
+  const file = await Deno.open(toOs, { write: true, createNew: true });
+  try {
+    let copying = true;
+    const copy = Deno.copyFile(fromOs, toOs).finally(() => {
+      copying = false;
+    });
+    const flushing = (async () => {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, COPY_FLUSH_MS));
+        if (!copying) return;
+        await file.syncData();
+      }
+    })();
+    const [copied, flushed] = await Promise.allSettled([copy, flushing]);
+    if (copied.status === "rejected") throw copied.reason;
+    if (flushed.status === "rejected") throw flushed.reason;
+  } finally {
+    file.close();
+  }
 }

@@ -3,6 +3,7 @@ import { digestBytes } from "../../../src/index/file_digest.ts";
 import type { StoredStat } from "../../../src/index/store.ts";
 import { PartFile } from "../../../src/sync/apply/atomic_writer.ts";
 import { chunksInPlace } from "../../../src/sync/apply/part_copy.ts";
+import { WRITEBACK_STEP } from "../../../src/sync/apply/early_writeback.ts";
 import type { PartTarget } from "../../../src/sync/apply/part_target.ts";
 import { assert, assertEquals } from "../../assert.ts";
 import { noise } from "../../_noise.ts";
@@ -79,6 +80,41 @@ function targetOf(
 Deno.test("PartFile.fromCopy() starts from the current file and writes only the changed chunks", async () => {
   await withFolder(async (folder) => {
     const old = noise(3 << 20, 5);
+    await Deno.writeFile(`${folder}/big.bin`, old);
+    const next = old.slice(0, old.length - 100_000);
+    next.set(noise(200_000, 6), 1 << 20); // overwritten in place, and cut
+    const oldChunks = digestBytes(old).chunks;
+    const t = targetOf(
+      folder,
+      next,
+      await statOf("big.bin", `${folder}/big.bin`),
+    );
+    const part = await PartFile.fromCopy(t, oldChunks);
+    assert(part !== undefined);
+    let kept = 0;
+    let written = 0;
+    for (const c of digestBytes(next).chunks) {
+      if (part.inPlace(c.offset, c.length)) {
+        await part.keep(c.offset, c.length);
+        kept += c.length;
+      } else {
+        await part.write(
+          c.offset,
+          next.subarray(c.offset, c.offset + c.length),
+        );
+        written += c.length;
+      }
+    }
+    assert(kept > next.length / 2, `kept ${kept}`);
+    assert(written >= 200_000 && written < 1 << 20, `wrote ${written}`);
+    await part.commit();
+    assertEquals(await Deno.readFile(`${folder}/big.bin`), next);
+  });
+});
+
+Deno.test("PartFile.fromCopy() of a file over one writeback step commits what was written while the copy was flushed", async () => {
+  await withFolder(async (folder) => {
+    const old = noise(WRITEBACK_STEP + (3 << 20), 5);
     await Deno.writeFile(`${folder}/big.bin`, old);
     const next = old.slice(0, old.length - 100_000);
     next.set(noise(200_000, 6), 1 << 20); // overwritten in place, and cut
