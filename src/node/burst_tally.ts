@@ -8,7 +8,7 @@
  * @module
  */
 import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
-import type { Change } from "./change_feed.ts";
+import type { Change } from "./change.ts";
 
 /** Bursts up to this many changes per device are logged change by change. */
 export const DETAILED_BURST = 10;

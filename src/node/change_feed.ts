@@ -14,20 +14,10 @@
  */
 import type { IndexStore, StoredChange } from "../index/mod.ts";
 import { BurstTally, DETAILED_BURST } from "./burst_tally.ts";
+import type { Change } from "./change.ts";
 
 export { DETAILED_BURST };
-
-/** One change as the page and `dsync status --json` show it. */
-export interface Change {
-  /** Epoch ms it was seen. */
-  readonly time: number;
-  readonly path: string;
-  /** The device's name, or "here" for an edit made on this device. */
-  readonly device: string;
-  readonly action: "added" | "updated" | "deleted";
-  readonly kind: "file" | "dir" | "symlink";
-  readonly size: number;
-}
+export type { Change };
 
 /** A conflict copy and the path of the file it lost to. */
 export interface ConflictCopy {

@@ -1,7 +1,7 @@
 /** A burst of changes: counted per device, only the first few kept whole. */
 import { assertEquals } from "../assert.ts";
 import { BurstTally, DETAILED_BURST } from "../../src/node/burst_tally.ts";
-import type { Change } from "../../src/node/change_feed.ts";
+import type { Change } from "../../src/node/change.ts";
 
 function change(path: string, overrides: Partial<Change> = {}): Change {
   return {
