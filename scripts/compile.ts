@@ -46,15 +46,18 @@ export const PERMISSIONS = [
 
 /**
  * A young generation capped at 4 MiB per semi-space, and an old generation
- * that grows to twice what is live before the next full collection (V8
- * otherwise lets it reach up to four times that). A cold scan of 100,000
- * files peaks at 94 MiB of RSS instead of 149 (`deno task bench scan`), a
- * receiver of 20,000 small files at 160-165 MB instead of 206-221, for
- * ~0.3 CPU-s more of incremental marking. The same flags are in
- * `deno task start`.
+ * that grows to 1.3 times what is live before the next full collection (V8
+ * otherwise lets it reach up to four times that). Against V8's own sizing,
+ * growing to twice what is live (the flag at 100) took a cold scan of
+ * 100,000 files from 149 MiB of RSS to 94 (`deno task bench scan`) and a
+ * receiver of 20,000 small files from 206-221 MB to 160-165, for ~0.3
+ * CPU-s more of incremental marking. At 30 instead of 100 the initial sync
+ * of 100,000 files of 1 KiB peaked at 189/208 MB (sender/receiver) instead
+ * of 208-227/248-259, for the same CPU seconds within noise (49-51 s /
+ * 109-113 s; issue #21). The same flags are in `deno task start`.
  */
 export const V8_FLAGS =
-  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=100";
+  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30";
 
 /** Modules loaded at run time by URL (workers), which compile must embed. */
 export const INCLUDES = [

@@ -13,19 +13,11 @@
  * @module
  */
 import type { IndexStore, StoredChange } from "../index/mod.ts";
-import { formatBytes, formatCount, formatDuration } from "../ui/mod.ts";
+import { BurstTally, DETAILED_BURST } from "./burst_tally.ts";
+import type { Change } from "./change.ts";
 
-/** One change as the page and `dsync status --json` show it. */
-export interface Change {
-  /** Epoch ms it was seen. */
-  readonly time: number;
-  readonly path: string;
-  /** The device's name, or "here" for an edit made on this device. */
-  readonly device: string;
-  readonly action: "added" | "updated" | "deleted";
-  readonly kind: "file" | "dir" | "symlink";
-  readonly size: number;
-}
+export { DETAILED_BURST };
+export type { Change };
 
 /** A conflict copy and the path of the file it lost to. */
 export interface ConflictCopy {
@@ -35,8 +27,6 @@ export interface ConflictCopy {
 
 /** How many changes the feed keeps. */
 export const RECENT_CHANGES = 200;
-/** Bursts up to this many changes per device are logged change by change. */
-export const DETAILED_BURST = 10;
 /** A folder added here this close to a peer's file in it is the peer's. */
 export const PARENT_WINDOW_MS = 10_000;
 
@@ -86,36 +76,17 @@ export function describeBurst(
   changes: readonly Change[],
   durationMs: number,
 ): string[] {
-  const byDevice = new Map<string, Change[]>();
-  for (const change of changes) {
-    let list = byDevice.get(change.device);
-    if (list === undefined) byDevice.set(change.device, list = []);
-    list.push(change);
-  }
-  const lines: string[] = [];
-  for (const [device, list] of byDevice) {
-    if (list.length <= DETAILED_BURST) {
-      for (const c of list) {
-        const what = c.kind === "dir" ? "folder " : "";
-        const size = c.kind === "file" && c.action !== "deleted"
-          ? ` (${formatBytes(c.size)})`
-          : "";
-        lines.push(`${device}: ${c.action} ${what}${c.path}${size}`);
-      }
-      continue;
-    }
-    const bytes = list.reduce((sum, c) => sum + c.size, 0);
-    const deleted = list.filter((c) => c.action === "deleted").length;
-    const verb = device === "here" ? "changed" : "received";
-    const gone = deleted > 0 ? ` (${formatCount(deleted)} deleted)` : "";
-    lines.push(
-      `${device}: ${formatCount(list.length)} changes ${verb}${gone}, ${
-        formatBytes(bytes)
-      }, ${formatDuration(durationMs)}`,
-    );
-  }
-  return lines;
+  const tally = new BurstTally();
+  for (const change of changes) tally.add(change);
+  return tally.lines(durationMs);
 }
+
+/**
+ * Pages of 1,000 records a poll reads at most: the rest comes at the next
+ * poll (four a second). Each page's changes are made at once; 50 pages
+ * made 50,000 at a time during a large initial sync.
+ */
+export const PAGES_PER_POLL = 10;
 
 /** Options of {@linkcode ChangeFeed}. */
 export interface ChangeFeedOptions {
@@ -149,9 +120,12 @@ export class ChangeFeed {
   /** Folders above a peer's applied paths lately: folder → device, when. */
   readonly #peerParents = new Map<string, { device: string; at: number }>();
   /** Folders added "here" lately, that a peer's file below may claim. */
-  readonly #hereFolders = new Map<string, { change: Change; at: number }>();
+  readonly #hereFolders = new Map<
+    string,
+    { change: Change; at: number; burst: BurstTally }
+  >();
   #after = 0;
-  #burst: Change[] = [];
+  #burst = new BurstTally();
   #burstStart = 0;
   #burstLast = 0;
   #version = 0;
@@ -200,7 +174,11 @@ export class ChangeFeed {
         if (fromPeer) {
           claims.push({ path: record.path, device });
         } else if (record.kind === "dir" && change.action === "added") {
-          this.#hereFolders.set(record.path, { change, at: now });
+          this.#hereFolders.set(record.path, {
+            change,
+            at: now,
+            burst: this.#burst,
+          });
         }
       }
     });
@@ -213,12 +191,12 @@ export class ChangeFeed {
     if (fresh.length > 0) {
       this.#recent.push(...fresh);
       this.#recent.splice(0, Math.max(0, this.#recent.length - RECENT_CHANGES));
-      if (this.#burst.length === 0) this.#burstStart = now;
-      this.#burst.push(...fresh);
+      if (this.#burst.size === 0) this.#burstStart = now;
+      for (const change of fresh) this.#burst.add(change);
       this.#burstLast = now;
       this.#version++;
     } else if (
-      this.#burst.length > 0 &&
+      this.#burst.size > 0 &&
       now - this.#burstLast >= (this.#o.quietMs ?? 500)
     ) {
       this.flush();
@@ -241,7 +219,7 @@ export class ChangeFeed {
         this.#peerParents.set(dir, { device, at: now });
       }
     }
-    for (const [dir, { change, at }] of this.#hereFolders) {
+    for (const [dir, { change, at, burst }] of this.#hereFolders) {
       const claim = this.#peerParents.get(dir);
       if (now - at > PARENT_WINDOW_MS) this.#hereFolders.delete(dir);
       if (claim === undefined || Math.abs(claim.at - at) > PARENT_WINDOW_MS) {
@@ -249,10 +227,12 @@ export class ChangeFeed {
       }
       this.#hereFolders.delete(dir);
       const theirs: Change = { ...change, device: claim.device };
-      for (const list of [fresh, this.#recent, this.#burst]) {
-        const i = list.indexOf(change);
-        if (i >= 0) list[i] = theirs;
-      }
+      const inFresh = fresh.indexOf(change);
+      // Counted in the burst with the rest of `fresh`, after this.
+      if (inFresh >= 0) fresh[inFresh] = theirs;
+      else if (burst === this.#burst) burst.replace(change, theirs);
+      const inRecent = this.#recent.indexOf(change);
+      if (inRecent >= 0) this.#recent[inRecent] = theirs;
     }
     for (const [dir, { at }] of this.#peerParents) {
       if (now - at > PARENT_WINDOW_MS) this.#peerParents.delete(dir);
@@ -261,12 +241,9 @@ export class ChangeFeed {
 
   /** Logs the burst in progress (at shutdown, or once it is over). */
   flush(): void {
-    if (this.#burst.length === 0) return;
-    const lines = describeBurst(
-      this.#burst,
-      this.#burstLast - this.#burstStart,
-    );
-    this.#burst = [];
+    if (this.#burst.size === 0) return;
+    const lines = this.#burst.lines(this.#burstLast - this.#burstStart);
+    this.#burst = new BurstTally();
     for (const line of lines) this.#o.log(line);
   }
 
@@ -288,7 +265,10 @@ export class ChangeFeed {
   }
 
   /** Reads at most `pages` pages of 1,000 records; the rest comes next time. */
-  #read(each: (records: StoredChange[]) => void, pages = 50): void {
+  #read(
+    each: (records: StoredChange[]) => void,
+    pages = PAGES_PER_POLL,
+  ): void {
     for (let page = 0; page < pages; page++) {
       const records = this.#o.store.changesSince(this.#after, 1000);
       if (records.length === 0) return;

@@ -55,7 +55,7 @@ export function seedGroup(
 
 /** The permissions of `deno task start`, for processes started by tests. */
 export const RUN_PERMISSIONS = [
-  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=100",
+  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30",
   "--allow-read",
   "--allow-write",
   "--allow-net",

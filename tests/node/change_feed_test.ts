@@ -6,6 +6,7 @@ import {
   changeOf,
   conflictOriginal,
   describeBurst,
+  PAGES_PER_POLL,
 } from "../../src/node/change_feed.ts";
 import { type FileRecord, IndexStore } from "../../src/index/mod.ts";
 
@@ -219,6 +220,47 @@ Deno.test("ChangeFeed gives a folder added here to the peer whose file in it cam
       ["new/later", "here"],
       ["new/later/h.txt", "beta"],
     ]);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ChangeFeed reads a large burst in pages per poll and logs it as one summary", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsync-feed-" });
+  const store = IndexStore.open(dir);
+  try {
+    let now = 1_000;
+    const lines: string[] = [];
+    const feed = new ChangeFeed({
+      store,
+      devicesOf: () => new Map(),
+      log: (line) => lines.push(line),
+      now: () => now,
+    });
+    const total = PAGES_PER_POLL * 1000 * 2 + 500;
+    store.putMany(
+      Array.from(
+        { length: total },
+        (_, i) => record(`d${i % 100}/f${i}`, { size: 1_000 }),
+      ),
+    );
+    const sizes: number[] = [];
+    for (;;) {
+      const fresh = feed.poll();
+      if (fresh.length === 0) break;
+      sizes.push(fresh.length);
+      now += 100;
+    }
+    assertEquals(sizes, [PAGES_PER_POLL * 1000, PAGES_PER_POLL * 1000, 500]);
+    assertEquals(feed.recent.length, 200);
+    assertEquals(
+      feed.recent.at(-1)!.path,
+      `d${(total - 1) % 100}/f${total - 1}`,
+    );
+    now += 600;
+    feed.poll();
+    assertEquals(lines, ["here: 20,500 changes changed, 20.5 MB, 200 ms"]);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });

@@ -62,7 +62,7 @@ Deno.test("deno task compile --dry-run prints the exact deno compile command of 
   assertEquals(code, 0, stderr);
   const v = denoJson.version;
   const common =
-    "deno compile --v8-flags=--max-semi-space-size=4,--heap-growing-percent=100 " +
+    "deno compile --v8-flags=--max-semi-space-size=4,--heap-growing-percent=30 " +
     "--allow-read --allow-write --allow-net " +
     "--allow-env=HOME,XDG_CONFIG_HOME,APPDATA,USERPROFILE " +
     "--allow-sys=hostname,networkInterfaces,statfs " +

@@ -76,45 +76,67 @@ export function recordHoldsChunk(
 }
 
 /**
- * Chunks of records kept decoded, at most (beyond the last one asked
- * for, always kept): about 5 MB, the chunk lists of 2 GiB of files at the
- * 64 KiB average.
+ * Bytes a kept record is counted for beyond its chunks: the entry, its
+ * map slot, the path and two typed-array views on one buffer. Counting
+ * chunks alone let a sender of 100,000 files of 1 KiB keep 32,768 whole
+ * decoded records (one chunk each) per peer: ~50 MB of its heap, which
+ * V8 then doubled (issue #21, large folders).
  */
-export const LOOKUP_CACHE_CHUNKS = 32_768;
+export const KEPT_ENTRY_BYTES = 400;
+/** Bytes a kept record holds per chunk: offset, length and hash. */
+export const KEPT_CHUNK_BYTES = 48;
 
-/** One record kept decoded, and when it was looked up. */
+/** What {@linkcode IndexChunkLookup} counts a kept record of `path` with `chunks` chunks for. */
+export function keptBytesOf(path: string, chunks: number): number {
+  return KEPT_ENTRY_BYTES + 2 * path.length + KEPT_CHUNK_BYTES * chunks;
+}
+
+/**
+ * Bytes of records kept, at most (beyond the last one asked for, always
+ * kept): the chunk tables of ~5 GiB of files at the 64 KiB average, or
+ * ~9,000 small files.
+ */
+export const LOOKUP_CACHE_BYTES = 4 << 20;
+
+/** One record's chunk table and stamp, and when it was looked up. */
 interface CachedRecord {
   readonly path: string;
   readonly sequence: number;
   /** `maxSequence` of the records when this one was last checked. */
   latest: number | undefined;
-  readonly record: FileRecord;
+  /** Undefined for a record that holds no chunks (deleted, not a file). */
+  readonly table: ChunkTable | undefined;
   readonly stamp: IndexedStamp | undefined;
-  /** The chunks as flat arrays, made at the first lookup (see `holds`). */
-  table?: ChunkTable;
+  /** What it is counted for (see {@linkcode keptBytesOf}). */
+  readonly bytes: number;
 }
 
-/** A record's chunks: offsets (ascending), lengths, and hashes end to end. */
+/**
+ * A record's chunks in one buffer: offsets (ascending) then lengths in
+ * `numbers`, hashes end to end in `hashes`. The decoded record is not
+ * kept: each of its chunks is an object and a hash view.
+ */
 interface ChunkTable {
-  readonly offsets: Float64Array;
-  readonly lengths: Float64Array;
+  readonly count: number;
+  readonly numbers: Float64Array;
   readonly hashes: Uint8Array;
 }
 
 function chunkTable(record: FileRecord): ChunkTable {
   const chunks = record.chunks;
-  const offsets = new Float64Array(chunks.length);
-  const lengths = new Float64Array(chunks.length);
-  const hashes = new Uint8Array(32 * chunks.length);
+  const count = chunks.length;
+  const buffer = new ArrayBuffer(KEPT_CHUNK_BYTES * count);
+  const numbers = new Float64Array(buffer, 0, 2 * count);
+  const hashes = new Uint8Array(buffer, 16 * count, 32 * count);
   let i = 0;
   for (const c of chunks) {
-    offsets[i] = c.offset;
+    numbers[i] = c.offset;
     // A hash of another length matches no request (no length is -1).
-    lengths[i] = c.hash.length === 32 ? c.length : -1;
+    numbers[count + i] = c.hash.length === 32 ? c.length : -1;
     if (c.hash.length === 32) hashes.set(c.hash, 32 * i);
     i++;
   }
-  return { offsets, lengths, hashes };
+  return { count, numbers, hashes };
 }
 
 /** True when `hash` is the 32 bytes at `hashes[32 * at]`. */
@@ -127,16 +149,13 @@ function hashAt(hashes: Uint8Array, at: number, hash: Uint8Array): boolean {
   return true;
 }
 
-/**
- * The index of `record`'s chunk at `offset` in `offsets` (its chunks'
- * offsets, ascending), or -1.
- */
-function chunkAt(offsets: Float64Array, offset: number): number {
+/** The index of the chunk at `offset` in `table`, or -1. */
+function chunkAt(table: ChunkTable, offset: number): number {
   let lo = 0;
-  let hi = offsets.length - 1;
+  let hi = table.count - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const at = offsets[mid]!;
+    const at = table.numbers[mid]!;
     if (at < offset) lo = mid + 1;
     else if (at > offset) hi = mid - 1;
     else return mid;
@@ -145,10 +164,10 @@ function chunkAt(offsets: Float64Array, offset: number): number {
 }
 
 /**
- * {@linkcode IndexedChunks} over the local index. The records of the paths
- * asked for recently are kept decoded while their sequence is unchanged
- * (least recently asked dropped first, past {@linkcode LOOKUP_CACHE_CHUNKS}
- * chunks): a big file's chunk list is decoded once per pull, not once per
+ * {@linkcode IndexedChunks} over the local index. The chunk tables of the
+ * paths asked for recently are kept while their sequence is unchanged
+ * (least recently asked dropped first, past {@linkcode LOOKUP_CACHE_BYTES}):
+ * a big file's chunk list is decoded once per pull, not once per
  * request. One record was kept before; a peer pulling four big files at
  * once alternates between them, so every request decoded a whole 4,096-chunk
  * list again (27% of the sender's CPU for 1 GiB in 4 files).
@@ -157,12 +176,22 @@ export class IndexChunkLookup implements IndexedChunks {
   readonly #records: LocalRecords;
   /** In order of last use, oldest first. */
   readonly #cache = new Map<string, CachedRecord>();
-  #cachedChunks = 0;
-  readonly #maxChunks: number;
+  #keptBytes = 0;
+  readonly #maxBytes: number;
 
-  constructor(records: LocalRecords, maxChunks = LOOKUP_CACHE_CHUNKS) {
+  constructor(records: LocalRecords, maxBytes = LOOKUP_CACHE_BYTES) {
     this.#records = records;
-    this.#maxChunks = maxChunks;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes the kept records are counted for (see {@linkcode keptBytesOf}). */
+  get keptBytes(): number {
+    return this.#keptBytes;
+  }
+
+  /** Records kept. */
+  get keptRecords(): number {
+    return this.#cache.size;
   }
 
   holds(
@@ -171,16 +200,10 @@ export class IndexChunkLookup implements IndexedChunks {
     length: number,
     hash: Uint8Array,
   ): boolean {
-    const cached = this.#current(path);
-    if (cached === undefined) return false;
-    const { record } = cached;
-    if (record.deleted || record.kind !== "file") return false;
-    // A chunk list may be lazy (each element made when read): searching
-    // it cost ~13 made elements per request, 0.13-0.25 s of the sender's
-    // CPU per GiB; it is read once per cached record instead.
-    const table = cached.table ??= chunkTable(record);
-    const at = chunkAt(table.offsets, offset);
-    return at >= 0 && table.lengths[at] === length &&
+    const table = this.#current(path)?.table;
+    if (table === undefined) return false;
+    const at = chunkAt(table, offset);
+    return at >= 0 && table.numbers[table.count + at] === length &&
       hashAt(table.hashes, at, hash);
   }
 
@@ -210,17 +233,22 @@ export class IndexChunkLookup implements IndexedChunks {
     // of the sender's 72 busy seconds for 100,000 files of 1 KiB).
     const record = this.#records.get(path);
     if (record === undefined) return undefined;
+    // A chunk list may be lazy (each element made when read): searching
+    // it cost ~13 made elements per request, 0.13-0.25 s of the sender's
+    // CPU per GiB; it is read once per kept record instead.
+    const live = !record.deleted && record.kind === "file";
     const fresh: CachedRecord = {
       path,
       sequence: record.sequence,
       latest,
-      record,
+      table: live ? chunkTable(record) : undefined,
       stamp: stampOfRecord(record),
+      bytes: keptBytesOf(path, live ? record.chunks.length : 0),
     };
     this.#cache.set(path, fresh);
-    this.#cachedChunks += record.chunks.length;
+    this.#keptBytes += fresh.bytes;
     for (const old of this.#cache.values()) {
-      if (this.#cachedChunks <= this.#maxChunks || old === fresh) break;
+      if (this.#keptBytes <= this.#maxBytes || old === fresh) break;
       this.#drop(old);
     }
     return fresh;
@@ -233,6 +261,6 @@ export class IndexChunkLookup implements IndexedChunks {
 
   #drop(entry: CachedRecord): void {
     this.#cache.delete(entry.path);
-    this.#cachedChunks -= entry.record.chunks.length;
+    this.#keptBytes -= entry.bytes;
   }
 }

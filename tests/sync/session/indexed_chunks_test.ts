@@ -3,6 +3,8 @@ import type { FileRecord } from "../../../src/index/file_record.ts";
 import { blake3, fileHashOfChunks } from "../../../src/index/hash.ts";
 import {
   IndexChunkLookup,
+  keptBytesOf,
+  LOOKUP_CACHE_BYTES,
   recordHoldsChunk,
 } from "../../../src/sync/session/indexed_chunks.ts";
 import { answerChunkRequest } from "../../../src/sync/session/chunk_answer.ts";
@@ -157,7 +159,7 @@ Deno.test("IndexChunkLookup keeps the records of several paths asked for in turn
     maxSequence: 1,
     get: (p) => (reads.push(p), records.get(p)),
     sequenceOf: (p) => records.get(p)?.sequence,
-  }, 4);
+  }, 2 * keptBytesOf("a", 2));
   const h = (s: string) => blake3(enc.encode(s));
   // Two files pulled at once: their requests alternate.
   for (let round = 0; round < 3; round++) {
@@ -165,11 +167,63 @@ Deno.test("IndexChunkLookup keeps the records of several paths asked for in turn
     assertEquals(lookup.holds("b", 5, 5, h("delta")), true);
   }
   assertEquals(reads, ["a", "b"]);
-  // A third exceeds the 4-chunk budget: the least recently asked goes.
+  // A third exceeds the budget of two: the least recently asked goes.
   assertEquals(lookup.holds("c", 0, 5, h("omega")), true);
   assertEquals(lookup.holds("b", 0, 5, h("gamma")), true);
   assertEquals(lookup.holds("a", 5, 4, h("beta")), true);
   assertEquals(reads, ["a", "b", "c", "a"]);
+});
+
+Deno.test("IndexChunkLookup keeps records within its byte budget, however few chunks each has", () => {
+  const records = new Map<string, FileRecord>();
+  for (let i = 0; i < 500; i++) {
+    const path = `dir/file-${String(i).padStart(4, "0")}.bin`;
+    records.set(path, recordOf(path, [`content ${i}`]));
+  }
+  const reads: string[] = [];
+  const budget = 20 * keptBytesOf("dir/file-0000.bin", 1);
+  const lookup = new IndexChunkLookup({
+    maxSequence: 1,
+    get: (p) => (reads.push(p), records.get(p)),
+    sequenceOf: (p) => records.get(p)?.sequence,
+  }, budget);
+  const h = (s: string) => blake3(enc.encode(s));
+  let i = 0;
+  for (const path of records.keys()) {
+    assertEquals(
+      lookup.holds(path, 0, `content ${i}`.length, h(`content ${i}`)),
+      true,
+    );
+    assertEquals(lookup.keptBytes <= budget, true, `after ${path}`);
+    i++;
+  }
+  assertEquals(lookup.keptRecords, 20);
+  // The last 20 are kept; the first was dropped and is read again.
+  assertEquals(reads.length, 500);
+  lookup.stampOf("dir/file-0499.bin");
+  assertEquals(reads.length, 500);
+  lookup.stampOf("dir/file-0000.bin");
+  assertEquals(reads.at(-1), "dir/file-0000.bin");
+  assertEquals(reads.length, 501);
+});
+
+Deno.test("IndexChunkLookup keeps one record over its byte budget alone", () => {
+  const parts = Array.from({ length: 64 }, (_, i) => `part ${i}`);
+  const big = recordOf("big", parts);
+  const lookup = new IndexChunkLookup({
+    maxSequence: 1,
+    get: (p) => (p === "big" ? big : recordOf(p, ["x"])),
+    sequenceOf: () => 1,
+  }, keptBytesOf("big", 8));
+  const h = (s: string) => blake3(enc.encode(s));
+  assertEquals(
+    lookup.holds("big", big.chunks[63]!.offset, 7, h("part 63")),
+    true,
+  );
+  assertEquals(lookup.keptRecords, 1);
+  assertEquals(lookup.holds("small", 0, 1, h("x")), true);
+  assertEquals(lookup.keptRecords, 1);
+  assertEquals(LOOKUP_CACHE_BYTES >= keptBytesOf("p", 4096 * 4), true);
 });
 
 Deno.test("answerChunkRequest() with the index answers a right and a wrong one-byte guess alike, reading nothing", async () => {
