@@ -9,13 +9,8 @@
  * clamped scalar is a multiple of the cofactor 8, so every point of order
  * dividing 8, and only those, gives zero (RFC 7748 §6.1).
  */
-import { Buffer } from "node:buffer";
-import {
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  type KeyObject,
-} from "node:crypto";
+import { diffieHellman } from "node:crypto";
+import { privateKeyOf, publicKeyOf, rawPublicKeyOf } from "./_raw_keys.ts";
 import { LowOrderPointError } from "./errors.ts";
 
 /** X25519 public and private key length in bytes. */
@@ -40,64 +35,10 @@ export function keyPairFromPrivate(privateKey: Uint8Array): KeyPair {
     );
   }
   const copy = privateKey.slice();
-  const spki = createPublicKey(privateKeyOf(copy)).export({
-    type: "spki",
-    format: "der",
-  });
   return {
-    publicKey: new Uint8Array(spki.subarray(SPKI_PREFIX.length)),
+    publicKey: rawPublicKeyOf("x25519", copy),
     privateKey: copy,
   };
-}
-
-/** DER of PKCS #8 `PrivateKeyInfo` for X25519 (RFC 8410), before the key. */
-const PKCS8_PREFIX = Uint8Array.from([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
-/** DER of `SubjectPublicKeyInfo` for X25519 (RFC 8410), before the key. */
-const SPKI_PREFIX = Uint8Array.from([
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x03,
-  0x21,
-  0x00,
-]);
-
-function der(prefix: Uint8Array, key: Uint8Array): Buffer {
-  const out = Buffer.alloc(prefix.length + key.length);
-  out.set(prefix);
-  out.set(key, prefix.length);
-  return out;
-}
-
-function privateKeyOf(key: Uint8Array): KeyObject {
-  return createPrivateKey({
-    key: der(PKCS8_PREFIX, key),
-    format: "der",
-    type: "pkcs8",
-  });
 }
 
 /**
@@ -119,12 +60,8 @@ export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   try {
     // The native derivation fails on an all-zero result (a low-order key).
     shared = new Uint8Array(diffieHellman({
-      privateKey: privateKeyOf(privateKey),
-      publicKey: createPublicKey({
-        key: der(SPKI_PREFIX, publicKey),
-        format: "der",
-        type: "spki",
-      }),
+      privateKey: privateKeyOf("x25519", privateKey),
+      publicKey: publicKeyOf("x25519", publicKey),
     }));
   } catch (cause) {
     throw new LowOrderPointError(

@@ -10,14 +10,8 @@
  * which needs no tables for it: S below the group order L, R and A
  * canonical point encodings, A of large order.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  type KeyObject,
-  sign as nativeSign,
-  verify as nativeVerify,
-} from "node:crypto";
-import { Buffer } from "node:buffer";
+import { sign as nativeSign, verify as nativeVerify } from "node:crypto";
+import { privateKeyOf, publicKeyOf, rawPublicKeyOf } from "./_raw_keys.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 
 /** Ed25519 public key and seed length in bytes. */
@@ -31,41 +25,6 @@ export interface SigningKeyPair {
   readonly secretKey: Uint8Array;
 }
 
-/** DER of PKCS #8 `PrivateKeyInfo` for Ed25519 (RFC 8410), before the seed. */
-const PKCS8_PREFIX = Uint8Array.from([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
-/** DER of `SubjectPublicKeyInfo` for Ed25519 (RFC 8410), before the key. */
-const SPKI_PREFIX = Uint8Array.from([
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x03,
-  0x21,
-  0x00,
-]);
-
 /** The group order L, little-endian (RFC 8032 §5.1). */
 const ORDER_LE = (() => {
   const out = new Uint8Array(32);
@@ -73,29 +32,6 @@ const ORDER_LE = (() => {
   for (let i = 0; i < 32; i++, l >>= 8n) out[i] = Number(l & 0xffn);
   return out;
 })();
-
-function concat(a: Uint8Array, b: Uint8Array): Buffer {
-  const out = Buffer.alloc(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function privateKeyOf(seed: Uint8Array): KeyObject {
-  return createPrivateKey({
-    key: concat(PKCS8_PREFIX, seed),
-    format: "der",
-    type: "pkcs8",
-  });
-}
-
-function publicKeyOf(key: Uint8Array): KeyObject {
-  return createPublicKey({
-    key: concat(SPKI_PREFIX, key),
-    format: "der",
-    type: "spki",
-  });
-}
 
 /** A fresh Ed25519 key pair, or the one for a given 32-byte seed. */
 export function signingKeyPair(seed?: Uint8Array): SigningKeyPair {
@@ -106,12 +42,7 @@ export function signingKeyPair(seed?: Uint8Array): SigningKeyPair {
   }
   const secretKey = seed?.slice() ??
     crypto.getRandomValues(new Uint8Array(SIGNING_KEY_LENGTH));
-  const spki = createPublicKey(privateKeyOf(secretKey)).export({
-    type: "spki",
-    format: "der",
-  });
-  const publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length));
-  return { publicKey, secretKey };
+  return { publicKey: rawPublicKeyOf("ed25519", secretKey), secretKey };
 }
 
 /** Signs `message` with a 32-byte Ed25519 seed. */
@@ -121,7 +52,9 @@ export function sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
       `Ed25519 seed must be ${SIGNING_KEY_LENGTH} bytes, got ${secretKey.length}`,
     );
   }
-  return new Uint8Array(nativeSign(null, message, privateKeyOf(secretKey)));
+  return new Uint8Array(
+    nativeSign(null, message, privateKeyOf("ed25519", secretKey)),
+  );
 }
 
 /** Whether the little-endian scalar `s` is below the group order. */
@@ -158,7 +91,12 @@ export function verifySignature(
     return false;
   }
   try {
-    return nativeVerify(null, message, publicKeyOf(publicKey), signature);
+    return nativeVerify(
+      null,
+      message,
+      publicKeyOf("ed25519", publicKey),
+      signature,
+    );
   } catch {
     return false;
   }
