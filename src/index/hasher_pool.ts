@@ -202,12 +202,13 @@ export class HasherPool {
     if (this.#closed) throw new HasherPoolClosedError(absPath);
     const { small, size } = await this.#readIfSmall(absPath);
     if (small !== undefined) return digestBytes(small);
-    const packed = previous === undefined || previous.length === 0
-      ? undefined
-      : packChunks(previous);
-    const extra = packed === undefined ? {} : { previous: packed };
+    // The same packed list goes to every part of the file.
+    const extra: Pick<Job, "previous"> =
+      previous === undefined || previous.length === 0
+        ? {}
+        : { previous: packChunks(previous) };
     if (this.size > 1 && size >= this.#splitFrom && this.#idle()) {
-      const joined = await this.#hashInParts(absPath, size, packed);
+      const joined = await this.#hashInParts(absPath, size, extra);
       if (joined !== undefined) return unpackDigest(joined);
       log.debug("Digesting {path} in one pass: its parts share no cut", {
         path: absPath,
@@ -252,16 +253,13 @@ export class HasherPool {
   async #hashInParts(
     path: string,
     size: number,
-    previous: PreviousChunks | undefined,
+    extra: Pick<Job, "previous">,
   ): Promise<PackedDigest | undefined> {
     const starts = partStarts(size, this.size);
     const parts = await Promise.all(starts.map(async (from, k) => {
       const next = starts[k + 1];
       const limit = next === undefined ? Infinity : next - from + PART_OVERLAP;
-      const r = await this.#run(path, {
-        part: { from, limit },
-        ...(previous === undefined ? {} : { previous }),
-      });
+      const r = await this.#run(path, { part: { from, limit }, ...extra });
       if (!("part" in r)) throw new TypeError("Worker answered another job");
       return r.part;
     }));
