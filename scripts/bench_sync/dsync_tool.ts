@@ -75,9 +75,11 @@ export const dsync: SyncTool = {
       folders.length === 2 ? (i === 0 ? "src" : "dst") : `dev${i + 1}`;
     const profDir = Deno.env.get("DSYNC_BENCH_CPU_PROF");
     const prof = (i: number) =>
-      profDir === undefined || profDir === ""
-        ? []
-        : ["--cpu-prof", `--cpu-prof-dir=${profDir}/${name(i)}`];
+      profDir === undefined || profDir === "" ? [] : [
+        "--cpu-prof",
+        "--cpu-prof-interval=2000",
+        `--cpu-prof-dir=${profDir}/${name(i)}`,
+      ];
     return groupRun(folders.length, (i) =>
       ManagedProcess.spawn(
         `dsync ${name(i)}`,

@@ -198,3 +198,21 @@ Deno.test("fromHex() throws TypeError on malformed hex", () => {
     assertThrows(() => fromHex(bad), TypeError, undefined, JSON.stringify(bad));
   }
 });
+
+Deno.test("toHex spells every byte of every length in lower-case pairs", () => {
+  const all = Uint8Array.from({ length: 300 }, (_, i) => (i * 37 + 11) & 0xff);
+  for (let len = 0; len <= all.length; len += len < 70 ? 1 : 23) {
+    const bytes = all.subarray(0, len);
+    const expected = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    assertEquals(toHex(bytes), expected, `length ${len}`);
+    assertEquals(fromHex(toHex(bytes)), bytes.slice());
+  }
+  // Twice with one length (its code array is kept), each its own answer.
+  assertEquals(toHex(Uint8Array.of(0, 255)), "00ff");
+  assertEquals(toHex(Uint8Array.of(171, 16)), "ab10");
+  assertEquals(
+    toHex(Uint8Array.from({ length: 256 }, (_, i) => i)).slice(-4),
+    "feff",
+  );
+});
