@@ -71,7 +71,7 @@ export class KnownCuts {
 
   /** Whether `offset` is where a previous chunk started, worth checking. */
   has(offset: number): boolean {
-    return this.#useful() && this.#at.has(offset);
+    return this.chunkAt(offset) !== undefined;
   }
 
   /** Counts a check of a previous chunk: it was the same, or not. */

@@ -77,74 +77,53 @@ function targetOf(
   };
 }
 
-Deno.test("PartFile.fromCopy() starts from the current file and writes only the changed chunks", async () => {
-  await withFolder(async (folder) => {
-    const old = noise(3 << 20, 5);
-    await Deno.writeFile(`${folder}/big.bin`, old);
-    const next = old.slice(0, old.length - 100_000);
-    next.set(noise(200_000, 6), 1 << 20); // overwritten in place, and cut
-    const oldChunks = digestBytes(old).chunks;
-    const t = targetOf(
-      folder,
-      next,
-      await statOf("big.bin", `${folder}/big.bin`),
-    );
-    const part = await PartFile.fromCopy(t, oldChunks);
-    assert(part !== undefined);
-    let kept = 0;
-    let written = 0;
-    for (const c of digestBytes(next).chunks) {
-      if (part.inPlace(c.offset, c.length)) {
-        await part.keep(c.offset, c.length);
-        kept += c.length;
-      } else {
-        await part.write(
-          c.offset,
-          next.subarray(c.offset, c.offset + c.length),
-        );
-        written += c.length;
-      }
+/**
+ * Overwrites 200,000 bytes at 1 MiB of a file of `size` random bytes and
+ * cuts 100,000 off its end, builds the new version from a copy of the old
+ * one writing only the chunks not in place, and checks what it kept,
+ * wrote and committed.
+ */
+async function patchThroughCopy(folder: string, size: number): Promise<void> {
+  const old = noise(size, 5);
+  await Deno.writeFile(`${folder}/big.bin`, old);
+  const next = old.slice(0, old.length - 100_000);
+  next.set(noise(200_000, 6), 1 << 20); // overwritten in place, and cut
+  const oldChunks = digestBytes(old).chunks;
+  const t = targetOf(
+    folder,
+    next,
+    await statOf("big.bin", `${folder}/big.bin`),
+  );
+  const part = await PartFile.fromCopy(t, oldChunks);
+  assert(part !== undefined);
+  let kept = 0;
+  let written = 0;
+  for (const c of digestBytes(next).chunks) {
+    if (part.inPlace(c.offset, c.length)) {
+      await part.keep(c.offset, c.length);
+      kept += c.length;
+    } else {
+      await part.write(
+        c.offset,
+        next.subarray(c.offset, c.offset + c.length),
+      );
+      written += c.length;
     }
-    assert(kept > next.length / 2, `kept ${kept}`);
-    assert(written >= 200_000 && written < 1 << 20, `wrote ${written}`);
-    await part.commit();
-    assertEquals(await Deno.readFile(`${folder}/big.bin`), next);
-  });
+  }
+  assert(kept > next.length / 2, `kept ${kept}`);
+  assert(written >= 200_000 && written < 1 << 20, `wrote ${written}`);
+  await part.commit();
+  assertEquals(await Deno.readFile(`${folder}/big.bin`), next);
+}
+
+Deno.test("PartFile.fromCopy() starts from the current file and writes only the changed chunks", async () => {
+  await withFolder((folder) => patchThroughCopy(folder, 3 << 20));
 });
 
 Deno.test("PartFile.fromCopy() of a file over one writeback step commits what was written while the copy was flushed", async () => {
-  await withFolder(async (folder) => {
-    const old = noise(WRITEBACK_STEP + (3 << 20), 5);
-    await Deno.writeFile(`${folder}/big.bin`, old);
-    const next = old.slice(0, old.length - 100_000);
-    next.set(noise(200_000, 6), 1 << 20); // overwritten in place, and cut
-    const oldChunks = digestBytes(old).chunks;
-    const t = targetOf(
-      folder,
-      next,
-      await statOf("big.bin", `${folder}/big.bin`),
-    );
-    const part = await PartFile.fromCopy(t, oldChunks);
-    assert(part !== undefined);
-    let kept = 0;
-    let written = 0;
-    for (const c of digestBytes(next).chunks) {
-      if (part.inPlace(c.offset, c.length)) {
-        await part.keep(c.offset, c.length);
-        kept += c.length;
-      } else {
-        await part.write(
-          c.offset,
-          next.subarray(c.offset, c.offset + c.length),
-        );
-        written += c.length;
-      }
-    }
-    assert(kept > next.length / 2, `kept ${kept}`);
-    assert(written >= 200_000 && written < 1 << 20, `wrote ${written}`);
-    await part.commit();
-    assertEquals(await Deno.readFile(`${folder}/big.bin`), next);
-  });
+  await withFolder((folder) =>
+    patchThroughCopy(folder, WRITEBACK_STEP + (3 << 20))
+  );
 });
 
 Deno.test("PartFile.fromCopy() copies nothing from a file the index has not seen as it is, or that shares too little", async () => {
