@@ -29,6 +29,21 @@ export const DEFAULT_KEEPALIVE_MS = 3_000;
  */
 export const DEFAULT_DEAD_AFTER_MS = 8_000;
 
+/**
+ * What a pool says when it drops the loser of a tie-break (`#adopt`). The
+ * side that hears it waits for the winner (see `REPLACEMENT_GRACE_MS`).
+ */
+const DUPLICATE = "duplicate connection";
+
+/**
+ * How long a channel the peer dropped as a duplicate waits for the connection
+ * that won the tie-break before the peer counts as gone. When both sides dial
+ * at once, the peer may finish the other handshake and drop ours before that
+ * handshake's last message reaches us; without the wait, every simultaneous
+ * start showed as a disconnect and a second session.
+ */
+export const REPLACEMENT_GRACE_MS = 2_000;
+
 /** A peer went silent for longer than the pool's dead-peer timeout. */
 export class DeadPeerError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -100,6 +115,13 @@ export interface PoolOptions {
   dial?: (options: DialOptions) => Promise<SecureChannel>;
 }
 
+/** A peer that dropped our channel as a duplicate, until the winner comes. */
+interface Replacing {
+  peerId: Uint8Array;
+  reason: DisconnectReason;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 interface ActivePeer {
   channel: SecureChannel;
   initiator: Initiator;
@@ -151,6 +173,8 @@ export class ConnectionPool {
   /** Channels whose read loop waits on a message handler (not reading). */
   readonly #handling = new Set<SecureChannel>();
   readonly #disconnectWaiters = new Map<string, Set<() => void>>();
+  /** Peers that dropped our channel as a duplicate: the winner is due. */
+  readonly #replacing = new Map<string, Replacing>();
   readonly #statics = new Set<StaticPeer>();
   readonly #handlers: { [K in keyof PoolEvents]: Set<Handler<K>> } = {
     "peer-connected": new Set(),
@@ -312,6 +336,11 @@ export class ConnectionPool {
       [...this.#channels].map((channel) => channel.close("shutting down")),
     );
     await listenerClosed;
+    for (const [key, { peerId, reason, timer }] of this.#replacing) {
+      clearTimeout(timer);
+      this.#gone(key, peerId, reason);
+    }
+    this.#replacing.clear();
     for (const waiters of this.#disconnectWaiters.values()) {
       for (const wake of waiters) wake();
     }
@@ -327,7 +356,7 @@ export class ConnectionPool {
       peer.stop.signal.aborted || this.#closing !== undefined;
     const address = formatHostPort(peer.hostname, peer.port);
     while (!stopped()) {
-      if (peer.peerKey !== undefined && this.#peers.has(peer.peerKey)) {
+      if (peer.peerKey !== undefined && this.#present(peer.peerKey)) {
         const since = Date.now();
         await this.#waitDisconnected(peer.peerKey, peer.stop.signal);
         if (Date.now() - since >= this.#stableAfterMs) backoff.reset();
@@ -427,11 +456,18 @@ export class ConnectionPool {
         log.debug("Dropping duplicate connection to {peer}", {
           peer: fingerprint(channel.peerId),
         });
-        channel.close("duplicate connection").catch(() => {});
+        channel.close(DUPLICATE).catch(() => {});
         return;
       }
       this.#peers.delete(key);
-      existing.channel.close("duplicate connection").catch(() => {});
+      existing.channel.close(DUPLICATE).catch(() => {});
+    }
+    const pending = this.#replacing.get(key);
+    if (pending !== undefined) {
+      clearTimeout(pending.timer);
+      this.#replacing.delete(key);
+    }
+    if (existing !== undefined || pending !== undefined) {
       this.#emit("peer-disconnected", {
         peerId: channel.peerId,
         reason: { kind: "replaced" },
@@ -479,15 +515,39 @@ export class ConnectionPool {
       if (this.#peers.get(key)?.channel === channel) {
         this.#peers.delete(key);
         const reason = channel.closeReason ?? { kind: "eof" };
-        log.info("Disconnected from peer {peer}: {reason}", {
-          peer: fingerprint(channel.peerId),
-          reason: describe(reason),
-        });
-        this.#emit("peer-disconnected", { peerId: channel.peerId, reason });
-        for (const wake of this.#disconnectWaiters.get(key) ?? []) wake();
-        this.#disconnectWaiters.delete(key);
+        if (
+          reason.kind === "goodbye" && reason.reason === DUPLICATE &&
+          this.#closing === undefined
+        ) {
+          log.debug("Peer {peer} kept its other connection; waiting for it", {
+            peer: fingerprint(channel.peerId),
+          });
+          const timer = setTimeout(() => {
+            this.#replacing.delete(key);
+            this.#gone(key, channel.peerId, reason);
+          }, REPLACEMENT_GRACE_MS);
+          this.#replacing.set(key, { peerId: channel.peerId, reason, timer });
+        } else {
+          this.#gone(key, channel.peerId, reason);
+        }
       }
     }
+  }
+
+  /** The peer's last channel ended and no other is on its way. */
+  #gone(key: string, peerId: Uint8Array, reason: DisconnectReason): void {
+    log.info("Disconnected from peer {peer}: {reason}", {
+      peer: fingerprint(peerId),
+      reason: describe(reason),
+    });
+    this.#emit("peer-disconnected", { peerId, reason });
+    for (const wake of this.#disconnectWaiters.get(key) ?? []) wake();
+    this.#disconnectWaiters.delete(key);
+  }
+
+  /** Connected, or waiting for the connection that replaces ours. */
+  #present(key: string): boolean {
+    return this.#peers.has(key) || this.#replacing.has(key);
   }
 
   #keepalive(): void {
@@ -531,7 +591,7 @@ export class ConnectionPool {
   }
 
   #waitDisconnected(key: string, signal: AbortSignal): Promise<void> {
-    if (!this.#peers.has(key) || signal.aborted || this.#closing) {
+    if (!this.#present(key) || signal.aborted || this.#closing) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {

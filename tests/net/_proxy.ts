@@ -32,6 +32,8 @@ export interface Proxy {
   port: number;
   /** Stop forwarding (both directions) without closing anything. */
   pause(): void;
+  /** Forward again what `pause()` held. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +112,10 @@ export function startProxy(options: ProxyOptions): Proxy {
     port: (listener.addr as Deno.NetAddr).port,
     pause() {
       paused = true;
+    },
+    resume() {
+      paused = false;
+      for (const r of resumeAll.splice(0)) r();
     },
     async close() {
       listener.close();

@@ -7,6 +7,7 @@ import {
   type DisconnectReason,
   PeerNotConnectedError,
   type PoolOptions,
+  REPLACEMENT_GRACE_MS,
 } from "../../src/net/pool.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { startProxy } from "./_proxy.ts";
@@ -116,6 +117,82 @@ Deno.test("ConnectionPool keeps exactly one connection when both sides dial at o
       await b.pool.close();
     }
   }
+});
+
+/**
+ * Both sides dial; the peer finishes its own handshake and drops ours before
+ * that handshake's last message reaches us (held here by a proxy). `high`'s
+ * channel loses the tie-break, so `high` hears "duplicate connection" first.
+ */
+async function duplicateDroppedEarly(
+  body: (
+    high: ReturnType<typeof testPool>,
+    low: ReturnType<typeof testPool>,
+    held: ReturnType<typeof startProxy>,
+  ) => Promise<void>,
+) {
+  const [lowId, highId] = [Identity.generate(), Identity.generate()].sort(
+    (x, y) => compareBytes(x.publicKey, y.publicKey),
+  ) as [Identity, Identity];
+  const high = testPool({ identity: highId });
+  const low = testPool({ identity: lowId });
+  // Forwards message 2 of `low`'s handshake, then holds message 3.
+  const held: ReturnType<typeof startProxy> = startProxy({
+    targetPort: high.port,
+    tamper: (direction, index, frame) => {
+      if (direction === "toClient" && index === 0) held.pause();
+      return [frame];
+    },
+  });
+  try {
+    high.pool.addStaticPeer("127.0.0.1", low.port);
+    await waitFor(() => high.pool.peers().length === 1, "first connection");
+    assertEquals(high.pool.isOutbound(low.identity.publicKey), true);
+    low.pool.addStaticPeer("127.0.0.1", held.port);
+    await body(high, low, held);
+  } finally {
+    await low.pool.close();
+    await high.pool.close();
+    await held.close();
+  }
+}
+
+Deno.test("ConnectionPool: a peer that dropped our connection for its own is not reported gone while that one arrives", async () => {
+  await duplicateDroppedEarly(async (high, low, held) => {
+    await waitFor(() => high.pool.peers().length === 0, "our channel dropped");
+    const droppedAt = Date.now();
+    assertEquals(high.disconnected, [], "no disconnect during the grace");
+    held.resume();
+    await waitFor(
+      () => high.pool.isOutbound(low.identity.publicKey) === false,
+      "the winning connection",
+    );
+    assert(Date.now() - droppedAt < REPLACEMENT_GRACE_MS, "within the grace");
+    assertEquals(high.disconnected.map((d) => d.reason), [{
+      kind: "replaced",
+    }]);
+    assertEquals(high.connected.map((c) => c.outbound), [true, false]);
+    // The kept connection carries traffic.
+    await low.pool.send(high.identity.publicKey, pattern(7, 1));
+    await waitFor(() => high.messages.length === 1, "message");
+  });
+});
+
+Deno.test("ConnectionPool: a replacement that never comes is a disconnect after the grace", async () => {
+  await duplicateDroppedEarly(async (high) => {
+    await waitFor(() => high.pool.peers().length === 0, "our channel dropped");
+    const droppedAt = Date.now();
+    await waitFor(
+      () => high.disconnected.length > 0,
+      "disconnect",
+      REPLACEMENT_GRACE_MS + 3_000,
+    );
+    assert(Date.now() - droppedAt >= REPLACEMENT_GRACE_MS - 50);
+    assertEquals(high.disconnected[0]!.reason, {
+      kind: "goodbye",
+      reason: "duplicate connection",
+    });
+  });
 });
 
 Deno.test("ConnectionPool.close() says goodbye: the peer sees a clean disconnect", async () => {
