@@ -7,8 +7,8 @@
  * slows the transfer (1 GiB of text on loopback: 8.7-9.3 s with, 6.5-7.1 s
  * without). Neither the link speed nor the other side's CPU is known in
  * advance, so the governor measures what matters, the raw chunk bytes
- * answered per second, in a window with compression and one without, keeps
- * the faster way for a while, and measures again.
+ * answered per second, in windows with compression and without, keeps the
+ * faster way for a while, and measures again.
  *
  * Compression is given up only when the rate without it is higher by
  * {@linkcode GovernorOptions.margin}. The other way round (compression
@@ -20,14 +20,20 @@
  * runs: both were dropped. Where compression can never pay, a loopback
  * peer, it is not measured at all (`loopback_peer.ts`).
  *
+ * The window without compression sits between two with it, and is compared
+ * with their mean, so a rate that rises or falls for other reasons during
+ * the measurement does not decide. At the start of a transfer the sender
+ * is often still hashing its files on both cores: on that 1 Gbit/s link,
+ * 1 GiB of text measured 66 MB/s with compression in the first window and
+ * 90 MB/s without in the second, so compression went off for the whole
+ * transfer (1,053 MB on the wire, 10.5 s, slower than the link's 9 s).
+ *
  * A window only counts while answers keep coming: a pause longer than
  * {@linkcode GovernorOptions.maxGapMs} (the peer asked for nothing) starts
  * it over, and the first {@linkcode GovernorOptions.settleBytes} after a
  * start or a switch are not measured (the pipeline still fills, or still
  * carries answers of the other way). Until a comparison has been made,
- * compression is on, as before. Measured on loopback, 1 GiB of text:
- * with compression 98-118 MB/s, without 135-170 MB/s, so it is turned off
- * about a second into the transfer.
+ * compression is on.
  * @module
  */
 
@@ -35,25 +41,32 @@
 export interface GovernorOptions {
   /** Clock in ms (performance.now). */
   readonly now?: () => number;
-  /** Shortest measuring window, ms (300). */
+  /** Shortest measuring window, ms (500). */
   readonly windowMs?: number;
-  /** Fewest raw bytes in a measuring window (4 MiB). */
+  /** Fewest raw bytes in a measuring window (8 MiB). */
   readonly windowBytes?: number;
-  /** How long the faster way is kept before measuring again, ms (8000). */
+  /** How long the faster way is kept before measuring again, ms (10000). */
   readonly holdMs?: number;
   /** A pause between answers longer than this restarts a window, ms (200). */
   readonly maxGapMs?: number;
-  /** Compression is given up only when the rate without is this much higher (1.1). */
+  /** Compression is given up only when the rate without is this much higher (1.05). */
   readonly margin?: number;
   /**
-   * Raw bytes answered after a switch before a window starts (1 MiB): the
+   * Raw bytes answered after a switch before a window starts (4 MiB): the
    * pipeline still carries answers of the other way.
    */
   readonly settleBytes?: number;
 }
 
-/** Where a governor stands: measuring with compression, without, or holding the faster way. */
-export type GovernorPhase = "measure-on" | "measure-off" | "hold";
+/**
+ * Where a governor stands: measuring with compression, without, with it
+ * again, or holding the faster way.
+ */
+export type GovernorPhase =
+  | "measure-on"
+  | "measure-off"
+  | "recheck-on"
+  | "hold";
 type Phase = GovernorPhase;
 
 /** What a governor does when a window or hold ends. */
@@ -62,25 +75,38 @@ export interface GovernorStep {
   readonly compressing: boolean;
 }
 
+/** The rates of a measuring round so far (bytes per ms; 0 when not yet measured). */
+export interface RoundRates {
+  /** The first window, with compression. */
+  readonly on: number;
+  /** The second window, without. */
+  readonly off: number;
+}
+
 /**
- * The decision table, pure. A window measured with compression (`rate`)
- * is kept as `rateOn`, and the same is measured without. Without wins only
- * when faster by more than `margin`: a link slower than the compressor
- * (sending is link-bound) carries more raw bytes per second compressed,
- * so compression stays on; where the link outruns the compressor (the
- * sender is CPU-bound) it goes off. A hold ends in a new measurement.
+ * The decision table, pure. `rate` is that of the window that just ended
+ * (`phase`); `round` holds the earlier windows of the same round. Without
+ * compression wins only when faster than the mean of the two windows with
+ * it by more than `margin`: a link slower than the compressor (sending is
+ * link-bound) carries more raw bytes per second compressed, so compression
+ * stays on; where the link outruns the compressor (the sender is
+ * CPU-bound) it goes off. A hold ends in a new round.
  */
 export function governorStep(
   phase: GovernorPhase,
   rate: number,
-  rateOn: number,
+  round: RoundRates,
   margin: number,
 ): GovernorStep {
   switch (phase) {
     case "measure-on":
       return { phase: "measure-off", compressing: false };
     case "measure-off":
-      return { phase: "hold", compressing: !(rate > rateOn * margin) };
+      return { phase: "recheck-on", compressing: true };
+    case "recheck-on": {
+      const on = (round.on + rate) / 2;
+      return { phase: "hold", compressing: !(round.off > on * margin) };
+    }
     case "hold":
       return { phase: "measure-on", compressing: true };
   }
@@ -101,7 +127,7 @@ export class CompressionGovernor {
   #since: number | undefined;
   #bytes = 0;
   #last = 0;
-  #rateOn = 0;
+  #round: RoundRates = { on: 0, off: 0 };
   /** Bytes still to pass before the window starts. */
   #settling = 0;
 
@@ -122,8 +148,13 @@ export class CompressionGovernor {
     return this.#on;
   }
 
-  /** Records an answer carrying `rawBytes` of chunk content, sent now. */
-  answered(rawBytes: number): void {
+  /**
+   * Records an answer carrying `rawBytes` of chunk content, sent now.
+   * `disturbed`: something else competes for the CPU meanwhile (this
+   * device indexes its own files), so the rate says nothing about
+   * compression: a measuring window starts over.
+   */
+  answered(rawBytes: number, disturbed = false): void {
     const now = this.#now();
     if (this.#since === undefined || now - this.#last > this.#maxGapMs) {
       // First answer, or after a pause: a window measures from here.
@@ -131,6 +162,11 @@ export class CompressionGovernor {
       this.#bytes = 0;
     }
     this.#last = now;
+    if (disturbed && this.#phase !== "hold") {
+      this.#since = now;
+      this.#bytes = 0;
+      return;
+    }
     if (this.#settling > 0) {
       this.#settling -= rawBytes;
       this.#since = now;
@@ -144,8 +180,11 @@ export class CompressionGovernor {
       return;
     }
     const rate = this.#bytes / elapsed;
-    if (this.#phase === "measure-on") this.#rateOn = rate;
-    const next = governorStep(this.#phase, rate, this.#rateOn, this.#margin);
+    const next = governorStep(this.#phase, rate, this.#round, this.#margin);
+    if (this.#phase === "measure-on") this.#round = { on: rate, off: 0 };
+    if (this.#phase === "measure-off") {
+      this.#round = { ...this.#round, off: rate };
+    }
     this.#enter(next.phase, next.compressing, now);
   }
 

@@ -123,6 +123,7 @@ export class Scanner {
   readonly #guard: (() => void) | undefined;
   readonly #stateInFolder: boolean;
   #queue: Promise<unknown> = Promise.resolve();
+  #running = false;
 
   constructor(opts: ScannerOptions) {
     this.#folder = opts.folder;
@@ -148,6 +149,11 @@ export class Scanner {
   /** Paths that could not be read at their last try, skipped until they can. */
   get unreadable(): string[] {
     return [...this.#ctx.unreadable].sort();
+  }
+
+  /** True while a scan runs (it hashes what changed). */
+  get running(): boolean {
+    return this.#running;
   }
 
   /** Names that are not valid UTF-8, found in the last listing of their directory. */
@@ -306,12 +312,15 @@ export class Scanner {
       this.#checkFolder();
       await this.#ctx.ignore.refresh();
       const pass = new ScanPass(this.#ctx);
+      this.#running = true;
       try {
         await body(pass);
         await pass.drain();
       } catch (err) {
         await pass.abandon();
         throw err;
+      } finally {
+        this.#running = false;
       }
       pass.summary.durationMs = performance.now() - started;
       log.debug("Scan done: {summary}", { summary: pass.summary });

@@ -201,6 +201,7 @@ export class SyncEngine {
       partials: this.#peers.partials,
       announcer: this.#peers.announcer,
       caughtUp: () => dropLeftoversWhenCaughtUp(options.leftovers, this.#peers),
+      scanning: () => options.scanner.running,
     };
   }
 

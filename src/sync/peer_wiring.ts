@@ -68,6 +68,8 @@ export interface PeerWiring {
   readonly announcer: AvailabilityAnnouncer;
   /** A peer's initial index arrived and the puller is idle. */
   readonly caughtUp: () => void;
+  /** A scan of the folder is running (it hashes what changed). */
+  readonly scanning: () => boolean;
 }
 
 /**
@@ -156,6 +158,7 @@ export class PeerLine implements SessionListener, ChunkServer {
       changed: w.changed,
       pause: w.pause,
       loopback: isLoopbackPeer(channel.remoteAddr),
+      indexing: w.scanning,
     });
     peer.session = this.session;
     peer.responder = this.responder;

@@ -16,6 +16,7 @@ function run(
   rate: (compressing: boolean, t: number) => number,
   totalMs: number,
   gaps: [at: number, ms: number][] = [],
+  disturbed: (t: number) => boolean = () => false,
 ): [t: number, compressing: boolean][] {
   let t = 0;
   const gov = new CompressionGovernor({
@@ -34,7 +35,7 @@ function run(
     if (gap !== undefined) t += gap[1];
     const mode = gov.compressing;
     t += chunk / (rate(mode, t) * 1000);
-    gov.answered(chunk);
+    gov.answered(chunk, disturbed(t));
     if (gov.compressing !== changes.at(-1)![1]) {
       changes.push([Math.round(t), gov.compressing]);
     }
@@ -58,10 +59,27 @@ Deno.test("CompressionGovernor keeps compressing where it is faster (a slow link
 
 Deno.test("CompressionGovernor stops compressing where it is slower (a fast link)", () => {
   const changes = run((on) => on ? 110 : 160, 9_000);
-  // On while the first window measures, off from then on (the hold lasts
+  // On, off and on again while measuring, off from then on (the hold lasts
   // past the end of this run).
-  assertEquals(changes.map(([, on]) => on), [true, false]);
-  assert(changes[1]![0] < 1000, `turned off at ${changes[1]![0]} ms`);
+  assertEquals(changes.map(([, on]) => on), [true, false, true, false]);
+  assert(changes[3]![0] < 2000, `turned off at ${changes[3]![0]} ms`);
+});
+
+Deno.test("CompressionGovernor is not misled by a transfer that speeds up while it measures", () => {
+  // A 1 Gbit/s link (119 MB/s raw without compression) and a sender still
+  // hashing its files for the first 1.2 s: 66 MB/s with compression then,
+  // 250 MB/s after. The first window with compression is the slow one;
+  // compression must still win.
+  const changes = run(
+    (on, t) => on ? (t < 1_200 ? 66 : 250) : 119,
+    9_000,
+  );
+  assertEquals(changes.at(-1)![1], true);
+  const offFor = changes.slice(1).reduce(
+    (sum, [t, on], i, all) => on ? sum : sum + ((all[i + 1]?.[0] ?? 9_000) - t),
+    0,
+  );
+  assert(offFor < 1500, `off for ${offFor} ms`);
 });
 
 Deno.test("CompressionGovernor measures again after holding, and follows a change of link", () => {
@@ -77,9 +95,24 @@ Deno.test("CompressionGovernor measures again after holding, and follows a chang
   assert(last[0] > 10_000, `back on at ${last[0]}`);
 });
 
+Deno.test("CompressionGovernor does not measure while this device indexes its files", () => {
+  // The index pass takes the cores for 3 s: 20 MB/s with compression then
+  // against 119 without (a 1 Gbit/s link), 250 with it after. Nothing is
+  // decided until the pass ends, and then compression wins.
+  const changes = run(
+    (on, t) => on ? (t < 3_000 ? 20 : 250) : 119,
+    9_000,
+    [],
+    (t) => t < 3_000,
+  );
+  assertEquals(changes[1]?.[1], false);
+  assert(changes[1]![0] > 3_000, `measured from ${changes[1]![0]} ms`);
+  assertEquals(changes.map(([, on]) => on), [true, false, true]);
+});
+
 Deno.test("CompressionGovernor keeps compressing within its margin", () => {
   const changes = run((on) => on ? 100 : 104, 9_000);
-  // Off only for the measuring window.
+  // Off only for the window without.
   assertEquals(changes.map(([, on]) => on), [true, false, true]);
 });
 
@@ -92,31 +125,47 @@ Deno.test("CompressionGovernor does not count pauses as slowness", () => {
 });
 
 Deno.test("governorStep() follows its decision table", () => {
-  // [phase, rate of the window just ended, rate measured with compression,
-  //  next phase, compressing next]; rates in MB/s, margin 1.05.
-  const table: [GovernorPhase, number, number, GovernorPhase, boolean][] = [
+  // [phase, rate of the window just ended, earlier windows of the round
+  //  (with, without), next phase, compressing next]; MB/s, margin 1.05.
+  const table: [
+    GovernorPhase,
+    number,
+    [on: number, off: number],
+    GovernorPhase,
+    boolean,
+  ][] = [
     // A window with compression ended: measure without.
-    ["measure-on", 40, 0, "measure-off", false],
-    // Link-bound (100 Mbit/s: 12 MB/s raw as is, 27 compressed): back on.
-    ["measure-off", 12, 27, "hold", true],
+    ["measure-on", 40, [0, 0], "measure-off", false],
+    // Then with compression again, whatever was measured.
+    ["measure-off", 160, [40, 0], "recheck-on", true],
+    ["measure-off", 12, [27, 0], "recheck-on", true],
+    // Link-bound (100 Mbit/s: 12 MB/s raw as is, 27 compressed): on.
+    ["recheck-on", 27, [27, 12], "hold", true],
     // 1 Gbit/s with a compressor that keeps up: 117 as is, 180 with: on.
-    ["measure-off", 117, 180, "hold", true],
-    // CPU-bound (loopback: the compressor is the slowest step): off.
-    ["measure-off", 160, 110, "hold", false],
-    // Within the margin: compression is kept (it saves the link's bytes).
-    ["measure-off", 104, 100, "hold", true],
-    ["measure-off", 105.1, 100, "hold", false],
-    // Random data: compression tried and given up per file, so both rates
+    ["recheck-on", 180, [180, 117], "hold", true],
+    // CPU-bound (the compressor is the slowest step): off.
+    ["recheck-on", 110, [110, 160], "hold", false],
+    // Within the margin of the mean: compression is kept (it saves the
+    // link's bytes); past it, off.
+    ["recheck-on", 100, [100, 104], "hold", true],
+    ["recheck-on", 100, [100, 105.1], "hold", false],
+    // Faster for other reasons between the windows (the sender's hashing
+    // ended): 66 with, 90 without, 250 with: the mean 158 wins.
+    ["recheck-on", 250, [66, 90], "hold", true],
+    // And slower for other reasons: 200 with, 150 without, 60 with: the
+    // mean 130 loses.
+    ["recheck-on", 60, [200, 150], "hold", false],
+    // Random data: compression tried and given up per file, so the rates
     // match: kept on, and it costs little.
-    ["measure-off", 150, 150, "hold", true],
+    ["recheck-on", 150, [150, 150], "hold", true],
     // A hold ends: measure again, starting with compression.
-    ["hold", 160, 110, "measure-on", true],
+    ["hold", 160, [110, 160], "measure-on", true],
   ];
-  for (const [phase, rate, rateOn, next, on] of table) {
+  for (const [phase, rate, [on, off], next, compressing] of table) {
     assertEquals(
-      governorStep(phase, rate, rateOn, 1.05),
-      { phase: next, compressing: on },
-      `${phase} at ${rate} after ${rateOn}`,
+      governorStep(phase, rate, { on, off }, 1.05),
+      { phase: next, compressing },
+      `${phase} at ${rate} after ${on} / ${off}`,
     );
   }
 });

@@ -1,3 +1,4 @@
+import { waitFor } from "../_wait.ts";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import {
   assert,
@@ -969,4 +970,30 @@ Deno.test("Scanner gives the hasher the stored chunks of a changed big file, and
     );
     assertEquals(f.hasher.previous.get(`${f.dir}/small.txt`), undefined);
   }, { batching: false });
+});
+
+Deno.test("Scanner.running is true while a scan runs, false before and after, also when it fails", async () => {
+  await withScanner(async ({ dir, scannerWith }) => {
+    write(dir, "a.txt", "1");
+    const seen: boolean[] = [];
+    const scanner: Scanner = scannerWith({
+      onCommit: () => void seen.push(scanner.running),
+    });
+    assertStrictEquals(scanner.running, false);
+    await scanner.scan();
+    assertEquals(seen, [true]);
+    assertStrictEquals(scanner.running, false);
+    // The folder goes away while the scan runs (its commit checks the
+    // folder again): the scan fails, and running ends anyway.
+    let checks = 0;
+    const failing = scannerWith({
+      checkFolder: () => {
+        if (++checks > 1) throw new Error("gone");
+      },
+    });
+    write(dir, "b.txt", "2");
+    await assertRejects(() => failing.scanPaths(["b.txt"]), Error, "gone");
+    assert(checks > 1, "failed inside the scan");
+    assertStrictEquals(failing.running, false);
+  });
 });

@@ -99,6 +99,11 @@ export interface ChunkResponderOptions {
   readonly loopback?: boolean;
   /** Answering waits while it is paused. */
   readonly pause?: PauseGate;
+  /**
+   * True while this device indexes its own files: the hashing competes for
+   * the CPU, so the governor does not measure then.
+   */
+  readonly indexing?: () => boolean;
 }
 
 /**
@@ -243,7 +248,10 @@ export class ChunkResponder {
         this.partialBytesSent += answer.response.data.length;
       }
       if (answer.response.status === "ok") {
-        this.#governor.answered(answer.response.rawLength);
+        this.#governor.answered(
+          answer.response.rawLength,
+          this.#opts.indexing?.() ?? false,
+        );
       }
       if (answer.changed) this.#opts.changed?.add(request.path);
       if (answer.refusal !== undefined) this.#logRefusal(request, answer);
