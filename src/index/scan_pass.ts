@@ -26,6 +26,14 @@ import { bump, EMPTY_VERSION, type VersionVector } from "./version_vector.ts";
 const log = getLogger(["dsync", "index", "scanner"]);
 
 const BATCH = 1000;
+/**
+ * A record of a file this big is committed (and so announced) at once:
+ * hashing it took far longer than a commit, and peers wait for it. Others
+ * wait for the batch or `commitEveryMs`, which is checked only at the
+ * next record: with 4 files of 256 MiB, the first one's record waited
+ * for the second file's.
+ */
+const COMMIT_NOW_BYTES = 16 << 20;
 /** A `.part` of dsync's own: `.<name>.dsync-<16 hex>.part`. */
 const DSYNC_PART = /^\..*\.dsync-[0-9a-f]{16}\.part$/s;
 const YIELD_EVERY_MS = 10;
@@ -407,7 +415,7 @@ export class ScanPass implements HashedFileSink {
   #put(record: FileRecord): void {
     this.#puts.push(record);
     if (
-      this.#puts.length >= BATCH ||
+      this.#puts.length >= BATCH || record.size >= COMMIT_NOW_BYTES ||
       performance.now() - this.#lastCommit >= this.#ctx.commitEveryMs
     ) {
       this.flush();

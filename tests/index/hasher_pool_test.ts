@@ -1,3 +1,4 @@
+import { jobRunner } from "../../src/index/hasher_worker.ts";
 import {
   assert,
   assertEquals,
@@ -446,4 +447,36 @@ Deno.test("HasherPool.hashBytes() rejects after close()", async () => {
     () => pool.hashBytes([new Uint8Array(10)]),
     HasherPoolClosedError,
   );
+});
+
+Deno.test("jobRunner runs file jobs one at a time in order, other jobs at once", async () => {
+  const log: string[] = [];
+  const gates = new Map<number, () => void>();
+  const take = jobRunner((job) => {
+    log.push(`start ${job.id}`);
+    return new Promise<void>((resolve) => {
+      gates.set(job.id, () => {
+        log.push(`end ${job.id}`);
+        resolve();
+      });
+    });
+  });
+  take({ id: 1, path: "/a" });
+  take({ id: 2, path: "/b", from: 0, limit: 10 });
+  take({ id: 3, paths: "/c", limit: 100 });
+  take({
+    id: 4,
+    buffers: [new ArrayBuffer(1)],
+    spans: new Uint32Array([0, 0, 1]),
+  });
+  await waitFor(() => log.length === 3, "first starts");
+  // The batch and the byte job start at once; the second file waits.
+  assertEquals(log.toSorted(), ["start 1", "start 3", "start 4"]);
+  gates.get(1)!();
+  await waitFor(() => log.length === 5, "the second file");
+  assertEquals(log.slice(3), ["end 1", "start 2"]);
+  gates.get(2)!();
+  gates.get(3)!();
+  gates.get(4)!();
+  assertEquals(log.length, 8);
 });

@@ -997,3 +997,35 @@ Deno.test("Scanner.running is true while a scan runs, false before and after, al
     assertStrictEquals(failing.running, false);
   });
 });
+
+Deno.test("Scanner commits a big file's record at once, not with the next batch", async () => {
+  await withScanner(async ({ dir, scannerWith, store, hasher }) => {
+    const big = await Deno.open(`${dir}/big.bin`, {
+      write: true,
+      create: true,
+    });
+    await big.truncate(16 << 20);
+    big.close();
+    write(dir, "small.txt", "1");
+    // small.txt is hashed only once big.bin's record is in (or after 2 s).
+    const slowed: FileHasher = {
+      hashFile: async (path, previous) => {
+        if (path.endsWith("small.txt")) {
+          await waitFor(() => store.get("big.bin") !== undefined, "big", 2_000)
+            .catch(() => {});
+        }
+        return await hasher.hashFile(path, previous);
+      },
+    };
+    let commits = 0;
+    const scanner = scannerWith({
+      hasher: slowed,
+      // Only a full batch or the end of the scan would commit otherwise.
+      commitEveryMs: 1e9,
+      onCommit: () => void commits++,
+    });
+    await scanner.scan();
+    assertEquals(commits, 2);
+    assertEquals(store.get("small.txt")?.size, 1);
+  }, { defaults: false });
+});
