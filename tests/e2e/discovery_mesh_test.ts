@@ -166,7 +166,15 @@ Deno.test("dsync on three bridged hosts finds, syncs, refuses a false id, follow
       assert(!(await snapshot(`${root}/${n}`)).has("mallory.txt"));
     }
 
-    // Gamma leaves with a goodbye; the others log it.
+    // Gamma leaves with a goodbye; the others log it. Only a peer found
+    // over mDNS can be seen leaving it: gamma may have dialed the others
+    // (and synced) before its announcement reached them.
+    for (const proc of [alpha, beta]) {
+      await proc.waitForOutput(
+        new RegExp(`Discovered gamma \\(${oldGamma}\\)`),
+        30_000,
+      );
+    }
     assertEquals(await gamma.stop("SIGINT"), 0, gamma.output);
     const left = new RegExp(
       `Peer gamma \\(${oldGamma}\\) left the network \\(mDNS goodbye\\)`,
