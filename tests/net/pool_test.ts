@@ -195,6 +195,22 @@ Deno.test("ConnectionPool: a replacement that never comes is a disconnect after 
   });
 });
 
+Deno.test("ConnectionPool.close() while a replacement is awaited reports the peer gone at once", async () => {
+  await duplicateDroppedEarly(async (high) => {
+    await waitFor(() => high.pool.peers().length === 0, "our channel dropped");
+    const closedAt = Date.now();
+    await high.pool.close();
+    assert(
+      Date.now() - closedAt < REPLACEMENT_GRACE_MS,
+      "no wait for the grace",
+    );
+    assertEquals(high.disconnected.map((d) => d.reason), [{
+      kind: "goodbye",
+      reason: "duplicate connection",
+    }]);
+  });
+});
+
 Deno.test("ConnectionPool.close() says goodbye: the peer sees a clean disconnect", async () => {
   const a = testPool();
   const b = testPool();
