@@ -152,7 +152,8 @@ export class CompressionGovernor {
    * Records an answer carrying `rawBytes` of chunk content, sent now.
    * `disturbed`: something else competes for the CPU meanwhile (this
    * device indexes its own files), so the rate says nothing about
-   * compression: a measuring window starts over.
+   * compression: the round starts over, compressing (the default) for as
+   * long as the disturbance lasts, not stuck in a window without.
    */
   answered(rawBytes: number, disturbed = false): void {
     const now = this.#now();
@@ -163,8 +164,12 @@ export class CompressionGovernor {
     }
     this.#last = now;
     if (disturbed && this.#phase !== "hold") {
-      this.#since = now;
-      this.#bytes = 0;
+      if (this.#phase === "measure-on") {
+        this.#since = now;
+        this.#bytes = 0;
+      } else {
+        this.#enter("measure-on", true, now);
+      }
       return;
     }
     if (this.#settling > 0) {

@@ -110,6 +110,23 @@ Deno.test("CompressionGovernor does not measure while this device indexes its fi
   assertEquals(changes.map(([, on]) => on), [true, false, true]);
 });
 
+Deno.test("CompressionGovernor compresses while an index pass interrupts a round", () => {
+  // A fast link (off wins) and an index pass from 0.9 s to 5 s, which
+  // starts while the window without compression measures: compression is
+  // back on for the whole pass, and goes off only once a round completes.
+  const changes = run(
+    (on) => on ? 110 : 160,
+    9_000,
+    [],
+    (t) => t >= 900 && t < 5_000,
+  );
+  const at = (t: number) => changes.findLast(([from]) => from <= t)![1];
+  assertEquals(at(800), false, "measuring without before the pass");
+  for (const t of [1_000, 2_000, 4_900]) assertEquals(at(t), true, `at ${t}`);
+  assertEquals(changes.at(-1)![1], false);
+  assert(changes.at(-1)![0] > 5_000, `off at ${changes.at(-1)![0]}`);
+});
+
 Deno.test("CompressionGovernor keeps compressing within its margin", () => {
   const changes = run((on) => on ? 100 : 104, 9_000);
   // Off only for the window without.
