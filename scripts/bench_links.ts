@@ -128,7 +128,6 @@ function machineLoad(): string {
   }
 }
 
-/** Overwrites `length` bytes at `offset` of `path` with `data`. */
 /**
  * Writes `data` at `offset` of `path`, as a later save: the mtime moves at
  * least 2 s past the one before. Patches a second apart otherwise share

@@ -158,7 +158,7 @@ export class PeerLine implements SessionListener, ChunkServer {
       changed: w.changed,
       pause: w.pause,
       loopback: isLoopbackPeer(channel.remoteAddr),
-      indexing: w.scanning,
+      scanning: w.scanning,
     });
     peer.session = this.session;
     peer.responder = this.responder;

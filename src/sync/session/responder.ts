@@ -100,10 +100,10 @@ export interface ChunkResponderOptions {
   /** Answering waits while it is paused. */
   readonly pause?: PauseGate;
   /**
-   * True while this device indexes its own files: the hashing competes for
-   * the CPU, so the governor does not measure then.
+   * True while a scan of this device's folder runs: its hashing competes
+   * for the CPU, so the governor does not measure then.
    */
-  readonly indexing?: () => boolean;
+  readonly scanning?: () => boolean;
 }
 
 /**
@@ -250,7 +250,7 @@ export class ChunkResponder {
       if (answer.response.status === "ok") {
         this.#governor.answered(
           answer.response.rawLength,
-          this.#opts.indexing?.() ?? false,
+          this.#opts.scanning?.() ?? false,
         );
       }
       if (answer.changed) this.#opts.changed?.add(request.path);
